@@ -1,0 +1,3 @@
+from milsetctl.cli import main
+
+main()

@@ -1,0 +1,150 @@
+"""The terminal renderer: rich tables and progress for people at a terminal (stderr when --json)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from milsetctl.models import Status, ValidationResult
+from milsetctl.rules import Rule
+
+STATUS_STYLE = {Status.ELIGIBLE: "green", Status.REVIEW: "yellow", Status.REJECTED: "red"}
+SEVERITY_STYLE = {"reject": "red", "review": "yellow", "info": "cyan"}
+
+
+class RateColumn(TextColumn):
+    def __init__(self) -> None:
+        super().__init__("")
+
+    def render(self, task):  # type: ignore[no-untyped-def]
+        speed = task.finished_speed or task.speed
+        return "" if not speed else f"{speed:.1f} photos/s"
+
+
+@contextmanager
+def photo_progress(console: Console, label: str = "Checking photos") -> Iterator:
+    """A progress bar with count, rate and ETA; yields a callback(done, total, current)."""
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        RateColumn(),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    )
+    task = progress.add_task(label, total=None)
+
+    def update(done: int, total: int, current: str) -> None:
+        progress.update(task, completed=done, total=total)
+
+    with progress:
+        yield update
+
+
+def render_validation(console: Console, result: ValidationResult, attention_limit: int = 40) -> None:
+    summary = result.summary()
+    table = Table(title="Submissions", show_header=True, header_style="bold")
+    table.add_column("entries", justify="right")
+    table.add_column("eligible", justify="right", style="green")
+    table.add_column("review", justify="right", style="yellow")
+    table.add_column("rejected", justify="right", style="red")
+    table.add_row(*(str(summary[k]) for k in ("entries", "eligible", "review", "rejected")))
+    console.print(table)
+
+    reasons = Counter(
+        (f.rule, str(f.severity)) for r in result.entries for f in r.findings if str(f.severity) != "info"
+    )
+    if reasons:
+        top = Table(title="Most frequent reasons", header_style="bold")
+        top.add_column("rule")
+        top.add_column("severity")
+        top.add_column("entries", justify="right")
+        for (rule_id, severity), count in reasons.most_common(8):
+            top.add_row(rule_id, f"[{SEVERITY_STYLE[severity]}]{severity}[/]", str(count))
+        console.print(top)
+
+    attention = [r for r in result.entries if r.status != Status.ELIGIBLE]
+    attention.sort(key=lambda r: (r.status != Status.REJECTED, r.entry.entry_id))
+    if attention:
+        need = Table(title="Entries that need attention", header_style="bold", show_lines=True, expand=True)
+        need.add_column("entry", no_wrap=True)
+        need.add_column("status", no_wrap=True)
+        need.add_column("contestant")
+        need.add_column("file", overflow="fold", ratio=2)
+        need.add_column("findings", ratio=5)
+        for r in attention[:attention_limit]:
+            who = " ".join(x for x in (r.entry.contestant_id, r.entry.name) if x) or "—"
+            lines = [
+                f"[{SEVERITY_STYLE[str(f.severity)]}]{f.rule}[/]: {escape(f.message)}"
+                for f in r.findings
+                if str(f.severity) != "info"
+            ]
+            if r.decision:
+                lines.append(f"[bold]decided {r.decision['decision']}[/] by {escape(r.decision['who'])}: "
+                             f"{escape(r.decision['reason'])}")
+            status = str(r.status)
+            need.add_row(r.entry.entry_id, f"[{STATUS_STYLE[r.status]}]{status}[/]", escape(who),
+                         escape(r.entry.file or "—"), "\n".join(lines))
+        console.print(need)
+        if len(attention) > attention_limit:
+            console.print(f"… and {len(attention) - attention_limit} more: write them all with --report report.html")
+    cache_note = f", {result.photos_cached} from cache" if result.photos_cached else ""
+    console.print(
+        f"Checked {len(result.entries)} entries ({result.photos_analysed} photos analysed{cache_note}) "
+        f"in {result.elapsed_s:.1f} s."
+    )
+
+
+def render_rules(console: Console, rules: list[tuple[Rule, str]]) -> None:
+    table = Table(title="Rules", header_style="bold", show_lines=False, expand=True)
+    table.add_column("rule", no_wrap=True)
+    table.add_column("severity", no_wrap=True)
+    table.add_column("scope", no_wrap=True)
+    table.add_column("why")
+    for rule_, severity in rules:
+        style = SEVERITY_STYLE.get(severity, "dim")
+        table.add_row(rule_.id, f"[{style}]{severity}[/]", str(rule_.scope), escape(rule_.summary))
+    console.print(table)
+
+
+def render_status(console: Console, st) -> None:  # type: ignore[no-untyped-def]
+    console.print(f"[bold]{escape(st.contest)}[/] ({st.stage} stage)")
+    console.print(f"  workspace: {escape(st.workspace)}")
+    console.print(f"  submissions: {escape(st.source or '(none yet)')}")
+    console.print(f"  last validated: {st.last_validate or 'never: run milsetctl validate SOURCE'}")
+    if not st.entries:
+        return
+    table = Table(title="Entries by category", header_style="bold")
+    table.add_column("category")
+    for name in ("eligible", "review", "rejected"):
+        table.add_column(name, justify="right", style=STATUS_STYLE[Status(name)])
+    table.add_column("total", justify="right")
+    for category, counts in sorted(st.by_category.items()):
+        table.add_row(category, *(str(counts.get(s, 0)) for s in ("eligible", "review", "rejected")),
+                      str(sum(counts.values())))
+    table.add_row("[bold]all[/]", *(f"[bold]{st.by_status.get(s, 0)}[/]" for s in ("eligible", "review", "rejected")),
+                  f"[bold]{st.entries}[/]")
+    console.print(table)
+    console.print(f"Decisions recorded: {st.decisions}.  Waiting for a decision: {len(st.open_reviews)}"
+                  + (f" ({', '.join(st.open_reviews[:12])}{' …' if len(st.open_reviews) > 12 else ''})"
+                     if st.open_reviews else ""))
+    if st.top_rules:
+        console.print("Most frequent findings: " + ", ".join(f"{rule} ({n})" for rule, n in st.top_rules))

@@ -1,0 +1,81 @@
+"""The coordinator's decisions and the contest's standing, read from and written to the ledger."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from milsetctl.ledger import Ledger
+from milsetctl.models import Finding
+from milsetctl.pipeline import entry_status
+from milsetctl.workspace import Workspace
+
+
+class DecisionError(ValueError):
+    pass
+
+
+@dataclass
+class DecisionOutcome:
+    entry_id: str
+    who: str
+    old_status: str
+    new_status: str
+    findings: list[Finding]
+
+
+def record_decision(ledger: Ledger, entry_id: str, decision: str, reason: str,
+                    who: str | None = None) -> DecisionOutcome:
+    """Settle an entry. The findings stay on record; the decision overrides the status they imply."""
+    entry_id = entry_id.strip().upper()
+    row = ledger.entry(entry_id)
+    if row is None:
+        raise DecisionError(f"no entry {entry_id} in this workspace; `milsetctl validate` lists the entry IDs")
+    if decision not in ("accept", "reject"):
+        raise DecisionError("decision must be accept or reject")
+    if not reason.strip():
+        raise DecisionError("give a reason (--reason): it is kept with who and when")
+    record = ledger.decide(entry_id, decision, reason.strip(), who)
+    findings = ledger.findings_for(entry_id)
+    new_status = str(entry_status(findings, record))
+    ledger.set_status(entry_id, new_status)
+    return DecisionOutcome(entry_id, record["who"], row["status"] or "unchecked", new_status,
+                           [f for f in findings if str(f.severity) != "info"])
+
+
+@dataclass
+class ContestStatus:
+    workspace: str
+    source: str
+    contest: str
+    stage: str
+    entries: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
+    by_category: dict[str, dict[str, int]] = field(default_factory=dict)
+    open_reviews: list[str] = field(default_factory=list)
+    decisions: int = 0
+    last_validate: str | None = None
+    top_rules: list[tuple[str, int]] = field(default_factory=list)
+
+
+def contest_status(ws: Workspace) -> ContestStatus:
+    ledger = ws.ledger
+    rows = ledger.entries()
+    st = ContestStatus(str(ws.root), ws.settings.source, ws.settings.name, ws.settings.stage, entries=len(rows))
+    st.by_status = dict(Counter(r["status"] or "unchecked" for r in rows))
+    for r in rows:
+        cat = r["category"] or "none"
+        st.by_category.setdefault(cat, Counter())[r["status"] or "unchecked"] += 1
+    decisions = ledger.latest_decisions()
+    st.decisions = len(decisions)
+    st.open_reviews = [r["entry_id"] for r in rows if r["status"] == "review"]
+    last = ledger.db.execute("SELECT at FROM audit WHERE action='validate' ORDER BY id DESC LIMIT 1").fetchone()
+    st.last_validate = last[0] if last else None
+    st.top_rules = [
+        (r[0], r[1])
+        for r in ledger.db.execute(
+            "SELECT f.rule, COUNT(DISTINCT f.entry_id) n FROM findings f JOIN entries e USING (entry_id) "
+            "WHERE e.present=1 AND f.severity != 'info' GROUP BY f.rule ORDER BY n DESC LIMIT 6"
+        )
+    ]
+    return st

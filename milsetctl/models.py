@@ -1,0 +1,127 @@
+"""Plain data passed between the stages: entries, findings, results.
+
+Nothing here talks to disk or SQL; the ledger stores these, renderers format them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Severity(StrEnum):
+    REJECT = "reject"
+    REVIEW = "review"
+    INFO = "info"
+
+
+class Status(StrEnum):
+    ELIGIBLE = "eligible"
+    REVIEW = "review"
+    REJECTED = "rejected"
+
+
+@dataclass
+class Finding:
+    rule: str
+    severity: Severity
+    message: str
+    # machine-readable detail (face boxes, the other entry of a duplicate...); not part of SPEC's JSON
+    data: dict[str, Any] | None = None
+
+    def as_json(self) -> dict[str, str]:
+        return {"rule": self.rule, "severity": str(self.severity), "message": self.message}
+
+
+@dataclass
+class Entry:
+    """One submission as the coordinator's manifest (or sidecar) describes it."""
+
+    key: str  # stable identity across re-runs: the normalised file path, or the row for rows without a file
+    file: str | None  # path relative to SOURCE, '/'-separated, NFC; None when the row names no file
+    contestant_id: str | None = None
+    name: str | None = None
+    school: str | None = None
+    grade: str | None = None
+    province: str | None = None
+    country: str | None = None
+    email: str | None = None
+    title: str | None = None
+    description: str | None = None
+    submitted_at: datetime | None = None
+    submitted_at_raw: str | None = None
+    origin: str = ""  # where the row came from: "entries.csv row 7", "photo.json", "folder scan"
+    listed: bool = True  # False for a photo no manifest row names
+    extra: dict[str, str] = field(default_factory=dict)  # unknown manifest columns, kept as is
+    # problems met while reading the row (cell that could not be parsed), reported as findings
+    ingest_findings: list[Finding] = field(default_factory=list)
+    entry_id: str = ""  # assigned by the ledger
+
+    def as_row(self) -> dict[str, Any]:
+        row = asdict(self)
+        row.pop("ingest_findings")
+        row["submitted_at"] = self.submitted_at.isoformat() if self.submitted_at else None
+        return row
+
+
+@dataclass
+class PhotoInfo:
+    """What validation learned about one photo file: the picklable part of a Probe, kept in the ledger."""
+
+    sha256: str
+    size: int
+    format: str | None  # detected from content: JPEG, PNG, WEBP, HEIC, TIFF, ... or None
+    width: int | None = None  # stored pixels
+    height: int | None = None
+    orientation: int = 1
+    display_width: int | None = None
+    display_height: int | None = None
+    make: str | None = None
+    model: str | None = None
+    software: str | None = None
+    datetime_original: str | None = None
+    dhash: str | None = None  # 64-bit difference hash, hex
+    phash: str | None = None
+    thumbnail: str | None = None  # file name inside the workspace thumbnail cache
+    error: str | None = None  # why the file could not be read, if it could not
+
+
+@dataclass
+class EntryResult:
+    entry: Entry
+    status: Status
+    category: str | None
+    findings: list[Finding]
+    photo: PhotoInfo | None = None
+    decision: dict[str, str] | None = None  # the standing decision (decision, reason, who, at), if any
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "entry_id": self.entry.entry_id,
+            "contestant_id": self.entry.contestant_id,
+            "file": self.entry.file,
+            "status": str(self.status),
+            "category": self.category,
+            "findings": [f.as_json() for f in self.findings],
+        }
+
+
+@dataclass
+class ValidationResult:
+    source: str
+    workspace: str
+    entries: list[EntryResult]
+    elapsed_s: float = 0.0
+    photos_analysed: int = 0  # photos probed in this run (the rest came from the cache)
+    photos_cached: int = 0
+
+    def summary(self) -> dict[str, int]:
+        counts = {"entries": len(self.entries), "eligible": 0, "review": 0, "rejected": 0}
+        for r in self.entries:
+            counts[str(r.status)] += 1
+        return counts
+
+    def as_json(self) -> dict[str, Any]:
+        return {"entries": [r.as_json() for r in self.entries], "summary": self.summary()}

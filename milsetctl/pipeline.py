@@ -1,0 +1,308 @@
+"""validate: ingest, probe every photo once, run the rules, settle statuses, keep it all in the ledger.
+
+Photo rules run in worker processes (one probe per file, shared by every rule); their findings are
+cached per rule by content hash, rule version and the settings the rule uses, so re-validating an
+unchanged folder reads no photo at all and a changed photo is the only one re-checked. Results are
+committed as they arrive: an interrupted run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from milsetctl.ingest import ManifestError, read_submissions
+from milsetctl.models import Entry, EntryResult, Finding, PhotoInfo, Severity, Status, ValidationResult
+from milsetctl.probe import PROBE_VERSION, probe_file, write_thumbnail
+from milsetctl.rules import (
+    ContestItem,
+    Rule,
+    Scope,
+    cache_key,
+    effective_severity,
+    load_rules,
+    rules_in_scope,
+)
+from milsetctl.rules.metadata import category_of
+from milsetctl.settings import Settings
+from milsetctl.workspace import Workspace, check_outside
+
+Progress = Callable[[int, int, str], None]
+
+__all__ = ["validate", "ManifestError", "PhotoJob", "analyse_photo", "entry_status"]
+
+
+@dataclass
+class PhotoJob:
+    rel: str
+    path: str
+    rule_ids: list[str]  # photo rules to run (the others came from the cache)
+    settings_raw: dict[str, Any]
+    thumbs: str
+    need_info: bool = True
+
+
+@dataclass
+class PhotoOutcome:
+    rel: str
+    info: PhotoInfo
+    findings: dict[str, list[Finding]]
+    failed_rules: list[str] = field(default_factory=list)  # crashed: reported, not cached
+    seconds: float = 0.0
+
+
+def analyse_photo(job: PhotoJob) -> PhotoOutcome:
+    """Probe one photo and run the photo rules on it. Runs in a worker process; never raises."""
+    started = time.perf_counter()
+    settings = Settings(raw=job.settings_raw)
+    registry = load_rules()
+    max_pixels = int(float(settings.photo["max_megapixels"]) * 1_000_000)
+    probe = probe_file(Path(job.path), job.rel, max_pixels)
+    try:
+        probe.info.thumbnail = write_thumbnail(probe, Path(job.thumbs))
+    except OSError:
+        probe.info.thumbnail = None
+    findings: dict[str, list[Finding]] = {}
+    failed: list[str] = []
+    for rule_id in job.rule_ids:
+        rule_ = registry[rule_id]
+        if rule_.expensive and not probe.readable:
+            findings[rule_id] = []
+            continue
+        try:
+            findings[rule_id] = [rule_.finding(e) for e in rule_.check(probe, settings)]
+        except Exception as exc:  # a rule bug must not lose the batch: a person looks instead
+            failed.append(rule_id)
+            findings[rule_id] = [
+                Finding(rule_id, Severity.REVIEW, f"could not be checked ({type(exc).__name__}: {exc})")
+            ]
+    probe.image = None
+    probe.data = b""
+    return PhotoOutcome(job.rel, probe.info, findings, failed, time.perf_counter() - started)
+
+
+def _worker_init() -> None:
+    """Keep each worker to one thread of native code: the pool already uses every core."""
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = "1"
+    try:
+        import cv2
+
+        cv2.setNumThreads(1)
+    except Exception:
+        pass
+
+
+def default_jobs(settings: Settings, jobs: int | None) -> int:
+    wanted = jobs if jobs is not None else int(settings.analysis.get("jobs", 0) or 0)
+    if wanted <= 0:
+        wanted = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, wanted)
+
+
+def _run_jobs(jobs: list[PhotoJob], workers: int) -> Iterator[PhotoOutcome]:
+    if workers <= 1 or len(jobs) <= 1:
+        _worker_init_in_process()
+        for job in jobs:
+            yield analyse_photo(job)
+        return
+    ctx = get_context("spawn")  # no fork of a process holding threads or sqlite handles
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init) as pool:
+        pending: set[Future[PhotoOutcome]] = set()
+        queue = iter(jobs)
+        limit = workers * 3  # bounded in-flight work: memory stays flat in the number of photos
+        try:
+            for job in queue:
+                pending.add(pool.submit(analyse_photo, job))
+                if len(pending) >= limit:
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        yield fut.result()
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    yield fut.result()
+        except BaseException:
+            for fut in pending:
+                fut.cancel()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+
+
+def _worker_init_in_process() -> None:
+    try:
+        import cv2
+
+        cv2.setNumThreads(1)
+    except Exception:
+        pass
+
+
+def entry_status(findings: list[Finding], decision: dict[str, str] | None) -> Status:
+    """SPEC: rejected if a reject finding stands, else review if a review finding is undecided, else eligible.
+    A decision settles the entry either way; the findings stay visible."""
+    if decision is not None:
+        return Status.ELIGIBLE if decision["decision"] == "accept" else Status.REJECTED
+    severities = {f.severity for f in findings}
+    if Severity.REJECT in severities:
+        return Status.REJECTED
+    if Severity.REVIEW in severities:
+        return Status.REVIEW
+    return Status.ELIGIBLE
+
+
+def _apply_severity(findings: list[Finding], rule_: Rule, settings: Settings) -> list[Finding]:
+    severity = effective_severity(rule_, settings)
+    if severity is None:
+        return []
+    if severity == rule_.severity:
+        return findings
+    return [Finding(f.rule, severity if f.severity == rule_.severity else f.severity, f.message, f.data)
+            for f in findings]
+
+
+def validate(
+    ws: Workspace,
+    source: Path | None = None,
+    manifest: Path | None = None,
+    jobs: int | None = None,
+    progress: Progress | None = None,
+) -> ValidationResult:
+    """Validate a submissions folder into the workspace's ledger and return the result."""
+    started = time.perf_counter()
+    settings = ws.settings
+    ledger = ws.ledger
+    if source is None:
+        if not settings.source:
+            raise ManifestError("no submissions folder: name one (milsetctl validate SOURCE)")
+        source = Path(settings.source)
+    source = source.resolve()
+    check_outside(ws.root, source)
+    subs = read_submissions(source, settings, manifest, exclude=ws.root)
+    ledger.assign_ids(subs.entries)
+    registry = load_rules()
+
+    photo_rules = [r for r in rules_in_scope(Scope.PHOTO) if effective_severity(r, settings) is not None]
+    keys = {r.id: cache_key(r, settings) for r in photo_rules}
+
+    # which photos need work: the stat cache tells an unchanged file without reading it
+    wanted = sorted({e.file for e in subs.entries if e.file and e.file in subs.files})
+    infos: dict[str, PhotoInfo] = {}
+    photo_findings: dict[str, dict[str, list[Finding]]] = {}
+    stats: dict[str, os.stat_result] = {}
+    todo: list[PhotoJob] = []
+    for rel in wanted:
+        path = subs.files[rel]
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        stats[rel] = st
+        sha = ledger.cached_sha(str(path), st.st_size, st.st_mtime_ns)
+        info = ledger.cached_info(sha, PROBE_VERSION) if sha else None
+        cached = ledger.cached_findings(sha, keys) if sha else {}
+        missing = [r.id for r in photo_rules if r.id not in cached]
+        if info is not None and not missing:
+            infos[rel] = info
+            photo_findings[rel] = cached
+            continue
+        # content may have changed behind an equal stat only in theory; re-probe runs every rule not cached
+        todo.append(PhotoJob(rel, str(path), [r.id for r in photo_rules], settings.raw, str(ws.thumbs)))
+
+    total = len(wanted)
+    done = total - len(todo)
+    if progress:
+        progress(done, total, "")
+    workers = default_jobs(settings, jobs)
+    last_commit = time.monotonic()
+    try:
+        for outcome in _run_jobs(todo, workers):
+            rel = outcome.rel
+            infos[rel] = outcome.info
+            photo_findings[rel] = outcome.findings
+            if outcome.info.sha256:
+                st = stats[rel]
+                ledger.remember_file(str(subs.files[rel]), st.st_size, st.st_mtime_ns, outcome.info.sha256)
+                ledger.store_info(outcome.info, PROBE_VERSION)
+                for rule_id, found in outcome.findings.items():
+                    if rule_id not in outcome.failed_rules:
+                        ledger.store_findings(outcome.info.sha256, rule_id, keys[rule_id], found)
+            done += 1
+            if progress:
+                progress(done, total, rel)
+            if time.monotonic() - last_commit > 1.0:
+                ledger.commit()
+                last_commit = time.monotonic()
+    finally:
+        ledger.commit()
+
+    # per-entry and contest rules: cheap, always run
+    per_entry: dict[str, list[Finding]] = {e.key: list(e.ingest_findings) for e in subs.entries}
+    entry_rules = [r for r in rules_in_scope(Scope.ENTRY) if effective_severity(r, settings) is not None]
+    for entry in subs.entries:
+        photo = infos.get(entry.file) if entry.file else None
+        if photo is not None:
+            for rule_ in photo_rules:
+                per_entry[entry.key] += _apply_severity(photo_findings[entry.file].get(rule_.id, []), rule_, settings)
+        for rule_ in entry_rules:
+            found = [rule_.finding(e) for e in rule_.check(entry, photo, settings)]
+            per_entry[entry.key] += _apply_severity(found, rule_, settings)
+    items = [ContestItem(e, infos.get(e.file) if e.file else None) for e in subs.entries]
+    for rule_ in rules_in_scope(Scope.CONTEST):
+        if effective_severity(rule_, settings) is None:
+            continue
+        for key, emit in rule_.check(items, settings):
+            per_entry[key] += _apply_severity([rule_.finding(emit)], rule_, settings)
+
+    decisions = ledger.latest_decisions()
+    order = {r.id: i for i, r in enumerate(registry.values())}
+    results: list[EntryResult] = []
+    for entry in subs.entries:
+        findings = sorted(per_entry[entry.key], key=lambda f: (_SEVERITY_ORDER[f.severity], order.get(f.rule, 99)))
+        decision = decisions.get(entry.entry_id)
+        results.append(
+            EntryResult(
+                entry=entry,
+                status=entry_status(findings, decision),
+                category=category_of(entry, settings) if entry.listed else None,
+                findings=findings,
+                photo=infos.get(entry.file) if entry.file else None,
+                decision=decision,
+            )
+        )
+    results.sort(key=lambda r: r.entry.entry_id)
+    ledger.save_results([_ledger_row(r) for r in results], {r.entry.entry_id: r.findings for r in results})
+    result = ValidationResult(
+        source=str(source),
+        workspace=str(ws.root),
+        entries=results,
+        elapsed_s=time.perf_counter() - started,
+        photos_analysed=len(todo),
+        photos_cached=len(wanted) - len(todo),
+    )
+    ledger.audit("validate", {"source": str(source), **result.summary(), "analysed": len(todo),
+                              "cached": result.photos_cached, "seconds": round(result.elapsed_s, 2)})
+    return result
+
+
+_SEVERITY_ORDER = {Severity.REJECT: 0, Severity.REVIEW: 1, Severity.INFO: 2}
+
+
+def _ledger_row(r: EntryResult) -> dict[str, Any]:
+    import json
+
+    e: Entry = r.entry
+    return {
+        "entry_id": e.entry_id, "key": e.key, "contestant_id": e.contestant_id, "name": e.name,
+        "school": e.school, "grade": e.grade, "province": e.province, "country": e.country, "email": e.email,
+        "file": e.file, "title": e.title, "description": e.description,
+        "submitted_at": e.submitted_at.isoformat() if e.submitted_at else e.submitted_at_raw,
+        "origin": e.origin, "listed": int(e.listed), "extra": json.dumps(e.extra, ensure_ascii=False),
+        "sha256": r.photo.sha256 if r.photo else None, "category": r.category, "status": str(r.status),
+    }

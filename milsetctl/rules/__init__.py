@@ -1,0 +1,143 @@
+"""The rule registry: every check the contest makes, each a small unit with a stable ID.
+
+A rule is a plain function registered with `@rule(...)`. Its docstring says why the rule exists
+(`milsetctl rules` prints it). Three scopes, by what the rule needs to see:
+
+- ``photo``:   ``check(probe, settings)``: the file's bytes, metadata and reduced decode. Runs in a
+  worker process; its findings are cached by content hash, rule version and the settings it `uses`.
+- ``entry``:   ``check(entry, photo, settings)``: one manifest row and what is known of its photo.
+- ``contest``: ``check(items, settings)``: all entries at once (one-per-contestant, duplicate-image);
+  yields ``(entry_key, emit)`` pairs.
+
+A check yields messages (``str``), or ``(message, data)`` where data is a small JSON-able dict
+(face boxes, the other entry's ID). The registry turns them into `Finding`s with the rule's
+severity, which the settings may override (``[rules] camera-origin = "info"``, or ``"off"``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from milsetctl.models import Entry, Finding, PhotoInfo, Severity
+
+Emit = str | tuple[str, dict[str, Any]]
+
+
+class Scope(StrEnum):
+    PHOTO = "photo"
+    ENTRY = "entry"
+    CONTEST = "contest"
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    severity: Severity
+    scope: Scope
+    check: Callable[..., Iterable[Any]]
+    version: int = 1
+    uses: tuple[str, ...] = ()  # dotted settings keys the result depends on ("photo.min_width")
+    expensive: bool = False  # needs the decoded pixels and real CPU (detectors)
+
+    @property
+    def why(self) -> str:
+        return inspect.cleandoc(self.check.__doc__ or "").strip()
+
+    @property
+    def summary(self) -> str:
+        return self.why.split("\n\n", 1)[0].replace("\n", " ")
+
+    def finding(self, emit: Emit, severity: Severity | None = None) -> Finding:
+        message, data = (emit, None) if isinstance(emit, str) else emit
+        return Finding(self.id, severity or self.severity, message, data)
+
+
+@dataclass
+class ContestItem:
+    """What a contest-scope rule sees of one entry: the row and what is known of its photo."""
+
+    entry: Entry
+    photo: PhotoInfo | None
+
+
+REGISTRY: dict[str, Rule] = {}
+
+# modules that hold rules; importing them fills the registry
+RULE_MODULES = (
+    "milsetctl.rules.files",
+    "milsetctl.rules.metadata",
+    "milsetctl.rules.contest",
+)
+OPTIONAL_RULE_MODULES: tuple[str, ...] = ()
+
+
+def rule(
+    rule_id: str,
+    severity: str,
+    scope: str,
+    *,
+    version: int = 1,
+    uses: tuple[str, ...] = (),
+    expensive: bool = False,
+) -> Callable[[Callable[..., Iterable[Any]]], Callable[..., Iterable[Any]]]:
+    def register(func: Callable[..., Iterable[Any]]) -> Callable[..., Iterable[Any]]:
+        if rule_id in REGISTRY and REGISTRY[rule_id].check is not func:
+            raise ValueError(f"rule {rule_id!r} registered twice")
+        if not (func.__doc__ or "").strip():
+            raise ValueError(f"rule {rule_id!r} needs a docstring saying why it exists")
+        REGISTRY[rule_id] = Rule(rule_id, Severity(severity), Scope(scope), func, version, uses, expensive)
+        return func
+
+    return register
+
+
+_loaded = False
+
+
+def load_rules() -> dict[str, Rule]:
+    global _loaded
+    if not _loaded:
+        for module in RULE_MODULES + OPTIONAL_RULE_MODULES:
+            importlib.import_module(module)
+        _loaded = True
+    return REGISTRY
+
+
+def all_rules() -> list[Rule]:
+    return sorted(load_rules().values(), key=lambda r: (list(Scope).index(r.scope), r.id))
+
+
+def rules_in_scope(scope: Scope) -> list[Rule]:
+    return [r for r in all_rules() if r.scope == scope]
+
+
+def effective_severity(rule_: Rule, settings: Any) -> Severity | None:
+    """The severity the contest uses for this rule, or None when the contest switched it off."""
+    value = settings.rule_severity(rule_.id, str(rule_.severity))
+    if value == "off":
+        return None
+    return Severity(value)
+
+
+def setting_value(settings: Any, dotted: str) -> Any:
+    node: Any = settings.raw
+    for part in dotted.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
+
+
+def cache_key(rule_: Rule, settings: Any) -> str:
+    """What a cached result of this photo rule depends on besides the file's content."""
+    import hashlib
+    import json
+
+    from milsetctl.probe import PROBE_VERSION
+
+    used = {k: setting_value(settings, k) for k in rule_.uses}
+    blob = json.dumps([rule_.id, rule_.version, PROBE_VERSION, used], sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:20]

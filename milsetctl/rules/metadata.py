@@ -1,0 +1,205 @@
+"""Rules about the manifest row: who sent it, when, with what title and description."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+
+from milsetctl.ingest.values import canonical_province, parse_grade, region_of
+from milsetctl.models import Entry, PhotoInfo
+from milsetctl.rules import rule
+from milsetctl.settings import Settings
+
+
+@rule("missing-file", "reject", "entry")
+def missing_file(entry: Entry, photo: PhotoInfo | None, settings: Settings) -> Iterator[str]:
+    """A manifest row names no existing file.
+
+    Without the photo there is nothing to judge; the message names the path as written, so a typo or a
+    file left out of the upload is easy to spot.
+    """
+    if not entry.listed:
+        return
+    if not entry.file:
+        yield f"{entry.origin}: the row names no photo file"
+    elif photo is None:
+        yield f"{entry.origin}: file not found below the submissions folder: {entry.file}"
+
+
+@rule("unlisted-file", "review", "entry")
+def unlisted_file(entry: Entry, photo: PhotoInfo | None, settings: Settings) -> Iterator[str]:
+    """An image file below the folder is in no manifest row.
+
+    Usually a contestant whose row was forgotten, or a stray file; either way someone should look
+    before the photo is silently left out.
+    """
+    if not entry.listed:
+        yield f"{entry.file} is not named in any manifest row or sidecar"
+
+
+def _text_length(text: str) -> int:
+    """Length in characters as a person counts them (NFC: 'é' is one character, however it was typed)."""
+    return len(unicodedata.normalize("NFC", text))
+
+
+@rule("title-missing", "reject", "entry")
+def title_missing(entry: Entry, photo: PhotoInfo | None, settings: Settings) -> Iterator[str]:
+    """No title. The call for entries requires an English title for every photo."""
+    if entry.listed and not (entry.title or "").strip():
+        yield "no title"
+
+
+@rule("title-length", "reject", "entry", uses=("text.title_max",))
+def title_length(entry: Entry, photo: PhotoInfo | None, settings: Settings) -> Iterator[str]:
+    """The title is longer than the limit (60 characters), counted in characters, not bytes."""
+    limit = int(settings.text["title_max"])
+    n = _text_length((entry.title or "").strip())
+    if n > limit:
+        yield f"title has {n} characters, over the {limit} limit"
+
+
+@rule("description-missing", "reject", "entry")
+def description_missing(entry: Entry, photo: PhotoInfo | None, settings: Settings) -> Iterator[str]:
+    """No description. The call for entries requires a short description in plain English."""
+    if entry.listed and not (entry.description or "").strip():
+        yield "no description"
+
+
+@rule("description-length", "reject", "entry", uses=("text.description_max",))
+def description_length(entry: Entry, photo: PhotoInfo | None, settings: Settings) -> Iterator[str]:
+    """The description is longer than the limit (300 characters), counted in characters, not bytes."""
+    limit = int(settings.text["description_max"])
+    n = _text_length((entry.description or "").strip())
+    if n > limit:
+        yield f"description has {n} characters, over the {limit} limit"
+
+
+# A few very common function words: a Latin-script text made of these and none of the English ones is
+# probably not English. Detectors are unreliable on titles of two or three words (see NOTES); script is not.
+_ENGLISH = {"the", "a", "an", "of", "and", "in", "on", "at", "to", "is", "with", "my", "under", "over", "from",
+            "for", "by", "night", "sky", "moon", "star", "stars", "this", "was", "it", "we", "i"}
+_FOREIGN = {
+    "Spanish": {"el", "la", "los", "las", "del", "y", "en", "una", "un", "con", "por", "para", "que", "es", "noche"},
+    "French": {"le", "la", "les", "des", "du", "et", "une", "un", "dans", "sur", "avec", "pour", "est", "nuit"},
+    "German": {"der", "die", "das", "und", "ein", "eine", "im", "mit", "auf", "ist", "von", "nacht", "über"},
+    "Portuguese": {"o", "os", "as", "da", "do", "e", "uma", "um", "com", "em", "noite", "não"},
+    "Italian": {"il", "lo", "gli", "della", "di", "e", "una", "un", "con", "nel", "notte", "è"},
+    "Pinyin": {"de", "shi", "wo", "ni", "yue", "xing", "kong", "zhi", "ye", "he", "zai"},
+}
+
+
+def non_english_reason(text: str) -> str | None:
+    """Why a text does not look like English, or None. Script first (dependable), then function words."""
+    scripts: dict[str, list[str]] = {}
+    for ch in text:
+        if ch.isalpha() and not ("a" <= ch.lower() <= "z"):
+            name = unicodedata.name(ch, "")
+            if name.startswith("LATIN"):
+                continue  # accented Latin letters: names like García are fine in English text
+            script = name.split(" ")[0] if name else "unknown"
+            script = {"CJK": "Chinese", "HIRAGANA": "Japanese", "KATAKANA": "Japanese", "HANGUL": "Korean"}.get(
+                script, script.title()
+            )
+            scripts.setdefault(script, []).append(ch)
+    if scripts:
+        parts = [f"{s} ({''.join(chars[:8])})" for s, chars in scripts.items()]
+        return "contains non-Latin script: " + ", ".join(parts)
+    words = re.findall(r"[^\W\d_]+", text.lower())
+    if len(words) < 3 or any(w in _ENGLISH for w in words):
+        return None
+    for language, common in _FOREIGN.items():
+        hits = [w for w in words if w in common]
+        if len(hits) >= 2:
+            return f"looks like {language} ({', '.join(dict.fromkeys(hits))})"
+    return None
+
+
+@rule("language", "review", "entry", uses=("text.require_english",))
+def language(entry: Entry, photo: PhotoInfo | None, settings: Settings) -> Iterator[str]:
+    """The title or description is not in English.
+
+    The call asks for English text. Script is checked first (Chinese characters in a title are certain);
+    a Latin-script text with foreign function words and no English ones is flagged for review only,
+    because short titles fool every detector.
+    """
+    if not settings.text.get("require_english", True):
+        return
+    for field_name, text in (("title", entry.title), ("description", entry.description)):
+        if text:
+            reason = non_english_reason(text)
+            if reason:
+                yield f"{field_name} {reason}"
+
+
+@rule("late", "reject", "entry", uses=("contest.deadline", "contest.timezone"))
+def late(entry: Entry, photo: PhotoInfo | None, settings: Settings) -> Iterator[str]:
+    """Submitted after the deadline (end of the deadline day, contest time zone).
+
+    A time written without a zone is taken in the contest's zone (Asia/Shanghai by default), as the
+    coordinator's spreadsheet means it.
+    """
+    if entry.submitted_at is None:
+        return
+    end = settings.deadline_end
+    if entry.submitted_at >= end:
+        local = entry.submitted_at.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
+        last_day = settings.raw["contest"]["deadline"]
+        yield f"submitted {local} ({settings.tz.key}), after the deadline {last_day} end of day"
+
+
+@rule("grade", "reject", "entry", uses=("entrants.middle", "entrants.high"))
+def grade(entry: Entry, photo: PhotoInfo | None, settings: Settings) -> Iterator[str]:
+    """Grade missing or outside 7–12.
+
+    Contestants are students of grades 7–9 (category middle) or 10–12 (category high); the grade decides
+    the category the entry is ranked in.
+    """
+    if not entry.listed:
+        return
+    if not entry.grade:
+        yield "no grade given"
+        return
+    value = parse_grade(entry.grade)
+    if value is None:
+        yield f"grade {entry.grade!r} cannot be read as a school grade"
+    elif settings.category_for_grade(value) is None:
+        low = settings.raw["entrants"]["middle"][0]
+        high = settings.raw["entrants"]["high"][1]
+        yield f"grade {value} is outside {low}–{high}"
+
+
+def category_of(entry: Entry, settings: Settings) -> str | None:
+    value = parse_grade(entry.grade)
+    return settings.category_for_grade(value) if value is not None else None
+
+
+_CHINA = {"china", "cn", "chn", "中国", "中华人民共和国", "prc", "people's republic of china", "中國"}
+
+
+@rule("region-unknown", "review", "entry", uses=("regions",))
+def region_unknown(entry: Entry, photo: PhotoInfo | None, settings: Settings) -> Iterator[str]:
+    """The province maps to no regional round.
+
+    The call lists no region for some provinces (Henan); such an entry is not lost, it is reported so
+    the coordinator can place it. Entries from other countries have no Chinese region and are left alone.
+    """
+    if not entry.listed:
+        return
+    if entry.country and entry.country.strip().casefold() not in _CHINA:
+        return
+    if not entry.province:
+        yield "no province given: the entry cannot be placed in a regional round"
+        return
+    if region_of(entry.province, settings.regions) is None:
+        yield f"province {entry.province!r} ({canonical_province(entry.province)}) is in no regional round"
+
+
+@rule("missing-field", "reject", "entry")
+def missing_field(entry: Entry, photo: PhotoInfo | None, settings: Settings) -> Iterator[str]:
+    """The contestant ID is missing.
+
+    Every later step (one photo per contestant, certificates, refunds) hangs on the contestant ID.
+    """
+    if entry.listed and not (entry.contestant_id or "").strip():
+        yield f"{entry.origin}: no contestant_id"
