@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from milsetctl import __version__
 
@@ -35,8 +36,13 @@ WorkspaceOpt = Annotated[
 ]
 
 
+def _error(message: str) -> None:
+    """One clear line on stderr; never wrapped, so paths and cell names stay whole."""
+    err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
+
+
 def _fail(message: str, code: int = 1) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
+    _error(message)
     raise typer.Exit(code)
 
 
@@ -112,11 +118,9 @@ def validate(
     from milsetctl.workspace import WorkspaceError, init_workspace, is_workspace, open_workspace
 
     if source is not None and not source.is_dir():
-        err.print(f"[bold red]error:[/] {source}: no such folder")
-        raise typer.Exit(2)
+        _fail(f"{source}: no such folder", 2)
     if report is not None and report.suffix.lower() not in (".html", ".htm", ".csv", ".xlsx"):
-        err.print(f"[bold red]error:[/] --report {report}: use a .html, .csv or .xlsx file name")
-        raise typer.Exit(2)
+        _fail(f"--report {report}: use a .html, .csv or .xlsx file name", 2)
     try:
         if is_workspace(workspace.resolve()):
             ws = open_workspace(workspace)
@@ -165,8 +169,7 @@ def decide(
 
     decision = decision.strip().lower()
     if decision not in ("accept", "reject"):
-        err.print(f"[bold red]error:[/] decision must be accept or reject, not {decision!r}")
-        raise typer.Exit(2)
+        _fail(f"decision must be accept or reject, not {decision!r}", 2)
     with _open(workspace) as ws:
         try:
             outcome = record_decision(ws.ledger, entry, decision, reason)

@@ -158,6 +158,8 @@ def probe_bytes(data: bytes, path: Path, rel: str, max_pixels: int) -> Probe:
         info.format = {"WEBP": "WEBP", "PNG": "PNG", "GIF": "GIF", "TIFF": "TIFF", "BMP": "BMP"}.get(
             im.format, im.format
         )
+    if not probe.exif and im.format not in ("PNG",):  # exifread knows no AVIF; getexif() would decode a PNG
+        _exif_from_pillow(im, probe)
     info.width, info.height = im.size
     transposed = info.orientation in (5, 6, 7, 8)
     info.display_width, info.display_height = (im.height, im.width) if transposed else (im.width, im.height)
@@ -199,6 +201,32 @@ def probe_bytes(data: bytes, path: Path, rel: str, max_pixels: int) -> Probe:
     except Exception as exc:  # truncated data, broken Huffman tables, bad chunks...
         info.error = f"cannot decode: {exc}"
     return probe
+
+
+_PILLOW_TAGS = {0x010F: "Image Make", 0x0110: "Image Model", 0x0131: "Image Software", 0x0112: "Image Orientation"}
+
+
+def _exif_from_pillow(im: Image.Image, probe: Probe) -> None:
+    """Second chance for containers exifread does not parse (AVIF)."""
+    try:
+        exif = im.getexif()
+        found = {name: _clean(exif[tag]) for tag, name in _PILLOW_TAGS.items() if tag in exif}
+        when = exif.get_ifd(0x8769).get(0x9003)
+    except Exception:
+        return
+    if when:
+        found["EXIF DateTimeOriginal"] = _clean(when)
+    probe.exif.update(found)
+    info = probe.info
+    info.make = found.get("Image Make") or None
+    info.model = found.get("Image Model") or None
+    info.software = found.get("Image Software") or None
+    info.datetime_original = found.get("EXIF DateTimeOriginal") or None
+    try:
+        orientation = int(found.get("Image Orientation", 1))
+    except ValueError:
+        orientation = 1
+    info.orientation = orientation if orientation in range(1, 9) else 1
 
 
 _TRANSPOSE = {

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Install milsetctl into ./.venv, with the Debian libraries WeasyPrint and the checks need.
+#   bash scripts/install.sh          # the tool
+#   bash scripts/install.sh --test   # the tool + test tools (pytest, pypdf, scikit-image, ruff)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+extras=""
+[ "${1:-}" = "--test" ] && extras="[test]"
+
+# Debian packages: Pango for WeasyPrint, HarfBuzz subsetting (fast font embedding), poppler-utils
+# (pdftoppm/pdftotext for checks), exiftool for the benchmark's baseline.
+apt_packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils libimage-exiftool-perl)
+missing=()
+for p in "${apt_packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then sudo=""; elif command -v sudo >/dev/null; then sudo="sudo"; else sudo="none"; fi
+  if [ "$sudo" = none ]; then
+    echo "warning: please install these Debian packages: ${missing[*]}" >&2
+  else
+    echo "Installing Debian packages: ${missing[*]}"
+    $sudo apt-get update -qq >/dev/null || true
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+fi
+
+python=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$python" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip 2>/dev/null || true
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extras}" 2>&1 \
+  | grep -v -E "^WARNING: Location .* is ignored" || true
+.venv/bin/python -c "import milsetctl" || { echo "error: milsetctl did not install" >&2; exit 1; }
+echo "milsetctl installed in .venv ($(.venv/bin/milsetctl --version))"

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Install with the test tools, lint, run the unit tests, then the acceptance test on ../shared/corpus if present.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install.sh --test
+echo "== ruff"
+.venv/bin/ruff check milsetctl tests bench sample_data
+echo "== unit tests"
+.venv/bin/python -m pytest -q tests --ignore=tests/acceptance
+if [ -d ../shared/corpus ]; then
+  echo "== acceptance test on ../shared/corpus"
+  .venv/bin/python -m pytest -q tests/acceptance
+else
+  echo "== acceptance test skipped: ../shared/corpus not found"
+fi

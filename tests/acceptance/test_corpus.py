@@ -1,0 +1,131 @@
+"""Acceptance: validate the shared corpus of real photos (../shared/corpus) and check every file against
+what its MANIFEST.csv columns imply. Skipped when the corpus is not beside the checkout."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = (ROOT.parent / "shared" / "corpus").resolve()
+pytestmark = pytest.mark.skipif(not (CORPUS / "MANIFEST.csv").exists(), reason="../shared/corpus not present")
+
+ALLOWED = {"JPEG", "PNG"}
+MAX_BYTES = 10 * 1024 * 1024
+
+
+def _manifest_rows() -> list[dict[str, str]]:
+    with open(CORPUS / "MANIFEST.csv", newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture(scope="module")
+def corpus_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[dict[str, str]], dict, float]:
+    """One validate run over the whole corpus (read-only SOURCE, manifest written outside it)."""
+    rows = _manifest_rows()
+    work = tmp_path_factory.mktemp("corpus")
+    manifest = work / "entries.csv"
+    with open(manifest, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["contestant_id", "name", "grade", "province", "file", "title", "description", "submitted_at"])
+        for i, row in enumerate(rows):
+            writer.writerow([f"C{i:03d}", f"Contestant {i}", 7 + i % 6, "Zhejiang", row["file"],
+                             "Night sky", "A photo taken for the contest.", "2022-07-01 10:00"])
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "milsetctl", "validate", str(CORPUS), "--manifest", str(manifest),
+         "-w", str(work / "ws"), "--json"],
+        capture_output=True, text=True, timeout=1200, cwd=work,
+    )
+    elapsed = time.perf_counter() - started
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    doc = json.loads(proc.stdout)  # stdout holds the JSON object and nothing else
+    print(f"\nvalidate on {len(rows)} corpus files: {elapsed:.1f} s wall", file=sys.stderr)
+    return rows, doc, elapsed
+
+
+def _orientation(row: dict[str, str]) -> int:
+    m = re.search(r"exif_orientation=(\d)", row["notes"])
+    return int(m.group(1)) if m else 1
+
+
+def _decode_fails(row: dict[str, str]) -> bool:
+    return "pillow_open=FAIL" in row["notes"] or "pillow_decode=FAIL" in row["notes"]
+
+
+def test_one_entry_per_manifest_row(corpus_run) -> None:
+    rows, doc, _ = corpus_run
+    files = [e["file"] for e in doc["entries"]]
+    assert sorted(files) == sorted(r["file"] for r in rows)
+    assert doc["summary"]["entries"] == len(rows)
+    assert sum(doc["summary"][k] for k in ("eligible", "review", "rejected")) == len(rows)
+    for entry in doc["entries"]:
+        assert set(entry) == {"entry_id", "contestant_id", "file", "status", "category", "findings"}
+        assert entry["contestant_id"] is not None  # every file is listed: none is 'unlisted'
+
+
+def test_each_file_gets_the_rules_its_columns_imply(corpus_run) -> None:
+    rows, doc, _ = corpus_run
+    by_file = {e["file"]: e for e in doc["entries"]}
+    problems: list[str] = []
+
+    def expect(row: dict[str, str], rule: str, wanted: bool, why: str) -> None:
+        got = rule in {f["rule"] for f in by_file[row["file"]]["findings"]}
+        if got != wanted:
+            problems.append(f"{row['file']}: {rule} {'missing' if wanted else 'unexpected'} ({why}); "
+                            f"findings: {by_file[row['file']]['findings']}")
+
+    for row in rows:
+        fmt = row["format"].strip().upper()
+        allowed = fmt in ALLOWED
+        expect(row, "format", not allowed, f"content is {fmt}")
+        expect(row, "file-size", int(row["bytes"]) > MAX_BYTES, f"{row['bytes']} bytes")
+        broken = allowed and (_decode_fails(row) or not row["width"])
+        expect(row, "unreadable", broken, "Pillow cannot decode it" if broken else "it decodes")
+        if row["width"] and not broken:
+            w, h = int(row["width"]), int(row["height"])
+            shown = h if _orientation(row) in (5, 6, 7, 8) else w
+            expect(row, "min-width", shown < 2000, f"displayed width {shown}")
+            has_camera = bool(row["exif_make"].strip() and row["exif_model"].strip())
+            expect(row, "camera-origin", not has_camera, f"make={row['exif_make']!r} model={row['exif_model']!r}")
+        by_rule = {f["rule"] for f in by_file[row["file"]]["findings"]}
+        severities = {f["severity"] for f in by_file[row["file"]]["findings"]}
+        status = by_file[row["file"]]["status"]
+        expected = "rejected" if "reject" in severities else "review" if "review" in severities else "eligible"
+        if status != expected:
+            problems.append(f"{row['file']}: status {status} but findings {sorted(by_rule)}")
+    assert not problems, "\n".join(problems)
+
+
+def test_camera_pass_photos_pass_the_file_rules(corpus_run) -> None:
+    rows, doc, _ = corpus_run
+    by_file = {e["file"]: e for e in doc["entries"]}
+    for row in rows:
+        if row["category"] == "camera_pass":
+            rejects = [f for f in by_file[row["file"]]["findings"] if f["severity"] == "reject"]
+            assert not rejects, (row["file"], rejects)
+
+
+def test_rerun_on_unchanged_corpus_is_fast(corpus_run, tmp_path: Path) -> None:
+    rows, doc, first = corpus_run
+    # the same workspace again: every photo comes from the cache
+    ws_candidates = list(Path(tmp_path).parent.glob("corpus*/ws"))
+    assert ws_candidates
+    ws = ws_candidates[0]
+    manifest = ws.parent / "entries.csv"
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "milsetctl", "validate", str(CORPUS), "--manifest", str(manifest),
+         "-w", str(ws), "--json"], capture_output=True, text=True, timeout=600,
+    )
+    again = time.perf_counter() - started
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads(proc.stdout) == doc
+    print(f"\nre-run on the unchanged corpus: {again:.2f} s (first run {first:.1f} s)", file=sys.stderr)
