@@ -107,6 +107,8 @@ def default_jobs(settings: Settings, jobs: int | None) -> int:
 
 
 def _run_jobs(jobs: list[PhotoJob], workers: int) -> Iterator[PhotoOutcome]:
+    if not jobs:
+        return
     if workers <= 1 or len(jobs) <= 1:
         _worker_init_in_process()
         for job in jobs:
