@@ -287,3 +287,21 @@ def test_terminal_output_reads_well(tmp_path: Path) -> None:
     out = result.stdout
     assert "eligible" in out and "Entries that need attention" in out
     assert "missing-file" in out and "Most frequent reasons" in out
+
+
+def test_interrupted_run_resumes(tmp_path: Path) -> None:
+    from milsetctl.pipeline import validate
+    from milsetctl.workspace import init_workspace
+
+    src = _contest(tmp_path)
+    ws = init_workspace(tmp_path / "ws", src)
+
+    def stop_after_two(done: int, total: int, current: str) -> None:
+        if done == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        validate(ws, src, jobs=1, progress=stop_after_two)
+    resumed = validate(ws, src, jobs=1)
+    assert resumed.photos_cached == 2 and resumed.photos_analysed == 3
+    ws.close()
