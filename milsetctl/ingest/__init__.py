@@ -159,7 +159,8 @@ def entries_from_table(table: Table, settings: Settings, images: dict[str, Path]
             where[column] = f"column {table.headers[index].strip()!r} (cell {_col_letter(index)}{row_number})"
         for index, header in enumerate(table.headers):
             if index not in columns and header.strip() and index < len(cells):
-                fields[header.strip()] = cells[index]
+                # setdefault: a second "file" column must not overwrite the first, recognised one
+                fields.setdefault(header.strip(), cells[index])
         origin = f"{table.path.name} row {row_number}"
         entries.append(_entry_from_fields(fields, settings, origin, f"row:{row_number}", images, where))
     return entries
@@ -195,8 +196,10 @@ def entries_from_sidecars(source: Path, images: dict[str, Path], settings: Setti
             entries.append(entry)
             continue
         columns = match_headers(list(data.keys()), aliases)
-        keys = list(data.keys())
-        fields = {columns.get(i, keys[i]): v for i, v in enumerate(data.values())}
+        fields = {columns[i]: v for i, v in enumerate(data.values()) if i in columns}
+        for i, (key, value) in enumerate(data.items()):
+            if i not in columns:
+                fields.setdefault(key, value)  # "Title" recognised first is not overwritten by "title"
         fields["file"] = rel  # a sidecar belongs to the photo beside it
         entries.append(_entry_from_fields(fields, settings, name, f"file:{rel}", images))
     return entries
@@ -227,6 +230,17 @@ def read_submissions(source: Path, settings: Settings, manifest: Path | None = N
         seen[entry.key] = count + 1
         if count:
             entry.key = f"{entry.key}#{count + 1}"
+    # a row may name a file that exists but is no image (a PDF, a video): `format` names it, rather
+    # than `missing-file` calling it absent
+    root = source.resolve()
+    for entry in result.entries:
+        if entry.listed and entry.file and entry.file not in result.files:
+            candidate = source / entry.file
+            try:
+                if candidate.is_file() and root in candidate.resolve().parents:
+                    result.files[entry.file] = candidate
+            except OSError:
+                continue
     named = {e.file for e in result.entries if e.file}
     for rel in result.files:
         if rel not in named:

@@ -40,16 +40,34 @@ def decode_text(raw: bytes, path: Path) -> tuple[str, str]:
         return raw.decode(encoding), encoding
     try:
         return raw.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as exc:
+        utf8_error = exc
+    if _mostly_utf8(raw):
+        # UTF-8 with a stray byte: GB18030 would "succeed" and turn every Chinese name into mojibake
+        raise _undecodable(path, raw, utf8_error) from utf8_error
     try:
         return raw.decode("gb18030"), "gb18030"
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise ManifestError(
-            f"{path.name}: cannot read the text on line {line}: it is neither UTF-8, UTF-16 nor GB18030/GBK. "
-            "Save the spreadsheet as 'CSV UTF-8' (or as .xlsx) and try again."
-        ) from exc
+        raise _undecodable(path, raw, exc) from exc
+
+
+def _mostly_utf8(raw: bytes) -> bool:
+    """Many valid UTF-8 multi-byte characters and few invalid bytes: UTF-8 text, damaged in places.
+
+    GBK text decoded as UTF-8 fails on nearly every Chinese character, so the two are far apart.
+    """
+    text = raw.decode("utf-8", "replace")
+    errors = text.count("\ufffd")
+    valid = sum(1 for ch in text if ch > "\x7f") - errors
+    return valid > 2 * errors
+
+
+def _undecodable(path: Path, raw: bytes, exc: UnicodeDecodeError) -> ManifestError:
+    line = raw[: exc.start].count(b"\n") + 1
+    return ManifestError(
+        f"{path.name}: cannot read the text on line {line}: it is neither UTF-8, UTF-16 nor GB18030/GBK. "
+        "Save the spreadsheet as 'CSV UTF-8' (or as .xlsx) and try again."
+    )
 
 
 def _sniff_dialect(text: str) -> type[csv.Dialect] | csv.Dialect:
@@ -87,6 +105,9 @@ def read_xlsx(path: Path) -> Table:
         raise ManifestError(f"{path.name}: cannot open the workbook: {exc}") from exc
     try:
         sheet = book.worksheets[0]
+        # read-only mode trusts the sheet's stored dimension; some exporters write "A1" for any size,
+        # which would read one cell. Forget it and read what is there.
+        sheet.reset_dimensions()
         all_rows = [list(r) for r in sheet.iter_rows(values_only=True)]
     finally:
         book.close()

@@ -26,7 +26,7 @@ _DATE_PATTERNS = [
     # 2022-07-05 09:30[:00], 2022/7/5 9:30, 2022.7.5, 2022年7月5日 9时30分
     re.compile(
         r"^(?P<y>\d{4})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?"
-        r"(?:[T\s]+(?P<H>\d{1,2})\s*[:时]\s*(?P<M>\d{1,2})(?:\s*[:分]\s*(?P<S>\d{1,2})(?:\.\d+)?)?\s*秒?)?"
+        r"(?:[T\s]+(?P<H>\d{1,2})\s*[:时]\s*(?P<M>\d{1,2})(?:\s*[:分]\s*(?P<S>\d{1,2})(?:\.\d+)?)?\s*[分秒]?)?"
         r"\s*(?P<ampm>[AaPp][Mm])?\s*(?P<tz>Z|[+-]\d{2}:?\d{2})?$"
     ),
     # 5/7/2022 is ambiguous; we only accept day-first with a 4-digit year when the day is > 12, else month-first
@@ -90,8 +90,9 @@ def _iso_tz(tz: str) -> str:
 def _from_serial(serial: float, tz: ZoneInfo) -> datetime:
     if not 1 <= serial < 2958466:
         raise ValueError(f"{serial} is not an Excel date")
-    moment = _EXCEL_EPOCH + timedelta(days=serial)
-    return moment.replace(microsecond=0, tzinfo=tz)
+    # to the nearest second, as Excel displays it: 44747.395833 is 09:30:00, not 09:29:59.97
+    moment = _EXCEL_EPOCH + timedelta(seconds=round(serial * 86400))
+    return moment.replace(tzinfo=tz)
 
 
 _CN_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}

@@ -89,8 +89,14 @@ _FOREIGN = {
 }
 
 
+# a lone Greek letter is a star's Bayer designation (α Centauri): English usage in astronomy
+_BAYER_LETTER = re.compile(r"(?<![^\W\d_])[\u0370-\u03ff](?![^\W\d_])")
+
+
 def non_english_reason(text: str) -> str | None:
     """Why a text does not look like English, or None. Script first (dependable), then function words."""
+    # NFKC: full-width Latin typed by a Chinese IME (Ｍｉｌｋｙ Ｗａｙ) is plain Latin
+    text = _BAYER_LETTER.sub(" ", unicodedata.normalize("NFKC", text))
     scripts: dict[str, list[str]] = {}
     for ch in text:
         if ch.isalpha() and not ("a" <= ch.lower() <= "z"):
@@ -201,5 +207,7 @@ def missing_field(entry: Entry, photo: PhotoInfo | None, settings: Settings) -> 
 
     Every later step (one photo per contestant, certificates, refunds) hangs on the contestant ID.
     """
+    if any(f.rule == "missing-field" for f in entry.ingest_findings):
+        return  # ingest already said why (a broken sidecar): one problem, one finding
     if entry.listed and not (entry.contestant_id or "").strip():
         yield f"{entry.origin}: no contestant_id"
