@@ -66,8 +66,10 @@ required_columns = ["contestant_id", "file"]
 [analysis]
 # worker processes for `validate`; 0 = all cores
 jobs = 0
-# perceptual-hash distance (bits of 64) at or under which two photos count as near-duplicates
-duplicate_max_distance = 6
+# near-duplicates: both perceptual hashes (DCT and difference, 64 bits each) within this many bits.
+# Measured: 10 finds 97% of resized/recompressed/format-converted copies, 94% of 2% crops and 81% of 2-degree
+# rotations, with 0 false matches in 2 M pairs of different photos (6 finds 95% / 75% / 51%).
+duplicate_max_distance = 10
 # face detector score above which a face is reported (dlib HOG: real faces ~1.4-2.3, false ones < 0.1)
 face_min_score = 0.5
 # text detector: minimum recognition score and minimum letters/digits per text line

@@ -72,6 +72,8 @@ RULE_MODULES = (
     "milsetctl.rules.files",
     "milsetctl.rules.metadata",
     "milsetctl.rules.contest",
+    "milsetctl.rules.provenance",
+    "milsetctl.rules.duplicates",
 )
 OPTIONAL_RULE_MODULES: tuple[str, ...] = ()
 

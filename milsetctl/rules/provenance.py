@@ -1,0 +1,402 @@
+"""Provenance: does the file's own metadata say a generator made it?
+
+Everything here reads what the probe already holds (bytes, EXIF, XMP, text chunks); nothing reads the
+file again and nothing goes to the network. Metadata is evidence when present and silent when stripped:
+a generated image re-saved without its metadata passes this rule, which is why it only ever reports what
+it found, naming where it found it.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+import os
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from milsetctl.probe import Probe
+from milsetctl.rules import rule
+from milsetctl.settings import Settings
+
+# IPTC digital source types (cv.iptc.org/newscodes/digitalsourcetype/...) that mean "made by an algorithm".
+# Left out on purpose: algorithmicallyEnhanced (denoise, HDR merge: a camera photo), digitalCapture,
+# composite (a plain composite), digitalCreation (drawn by a person; other rules look at what it shows).
+ALGORITHMIC_SOURCE_TYPES = {
+    "trainedalgorithmicmedia": "trainedAlgorithmicMedia",
+    "compositewithtrainedalgorithmicmedia": "compositeWithTrainedAlgorithmicMedia",
+    "algorithmicmedia": "algorithmicMedia",
+    "compositesynthetic": "compositeSynthetic",
+}
+
+# Names of image generators as they appear in Software / CreatorTool / text chunks. Editors (Photoshop,
+# Lightroom, GIMP...) are not here: they are the `edited` rule's business.
+GENERATOR_PATTERN = re.compile(
+    r"novel ?ai|stable[ _-]?diffusion|\bsdxl\b|midjourney|niji ?journey|\bdall[-·\s]?e\b|\bfirefly\b|comfy ?ui|"
+    r"automatic ?1111|\ba1111\b|sd[-_ ]?web[-_ ]?ui|invoke ?ai|fooocus|dream ?studio|leonardo[. ]ai|nightcafe|"
+    r"craiyon|ideogram|black forest labs|\bflux\.1\b|bing image creator|image creator from (?:microsoft|designer)|"
+    r"google imagen|\bimagen \d|chatgpt|\bopenai\b|\bsora\b|civitai|tensor\.art|seaart|draw ?things|diffusion ?bee|"
+    r"playground ?ai|artbreeder|runway ?ml|krea\.ai|\bkling\b|jimeng|tongyi ?wanxiang|wenxin ?yige|liblib|"
+    r"即梦|通义万相|文心一格|可灵|豆包|哩布",
+    re.IGNORECASE,
+)
+
+# Video game "photo modes" write camera-like EXIF naming the game or its studio: a render, not a photo.
+GAME_PATTERN = re.compile(r"polyphony digital|gran turismo", re.IGNORECASE)
+
+# Stable Diffusion front ends (A1111, Forge, Civitai, SD.Next...) write "prompt\nNegative prompt: ...\nSteps: 20,
+# Sampler: ..., CFG scale: 7, Seed: ..., Size: ..., Model hash: ...". Two of these labels make it certain.
+_SD_LABELS = re.compile(r"(?:^|[\n,]\s*)(Negative prompt|Steps|Sampler|CFG scale|Seed|Model hash|Denoising strength):")
+
+# PNG text keys that only image generators write
+_GENERATOR_KEYS = {
+    "invokeai_metadata": "InvokeAI generation metadata",
+    "invokeai_graph": "InvokeAI generation graph",
+    "sd-metadata": "Stable Diffusion (InvokeAI) generation metadata",
+    "dream": "Stable Diffusion (InvokeAI 'dream') generation settings",
+    "fooocus_scheme": "Fooocus generation metadata",
+}
+
+# c2pa-rs settings for reading offline: a manifest stored on a server (XMP dcterms:provenance) is never
+# fetched, nor are OCSP responses. No trust list is bundled, so trust is not checked either.
+C2PA_OFFLINE = {
+    "verify": {
+        "remote_manifest_fetch": False,
+        "ocsp_fetch": False,
+        "verify_trust": False,
+        "verify_timestamp_trust": False,
+    },
+    "core": {"allowed_network_hosts": []},
+}
+
+_C2PA_MIME = {
+    "JPEG": "image/jpeg",
+    "PNG": "image/png",
+    "WEBP": "image/webp",
+    "HEIC": "image/heic",
+    "HEIF": "image/heif",
+    "AVIF": "image/avif",
+    "TIFF": "image/tiff",
+    "GIF": "image/gif",
+    "JXL": "image/jxl",
+}
+
+_context: tuple[int, Any] | None = None  # (pid, c2pa.Context): a context must not cross a fork
+
+
+def _c2pa_context() -> Any:
+    global _context
+    pid = os.getpid()
+    if _context is None or _context[0] != pid:
+        import c2pa
+
+        _context = (pid, c2pa.Context.from_dict(C2PA_OFFLINE))
+    return _context[1]
+
+
+def _source_type(value: Any) -> str | None:
+    """The algorithmic IPTC source type named by a URI or bare code, or None."""
+    if not isinstance(value, str):
+        return None
+    code = value.strip().rstrip("/").rsplit("/", 1)[-1].lower()
+    return ALGORITHMIC_SOURCE_TYPES.get(code)
+
+
+def _agent_name(agent: Any) -> str | None:
+    if isinstance(agent, dict):
+        agent = agent.get("name")
+    return str(agent).strip() if agent else None
+
+
+def _claim_generator(manifest: dict[str, Any]) -> str | None:
+    info = manifest.get("claim_generator_info")
+    if isinstance(info, list) and info and isinstance(info[0], dict) and info[0].get("name"):
+        return str(info[0]["name"])
+    generator = manifest.get("claim_generator")
+    return str(generator).split()[0] if generator else None
+
+
+def c2pa_evidence(store: dict[str, Any]) -> str | None:
+    """Describe the strongest algorithmic-media action in a C2PA manifest store (Reader.json()), or None.
+
+    Every manifest is looked at, the active one and its ingredients': a Firefly image opened in Photoshop
+    says `c2pa.created ... trainedAlgorithmicMedia` in the ingredient's manifest. `c2pa.created` beats
+    `c2pa.opened` beats other actions (generative fill is a `c2pa.edited` with such a source type); the
+    active manifest beats an ingredient's.
+    """
+    manifests = store.get("manifests")
+    if not isinstance(manifests, dict):
+        return None
+    active = store.get("active_manifest")
+    best: tuple[tuple[int, int], str] | None = None
+    for label, manifest in manifests.items():
+        if not isinstance(manifest, dict):
+            continue
+        for assertion in manifest.get("assertions") or []:
+            if not (isinstance(assertion, dict) and str(assertion.get("label", "")).startswith("c2pa.actions")):
+                continue
+            data = assertion.get("data") if isinstance(assertion.get("data"), dict) else {}
+            for action in data.get("actions") or []:
+                if not isinstance(action, dict):
+                    continue
+                params = action.get("parameters") if isinstance(action.get("parameters"), dict) else {}
+                kind = _source_type(action.get("digitalSourceType")) or _source_type(params.get("digitalSourceType"))
+                if kind is None:
+                    continue
+                name = str(action.get("action") or "an action")
+                rank = ({"c2pa.created": 0, "c2pa.opened": 1}.get(name, 2), 0 if label == active else 1)
+                who = [f"claim generator {g!r}" for g in [_claim_generator(manifest)] if g]
+                who += [f"software agent {a!r}" for a in [_agent_name(action.get("softwareAgent"))] if a]
+                where = "C2PA manifest" if label == active else "C2PA manifest of an ingredient"
+                text = f"{where}: {name} with digitalSourceType {kind}"
+                if who:
+                    text += f" ({', '.join(who)})"
+                if best is None or rank < best[0]:
+                    best = (rank, text)
+    if best is None:
+        return None
+    text = best[1]
+    if str(store.get("validation_state", "")).lower() == "invalid":
+        codes = sorted(
+            {
+                str(s.get("code"))
+                for s in store.get("validation_status") or []
+                if isinstance(s, dict) and s.get("code") and "untrusted" not in str(s.get("code"))
+            }
+        )
+        text += "; signature invalid" + (f" ({', '.join(codes)})" if codes else "")
+    return text
+
+
+def _jpeg_header_end(data: bytes) -> int:
+    """Offset of the first start-of-scan marker: APP11 (C2PA) segments all come before it."""
+    i = 2
+    while i + 4 <= len(data) and data[i] == 0xFF:
+        marker = data[i + 1]
+        if marker == 0xDA:
+            return i
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        if marker in (0x01, 0xD8) or 0xD0 <= marker <= 0xD7:
+            i += 2
+            continue
+        i += 2 + int.from_bytes(data[i + 2 : i + 4], "big")
+    return len(data)
+
+
+def _png_chunks(data: bytes) -> Iterator[tuple[bytes, int, int]]:
+    """(type, data offset, length) of each PNG chunk, without reading the chunk data."""
+    i = 8
+    while i + 8 <= len(data):
+        length = int.from_bytes(data[i : i + 4], "big")
+        kind = data[i + 4 : i + 8]
+        yield kind, i + 8, length
+        if kind == b"IEND":
+            return
+        i += 12 + length
+
+
+def _may_hold_c2pa(data: bytes, fmt: str | None) -> bool:
+    """Cheap pre-check: every manifest store is a JUMBF box labelled "c2pa" (PNG: a caBX chunk)."""
+    if fmt == "JPEG":
+        return data.find(b"c2pa", 0, _jpeg_header_end(data)) >= 0
+    if fmt == "PNG":
+        return any(kind == b"caBX" for kind, _, _ in _png_chunks(data))
+    return b"c2pa" in data
+
+
+def _c2pa(probe: Probe) -> str | None:
+    """Read an embedded C2PA manifest store from the probe's bytes, offline."""
+    data = probe.data
+    mime = _C2PA_MIME.get(probe.info.format or "")
+    if not data or mime is None or not _may_hold_c2pa(data, probe.info.format):
+        return None
+    try:
+        import c2pa
+    except ImportError:  # optional: without it the XMP, EXIF and text-chunk checks still run
+        return None
+    try:
+        reader = c2pa.Reader.try_create(mime, io.BytesIO(data), None, _c2pa_context())
+        if reader is None:
+            return None
+        with reader:
+            store = json.loads(reader.json())
+    except Exception:  # remote-only manifest (not fetched), corrupt JUMBF, unsupported variant
+        return None
+    return c2pa_evidence(store)
+
+
+_XMP_SOURCE_TYPE = re.compile(
+    r"DigitalSourceType\s*(?:=\s*[\"']([^\"']*)[\"']|>\s*([^<\s]+)|[^>]*?rdf:resource\s*=\s*[\"']([^\"']*)[\"'])"
+)
+_XMP_AIGC = re.compile(r"AIGC\s*(?:=\s*\"([^\"]*)\"|=\s*'([^']*)'|>([^<]*)<)")
+_XMP_TOOLS = re.compile(r"(?:CreatorTool|softwareAgent)\s*(?:=\s*[\"']([^\"']*)[\"']|>([^<]+)<)")
+
+
+def _xmp(xmp: str) -> list[str]:
+    found: list[str] = []
+    for match in _XMP_SOURCE_TYPE.finditer(xmp):
+        kind = _source_type(next((g for g in match.groups() if g), ""))
+        if kind:
+            found.append(f"XMP Iptc4xmpExt:DigitalSourceType is {kind}")
+            break
+    for match in _XMP_AIGC.finditer(xmp):
+        label = _aigc_label(html.unescape(next((g for g in match.groups() if g), "")))
+        if label:
+            found.append(label)
+            break
+    for match in _XMP_TOOLS.finditer(xmp):
+        tool = html.unescape(next((g for g in match.groups() if g), "")).strip()
+        if tool and GENERATOR_PATTERN.search(tool):
+            found.append(f"XMP names the generator {tool!r}")
+            break
+    if _sd_settings(xmp):
+        found.append("XMP holds Stable Diffusion generation settings")
+    return found
+
+
+def _aigc_label(text: str) -> str | None:
+    """China's GB 45438-2025 implicit label (XMP TC260:AIGC JSON): Label "1" means AI-generated."""
+    match = re.search(r"\"Label\"\s*:\s*\"?(\d)", text)
+    if not match or match.group(1) != "1":
+        return None
+    producer = re.search(r"\"ContentProducer\"\s*:\s*\"([^\"]*)\"", text)
+    by = f", producer {producer.group(1)!r}" if producer and producer.group(1) else ""
+    return f"AIGC label (GB 45438-2025) says AI-generated (Label 1{by})"
+
+
+def _sd_settings(text: str) -> bool:
+    return len({m.group(1) for m in _SD_LABELS.finditer(text)}) >= 2
+
+
+def _looks_like_json(text: str, *keys: str) -> bool:
+    stripped = text.lstrip()
+    return stripped[:1] in "{[" and any(f'"{key}"' in text for key in keys)
+
+
+def _text_chunks(probe: Probe) -> list[str]:
+    found: list[str] = []
+    fmt = probe.info.format or "image"
+    for key, value in probe.text_chunks.items():
+        lowered = key.lower()
+        where = "JPEG comment" if (lowered == "comment" and fmt == "JPEG") else f"{fmt} text chunk {key!r}"
+        if lowered in _GENERATOR_KEYS:
+            found.append(f"{where} holds {_GENERATOR_KEYS[lowered]}")
+        elif _sd_settings(value):
+            found.append(f"{where} holds Stable Diffusion generation settings")
+        elif lowered in ("prompt", "workflow") and _looks_like_json(value, "class_type", "nodes", "inputs"):
+            found.append(f"{where} holds a ComfyUI workflow")
+        elif lowered == "comment" and _looks_like_json(value, "uncond_scale", "noise_schedule", "sampler", "steps"):
+            found.append(f"{where} holds generation settings (NovelAI)")
+        elif lowered == "aigc" and (label := _aigc_label(value)):
+            found.append(f"{where}: {label}")
+        elif lowered in ("software", "source") and GENERATOR_PATTERN.search(value):
+            found.append(f"{where} names the generator {value.strip()[:80]!r}")
+    return found
+
+
+def _decode_user_comment(raw: Any) -> str:
+    """EXIF UserComment: an 8-byte character-code header, then the text (A1111 writes UTF-16)."""
+    if isinstance(raw, str):
+        return raw
+    if not isinstance(raw, bytes):
+        return ""
+    head, body = raw[:8], raw[8:]
+    if head.startswith(b"UNICODE"):
+        if len(body) >= 2 and body[0] == 0 and body[1] != 0:
+            return body.decode("utf-16-be", "replace")
+        if len(body) >= 2 and body[1] == 0 and body[0] != 0:
+            return body.decode("utf-16-le", "replace")
+        return body.decode("utf-16-be", "replace")
+    if head.startswith((b"ASCII", b"\x00\x00\x00\x00\x00\x00\x00\x00", b"JIS")):
+        return body.decode("utf-8", "replace")
+    return raw.decode("utf-8", "replace")
+
+
+def _exif_texts(probe: Probe) -> dict[str, str]:
+    """UserComment and ImageDescription via Pillow: exifread (details=False) skips UserComment."""
+    from PIL import Image
+
+    texts: dict[str, str] = {}
+    raw = probe.pil_info.get("exif")
+    if not isinstance(raw, bytes) and probe.info.format == "PNG":
+        # an eXIf chunk after the image data is not in the info Pillow gives before decoding
+        raw = next((probe.data[o : o + n] for kind, o, n in _png_chunks(probe.data) if kind == b"eXIf"), None)
+        if raw is None:
+            return texts
+    try:
+        if isinstance(raw, bytes):
+            exif = Image.Exif()
+            exif.load(raw)
+        elif probe.data:
+            exif = Image.open(io.BytesIO(probe.data)).getexif()
+        else:
+            return texts
+        comment = exif.get_ifd(0x8769).get(0x9286)
+        description = exif.get(0x010E)
+    except Exception:  # broken EXIF: the other checks still run
+        return texts
+    if comment:
+        texts["EXIF UserComment"] = _decode_user_comment(comment).replace("\x00", "").strip()
+    if isinstance(description, str) and description.strip():
+        texts["EXIF ImageDescription"] = description.strip()
+    return texts
+
+
+def _exif(probe: Probe) -> list[str]:
+    found: list[str] = []
+    software = (probe.info.software or probe.exif.get("Image Software") or "").strip()
+    if software and GENERATOR_PATTERN.search(software):
+        found.append(f"EXIF Software {software!r} names an image generator")
+    make, model = (probe.info.make or "").strip(), (probe.info.model or "").strip()
+    if GAME_PATTERN.search(f"{make} {model}"):
+        found.append(f"EXIF Make/Model {make!r}/{model!r} name a video game: a rendered screenshot, not a camera")
+    for name, text in _exif_texts(probe).items():
+        if _sd_settings(text):
+            extra = " (Civitai)" if "civitai" in text.lower() else ""
+            found.append(f"{name} holds Stable Diffusion generation settings{extra}")
+        elif "aigc" in text.lower() and (label := _aigc_label(text)):
+            found.append(f"{name}: {label}")
+        # free text ("fireflies at dusk") is not searched for generator names: too many false alarms
+    return found
+
+
+def generator_evidence(probe: Probe) -> list[str]:
+    """Every piece of metadata that says a generator made this image, strongest first."""
+    found: list[str] = []
+    c2pa_text = _c2pa(probe)
+    if c2pa_text:
+        found.append(c2pa_text)
+    if probe.xmp:
+        found += _xmp(probe.xmp)
+    found += _exif(probe)
+    found += _text_chunks(probe)
+    return list(dict.fromkeys(found))
+
+
+@rule("software-created", "reject", "photo", version=1)
+def software_created(probe: Probe, settings: Settings) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The metadata says a generator made the image (AI, or a game's photo mode).
+
+    The call for entries asks for photos captured with a camera. Generators often say so themselves: a
+    C2PA manifest whose created/opened action has an algorithmic IPTC digital source type
+    (trainedAlgorithmicMedia, compositeWithTrainedAlgorithmicMedia...), the same source type in XMP, a
+    China GB 45438 AIGC label, a generator's name in EXIF Software or XMP CreatorTool, Stable Diffusion /
+    ComfyUI / NovelAI / InvokeAI settings in PNG text chunks or EXIF UserComment, or a game's name in
+    the camera make/model. The message names the evidence. C2PA is read offline (a remotely stored
+    manifest is not fetched); an invalid C2PA signature is reported, not trusted away. Editors
+    (Photoshop, Lightroom, GIMP) are the `edited` rule's business. Stripped metadata passes: absence of
+    evidence proves nothing.
+
+    Version 1: C2PA (all manifests), XMP source type / AIGC label / CreatorTool, EXIF Software, Make/Model
+    (game photo modes), UserComment, ImageDescription, PNG/WebP text chunks and the JPEG comment. Bump the
+    version when the detection changes, so cached results are recomputed.
+    """
+    evidence = generator_evidence(probe)
+    if evidence:
+        message = evidence[0]
+        if len(evidence) > 1:
+            message += "; also " + "; ".join(evidence[1:3])
+        yield message, {"evidence": evidence}
