@@ -8,6 +8,7 @@ committed as they arrive: an interrupted run resumes where it stopped.
 
 from __future__ import annotations
 
+import importlib
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -45,7 +46,7 @@ class PhotoJob:
     rule_ids: list[str]  # photo rules to run (the others came from the cache)
     settings_raw: dict[str, Any]
     thumbs: str
-    need_info: bool = True
+    rule_modules: list[str] = field(default_factory=list)  # what the worker imports to know these rules
 
 
 @dataclass
@@ -62,6 +63,9 @@ def analyse_photo(job: PhotoJob) -> PhotoOutcome:
     started = time.perf_counter()
     settings = Settings(raw=job.settings_raw)
     registry = load_rules()
+    for module in job.rule_modules:
+        if not all(r in registry for r in job.rule_ids):
+            importlib.import_module(module)
     max_pixels = int(float(settings.photo["max_megapixels"]) * 1_000_000)
     probe = probe_file(Path(job.path), job.rel, max_pixels)
     try:
@@ -192,6 +196,7 @@ def validate(
 
     photo_rules = [r for r in rules_in_scope(Scope.PHOTO) if effective_severity(r, settings) is not None]
     keys = {r.id: cache_key(r, settings) for r in photo_rules}
+    modules = sorted({r.check.__module__ for r in photo_rules})
 
     # which photos need work: the stat cache tells an unchanged file without reading it
     wanted = sorted({e.file for e in subs.entries if e.file and e.file in subs.files})
@@ -215,7 +220,7 @@ def validate(
             photo_findings[rel] = cached
             continue
         # content may have changed behind an equal stat only in theory; re-probe runs every rule not cached
-        todo.append(PhotoJob(rel, str(path), [r.id for r in photo_rules], settings.raw, str(ws.thumbs)))
+        todo.append(PhotoJob(rel, str(path), [r.id for r in photo_rules], settings.raw, str(ws.thumbs), modules))
 
     total = len(wanted)
     done = total - len(todo)

@@ -163,14 +163,7 @@ def probe_bytes(data: bytes, path: Path, rel: str, max_pixels: int) -> Probe:
     info.width, info.height = im.size
     transposed = info.orientation in (5, 6, 7, 8)
     info.display_width, info.display_height = (im.height, im.width) if transposed else (im.width, im.height)
-    probe.pil_info = dict(im.info)
-    for key, value in im.info.items():
-        if isinstance(value, str | bytes) and key not in ("icc_profile", "exif", "xmp", "photoshop"):
-            text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
-            probe.text_chunks[str(key)] = text
-    if probe.xmp is None and isinstance(im.info.get("xmp"), bytes | str):
-        raw = im.info["xmp"]
-        probe.xmp = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    _collect_text(im, probe)
 
     pixels = im.width * im.height
     if pixels > max_pixels:
@@ -188,6 +181,7 @@ def probe_bytes(data: bytes, path: Path, rel: str, max_pixels: int) -> Probe:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             im.load()
+        _collect_text(im, probe)  # PNG text chunks after the image data appear only once it is loaded
         reduced = im if im.mode == "RGB" else _to_rgb(im)
         factor = _reduction(max(reduced.size))
         if factor > 1:
@@ -201,6 +195,18 @@ def probe_bytes(data: bytes, path: Path, rel: str, max_pixels: int) -> Probe:
     except Exception as exc:  # truncated data, broken Huffman tables, bad chunks...
         info.error = f"cannot decode: {exc}"
     return probe
+
+
+def _collect_text(im: Image.Image, probe: Probe) -> None:
+    """Text chunks, comments and XMP as Pillow found them so far."""
+    probe.pil_info.update(im.info)
+    for key, value in im.info.items():
+        if isinstance(value, str | bytes) and key not in ("icc_profile", "exif", "xmp", "photoshop"):
+            text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+            probe.text_chunks[str(key)] = text
+    if probe.xmp is None and isinstance(im.info.get("xmp"), bytes | str):
+        raw = im.info["xmp"]
+        probe.xmp = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
 
 
 _PILLOW_TAGS = {0x010F: "Image Make", 0x0110: "Image Model", 0x0131: "Image Software", 0x0112: "Image Orientation"}
@@ -276,11 +282,30 @@ def write_thumbnail(probe: Probe, folder: Path) -> str | None:
     return name
 
 
+# a file this large is no contest photo (a video, a disk image): hash it in chunks, never hold it in memory
+READ_WHOLE_LIMIT = 256 * 1024 * 1024
+
+
 def probe_file(path: Path, rel: str, max_pixels: int) -> Probe:
     """Read the file once (read-only) and probe its bytes."""
     try:
+        size = path.stat().st_size
+        if size > READ_WHOLE_LIMIT:
+            return _probe_huge(path, rel, size)
         data = path.read_bytes()
     except OSError as exc:
         info = PhotoInfo(sha256="", size=0, format=None, error=f"cannot read the file: {exc.strerror or exc}")
         return Probe(path=path, rel=rel, info=info)
     return probe_bytes(data, path, rel, max_pixels)
+
+
+def _probe_huge(path: Path, rel: str, size: int) -> Probe:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        head = f.read(64)
+        digest.update(head)
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    info = PhotoInfo(sha256=digest.hexdigest(), size=size, format=sniff_format(head))
+    info.error = f"{size / 1048576:.0f} MB is far too large to be a contest photo; not opened"
+    return Probe(path=path, rel=rel, info=info)
