@@ -129,3 +129,43 @@ def test_rerun_on_unchanged_corpus_is_fast(corpus_run, tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert json.loads(proc.stdout) == doc
     print(f"\nre-run on the unchanged corpus: {again:.2f} s (first run {first:.1f} s)", file=sys.stderr)
+
+
+def _rules_of(doc: dict) -> dict[str, set[str]]:
+    return {e["file"]: {f["rule"] for f in e["findings"]} for e in doc["entries"]}
+
+
+def test_generated_images_are_caught_and_camera_photos_are_not(corpus_run) -> None:
+    rows, doc, _ = corpus_run
+    rules = _rules_of(doc)
+    # gimp.jpg keeps only a JPEG comment "re-saved in GIMP": no generation evidence is left in it
+    generated = [r["file"] for r in rows if r["category"] == "ai_generated" and not r["file"].endswith("gimp.jpg")]
+    assert len(generated) >= 8
+    missed = [f for f in generated if "software-created" not in rules[f]]
+    assert not missed, missed
+    for row in rows:
+        if row["category"] in ("camera_pass", "camera_edited", "camera_boundary"):
+            assert "software-created" not in rules[row["file"]], row["file"]
+    assert "software-created" not in rules["c2pa/CA.jpg"]  # opened + colour adjustments: an edit, not a generation
+
+
+DUPLICATE_GROUPS = {
+    "A": ["duplicates/Canon_PowerShot_S40.jpg", "duplicates/flower.webp"],
+    "B": ["duplicates/adobe-20220124-A.jpg", "c2pa/CA.jpg"],
+    "D": ["duplicates/canon_hdr_YES.jpg", "camera_boundary/canon_hdr_NO.jpg"],
+    "E": ["duplicates/hopper.png", "faces/hopper.jpg", "other_formats/hopper.webp", "other_formats/hopper.bmp"],
+}
+
+
+def test_duplicate_groups_are_found(corpus_run) -> None:
+    rows, doc, _ = corpus_run
+    by_file = {e["file"]: e for e in doc["entries"]}
+    for group, files in DUPLICATE_GROUPS.items():
+        for a in files:
+            messages = " ".join(f["message"] for f in by_file[a]["findings"] if f["rule"] == "duplicate-image")
+            assert messages, f"group {group}: {a} has no duplicate-image finding"
+            others = [by_file[b]["entry_id"] for b in files if b != a]
+            assert any(o in messages for o in others), (group, a, messages)
+    flagged_pass = [r["file"] for r in rows if r["category"] == "camera_pass"
+                    and "duplicate-image" in _rules_of(doc)[r["file"]]]
+    assert not flagged_pass, flagged_pass
