@@ -119,8 +119,13 @@ def validate(
 
     if source is not None and not source.is_dir():
         _fail(f"{source}: no such folder", 2)
-    if report is not None and report.suffix.lower() not in (".html", ".htm", ".csv", ".xlsx"):
-        _fail(f"--report {report}: use a .html, .csv or .xlsx file name", 2)
+    if report is not None:
+        from milsetctl.report import report_format
+
+        try:
+            report_format(report)
+        except ValueError as exc:
+            _fail(f"--report: {exc}", 2)
     try:
         if is_workspace(workspace.resolve()):
             ws = open_workspace(workspace)
