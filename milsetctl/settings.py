@@ -70,9 +70,11 @@ jobs = 0
 # Measured: 10 finds 97% of resized/recompressed/format-converted copies, 94% of 2% crops and 81% of 2-degree
 # rotations, with 0 false matches in 2 M pairs of different photos (6 finds 95% / 75% / 51%).
 duplicate_max_distance = 10
-# face detector score above which a face is reported (dlib HOG: real faces ~1.4-2.3, false ones < 0.1)
+# face detector score above which a face is reported (dlib HOG frontal). Measured on the shared corpus: real
+# faces score 0.6-1.9, no false face above 0; precision 1.00, recall 0.64 (turned heads and tiny faces are missed)
 face_min_score = 0.5
-# text detector: minimum recognition score and minimum letters/digits per text line
+# text detector (PP-OCR after a cheap pre-filter): minimum recognition score and letters/digits per text line.
+# Measured on camera_text + text_graphics vs camera_pass: precision 0.88, recall 0.78
 text_min_score = 0.8
 text_min_chars = 3
 

@@ -74,6 +74,7 @@ RULE_MODULES = (
     "milsetctl.rules.contest",
     "milsetctl.rules.provenance",
     "milsetctl.rules.duplicates",
+    "milsetctl.rules.vision",
 )
 OPTIONAL_RULE_MODULES: tuple[str, ...] = ()
 
