@@ -95,7 +95,7 @@ def init(
 def validate(
     source: Annotated[Path | None, typer.Argument(help="The submissions folder (photos + entries.csv/xlsx or "
                                                   "JSON sidecars). Default: the one remembered in contest.toml.",
-                                                  show_default=False)] = None,
+                                                  show_default=False, metavar="SOURCE")] = None,
     workspace: WorkspaceOpt = Path("."),
     manifest: Annotated[Path | None, typer.Option("--manifest", "-m", help="The manifest, if not "
                                                   "entries.csv/entries.xlsx at the folder's root.")] = None,
@@ -103,8 +103,8 @@ def validate(
     report: Annotated[Path | None, typer.Option("--report", "-r", help="Also write a report: .html, .csv or "
                                                 ".xlsx, chosen by the extension.", dir_okay=False)] = None,
     jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="Worker processes (default: all cores).",
-                                             min=1)] = None,
-    limit: Annotated[int, typer.Option(help="Entries needing attention shown in the terminal.")] = 40,
+                                             min=1, metavar="N")] = None,
+    limit: Annotated[int, typer.Option(help="Entries needing attention shown in the terminal.", metavar="N")] = 40,
 ) -> None:
     """Check every submission against the contest rules and say who is eligible, and why not.
 
