@@ -17,9 +17,13 @@ def _bits_to_hex(bits: np.ndarray) -> str:
     return f"{value:016x}"
 
 
+def _grey(image: Image.Image) -> Image.Image:
+    return image if image.mode == "L" else image.convert("L")
+
+
 def dhash_hex(image: Image.Image) -> str:
     """Difference hash: brighter-than-right-neighbour bits of a 9x8 grey thumbnail."""
-    small = np.asarray(image.convert("L").resize((9, 8), Image.Resampling.LANCZOS), dtype=np.int16)
+    small = np.asarray(_grey(image).resize((9, 8), Image.Resampling.LANCZOS, reducing_gap=2.0), dtype=np.int16)
     return _bits_to_hex(small[:, 1:] > small[:, :-1])
 
 
@@ -33,7 +37,7 @@ def _dct_matrix(n: int) -> np.ndarray:
 
 def phash_hex(image: Image.Image) -> str:
     """DCT hash: low 8x8 frequencies of a 32x32 grey thumbnail against their median."""
-    small = np.asarray(image.convert("L").resize((32, 32), Image.Resampling.LANCZOS), dtype=np.float64)
+    small = np.asarray(_grey(image).resize((32, 32), Image.Resampling.LANCZOS, reducing_gap=2.0), dtype=np.float64)
     d = _dct_matrix(32)
     low = (d @ small @ d.T)[:8, :8]
     return _bits_to_hex(low > np.median(low))

@@ -152,6 +152,24 @@ class Ledger:
     def remember_file(self, path: str, size: int, mtime_ns: int, sha256: str) -> None:
         self.db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)", (path, size, mtime_ns, sha256))
 
+    def all_file_shas(self) -> dict[str, tuple[int, int, str]]:
+        """path -> (size, mtime_ns, sha256): the whole stat cache in one query, for a run over many files."""
+        return {r[0]: (r[1], r[2], r[3]) for r in self.db.execute("SELECT path, size, mtime_ns, sha256 FROM files")}
+
+    def all_infos(self, probe_version: int) -> dict[str, str]:
+        """sha256 -> PhotoInfo JSON for every photo probed with this probe version."""
+        return dict(self.db.execute("SELECT sha256, info FROM photos WHERE probe_version=?", (probe_version,)))
+
+    def all_findings(self, keys: dict[str, str]) -> dict[str, dict[str, list[Finding]]]:
+        """sha256 -> rule -> cached findings, for every (rule, cache_key) still current."""
+        found: dict[str, dict[str, list[Finding]]] = {}
+        for sha, rule_id, key, blob in self.db.execute("SELECT sha256, rule, cache_key, findings FROM rule_results"):
+            if keys.get(rule_id) == key:
+                found.setdefault(sha, {})[rule_id] = [
+                    Finding(f["rule"], Severity(f["severity"]), f["message"], f.get("data")) for f in json.loads(blob)
+                ]
+        return found
+
     # --- photo analysis cache
     def cached_info(self, sha256: str, probe_version: int) -> PhotoInfo | None:
         row = self.db.execute(
