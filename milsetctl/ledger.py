@@ -73,6 +73,10 @@ def current_user() -> str:
         return "unknown"
 
 
+def _finding(row: dict[str, Any]) -> Finding:
+    return Finding(row["rule"], Severity(row["severity"]), row["message"], row.get("data"))
+
+
 class LedgerError(RuntimeError):
     pass
 
@@ -143,12 +147,6 @@ class Ledger:
                 known[entry.key] = entry.entry_id
 
     # --- file stat cache
-    def cached_sha(self, path: str, size: int, mtime_ns: int) -> str | None:
-        row = self.db.execute(
-            "SELECT sha256 FROM files WHERE path=? AND size=? AND mtime_ns=?", (path, size, mtime_ns)
-        ).fetchone()
-        return row[0] if row else None
-
     def remember_file(self, path: str, size: int, mtime_ns: int, sha256: str) -> None:
         self.db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)", (path, size, mtime_ns, sha256))
 
@@ -165,34 +163,15 @@ class Ledger:
         found: dict[str, dict[str, list[Finding]]] = {}
         for sha, rule_id, key, blob in self.db.execute("SELECT sha256, rule, cache_key, findings FROM rule_results"):
             if keys.get(rule_id) == key:
-                found.setdefault(sha, {})[rule_id] = [
-                    Finding(f["rule"], Severity(f["severity"]), f["message"], f.get("data")) for f in json.loads(blob)
-                ]
+                found.setdefault(sha, {})[rule_id] = [_finding(f) for f in json.loads(blob)]
         return found
 
     # --- photo analysis cache
-    def cached_info(self, sha256: str, probe_version: int) -> PhotoInfo | None:
-        row = self.db.execute(
-            "SELECT info FROM photos WHERE sha256=? AND probe_version=?", (sha256, probe_version)
-        ).fetchone()
-        return PhotoInfo(**json.loads(row[0])) if row else None
-
     def store_info(self, info: PhotoInfo, probe_version: int) -> None:
         self.db.execute(
             "INSERT OR REPLACE INTO photos VALUES (?, ?, ?, ?)",
             (info.sha256, probe_version, json.dumps(asdict(info), ensure_ascii=False), now_iso()),
         )
-
-    def cached_findings(self, sha256: str, keys: dict[str, str]) -> dict[str, list[Finding]]:
-        """rule -> cached findings, for the rules whose (rule, cache_key) is stored for this content."""
-        rows = self.db.execute("SELECT rule, cache_key, findings FROM rule_results WHERE sha256=?", (sha256,))
-        found: dict[str, list[Finding]] = {}
-        for rule_id, key, blob in rows:
-            if keys.get(rule_id) == key:
-                found[rule_id] = [
-                    Finding(f["rule"], Severity(f["severity"]), f["message"], f.get("data")) for f in json.loads(blob)
-                ]
-        return found
 
     def store_findings(self, sha256: str, rule_id: str, cache_key: str, findings: list[Finding]) -> None:
         self.db.execute(
@@ -250,10 +229,7 @@ class Ledger:
 
     def findings_for(self, entry_id: str) -> list[Finding]:
         rows = self.db.execute("SELECT * FROM findings WHERE entry_id=? ORDER BY rowid", (entry_id,)).fetchall()
-        return [
-            Finding(r["rule"], Severity(r["severity"]), r["message"], json.loads(r["data"]) if r["data"] else None)
-            for r in rows
-        ]
+        return [_finding({**dict(r), "data": json.loads(r["data"]) if r["data"] else None}) for r in rows]
 
     def set_status(self, entry_id: str, status: str) -> None:
         with self.db:
