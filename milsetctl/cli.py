@@ -164,7 +164,7 @@ def validate(
 
 @app.command()
 def decide(
-    entry: Annotated[str, typer.Argument(help="The entry ID, e.g. E0007.")],
+    entry: Annotated[str, typer.Argument(help="The entry ID, e.g. E0007.", metavar="ENTRY")],
     decision: Annotated[str, typer.Argument(help="accept or reject.", metavar="accept|reject")],
     reason: Annotated[str, typer.Option("--reason", help="Why (kept in the ledger with who and when).")],
     workspace: WorkspaceOpt = Path("."),
@@ -200,7 +200,9 @@ def status(workspace: WorkspaceOpt = Path(".")) -> None:
 
 @app.command()
 def rules(
-    rule_id: Annotated[str | None, typer.Argument(help="Show one rule in full.", show_default=False)] = None,
+    rule_id: Annotated[
+        str | None, typer.Argument(help="Show one rule in full.", show_default=False, metavar="RULE")
+    ] = None,
     workspace: WorkspaceOpt = Path("."),
 ) -> None:
     """List every rule with its ID, severity (as this contest sets it) and why it exists."""
