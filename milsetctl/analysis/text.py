@@ -228,7 +228,7 @@ def engine() -> Any:
                 "Global.use_vertical_padding": False,
                 "EngineConfig.onnxruntime.intra_op_num_threads": 1,
                 "EngineConfig.onnxruntime.inter_op_num_threads": 1,
-                "EngineConfig.onnxruntime.enable_cpu_mem_arena": True,
+                "EngineConfig.onnxruntime.enable_cpu_mem_arena": False,
                 "Det.limit_side_len": DET_SIDE,
                 "Det.limit_type": "max",
             }
