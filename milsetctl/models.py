@@ -5,7 +5,7 @@ Nothing here talks to disk or SQL; the ledger stores these, renderers format the
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -58,13 +58,6 @@ class Entry:
     # problems met while reading the row (cell that could not be parsed), reported as findings
     ingest_findings: list[Finding] = field(default_factory=list)
     entry_id: str = ""  # assigned by the ledger
-
-    def as_row(self) -> dict[str, Any]:
-        row = asdict(self)
-        row.pop("ingest_findings")
-        row["submitted_at"] = self.submitted_at.isoformat() if self.submitted_at else None
-        return row
-
 
 @dataclass
 class PhotoInfo:

@@ -115,12 +115,7 @@ def _worker_init() -> None:
     """Keep each worker to one thread of native code: the pool already uses every core."""
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = "1"
-    try:
-        import cv2
-
-        cv2.setNumThreads(1)
-    except Exception:
-        pass
+    _single_threaded_opencv()
 
 
 # a worker with both detectors loaded peaks at ~210 MB (bench/); keep headroom for the rest of the machine
@@ -156,7 +151,7 @@ def _run_jobs(jobs: list[PhotoJob], workers: int) -> Iterator[PhotoOutcome]:
     if not jobs:
         return
     if workers <= 1 or len(jobs) <= 1:
-        _worker_init_in_process()
+        _single_threaded_opencv()
         for job in jobs:
             yield analyse_photo(job)
         return
@@ -184,7 +179,7 @@ def _run_jobs(jobs: list[PhotoJob], workers: int) -> Iterator[PhotoOutcome]:
             raise
 
 
-def _worker_init_in_process() -> None:
+def _single_threaded_opencv() -> None:
     try:
         import cv2
 

@@ -6,7 +6,6 @@ overlays the coordinator's file on it, so a setting left out of the file keeps i
 
 from __future__ import annotations
 
-import hashlib
 import json
 import tomllib
 from dataclasses import dataclass, field
@@ -186,13 +185,6 @@ class Settings:
 
     def rule_severity(self, rule_id: str, default: str) -> str:
         return str(self.section("rules").get(rule_id, default))
-
-    def fingerprint(self, sections: tuple[str, ...]) -> str:
-        """A short hash of the named sections, so caches can tell when a setting they depend on changed."""
-        picked = {s: self.raw.get(s) for s in sections}
-        blob = json.dumps(picked, sort_keys=True, default=str).encode()
-        return hashlib.sha256(blob).hexdigest()[:16]
-
 
 def defaults() -> Settings:
     return Settings(raw=tomllib.loads(DEFAULT_TOML))

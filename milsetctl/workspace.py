@@ -29,10 +29,6 @@ class Workspace:
     def thumbs(self) -> Path:
         return self.root / "cache" / "thumbs"
 
-    @property
-    def reports(self) -> Path:
-        return self.root / "reports"
-
     def close(self) -> None:
         self.ledger.close()
 
