@@ -64,8 +64,8 @@ def analyse_photo(job: PhotoJob) -> PhotoOutcome:
     started = time.perf_counter()
     settings = Settings(raw=job.settings_raw)
     registry = load_rules()
-    for module in job.rule_modules:
-        if not all(r in registry for r in job.rule_ids):
+    if not all(r in registry for r in job.rule_ids):  # rules registered outside RULE_MODULES (tests, plugins)
+        for module in job.rule_modules:
             importlib.import_module(module)
     max_pixels = int(float(settings.photo["max_megapixels"]) * 1_000_000)
     probe = probe_file(Path(job.path), job.rel, max_pixels)

@@ -133,10 +133,7 @@ def probe_bytes(data: bytes, path: Path, rel: str, max_pixels: int) -> Probe:
         info.error = "the file is empty (0 bytes)"
         return probe
     probe.exif, info.orientation = _read_exif(data)
-    info.make = probe.exif.get("Image Make") or None
-    info.model = probe.exif.get("Image Model") or None
-    info.software = probe.exif.get("Image Software") or None
-    info.datetime_original = probe.exif.get("EXIF DateTimeOriginal") or None
+    _camera_fields(probe)
     # XMP sits in the header of a JPEG or PNG (a late PNG chunk is found by Pillow below): no need to scan
     # 10 MB of image data for it; other containers may put it anywhere
     head_only = info.format in ("JPEG", "PNG")
@@ -229,16 +226,21 @@ def _exif_from_pillow(im: Image.Image, probe: Probe) -> None:
     if when:
         found["EXIF DateTimeOriginal"] = _clean(when)
     probe.exif.update(found)
-    info = probe.info
-    info.make = found.get("Image Make") or None
-    info.model = found.get("Image Model") or None
-    info.software = found.get("Image Software") or None
-    info.datetime_original = found.get("EXIF DateTimeOriginal") or None
+    _camera_fields(probe)
     try:
         orientation = int(found.get("Image Orientation", 1))
     except ValueError:
         orientation = 1
-    info.orientation = orientation if orientation in range(1, 9) else 1
+    probe.info.orientation = orientation if orientation in range(1, 9) else 1
+
+
+def _camera_fields(probe: Probe) -> None:
+    """The EXIF values the rules and reports use, copied from the tags however they were read."""
+    info, exif = probe.info, probe.exif
+    info.make = exif.get("Image Make") or None
+    info.model = exif.get("Image Model") or None
+    info.software = exif.get("Image Software") or None
+    info.datetime_original = exif.get("EXIF DateTimeOriginal") or None
 
 
 _TRANSPOSE = {
