@@ -225,6 +225,21 @@ def rules(
     render_rules(out, [(r, str(effective_severity(r, settings) or "off")) for r in all_rules()])
 
 
+# ==== anonymise: the blind jury package (milsetctl/anonymise/) ====
+# ==== end anonymise ====
+
+# ==== jury sheets: jurors, assignment, one XLSX per juror (milsetctl/jury/) ====
+jury_app = typer.Typer(help="The jury: score sheets for each juror.", no_args_is_help=True)
+app.add_typer(jury_app, name="jury")
+# ==== end jury sheets ====
+
+# ==== score: read the filled sheets, combine, rank (milsetctl/scoring/) ====
+# ==== end score ====
+
+# ==== awards and nominate (milsetctl/awards/) ====
+# ==== end awards ====
+
+
 def main() -> None:
     app()
 

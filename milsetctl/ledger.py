@@ -20,7 +20,7 @@ from typing import Any
 from milsetctl.models import Entry, Finding, PhotoInfo, Severity
 
 LEDGER_FILE = "ledger.sqlite"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -54,6 +54,45 @@ CREATE TABLE IF NOT EXISTS photos (  -- what the probe read of a photo, keyed by
 CREATE TABLE IF NOT EXISTS rule_results (  -- a photo rule's findings, keyed by content, rule version, settings
     sha256 TEXT NOT NULL, rule TEXT NOT NULL, cache_key TEXT NOT NULL, findings TEXT NOT NULL,
     created_at TEXT NOT NULL, PRIMARY KEY (sha256, rule, cache_key)
+);
+-- the jury round (schema 2) ------------------------------------------------------------------------------
+CREATE TABLE IF NOT EXISTS anon_ids (  -- the key of the blind package: anonymous ID -> entry; lives only here
+    anon_id TEXT PRIMARY KEY, entry_id TEXT UNIQUE NOT NULL REFERENCES entries(entry_id),
+    file TEXT,  -- the photo's path inside the package
+    sha256 TEXT,  -- of the packaged (stripped) file
+    created_at TEXT NOT NULL,
+    withdrawn INTEGER NOT NULL DEFAULT 0  -- 1 once the entry stopped being eligible; its ID is never reused
+);
+CREATE TABLE IF NOT EXISTS jurors (
+    juror_id TEXT PRIMARY KEY,  -- J01, J02... in the order first seen
+    key TEXT UNIQUE NOT NULL,  -- normalised e-mail (or name when no e-mail): identity across juror files
+    name TEXT NOT NULL, affiliation TEXT, country TEXT, email TEXT, school TEXT,
+    active INTEGER NOT NULL DEFAULT 1,  -- 0 once the juror left the juror file (dropped out)
+    first_seen TEXT NOT NULL, updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS assignments (  -- which juror scores which entry, in the juror's sheet order
+    juror_id TEXT NOT NULL REFERENCES jurors(juror_id), anon_id TEXT NOT NULL REFERENCES anon_ids(anon_id),
+    position INTEGER NOT NULL, active INTEGER NOT NULL DEFAULT 1, assigned_at TEXT NOT NULL,
+    PRIMARY KEY (juror_id, anon_id)
+);
+CREATE TABLE IF NOT EXISTS score_runs (
+    run_id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, who TEXT NOT NULL, method TEXT NOT NULL,
+    sheets TEXT NOT NULL,  -- JSON list of the sheet files read
+    detail TEXT  -- JSON: problems, agreement, replaced score counts
+);
+CREATE TABLE IF NOT EXISTS scores (  -- one row per juror and entry; criteria as a JSON object (fast to store)
+    juror TEXT NOT NULL,  -- as the sheet or the long CSV names the juror
+    anon_id TEXT NOT NULL, scores TEXT NOT NULL, comment TEXT,
+    sheet TEXT NOT NULL, row INTEGER, run_id INTEGER NOT NULL REFERENCES score_runs(run_id)
+);
+CREATE INDEX IF NOT EXISTS scores_juror ON scores(juror);
+CREATE TABLE IF NOT EXISTS ranking (  -- the combined ranking of the last successful score run
+    entry_id TEXT PRIMARY KEY, anon_id TEXT NOT NULL, category TEXT, score REAL, rank INTEGER,
+    method TEXT NOT NULL, run_id INTEGER NOT NULL, detail TEXT
+);
+CREATE TABLE IF NOT EXISTS awards (
+    entry_id TEXT PRIMARY KEY, anon_id TEXT NOT NULL, category TEXT, score REAL, rank INTEGER, award TEXT,
+    stage TEXT NOT NULL, at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, who TEXT NOT NULL,
@@ -115,6 +154,8 @@ class Ledger:
                 raise LedgerError(
                     f"{self.path}: ledger schema {row[0]} is newer than this milsetctl ({SCHEMA_VERSION}); upgrade"
                 )
+            elif int(row[0]) < SCHEMA_VERSION:  # older ledgers only lack tables, which the script above added
+                self.db.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),))
 
     @property
     def schema_version(self) -> int:
@@ -257,3 +298,172 @@ class Ledger:
 
     def decision_history(self, entry_id: str) -> list[sqlite3.Row]:
         return self.db.execute("SELECT * FROM decisions WHERE entry_id=? ORDER BY id", (entry_id,)).fetchall()
+
+
+    # --- jury round: anonymous IDs --------------------------------------------------------------------------
+    def meta_value(self, key: str, default: str | None = None) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.db:
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def round_id(self) -> str:
+        """This workspace's jury round: a random token printed on every score sheet, created on first use.
+
+        A sheet carrying another round's token was made for another contest or stage and is refused.
+        """
+        value = self.meta_value("round_id")
+        if value is None:
+            import secrets
+
+            value = "R-" + secrets.token_hex(4).upper()
+            with self.db:
+                self.db.execute("INSERT OR IGNORE INTO meta VALUES ('round_id', ?)", (value,))
+            value = self.meta_value("round_id") or value
+        return value
+
+    def anon_rows(self, include_withdrawn: bool = False) -> list[sqlite3.Row]:
+        sql = "SELECT * FROM anon_ids" + ("" if include_withdrawn else " WHERE withdrawn=0") + " ORDER BY anon_id"
+        return self.db.execute(sql).fetchall()
+
+    def anon_map(self, include_withdrawn: bool = True) -> dict[str, str]:
+        """anon_id -> entry_id (every ID ever handed out unless include_withdrawn is False)."""
+        return {r["anon_id"]: r["entry_id"] for r in self.anon_rows(include_withdrawn)}
+
+    def add_anon_id(self, anon_id: str, entry_id: str, file: str | None = None, sha256: str | None = None) -> None:
+        """Record one anonymous ID (its own transaction: a killed run keeps every ID already handed out)."""
+        with self.db:
+            self.db.execute(
+                "INSERT INTO anon_ids (anon_id, entry_id, file, sha256, created_at) VALUES (?, ?, ?, ?, ?)",
+                (anon_id, entry_id, file, sha256, now_iso()),
+            )
+
+    def set_anon_file(self, anon_id: str, file: str, sha256: str) -> None:
+        with self.db:
+            self.db.execute("UPDATE anon_ids SET file=?, sha256=?, withdrawn=0 WHERE anon_id=?",
+                            (file, sha256, anon_id))
+
+    def set_anon_withdrawn(self, anon_id: str, withdrawn: bool = True) -> None:
+        with self.db:
+            self.db.execute("UPDATE anon_ids SET withdrawn=? WHERE anon_id=?", (int(withdrawn), anon_id))
+
+    # --- jury round: jurors and assignments -----------------------------------------------------------------
+    def save_jurors(self, jurors: list[dict[str, Any]]) -> list[sqlite3.Row]:
+        """Upsert the juror file's people by `key`; jurors no longer in the file become inactive.
+
+        Each dict holds key, name, affiliation, country, email, school. Returns every juror row (active first).
+        """
+        stamp = now_iso()
+        with self.db:
+            known = dict(self.db.execute("SELECT key, juror_id FROM jurors").fetchall())
+            counter = 1 + max((int(j[1:]) for j in known.values() if j[1:].isdigit()), default=0)
+            self.db.execute("UPDATE jurors SET active=0")
+            for j in jurors:
+                juror_id = known.get(j["key"])
+                if juror_id is None:
+                    juror_id = f"J{counter:02d}"
+                    counter += 1
+                    known[j["key"]] = juror_id
+                self.db.execute(
+                    """INSERT INTO jurors (juror_id, key, name, affiliation, country, email, school, active,
+                           first_seen, updated_at)
+                       VALUES (:juror_id, :key, :name, :affiliation, :country, :email, :school, 1, :stamp, :stamp)
+                       ON CONFLICT(juror_id) DO UPDATE SET name=excluded.name, affiliation=excluded.affiliation,
+                           country=excluded.country, email=excluded.email, school=excluded.school, active=1,
+                           updated_at=excluded.updated_at""",
+                    {"affiliation": None, "country": None, "email": None, "school": None, **j,
+                     "juror_id": juror_id, "stamp": stamp},
+                )
+        return self.jurors()
+
+    def jurors(self, active_only: bool = False) -> list[sqlite3.Row]:
+        sql = "SELECT * FROM jurors" + (" WHERE active=1" if active_only else "") + " ORDER BY active DESC, juror_id"
+        return self.db.execute(sql).fetchall()
+
+    def assignments(self, active_only: bool = True) -> list[sqlite3.Row]:
+        sql = "SELECT * FROM assignments" + (" WHERE active=1" if active_only else "") + " ORDER BY juror_id, position"
+        return self.db.execute(sql).fetchall()
+
+    def save_assignments(self, active: list[tuple[str, str, int]]) -> None:
+        """Make `active` ((juror_id, anon_id, position) triples) the round's assignments, in one transaction.
+
+        Pairs not in it are kept as inactive history (never deleted), so a pair once handed out stays known.
+        """
+        stamp = now_iso()
+        with self.db:
+            self.db.execute("UPDATE assignments SET active=0")
+            self.db.executemany(
+                """INSERT INTO assignments (juror_id, anon_id, position, active, assigned_at) VALUES (?, ?, ?, 1, ?)
+                   ON CONFLICT(juror_id, anon_id) DO UPDATE SET position=excluded.position, active=1""",
+                [(j, a, p, stamp) for j, a, p in active],
+            )
+
+    # --- jury round: scores, ranking, awards ----------------------------------------------------------------
+    def replace_scores(self, jurors: list[str], rows: list[tuple[str, str, str, str | None, str, int | None]],
+                       method: str, sheets: list[str], detail: dict[str, Any] | None = None) -> int:
+        """Replace every stored score of `jurors` by `rows` in one transaction; returns the new run's ID.
+
+        rows: (juror, anon_id, scores as a JSON object text, comment, sheet, row number). The scores replaced
+        are counted in the run's detail and the audit trail, so a re-score is on record.
+        """
+        stamp, who = now_iso(), current_user()
+        with self.db:
+            replaced = 0
+            for chunk_start in range(0, len(jurors), 500):
+                chunk = jurors[chunk_start:chunk_start + 500]
+                marks = ",".join("?" * len(chunk))
+                replaced += self.db.execute(f"DELETE FROM scores WHERE juror IN ({marks})", chunk).rowcount
+            info = {**(detail or {}), "replaced_rows": replaced, "stored_rows": len(rows)}
+            cur = self.db.execute(
+                "INSERT INTO score_runs (at, who, method, sheets, detail) VALUES (?, ?, ?, ?, ?)",
+                (stamp, who, method, json.dumps(sheets, ensure_ascii=False),
+                 json.dumps(info, ensure_ascii=False, default=str)),
+            )
+            run_id = int(cur.lastrowid or 0)
+            self.db.executemany("INSERT INTO scores VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                [(*r, run_id) for r in rows])
+            self.db.execute(
+                "INSERT INTO audit (at, who, action, detail) VALUES (?, ?, 'score', ?)",
+                (stamp, who, json.dumps({"run_id": run_id, "jurors": len(jurors), "sheets": sheets,
+                                         "replaced_rows": replaced, "stored_rows": len(rows)}, ensure_ascii=False)),
+            )
+        return run_id
+
+    def score_rows(self) -> list[tuple[str, str, str, str | None, str, int | None]]:
+        """Every stored score: (juror, anon_id, scores JSON, comment, sheet, row)."""
+        return self.db.execute("SELECT juror, anon_id, scores, comment, sheet, row FROM scores").fetchall()
+
+    def score_runs(self) -> list[sqlite3.Row]:
+        return self.db.execute("SELECT * FROM score_runs ORDER BY run_id").fetchall()
+
+    def save_ranking(self, rows: list[dict[str, Any]], method: str, run_id: int) -> None:
+        """Replace the ranking: dicts with entry_id, anon_id, category, score, rank, detail (JSON text or None)."""
+        with self.db:
+            self.db.execute("DELETE FROM ranking")
+            self.db.executemany(
+                "INSERT INTO ranking VALUES (:entry_id, :anon_id, :category, :score, :rank, :method, :run_id, "
+                ":detail)",
+                [{"detail": None, **r, "method": method, "run_id": run_id} for r in rows],
+            )
+
+    def ranking(self) -> list[sqlite3.Row]:
+        return self.db.execute("SELECT * FROM ranking ORDER BY category, rank, entry_id").fetchall()
+
+    def save_awards(self, rows: list[dict[str, Any]], stage: str) -> None:
+        """Replace the award list: dicts with entry_id, anon_id, category, score, rank, award (None for none)."""
+        stamp = now_iso()
+        with self.db:
+            self.db.execute("DELETE FROM awards")
+            self.db.executemany(
+                "INSERT INTO awards VALUES (:entry_id, :anon_id, :category, :score, :rank, :award, :stage, :at)",
+                [{**r, "stage": stage, "at": stamp} for r in rows],
+            )
+            self.db.execute(
+                "INSERT INTO audit (at, who, action, detail) VALUES (?, ?, 'awards', ?)",
+                (stamp, current_user(), json.dumps({"stage": stage, "awarded": sum(1 for r in rows if r["award"])})),
+            )
+
+    def awards(self) -> list[sqlite3.Row]:
+        return self.db.execute("SELECT * FROM awards ORDER BY category, rank, entry_id").fetchall()

@@ -92,6 +92,12 @@ criteria = ["originality", "information", "technique", "impact"]
 weights = [1, 1, 1, 1]
 score_min = 1
 score_max = 10
+# how juror scores combine: "mean" (the call's rule), "trimmed" (drop each entry's highest and lowest juror
+# score when at least trimmed_min_jurors scored it), "median", or "zscore" (standardise per juror and criterion)
+method = "mean"
+trimmed_min_jurors = 5
+# jurors per entry for `jury sheets` when --quorum is not given; 0 = every juror scores every entry
+quorum = 0
 
 [awards]
 # Qualifier Award: rank <= floor(fraction x eligible entries of the category), at least one
@@ -175,6 +181,14 @@ class Settings:
     @property
     def regions(self) -> dict[str, list[str]]:
         return {k: list(v) for k, v in self.section("regions").items()}
+
+    @property
+    def jury(self) -> dict[str, Any]:
+        return self.section("jury")
+
+    @property
+    def awards(self) -> dict[str, Any]:
+        return self.section("awards")
 
     def category_for_grade(self, grade: int) -> str | None:
         for category in ("middle", "high"):
