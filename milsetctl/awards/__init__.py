@@ -1,0 +1,1 @@
+"""Awards from a ranking: the national Qualifier Award per category, the global places and gallery."""
