@@ -170,9 +170,14 @@ def _zscore_map(values: np.ndarray, complete: np.ndarray, score_min: float, scor
     """Standardise each juror's scores per criterion and map them back onto the sheet's scale.
 
     z = (s - juror's mean on the criterion) / juror's sd on the criterion (population sd, over the entries the
-    juror scored); mapped = panel mean + z * panel sd of the criterion (over every score given on it), clipped to
-    [score_min, score_max]. A juror with no spread on a criterion (e.g. all 10s, or a single entry) gets z = 0:
-    he contributes the panel mean, i.e. he carries no ranking information and cannot lift or sink an entry.
+    juror scored); mapped = panel mean of the criterion (every score given on it) + z * the panel's typical
+    within-juror sd of the criterion (root mean square of each score's distance to its own juror's mean, over the
+    jurors who spread their scores at all), clipped to [score_min, score_max].
+    The within-juror sd, rather than the sd of all scores pooled, is the scale the jurors actually mark on: the
+    pooled sd also counts the harsh/lenient offsets this method removes, and, differing from one criterion to the
+    next, would re-weight the criteria (then a panel whose jurors differ only by a constant offset would not keep
+    the mean's order). A juror with no spread on a criterion (all 10s, or a single entry) gets z = 0: he
+    contributes the panel mean, i.e. he carries no ranking information and cannot lift or sink an entry.
     """
     mask = complete[:, :, None]
     n_jc = mask.sum(axis=0)  # (J, 1) entries per juror
@@ -180,12 +185,14 @@ def _zscore_map(values: np.ndarray, complete: np.ndarray, score_min: float, scor
     with np.errstate(invalid="ignore", divide="ignore"):
         mu = filled.sum(axis=0) / np.maximum(n_jc, 1)  # (J, C)
         dev = np.where(mask, values - mu, 0.0)
-        sd = np.sqrt((dev**2).sum(axis=0) / np.maximum(n_jc, 1))
-        n_c = mask.sum(axis=(0, 1))  # (1,) same for every criterion: complete juror-entries
-        panel_mean = filled.sum(axis=(0, 1)) / np.maximum(n_c, 1)  # (C,)
-        panel_sd = np.sqrt((np.where(mask, values - panel_mean, 0.0) ** 2).sum(axis=(0, 1)) / np.maximum(n_c, 1))
-        z = np.where(sd > _ZERO_SD, dev / np.where(sd > _ZERO_SD, sd, 1.0), 0.0)
-    mapped = np.clip(panel_mean + z * panel_sd, score_min, score_max)
+        ss = (dev**2).sum(axis=0)  # (J, C)
+        sd = np.sqrt(ss / np.maximum(n_jc, 1))
+        spread = sd > _ZERO_SD
+        panel_mean = filled.sum(axis=(0, 1)) / np.maximum(mask.sum(axis=(0, 1)), 1)  # (C,)
+        within_sd = np.sqrt(np.where(spread, ss, 0.0).sum(axis=0)
+                            / np.maximum(np.where(spread, n_jc, 0).sum(axis=0), 1))  # (C,)
+        z = np.where(spread, dev / np.where(spread, sd, 1.0), 0.0)
+    mapped = np.clip(panel_mean + z * within_sd, score_min, score_max)
     return np.where(mask, mapped, np.nan)
 
 
@@ -207,9 +214,9 @@ def aggregate(scores: pd.DataFrame, *, criteria: Sequence[str], weights: Sequenc
         and single lowest juror (each criterion column is trimmed the same way on its own values, so it does not
         depend on which of two equal jurors was dropped);
       - "median": median over jurors (the criterion columns are per-criterion medians);
-      - "zscore": each juror's scores standardised per criterion and mapped back to the panel's scale (see
-        `_zscore_map`), then the mean; removes a harsh or lenient juror's offset, which matters when jurors score
-        different subsets of the entries.
+      - "zscore": each juror's scores standardised per criterion and mapped back to the sheet's scale around the
+        panel's mean with the jurors' typical spread (see `_zscore_map`), then the mean; removes a harsh or
+        lenient juror's offset, which matters when jurors score different subsets of the entries.
     Raises ValueError for an unknown method, criterion or bad weights, a duplicate score, a score outside
     [score_min, score_max], or trimmed_min_jurors < 3 with method "trimmed".
     """
