@@ -71,7 +71,8 @@ def select_awards(ranking: pd.DataFrame, *, stage: str, qualifier_fraction: floa
         if not 0 < qualifier_fraction <= 1:
             raise ValueError(f"qualifier_fraction must be in (0, 1], got {qualifier_fraction}")
         category = frame["category"].astype(object).where(frame["category"].notna(), None)
-        codes, groups = pd.factorize(category, use_na_sentinel=False)
+        codes, uniques = pd.factorize(category, use_na_sentinel=False)
+        groups = [None if pd.isna(g) else g for g in uniques]  # factorize hands back NaN for None
         sizes = np.bincount(codes, minlength=len(groups))
         cut_of_group = np.array([qualifier_cut(int(s), qualifier_fraction) for s in sizes], dtype=float)
         cut_of_row = cut_of_group[codes] if len(codes) else np.array([], dtype=float)
@@ -102,5 +103,6 @@ def select_awards(ranking: pd.DataFrame, *, stage: str, qualifier_fraction: floa
                 continue
             if r <= global_top or r + c - 1 > gallery_size:
                 ties.append((None, int(r), [str(i) for i in frame.index[ranks == r]]))
-    frame["award"] = award
+    # object dtype: pandas would otherwise infer a string column and turn None into NaN
+    frame["award"] = pd.Series(award, index=frame.index, dtype=object)
     return AwardList(stage=stage, frame=frame, cuts=cuts, entries=entries, ties=ties)
