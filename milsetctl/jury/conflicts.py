@@ -1,0 +1,89 @@
+"""Conflicts of interest: a juror never scores an entry from their own school (national stage) or their own
+country (global stage), as the issue asks.
+
+Schools and countries are typed by hand in two spreadsheets (the manifest and the juror file), so they are
+compared after normalising: case, width (full-width Ｓｃｈｏｏｌ), spaces and punctuation for schools; for countries
+the ISO 3166 code, found from English names, codes and the Chinese names pycountry ships ("China", "CN", "CHN",
+"中国" and "中華人民共和國" are one country).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+
+_PUNCT = re.compile(r"[\W_]+", re.UNICODE)
+
+# everyday names ISO 3166 spells otherwise (its names: "Russian Federation", "Korea, Republic of"...)
+_COUNTRY_EXTRA = {
+    "russia": "RU", "uk": "GB", "great britain": "GB", "britain": "GB", "england": "GB", "scotland": "GB",
+    "wales": "GB", "usa": "US", "us": "US", "america": "US", "united states": "US", "united states of america": "US",
+    "south korea": "KR", "korea": "KR", "republic of korea": "KR", "north korea": "KP", "iran": "IR",
+    "vietnam": "VN", "turkey": "TR", "turkiye": "TR", "taiwan": "TW", "macau": "MO", "macao": "MO", "laos": "LA",
+    "syria": "SY", "bolivia": "BO", "venezuela": "VE", "tanzania": "TZ", "moldova": "MD", "czech republic": "CZ",
+    "prc": "CN", "pr china": "CN", "p r china": "CN", "mainland china": "CN", "china mainland": "CN",
+    "people s republic of china": "CN", "中国": "CN", "中國": "CN", "中华人民共和国": "CN", "中華人民共和國": "CN",
+    "中国大陆": "CN", "美国": "US", "英国": "GB", "俄罗斯": "RU", "韩国": "KR", "日本": "JP", "香港": "HK",
+    "中国香港": "HK", "澳门": "MO", "中国澳门": "MO", "台湾": "TW", "中国台湾": "TW", "新加坡": "SG",
+}
+
+
+def _text_key(text: str) -> str:
+    """Case-, width-, space- and punctuation-blind form of a name."""
+    return _PUNCT.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
+
+
+def school_key(school: str | None) -> str:
+    """Comparable form of a school's name ("Lyceum No. 130" == "lyceum no.130"; "" when unknown).
+
+    Spaces are dropped entirely: Chinese names are written with and without them (北京 四中 / 北京四中).
+    """
+    return _text_key(school or "").replace(" ", "")
+
+
+@functools.cache
+def _country_table() -> dict[str, str]:
+    import gettext
+
+    import pycountry
+
+    translations = [gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[lang], fallback=True)
+                    for lang in ("zh_CN", "zh_TW", "zh_HK")]
+    table: dict[str, str] = {}
+    for country in pycountry.countries:
+        for attr in ("alpha_2", "alpha_3", "name", "official_name", "common_name"):
+            value = getattr(country, attr, None)
+            if not value:
+                continue
+            table.setdefault(_text_key(value), country.alpha_2)
+            if attr in ("name", "official_name", "common_name"):
+                for t in translations:
+                    table.setdefault(_text_key(t.gettext(value)), country.alpha_2)
+    for name, code in _COUNTRY_EXTRA.items():
+        table[_text_key(name)] = code
+    return table
+
+
+def country_key(country: str | None) -> str:
+    """The ISO 3166 alpha-2 code of a country name or code in English or Chinese; else its normalised text
+    (two unknown spellings of one place still match when they differ only in case, width or spacing).
+    "" when unknown."""
+    key = _text_key(country or "")
+    if not key:
+        return ""
+    return _country_table().get(key, key)
+
+
+def conflict(stage: str, juror_school: str | None, juror_country: str | None,
+             entry_school: str | None, entry_country: str | None) -> str | None:
+    """Why this juror must not score this entry ("same school" / "same country"), or None.
+
+    National stage: same school; global stage: same country (the issue's rule). An unknown school or country on
+    either side is no conflict: nothing says there is one.
+    """
+    if stage == "global":
+        a, b = country_key(juror_country), country_key(entry_country)
+        return "same country" if a and a == b else None
+    a, b = school_key(juror_school), school_key(entry_school)
+    return "same school" if a and a == b else None

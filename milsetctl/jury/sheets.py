@@ -1,0 +1,221 @@
+"""Write one juror's score sheet: an XLSX a juror fills in Excel, WPS or LibreOffice, and `score` reads back.
+
+The layout is the contract shared with the `score` reader (see the jury brief): sheet 1 `Instructions`, sheet 2
+`Scores` (row 1 exactly `anon_id, <criteria...>, comment, category, title, description`, one row per entry from
+row 2), and a hidden sheet `milsetctl` with key/value rows in columns A/B. Score cells carry Excel data
+validation (whole number in the score range), so a typo is caught while the juror types.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from milsetctl.jury.assign import JuryEntry
+
+INSTRUCTIONS, SCORES, HIDDEN = "Instructions", "Scores", "milsetctl"
+
+# The call for entries names the four criteria; the words after the dash say what a juror looks for.
+CRITERIA_MEANING = {
+    "originality": "Originality — a fresh idea or a new way of seeing the subject",
+    "information": "Informational content — what the photo shows and teaches about its subject (science, nature, "
+                   "the theme)",
+    "technique": "Technical proficiency — focus, exposure, composition, the use of the camera and of processing",
+    "impact": "Artistic and visual impact — how strongly the photo holds the eye and stays in the mind",
+}
+
+# a cell beginning with one of these is read as a formula by Excel once edited: store it as text, quote-prefixed
+_FORMULA_START = ("=", "+", "-", "@")
+_UNSAFE_FILE_CHARS = re.compile(r'[<>:"/\\|?*\x00-\x1f]')
+
+
+@dataclass
+class SheetMeta:
+    """What every sheet of the round says about itself (the hidden `milsetctl` sheet, and the instructions)."""
+
+    contest: str
+    round_id: str
+    juror_id: str
+    juror: str
+    stage: str
+    criteria: list[str]
+    score_min: int
+    score_max: int
+    generated_at: str
+    due: str = ""
+    return_to: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def hidden_rows(self) -> list[tuple[str, Any]]:
+        return [
+            ("round_id", self.round_id), ("juror_id", self.juror_id), ("juror", self.juror),
+            ("contest", self.contest), ("stage", self.stage), ("criteria", ",".join(self.criteria)),
+            ("score_min", self.score_min), ("score_max", self.score_max), ("generated_at", self.generated_at),
+        ]
+
+
+def safe_file_name(text: str, limit: int = 60) -> str:
+    """A juror's name as a file name on Windows, macOS and Linux: no path or reserved characters, no trailing
+    dots or spaces, at most `limit` characters. Chinese and accented names stay as they are."""
+    name = _UNSAFE_FILE_CHARS.sub("_", text).strip().rstrip(". ")
+    return (name[:limit].rstrip(". ") or "juror")
+
+
+def sheet_file_name(juror_id: str, juror: str) -> str:
+    """`<juror_id> <safe juror name>.xlsx`, the contract's file name."""
+    return f"{juror_id} {safe_file_name(juror)}.xlsx"
+
+
+def as_text(cell, value: str | None) -> None:  # type: ignore[no-untyped-def]
+    """Store `value` as a plain string, never a formula: a title "=HYPERLINK(...)" stays the title.
+
+    SPEC ("Never"): a title or description is shown as text, never run as a spreadsheet formula. openpyxl takes a
+    string beginning with "=" as a formula, so the type is forced back to string; the quote prefix keeps Excel
+    from turning it into one when the juror edits the cell.
+    """
+    text = ILLEGAL_CHARACTERS_RE.sub("", value or "")
+    cell.value = text
+    cell.data_type = "s"
+    if text.startswith(_FORMULA_START):
+        cell.quotePrefix = True
+
+
+def _instructions(meta: SheetMeta, count: int) -> list[tuple[str, str]]:
+    """(style, text) lines of the Instructions sheet; style is "title", "head" or ""."""
+    lo, hi = meta.score_min, meta.score_max
+    back = meta.return_to or "the jury chair"
+    due = f" by {meta.due}" if meta.due else ""
+    lines = [
+        ("title", f"{meta.contest} — jury score sheet"),
+        ("", ""),
+        ("", f"Juror: {meta.juror} ({meta.juror_id})"),
+        ("", f"Round: {meta.round_id} ({meta.stage} stage)"),
+        ("", f"Entries to score: {count}"),
+    ]
+    if meta.due:
+        lines.append(("", f"Please return this sheet by: {meta.due}"))
+    lines += [
+        ("", ""),
+        ("head", "How to score"),
+        ("", f"The sheet '{SCORES}' lists the {count} photos given to you, one per row, each named only by its "
+             "anonymous ID. Find each photo in the jury package under the same ID (photos/<ID>.jpg or .png, and "
+             "the contact sheet)."),
+        ("", f"Give every photo a whole number from {lo} (weakest) to {hi} (strongest) for each criterion of the "
+             "call for entries:"),
+    ]
+    for criterion in meta.criteria:
+        lines.append(("", f"    {criterion}: {CRITERIA_MEANING.get(criterion, criterion)}"))
+    lines += [
+        ("", "Leave no score cell blank; one comment per entry is optional (column 'comment')."),
+        ("", "The category, title and description columns are the contestant's own words, for reference only."),
+        ("", "Do not change the anon_id column, the column headers or the sheet names, and do not add or delete "
+             "rows: the sheet is read back by a program."),
+        ("", "If you recognise a photo or know who took it, do not score it: leave its row blank and tell the "
+             "jury chair."),
+        ("", ""),
+        ("head", "Returning the sheet"),
+        ("", f"Save the file in Excel format (.xlsx), keep its name, and send it back to {back}{due}."),
+        ("", f"This sheet was made for you and for round {meta.round_id} only; please do not pass it on."),
+    ]
+    return lines
+
+
+def write_sheet(path: Path, meta: SheetMeta, entries: Sequence[JuryEntry],
+                filled: dict[str, tuple[dict[str, Any], str | None]] | None = None) -> Path:
+    """Write one juror's workbook to `path` (to a temporary name, then renamed, so a killed run leaves no half
+    file). `entries` in the juror's order. `filled`: anon_id -> (criterion -> score, comment) already returned
+    by this juror; a re-issued sheet carries them, so re-sending it never erases a score. Returns `path`.
+    """
+    book = Workbook()
+    book.properties.creator = "milsetctl"
+    book.properties.title = f"{meta.contest} — score sheet {meta.juror_id}"
+
+    info = book.active
+    info.title = INSTRUCTIONS
+    info.column_dimensions["A"].width = 110
+    for row, (style, text) in enumerate(_instructions(meta, len(entries)), start=1):
+        cell = info.cell(row=row, column=1)
+        as_text(cell, text)
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        if style == "title":
+            cell.font = Font(bold=True, size=14)
+        elif style == "head":
+            cell.font = Font(bold=True, size=12)
+
+    scores = book.create_sheet(SCORES)
+    headers = ["anon_id", *meta.criteria, "comment", "category", "title", "description"]
+    n_crit = len(meta.criteria)
+    widths = [11, *[13] * n_crit, 36, 11, 34, 70]
+    bold, fill = Font(bold=True), PatternFill("solid", fgColor="DDEBF7")
+    for col, (header, width) in enumerate(zip(headers, widths, strict=True), start=1):
+        cell = scores.cell(row=1, column=col, value=header)
+        cell.font, cell.fill = bold, fill
+        cell.alignment = Alignment(horizontal="center" if 1 < col <= n_crit + 1 else "left", vertical="center")
+        scores.column_dimensions[get_column_letter(col)].width = width
+    scores.freeze_panes = "B2"  # the header row and the anon_id column stay in view
+    top = Alignment(vertical="top")
+    wrap = Alignment(vertical="top", wrap_text=True)
+    centre = Alignment(horizontal="center", vertical="top")
+    filled = filled or {}
+    for row, entry in enumerate(entries, start=2):
+        as_text(scores.cell(row=row, column=1), entry.anon_id)
+        scores.cell(row=row, column=1).alignment = top
+        given, comment = filled.get(entry.anon_id, ({}, None))
+        for offset, criterion in enumerate(meta.criteria, start=2):
+            cell = scores.cell(row=row, column=offset)
+            value = given.get(criterion)
+            if isinstance(value, int | float):
+                cell.value = int(value) if float(value).is_integer() else value
+            cell.alignment = centre
+        tail = n_crit + 2
+        for offset, text in enumerate((comment, entry.category, entry.title, entry.description)):
+            cell = scores.cell(row=row, column=tail + offset)
+            as_text(cell, text)
+            cell.alignment = wrap if offset in (0, 2, 3) else top
+    last_row = len(entries) + 1
+    if entries:
+        first_col, last_col = get_column_letter(2), get_column_letter(n_crit + 1)
+        rule = DataValidation(
+            type="whole", operator="between", formula1=str(meta.score_min), formula2=str(meta.score_max),
+            allow_blank=True, showErrorMessage=True, showInputMessage=True, errorStyle="stop",
+            errorTitle="Score out of range",
+            error=f"Type a whole number from {meta.score_min} to {meta.score_max}.",
+            promptTitle="Score", prompt=f"A whole number, {meta.score_min} (weakest) to {meta.score_max} (strongest)",
+        )
+        rule.add(f"{first_col}2:{last_col}{last_row}")
+        scores.add_data_validation(rule)
+    scores.print_title_rows = "1:1"
+    scores.page_setup.orientation = "landscape"
+    scores.page_setup.fitToWidth = 1
+    scores.sheet_properties.pageSetUpPr.fitToPage = True
+    scores.page_setup.fitToHeight = 0
+
+    hidden = book.create_sheet(HIDDEN)
+    for row, (key, value) in enumerate(meta.hidden_rows(), start=1):
+        hidden.cell(row=row, column=1, value=key)
+        if isinstance(value, str):
+            as_text(hidden.cell(row=row, column=2), value)
+        else:
+            hidden.cell(row=row, column=2, value=value)
+    hidden.sheet_state = "hidden"
+    book.active = 0  # opens on the instructions: read before scoring
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        book.save(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
