@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -214,7 +215,17 @@ def read_submissions(source: Path, settings: Settings, manifest: Path | None = N
     images = scan_images(source, exclude=exclude)
     manifest_path = _find_manifest(source, manifest)
     result = Submissions(source=source, entries=[], files=images, manifest=manifest_path)
-    if manifest_path is not None:
+    # ---- nomination packages (global stage): milsetctl/ingest/nominations.py ----
+    from milsetctl.ingest.nominations import find_packages, read_nominations
+
+    packages = find_packages(source) if manifest_path is None else []
+    if packages:  # a folder of nomination zips (or their extracted folders): the union of their manifests
+        cache = (exclude if exclude is not None else Path(tempfile.gettempdir()) / "milsetctl") / "cache"
+        result.entries, result.files, result.notes = read_nominations(
+            source, packages, settings, cache / "nominations", exclude)
+        result.layout = "nominations"
+    # ---- end nomination packages ----
+    elif manifest_path is not None:
         table = read_table(manifest_path)
         result.encoding = table.encoding
         result.entries = entries_from_table(table, settings, images)

@@ -1,0 +1,176 @@
+"""`awards --export FILE.xlsx|csv`: the award list with every juror's score and comment beside each entry.
+
+One row per ranked entry: rank, category, award, score, entry_id, anon_id, contestant_id, name, school, title,
+then per juror `<juror> score` (the juror's weighted criterion score on the sheet's scale, as the agreement
+statistics use it: `milsetctl.scoring.aggregate.juror_entry_scores`) and `<juror> comment`. Jurors are shown as
+J1, J2... in a stable order (the ledger's juror order for jurors it knows, then the others by name), or by name
+with `names=True`: a table sent round the national committee need not say who gave whom a 3.
+
+Text a spreadsheet would run as a formula stays text (SPEC "Never"): in XLSX the cell is written as a string
+with Excel's quote prefix (the value itself is unchanged), in CSV it gets a leading apostrophe, the form Excel
+and WPS show as text. Files go to a temporary name in the same folder, then are renamed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from milsetctl.report.tables import _XML_ILLEGAL, neutralise
+from milsetctl.workspace import Workspace
+
+BASE_COLUMNS = ["rank", "category", "award", "score", "entry_id", "anon_id", "contestant_id", "name", "school",
+                "title"]
+FORMATS = (".xlsx", ".csv")
+_FORMULA_START = tuple("=+-@＝＋－＠")
+
+
+class ExportError(ValueError):
+    """The export cannot be written (unknown format, unwritable folder)."""
+
+
+def export_format(path: Path) -> str:
+    """'.xlsx' or '.csv' from the file name; ExportError for anything else (a usage error)."""
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        raise ExportError(f"{path.name}: export to .xlsx or .csv (not {suffix or 'no extension'!r})")
+    return suffix
+
+
+def juror_order(score_jurors: Sequence[str], ledger_jurors: Sequence[str]) -> list[str]:
+    """Jurors as the sheets name them, in a stable order: those the juror file gave (its J01, J02... order,
+    matched by name ignoring case), then the others by name. The same scores always give the same J numbers."""
+    present = {j.casefold(): j for j in score_jurors}
+    ordered: list[str] = []
+    for name in ledger_jurors:
+        found = present.pop(name.casefold(), None)
+        if found is not None:
+            ordered.append(found)
+    return ordered + sorted(present.values(), key=lambda j: (j.casefold(), j))
+
+
+def export_rows(ws: Workspace, rows: Sequence[Any], names: bool = False) -> tuple[list[str], list[list[Any]]]:
+    """Header and rows of the export (plain values, not yet spreadsheet-safe).
+
+    `rows`: the award rows (objects with the BASE_COLUMNS attributes), in the order wanted.
+    """
+    import pandas as pd
+
+    from milsetctl.scoring.aggregate import juror_entry_scores
+
+    jury = ws.settings.jury
+    criteria = list(jury["criteria"])
+    long_rows: list[tuple[str, str, str, float]] = []
+    comments: dict[tuple[str, str], str] = {}
+    for juror, anon_id, scores, comment, _sheet, _row in ws.ledger.score_rows():
+        for criterion, value in (json.loads(scores) or {}).items():
+            if criterion in criteria and value is not None:
+                long_rows.append((juror, anon_id, criterion, float(value)))
+        if comment:
+            comments[(juror, anon_id)] = comment
+    frame = pd.DataFrame(long_rows, columns=["juror", "anon_id", "criterion", "score"])
+    matrix = (juror_entry_scores(frame, criteria=criteria, weights=jury.get("weights"))
+              if len(frame) else pd.DataFrame())
+    jurors = juror_order(sorted({j for j, *_ in long_rows} | {j for j, _ in comments}),
+                         [r["name"] for r in ws.ledger.jurors()])
+    labels = jurors if names else [f"J{i}" for i in range(1, len(jurors) + 1)]
+    header = list(BASE_COLUMNS)
+    for label in labels:
+        header += [f"{label} score", f"{label} comment"]
+    out: list[list[Any]] = []
+    for r in rows:
+        line: list[Any] = [r.rank, r.category, r.award, round(r.score, 2) if r.score is not None else None,
+                           r.entry_id, r.anon_id, r.contestant_id, r.name, r.school, r.title]
+        for juror in jurors:
+            value = None
+            if r.anon_id in matrix.index and juror in matrix.columns:
+                cell = matrix.at[r.anon_id, juror]
+                value = None if pd.isna(cell) else round(float(cell), 2)
+            line += [value, comments.get((juror, r.anon_id))]
+        out.append(line)
+    return header, out
+
+
+def _formula_like(value: Any) -> bool:
+    return isinstance(value, str) and bool(value) and (
+        value.startswith(("\t", "\r", "\n")) or value.lstrip(" ").startswith(_FORMULA_START))
+
+
+def _write_xlsx(path: Path, header: list[str], rows: list[list[Any]]) -> None:
+    import openpyxl
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    wb = openpyxl.Workbook(write_only=True)
+    sheet = wb.create_sheet("awards")
+    sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(header))}{len(rows) + 1}"
+    widths = {"rank": 6, "category": 10, "award": 10, "score": 8, "entry_id": 10, "anon_id": 10,
+              "contestant_id": 14, "name": 20, "school": 28, "title": 36}
+    for i, col in enumerate(header, start=1):
+        widths_for = widths.get(col, 30 if col.endswith("comment") else 10)
+        sheet.column_dimensions[get_column_letter(i)].width = widths_for
+    bold, fill = Font(bold=True, color="FFFFFF"), PatternFill("solid", fgColor="1F3A5F")
+    head = []
+    for col in header:
+        cell = WriteOnlyCell(sheet, value=col)
+        cell.font, cell.fill = bold, fill
+        head.append(cell)
+    sheet.append(head)
+    award_fill = PatternFill("solid", fgColor="DCFCE7")
+    for row in rows:
+        values: list[Any] = []
+        for i, value in enumerate(row):
+            if isinstance(value, str):
+                value = _XML_ILLEGAL.sub("", value)
+                if _formula_like(value):  # a string cell, shown as typed: never run as a formula
+                    cell = WriteOnlyCell(sheet, value=value)
+                    cell.data_type = "s"
+                    cell.quotePrefix = True
+                    value = cell
+                elif i == 2 and value:
+                    cell = WriteOnlyCell(sheet, value=value)
+                    cell.fill = award_fill
+                    value = cell
+            values.append(value)
+        sheet.append(values)
+    wb.save(path)
+
+
+def _write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> None:
+    """UTF-8 with BOM: Excel on Chinese Windows otherwise reads the names as GBK mojibake."""
+    import csv
+
+    with open(path, "w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\r\n")
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow(["" if v is None else neutralise(v) for v in row])
+
+
+def export_awards(ws: Workspace, rows: Sequence[Any], path: Path, names: bool = False) -> Path:
+    """Write the award list with the jurors' scores and comments to `path` (.xlsx or .csv); returns the path.
+
+    Raises ExportError for another extension or a folder that cannot be written.
+    """
+    suffix = export_format(path)
+    header, table = export_rows(ws, rows, names)
+    path = path.resolve()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=suffix, dir=path.parent)
+        os.close(fd)
+    except OSError as exc:
+        raise ExportError(f"{path}: cannot write there: {exc.strerror or exc}") from exc
+    try:
+        (_write_xlsx if suffix == ".xlsx" else _write_csv)(Path(tmp), header, table)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

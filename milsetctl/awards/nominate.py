@@ -1,0 +1,226 @@
+"""`nominate`: the national round's best N, packed for the global round.
+
+The package is one zip: `entries.csv` (UTF-8 with BOM, SPEC's manifest columns plus `country`, `national_rank`,
+`category`, `score`, `national_award`, `national_entry_id`), `nomination.json` (contest, country, when, how
+chosen) and `photos/`, the ORIGINAL files from SOURCE copied byte for byte (stored, not recompressed: the global
+jury judges the same bytes the national one did, and `validate` at the global stage hashes them again). The global
+stage's `validate` reads a folder of these zips (`milsetctl/ingest/nominations.py`).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import re
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from milsetctl.ingest.columns import COLUMNS
+from milsetctl.ledger import now_iso
+from milsetctl.workspace import Workspace
+
+MANIFEST_COLUMNS = [*COLUMNS, "category", "score", "national_rank", "national_award", "national_entry_id"]
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
+_SAME = 1e-9  # scores closer than this are the same score (they are means of the same few integers)
+
+
+class NominateError(Exception):
+    """Nomination impossible; `code` is the CLI exit status (1: nothing to nominate from, 2: usage)."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass
+class Nominee:
+    entry_id: str
+    category: str | None
+    score: float
+    national_rank: int
+    award: str | None
+    country: str
+    contestant_id: str | None
+    name: str | None
+    title: str | None
+    source_file: str  # relative to SOURCE
+    zip_file: str  # path inside the zip
+    sha256: str
+    tied: bool = False  # beyond the Nth place, included because tied with it
+
+
+@dataclass
+class Nomination:
+    out: Path
+    top: int
+    nominees: list[Nominee]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def tied(self) -> list[Nominee]:
+        return [n for n in self.nominees if n.tied]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "zip": str(self.out), "top": self.top,
+            "entries": [{"entry_id": n.entry_id, "category": n.category, "score": round(n.score, 4),
+                         "national_rank": n.national_rank, "award": n.award, "country": n.country,
+                         "file": n.zip_file, "sha256": n.sha256, "tied": n.tied} for n in self.nominees],
+            "warnings": self.warnings,
+        }  # fmt: skip
+
+
+def choose(rows: list[dict[str, Any]], top: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The best `top` rows by score across categories, plus the rows tied with the last of them.
+
+    rows: dicts with entry_id, category, score, rank (rank within the category). Order: score descending, then the
+    category rank (which already broke score ties by the criterion means within a category), then entry ID.
+    A row beyond the Nth is tied when it has the Nth's score and the ranking did not already separate the two
+    (another category, or the same shared rank). Returns (chosen, tied beyond N); both in order.
+    """
+    ordered = sorted(rows, key=lambda r: (-float(r["score"]), int(r["rank"] or 0), r["entry_id"]))
+    chosen, rest = ordered[:top], ordered[top:]
+    if not chosen or not rest:
+        return chosen, []
+    last = chosen[-1]
+    cut = float(last["score"])
+    at_cut = [r for r in chosen if abs(float(r["score"]) - cut) <= _SAME]
+    tied = []
+    for row in rest:
+        if abs(float(row["score"]) - cut) > _SAME:
+            break
+        separated = any(r["category"] == row["category"] and int(r["rank"]) < int(row["rank"]) for r in at_cut)
+        if not separated:
+            tied.append(row)
+    return chosen, tied
+
+
+def safe_name(text: str) -> str:
+    """A file name that is safe in a zip on every system: no separators, no control characters, no leading dot."""
+    name = _UNSAFE.sub("_", text).strip(" .")
+    return name or "photo"
+
+
+def _csv_bytes(rows: list[dict[str, Any]]) -> bytes:
+    buf = io.StringIO(newline="")
+    writer = csv.DictWriter(buf, fieldnames=MANIFEST_COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue().encode("utf-8-sig")
+
+
+class _Utf8Info(zipfile.ZipInfo):
+    """A member whose name is flagged UTF-8 (APPNOTE 6.3.0, bit 11) in the local and central headers.
+
+    zipfile sets the flag only for non-ASCII names (and resets flag_bits when writing), so an unzip tool may read a
+    package's Chinese names with the flag and its ASCII ones without; flagging all keeps every tool on UTF-8.
+    """
+
+    def _encodeFilenameFlags(self) -> tuple[bytes, int]:  # noqa: N802 - zipfile's name
+        return self.filename.encode("utf-8"), self.flag_bits | 0x800
+
+
+def _zip_info(name: str, compress: int) -> zipfile.ZipInfo:
+    info = _Utf8Info(name, date_time=time.localtime()[:6])
+    info.compress_type = compress
+    info.external_attr = 0o644 << 16
+    return info
+
+
+def nominate(ws: Workspace, top: int, out: Path) -> Nomination:
+    """Write the nomination zip of the national round's best `top` entries to `out` and return what it holds.
+
+    Raises NominateError: code 2 at the global stage, for top < 1 or an `out` inside SOURCE; code 1 when nothing
+    is ranked yet, a photo is missing, or a photo changed since `validate` hashed it (the national jury judged
+    other bytes).
+    """
+    settings = ws.settings
+    if settings.stage == "global":
+        raise NominateError("nominate packs a NATIONAL round for the global one; this workspace is at the global "
+                            "stage (stage = \"global\" in contest.toml)", 2)
+    if top < 1:
+        raise NominateError(f"--top must be at least 1, not {top}", 2)
+    source = Path(settings.source) if settings.source else None
+    out = out.resolve()
+    if source is not None and (source.resolve() == out.parent or source.resolve() in out.parents):
+        raise NominateError(f"{out}: inside the submissions folder {source}; nothing may be written there", 2)
+    ranking = [dict(r) for r in ws.ledger.ranking()]
+    if not ranking:
+        raise NominateError("no ranking yet: run `milsetctl score SHEETS...` (then `milsetctl awards`) first")
+    awards = {r["entry_id"]: r["award"] for r in ws.ledger.awards()}
+    entries = {r["entry_id"]: dict(r) for r in ws.ledger.entries(present_only=False)}
+    warnings: list[str] = []
+    usable = []
+    for row in ranking:
+        entry = entries.get(row["entry_id"])
+        if entry is None or row["score"] is None:
+            continue
+        if entry["status"] != "eligible" or not entry["present"]:
+            warnings.append(f"{row['entry_id']} is ranked but no longer eligible ({entry['status']}); left out")
+            continue
+        usable.append(row)
+    chosen, tied = choose(usable, top)
+    if tied:
+        cut = chosen[-1]
+        names = ", ".join(f"{r['entry_id']} ({entries[r['entry_id']]['name']})" for r in [cut, *tied])
+        warnings.append(f"tie at place {top} (score {float(cut['score']):.1f}): {names} all nominated")
+    if source is None:
+        raise NominateError("the workspace names no submissions folder (contest.toml [contest] source)")
+    default_country = str(settings.raw["contest"].get("country") or "")
+    tied_ids = {r["entry_id"] for r in tied}
+    nominees: list[Nominee] = []
+    manifest: list[dict[str, Any]] = []
+    photos: list[tuple[str, bytes]] = []
+    for row in [*chosen, *tied]:
+        entry = entries[row["entry_id"]]
+        rel = entry["file"] or ""
+        path = source / rel
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise NominateError(f"{entry['entry_id']}: cannot read the original photo {path}: "
+                                f"{exc.strerror or exc}") from exc
+        sha = hashlib.sha256(data).hexdigest()
+        if entry["sha256"] and entry["sha256"] != sha:
+            raise NominateError(f"{entry['entry_id']}: {path} changed since it was validated (sha256 "
+                                f"{entry['sha256'][:12]}... then, {sha[:12]}... now); re-run validate and the jury")
+        country = entry["country"] or default_country
+        if not country:
+            warnings.append(f"{entry['entry_id']}: no country (set [contest] country in contest.toml)")
+        zip_name = f"photos/{entry['entry_id']}_{safe_name(rel.rsplit('/', 1)[-1])}"
+        nominee = Nominee(entry["entry_id"], row["category"], float(row["score"]), int(row["rank"]),
+                          awards.get(entry["entry_id"]), country, entry["contestant_id"], entry["name"],
+                          entry["title"], rel, zip_name, sha, tied=row["entry_id"] in tied_ids)
+        nominees.append(nominee)
+        photos.append((zip_name, data))
+        manifest.append({
+            **{c: entry.get(c) or "" for c in COLUMNS}, "country": country, "file": zip_name,
+            "category": row["category"] or "", "score": f"{float(row['score']):.4f}",
+            "national_rank": int(row["rank"]), "national_award": nominee.award or "",
+            "national_entry_id": entry["entry_id"],
+        })  # fmt: skip
+    info = {"contest": settings.name, "country": default_country or None, "stage": settings.stage,
+            "top": top, "nominated": len(nominees), "generated_at": now_iso(),
+            "rule": "best N by score across categories; ties at the Nth place included"}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w") as zf:
+            zf.writestr(_zip_info("entries.csv", zipfile.ZIP_DEFLATED), _csv_bytes(manifest))
+            zf.writestr(_zip_info("nomination.json", zipfile.ZIP_DEFLATED),
+                        json.dumps(info, ensure_ascii=False, indent=1).encode("utf-8"))
+            for name, data in photos:  # JPEG/PNG do not compress: stored, so the bytes are the original's
+                zf.writestr(_zip_info(name, zipfile.ZIP_STORED), data)
+        os.replace(tmp_name, out)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    ws.ledger.audit("nominate", {"zip": str(out), "top": top, "entries": [n.entry_id for n in nominees]})
+    return Nomination(out, top, nominees, warnings)
