@@ -1,0 +1,132 @@
+"""The jurors' contact sheet: one self-contained HTML page and the same page as a printable A4 PDF.
+
+Thumbnails are made from the STRIPPED package photos (never the originals) and embedded as data URIs, so the
+page makes no request and carries no metadata. Order: by category, then by anon ID, which is random: nothing in
+the order follows the entry IDs, names or submission times. Titles and descriptions are autoescaped by Jinja2
+(shown as text, never run as HTML: SPEC "Never"); any contestant name, school, ID or e-mail a contestant typed
+into them is replaced by "[removed]" so the sheet cannot undo the blinding.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+import re
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from milsetctl.anonymise.verify import Needle, make_needles
+
+TEMPLATE = "contact-sheet.html"
+HTML_NAME = "contact-sheet.html"
+PDF_NAME = "contact-sheet.pdf"
+THUMB_PX = 400  # long side; a card is ~60 mm wide on A4, 400 px prints at ~170 dpi
+THUMB_QUALITY = 78
+CATEGORY_ORDER = {"middle": 0, "high": 1}
+CATEGORY_TITLE = {"middle": "Middle school (grades 7–9)", "high": "High school (grades 10–12)"}
+REDACTED = "[removed]"
+
+
+@lru_cache(maxsize=1)
+def _template() -> Any:
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+    from milsetctl.report.html import templates_dir
+
+    folder = templates_dir()
+    if not (folder / TEMPLATE).is_file():
+        raise FileNotFoundError(f"contact sheet template not found: {folder / TEMPLATE}")
+    env = Environment(loader=FileSystemLoader(str(folder)), autoescape=True, undefined=StrictUndefined,
+                      trim_blocks=True, lstrip_blocks=True)
+    return env.get_template(TEMPLATE)
+
+
+def thumbnail(path: Path) -> tuple[str, int, int] | None:
+    """(data URI, width, height) of a package photo shrunk to THUMB_PX, orientation applied, re-encoded as a
+    JPEG with no metadata at all; None when it cannot be decoded."""
+    from PIL import Image, ImageOps
+
+    try:
+        with Image.open(path) as im:
+            im.draft("RGB", (THUMB_PX * 2, THUMB_PX * 2))
+            im = ImageOps.exif_transpose(im)
+            im = im.convert("RGB")
+            im.thumbnail((THUMB_PX, THUMB_PX), Image.Resampling.LANCZOS)
+            buf = io.BytesIO()
+            im.save(buf, "JPEG", quality=THUMB_QUALITY, optimize=True)
+            size = im.size
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None
+    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii"), size[0], size[1]
+
+
+def redact(text: str, needles: list[Needle]) -> tuple[str, bool]:
+    """`text` with every needle (any entry's name, school, contestant ID, e-mail, file name) replaced; whether
+    anything was replaced. Long needles case-insensitively anywhere, short ones as whole words (as verify)."""
+    changed = False
+    for needle in needles:
+        pattern = needle.word if needle.short else re.compile(re.escape(needle.text), re.I)
+        if pattern is not None and pattern.search(text):
+            text = pattern.sub(REDACTED, text)
+            changed = True
+    from milsetctl.anonymise.verify import EMAIL_RE
+
+    raw = text.encode("utf-8")
+    if EMAIL_RE.search(raw):
+        text = EMAIL_RE.sub(REDACTED.encode(), raw).decode("utf-8")
+        changed = True
+    return text, changed
+
+
+def sheet_cards(ws: Any, entries: list[Any], root: Path) -> tuple[list[dict[str, Any]], list[str]]:
+    """The cards in contact-sheet order, grouped by category: [{"title", "cards": [...]}], and notes on
+    redacted text."""
+    needles = make_needles(ws.ledger.entries(present_only=False))
+    notes: list[str] = []
+    ordered = sorted(entries, key=lambda e: (CATEGORY_ORDER.get(e.category or "", 9), e.category or "", e.anon_id))
+    groups: list[dict[str, Any]] = []
+    for e in ordered:
+        title, t_changed = redact(e.title, needles)
+        description, d_changed = redact(e.description, needles)
+        if t_changed or d_changed:
+            notes.append(f"{e.entry_id}: identifying text in the {'title' if t_changed else 'description'} "
+                         f"replaced by {REDACTED} on the contact sheet")
+        thumb = thumbnail(root / e.file)
+        card = {"anon_id": e.anon_id, "title": title, "description": description,
+                "category": e.category or "none", "src": thumb[0] if thumb else None}
+        label = CATEGORY_TITLE.get(e.category or "", f"Category: {e.category}" if e.category else "No category")
+        if not groups or groups[-1]["title"] != label:
+            groups.append({"title": label, "cards": []})
+        groups[-1]["cards"].append(card)
+    return groups, notes
+
+
+def render_html(ws: Any, groups: list[dict[str, Any]], count: int) -> str:
+    return _template().render(
+        contest=ws.settings.name, stage=ws.settings.stage, round_id=ws.ledger.round_id(), groups=groups,
+        count=count, generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    )
+
+
+def write_contact_sheet(ws: Any, entries: list[Any], root: Path, notes: list[str] | None = None) -> tuple[Path, Path]:
+    """Write `contact-sheet.html` and `contact-sheet.pdf` into the package folder `root` (temporary name, then
+    rename); returns their paths. `entries`: PackagedEntry-like objects (entry_id, anon_id, file, category,
+    title, description)."""
+    from weasyprint import HTML
+
+    groups, redactions = sheet_cards(ws, entries, root)
+    if notes is not None:
+        notes.extend(redactions)
+    html = render_html(ws, groups, len(entries))
+    html_path = root / HTML_NAME
+    pdf_path = root / PDF_NAME
+    tmp = root / f".{HTML_NAME}.tmp"
+    tmp.write_text(html, encoding="utf-8")
+    os.replace(tmp, html_path)
+    tmp = root / f".{PDF_NAME}.tmp"
+    HTML(string=html, base_url=str(root)).write_pdf(tmp)
+    os.replace(tmp, pdf_path)
+    return html_path, pdf_path

@@ -1,0 +1,113 @@
+"""Scrub an ICC profile: keep every colour tag byte for byte, replace every free-text tag by neutral text.
+
+Editors let the user type a profile's description and copyright, so a profile can carry a person's name
+('desc' "Profile of Maria García"). The profile is rebuilt rather than patched in place: the header, then the
+tag table in its original order, then each tag's data. Only referenced tag data is copied, so text left in
+unreferenced gaps (an editor that appended a new 'desc' and left the old one behind) is gone too.
+Source of the layout: ICC.1:2010 (profile v4.3) section 7 and ICC.1:2001-04 (v2) for 'desc'/'text'.
+"""
+
+from __future__ import annotations
+
+import struct
+
+NEUTRAL = "ICC profile"
+# tags whose content is text whatever their type; any other tag whose data is of a text type is scrubbed too
+TEXT_SIGNATURES = {b"desc", b"cprt", b"dmnd", b"dmdd", b"vued", b"scrd", b"targ", b"meta"}
+TEXT_TYPES = {b"text", b"desc", b"mluc", b"dict", b"utf8", b"utf6", b"zut8", b"zxml", b"utf1"}
+HEADER = 128
+
+
+class ICCError(ValueError):
+    """The bytes are not an ICC profile this module can rebuild."""
+
+
+def _mluc(text: str) -> bytes:
+    encoded = text.encode("utf-16-be")
+    return b"mluc" + b"\x00" * 4 + struct.pack(">II", 1, 12) + b"enUS" + struct.pack(">II", len(encoded), 28) + encoded
+
+
+def _text(text: str) -> bytes:
+    return b"text" + b"\x00" * 4 + text.encode("ascii") + b"\x00"
+
+
+def _desc(text: str) -> bytes:
+    """v2 textDescriptionType: ASCII part, empty Unicode part, empty 67-byte ScriptCode part."""
+    ascii_part = text.encode("ascii") + b"\x00"
+    return (b"desc" + b"\x00" * 4 + struct.pack(">I", len(ascii_part)) + ascii_part
+            + struct.pack(">II", 0, 0) + struct.pack(">HB", 0, 0) + b"\x00" * 67)
+
+
+def _dict() -> bytes:
+    return b"dict" + b"\x00" * 4 + struct.pack(">II", 0, 16)
+
+
+def _neutral(sig: bytes, data: bytes, version: int) -> bytes:
+    kind = data[:4]
+    if kind == b"mluc":
+        return _mluc(NEUTRAL)
+    if kind == b"desc":
+        return _desc(NEUTRAL)
+    if kind == b"text":
+        return _text(NEUTRAL)
+    if kind == b"dict":
+        return _dict()
+    if version >= 4:  # v4 profiles write every text tag as mluc
+        return _mluc(NEUTRAL)
+    return _desc(NEUTRAL) if sig in (b"desc", b"dmnd", b"dmdd", b"vued", b"scrd") else _text(NEUTRAL)
+
+
+def is_text_tag(sig: bytes, data: bytes) -> bool:
+    """True when the tag can hold free text (by signature or by the type of its data)."""
+    return sig in TEXT_SIGNATURES or data[:4] in TEXT_TYPES
+
+
+def scrub_icc(profile: bytes) -> bytes:
+    """The profile with every free-text tag replaced by "ICC profile" and the profile ID zeroed.
+
+    Colour tags (TRC, matrix, LUTs, white point...) keep their bytes; the tag table keeps its signatures and
+    order; offsets change because the data is laid out anew (4-byte aligned, as the spec requires).
+    Raises ICCError when the header or tag table is inconsistent (the caller drops such a profile).
+    """
+    if len(profile) < HEADER + 4:
+        raise ICCError("profile shorter than its header")
+    declared = struct.unpack(">I", profile[:4])[0]
+    if declared > len(profile) or declared < HEADER + 4 or profile[36:40] != b"acsp":
+        raise ICCError("not an ICC profile (size or 'acsp' signature wrong)")
+    version = profile[8]
+    count = struct.unpack(">I", profile[HEADER:HEADER + 4])[0]
+    table_end = HEADER + 4 + 12 * count
+    if count > 1000 or table_end > declared:
+        raise ICCError(f"tag table of {count} tags does not fit in the profile")
+    tags = [struct.unpack(">4sII", profile[HEADER + 4 + 12 * i:HEADER + 16 + 12 * i]) for i in range(count)]
+
+    body = bytearray(profile[:HEADER])
+    body += struct.pack(">I", count) + b"\x00" * (12 * count)
+    placed: dict[tuple[int, int], tuple[int, int]] = {}  # (old offset, size) -> (new offset, size): shared data
+    table = bytearray()
+    for sig, offset, size in tags:
+        if offset + size > declared or offset < table_end and size:
+            raise ICCError(f"tag {sig!r} points outside the profile")
+        data = profile[offset:offset + size]
+        if is_text_tag(sig, data):
+            new = _neutral(sig, data, version)
+            while len(body) % 4:
+                body += b"\x00"
+            new_offset = len(body)
+            body += new
+            table += struct.pack(">4sII", sig, new_offset, len(new))
+            continue
+        key = (offset, size)
+        if key not in placed:
+            while len(body) % 4:
+                body += b"\x00"
+            placed[key] = (len(body), size)
+            body += data
+        new_offset, new_size = placed[key]
+        table += struct.pack(">4sII", sig, new_offset, new_size)
+    while len(body) % 4:
+        body += b"\x00"
+    body[HEADER + 4:table_end] = table
+    struct.pack_into(">I", body, 0, len(body))
+    body[84:100] = b"\x00" * 16  # profile ID (MD5) no longer matches; zero means "not computed" (ICC 7.2.18)
+    return bytes(body)

@@ -1,0 +1,286 @@
+"""Build (or bring up to date) the blind jury package of the eligible entries.
+
+`jury/package/photos/<ANON>.jpg|.png`, one per eligible entry, stripped of every identifying trace
+(jpeg.strip_jpeg / png.strip_png), plus the contact sheet (contact.py). The key anon ID -> entry lives only in
+the ledger (table anon_ids). The package is the tool's own folder: a file in `photos/` that the ledger does not
+know (left by a run killed between the rename and the ledger write, or put there by hand) is removed.
+
+Resumable: each photo is written to a temporary name and renamed, then recorded in one ledger transaction; a
+killed run is finished by the next one, which keeps every anon ID already handed out, packages newly eligible
+entries (a late `decide accept`), withdraws entries no longer eligible, and leaves alone photos whose packaged
+bytes are already right.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import os
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from milsetctl.anonymise.jpeg import JPEGError, strip_jpeg
+from milsetctl.anonymise.png import SIGNATURE as PNG_SIGNATURE
+from milsetctl.anonymise.png import PNGError, strip_png
+from milsetctl.anonymise.verify import Leak, package_dir, verify_package
+
+# brief "Anonymous IDs": 6 characters from this alphabet (no 0/O, 1/I to misread), drawn with `secrets`
+ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+ID_LENGTH = 6
+PHOTOS = "photos"
+
+Progress = Callable[[int, int, str], None]
+
+
+class AnonymiseError(RuntimeError):
+    """The package cannot be built at all (no eligible entry, no submissions folder)."""
+
+
+class PhotoError(ValueError):
+    """One photo cannot be packaged; the message names the reason (the caller adds the entry)."""
+
+
+@dataclass
+class PackagedEntry:
+    entry_id: str
+    anon_id: str
+    file: str  # path inside the package, e.g. photos/K7QX2M.jpg
+    category: str | None
+    title: str
+    description: str
+    state: str = "unchanged"  # "new", "updated" (rewritten) or "unchanged"
+
+
+@dataclass
+class PackageResult:
+    """What a build did. `entries` is every photo now in the package (entry ID order); `withdrawn` the
+    (anon_id, entry_id) pairs taken out by this run; `problems` the eligible entries that could not be packaged;
+    `leaks` what the closing scan found (must be empty)."""
+
+    package: Path
+    entries: list[PackagedEntry] = field(default_factory=list)
+    withdrawn: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    removed_strays: list[str] = field(default_factory=list)
+    contact_html: Path | None = None
+    contact_pdf: Path | None = None
+    leaks: list[Leak] = field(default_factory=list)
+    files_scanned: int = 0
+
+    @property
+    def new(self) -> list[PackagedEntry]:
+        return [e for e in self.entries if e.state == "new"]
+
+    @property
+    def updated(self) -> list[PackagedEntry]:
+        return [e for e in self.entries if e.state == "updated"]
+
+    def as_json(self) -> dict[str, Any]:
+        """SPEC: {"package": "<dir>", "entries": [{"entry_id", "anon_id", "file"}]}."""
+        return {"package": str(self.package),
+                "entries": [{"entry_id": e.entry_id, "anon_id": e.anon_id, "file": e.file} for e in self.entries]}
+
+
+def new_anon_id(taken: set[str]) -> str:
+    """A random ID not in `taken` (brief contract: `secrets`, never derived from names, IDs or order)."""
+    while True:
+        candidate = "".join(secrets.choice(ALPHABET) for _ in range(ID_LENGTH))
+        if candidate not in taken:
+            return candidate
+
+
+def sniff(data: bytes) -> str | None:
+    if data[:3] == b"\xff\xd8\xff":
+        return "JPEG"
+    if data.startswith(PNG_SIGNATURE):
+        return "PNG"
+    return None
+
+
+def reencode_png(data: bytes) -> bytes:
+    """Decode with Pillow, apply the EXIF orientation, write a PNG with no metadata but a scrubbed colour
+    profile. For the rare eligible entry that is neither JPEG nor PNG (accepted by a coordinator's decision) or
+    whose structure cannot be followed. Raises PhotoError when Pillow cannot read it."""
+    from PIL import Image, ImageOps
+
+    from milsetctl.anonymise.icc import ICCError, scrub_icc
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            icc = im.info.get("icc_profile")
+            im = ImageOps.exif_transpose(im)
+            if im.mode not in ("1", "L", "LA", "P", "RGB", "RGBA", "I;16", "I"):
+                im = im.convert("RGBA" if "A" in im.getbands() else "RGB")
+            im.info = {}
+            buf = io.BytesIO()
+            kwargs: dict[str, Any] = {}
+            if icc:
+                with contextlib.suppress(ICCError):  # an unreadable profile is dropped: the photo shows as sRGB
+                    kwargs["icc_profile"] = scrub_icc(icc)
+            im.save(buf, "PNG", compress_level=6, **kwargs)
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise PhotoError(f"cannot be decoded to re-encode it as PNG ({exc})") from exc
+    return strip_png(buf.getvalue()).data
+
+
+def anonymise_photo(data: bytes) -> tuple[bytes, str, list[str]]:
+    """(stripped bytes, extension ".jpg"/".png", notes) for one photo's bytes.
+
+    JPEG and PNG are stripped losslessly; anything else, or a JPEG/PNG whose structure cannot be followed, is
+    re-encoded to PNG (pixels kept, orientation applied) and a note says so. Raises PhotoError.
+    """
+    kind = sniff(data)
+    try:
+        if kind == "JPEG":
+            stripped = strip_jpeg(data)
+            return stripped.data, ".jpg", stripped.notes
+        if kind == "PNG":
+            stripped = strip_png(data)
+            return stripped.data, ".png", stripped.notes
+    except (JPEGError, PNGError) as exc:
+        return reencode_png(data), ".png", [f"{kind} structure unreadable ({exc}): re-encoded to PNG"]
+    return reencode_png(data), ".png", ["not JPEG or PNG: re-encoded to PNG with the orientation applied"]
+
+
+def source_path(ws: Any, rel: str) -> Path:
+    """Where an entry's photo is: below SOURCE, or (global stage, nomination zips) in the workspace's extraction
+    cache `cache/nominations/` (milsetctl/ingest/nominations.py)."""
+    candidates = []
+    if ws.settings.source:
+        candidates.append(Path(ws.settings.source) / rel)
+    candidates.append(Path(ws.root) / "cache" / "nominations" / rel)
+    for path in candidates:
+        if path.is_file():
+            return path
+    raise PhotoError(f"photo not found: {candidates[0]}")
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Temporary name in the same folder, then rename: a reader never sees half a file."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def build_package(ws: Any, progress: Progress | None = None, contact_sheet: bool = True,
+                  verify: bool = True) -> PackageResult:
+    """Build or update `jury/package/` for the entries whose status is "eligible"; returns a PackageResult.
+
+    `progress(done, total, anon_id)` is called before the first photo and after each one (an exception raised
+    there stops the run; the photos already done stay packaged and recorded). `contact_sheet=False` skips the
+    HTML/PDF (tests of the photo stage only); `verify=False` skips the closing scan.
+    Raises AnonymiseError when no entry is eligible. Source of the rules: issue 6 "anonymise", SPEC "Never".
+    """
+    ledger = ws.ledger
+    entries = ledger.entries()
+    eligible = [e for e in entries if e["status"] == "eligible"]
+    if not eligible:
+        counts: dict[str, int] = {}
+        for e in entries:
+            counts[e["status"]] = counts.get(e["status"], 0) + 1
+        seen = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no entries at all"
+        raise AnonymiseError(f"no eligible entries to package ({seen}); run milsetctl validate, settle the "
+                             "reviews with milsetctl decide, then anonymise again")
+    root = package_dir(ws)
+    photos = root / PHOTOS
+    photos.mkdir(parents=True, exist_ok=True)
+    result = PackageResult(package=root)
+    eligible_ids = {e["entry_id"] for e in eligible}
+
+    rows = {r["entry_id"]: r for r in ledger.anon_rows(include_withdrawn=True)}
+    taken = {r["anon_id"] for r in rows.values()}
+    # withdraw: file out first, then the ledger, so a kill in between is finished by the next run
+    for entry_id, row in sorted(rows.items()):
+        if row["withdrawn"] or entry_id in eligible_ids:
+            continue
+        for old in photos.glob(f"{row['anon_id']}.*"):
+            old.unlink(missing_ok=True)
+        ledger.set_anon_withdrawn(row["anon_id"])
+        result.withdrawn.append((row["anon_id"], entry_id))
+    rows = {r["entry_id"]: r for r in ledger.anon_rows(include_withdrawn=True)}
+    known_files = {PHOTOS + "/" + p.name for p in photos.iterdir()}
+    expected = {r["file"] for r in rows.values() if not r["withdrawn"] and r["file"]}
+    for stray in sorted(known_files - expected):
+        (root / stray).unlink(missing_ok=True)
+        if not stray.startswith(PHOTOS + "/."):  # our own temporary files are not worth a line
+            result.removed_strays.append(stray)
+
+    for tmp in root.glob(".*.tmp"):  # a contact sheet half-written by a killed run
+        tmp.unlink(missing_ok=True)
+    order = list(eligible)
+    secrets.SystemRandom().shuffle(order)  # file times in the package must not follow the entry order either
+    total = len(order)
+    if progress:
+        progress(0, total, "")
+    for done, entry in enumerate(order, 1):
+        entry_id = entry["entry_id"]
+        row = rows.get(entry_id)
+        try:
+            packaged = _package_one(ws, entry, row, taken, photos, result)
+        except PhotoError as exc:
+            result.problems.append(f"{entry_id} ({entry['file']}): {exc}")
+            packaged = None
+        if packaged is not None:
+            result.entries.append(packaged)
+            taken.add(packaged.anon_id)
+        if progress:
+            progress(done, total, packaged.anon_id if packaged else entry_id)
+    result.entries.sort(key=lambda e: e.entry_id)
+
+    if contact_sheet:
+        from milsetctl.anonymise.contact import write_contact_sheet
+
+        result.contact_html, result.contact_pdf = write_contact_sheet(ws, result.entries, root, result.notes)
+    ledger.audit("anonymise", {"packaged": len(result.entries), "new": len(result.new),
+                               "updated": len(result.updated), "withdrawn": len(result.withdrawn),
+                               "problems": len(result.problems)})
+    if verify:
+        result.leaks, result.files_scanned = verify_package(root, ledger)
+    return result
+
+
+def _package_one(ws: Any, entry: Any, row: Any, taken: set[str], photos: Path,
+                 result: PackageResult) -> PackagedEntry:
+    entry_id = entry["entry_id"]
+    if not entry["file"]:
+        raise PhotoError("the entry names no photo file")
+    path = source_path(ws, entry["file"])
+    try:
+        original = path.read_bytes()
+    except OSError as exc:
+        raise PhotoError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if entry["sha256"] and _sha(original) != entry["sha256"]:
+        raise PhotoError("the photo changed since it was validated; run milsetctl validate again")
+    data, ext, notes = anonymise_photo(original)
+    result.notes.extend(f"{entry_id}: {note}" for note in notes)
+    sha = _sha(data)
+    anon_id = row["anon_id"] if row is not None else new_anon_id(taken)
+    rel = f"{PHOTOS}/{anon_id}{ext}"
+    target = photos.parent / rel
+    info = PackagedEntry(entry_id, anon_id, rel, entry["category"], entry["title"] or "",
+                         entry["description"] or "")
+    if row is not None and not row["withdrawn"] and row["file"] == rel and row["sha256"] == sha \
+            and target.is_file() and _sha(target.read_bytes()) == sha:
+        return info
+    _write(target, data)
+    if row is None:
+        ws.ledger.add_anon_id(anon_id, entry_id, rel, sha)
+        info.state = "new"
+    else:
+        if row["file"] and row["file"] != rel:  # the format changed (a new photo under the same entry)
+            (photos.parent / row["file"]).unlink(missing_ok=True)
+        ws.ledger.set_anon_file(anon_id, rel, sha)
+        info.state = "new" if row["withdrawn"] or not row["file"] else "updated"
+    return info

@@ -1,0 +1,348 @@
+"""The package scanner: prove the blind package holds no trace of who made the photos.
+
+Every file in the package is read byte by byte, block by block: a JPEG's every segment except the entropy-coded
+scan data (which is the picture, and would raise random-byte false alarms), plus anything after EOI; a PNG's every
+chunk except IDAT (compressed text and the iCCP profile inflated first); the contact sheet's HTML text (its
+embedded thumbnails decoded and scanned as images); the PDF's page text, metadata, non-image streams and
+embedded JPEGs. It looks for
+
+- every entry's name, contestant ID, school, e-mail and original file name, from the WHOLE ledger (rejected and
+  withdrawn entries too), in UTF-8, UTF-16LE, UTF-16BE and, for non-ASCII text, GB18030; Latin letters
+  case-insensitively; needles under 4 bytes only as whole words of text (HTML, PDF);
+- any e-mail address;
+- identifying structures whatever they hold: EXIF GPS IFD or GPS tags, owner/serial tags, maker notes, Artist,
+  Copyright, UserComment; XMP packets; IPTC / Photoshop resources; JPEG comments; PNG text chunks.
+
+SPEC "Never": the jury package holds no contestant name, school, ID, e-mail, GPS position or camera serial.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from milsetctl.anonymise import jpeg as jpeg_mod
+from milsetctl.anonymise import png as png_mod
+
+SHORT = 4  # needles shorter than this many UTF-8 bytes are matched as whole words of text only
+EMAIL_RE = re.compile(rb"[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63})*\.[A-Za-z]{2,24}")
+EXIF_FLAGS = {
+    0x8825: "GPS position (EXIF GPS IFD)",
+    0xA430: "camera owner name (EXIF OwnerName)",
+    0xA431: "camera body serial number (EXIF BodySerialNumber)",
+    0xA435: "lens serial number (EXIF LensSerialNumber)",
+    0x927C: "maker note (EXIF MakerNote, holds serials)",
+    0x013B: "author (EXIF Artist)",
+    0x8298: "copyright holder (EXIF Copyright)",
+    0x9286: "user comment (EXIF UserComment)",
+    0xC62F: "camera serial number (DNG CameraSerialNumber)",
+    0xA420: "image unique ID (EXIF ImageUniqueID)",
+}
+XMP_MARKS = (b"<x:xmpmeta", b"<?xpacket", b"http://ns.adobe.com/xap/1.0/")
+FIELDS = (("name", "contestant name"), ("contestant_id", "contestant ID"), ("school", "school"),
+          ("email", "e-mail address"))
+
+
+@dataclass(frozen=True)
+class Leak:
+    """One identifying trace: the file (path inside the package), the block it sits in, and what it is
+    (the kind and whose, e.g. "contestant name of E0003 (UTF-16LE)"; the value itself is not repeated)."""
+
+    file: str
+    block: str
+    what: str
+
+    def __str__(self) -> str:
+        return f"{self.file} [{self.block}]: {self.what}"
+
+
+@dataclass(frozen=True)
+class Needle:
+    text: str
+    what: str  # e.g. "contestant name of E0003"
+    encoded: tuple[tuple[str, bytes], ...]  # (encoding label, lower-cased bytes)
+    short: bool
+    word: re.Pattern[str] | None  # whole-word pattern for text search
+
+
+def _variants(text: str) -> set[str]:
+    return {text, text.lower(), text.upper(), text.casefold()}
+
+
+def make_needles(entries: Iterable[Any]) -> list[Needle]:
+    """Needles from ledger entry rows (mappings with entry_id, name, contestant_id, school, email, file)."""
+    needles: list[Needle] = []
+    seen: set[tuple[str, str]] = set()
+    for row in entries:
+        row = dict(row)
+        values = [(row.get(field), label) for field, label in FIELDS]
+        if row.get("file"):
+            values.append((PurePosixPath(str(row["file"]).replace("\\", "/")).name, "original file name"))
+        for value, label in values:
+            text = " ".join(str(value or "").split())
+            if not text or (text.lower(), label) in seen:
+                continue
+            seen.add((text.lower(), label))
+            encoded: dict[bytes, str] = {}
+            for variant in _variants(text):
+                for enc, tag in (("utf-8", "UTF-8"), ("utf-16-le", "UTF-16LE"), ("utf-16-be", "UTF-16BE"),
+                                 ("gb18030", "GB18030")):
+                    if enc == "gb18030" and variant.isascii():
+                        continue
+                    try:
+                        raw = variant.encode(enc).lower()
+                    except UnicodeEncodeError:
+                        continue
+                    encoded.setdefault(raw, tag)
+            short = len(text.encode("utf-8")) < SHORT
+            word = re.compile(r"(?<![0-9A-Za-z])" + re.escape(text) + r"(?![0-9A-Za-z])", re.I)
+            needles.append(Needle(text, f"{label} of {row.get('entry_id', '?')}",
+                                  tuple((tag, raw) for raw, tag in encoded.items()), short, word))
+    return needles
+
+
+class Scanner:
+    """Scans bytes and text against the needles; collects Leaks."""
+
+    def __init__(self, needles: list[Needle]) -> None:
+        self.needles = needles
+        self.leaks: list[Leak] = []
+        self._seen: set[tuple[str, str, str]] = set()
+
+    def add(self, file: str, block: str, what: str) -> None:
+        key = (file, block, what)
+        if key not in self._seen:
+            self._seen.add(key)
+            self.leaks.append(Leak(file, block, what))
+
+    def bytes_(self, file: str, block: str, data: bytes) -> None:
+        """A binary block: every long needle in every encoding, and e-mail addresses (also in UTF-16)."""
+        if not data:
+            return
+        low = data.lower()
+        for needle in self.needles:
+            if needle.short:
+                continue
+            for tag, raw in needle.encoded:
+                if raw in low:
+                    self.add(file, block, f"{needle.what} ({tag})")
+                    break
+        for hay in (data, data.replace(b"\x00", b"")):
+            if EMAIL_RE.search(hay):
+                self.add(file, block, "an e-mail address")
+                break
+
+    def text(self, file: str, block: str, text: str) -> None:
+        """Text (HTML, PDF page text): long needles as substrings, short ones as whole words."""
+        low = text.casefold()
+        for needle in self.needles:
+            if needle.short:
+                if needle.word is not None and needle.word.search(text):
+                    self.add(file, block, needle.what)
+            elif any(v.casefold() in low for v in _variants(needle.text)):
+                self.add(file, block, needle.what)
+        if EMAIL_RE.search(text.encode("utf-8", "replace")):
+            self.add(file, block, "an e-mail address")
+
+    # --- structures ---------------------------------------------------------------------------------------
+    def exif(self, file: str, block: str, tiff: bytes) -> None:
+        for ifd, tag, _kind, _value in jpeg_mod.tiff_tags(tiff):
+            if tag in EXIF_FLAGS:
+                self.add(file, block, EXIF_FLAGS[tag])
+            elif ifd == "GPS":
+                self.add(file, block, "GPS tags")
+
+    def marks(self, file: str, block: str, data: bytes) -> None:
+        """Structures that are identifying wherever they appear."""
+        if any(mark in data for mark in XMP_MARKS):
+            self.add(file, block, "XMP packet")
+        if b"8BIM" in data or data.startswith(b"Photoshop 3.0"):
+            self.add(file, block, "IPTC/Photoshop resource block")
+
+    def jpeg(self, file: str, data: bytes, where: str = "") -> None:
+        """Every segment but the scan data; falls back to the whole file when the structure breaks."""
+        try:
+            pieces = jpeg_mod.segments(data)
+        except jpeg_mod.JPEGError as exc:
+            self.add(file, where + "file", f"unreadable JPEG structure ({exc}); scanned whole")
+            self.bytes_(file, where + "file", data)
+            return
+        for seg in pieces:
+            if seg.marker == jpeg_mod.SCAN:
+                continue
+            payload = seg.payload(data)
+            block = where + jpeg_mod.segment_name(seg.marker, payload)
+            self.bytes_(file, block, data[seg.start:seg.end])
+            self.marks(file, block, payload)
+            if seg.marker == jpeg_mod.COM:
+                self.add(file, block, "JPEG comment segment")
+            elif seg.marker == jpeg_mod.TRAILER:
+                self.add(file, block, f"{seg.end - seg.start} bytes after the end of the image")
+            elif seg.marker == jpeg_mod.APP13:
+                self.add(file, block, "IPTC/Photoshop segment")
+            elif seg.marker == jpeg_mod.APP1 and payload.startswith(jpeg_mod.EXIF_HEADER):
+                self.exif(file, block, payload[len(jpeg_mod.EXIF_HEADER):])
+
+    def png(self, file: str, data: bytes, where: str = "") -> None:
+        try:
+            pieces = png_mod.chunks(data)
+        except png_mod.PNGError as exc:
+            self.add(file, where + "file", f"unreadable PNG structure ({exc}); scanned whole")
+            self.bytes_(file, where + "file", data)
+            return
+        for chunk in pieces:
+            if chunk.type == b"IDAT":
+                continue
+            name = chunk.type.decode("latin-1")
+            block = where + ("data after IEND" if name == "<trailer>" else name)
+            body = chunk.body(data)
+            self.bytes_(file, block, data[chunk.start:chunk.end])
+            self.marks(file, block, body)
+            if chunk.type in png_mod.TEXT_CHUNKS:
+                self.add(file, block, "PNG text chunk")
+                for inflated in _inflate_all(body):
+                    self.bytes_(file, block, inflated)
+            elif chunk.type == b"eXIf":
+                self.exif(file, block, body)
+            elif chunk.type == b"iCCP":
+                try:
+                    name_, profile = png_mod.iccp_profile(body)
+                except (ValueError, zlib.error):
+                    continue
+                self.bytes_(file, block + " profile", profile)
+            elif name == "<trailer>":
+                self.add(file, block, f"{chunk.end - chunk.start} bytes after the end of the image")
+
+    def image(self, file: str, data: bytes, where: str = "") -> bool:
+        if data[:2] == b"\xff\xd8":
+            self.jpeg(file, data, where)
+            return True
+        if data.startswith(png_mod.SIGNATURE):
+            self.png(file, data, where)
+            return True
+        return False
+
+
+def _inflate_all(body: bytes) -> Iterator[bytes]:
+    """Whatever zlib streams start inside a text chunk (zTXt and compressed iTXt)."""
+    for start in range(len(body) - 1):
+        if body[start] == 0x78 and (body[start] << 8 | body[start + 1]) % 31 == 0:
+            try:
+                yield zlib.decompressobj().decompress(body[start:], 1 << 20)
+                return
+            except zlib.error:
+                continue
+
+
+DATA_URI_RE = re.compile(r"data:image/(?:jpeg|png);base64,([A-Za-z0-9+/=\s]+)")
+
+
+def scan_html(scanner: Scanner, file: str, text: str) -> None:
+    """The page text with every embedded image taken out, then each image as a JPEG/PNG."""
+    images = DATA_URI_RE.findall(text)
+    scanner.text(file, file.rsplit("/", 1)[-1], DATA_URI_RE.sub("data:", text))
+    for i, payload in enumerate(images, 1):
+        try:
+            raw = base64.b64decode("".join(payload.split()))
+        except ValueError:
+            continue
+        scanner.image(file, raw, f"thumbnail {i} ")
+
+
+STREAM_RE = re.compile(rb"<<((?:[^<>]|<<(?:[^<>]|<<[^<>]*>>)*>>|<[0-9A-Fa-f\s]*>)*)>>\s*stream\r?\n", re.S)
+
+
+def scan_pdf(scanner: Scanner, file: str, data: bytes) -> None:
+    """Page text and document metadata through pypdf; every stream: embedded JPEGs scanned as JPEGs, other
+    streams inflated (FlateDecode) and scanned as bytes; the bytes outside streams (object dictionaries) too."""
+    try:
+        import pypdf
+
+        reader = pypdf.PdfReader(io.BytesIO(data))
+        for number, page in enumerate(reader.pages, 1):
+            scanner.text(file, f"page {number} text", page.extract_text() or "")
+        meta = reader.metadata or {}
+        scanner.text(file, "document information", " ".join(str(v) for v in meta.values()))
+    except ImportError:
+        scanner.add(file, "page text", "not scanned: pypdf is not installed")
+    except Exception as exc:  # a PDF pypdf cannot parse is itself suspicious: report it
+        scanner.add(file, "page text", f"unreadable PDF ({type(exc).__name__}: {exc})")
+    outside = bytearray()
+    pos = 0
+    for match in STREAM_RE.finditer(data):
+        head = match.group(1)
+        start = match.end()
+        end = data.find(b"endstream", start)
+        if end < 0:
+            break
+        outside += data[pos:match.start()] + b"<<" + head + b">>"
+        pos = end + len(b"endstream")
+        body = data[start:end].rstrip(b"\r\n")
+        if b"/DCTDecode" in head:
+            scanner.jpeg(file, body, "embedded image ")
+            continue
+        if b"/Image" in head:  # inflated pixels: random bytes to a needle, and the picture is the photo itself
+            continue
+        if b"/FlateDecode" in head:
+            try:
+                body = zlib.decompressobj().decompress(body, 64 << 20)
+            except zlib.error:
+                continue
+        scanner.bytes_(file, "stream", body)
+    outside += data[pos:]
+    scanner.bytes_(file, "objects", bytes(outside))
+
+
+def scan_file(scanner: Scanner, path: Path, rel: str) -> None:
+    """One package file, by its content (not its extension)."""
+    data = path.read_bytes()
+    scanner.text(rel, "file name", rel)
+    if scanner.image(rel, data):
+        return
+    if data.startswith(b"%PDF"):
+        scan_pdf(scanner, rel, data)
+        return
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        scanner.add(rel, "file", "a file that is neither a photo, the contact sheet nor text")
+        scanner.bytes_(rel, "file", data)
+        return
+    if rel.lower().endswith((".html", ".htm")) or "<html" in text[:2000].lower():
+        scan_html(scanner, rel, text)
+    else:
+        scanner.text(rel, "file", text)
+
+
+def verify_package(ws_or_dir: Any, ledger: Any = None) -> tuple[list[Leak], int]:
+    """Scan every file below the package folder; returns (leaks, number of files scanned).
+
+    `ws_or_dir`: a Workspace (its `jury/package`, its ledger) or a package folder (then `ledger` is required).
+    Needles come from every entry in the ledger, present or not, eligible or not. Raises FileNotFoundError when
+    the folder does not exist.
+    """
+    if isinstance(ws_or_dir, Path | str):
+        root = Path(ws_or_dir)
+    else:
+        root = package_dir(ws_or_dir)
+        ledger = ledger or ws_or_dir.ledger
+    if ledger is None:
+        raise ValueError("verify_package needs the ledger (the names to look for)")
+    if not root.is_dir():
+        raise FileNotFoundError(f"no jury package at {root}: run milsetctl anonymise first")
+    scanner = Scanner(make_needles(ledger.entries(present_only=False)))
+    files = sorted(p for p in root.rglob("*") if p.is_file())
+    for path in files:
+        scan_file(scanner, path, path.relative_to(root).as_posix())
+    return scanner.leaks, len(files)
+
+
+def package_dir(ws: Any) -> Path:
+    """The blind package's folder in a workspace (brief: jury/package/)."""
+    return Path(ws.root) / "jury" / "package"
