@@ -239,6 +239,32 @@ def test_balance_holds_under_heavy_conflicts() -> None:
     assert max(loads.values()) - min(loads.values()) <= 1, loads
 
 
+def test_random_rounds_meet_the_quorum_and_leave_no_easy_move() -> None:
+    """On random rounds with random conflicts: every entry gets min(K, jurors who may score it), no conflict is
+    assigned, and no entry could move from a juror to one carrying 2 or more fewer (the loads are as even as the
+    conflicts allow, at least pair by pair)."""
+    for trial in range(25):
+        rng = random.Random(trial)
+        schools = [f"S{i}" for i in range(rng.randint(2, 6))]
+        entries = [JuryEntry(f"E{i:03d}", school=rng.choice(schools)) for i in range(rng.randint(5, 40))]
+        jurors = [Juror(f"J{i:02d}", f"j{i}", school=rng.choice([*schools, None, None]))
+                  for i in range(rng.randint(2, 12))]
+        k = rng.randint(1, 5)
+        result = assign(entries, jurors, k, "national", seed=trial)
+        school = {j.juror_id: j.school for j in jurors}
+        loads = result.loads()
+        for e in entries:
+            may = [j.juror_id for j in jurors if j.school != e.school]
+            holders = result.jurors_of(e.anon_id)
+            assert len(holders) == min(k, len(may)) and set(holders) <= set(may)
+            assert (e.anon_id in result.short) == (len(may) < k)
+        for u in loads:
+            for v in loads:
+                if loads[u] - loads[v] >= 2:
+                    assert not [a for a in result.sheets[u] if a not in result.sheets[v]
+                                and school[v] != next(e.school for e in entries if e.anon_id == a)], (trial, u, v)
+
+
 def test_entries_that_cannot_reach_the_quorum_are_named(tmp_path: Path) -> None:
     entries = [JuryEntry("AAAAAA", school="S1"), JuryEntry("BBBBBB", school="S2"), JuryEntry("CCCCCC", school="S3")]
     jurors = [Juror("J01", "a", school="S1"), Juror("J02", "b", school="S1"), Juror("J03", "c", school="S2"),
@@ -458,3 +484,40 @@ def test_cli_without_anonymise(tmp_path: Path) -> None:
         root = ws.root
     result = runner.invoke(app, ["jury", "sheets", "--jurors", str(SAMPLE_JURORS), "-w", str(root)])
     assert result.exit_code == 1 and "milsetctl anonymise" in result.output
+
+
+def test_instructions_say_when_and_to_whom(tmp_path: Path) -> None:
+    with jury_workspace(tmp_path) as ws:
+        blind(ws)
+        toml = ws.root / "contest.toml"
+        toml.write_text(toml.read_text(encoding="utf-8").replace('sheets_due = ""', 'sheets_due = "2022-08-15"')
+                        .replace('sheets_return_to = ""', 'sheets_return_to = "jury@milset.example"'),
+                        encoding="utf-8")
+        root = ws.root
+    with open_workspace(root) as ws:
+        make_sheets(ws, write_jurors(tmp_path / "jurors.csv", panel(1)))
+    book = load_workbook(root / "jury" / "sheets" / "J01 Juror 1.xlsx")
+    text = "\n".join(str(r[0]) for r in book["Instructions"].iter_rows(values_only=True) if r[0])
+    assert "Please return this sheet by: 2022-08-15" in text
+    assert "send it back to jury@milset.example by 2022-08-15" in text
+
+
+def test_juror_identity_survives_a_new_email_and_a_new_spelling(tmp_path: Path) -> None:
+    with jury_workspace(tmp_path) as ws:
+        blind(ws)
+        make_sheets(ws, write_jurors(tmp_path / "a.csv", [["Kenji Tanaka", "JSF", "Japan", "", ""], *panel(2)]),
+                    quorum=2, seed=3)
+        first = sheet_pairs(ws)
+        # the chair adds Kenji's e-mail, and Juror 1 is now spelt out in full: same people, same IDs and work
+        result = make_sheets(ws, write_jurors(tmp_path / "b.csv", [
+            ["KENJI  TANAKA", "JSF", "Japan", "k.tanaka@example.jp", ""],
+            ["Juror One", "MILSET", "China", "juror1@example.org", ""],
+            ["Juror 2", "MILSET", "China", "JUROR2@example.org", ""]]), quorum=2, seed=3)
+        assert [(r["juror_id"], r["name"]) for r in ws.ledger.jurors()] == [
+            ("J01", "KENJI TANAKA"), ("J02", "Juror One"), ("J03", "Juror 2")]
+        assert sheet_pairs(ws) == first
+        assert result.withdrawn == [{"juror_id": "J01", "juror": "KENJI TANAKA", "reason": "renamed",
+                                     "file": "jury/sheets/withdrawn/J01 Kenji Tanaka.xlsx"},
+                                    {"juror_id": "J02", "juror": "Juror One", "reason": "renamed",
+                                     "file": "jury/sheets/withdrawn/J02 Juror 1.xlsx"}]
+        assert not any("no longer in the juror file" in w for w in result.warnings)

@@ -14,7 +14,7 @@ from collections import defaultdict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from milsetctl.jury.conflicts import conflict
+from milsetctl.jury.conflicts import conflict_key, conflict_reason
 
 Pair = tuple[str, str]  # (juror_id, anon_id)
 
@@ -101,13 +101,15 @@ def assign(entries: Iterable[JuryEntry], jurors: Iterable[Juror], quorum: int | 
 
     conflicts: dict[str, dict[str, str]] = {j: {} for j in active}
     ok: dict[str, set[str]] = {j: set() for j in active}
+    why = conflict_reason(stage)
+    entry_keys = [(e.anon_id, conflict_key(stage, e.school, e.country)) for e in entry_list]
     for juror in juror_list:
-        for e in entry_list:
-            why = conflict(stage, juror.school, juror.country, e.school, e.country)
-            if why:
-                conflicts[juror.juror_id][e.anon_id] = why
+        mine = conflict_key(stage, juror.school, juror.country)
+        for anon_id, key in entry_keys:
+            if mine and key == mine:
+                conflicts[juror.juror_id][anon_id] = why
             else:
-                ok[juror.juror_id].add(e.anon_id)
+                ok[juror.juror_id].add(anon_id)
 
     existing = list(existing)
     prev_pos = {(j, a): pos for j, a, pos, act in existing if act}
@@ -140,7 +142,7 @@ def assign(entries: Iterable[JuryEntry], jurors: Iterable[Juror], quorum: int | 
     return Assignment(
         quorum=k, stage=stage, sheets=sheets, conflicts={j: c for j, c in conflicts.items() if c}, short=short,
         kept_scored=fixed, added=now - prev_active - fixed,
-        removed={(j, a) for j, a in prev_active - now if j in active_set},
+        removed={(j, a) for j, a in prev_active - now if j in active_set and a in id_set},
         retired={(j, a) for j, a in prev_active if j not in active_set and (j, a) not in scored_set
                  and a in id_set},
     )

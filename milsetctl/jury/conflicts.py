@@ -75,15 +75,21 @@ def country_key(country: str | None) -> str:
     return _country_table().get(key, key)
 
 
+def conflict_key(stage: str, school: str | None, country: str | None) -> str:
+    """What two people must share to be in conflict at this stage: the school's key (national) or the country's
+    (global); "" when unknown (an unknown school or country is no conflict: nothing says there is one)."""
+    return country_key(country) if stage == "global" else school_key(school)
+
+
+def conflict_reason(stage: str) -> str:
+    return "same country" if stage == "global" else "same school"
+
+
 def conflict(stage: str, juror_school: str | None, juror_country: str | None,
              entry_school: str | None, entry_country: str | None) -> str | None:
     """Why this juror must not score this entry ("same school" / "same country"), or None.
 
-    National stage: same school; global stage: same country (the issue's rule). An unknown school or country on
-    either side is no conflict: nothing says there is one.
+    National stage: same school; global stage: same country (issue 6's rule).
     """
-    if stage == "global":
-        a, b = country_key(juror_country), country_key(entry_country)
-        return "same country" if a and a == b else None
-    a, b = school_key(juror_school), school_key(entry_school)
-    return "same school" if a and a == b else None
+    a = conflict_key(stage, juror_school, juror_country)
+    return conflict_reason(stage) if a and a == conflict_key(stage, entry_school, entry_country) else None

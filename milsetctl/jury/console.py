@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from milsetctl.jury.run import JurySheetsResult
+
+
+@contextmanager
+def sheet_progress(console: Console) -> Iterator[Callable[[int, int, str], None]]:
+    """A progress bar for writing the sheets (a big round takes a while); yields callback(done, total, juror)."""
+    progress = Progress(TextColumn("[bold]Writing score sheets"), BarColumn(), MofNCompleteColumn(),
+                        TextColumn("{task.fields[juror]}"), TimeElapsedColumn(), console=console, transient=True)
+    task = progress.add_task("sheets", total=None, juror="")
+
+    def update(done: int, total: int, juror: str) -> None:
+        progress.update(task, completed=done, total=total, juror=escape(juror))
+
+    with progress:
+        yield update
 
 
 def render_sheets(console: Console, result: JurySheetsResult) -> None:

@@ -11,6 +11,7 @@ import json
 import os
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -147,11 +148,13 @@ def round_seed(ws: Workspace, seed: int | None) -> int:
     return int(stored or 0)
 
 
-def make_sheets(ws: Workspace, jurors_file: Path, quorum: int | None = None, seed: int | None = None) -> (
-        JurySheetsResult):
+def make_sheets(ws: Workspace, jurors_file: Path, quorum: int | None = None, seed: int | None = None,
+                progress: Callable[[int, int, str], None] | None = None) -> JurySheetsResult:
     """Assign the round's entries to the jurors of `jurors_file` and write each active juror's sheet.
 
     quorum: jurors per entry (None = settings `jury.quorum`; 0 = every juror scores every entry they may).
+    progress: called as (sheets done, sheets in all, juror name) while the sheets are written (about a second per
+    5,000 rows).
     Raises JurorFileError (every problem of the juror file; nothing stored), JuryError (no anonymous IDs,
     negative quorum).
     """
@@ -186,7 +189,9 @@ def make_sheets(ws: Workspace, jurors_file: Path, quorum: int | None = None, see
     stamp = now_iso()
     rows: list[SheetRow] = []
     current: set[str] = set()
-    for juror in active:
+    for done, juror in enumerate(active):
+        if progress is not None:
+            progress(done, len(active), juror["name"])
         jid = juror["juror_id"]
         ids = result.sheets[jid]
         name = sheet_file_name(jid, juror["name"])
@@ -202,6 +207,8 @@ def make_sheets(ws: Workspace, jurors_file: Path, quorum: int | None = None, see
             added=sum(1 for j, _a in result.added if j == jid), removed=sum(1 for j, _a in result.removed if j == jid),
             scored=len(filled), file=(SHEETS_DIR / name).as_posix(),
         ))
+    if progress is not None:
+        progress(len(active), len(active), "")
     names = {r["juror_id"]: r["name"] for r in all_jurors}
     withdrawn = _move_stale_sheets(folder, current, names, {r["juror_id"] for r in active})
 
