@@ -134,6 +134,15 @@ def test_nominate_country_from_setting_and_awards_column(tmp_path: Path) -> None
             _, rows = read_manifest(zf)
             assert json.loads(zf.read("nomination.json"))["country"] == "Brazil"
         assert [(r["country"], r["national_award"]) for r in rows] == [("Brazil", "qualifier")] * 2
+        cli = runner.invoke(app, ["nominate", "--top", "1", "--out", str(tmp_path / "one.zip"), "--json",
+                                  "-w", str(ws.root)])
+        assert cli.exit_code == 0, cli.output
+        data = json.loads(cli.stdout)
+        assert data["zip"] == str(tmp_path / "one.zip") and data["top"] == 1
+        assert [(e["entry_id"], e["country"], e["national_rank"], e["tied"]) for e in data["entries"]] == [
+            ("E0001", "Brazil", 1, False)]
+        with zipfile.ZipFile(tmp_path / "one.zip") as zf:
+            assert sha(zf.read(data["entries"][0]["file"])) == data["entries"][0]["sha256"]
 
 
 def test_nominate_refused_at_global_stage(tmp_path: Path) -> None:

