@@ -86,6 +86,15 @@ def test_juror_file_gb18030_csv_with_chinese_headers(tmp_path: Path) -> None:
     assert [j.row for j in jurors] == [2, 3, 4]
 
 
+def test_juror_file_utf16_tab_separated(tmp_path: Path) -> None:
+    """Excel's "Unicode Text": UTF-16 with BOM, tab-separated."""
+    text = "姓名\t单位\t国家\t邮箱\t学校\r\n刘芳\t上海天文馆\t中国\tliufang@example.org\t\r\n"
+    (tmp_path / "jurors.txt").write_bytes(text.encode("utf-16"))
+    jurors = read_jurors(tmp_path / "jurors.txt")
+    assert [(j.name, j.affiliation, j.country, j.email, j.school) for j in jurors] == [
+        ("刘芳", "上海天文馆", "中国", "liufang@example.org", None)]
+
+
 def test_juror_file_xlsx_with_odd_headers(tmp_path: Path) -> None:
     book = Workbook()
     sheet = book.active
@@ -288,6 +297,11 @@ def test_under_ten_jurors_warns_quoting_the_call(tmp_path: Path) -> None:
         blind(ws)
         few = make_sheets(ws, write_jurors(tmp_path / "few.csv", panel(4)))
         assert "4 jurors in the juror file: the call for entries asks for at least 10 jurors" in few.warnings
+        # 8 entries, one juror each, 10 jurors: two have nothing to score, and the chair is told who
+        spare = make_sheets(ws, write_jurors(tmp_path / "enough.csv", panel(10)), quorum=1)
+        idle = [s.juror_id for s in spare.sheets if s.entries == 0]
+        assert len(idle) == 2 and sorted(len(v) for v in sheet_pairs(ws).values()) == [0, 0] + [1] * 8
+        assert sum("no entry to score" in w for w in spare.warnings) == 2
         enough = make_sheets(ws, write_jurors(tmp_path / "enough.csv", panel(10)))
         assert not any("call for entries" in w for w in enough.warnings)
 

@@ -272,6 +272,9 @@ def _warnings(result: Assignment, jurors: int, min_jurors: int, short: list[dict
             out.append(f"{len(short)} entr{'y' if len(short) == 1 else 'ies'} no juror can score (every juror has "
                        f"a conflict of interest): {listed}")
     for row in rows:
+        if not row.entries:
+            out.append(f"{row.juror_id} {row.juror}: no entry to score (a conflict of interest with every entry, "
+                       "or the quorum is met without them); their sheet is empty")
         if row.removed:
             out.append(f"{row.juror_id} {row.juror}: {row.removed} entr{'y' if row.removed == 1 else 'ies'} taken "
                        "off the sheet already sent, to even out the work: send them the new sheet")
