@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from milsetctl.scoring import agreement
-from milsetctl.scoring.aggregate import METHODS, aggregate, juror_entry_scores, rank
+from milsetctl.scoring.aggregate import METHODS, aggregate, juror_entry_scores, prepare, rank
 from milsetctl.scoring.agreement import icc, juror_report, kendall_w, krippendorff_alpha
 
 CRITERIA = ["originality", "information", "technique", "impact"]
@@ -191,6 +191,27 @@ def test_bad_input_raises_a_clear_error():
         agg(long({"A": {"J1": [5, 5, 11, 5]}}))
     with pytest.raises(ValueError, match="reserved"):
         aggregate(good.assign(criterion="score"), criteria=["score"])
+
+
+def test_row_order_text_or_categorical_columns_and_a_prepared_cube_give_the_same_result():
+    rng = np.random.default_rng(9)
+    table = {f"E{e}": {f"J{j}": rng.integers(1, 11, 4).tolist() for j in range(6) if rng.random() < 0.8}
+             for e in range(25)}
+    frame = long(table)
+    shuffled = frame.sample(frac=1, random_state=1)  # no runs, no criterion cycle: the plain factorize path
+    categorical = frame.astype({"juror": "category", "anon_id": "category", "criterion": "category"})
+    categorical["anon_id"] = categorical["anon_id"].cat.reorder_categories(
+        list(categorical["anon_id"].cat.categories[::-1]))  # categories need not be sorted
+    cube = prepare(frame, criteria=CRITERIA)
+    for method in METHODS:
+        expected = agg(frame, method=method)
+        for other in (shuffled, categorical, cube):
+            pd.testing.assert_frame_equal(agg(other, method=method), expected)
+    pd.testing.assert_frame_equal(juror_entry_scores(cube, criteria=CRITERIA),
+                                  juror_entry_scores(shuffled, criteria=CRITERIA))
+    assert not cube.values.flags.writeable  # shared by every call: nobody may change it
+    with pytest.raises(ValueError, match="prepared for criteria"):
+        agg(cube, criteria=CRITERIA[:3])
 
 
 # ---------------------------------------------------------------- rank

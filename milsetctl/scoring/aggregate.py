@@ -34,16 +34,25 @@ _TIE_DECIMALS = 9
 _ZERO_SD = 1e-12
 
 
-class _Cube:
-    """The long scores frame as a dense array: `values[e, j, c]`, NaN where not scored or incomplete."""
+class ScoreCube:
+    """The long scores frame as a dense array, checked once: `values[e, j, c]`, NaN where not scored or incomplete.
 
-    __slots__ = ("anon_ids", "jurors", "values", "complete")
+    Made by `prepare`; `aggregate` and `juror_entry_scores` accept it in place of the scores frame, so a run that
+    needs several methods (`score --compare`) and the agreement matrix turns the 600,000 text rows into codes once.
+    Read-only: the arrays are shared by every call that receives the cube.
+    """
 
-    def __init__(self, anon_ids: pd.Index, jurors: pd.Index, values: np.ndarray, complete: np.ndarray) -> None:
-        self.anon_ids = anon_ids
-        self.jurors = jurors
+    __slots__ = ("anon_ids", "jurors", "criteria", "values", "complete")
+
+    def __init__(self, anon_ids: pd.Index, jurors: pd.Index, criteria: Sequence[str], values: np.ndarray,
+                 complete: np.ndarray) -> None:
+        self.anon_ids = anon_ids  # (E,) sorted, name "anon_id"
+        self.jurors = jurors  # (J,) sorted, name "juror"
+        self.criteria = tuple(criteria)
         self.values = values  # (E, J, C) float
         self.complete = complete  # (E, J) bool: the juror scored every criterion of the entry
+        values.flags.writeable = False
+        complete.flags.writeable = False
 
 
 def _check_criteria(criteria: Sequence[str], weights: Sequence[float] | None) -> np.ndarray:
@@ -65,31 +74,58 @@ def _check_criteria(criteria: Sequence[str], weights: Sequence[float] | None) ->
     return w
 
 
-def _codes(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
-    """Integer codes and sorted distinct values of a text column (pd.factorize, cheaper on grouped rows).
+def _codes(column: pd.Series, period: int = 0) -> tuple[np.ndarray, pd.Index]:
+    """Integer codes and sorted distinct values of a text column (pd.factorize, cheaper on the usual layouts).
 
-    A long CSV lists a juror's rows together and an entry's criteria together, so most rows repeat the row above:
-    factorizing only where the value changes, then repeating the codes, is several times faster there.
+    Hashing 600,000 Python strings is most of the cost of building the cube, so the two layouts every sheet reader
+    and long CSV produce are recognised first (one vectorised comparison each):
+      - runs: a juror's rows together, an entry's criteria together: factorize only where the value changes;
+      - a cycle of `period` values (the criteria listed in the same order on every row): factorize one cycle.
+    Anything else is factorized whole. Missing values (None/NaN) get code -1. A categorical column (a reader that
+    already knows its distinct values) costs nothing: its codes are used as they are.
     """
     if isinstance(column.dtype, pd.CategoricalDtype):
-        column = column.astype(object)
+        cats = column.cat.categories
+        order = np.argsort(cats.to_numpy(dtype=object))
+        remap = np.empty(len(cats) + 1, dtype=np.int64)
+        remap[order] = np.arange(len(cats))
+        remap[-1] = -1  # code -1 (missing) stays -1
+        codes = column.cat.codes.to_numpy()
+        return remap[codes], pd.Index(cats.to_numpy(dtype=object)[order])
     arr = column.to_numpy(dtype=object)
-    if len(arr) > 1:
+    n = len(arr)
+    if period and n >= 2 * period and n % period == 0 and pd.notna(arr[:period]).all() \
+            and bool((arr[period:] == arr[:-period]).all()):
+        codes, uniques = pd.factorize(arr[:period], sort=True)
+        return np.tile(codes, n // period), pd.Index(uniques)
+    if n > 1:
         starts = np.flatnonzero(np.r_[True, arr[1:] != arr[:-1]])
-        if len(starts) * 2 < len(arr):
+        if len(starts) * 2 < n:
             codes, uniques = pd.factorize(arr[starts], sort=True)
-            return np.repeat(codes, np.diff(np.r_[starts, len(arr)])), pd.Index(uniques)
+            return np.repeat(codes, np.diff(np.r_[starts, n])), pd.Index(uniques)
     codes, uniques = pd.factorize(arr, sort=True)
     return codes, pd.Index(uniques)
 
 
-def _cube(scores: pd.DataFrame, criteria: Sequence[str]) -> _Cube:
-    """Build the (entry, juror, criterion) cube; raise ValueError on unknown criteria or duplicate scores."""
+def prepare(scores: pd.DataFrame | ScoreCube, *, criteria: Sequence[str]) -> ScoreCube:
+    """Check the long scores frame and turn it into a `ScoreCube` (for several `aggregate` calls on one round).
+
+    `scores`: columns `juror, anon_id, criterion, score` (blank scores may be NaN rows or absent rows).
+    Raises ValueError on a missing column, an unknown criterion, a score that is not a number, a row without
+    juror or anon_id, or the same (juror, anon_id, criterion) twice.
+    """
+    if isinstance(scores, ScoreCube):
+        if scores.criteria != tuple(criteria):
+            raise ValueError(f"scores were prepared for criteria {list(scores.criteria)}, not {list(criteria)}")
+        return scores
+    _check_criteria(criteria, None)
     missing = [c for c in ("juror", "anon_id", "criterion", "score") if c not in scores.columns]
     if missing:
         raise ValueError(f"scores frame lacks column(s) {', '.join(missing)}")
     criteria = list(criteria)
-    seen_codes, seen = _codes(scores["criterion"])
+    seen_codes, seen = _codes(scores["criterion"], period=len(criteria))
+    if (seen_codes < 0).any():
+        raise ValueError(f"score row {int(np.flatnonzero(seen_codes < 0)[0]) + 1} has no criterion")
     unknown = [c for c in seen if c not in criteria]
     if unknown:
         raise ValueError(f"unknown criterion {unknown[0]!r} (criteria: {', '.join(criteria)})")
@@ -106,18 +142,20 @@ def _cube(scores: pd.DataFrame, criteria: Sequence[str]) -> _Cube:
             raise ValueError(f"score row {int(np.flatnonzero(codes < 0)[0]) + 1} has no {name}")
     n_e, n_j, n_c = len(anon_ids), len(jurors), len(criteria)
     keep = ~np.isnan(score)
-    linear = (anon_codes[keep].astype(np.int64) * n_j + jur_codes[keep]) * n_c + crit_codes[keep]
+    linear = (anon_codes.astype(np.int64) * n_j + jur_codes) * n_c + crit_codes
+    if not keep.all():
+        linear, score = linear[keep], score[keep]
     counts = np.bincount(linear, minlength=n_e * n_j * n_c)
     if counts.max(initial=0) > 1:
         e, rest = divmod(int(np.argmax(counts)), n_j * n_c)
         j, c = divmod(rest, n_c)
         raise ValueError(f"juror {jurors[j]!r} scored {criteria[c]!r} of {anon_ids[e]!r} more than once")
     values = np.full(n_e * n_j * n_c, np.nan)
-    values[linear] = score[keep]
+    values[linear] = score
     values = values.reshape(n_e, n_j, n_c)
     complete = ~np.isnan(values).any(axis=2)
     values[~complete] = np.nan
-    return _Cube(pd.Index(anon_ids, name="anon_id"), pd.Index(jurors, name="juror"), values, complete)
+    return ScoreCube(pd.Index(anon_ids, name="anon_id"), pd.Index(jurors, name="juror"), criteria, values, complete)
 
 
 def _weighted(values: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -125,17 +163,18 @@ def _weighted(values: np.ndarray, w: np.ndarray) -> np.ndarray:
     return values @ (w / w.sum())
 
 
-def juror_entry_scores(scores: pd.DataFrame, *, criteria: Sequence[str], weights: Sequence[float] | None = None
-                       ) -> pd.DataFrame:
+def juror_entry_scores(scores: pd.DataFrame | ScoreCube, *, criteria: Sequence[str],
+                       weights: Sequence[float] | None = None) -> pd.DataFrame:
     """Each juror's weighted criterion score of each entry: the matrix the agreement statistics work on.
 
-    `scores`: long frame `juror, anon_id, criterion, score` (blank scores may be NaN rows or absent rows).
-    Returns a DataFrame indexed by `anon_id` (sorted), one float column per juror (sorted by name), value =
-    `sum(w_c * s_c) / sum(w)` on the sheet's scale; NaN where the juror did not score every criterion of the entry.
+    `scores`: long frame `juror, anon_id, criterion, score` (blank scores may be NaN rows or absent rows), or the
+    `ScoreCube` `prepare` made of it. Returns a DataFrame indexed by `anon_id` (sorted), one float column per
+    juror (sorted by name), value = `sum(w_c * s_c) / sum(w)` on the sheet's scale; NaN where the juror did not
+    score every criterion of the entry.
     Raises ValueError on an unknown criterion, a duplicate (juror, anon_id, criterion) or bad weights.
     """
     w = _check_criteria(criteria, weights)
-    cube = _cube(scores, criteria)
+    cube = prepare(scores, criteria=criteria)
     return pd.DataFrame(_weighted(cube.values, w), index=cube.anon_ids, columns=cube.jurors)
 
 
@@ -196,12 +235,13 @@ def _zscore_map(values: np.ndarray, complete: np.ndarray, score_min: float, scor
     return np.where(mask, mapped, np.nan)
 
 
-def aggregate(scores: pd.DataFrame, *, criteria: Sequence[str], weights: Sequence[float] | None = None,
+def aggregate(scores: pd.DataFrame | ScoreCube, *, criteria: Sequence[str], weights: Sequence[float] | None = None,
               score_min: float = 1, score_max: float = 10, method: str = "mean", trimmed_min_jurors: int = 5
               ) -> pd.DataFrame:
     """One combined score per entry.
 
-    `scores`: long frame `juror, anon_id, criterion, score` (float, on the sheet's scale; blank = NaN or no row).
+    `scores`: long frame `juror, anon_id, criterion, score` (float, on the sheet's scale; blank = NaN or no row),
+    or the `ScoreCube` `prepare` made of it (cheaper when one round is aggregated several ways).
     Returns a DataFrame indexed by `anon_id` (sorted), columns:
       - `score`: 0-100, the combined weighted criterion score / score_max * 100 (top marks everywhere = 100);
         NaN for an entry no juror scored completely;
@@ -227,7 +267,7 @@ def aggregate(scores: pd.DataFrame, *, criteria: Sequence[str], weights: Sequenc
     if method == "trimmed" and trimmed_min_jurors < 3:
         raise ValueError(f"trimmed_min_jurors must be at least 3 (dropping 2 of {trimmed_min_jurors} leaves nothing)")
     w = _check_criteria(criteria, weights)
-    cube = _cube(scores, criteria)
+    cube = prepare(scores, criteria=criteria)
     values, complete = cube.values, cube.complete
     scored = values[complete]
     if scored.size and (scored.min() < score_min or scored.max() > score_max):
