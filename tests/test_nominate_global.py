@@ -78,6 +78,7 @@ def ranked(tmp_path: Path) -> Workspace:
 
 
 def test_nominate_zip_holds_originals_and_manifest(ranked: Workspace, tmp_path: Path) -> None:
+    ranked.ledger.decide("E0004", "accept", "seen the camera original")
     out = tmp_path / "out" / "china.zip"
     result = runner.invoke(app, ["nominate", "--top", "3", "--out", str(out), "-w", str(ranked.root)])
     assert result.exit_code == 0, result.output
@@ -110,6 +111,8 @@ def test_nominate_zip_holds_originals_and_manifest(ranked: Workspace, tmp_path: 
         assert by_id["E0004"]["national_rank"] == "2" and by_id["E0004"]["file"].endswith(".png")
         assert float(by_id["E0002"]["score"]) == 91.5
         assert by_id["E0002"]["name"] == "Maria García" and by_id["E0001"]["name"] == "张伟"
+        assert by_id["E0004"]["national_decision"].startswith("accept: seen the camera original (")
+        assert by_id["E0002"]["national_decision"] == ""
         info = json.loads(zf.read("nomination.json"))
         assert info["top"] == 3 and info["nominated"] == 4
         assert sorted(i.filename for i in infos if i.filename.startswith("photos/")) == sorted(

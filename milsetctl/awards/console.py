@@ -57,10 +57,10 @@ def render_awards(console: Console, result: AwardsResult) -> None:
         if global_stage:
             table.add_column("country", no_wrap=True)
             table.add_column("cat.", no_wrap=True)
-        table.add_column("name", min_width=8)
+        table.add_column("name")
         if school:
             table.add_column("school")
-        table.add_column("title", min_width=10)
+        table.add_column("title")
         table.add_column("score", justify="right", no_wrap=True)
         table.add_column("award", no_wrap=True)
         for r in rows:
@@ -87,14 +87,13 @@ def render_warnings(console: Console, result: AwardsResult) -> None:
 
 
 def render_nomination(console: Console, result: Nomination) -> None:
+    """The nominees in order (a tied one marked '='), then where the zip is."""
     table = Table(title=f"Nominated: the best {result.top} overall", title_justify="left")
-    for col, justify in (("#", "right"), ("entry", "left"), ("country", "left"), ("category", "left"),
-                         ("national rank", "right"), ("name", "left"), ("title", "left"), ("score", "right"),
-                         ("file in zip", "left")):
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for col, justify in (("#", "right"), ("entry", "left"), ("country", "left"), ("cat.", "left"),
+                         ("nat. rank", "right"), ("name", "left"), ("title", "left"), ("score", "right")):
+        table.add_column(col, justify=justify, no_wrap=col not in ("name", "title"))  # type: ignore[arg-type]
     for i, n in enumerate(result.nominees, start=1):
-        table.add_row(_text(i), _text(n.entry_id), _text(n.country), _text(n.category), _text(n.national_rank),
-                      _text(n.name), _text(n.title), _text(f"{n.score:.1f}"),
-                      _text(n.zip_file + ("  (tied)" if n.tied else "")))
+        table.add_row(_text(f"{i}=" if n.tied else i), _text(n.entry_id), _text(n.country), _text(n.category),
+                      _text(n.national_rank), _text(n.name), _text(n.title), _text(f"{n.score:.1f}"))
     console.print(table)
-    console.print(Text(f"Written {result.out} ({len(result.nominees)} photos, originals, and entries.csv)"))
+    console.print(Text(f"Written {result.out}: {len(result.nominees)} original photos (photos/) and entries.csv"))

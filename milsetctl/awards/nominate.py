@@ -1,10 +1,10 @@
 """`nominate`: the national round's best N, packed for the global round.
 
 The package is one zip: `entries.csv` (UTF-8 with BOM, SPEC's manifest columns plus `country`, `national_rank`,
-`category`, `score`, `national_award`, `national_entry_id`), `nomination.json` (contest, country, when, how
-chosen) and `photos/`, the ORIGINAL files from SOURCE copied byte for byte (stored, not recompressed: the global
-jury judges the same bytes the national one did, and `validate` at the global stage hashes them again). The global
-stage's `validate` reads a folder of these zips (`milsetctl/ingest/nominations.py`).
+`category`, `score`, `national_award`, `national_entry_id`, `national_decision`), `nomination.json` (contest,
+country, when, how chosen) and `photos/`, the ORIGINAL files from SOURCE copied byte for byte (stored, not
+recompressed: the global jury judges the same bytes the national one did, and `validate` at the global stage hashes
+them again). The global stage's `validate` reads a folder of these zips (`milsetctl/ingest/nominations.py`).
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from milsetctl.ingest.columns import COLUMNS
 from milsetctl.ledger import now_iso
 from milsetctl.workspace import Workspace
 
-MANIFEST_COLUMNS = [*COLUMNS, "category", "score", "national_rank", "national_award", "national_entry_id"]
+MANIFEST_COLUMNS = [*COLUMNS, "category", "score", "national_rank", "national_award", "national_entry_id",
+                    "national_decision"]
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
 _SAME = 1e-9  # scores closer than this are the same score (they are means of the same few integers)
 
@@ -108,6 +109,12 @@ def safe_name(text: str) -> str:
     return name or "photo"
 
 
+def _decision_text(decision: dict[str, str] | None) -> str:
+    if not decision:
+        return ""
+    return f"{decision['decision']}: {decision['reason']} ({decision['who']}, {decision['at']})"
+
+
 def _csv_bytes(rows: list[dict[str, Any]]) -> bytes:
     buf = io.StringIO(newline="")
     writer = csv.DictWriter(buf, fieldnames=MANIFEST_COLUMNS, lineterminator="\r\n")
@@ -174,6 +181,7 @@ def nominate(ws: Workspace, top: int, out: Path) -> Nomination:
     if source is None:
         raise NominateError("the workspace names no submissions folder (contest.toml [contest] source)")
     default_country = str(settings.raw["contest"].get("country") or "")
+    decisions = ws.ledger.latest_decisions()
     tied_ids = {r["entry_id"] for r in tied}
     nominees: list[Nominee] = []
     manifest: list[dict[str, Any]] = []
@@ -205,6 +213,9 @@ def nominate(ws: Workspace, top: int, out: Path) -> Nomination:
             "category": row["category"] or "", "score": f"{float(row['score']):.4f}",
             "national_rank": int(row["rank"]), "national_award": nominee.award or "",
             "national_entry_id": entry["entry_id"],
+            # a doubt the national coordinator settled (e.g. a province with no regional round): the global one
+            # sees why the entry was accepted when the same rule fires again
+            "national_decision": _decision_text(decisions.get(entry["entry_id"])),
         })  # fmt: skip
     info = {"contest": settings.name, "country": default_country or None, "stage": settings.stage,
             "top": top, "nominated": len(nominees), "generated_at": now_iso(),
