@@ -45,7 +45,7 @@ def render_sheets(console: Console, result: JurySheetsResult) -> None:
         if row.removed:
             changes.append(f"[yellow]-{row.removed} moved[/]")
         if row.scored:
-            changes.append(f"{row.scored} scored")
+            changes.append(f"{row.scored} scores kept")
         cells = [row.juror_id, escape(row.juror), str(row.entries), str(row.conflicts) if row.conflicts else ""]
         if changed:
             cells.append(", ".join(changes))
