@@ -285,6 +285,9 @@ def test_national_to_global_round_trip(tmp_path: Path) -> None:
     with jury_workspace(tmp_path / "cn", people=CHINA, png_every=0) as cn:
         rank_all(cn, {"E0001": (81.0, 1), "E0002": (77.0, 1)})
         compute_awards(cn)
+        # a title that starts like a formula: text in the manifest Excel opens, the same title at the global stage
+        cn.ledger.db.execute("UPDATE entries SET title='=SUM(1,2) moons' WHERE entry_id='E0002'")
+        cn.ledger.db.commit()
         result = runner.invoke(app, ["nominate", "--top", "2", "--out", str(nominations / "china.zip"),
                                      "-w", str(cn.root)])
         assert result.exit_code == 0, result.output
@@ -300,6 +303,8 @@ def test_national_to_global_round_trip(tmp_path: Path) -> None:
         compute_awards(br)
         assert nominate(br, 2, nominations / "brazil.zip").nominees[0].entry_id == "E0003"
         br_source = Path(br.settings.source)
+    with zipfile.ZipFile(nominations / "china.zip") as zf:
+        assert "'=SUM(1,2) moons" in zf.read("entries.csv").decode("utf-8-sig")
     # Brazil's package arrives extracted (a folder), China's as the zip
     with zipfile.ZipFile(nominations / "brazil.zip") as zf:
         zf.extractall(nominations / "brazil")
@@ -337,6 +342,7 @@ def test_national_to_global_round_trip(tmp_path: Path) -> None:
         originals = {sha(p.read_bytes()) for p in [*cn_source.rglob("*.jpg"), *br_source.rglob("*.jpg")]}
         assert {r["sha256"] for r in rows.values()} <= originals
         assert json.loads(rows["china/photos/E0001_张伟 0.jpg"]["extra"])["national_rank"] == "1"
+        assert rows["china/photos/E0002_李娜 1.jpg"]["title"] == "=SUM(1,2) moons"
         # the rest of the flow runs on them: an overall ranking gives global-1..3 and the gallery
         ids = {r["file"].split("/")[0] + r["contestant_id"][-1]: r["entry_id"] for r in rows.values()}
         ranking = {ids["brazil1"]: (92.0, 1), ids["china1"]: (88.0, 2), ids["china2"]: (80.0, 3),

@@ -24,6 +24,7 @@ from typing import Any
 
 from milsetctl.ingest.columns import COLUMNS
 from milsetctl.ledger import now_iso
+from milsetctl.report.tables import neutralise
 from milsetctl.workspace import Workspace
 
 MANIFEST_COLUMNS = [*COLUMNS, "category", "score", "national_rank", "national_award", "national_entry_id",
@@ -116,10 +117,12 @@ def _decision_text(decision: dict[str, str] | None) -> str:
 
 
 def _csv_bytes(rows: list[dict[str, Any]]) -> bytes:
+    """The manifest as Excel opens it: a title typed as "=HYPERLINK(...)" gets a leading apostrophe, so it shows
+    as text (SPEC "Never"); the global stage's reader takes the apostrophe off again (`ingest.nominations`)."""
     buf = io.StringIO(newline="")
     writer = csv.DictWriter(buf, fieldnames=MANIFEST_COLUMNS, lineterminator="\r\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({k: neutralise(v) for k, v in row.items()} for row in rows)
     return buf.getvalue().encode("utf-8-sig")
 
 

@@ -41,6 +41,7 @@ MAX_MEMBER_BYTES = 256 * 1024 * 1024
 _MARKER = ".milsetctl-zip"
 _CHUNK = 1 << 20
 _IGNORED = {"__macosx", ".ds_store", "thumbs.db", "desktop.ini"}
+_FORMULA_START = tuple("=+-@＝＋－＠\t\r\n")
 
 
 @dataclass
@@ -211,6 +212,14 @@ def extract_package(package: Package, cache: Path) -> tuple[Path, list[str]]:
     return target, notes
 
 
+def _unquote(value: str | None) -> str | None:
+    """`nominate` writes a cell that starts like a formula with a leading apostrophe (Excel shows it as text);
+    the value the national round had is the one after it."""
+    if value and value.startswith("'") and value[1:].lstrip(" ").startswith(_FORMULA_START):
+        return value[1:]
+    return value
+
+
 def _package_info(root: Path) -> dict[str, object]:
     path = root / NOMINATION_INFO
     try:
@@ -262,6 +271,8 @@ def read_nominations(source: Path, packages: list[Package], settings: Settings, 
             else:
                 entry.key = f"{package.name}:{entry.key}"
             entry.origin = f"{label}/{entry.origin}"
+            for column in ("contestant_id", "name", "school", "title", "description", "email", "province"):
+                setattr(entry, column, _unquote(getattr(entry, column)))
             entry.extra["nomination"] = package.name
             if not entry.country and info.get("country"):
                 entry.country = str(info["country"])
