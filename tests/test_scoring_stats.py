@@ -466,3 +466,13 @@ def test_juror_report_keeps_a_juror_who_scored_nothing():
     rep = juror_report(matrix)
     assert rep.loc["EMPTY", "n"] == 0 and rep.loc["EMPTY", "flag"] == ""
     assert set(rep.loc["EMPTY", "distribution"].values()) == {0}
+
+
+def test_an_empty_round_gives_empty_results_not_errors():
+    empty = long({})
+    for method in METHODS:
+        ranked = rank(agg(empty, method=method), None, CRITERIA)
+        assert ranked.empty and list(ranked.columns) == ["score", *CRITERIA, "jurors", "category", "rank"]
+    matrix = juror_entry_scores(empty, criteria=CRITERIA)
+    assert (kendall_w(matrix), icc(matrix), krippendorff_alpha(matrix)) == (None, None, None)
+    assert juror_report(matrix).empty

@@ -190,8 +190,8 @@ def _trimmed(x: np.ndarray, mask: np.ndarray, min_jurors: int) -> np.ndarray:
     """Mean over axis 1, dropping one highest and one lowest value where at least min_jurors values exist."""
     n = mask.sum(axis=1)
     total = np.where(mask, x, 0.0).sum(axis=1)
-    hi = np.where(mask, x, -np.inf).max(axis=1)
-    lo = np.where(mask, x, np.inf).min(axis=1)
+    hi = np.where(mask, x, -np.inf).max(axis=1, initial=-np.inf)  # initial: no juror at all is not an error
+    lo = np.where(mask, x, np.inf).min(axis=1, initial=np.inf)
     trim = n >= min_jurors
     total = np.where(trim, total - hi - lo, total)
     kept = np.where(trim, n - 2, n)
