@@ -315,10 +315,10 @@ def rank(aggregated: pd.DataFrame, categories: pd.Series | None, criteria: Seque
     out["category"] = cat
     keys = out[["score", *criteria]].astype(float).round(_TIE_DECIMALS)
     group = pd.Series(pd.factorize(cat, sort=True, use_na_sentinel=False)[0], index=out.index)
-    sorter = pd.concat([group.rename("_g"), keys], axis=1)
+    sorter = pd.concat([group.rename("_g"), keys], axis=1).reset_index(drop=True)
     order = sorter.sort_values(["_g", "score", *criteria], ascending=[True] + [False] * (1 + len(criteria)),
-                               na_position="last", kind="stable").index
-    out, keys, group = out.loc[order], keys.loc[order], group.loc[order]
+                               na_position="last", kind="stable").index.to_numpy()
+    out, keys, group = out.iloc[order], keys.iloc[order], group.iloc[order]
     k = keys.to_numpy()
     g = group.to_numpy()
     new = np.ones(len(out), dtype=bool)
