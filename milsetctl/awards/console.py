@@ -45,7 +45,7 @@ def render_awards(console: Console, result: AwardsResult) -> None:
             caption = (f"{len(rows)} ranked; global-1..{result.cuts.get('global')} and gallery to place "
                        f"{result.cuts.get('gallery')}")
         else:
-            cut = result.cuts.get(category or "overall")
+            cut = result.cuts.get(category or "none")
             caption = f"{len(rows)} ranked; Qualifier Award for rank <= {cut}"
         table = Table(title=title, caption=caption, title_justify="left", caption_justify="left")
         # the global list adds country and category; on a narrow terminal the anon ID and school give way

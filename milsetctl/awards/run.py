@@ -169,7 +169,7 @@ def compute_awards(ws: Workspace, store: bool = True) -> AwardsResult:
     rows.sort(key=lambda a: (("", 0) if global_stage else (CATEGORY_ORDER.get(a.category, 9), a.category or ""))
               + (a.rank is None, a.rank or 0, a.entry_id))
     by_anon = {r.anon_id: r for r in rows}
-    cuts = {("overall" if k is None else str(k)): int(v) for k, v in selected.cuts.items()}
+    cuts = {("none" if k is None else str(k)): int(v) for k, v in selected.cuts.items()}
     ties = [Tie(category, rank, _tie_award(stage, rank, selected.cuts),
                 sorted((by_anon[a] for a in anon_ids if a in by_anon), key=lambda r: r.entry_id),
                 None if global_stage else selected.cuts.get(category))
