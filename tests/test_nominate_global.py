@@ -353,3 +353,24 @@ def test_national_to_global_round_trip(tmp_path: Path) -> None:
                           ids["brazil2"]: "gallery"}
         with pytest.raises(NominateError):
             nominate(g, 2, tmp_path / "again.zip")
+
+
+class _GbkInfo(zipfile.ZipInfo):
+    """A member named in GBK without the UTF-8 flag, as zips made on Chinese Windows are."""
+
+    def _encodeFilenameFlags(self) -> tuple[bytes, int]:  # noqa: N802 - zipfile's name
+        return self.filename.encode("gbk"), self.flag_bits & ~0x800
+
+
+def test_gbk_member_names_from_chinese_windows(tmp_path: Path) -> None:
+    source = tmp_path / "nominations"
+    source.mkdir()
+    with zipfile.ZipFile(source / "中国.zip", "w") as zf:
+        zf.writestr(_GbkInfo("entries.csv"), "contestant_id,file,country\nC1,照片/月亮.jpg,China\n".encode("gbk"))
+        zf.writestr(_GbkInfo("照片/月亮.jpg"), b"\xff\xd8moon")
+    with zipfile.ZipFile(source / "中国.zip") as zf:
+        assert not zf.infolist()[1].flag_bits & 0x800 and zf.namelist()[1] != "照片/月亮.jpg"  # cp437 mojibake
+    subs = read_submissions(source, defaults(), exclude=tmp_path / "ws")
+    [entry] = subs.entries
+    assert entry.file == "中国/照片/月亮.jpg" and entry.listed and entry.country == "China"
+    assert subs.files[entry.file].read_bytes() == b"\xff\xd8moon"
