@@ -1,0 +1,847 @@
+"""Read the jurors' filled-in score sheets: juror XLSX, per-juror CSV, or SPEC's long CSV.
+
+Every cell that cannot be used becomes a `Problem` naming sheet, juror, row and cell; nothing is ever read as a
+silent zero or dropped without a word (SPEC "Jury score sheets"). Checks run vectorised over whole columns: a
+value column has few distinct texts ("7", " 8 ", "８"...), so each distinct text is parsed once and the verdicts are
+spread back to the rows by their codes; Python loops only over the rows that have a problem. That keeps a long CSV
+of 600,000 scores well under a second.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+import unicodedata
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from milsetctl.ingest.columns import header_key
+from milsetctl.ingest.tables import ManifestError, decode_text
+
+SHEET_SUFFIXES = (".xlsx", ".xlsm", ".csv", ".tsv", ".txt")
+HIDDEN_SHEET = "milsetctl"
+
+# Names jurors and spreadsheet tools give the columns (compared after `_key`: case, width, spaces, brackets).
+CRITERION_ALIASES: dict[str, list[str]] = {
+    "originality": ["original", "creativity", "originality score", "原创性", "原创", "创意", "创新性", "独创性"],
+    "information": ["informativeness", "information content", "informative", "scientific content", "信息性",
+                    "信息", "信息量", "科学性", "内容"],
+    "technique": ["technical", "technical quality", "techniques", "technics", "技术", "技术性", "技巧", "拍摄技术",
+                  "技术质量"],
+    "impact": ["visual impact", "overall impact", "impression", "影响力", "感染力", "冲击力", "视觉冲击力"],
+}
+ANON_ALIASES = ["anon_id", "anon id", "anonid", "anon", "anonymous id", "anonymised id", "anonymized id",
+                "photo id", "photo code", "code", "id", "entry", "匿名编号", "匿名id", "作品编号", "编号", "作品代码"]
+JUROR_ALIASES = ["juror", "juror name", "jury member", "judge", "judge name", "评委", "评委姓名", "评审", "评审专家",
+                 "评委名称"]
+COMMENT_ALIASES = ["comment", "comments", "remark", "remarks", "note", "notes", "评语", "备注", "意见", "点评"]
+CRITERION_COLUMN_ALIASES = ["criterion", "criteria", "category of score", "aspect", "评分项", "评分标准", "标准",
+                            "指标", "评分指标"]
+SCORE_ALIASES = ["score", "mark", "marks", "points", "rating", "分数", "得分", "评分", "分值"]
+# reference columns the sheet carries for the juror (contract); read past without a note
+REFERENCE_ALIASES = ["category", "title", "description", "组别", "类别", "标题", "作品标题", "描述", "作品描述",
+                     "photo", "thumbnail", "round_id", "round", "juror_id"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the sheets, located as the chair will look for it.
+
+    cell: an Excel reference ("C7") for XLSX, "row 7, column technique" for CSV, None when no cell holds it
+    (a whole sheet, an ID missing from the sheet). severity "error" blocks the ranking unless --allow-missing;
+    "note" is information (an extra column ignored, a score repeated with the same value).
+    """
+
+    sheet: str | None  # None for a round-level problem (a juror who returned nothing, an entry nobody scored)
+    juror: str | None
+    row: int | None
+    cell: str | None
+    problem: str
+    severity: str = "error"
+
+    def as_json(self) -> dict[str, Any]:
+        return {"sheet": self.sheet, "juror": self.juror, "row": self.row, "cell": self.cell,
+                "problem": self.problem}
+
+
+@dataclass
+class Roster:
+    """What `jury sheets` recorded: who the jurors are and which entries each was handed.
+
+    names: juror_id -> name; active: juror_id -> anon IDs the juror must score now; ever: juror_id -> every anon ID
+    the juror was ever handed (a score for an ID outside it was made without an assignment: a conflict of
+    interest or another juror's entry).
+    """
+
+    names: dict[str, str] = field(default_factory=dict)
+    active: dict[str, set[str]] = field(default_factory=dict)
+    ever: dict[str, set[str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._by_name = {_name_key(n): j for j, n in self.names.items()}
+        self._by_id = {j.casefold(): j for j in self.names}
+
+    def juror_id(self, juror: str | None, hinted_id: str | None = None) -> str | None:
+        """The roster ID of a juror named on a sheet: by the sheet's juror_id, else by name, else by an ID typed."""
+        if hinted_id and hinted_id.strip().casefold() in self._by_id:
+            return self._by_id[hinted_id.strip().casefold()]
+        if juror is None:
+            return None
+        key = _name_key(juror)
+        return self._by_name.get(key) or self._by_id.get(key)
+
+    @classmethod
+    def from_ledger(cls, ledger: Any) -> Roster | None:
+        """The roster from `ledger.jurors()` and `ledger.assignments()`; None when `jury sheets` never ran."""
+        jurors = ledger.jurors()
+        if not jurors:
+            return None
+        names = {r["juror_id"]: r["name"] for r in jurors}
+        active: dict[str, set[str]] = {}
+        ever: dict[str, set[str]] = {}
+        for r in ledger.assignments(active_only=False):
+            ever.setdefault(r["juror_id"], set()).add(r["anon_id"])
+            if r["active"]:
+                active.setdefault(r["juror_id"], set()).add(r["anon_id"])
+        if not ever:
+            return None
+        return cls(names=names, active=active, ever=ever)
+
+
+@dataclass
+class SheetsRead:
+    """What the sheets hold, checked.
+
+    scores: long frame juror (str), anon_id (str), criterion (str), score (float, on the sheet's scale); only
+      usable cells (a bad cell is a problem, never a row here).
+    pairs: one row per juror x entry read: juror, anon_id, sheet, row (the sheet row holding it; first row for a
+      long CSV), comment (str or None), and `score:<criterion>` per criterion (float, NaN = unusable or blank).
+    problems: errors and notes in the order found (`errors` / `notes` split them).
+    jurors: jurors seen, in order; sheet_of: juror -> sheet name; juror_ids: juror -> roster juror_id if known.
+    refused: sheet names not used at all (unreadable, another round, no anon ID column, a juror twice).
+    """
+
+    scores: pd.DataFrame
+    pairs: pd.DataFrame
+    problems: list[Problem]
+    jurors: list[str]
+    sheet_of: dict[str, str]
+    juror_ids: dict[str, str]
+    sheets: list[str]
+    refused: list[str]
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def notes(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity != "error"]
+
+
+class SheetError(ValueError):
+    """A whole sheet cannot be used (one problem; the other sheets are still read)."""
+
+
+# --- text normalisation ------------------------------------------------------------------------------------------
+def _key(text: Any) -> str:
+    """Header comparison key: header_key plus bracketed notes ("Originality (1-10)") and a trailing 'score' gone."""
+    t = header_key("" if text is None else str(text))
+    t = re.sub(r"\([^)]*\)|\[[^\]]*\]|【[^】]*】|〔[^〕]*〕", " ", t)
+    t = re.sub(r"\s+", " ", t).strip()
+    t = re.sub(r"(?<=\w) (score|mark|points)$", "", t)
+    t = re.sub(r"(?<=[\u4e00-\u9fff])(得分|分数|评分|分)$", "", t)
+    return t.strip()
+
+
+def _name_key(name: str) -> str:
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", name)).strip().casefold()
+
+
+def _clean_name(value: Any) -> str:
+    """A juror's name as written, width-normalised and with runs of spaces collapsed."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", str(value))).strip()
+
+
+def _clean_anon(value: Any) -> str:
+    """An anonymous ID as typed: full-width letters, spaces and case forgiven (IDs use capitals only)."""
+    return re.sub(r"\s+", "", _clean_name(value)).upper()
+
+
+def _parse_score(value: Any, whole: bool, lo: float, hi: float) -> tuple[float, str | None]:
+    """One distinct cell value -> (number, None) or (nan, problem text). Blank gives 'missing score'."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return math.nan, "missing score (blank cell)"
+    if isinstance(value, bool):
+        return math.nan, f"not a number: {value!r}"
+    if isinstance(value, int | float | np.integer | np.floating):
+        number = float(value)
+        shown = _show(number)
+    else:
+        text = unicodedata.normalize("NFKC", str(value)).strip()
+        shown = repr(str(value).strip()) if str(value).strip() != text else repr(text)
+        if not text:
+            return math.nan, "missing score (blank cell)"
+        if re.fullmatch(r"[+-]?\d+,\d+", text):  # decimal comma as typed in much of Europe
+            text = text.replace(",", ".")
+        if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?", text):
+            return math.nan, f"not a number: {shown}"
+        number = float(text)
+    if not math.isfinite(number):
+        return math.nan, f"not a number: {shown}"
+    if whole and not number.is_integer():
+        return math.nan, f"not a whole number: {shown} (scores are whole numbers {_show(lo)}-{_show(hi)})"
+    if number < lo or number > hi:
+        return math.nan, f"out of range {_show(lo)}-{_show(hi)}: {shown}"
+    return number, None
+
+
+def _show(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else str(number)
+
+
+# --- one sheet, before the checks ----------------------------------------------------------------------------------
+@dataclass
+class _Cells:
+    """One sheet's cells in long form: the shape every format is brought to before the shared checks."""
+
+    sheet: str
+    kind: str  # "xlsx" | "csv"
+    layout: str  # "wide" (one row per entry) | "long" (one row per score)
+    headers: list[str]
+    frame: pd.DataFrame  # juror, anon, criterion, value, row, col, anon_col, comment
+    juror: str | None = None  # the sheet's juror when the whole sheet is one juror's
+    juror_id: str | None = None
+
+    def cell(self, row: int | None, col: int | None) -> str | None:
+        if row is None or col is None or col < 0:
+            return None
+        if self.kind == "xlsx":
+            from openpyxl.utils import get_column_letter
+
+            return f"{get_column_letter(col + 1)}{row}"
+        header = self.headers[col] if col < len(self.headers) else f"#{col + 1}"
+        return f"row {row}, column {header.strip() or '#' + str(col + 1)}"
+
+
+class _Columns:
+    """Header row -> which column holds what."""
+
+    def __init__(self, headers: Sequence[Any], criteria: Sequence[str]) -> None:
+        crit_map: dict[str, str] = {}
+        for c in criteria:
+            crit_map[_key(c)] = c
+        for c in criteria:
+            for alias in CRITERION_ALIASES.get(c, []):
+                crit_map.setdefault(_key(alias), c)
+        self.criteria: dict[str, int] = {}
+        self.anon = self.juror = self.comment = self.criterion = self.score = -1
+        self.extra: list[int] = []
+        singles = {"anon": ANON_ALIASES, "juror": JUROR_ALIASES, "comment": COMMENT_ALIASES,
+                   "criterion": CRITERION_COLUMN_ALIASES, "score": SCORE_ALIASES}
+        single_keys = {name: {_key(a) for a in aliases} for name, aliases in singles.items()}
+        reference = {_key(a) for a in REFERENCE_ALIASES}
+        for index, header in enumerate(headers):
+            k = _key(header)
+            if not k:
+                continue
+            if k in crit_map and crit_map[k] not in self.criteria:
+                self.criteria[crit_map[k]] = index
+                continue
+            for name, keys in single_keys.items():
+                if k in keys and getattr(self, name) < 0:
+                    setattr(self, name, index)
+                    break
+            else:
+                if k not in reference:
+                    self.extra.append(index)
+
+    @property
+    def long(self) -> bool:
+        return self.criterion >= 0 and self.score >= 0 and not self.criteria
+
+
+def _find_header(rows: list[tuple[int, list[Any]]], criteria: Sequence[str]) -> int:
+    """Index in `rows` of the header row: the first of the top rows naming an anon ID column, else the first."""
+    anon_keys = {_key(a) for a in ANON_ALIASES} | {_key(c) for c in criteria}
+    for i, (_, cells) in enumerate(rows[:10]):
+        if any(_key(c) in anon_keys for c in cells if c is not None):
+            return i
+    return 0
+
+
+def _rows_xlsx(path: Path) -> tuple[list[tuple[int, list[Any]]], dict[str, str]]:
+    """(row number, cells) of the scores sheet, and the hidden key/value sheet (empty when absent)."""
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # not a zip, not a workbook, encrypted...
+        raise SheetError(f"cannot open the workbook: {exc}") from exc
+    try:
+        meta: dict[str, str] = {}
+        names = {ws.title.strip().casefold(): ws for ws in book.worksheets}
+        hidden = names.get(HIDDEN_SHEET)
+        if hidden is not None:
+            hidden.reset_dimensions()
+            for r in hidden.iter_rows(max_col=2, values_only=True):
+                if r and r[0] is not None:
+                    meta[str(r[0]).strip()] = "" if len(r) < 2 or r[1] is None else str(r[1]).strip()
+        sheet = names.get("scores") or names.get("评分") or next(
+            (ws for ws in book.worksheets if ws.title.strip().casefold() not in (HIDDEN_SHEET, "instructions")
+             and ws.sheet_state == "visible"), book.worksheets[0])
+        sheet.reset_dimensions()
+        rows = [(i, list(r)) for i, r in enumerate(sheet.iter_rows(values_only=True), start=1)]
+    finally:
+        book.close()
+    return rows, meta
+
+
+def _decode_csv(path: Path) -> tuple[bytes, str, str]:
+    """(raw bytes, text, encoding) of a CSV in UTF-8 (BOM or not), UTF-16 or GB18030, as Excel/WPS write them."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise SheetError(f"cannot read the file: {exc.strerror or exc}") from exc
+    try:
+        text, encoding = decode_text(raw, path)
+    except ManifestError as exc:
+        raise SheetError(str(exc).split(": ", 1)[-1].replace("the spreadsheet", "the sheet")) from exc
+    return raw, text.lstrip("\ufeff"), encoding
+
+
+def _delimiter(text: str) -> str:
+    first = "\n".join(text[:20000].splitlines()[:20])
+    try:
+        return csv.Sniffer().sniff(first, delimiters=",;\t|").delimiter
+    except csv.Error:
+        return "\t" if first.count("\t") > first.count(",") else ","
+
+
+def _csv_frame(raw: bytes, text: str, encoding: str, sep: str) -> pd.DataFrame:
+    """Every cell as text (header row = row 1), blank lines kept so that index + 2 is the sheet row number."""
+    source: Any = io.BytesIO(raw) if encoding.startswith("utf-8") else io.StringIO(text)
+    try:
+        return pd.read_csv(source, sep=sep, dtype=object, keep_default_na=False, na_values=[""],
+                           skip_blank_lines=False, encoding="utf-8-sig" if encoding.startswith("utf-8") else None,
+                           engine="c")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        raise SheetError(f"not a readable CSV: {exc}") from exc
+
+
+def _wide_cells(sheet: str, kind: str, rows: list[tuple[int, list[Any]]], criteria: Sequence[str],
+                problems: list[Problem], juror: _SheetJuror) -> _Cells:
+    """A one-row-per-entry sheet (the contract's Scores sheet, or the same columns as CSV) in long form."""
+    h = _find_header(rows, criteria)
+    header_row, header_cells = rows[h] if rows else (1, [])
+    headers = ["" if c is None else str(c) for c in header_cells]
+    cols = _Columns(headers, criteria)
+    use_column = cols.juror >= 0 and not juror.from_sheet
+    cells = _Cells(sheet, kind, "wide", headers, pd.DataFrame(), None if use_column else juror.name,
+                   None if use_column else juror.juror_id)
+    if cols.long:
+        return _long_cells_from_rows(cells, cols, rows[h + 1:], criteria, problems)
+    if cols.anon < 0:
+        raise SheetError(f"no anon_id column in the header row (row {header_row}: "
+                         f"{', '.join(h for h in headers if h.strip()) or 'empty'})")
+    _header_notes(cells, cols, header_row, criteria, problems)
+    data: dict[str, list[Any]] = {k: [] for k in ("juror", "anon", "criterion", "value", "row", "col", "anon_col",
+                                                  "comment")}
+    crit_cols = list(cols.criteria.items())
+    for number, row in rows[h + 1:]:
+        def at(i: int, row: list[Any] = row) -> Any:
+            return row[i] if 0 <= i < len(row) else None
+
+        anon = at(cols.anon)
+        values = [at(i) for _, i in crit_cols]
+        if _blank(anon) and all(_blank(v) for v in values):
+            continue  # an empty row, or one holding only reference text
+        row_juror = _clean_name(at(cols.juror)) if use_column else ""
+        comment = at(cols.comment) if cols.comment >= 0 else None
+        comment = None if _blank(comment) else str(comment).strip()
+        for (criterion, i), value in zip(crit_cols, values, strict=True):
+            data["juror"].append(row_juror or juror.name)
+            data["anon"].append(anon)
+            data["criterion"].append(criterion)
+            data["value"].append(value)
+            data["row"].append(number)
+            data["col"].append(i)
+            data["anon_col"].append(cols.anon)
+            data["comment"].append(comment)
+    cells.frame = _frame({k: np.array(v, dtype=np.int64 if k in ("row", "col", "anon_col") else object)
+                          for k, v in data.items()})
+    return cells
+
+
+def _frame(columns: Mapping[str, np.ndarray]) -> pd.DataFrame:
+    """A frame keeping object columns as object (pandas 3 would convert text to its str dtype: slow to build and
+    to hash, for nothing here)."""
+    return pd.DataFrame({k: pd.Series(v, dtype=v.dtype) for k, v in columns.items()})
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or (
+        isinstance(value, str) and not value.strip())
+
+
+def _header_notes(cells: _Cells, cols: _Columns, header_row: int, criteria: Sequence[str],
+                  problems: list[Problem]) -> None:
+    for criterion in criteria:
+        if criterion not in cols.criteria:
+            found = ", ".join(h.strip() for h in cells.headers if h.strip()) or "empty"
+            problems.append(Problem(cells.sheet, cells.juror, header_row, None,
+                                    f"no column for the criterion '{criterion}' in the header row "
+                                    f"(row {header_row}: {found})"))
+    for i in cols.extra:
+        problems.append(Problem(cells.sheet, cells.juror, header_row, cells.cell(header_row, i),
+                                f"extra column '{cells.headers[i].strip()}' ignored", "note"))
+
+
+def _long_cells_from_rows(cells: _Cells, cols: _Columns, rows: list[tuple[int, list[Any]]],
+                          criteria: Sequence[str], problems: list[Problem]) -> _Cells:
+    """A long-format XLSX (juror, anon_id, criterion, score rows): rare, so plain loops."""
+    width = len(cells.headers)
+    frame = pd.DataFrame([(r + [None] * width)[:width] for _, r in rows], columns=range(width), dtype=object)
+    frame.index = pd.Index([n for n, _ in rows])
+    return _long_cells(cells, cols, frame, problems)
+
+
+def _long_cells(cells: _Cells, cols: _Columns, frame: pd.DataFrame, problems: list[Problem]) -> _Cells:
+    """SPEC's long layout (juror, anon_id, criterion, score[, comment]); frame columns by position, index = row."""
+    cells.layout = "long"
+    header_row = 1
+    if cols.anon < 0:
+        raise SheetError(f"no anon_id column in the header row (row {header_row}: {', '.join(cells.headers)})")
+    if cols.juror < 0 and cells.juror is None:
+        raise SheetError("no juror column in the header row of a long score sheet (juror, anon_id, criterion, "
+                         "score)")
+    for i in cols.extra:
+        problems.append(Problem(cells.sheet, None, header_row, cells.cell(header_row, i),
+                                f"extra column '{cells.headers[i].strip()}' ignored", "note"))
+    n = len(frame)
+    values = frame.iloc[:, cols.score]
+    juror = frame.iloc[:, cols.juror] if cols.juror >= 0 else pd.Series([cells.juror] * n, index=frame.index)
+    out = _frame({
+        "juror": juror.to_numpy(dtype=object), "anon": frame.iloc[:, cols.anon].to_numpy(dtype=object),
+        "criterion": frame.iloc[:, cols.criterion].to_numpy(dtype=object), "value": values.to_numpy(dtype=object),
+        "row": frame.index.to_numpy(dtype=np.int64), "col": np.full(n, cols.score, dtype=np.int64),
+        "anon_col": np.full(n, cols.anon, dtype=np.int64),
+        "comment": (frame.iloc[:, cols.comment].to_numpy(dtype=object) if cols.comment >= 0
+                    else np.full(n, None, dtype=object)),
+    })
+    cells.frame = out
+    cells.criterion_col = cols.criterion  # type: ignore[attr-defined]
+    cells.juror_col = cols.juror  # type: ignore[attr-defined]
+    return cells
+
+
+# --- the checks, shared by every layout ------------------------------------------------------------------------------
+class _Checker:
+    def __init__(self, criteria: Sequence[str], score_min: float, score_max: float,
+                 known_anon_ids: Collection[str] | None, roster: Roster | None,
+                 withdrawn: Collection[str] = ()) -> None:
+        self.criteria = list(criteria)
+        self.lo, self.hi = float(score_min), float(score_max)
+        self.whole = float(score_min).is_integer() and float(score_max).is_integer()
+        self.known = None if known_anon_ids is None else set(known_anon_ids)
+        self.withdrawn = set(withdrawn)
+        self.roster = roster
+        crit_map: dict[str, str] = {}
+        for c in criteria:
+            crit_map[_key(c)] = c
+        for c in criteria:
+            for alias in CRITERION_ALIASES.get(c, []):
+                crit_map.setdefault(_key(alias), c)
+        self.crit_map = crit_map
+
+    def check(self, cells: _Cells, problems: list[Problem]) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(scores long frame, pairs frame) of the usable cells; every unusable one becomes a problem."""
+        f = cells.frame
+        sheet, long = cells.sheet, cells.layout == "long"
+        if f.empty:
+            return _empty_scores(), _empty_pairs(self.criteria)
+        rows = f["row"].to_numpy(dtype=np.int64)
+        cols = f["col"].to_numpy(dtype=np.int64)
+        anon_cols = f["anon_col"].to_numpy(dtype=np.int64)
+
+        def add(i: int, juror: str | None, text: str, col: int | None = None, severity: str = "error") -> None:
+            row = int(rows[i])
+            problems.append(Problem(sheet, juror or None, row, cells.cell(row, int(cols[i]) if col is None
+                                                                          else col), text, severity))
+
+        # each column's distinct values, once: the checks work on the codes
+        j_codes, j_uni = pd.factorize(f["juror"].to_numpy(), use_na_sentinel=True)
+        a_codes, a_uni = pd.factorize(f["anon"].to_numpy(), use_na_sentinel=True)
+        v_codes, v_uni = pd.factorize(f["value"].to_numpy(), use_na_sentinel=True)
+        if long:
+            c_codes, c_uni = pd.factorize(f["criterion"].to_numpy(), use_na_sentinel=True)
+            # a blank line (every column blank) is no row at all
+            skip = (j_codes < 0) & (a_codes < 0) & (c_codes < 0) & (v_codes < 0)
+        else:
+            skip = np.zeros(len(f), dtype=bool)
+
+        # jurors: normalise each distinct spelling once; the first spelling of a name is the one kept
+        j_names: list[str] = []
+        seen: dict[str, str] = {}
+        for u in j_uni:
+            name = _clean_name(u)
+            if self.roster is not None and name:
+                rid = self.roster.juror_id(name, cells.juror_id if not long else None)
+                if rid is not None:
+                    name = self.roster.names[rid]
+            j_names.append(seen.setdefault(_name_key(name), name) if name else "")
+        j_name_arr = np.array(j_names + [""], dtype=object)
+        juror = j_name_arr[j_codes]  # code -1 -> the trailing ""
+        bad = (juror == "") & ~skip
+        if bad.any():
+            idx = np.flatnonzero(bad)
+            for i, members in _groups(idx, np.zeros(len(idx), dtype=np.int64), rows):
+                add(i, None, "no juror named in this row" + _more_rows(members, rows, i),
+                    col=getattr(cells, "juror_col", None))
+        bad |= skip
+
+        # anonymous IDs
+        a_clean = [_clean_anon(u) for u in a_uni]
+        a_state = np.array([("ok" if self.known is None or a in self.known else "unknown") if a else "blank"
+                            for a in a_clean] + ["blank"], dtype=object)
+        a_arr = np.array(a_clean + [""], dtype=object)
+        anon = a_arr[a_codes]
+        state = a_state[a_codes]
+        for kind, text in (("blank", "scores without an anon ID"), ("unknown", "unknown anon ID")):
+            mask = (state == kind) & ~bad
+            if not mask.any():
+                continue
+            idx = np.flatnonzero(mask)
+            group = j_codes[idx].astype(np.int64) * (len(a_uni) + 1) + a_codes[idx]
+            for i, members in _groups(idx, group, rows):
+                label = text if kind == "blank" else f"{text} {_show_raw(f['anon'].iat[i])}"
+                add(i, juror[i], label + _more_rows(members, rows, i), col=int(anon_cols[i]))
+            bad |= mask
+        if self.withdrawn:
+            mask = np.isin(anon, list(self.withdrawn)) & ~bad
+            if mask.any():
+                idx = np.flatnonzero(mask)
+                for i, members in _groups(idx, j_codes[idx].astype(np.int64) * (len(a_uni) + 1) + a_codes[idx],
+                                          rows):
+                    add(i, juror[i], f"anon ID {anon[i]} was withdrawn from the round: its scores are not ranked"
+                        + _more_rows(members, rows, i), col=int(anon_cols[i]), severity="note")
+                bad |= mask
+
+        # criteria (a long sheet names one per row)
+        crit_index = {c: k for k, c in enumerate(self.criteria)}
+        if long:
+            c_canon = [self.crit_map.get(_key(u), "") for u in c_uni]
+            crit = np.array(c_canon + [""], dtype=object)[c_codes]
+            c_idx = np.array([crit_index.get(c, -1) for c in c_canon] + [-1], dtype=np.int64)[c_codes]
+            mask = (crit == "") & ~bad
+            if mask.any():
+                idx = np.flatnonzero(mask)
+                for i, members in _groups(idx, c_codes[idx].astype(np.int64), rows):
+                    raw = f["criterion"].iat[i]
+                    what = ("no criterion named" if _blank(raw) else
+                            f"unknown criterion {_show_raw(raw)} (expected {', '.join(self.criteria)})")
+                    add(i, juror[i], what + _more_rows(members, rows, i), col=getattr(cells, "criterion_col", None))
+                bad |= mask
+        else:
+            crit = f["criterion"].to_numpy(dtype=object)
+            c_idx = np.array([crit_index.get(c, -1) for c in crit], dtype=np.int64)
+
+        # values: each distinct value parsed once
+        parsed = [_parse_score(u, self.whole, self.lo, self.hi) for u in v_uni]
+        blank_verdict = _parse_score(None, self.whole, self.lo, self.hi)
+        numbers = np.array([p[0] for p in parsed] + [math.nan], dtype=float)
+        verdicts = np.array([p[1] for p in parsed] + [blank_verdict[1]], dtype=object)
+        score = numbers[v_codes]
+        verdict = verdicts[v_codes]
+        mask = pd.notna(verdict) & ~bad
+        for i in np.flatnonzero(mask):
+            add(int(i), juror[i], f"{anon[i]} {crit[i]}: {verdict[i]}")
+        valid = ~bad  # rows whose juror, anon ID and criterion are known (the value may still be bad)
+
+        # the same juror, entry and criterion more than once (a wide sheet: the same anon ID on two rows)
+        n_a, n_c = len(a_uni) + 1, len(self.criteria) + 1
+        pair_key = j_codes.astype(np.int64) * n_a + a_codes
+        key = pair_key * n_c + c_idx
+        dup = pd.Series(np.where(valid, key, -1 - np.arange(len(key)))).duplicated(keep=False).to_numpy() & valid
+        drop = np.zeros(len(f), dtype=bool)
+        if dup.any():
+            idx = np.flatnonzero(dup)
+            for i, members in _groups(idx, key[idx] if long else pair_key[idx], rows):
+                sub = pd.DataFrame({"c": c_idx[members], "s": score[members]})
+                same = int(sub.groupby("c")["s"].nunique(dropna=False).max()) == 1
+                row_list = ", ".join(str(r) for r in sorted({int(rows[m]) for m in members}))
+                what = f"{anon[i]} {crit[i]}" if long else f"anon ID {anon[i]}"
+                at_col = None if long else int(anon_cols[i])
+                if same:
+                    add(i, juror[i], f"{what} appears more than once (rows {row_list}) with the same scores; "
+                        "counted once", col=at_col, severity="note")
+                    drop[members[rows[members] != rows[i]]] = True
+                else:
+                    add(i, juror[i], f"{what} appears more than once (rows {row_list}) with different scores; "
+                        "none of them is used", col=at_col)
+                    drop[members] = True
+        keep = valid & ~drop
+        usable = keep & ~np.isnan(score)
+
+        # one row per juror x entry (what the ledger stores)
+        kidx = np.flatnonzero(keep)
+        p_codes, p_uni = pd.factorize(pair_key[kidx])
+        _, first_at = np.unique(p_codes, return_index=True)
+        first = kidx[first_at]
+        first_row = pd.Series(rows[kidx]).groupby(p_codes).min().to_numpy()
+        comments = np.full(len(p_uni), None, dtype=object)
+        raw_comments = f["comment"].to_numpy(dtype=object)[kidx]
+        has = pd.notna(raw_comments)
+        for k in np.flatnonzero(has):  # comments are few: loop over them only
+            text = str(raw_comments[k]).strip()
+            code = p_codes[k]
+            if text and (comments[code] is None or text not in comments[code].split(" | ")):
+                comments[code] = text if comments[code] is None else f"{comments[code]} | {text}"
+
+        # a long sheet: a juror who scored an entry on some criteria but not on others
+        if long and len(kidx):
+            n_crit = len(self.criteria)
+            present = np.zeros(len(p_uni) * n_crit, dtype=bool)
+            present[p_codes * n_crit + c_idx[kidx]] = True
+            dropped = np.flatnonzero(drop)  # a cell scored twice differently is reported as such, not as missing
+            if len(dropped):
+                at = pd.Index(p_uni).get_indexer(pair_key[dropped])
+                present[at[at >= 0] * n_crit + c_idx[dropped][at >= 0]] = True
+            for m in np.flatnonzero(~present):
+                i = int(first[m // n_crit])
+                problems.append(Problem(sheet, juror[i] or None, None, None,
+                                        f"{anon[i]} {self.criteria[m % n_crit]}: missing score (no row)"))
+
+        scores = _frame({"juror": juror[usable], "anon_id": anon[usable], "criterion": crit[usable],
+                         "score": score[usable]})
+        wide = np.full((len(p_uni), len(self.criteria)), np.nan)
+        pos = np.full(len(f), -1, dtype=np.int64)
+        pos[kidx] = p_codes
+        wide[pos[usable], c_idx[usable]] = score[usable]
+        pairs = _frame({"juror": juror[first], "anon_id": anon[first],
+                        "sheet": np.full(len(first), sheet, dtype=object), "row": first_row.astype(np.int64),
+                        "comment": comments, **{score_column(c): wide[:, k] for k, c in enumerate(self.criteria)}})
+        return scores, pairs
+
+    def coverage(self, sheet: str, juror: str, juror_id: str | None, anon_ids: set[str],
+                 problems: list[Problem]) -> None:
+        """Assigned entries the juror's sheet leaves out, and entries on it never assigned to the juror."""
+        if self.roster is None or juror_id is None:
+            return
+        for a in sorted(self.roster.active.get(juror_id, set()) - anon_ids - self.withdrawn):
+            problems.append(Problem(sheet, juror, None, None,
+                                    f"{a}: assigned to this juror but not on the sheet (missing scores)"))
+        ever = self.roster.ever.get(juror_id, set())
+        for a in sorted(anon_ids - ever - self.withdrawn):
+            problems.append(Problem(sheet, juror, None, None,
+                                    f"{a}: not assigned to this juror (another juror's entry, or a conflict of "
+                                    "interest); its scores are not used"))
+
+
+def _empty_scores() -> pd.DataFrame:
+    o = np.array([], dtype=object)
+    return _frame({"juror": o, "anon_id": o, "criterion": o, "score": np.array([], dtype=float)})
+
+
+def _empty_pairs(criteria: Sequence[str] = ()) -> pd.DataFrame:
+    o = np.array([], dtype=object)
+    return _frame({"juror": o, "anon_id": o, "sheet": o, "row": np.array([], dtype=np.int64), "comment": o,
+                   **{score_column(c): np.array([], dtype=float) for c in criteria}})
+
+
+def score_column(criterion: str) -> str:
+    """The `pairs` column holding a criterion's score (prefixed: a criterion may be called 'row' or 'sheet')."""
+    return f"score:{criterion}"
+
+
+def _show_raw(value: Any) -> str:
+    return "(blank)" if _blank(value) else repr(str(value).strip())
+
+
+def _groups(idx: np.ndarray, group: np.ndarray, rows: np.ndarray) -> Iterable[tuple[int, np.ndarray]]:
+    """(first row index, member indices) per group, groups in order of their first row."""
+    order = np.argsort(group, kind="stable")
+    g_sorted = group[order]
+    starts = np.flatnonzero(np.r_[True, g_sorted[1:] != g_sorted[:-1]])
+    bounds = np.r_[starts, len(order)]
+    result = []
+    for s, e in zip(bounds[:-1], bounds[1:], strict=True):
+        members = idx[order[s:e]]
+        first = int(members[np.argmin(rows[members])])
+        result.append((first, members))
+    result.sort(key=lambda t: int(rows[t[0]]))
+    return result
+
+
+def _more_rows(members: np.ndarray, rows: np.ndarray, first: int) -> str:
+    others = sorted({int(rows[m]) for m in members} - {int(rows[first])})
+    if not others:
+        return ""
+    shown = ", ".join(str(r) for r in others[:5])
+    return f" (also rows {shown}{', ...' if len(others) > 5 else ''}; {len(others) + 1} rows in all)"
+
+
+# --- public -----------------------------------------------------------------------------------------------------------
+def sheet_paths(items: Iterable[Path]) -> list[Path]:
+    """Files named, and every .xlsx/.csv in the folders named (sorted; Excel's ~$ lock files skipped).
+
+    Raises FileNotFoundError naming the first path that does not exist (a usage error for the CLI).
+    """
+    found: list[Path] = []
+    for item in items:
+        if item.is_dir():
+            found.extend(sorted(p for p in item.iterdir() if p.is_file() and p.suffix.lower() in SHEET_SUFFIXES
+                                and not p.name.startswith(("~$", ".~lock", "."))))
+        elif item.is_file():
+            found.append(item)
+        else:
+            raise FileNotFoundError(f"{item}: no such file or folder")
+    unique: list[Path] = []
+    for p in found:
+        if p.resolve() not in {u.resolve() for u in unique}:
+            unique.append(p)
+    return unique
+
+
+def read_sheets(paths: Sequence[Path], *, criteria: Sequence[str], score_min: float, score_max: float,
+                known_anon_ids: Collection[str] | None, round_id: str | None, roster: Roster | None = None,
+                withdrawn: Collection[str] = ()) -> SheetsRead:
+    """Read and check every sheet; a sheet that cannot be used is one problem and the others are still read.
+
+    paths: juror XLSX files (contract: `Scores` sheet + hidden `milsetctl` sheet), per-juror CSVs with the same
+    columns, or long CSVs (juror, anon_id, criterion, score[, comment]); CSV in UTF-8 (BOM or not), UTF-16 or
+    GB18030. Scores must lie in [score_min, score_max] and be whole numbers when both bounds are (SPEC: integers
+    1-10). known_anon_ids: the round's IDs (None skips the check); round_id: the ledger's round token (a sheet
+    carrying another is refused); roster: assignments, when `jury sheets` made them (coverage checks);
+    withdrawn: anon IDs taken out of the round (their scores are noted, not used).
+    """
+    checker = _Checker(criteria, score_min, score_max, known_anon_ids, roster, withdrawn)
+    problems: list[Problem] = []
+    per_sheet: list[tuple[_Cells, pd.DataFrame, pd.DataFrame]] = []
+    refused: list[str] = []
+    names: list[str] = []
+    for path in paths:
+        name = path.name
+        names.append(name)
+        before = len(problems)
+        try:
+            cells = _load(path, criteria, round_id, roster, problems)
+        except SheetError as exc:
+            del problems[before:]
+            problems.append(Problem(name, None, None, None, f"{exc}; the sheet is not used"))
+            refused.append(name)
+            continue
+        scores, pairs = checker.check(cells, problems)
+        per_sheet.append((cells, scores, pairs))
+
+    # a juror on two sheets: which one counts cannot be guessed, so neither does
+    sheets_of: dict[str, list[str]] = {}
+    for cells, _, pairs in per_sheet:
+        for j in pd.unique(pairs["juror"]):
+            sheets_of.setdefault(_name_key(j), []).append(cells.sheet)
+    twice = {k: v for k, v in sheets_of.items() if len(v) > 1}
+    score_parts, pair_parts = [], []
+    jurors: list[str] = []
+    sheet_of: dict[str, str] = {}
+    juror_ids: dict[str, str] = {}
+    for cells, scores, pairs in per_sheet:
+        if twice:
+            clash = pairs["juror"].map(lambda j: _name_key(j) in twice).to_numpy(dtype=bool)
+            if clash.any():
+                for j in dict.fromkeys(pairs["juror"][clash].tolist()):
+                    others = [s for s in twice[_name_key(j)] if s != cells.sheet] or [cells.sheet]
+                    problems.append(Problem(cells.sheet, j, None, None,
+                                            f"juror {j} also has scores on {', '.join(others)}: a juror twice; "
+                                            "neither sheet's scores of this juror are used"))
+                pairs = pairs[~clash]
+                scores = scores[~scores["juror"].map(lambda j: _name_key(j) in twice).to_numpy(dtype=bool)]
+                if pairs.empty:
+                    refused.append(cells.sheet)
+        for j, group in pairs.groupby("juror", sort=False):
+            juror = str(j)
+            jurors.append(juror)
+            sheet_of[juror] = cells.sheet
+            rid = roster.juror_id(juror, cells.juror_id) if roster is not None else None
+            if rid is not None:
+                juror_ids[juror] = rid
+            checker.coverage(cells.sheet, juror, rid, set(group["anon_id"]), problems)
+        score_parts.append(scores)
+        pair_parts.append(pairs)
+    scores = pd.concat(score_parts, ignore_index=True) if score_parts else _empty_scores()
+    pairs = pd.concat(pair_parts, ignore_index=True) if pair_parts else _empty_pairs(criteria)
+    return SheetsRead(scores=scores, pairs=pairs, problems=problems, jurors=jurors, sheet_of=sheet_of,
+                      juror_ids=juror_ids, sheets=names, refused=refused)
+
+
+def _load(path: Path, criteria: Sequence[str], round_id: str | None, roster: Roster | None,
+          problems: list[Problem]) -> _Cells:
+    """One file -> its cells in long form (raises SheetError when the sheet as a whole cannot be used)."""
+    name = path.name
+    suffix = path.suffix.lower()
+    if suffix == ".xls":
+        raise SheetError("old Excel .xls files are not read; save it as .xlsx or CSV UTF-8")
+    if suffix in (".xlsx", ".xlsm"):
+        rows, meta = _rows_xlsx(path)
+        token = meta.get("round_id", "").strip()
+        if round_id and token and token != round_id:
+            raise SheetError(f"a sheet for another round ({token}; this round is {round_id})")
+        if not rows or all(all(_blank(c) for c in r) for _, r in rows):
+            raise SheetError("the Scores sheet is empty")
+        return _wide_cells(name, "xlsx", rows, criteria, problems, _sheet_juror(path, meta, roster))
+    raw, text, encoding = _decode_csv(path)
+    if not text.strip():
+        raise SheetError("the file is empty")
+    sep = _delimiter(text)
+    first = next(csv.reader(io.StringIO(text[:20000], newline=""), delimiter=sep), [])
+    cols = _Columns(first, criteria)
+    juror = _sheet_juror(path, {}, roster)
+    if cols.long:
+        frame = _csv_frame(raw, text, encoding, sep)
+        headers = [str(c) for c in frame.columns]
+        frame.columns = range(len(headers))
+        frame.index = pd.RangeIndex(2, len(frame) + 2)
+        cells = _Cells(name, "csv", "long", headers, pd.DataFrame())
+        if cols.juror < 0:
+            cells.juror, cells.juror_id = juror.name, juror.juror_id
+        return _long_cells(cells, _Columns(headers, criteria), frame, problems)
+    # a per-juror CSV: small, read row by row like the XLSX
+    try:
+        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=sep))
+    except csv.Error as exc:
+        raise SheetError(f"not valid CSV: {exc}") from exc
+    rows = [(i, list(r)) for i, r in enumerate(records, start=1)]
+    return _wide_cells(name, "csv", rows, criteria, problems, juror)
+
+
+@dataclass
+class _SheetJuror:
+    name: str
+    juror_id: str | None
+    from_sheet: bool  # named inside the workbook (wins over a juror column); else taken from the file name
+
+
+def _sheet_juror(path: Path, meta: Mapping[str, str], roster: Roster | None) -> _SheetJuror:
+    """The sheet's juror (contract): the hidden sheet's `juror`, else (per row) a juror column, else the file name
+    ("J03 Wang Fang.csv" -> J03's name when the roster knows J03)."""
+    named = _clean_name(meta.get("juror"))
+    juror_id = (meta.get("juror_id") or "").strip() or None
+    name = named or _clean_name(path.stem)
+    if not named:
+        m = re.match(r"^(J\d+)[\s_-]+(.+)$", name)
+        if m:
+            juror_id = juror_id or m.group(1)
+    rid = roster.juror_id(name, juror_id) if roster is not None else None
+    if roster is not None and rid is not None:
+        return _SheetJuror(roster.names[rid], rid, bool(named))
+    return _SheetJuror(name, juror_id, bool(named))

@@ -1,0 +1,442 @@
+"""`score`: read the filled-in sheets, store the scores, combine them, rank, and say how far the jurors agree.
+
+The arithmetic is `milsetctl.scoring.aggregate` / `.agreement` and `milsetctl.awards.select` (pure functions);
+this module is the round around them: which sheets, which entries are in the round, what is stored when, and
+what blocks the ranking (SPEC "Jury, awards and secretariat commands": no ranking is stored while a required
+score is missing, unless --allow-missing).
+
+What is stored when:
+- the scores of the sheets read replace the stored scores of the same jurors (one transaction, with an audit
+  record of how many were replaced), unless a sheet problem (an error) stands and --allow-missing is not given:
+  then nothing at all changes in the ledger;
+- the ranking is computed from every stored score of the round (this run's jurors and those stored by earlier
+  runs) and stored unless a problem stands (a sheet problem, a juror with assigned entries and no scores, an entry
+  nobody scored); with --allow-missing it is stored anyway, over the scores there are. When the scores were stored
+  but the ranking is blocked, the previous ranking is cleared: it no longer matches the stored scores.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from milsetctl.scoring.read import Problem, Roster, SheetsRead, read_sheets, score_column, sheet_paths
+
+Progress = Callable[[str], None]
+
+
+class ScoreUsageError(ValueError):
+    """The command cannot run as asked (no such sheet, no sheets in a folder, an unknown method): exit 2."""
+
+
+@dataclass
+class ScoreResult:
+    """Everything `score` found and did; the CLI prints it, `as_json` is SPEC's `score --json`.
+
+    ranking: index anon_id; entry_id, category, score (0-100), rank (Int64, <NA> unscored), jurors and the
+      per-criterion combined scores; every entry of the round, ranked or not. None when nothing could be combined.
+    jurors: `agreement.juror_report` plus `sheet` (where the juror's scores came from), index juror.
+    compare: one row per entry whose award changes under another method: anon_id, entry_id, category, then
+      `rank:<method>` and `award:<method>` for every method (the chosen one first).
+    """
+
+    method: str
+    stage: str
+    criteria: list[str]
+    score_min: float
+    score_max: float
+    sheets: list[str]
+    problems: list[Problem]
+    stored: bool
+    ranked: bool
+    run_id: int | None
+    replaced_rows: int
+    stored_rows: int
+    ranking: pd.DataFrame | None
+    agreement: dict[str, Any]
+    jurors: pd.DataFrame | None
+    compare: pd.DataFrame | None = None
+    compare_methods: list[str] = field(default_factory=list)
+    blocked: str | None = None  # why no ranking was stored, in one sentence
+    category_order: list[str] = field(default_factory=list)  # the contest's categories, youngest first
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def notes(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity != "error"]
+
+    @property
+    def exit_code(self) -> int:
+        """0 when a ranking was stored, 1 when problems blocked it (SPEC)."""
+        return 0 if self.ranked else 1
+
+    def entries_json(self) -> list[dict[str, Any]]:
+        if self.ranking is None or not self.ranked:
+            return []
+        out = []
+        for anon_id, r in self.ranking.iterrows():
+            out.append({"entry_id": r["entry_id"], "anon_id": anon_id, "category": _none(r["category"]),
+                        "score": None if _none(r["score"]) is None else round(float(r["score"]), 4),
+                        "rank": None if _none(r["rank"]) is None else int(r["rank"])})
+        return out
+
+    def as_json(self) -> dict[str, Any]:
+        """SPEC: {"entries": [{entry_id, anon_id, category, score, rank}], "agreement": {kendall_w,
+        krippendorff_alpha}, "problems": [{sheet, juror, row, cell, problem}]} plus the method, the jurors,
+        notes, and (with --compare) the entries whose award another method would change."""
+        agreement = {"kendall_w": _num(self.agreement.get("kendall_w")),
+                     "krippendorff_alpha": _num(self.agreement.get("krippendorff_alpha")),
+                     "icc": self.agreement.get("icc")}
+        jurors = []
+        if self.jurors is not None:
+            for juror, r in self.jurors.iterrows():
+                jurors.append({"juror": juror, "sheet": r.get("sheet"), "entries": int(r["n"]), "mean": _num(r["mean"]),
+                               "sd": _num(r["sd"]), "offset": _num(r["offset"]), "corr": _num(r["corr"]),
+                               "flag": r["flag"] or None,
+                               "distribution": {str(k): int(v) for k, v in r["distribution"].items()}})
+        out: dict[str, Any] = {
+            "entries": self.entries_json(),
+            "agreement": agreement,
+            "problems": [p.as_json() for p in self.errors],
+            "notes": [p.as_json() for p in self.notes],
+            "method": self.method,
+            "stage": self.stage,
+            "ranking_stored": self.ranked,
+            "scores_stored": self.stored,
+            "run_id": self.run_id,
+            "sheets": self.sheets,
+            "jurors": jurors,
+        }
+        if self.blocked:
+            out["blocked"] = self.blocked
+        if self.compare is not None:
+            rows = []
+            for _, r in self.compare.iterrows():
+                rows.append({"entry_id": r["entry_id"], "anon_id": r["anon_id"], "category": _none(r["category"]),
+                             "methods": {m: {"rank": None if _none(r[f"rank:{m}"]) is None else int(r[f"rank:{m}"]),
+                                             "award": _none(r[f"award:{m}"])} for m in self.compare_methods}})
+            out["compare"] = rows
+        return out
+
+
+def _none(value: Any) -> Any:
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def _num(value: Any) -> float | None:
+    value = _none(value)
+    return None if value is None else round(float(value), 6)
+
+
+@dataclass
+class _Round:
+    """The entries of the round: anon ID -> entry, category; which anon IDs are out of it (withdrawn, no longer
+    eligible)."""
+
+    entry_of: dict[str, str]
+    category_of: dict[str, str | None]
+    in_round: list[str]
+    out_of_round: set[str]
+
+
+def _round_entries(ws: Any) -> _Round:
+    entries = {r["entry_id"]: r for r in ws.ledger.entries()}
+    entry_of: dict[str, str] = {}
+    category_of: dict[str, str | None] = {}
+    in_round: list[str] = []
+    out: set[str] = set()
+    for r in ws.ledger.anon_rows(include_withdrawn=True):
+        anon, entry_id = r["anon_id"], r["entry_id"]
+        entry_of[anon] = entry_id
+        e = entries.get(entry_id)
+        category_of[anon] = e["category"] if e is not None else None
+        if r["withdrawn"] or e is None or e["status"] != "eligible":
+            out.add(anon)
+        else:
+            in_round.append(anon)
+    return _Round(entry_of, category_of, in_round, out)
+
+
+def _json_rows(pairs: pd.DataFrame, criteria: Sequence[str]) -> list[tuple[Any, ...]]:
+    """The ledger rows (juror, anon_id, {criterion: score} as JSON, comment, sheet, row), built column-wise.
+
+    Whole scores are written as integers ("7", not "7.0"), an unusable cell as null.
+    """
+    n = len(pairs)
+    if n == 0:
+        return []
+    text = np.full(n, "{", dtype=object)
+    for k, c in enumerate(criteria):
+        v = pairs[score_column(c)].to_numpy(dtype=float)
+        blank = np.isnan(v)
+        whole = ~blank & (np.mod(np.where(blank, 0.0, v), 1.0) == 0.0)
+        col = np.full(n, "null", dtype=object)
+        col[whole] = v[whole].astype(np.int64).astype(str).astype(object)
+        other = ~blank & ~whole
+        if other.any():
+            col[other] = [repr(float(x)) for x in v[other]]
+        text = text + ((", " if k else "") + json.dumps(c, ensure_ascii=False) + ": ") + col
+    text = text + "}"
+    comments = pairs["comment"].to_numpy(dtype=object)
+    comments = np.where(pd.isna(comments), None, comments)
+    return list(zip(pairs["juror"].tolist(), pairs["anon_id"].tolist(), text.tolist(), comments.tolist(),
+                    pairs["sheet"].tolist(), pairs["row"].astype(np.int64).tolist(), strict=True))
+
+
+def _stored_frame(rows: Sequence[tuple[Any, ...]], criteria: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Stored ledger rows -> (long scores frame, pairs frame with the sheet each came from). One JSON parse."""
+    if not rows:
+        o = np.array([], dtype=object)
+        return (pd.DataFrame({"juror": pd.Series(o, dtype=object), "anon_id": pd.Series(o, dtype=object),
+                              "criterion": pd.Series(o, dtype=object), "score": pd.Series([], dtype=float)}),
+                pd.DataFrame({"juror": pd.Series(o, dtype=object), "anon_id": pd.Series(o, dtype=object),
+                              "sheet": pd.Series(o, dtype=object)}))
+    juror = np.array([r[0] for r in rows], dtype=object)
+    anon = np.array([r[1] for r in rows], dtype=object)
+    objs = json.loads("[" + ",".join(r[2] for r in rows) + "]")
+    parts = []
+    for c in criteria:
+        v = np.array([o.get(c) for o in objs], dtype=float)  # None -> nan
+        parts.append(pd.DataFrame({"juror": pd.Series(juror, dtype=object), "anon_id": pd.Series(anon, dtype=object),
+                                   "criterion": pd.Series(np.full(len(rows), c, dtype=object), dtype=object),
+                                   "score": v}))
+    long = pd.concat(parts, ignore_index=True)
+    long = long[~long["score"].isna()].reset_index(drop=True)
+    pairs = pd.DataFrame({"juror": pd.Series(juror, dtype=object), "anon_id": pd.Series(anon, dtype=object),
+                          "sheet": pd.Series([r[4] for r in rows], dtype=object)})
+    return long, pairs
+
+
+def score_round(ws: Any, sheets: Sequence[Path], *, method: str | None = None, allow_missing: bool = False,
+                compare: bool = False, progress: Progress | None = None) -> ScoreResult:
+    """Read `sheets` (files, or folders of .xlsx/.csv), store, combine, rank, measure agreement.
+
+    Settings used: jury.criteria/weights/score_min/score_max/method/trimmed_min_jurors, stage, awards.* (for
+    --compare). Ranks run within each category at the national stage and overall at the global stage (SPEC
+    "Workspace"). Raises ScoreUsageError for a sheet path that does not exist, folders holding no sheet, or an
+    unknown method; every problem with the sheets themselves is in the result, never raised.
+    """
+    from milsetctl.scoring.aggregate import METHODS
+
+    say = progress or (lambda _msg: None)
+    jury = ws.settings.jury
+    criteria = [str(c) for c in jury["criteria"]]
+    weights = [float(w) for w in jury.get("weights") or [1] * len(criteria)]
+    score_min, score_max = float(jury["score_min"]), float(jury["score_max"])
+    method = method or str(jury.get("method") or "mean")
+    if method not in METHODS:
+        raise ScoreUsageError(f"unknown method {method!r}: use one of {', '.join(METHODS)}")
+    stage = ws.settings.stage
+    try:
+        paths = sheet_paths(sheets)
+    except FileNotFoundError as exc:
+        raise ScoreUsageError(str(exc)) from None
+    if not paths:
+        raise ScoreUsageError(f"no score sheets (.xlsx or .csv) in {', '.join(str(s) for s in sheets)}")
+
+    rnd = _round_entries(ws)
+    roster = Roster.from_ledger(ws.ledger)
+    say(f"Reading {len(paths)} sheet{'s' if len(paths) != 1 else ''}")
+    read = read_sheets(paths, criteria=criteria, score_min=score_min, score_max=score_max,
+                       known_anon_ids=set(rnd.entry_of), round_id=ws.ledger.round_id(), roster=roster,
+                       withdrawn=rnd.out_of_round)
+    problems = list(read.problems)
+    if not rnd.entry_of:
+        problems.append(Problem(None, None, None, None, "the round has no anonymous IDs yet: run `milsetctl "
+                                "anonymise` first, then hand out the sheets"))
+
+    # this run's jurors replace their stored scores; every other stored juror stays
+    new_jurors = set(read.jurors)
+    stored_rows = [r for r in ws.ledger.score_rows() if r[0] not in new_jurors]
+    old_long, old_pairs = _stored_frame(stored_rows, criteria)
+    combined = pd.concat([old_long, read.scores], ignore_index=True)
+    combined = combined[combined["anon_id"].isin(set(rnd.in_round))].reset_index(drop=True)
+    sheet_of = {**dict(zip(old_pairs["juror"], old_pairs["sheet"], strict=True)), **read.sheet_of}
+
+    problems.extend(_round_problems(read, old_long, old_pairs, rnd, roster, criteria, combined))
+    sheet_errors = any(p.severity == "error" for p in read.problems)
+    any_errors = any(p.severity == "error" for p in problems)
+
+    run_id: int | None = None
+    replaced = stored = 0
+    store_scores = (not sheet_errors or allow_missing) and bool(rnd.entry_of)
+    if store_scores:
+        say("Storing the scores")
+        rows = _json_rows(read.pairs[read.pairs["anon_id"].isin(set(rnd.entry_of))], criteria)
+        detail = {"errors": sum(p.severity == "error" for p in read.problems),
+                  "notes": sum(p.severity != "error" for p in read.problems), "refused": read.refused,
+                  "allow_missing": allow_missing}
+        run_id = ws.ledger.replace_scores(sorted(new_jurors), rows, method, [str(p) for p in paths], detail)
+        run = ws.ledger.score_runs()[-1]
+        info = json.loads(run["detail"] or "{}")
+        replaced, stored = int(info.get("replaced_rows", 0)), int(info.get("stored_rows", len(rows)))
+
+    say("Combining and ranking")
+    ranking = _ranking(combined, rnd, criteria, weights, score_min, score_max, method,
+                       int(jury.get("trimmed_min_jurors", 5)), stage) if len(combined) else None
+    ranked = store_scores and ranking is not None and (not any_errors or allow_missing)
+    blocked = None
+    if not ranked:
+        if not store_scores and rnd.entry_of:
+            blocked = ("the sheets have problems: nothing was stored; fix them and run score again, or rank the "
+                       "usable scores with --allow-missing")
+        elif ranking is None:
+            blocked = "no usable scores to rank"
+        else:
+            blocked = ("required scores are missing: the scores read were stored but no ranking; run score again "
+                       "when they are in, or rank what there is with --allow-missing")
+    if ranked and ranking is not None and run_id is not None:
+        ws.ledger.save_ranking(_ranking_rows(ranking, criteria), method, run_id)
+    elif store_scores and run_id is not None:
+        ws.ledger.save_ranking([], method, run_id)  # the old ranking no longer matches the stored scores
+
+    say("Measuring agreement")
+    agreement, jurors = _agreement(combined, criteria, weights, sheet_of)
+
+    compare_frame, methods = None, []
+    if compare and ranking is not None:
+        say("Comparing methods")
+        compare_frame, methods = _compare(ws, combined, rnd, criteria, weights, score_min, score_max, method,
+                                          int(jury.get("trimmed_min_jurors", 5)), stage)
+    return ScoreResult(method=method, stage=stage, criteria=criteria, score_min=score_min, score_max=score_max,
+                       sheets=[p.name for p in paths], problems=problems, stored=store_scores, ranked=ranked,
+                       run_id=run_id, replaced_rows=replaced, stored_rows=stored, ranking=ranking,
+                       agreement=agreement, jurors=jurors, compare=compare_frame, compare_methods=methods,
+                       blocked=blocked, category_order=[str(c) for c, grades in ws.settings.section("entrants").items()
+                                                         if isinstance(grades, list)])
+
+
+def _round_problems(read: SheetsRead, old_long: pd.DataFrame, old_pairs: pd.DataFrame, rnd: _Round,
+                    roster: Roster | None, criteria: Sequence[str], combined: pd.DataFrame) -> list[Problem]:
+    """What the round as a whole lacks: jurors with assignments and no scores, stored scores left incomplete by an
+    earlier --allow-missing run, entries no juror scored."""
+    out: list[Problem] = []
+    in_round = set(rnd.in_round)
+    n_crit = len(criteria)
+    counts = combined.groupby(["juror", "anon_id"], sort=False).size()
+    complete = counts[counts == n_crit]
+    scored_entries = set(complete.index.get_level_values("anon_id")) if len(complete) else set()
+    complete_pairs = set(complete.index)
+    read_jurors = set(read.jurors)
+    stored_jurors = set(old_pairs["juror"])
+    reported: set[tuple[str, str]] = set()
+    if roster is not None:
+        for jid in sorted(roster.active):
+            name = roster.names.get(jid, jid)
+            needed = sorted(roster.active[jid] & in_round)
+            if not needed or name in read_jurors:
+                continue  # the reader already compared the juror's sheet with the assignment
+            if name not in stored_jurors:
+                out.append(Problem(None, name, None, None, f"no scores from juror {name} ({jid}) yet: "
+                                   f"{len(needed)} assigned entr{'y' if len(needed) == 1 else 'ies'} unscored"))
+                continue
+            for a in needed:
+                if (name, a) not in complete_pairs:
+                    reported.add((name, a))
+                    out.append(Problem(None, name, None, None, f"{a}: assigned to juror {name} ({jid}), no "
+                                       "complete score stored"))
+    # stored pairs of jurors not read now, left incomplete by an earlier --allow-missing run
+    if len(old_pairs):
+        old = old_pairs[~old_pairs["juror"].isin(read_jurors) & old_pairs["anon_id"].isin(in_round)]
+        for j, a, s in zip(old["juror"], old["anon_id"], old["sheet"], strict=True):
+            if (j, a) not in complete_pairs and (j, a) not in reported:
+                out.append(Problem(s, j, None, None, f"{a}: the stored score (from {s}) lacks a criterion"))
+    for a in rnd.in_round:
+        if a not in scored_entries:
+            out.append(Problem(None, None, None, None, f"{a} ({rnd.entry_of[a]}): no juror has scored this entry "
+                               "completely"))
+    return out
+
+
+def _ranking(combined: pd.DataFrame, rnd: _Round, criteria: list[str], weights: list[float], score_min: float,
+             score_max: float, method: str, trimmed_min: int, stage: str) -> pd.DataFrame:
+    """aggregate + rank over every entry of the round (an entry without a score is kept, unranked)."""
+    from milsetctl.scoring.aggregate import aggregate, rank
+
+    agg = aggregate(combined, criteria=criteria, weights=weights, score_min=score_min, score_max=score_max,
+                    method=method, trimmed_min_jurors=trimmed_min)
+    agg = agg.reindex(pd.Index(sorted(rnd.in_round), name="anon_id"))
+    agg["jurors"] = agg["jurors"].fillna(0).astype(np.int64)
+    categories = pd.Series(rnd.category_of, dtype=object)
+    ranked = rank(agg, categories if stage != "global" else None, criteria)
+    ranked["category"] = [rnd.category_of.get(a) for a in ranked.index]  # the global stage ranks overall
+    ranked.insert(0, "entry_id", [rnd.entry_of[a] for a in ranked.index])
+    return ranked
+
+
+def _ranking_rows(ranking: pd.DataFrame, criteria: Sequence[str]) -> list[dict[str, Any]]:
+    rows = []
+    for anon_id, r in ranking.iterrows():
+        detail = {"jurors": int(r["jurors"]), **{c: _num(r[c]) for c in criteria}}
+        rows.append({"entry_id": r["entry_id"], "anon_id": anon_id, "category": _none(r["category"]),
+                     "score": _num(r["score"]), "rank": None if _none(r["rank"]) is None else int(r["rank"]),
+                     "detail": json.dumps(detail)})
+    return rows
+
+
+def _agreement(combined: pd.DataFrame, criteria: list[str], weights: list[float],
+               sheet_of: dict[str, str]) -> tuple[dict[str, Any], pd.DataFrame | None]:
+    """SPEC's agreement numbers over each juror's weighted score of each entry, and the per-juror report."""
+    from milsetctl.scoring.aggregate import juror_entry_scores
+    from milsetctl.scoring.agreement import icc, juror_report, kendall_w, krippendorff_alpha
+
+    if combined.empty:
+        return {"kendall_w": None, "krippendorff_alpha": None, "icc": None}, None
+    matrix = juror_entry_scores(combined, criteria=criteria, weights=weights)
+    stats = icc(matrix)
+    agreement = {"kendall_w": kendall_w(matrix), "krippendorff_alpha": krippendorff_alpha(matrix),
+                 "icc": None if stats is None else {k: (_num(v) if k not in ("n", "k") else v)
+                                                    for k, v in stats.items()},
+                 "entries": int(matrix.shape[0]), "jurors": int(matrix.shape[1]),
+                 "complete_entries": int(matrix.notna().all(axis=1).sum())}
+    report = juror_report(matrix)
+    report["sheet"] = [sheet_of.get(j) for j in report.index]
+    return agreement, report
+
+
+def _compare(ws: Any, combined: pd.DataFrame, rnd: _Round, criteria: list[str], weights: list[float],
+             score_min: float, score_max: float, method: str, trimmed_min: int, stage: str
+             ) -> tuple[pd.DataFrame, list[str]]:
+    """The entries whose award (at the national stage: qualifying or not) differs under another method."""
+    from milsetctl.awards.select import select_awards
+    from milsetctl.scoring.aggregate import METHODS
+
+    awards = ws.settings.awards
+    methods = [method, *[m for m in METHODS if m != method]]
+    frames = {}
+    for m in methods:
+        ranking = _ranking(combined, rnd, criteria, weights, score_min, score_max, m, trimmed_min, stage)
+        chosen = select_awards(ranking, stage=stage, qualifier_fraction=float(awards.get("qualifier_fraction", 0.35)),
+                               global_top=int(awards.get("global_top", 3)),
+                               gallery_size=int(awards.get("gallery_size", 10))).frame
+        frames[m] = chosen
+    base = frames[method]
+    out = pd.DataFrame({"anon_id": base.index, "entry_id": base["entry_id"].to_numpy(),
+                        "category": [rnd.category_of.get(a) for a in base.index]}, index=base.index)
+    for m in methods:
+        f = frames[m].reindex(base.index)
+        out[f"rank:{m}"] = f["rank"]
+        out[f"award:{m}"] = f["award"].astype(object).where(f["award"].notna(), None)
+    base_award = out[f"award:{method}"]
+    changed = np.zeros(len(out), dtype=bool)
+    for m in methods[1:]:
+        changed |= (out[f"award:{m}"].fillna("-") != base_award.fillna("-")).to_numpy()
+    out = out[changed]
+    order = out[f"rank:{method}"].astype("Float64").fillna(math.inf)
+    out = out.assign(_o=order.to_numpy(dtype=float)).sort_values(["category", "_o"], na_position="last",
+                                                                 key=None).drop(columns="_o")
+    return out.reset_index(drop=True), methods

@@ -1,0 +1,312 @@
+"""`milsetctl score` as the jury chair runs it: sheets in, problems named, scores stored, ranking out."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jury_fixtures import jury_workspace
+from openpyxl import load_workbook
+from test_scoring_read import CRITERIA, write_csv, write_xlsx
+from typer.testing import CliRunner
+
+from milsetctl.cli import app
+from milsetctl.workspace import Workspace, open_workspace
+
+runner = CliRunner()
+
+# E0001..E0008 -> anon IDs; E0001/3/5/7 are middle school, E0002/4/6/8 high school (jury_fixtures.PEOPLE)
+ANON = {"E0001": "MA2222", "E0002": "HB3333", "E0003": "MC4444", "E0004": "HD5555", "E0005": "ME6666",
+        "E0006": "HF7777", "E0007": "MG8888", "E0008": "HH9999"}
+MIDDLE = ["MA2222", "MC4444", "ME6666", "MG8888"]
+HIGH = ["HB3333", "HD5555", "HF7777", "HH9999"]
+# an entry's "quality": every juror scores each criterion this, plus their own offset
+QUALITY = {"MA2222": 9, "MC4444": 7, "ME6666": 5, "MG8888": 3, "HB3333": 8, "HD5555": 6, "HF7777": 4, "HH9999": 2}
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One workspace with photos and anon IDs, built once; each test copies its folder (photos are slow to make)."""
+    base = tmp_path_factory.mktemp("jury")
+    with jury_workspace(base) as ws:
+        for entry_id, anon in ANON.items():
+            ws.ledger.add_anon_id(anon, entry_id)
+        ws.ledger.round_id()
+    return base / "ws"
+
+
+@pytest.fixture
+def ws_root(template: Path, tmp_path: Path) -> Path:
+    import shutil
+
+    root = tmp_path / "ws"
+    shutil.copytree(template, root)
+    return root
+
+
+def round_id(root: Path) -> str:
+    with open_workspace(root) as ws:
+        return ws.ledger.round_id()
+
+
+def sheet(root: Path, juror: str, offset: int = 0, only: list[str] | None = None,
+          change: dict[tuple[str, str], Any] | None = None, name: str | None = None) -> Path:
+    """A juror's filled XLSX in jury/sheets/: each criterion = the entry's quality + offset (clipped to 1-10)."""
+    rows = []
+    for anon in only or list(QUALITY):
+        values: list[Any] = [max(1, min(10, QUALITY[anon] + offset))] * 4
+        for k, c in enumerate(CRITERIA):
+            if change and (anon, c) in change:
+                values[k] = change[(anon, c)]
+        rows.append([anon, *values, f"{juror} on {anon}"])
+    return write_xlsx(root / "jury" / "sheets" / (name or f"{juror}.xlsx"), juror, rows, round_id=round_id(root))
+
+
+def score(root: Path, *args: str) -> Any:
+    return runner.invoke(app, ["score", *args, "-w", str(root)])
+
+
+def ledger(root: Path) -> Workspace:
+    return open_workspace(root)
+
+
+def test_json_follows_spec_and_the_ranking_is_stored(ws_root: Path) -> None:
+    for juror, offset in (("Ann", 0), ("Bo", 1), ("Cy", -1)):
+        sheet(ws_root, juror, offset)
+    result = score(ws_root, str(ws_root / "jury" / "sheets"), "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert {"entries", "agreement", "problems"} <= set(data)
+    assert set(data["agreement"]) >= {"kendall_w", "krippendorff_alpha"}
+    assert data["problems"] == [] and data["method"] == "mean" and data["ranking_stored"] is True
+    assert len(data["entries"]) == 8
+    for e in data["entries"]:
+        assert set(e) == {"entry_id", "anon_id", "category", "score", "rank"}
+        assert ANON[e["entry_id"]] == e["anon_id"]
+    by_anon = {e["anon_id"]: e for e in data["entries"]}
+    assert [by_anon[a]["rank"] for a in MIDDLE] == [1, 2, 3, 4]
+    assert [by_anon[a]["rank"] for a in HIGH] == [1, 2, 3, 4]
+    assert {by_anon[a]["category"] for a in MIDDLE} == {"middle"}
+    # MA2222: jurors gave 9, 10, 8 on every criterion -> mean 9 of 10 -> 90.0
+    assert by_anon["MA2222"]["score"] == pytest.approx(90.0)
+    assert by_anon["HH9999"]["score"] == pytest.approx(20.0)
+    # every juror ranks the entries the same way: perfect concordance
+    assert data["agreement"]["kendall_w"] == pytest.approx(1.0)
+    assert 0.8 < data["agreement"]["krippendorff_alpha"] <= 1.0
+    assert [j["juror"] for j in data["jurors"]] == ["Ann", "Bo", "Cy"]
+    with ledger(ws_root) as ws:
+        stored = {r["anon_id"]: (r["rank"], r["score"], r["method"]) for r in ws.ledger.ranking()}
+        assert stored["MA2222"] == (1, pytest.approx(90.0), "mean")
+        assert len(ws.ledger.score_rows()) == 24
+        row = next(r for r in ws.ledger.score_rows() if r[0] == "Bo" and r[1] == "MC4444")
+        assert json.loads(row[2]) == {c: 8 for c in CRITERIA} and row[3] == "Bo on MC4444" and row[5] == 3
+
+
+def test_missing_score_blocks_the_ranking_unless_allow_missing(ws_root: Path) -> None:
+    sheet(ws_root, "Ann")
+    sheet(ws_root, "Bo", change={("ME6666", "impact"): None})
+    folder = str(ws_root / "jury" / "sheets")
+    blocked = score(ws_root, folder, "--json")
+    assert blocked.exit_code == 1
+    data = json.loads(blocked.stdout)
+    assert data["problems"] == [{"sheet": "Bo.xlsx", "juror": "Bo", "row": 4, "cell": "E4",
+                                 "problem": "ME6666 impact: missing score (blank cell)"}]
+    assert data["entries"] == [] and data["ranking_stored"] is False and data["scores_stored"] is False
+    with ledger(ws_root) as ws:
+        assert ws.ledger.ranking() == [] and ws.ledger.score_rows() == []
+
+    allowed = score(ws_root, folder, "--json", "--allow-missing")
+    assert allowed.exit_code == 0, allowed.output
+    data = json.loads(allowed.stdout)
+    assert len(data["problems"]) == 1 and data["ranking_stored"] is True
+    by_anon = {e["anon_id"]: e for e in data["entries"]}
+    assert by_anon["ME6666"]["score"] == pytest.approx(50.0)  # Ann alone: Bo's incomplete score is not counted
+    with ledger(ws_root) as ws:
+        assert len(ws.ledger.ranking()) == 8
+        assert json.loads(next(r for r in ws.ledger.score_rows() if r[:2] == ("Bo", "ME6666"))[2])["impact"] is None
+
+
+def test_an_entry_nobody_scored_and_a_juror_with_no_sheet(ws_root: Path) -> None:
+    seven = [a for a in QUALITY if a != "HH9999"]
+    with ledger(ws_root) as ws:
+        ws.ledger.save_jurors([{"key": "ann", "name": "Ann"}, {"key": "bo", "name": "Bo"}])
+        ws.ledger.save_assignments([("J01", a, i) for i, a in enumerate(seven)] +
+                                   [("J02", a, i) for i, a in enumerate(QUALITY)])
+    sheet(ws_root, "Ann", only=seven)  # whole in itself; Bo has not sent his
+    result = score(ws_root, str(ws_root / "jury" / "sheets"), "--json")
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    assert [(p["sheet"], p["juror"], p["problem"]) for p in data["problems"]] == [
+        (None, "Bo", "no scores from juror Bo (J02) yet: 8 assigned entries unscored"),
+        (None, None, "HH9999 (E0008): no juror has scored this entry completely"),
+    ]
+    assert data["scores_stored"] is True and data["ranking_stored"] is False
+    with ledger(ws_root) as ws:  # Ann's scores are kept; no ranking until Bo's are in
+        assert len(ws.ledger.score_rows()) == 7 and ws.ledger.ranking() == []
+    # Ann's sheet missing an assigned entry is a problem of her sheet: then nothing is stored
+    sheet(ws_root, "Ann", only=seven[:-1])
+    data = json.loads(score(ws_root, str(ws_root / "jury" / "sheets"), "--json").stdout)
+    assert {"sheet": "Ann.xlsx", "juror": "Ann", "row": None, "cell": None,
+            "problem": f"{seven[-1]}: assigned to this juror but not on the sheet (missing scores)"} in data["problems"]
+    assert data["scores_stored"] is False
+
+
+def test_rescore_replaces_the_same_jurors_scores_and_keeps_an_audit_record(ws_root: Path) -> None:
+    sheet(ws_root, "Ann")
+    sheet(ws_root, "Bo", 1)
+    folder = str(ws_root / "jury" / "sheets")
+    assert score(ws_root, folder).exit_code == 0
+    # Bo sends a corrected sheet: only Bo's 8 rows are replaced
+    corrected = sheet(ws_root, "Bo", 1, change={("MA2222", "originality"): 2}, name="Bo corrected.xlsx")
+    (ws_root / "jury" / "sheets" / "Bo.xlsx").unlink()
+    result = score(ws_root, str(corrected), "--json")
+    assert result.exit_code == 0, result.output
+    with ledger(ws_root) as ws:
+        rows = ws.ledger.score_rows()
+        assert len(rows) == 16 and sum(r[0] == "Bo" for r in rows) == 8
+        bo = next(r for r in rows if r[:2] == ("Bo", "MA2222"))
+        assert json.loads(bo[2])["originality"] == 2 and bo[4] == "Bo corrected.xlsx"
+        runs = ws.ledger.score_runs()
+        assert len(runs) == 2
+        assert json.loads(runs[1]["detail"])["replaced_rows"] == 8
+        audit = [json.loads(r["detail"]) for r in ws.ledger.audit_trail() if r["action"] == "score"]
+        assert sorted(a["replaced_rows"] for a in audit) == [0, 8]
+        assert {r["anon_id"]: r["run_id"] for r in ws.ledger.ranking()}["MA2222"] == runs[1]["run_id"]
+
+
+def test_a_run_killed_while_storing_leaves_the_ledger_whole(ws_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from milsetctl.scoring import round as round_mod
+    from milsetctl.scoring.round import score_round
+
+    sheet(ws_root, "Ann")
+    sheet(ws_root, "Bo", 1)
+    folder = ws_root / "jury" / "sheets"
+    assert score(ws_root, str(folder)).exit_code == 0
+    def state() -> Any:
+        with ledger(ws_root) as ws:
+            return (sorted(map(tuple, ws.ledger.score_rows())), [tuple(r) for r in ws.ledger.ranking()],
+                    len(ws.ledger.score_runs()))
+
+    before = state()
+    assert len(before[0]) == 16 and len(before[1]) == 8
+
+    real = round_mod._json_rows
+
+    class Dying(list):  # type: ignore[type-arg]
+        """The rows, but the process dies after 5 of them have gone into the transaction."""
+
+        def __iter__(self) -> Any:
+            yield from list.__iter__(self[:5])
+            raise KeyboardInterrupt
+
+    def dying_rows(*args: Any, **kwargs: Any) -> Any:
+        return Dying(real(*args, **kwargs))
+
+    monkeypatch.setattr(round_mod, "_json_rows", dying_rows)
+    sheet(ws_root, "Bo", -1)
+    with ledger(ws_root) as ws, pytest.raises(KeyboardInterrupt):
+        score_round(ws, [folder])
+    assert state() == before
+
+
+def test_compare_lists_the_entries_a_harsh_partial_juror_moves(ws_root: Path) -> None:
+    """Three jurors score everything; a harsh juror scores only MA2222 (4s) and ME6666 (1s).
+
+    mean: MA2222 = (9+9+9+4)/4 = 7.75 < MC4444's 8, so MC4444 takes the one middle-school Qualifier (floor(0.35 x 4)
+    = 1). zscore (and median) take the harshness out: MA2222 first again.
+    """
+    quality = dict(QUALITY, MA2222=9, MC4444=8)
+    for juror in ("Ann", "Bo", "Cy"):
+        rows = [[a, *[q] * 4] for a, q in quality.items()]
+        write_xlsx(ws_root / "jury" / "sheets" / f"{juror}.xlsx", juror, rows, round_id=round_id(ws_root))
+    write_xlsx(ws_root / "jury" / "sheets" / "Harsh.xlsx", "Harsh", [["MA2222", 4, 4, 4, 4], ["ME6666", 1, 1, 1, 1]],
+               round_id=round_id(ws_root))
+    result = score(ws_root, str(ws_root / "jury" / "sheets"), "--json", "--compare")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    changed = {c["anon_id"]: c["methods"] for c in data["compare"]}
+    assert set(changed) == {"MA2222", "MC4444"}
+    assert changed["MC4444"]["mean"] == {"rank": 1, "award": "qualifier"}
+    assert changed["MA2222"]["mean"] == {"rank": 2, "award": None}
+    assert changed["MA2222"]["zscore"] == {"rank": 1, "award": "qualifier"}
+    assert changed["MC4444"]["zscore"]["award"] is None
+    harsh = next(j for j in data["jurors"] if j["juror"] == "Harsh")
+    assert harsh["offset"] < -3
+    # the terminal shows it side by side
+    text = score(ws_root, str(ws_root / "jury" / "sheets"), "--compare")
+    assert text.exit_code == 0
+    assert "another method would change" in text.stdout and "1 · qualifier" in text.stdout
+    assert "MA2222" in text.stdout.split("another method would change")[1]
+
+
+def test_terminal_output_names_problems_ranking_agreement_and_jurors(ws_root: Path) -> None:
+    sheet(ws_root, "Ann")
+    sheet(ws_root, "Bo", 1, change={("HD5555", "technique"): "７.５"})
+    result = score(ws_root, str(ws_root / "jury" / "sheets"), "--allow-missing")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "Bo.xlsx" in out and "D5" in out and "not a whole number" in out
+    assert "Ranking: middle (mean)" in out and "Ranking: high (mean)" in out
+    assert out.index("Ranking: middle") < out.index("Ranking: high")
+    assert "Kendall's W" in out and "Krippendorff's alpha" in out and "agreement" in out
+    assert any(ch in out for ch in "▁▂▃▄▅▆▇█")  # each juror's score distribution as a sparkline
+    assert "Ranking stored" in out
+
+
+def test_long_csv_and_folder_of_per_juror_csvs_work_like_xlsx(ws_root: Path) -> None:
+    long_rows = [[j, a, c, max(1, min(10, q + off))] for j, off in (("Ann", 0), ("Bo", 1))
+                 for a, q in QUALITY.items() for c in CRITERIA]
+    path = write_csv(ws_root / "long.csv", ["juror", "anon_id", "criterion", "score"], long_rows)
+    long = json.loads(score(ws_root, str(path), "--json").stdout)
+    folder = ws_root / "csvs"
+    for j, off in (("Ann", 0), ("Bo", 1)):
+        write_csv(folder / f"{j}.csv", ["anon_id", *CRITERIA, "comment"],
+                  [[a, *[max(1, min(10, q + off))] * 4, ""] for a, q in QUALITY.items()])
+    per_juror = json.loads(score(ws_root, str(folder), "--json").stdout)
+    assert long["entries"] == per_juror["entries"] and len(long["entries"]) == 8
+
+
+def test_usage_errors_exit_2(ws_root: Path) -> None:
+    assert score(ws_root, str(ws_root / "nope.xlsx")).exit_code == 2
+    (ws_root / "empty").mkdir()
+    assert score(ws_root, str(ws_root / "empty")).exit_code == 2
+    sheet(ws_root, "Ann")
+    bad = score(ws_root, str(ws_root / "jury" / "sheets"), "--method", "average")
+    assert bad.exit_code == 2 and "unknown method" in bad.output
+
+
+def test_global_stage_ranks_overall(ws_root: Path) -> None:
+    toml = ws_root / "contest.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace('stage = "national"', 'stage = "global"'),
+                    encoding="utf-8")
+    sheet(ws_root, "Ann")
+    data = json.loads(score(ws_root, str(ws_root / "jury" / "sheets"), "--json").stdout)
+    ranks = {e["anon_id"]: e["rank"] for e in data["entries"]}
+    assert sorted(ranks.values()) == list(range(1, 9))
+    assert ranks["MA2222"] == 1 and ranks["HB3333"] == 2 and ranks["HH9999"] == 8
+
+
+def test_sheets_written_by_jury_sheets_are_read_back(ws_root: Path) -> None:
+    """The real `jury sheets` writer's XLSX, filled in as a juror would, scores without a problem."""
+    jurors = ws_root / "jurors.csv"
+    jurors.write_text("name,affiliation,country,email,school\nAnn Lee,Uni,China,ann@example.org,Uni A\n"
+                      "Bo Chen,Uni,China,bo@example.org,Uni B\n", encoding="utf-8")
+    made = runner.invoke(app, ["jury", "sheets", "--jurors", str(jurors), "-w", str(ws_root)])
+    assert made.exit_code == 0, made.output
+    files = sorted((ws_root / "jury" / "sheets").glob("*.xlsx"))
+    assert len(files) == 2
+    for path in files:
+        book = load_workbook(path)
+        ws = book["Scores"]
+        for row in range(2, ws.max_row + 1):
+            anon = ws.cell(row, 1).value
+            for col in range(2, 6):
+                ws.cell(row, col).value = QUALITY[anon]
+        book.save(path)
+    result = score(ws_root, str(ws_root / "jury" / "sheets"), "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["problems"] == [] and {j["juror"] for j in data["jurors"]} == {"Ann Lee", "Bo Chen"}
+    assert {e["anon_id"]: e["rank"] for e in data["entries"]}["MA2222"] == 1

@@ -1,0 +1,272 @@
+"""Reading the jurors' score sheets: every format, every kind of bad cell named by sheet, juror, row and cell."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from openpyxl import Workbook
+
+from milsetctl.scoring.read import Problem, Roster, read_sheets
+
+CRITERIA = ["originality", "information", "technique", "impact"]
+ROUND = "R-0A1B2C3D"
+IDS = ["K7QX2M", "P3HT9B", "W4ZC8N", "A2BD6F"]
+HEADERS = ["anon_id", *CRITERIA, "comment", "category", "title", "description"]
+
+
+def write_xlsx(path: Path, juror: str | None, rows: Sequence[Sequence[Any]], *, round_id: str | None = ROUND,
+               juror_id: str = "J01", headers: Sequence[str] = HEADERS) -> Path:
+    """A juror's sheet in the contract's format: Instructions, Scores (row 1 headers), hidden milsetctl sheet.
+
+    rows: [anon_id, originality, information, technique, impact, comment] (reference columns filled in).
+    """
+    book = Workbook()
+    book.active.title = "Instructions"
+    book.active["A1"] = "Score each photo 1-10."
+    sheet = book.create_sheet("Scores")
+    sheet.append(list(headers))
+    for r in rows:
+        r = list(r) + [None] * (6 - len(r))
+        sheet.append([*r[:6], "middle", "=HYPERLINK(\"x\")", "A photo"][: len(headers)] if len(headers) >= 9
+                     else r[: len(headers)])
+    if round_id is not None or juror is not None:
+        hidden = book.create_sheet("milsetctl")
+        hidden.sheet_state = "hidden"
+        for key, value in (("round_id", round_id), ("juror_id", juror_id), ("juror", juror),
+                           ("criteria", ",".join(CRITERIA)), ("score_min", 1), ("score_max", 10)):
+            if value is not None:
+                hidden.append([key, value])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book.save(path)
+    return path
+
+
+def write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]], encoding: str = "utf-8") -> Path:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(header)
+    for r in rows:
+        writer.writerow(["" if v is None else v for v in r])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(buf.getvalue().encode(encoding))
+    return path
+
+
+def read(paths: Sequence[Path], known: Sequence[str] = IDS, roster: Roster | None = None, **kw: Any):  # type: ignore[no-untyped-def]
+    return read_sheets(list(paths), criteria=CRITERIA, score_min=1, score_max=10, known_anon_ids=set(known),
+                       round_id=ROUND, roster=roster, **kw)
+
+
+def errors(result) -> list[Problem]:  # type: ignore[no-untyped-def]
+    return [p for p in result.problems if p.severity == "error"]
+
+
+def table(result) -> dict[tuple[str, str, str], float]:  # type: ignore[no-untyped-def]
+    return {(j, a, c): s for j, a, c, s in result.scores[["juror", "anon_id", "criterion", "score"]]
+            .itertuples(index=False)}
+
+
+GOOD = [["K7QX2M", 7, 8, 6, 9, "Strong"], ["P3HT9B", 5, 5, 4, 6, None], ["W4ZC8N", 10, 9, 9, 10, ""],
+        ["A2BD6F", 1, 2, 3, 2, "Blurred"]]
+
+
+def test_contract_xlsx_reads_every_score_and_comment(tmp_path: Path) -> None:
+    result = read([write_xlsx(tmp_path / "J01 Wang Fang.xlsx", "王芳", GOOD)])
+    assert result.problems == []
+    assert result.jurors == ["王芳"] and result.sheet_of == {"王芳": "J01 Wang Fang.xlsx"}
+    scores = table(result)
+    assert len(scores) == 16
+    assert scores[("王芳", "K7QX2M", "technique")] == 6.0 and scores[("王芳", "A2BD6F", "originality")] == 1.0
+    pairs = result.pairs.set_index("anon_id")
+    assert pairs.loc["K7QX2M", "comment"] == "Strong" and pairs.loc["P3HT9B", "comment"] is None
+    assert pairs.loc["W4ZC8N", "row"] == 4 and pairs.loc["W4ZC8N", "sheet"] == "J01 Wang Fang.xlsx"
+
+
+def test_tolerant_values_are_accepted(tmp_path: Path) -> None:
+    rows = [["K7QX2M", "7.0", " 8 ", "８", 7.0], ["ｐ3ht9b ", 10, "１０", "\u30007\u3000", "9"]]
+    result = read([write_xlsx(tmp_path / "a.xlsx", "Ann", rows)], known=IDS[:2])
+    assert result.problems == []
+    scores = table(result)
+    assert [scores[("Ann", "K7QX2M", c)] for c in CRITERIA] == [7, 8, 8, 7]
+    assert [scores[("Ann", "P3HT9B", c)] for c in CRITERIA] == [10, 10, 7, 9]
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("７.５", "not a whole number: '７.５' (scores are whole numbers 1-10)"),
+    (7.5, "not a whole number: 7.5 (scores are whole numbers 1-10)"),
+    (11, "out of range 1-10: 11"),
+    (0, "out of range 1-10: 0"),
+    ("abc", "not a number: 'abc'"),
+    ("#VALUE!", "not a number: '#VALUE!'"),
+    (None, "missing score (blank cell)"),
+    ("  ", "missing score (blank cell)"),
+])
+def test_a_bad_cell_is_named_by_sheet_juror_row_and_cell(tmp_path: Path, value: Any, expected: str) -> None:
+    rows = [list(r) for r in GOOD]
+    rows[2][3] = value  # W4ZC8N technique: sheet row 4, column D
+    result = read([write_xlsx(tmp_path / "J02 Bo.xlsx", "Bo", rows)])
+    assert errors(result) == [Problem("J02 Bo.xlsx", "Bo", 4, "D4", f"W4ZC8N technique: {expected}")]
+    assert ("Bo", "W4ZC8N", "technique") not in table(result)  # never a silent zero
+    assert len(table(result)) == 15
+
+
+def test_unknown_blank_and_duplicate_anon_ids(tmp_path: Path) -> None:
+    rows = [list(r) for r in GOOD] + [["ZZZZZZ", 5, 5, 5, 5], [None, 4, 4, 4, 4], ["P3HT9B", 5, 5, 4, 6],
+                                      ["K7QX2M", 1, 1, 1, 1]]
+    result = read([write_xlsx(tmp_path / "c.xlsx", "Cy", rows)])
+    got = {(p.row, p.cell, p.severity): p.problem for p in result.problems}
+    assert got[(6, "A6", "error")] == "unknown anon ID 'ZZZZZZ'"
+    assert got[(7, "A7", "error")] == "scores without an anon ID"
+    assert got[(3, "A3", "note")].startswith("anon ID P3HT9B appears more than once (rows 3, 8) with the same")
+    assert got[(2, "A2", "error")] == ("anon ID K7QX2M appears more than once (rows 2, 9) with different scores; "
+                                       "none of them is used")
+    scores = table(result)
+    assert not any(a == "K7QX2M" for _, a, _ in scores)  # conflicting copies: neither is used
+    assert scores[("Cy", "P3HT9B", "impact")] == 6  # identical copies: counted once
+    assert len(result.pairs) == 3 and len(scores) == 12
+
+
+def test_sheet_for_another_round_is_refused_whole(tmp_path: Path) -> None:
+    other = write_xlsx(tmp_path / "old.xlsx", "Dee", GOOD, round_id="R-FFFF0000")
+    good = write_xlsx(tmp_path / "good.xlsx", "Eve", GOOD)
+    result = read([other, good])
+    assert errors(result) == [Problem("old.xlsx", None, None, None, "a sheet for another round (R-FFFF0000; this "
+                                      "round is R-0A1B2C3D); the sheet is not used")]
+    assert result.refused == ["old.xlsx"] and result.jurors == ["Eve"]
+
+
+def test_unreadable_file_is_one_problem_and_the_others_are_read(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.xlsx"
+    broken.write_bytes(b"PK\x03\x04 not really a workbook")
+    result = read([broken, write_xlsx(tmp_path / "fine.xlsx", "Fay", GOOD)])
+    assert len(errors(result)) == 1
+    p = errors(result)[0]
+    assert p.sheet == "broken.xlsx" and p.problem.startswith("cannot open the workbook") and p.row is None
+    assert len(table(result)) == 16
+
+
+def test_juror_on_two_sheets_uses_neither(tmp_path: Path) -> None:
+    a = write_xlsx(tmp_path / "a.xlsx", "Gus", GOOD)
+    b = write_xlsx(tmp_path / "b.xlsx", " gus ", GOOD[:2])
+    c = write_xlsx(tmp_path / "c.xlsx", "Hal", GOOD)
+    result = read([a, b, c])
+    assert [(p.sheet, p.juror) for p in errors(result)] == [("a.xlsx", "Gus"), ("b.xlsx", "gus")]
+    assert "juror Gus also has scores on b.xlsx: a juror twice" in errors(result)[0].problem
+    assert result.jurors == ["Hal"] and set(result.scores["juror"]) == {"Hal"}
+
+
+def test_renamed_and_extra_columns(tmp_path: Path) -> None:
+    headers = ["Anon ID", "Originality (1-10)", "信息性", " TECHNIQUE ", "影响力 (1–10)", "评语", "Mood"]
+    path = write_xlsx(tmp_path / "r.xlsx", "Ivy", [r[:6] + ["happy"] for r in GOOD], headers=headers)
+    result = read([path])
+    assert errors(result) == []
+    assert result.notes == [Problem("r.xlsx", "Ivy", 1, "G1", "extra column 'Mood' ignored", "note")]
+    assert table(result) == table(read([write_xlsx(tmp_path / "s.xlsx", "Ivy", GOOD)]))
+
+
+def test_a_criterion_column_missing_is_one_problem_naming_the_header_row(tmp_path: Path) -> None:
+    headers = ["anon_id", "originality", "information", "impact", "comment"]
+    rows = [[r[0], r[1], r[2], r[4], r[5]] for r in GOOD]
+    result = read([write_xlsx(tmp_path / "m.xlsx", "Jo", rows, headers=headers)])
+    assert errors(result) == [Problem("m.xlsx", "Jo", 1, None, "no column for the criterion 'technique' in the "
+                                      "header row (row 1: anon_id, originality, information, impact, comment)")]
+    assert {c for _, _, c in table(result)} == {"originality", "information", "impact"}
+
+
+def test_assignments_missing_and_unassigned_entries(tmp_path: Path) -> None:
+    roster = Roster(names={"J01": "Kim", "J02": "Lee"}, active={"J01": set(IDS[:3]), "J02": set(IDS)},
+                    ever={"J01": set(IDS[:3]), "J02": set(IDS)})
+    sheet = write_xlsx(tmp_path / "J01 Kim.xlsx", "Kim", [GOOD[0], GOOD[1], GOOD[3]])  # W4ZC8N left out
+    result = read([sheet], roster=roster)
+    assert errors(result) == [
+        Problem("J01 Kim.xlsx", "Kim", None, None, "W4ZC8N: assigned to this juror but not on the sheet (missing "
+                "scores)"),
+        Problem("J01 Kim.xlsx", "Kim", None, None, "A2BD6F: not assigned to this juror (another juror's entry, or a "
+                "conflict of interest); its scores are not used"),
+    ]
+    assert result.juror_ids == {"Kim": "J01"}
+
+
+def test_three_formats_give_the_same_scores(tmp_path: Path) -> None:
+    xlsx = read([write_xlsx(tmp_path / "x" / "Mo.xlsx", "Mo", GOOD)])
+    per_juror = read([write_csv(tmp_path / "c" / "Mo.csv", HEADERS[:6], GOOD)])
+    long_rows = [["Mo", r[0], c, r[1 + k]] for r in GOOD for k, c in enumerate(CRITERIA)]
+    long = read([write_csv(tmp_path / "l" / "all.csv", ["juror", "anon_id", "criterion", "score"], long_rows)])
+    for result in (xlsx, per_juror, long):
+        assert errors(result) == [] and result.jurors == ["Mo"]
+    assert table(xlsx) == table(per_juror) == table(long)
+    assert len(table(xlsx)) == 16
+
+
+def test_gb18030_per_juror_csv_with_chinese_headers(tmp_path: Path) -> None:
+    header = ["匿名编号", "原创性", "信息性", "技术", "影响力", "评语"]
+    rows = [[r[0], r[1], r[2], r[3], r[4], "构图很好" if i == 0 else ""] for i, r in enumerate(GOOD)]
+    rows[1][3] = "７.５"
+    path = write_csv(tmp_path / "李娜.csv", header, rows, encoding="gb18030")
+    result = read([path])
+    assert result.jurors == ["李娜"]
+    assert errors(result) == [Problem("李娜.csv", "李娜", 3, "row 3, column 技术",
+                                      "P3HT9B technique: not a whole number: '７.５' (scores are whole numbers "
+                                      "1-10)")]
+    assert result.pairs.set_index("anon_id").loc["K7QX2M", "comment"] == "构图很好"
+    assert len(table(result)) == 15
+
+
+def test_utf16_long_csv_with_bom(tmp_path: Path) -> None:
+    rows = [["Nia", r[0], c, r[1 + k]] for r in GOOD for k, c in enumerate(CRITERIA)]
+    path = write_csv(tmp_path / "long.csv", ["Juror", "Anon_ID", "Criterion", "Score"], rows, encoding="utf-16")
+    result = read([path])
+    assert errors(result) == [] and len(table(result)) == 16
+
+
+def test_long_csv_repeats_missing_rows_and_unknown_criterion(tmp_path: Path) -> None:
+    rows = [["Oz", r[0], c, r[1 + k]] for r in GOOD for k, c in enumerate(CRITERIA)]
+    rows.append(["Oz", "K7QX2M", "technique", 6])  # same again: a note
+    rows.append(["Oz", "P3HT9B", "impact", 2])  # scored twice, differently
+    del rows[9]  # W4ZC8N information gone
+    rows.append(["Oz", "W4ZC8N", "composition", 3])
+    rows.append(["", "W4ZC8N", "impact", 3])
+    result = read([write_csv(tmp_path / "long.csv", ["juror", "anon_id", "criterion", "score"], rows)])
+    got = [(p.row, p.cell, p.problem, p.severity) for p in result.problems]
+    assert (4, "row 4, column score", "K7QX2M technique appears more than once (rows 4, 17) with the same "
+            "scores; counted once", "note") in got
+    assert (9, "row 9, column score", "P3HT9B impact appears more than once (rows 9, 18) with different scores; "
+            "none of them is used", "error") in got
+    assert (19, "row 19, column criterion", "unknown criterion 'composition' (expected originality, information, "
+            "technique, impact)", "error") in got
+    assert (20, "row 20, column juror", "no juror named in this row", "error") in got
+    assert (None, None, "W4ZC8N information: missing score (no row)", "error") in got
+    assert len(errors(result)) == 4
+    assert len(table(result)) == 14  # 16 - the deleted row - P3HT9B impact
+
+
+def test_long_csv_600k_rows_parse_and_check_fast(tmp_path: Path) -> None:
+    """5,000 entries x 30 jurors x 4 criteria; per-row Python would take several seconds."""
+    rng = np.random.default_rng(1)
+    letters = np.array(list("ABCDEFGHJKLMNPQRSTUVWXYZ23456789"))
+    anons = np.unique(["".join(x) for x in rng.choice(letters, (5200, 6))])[:5000]
+    n = 5000 * 30 * 4
+    frame = pd.DataFrame({
+        "juror": np.repeat([f"Juror {i:02d}" for i in range(30)], 5000 * 4),
+        "anon_id": np.tile(np.repeat(anons, 4), 30),
+        "criterion": np.tile(CRITERIA, 5000 * 30),
+        "score": rng.integers(1, 11, n),
+    })
+    frame.loc[12345, "score"] = 11
+    path = tmp_path / "long.csv"
+    frame.to_csv(path, index=False)
+    start = time.perf_counter()
+    result = read_sheets([path], criteria=CRITERIA, score_min=1, score_max=10, known_anon_ids=set(anons),
+                         round_id=ROUND)
+    elapsed = time.perf_counter() - start
+    assert len(result.scores) == n - 1 and len(result.pairs) == 150_000
+    assert [(p.row, p.cell) for p in result.problems] == [(12347, "row 12347, column score")]
+    assert elapsed < 2.0, f"reading 600,000 score rows took {elapsed:.2f} s"
