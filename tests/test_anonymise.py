@@ -85,8 +85,8 @@ def test_package_holds_no_name_school_id_email_serial_in_any_encoding(built):
     ws, result = built
     assert len(result.entries) == 8 and result.problems == []
     assert result.leaks == [] and result.files_scanned == 10  # 8 photos, HTML, PDF
-    leaks, files = verify_package(ws)
-    assert leaks == [] and files == 10
+    leaks = verify_package(ws)
+    assert leaks == [] and leaks.files == 10
     needles = SERIALS + [v for p in PEOPLE for v in (p.name, p.school, p.email, p.contestant_id)]
     files = sorted(p for p in result.package.rglob("*") if p.is_file())
     assert {p.name for p in files} >= {"contact-sheet.html", "contact-sheet.pdf"}
@@ -251,7 +251,7 @@ def test_verify_catches_a_planted_leak(tmp_path):
     # (Latin: this machine may have no CJK font, and a glyph that is not drawn is no text in the PDF)
     HTML(string=f"<p>Photo by {PEOPLE[1].name} of {PEOPLE[1].school}</p>").write_pdf(package / "contact-sheet.pdf")
     with open_workspace(tmp_path / "ws") as ws2:
-        leaks, _ = verify_package(ws2)
+        leaks = verify_package(ws2)
     found = {(leak.file, leak.block, leak.what) for leak in leaks}
     assert ("contact-sheet.html", "contact-sheet.html", "contestant name of E0001") in found
     assert ("contact-sheet.pdf", "page 1 text", "contestant name of E0002") in found
@@ -262,8 +262,8 @@ def test_verify_flags_every_trace_in_the_originals(tmp_path):
     """Run over the SOURCE folder itself: every kind of trace the fixture planted is named."""
     ws = jury_workspace(tmp_path, people=PEOPLE[:4])
     with ws:
-        leaks, files = verify_package(Path(ws.settings.source) / "photos", ws.ledger)
-    assert files == 4
+        leaks = verify_package(Path(ws.settings.source) / "photos", ws.ledger)
+    assert leaks.files == 4
     kinds = {(leak.file.rsplit(".", 1)[-1], leak.block, leak.what) for leak in leaks}
     jpg = {(b, w) for ext, b, w in kinds if ext == "jpg"}
     png = {(b, w) for ext, b, w in kinds if ext == "png"}
@@ -291,6 +291,17 @@ def test_short_needles_match_only_whole_words(tmp_path):
     assert scanner.leaks == []
     scanner.text("sheet.html", "sheet.html", "Entrant 17, by Li.")
     assert {leak.what for leak in scanner.leaks} == {"contestant ID of E0009", "contestant name of E0009"}
+    # in the contact sheet, only the contestants' own text counts: the page's "17 entries" is not a leak
+    from milsetctl.anonymise.verify import scan_html
+
+    page = ('<h1>17 entries, 2026-11-17</h1><div class="title">Moon</div><div class="desc">Seen from '
+            'lab&#39;17</div>')
+    html_scanner = Scanner(make_needles([{"entry_id": "E0009", "contestant_id": "17"}]))
+    scan_html(html_scanner, "contact-sheet.html", page)
+    assert [leak.what for leak in html_scanner.leaks] == ["contestant ID of E0009"]
+    html_scanner = Scanner(make_needles([{"entry_id": "E0009", "contestant_id": "17"}]))
+    scan_html(html_scanner, "contact-sheet.html", page.replace("lab&#39;17", "the lab"))
+    assert html_scanner.leaks == []
 
 
 # --- re-runs, late decisions, withdrawals, kills --------------------------------------------------------------
@@ -465,6 +476,24 @@ def test_cli_json_shape(tmp_path):
         assert e["file"] == f"photos/{e['anon_id']}.jpg" and (package / e["file"]).is_file()
     res = runner.invoke(app, ["anonymise", "-w", str(tmp_path / "ws")])
     assert res.exit_code == 0 and "packaged 3" in res.output and "contact-sheet.pdf" in res.output
+
+
+def test_cli_build_fails_on_a_leak_and_verify_json(tmp_path):
+    jury_workspace(tmp_path, people=PEOPLE[:2], png_every=0).close()
+    package = tmp_path / "ws" / "jury" / "package"
+    package.mkdir(parents=True)
+    (package / "notes.txt").write_text(f"E0002 is {PEOPLE[1].name}, {PEOPLE[1].email}\n", encoding="utf-8")
+    res = runner.invoke(app, ["anonymise", "-w", str(tmp_path / "ws")])
+    assert res.exit_code == 1 and "notes.txt" in res.output and "NOT safe" in res.output
+    res = runner.invoke(app, ["anonymise", "-w", str(tmp_path / "ws"), "--verify", "--json"])
+    assert res.exit_code == 1
+    payload = json.loads(res.stdout)
+    assert payload["files"] == 5
+    found = {(x["file"], x["found"]) for x in payload["leaks"]}
+    assert ("notes.txt", "contestant name of E0002") in found and ("notes.txt", "an e-mail address") in found
+    (package / "notes.txt").unlink()
+    res = runner.invoke(app, ["anonymise", "-w", str(tmp_path / "ws"), "--verify"])
+    assert res.exit_code == 0 and "No identifying trace found in 4 files" in res.output
 
 
 def test_cli_no_eligible_entries_and_no_package(tmp_path):

@@ -1,8 +1,8 @@
 """The blind jury package: each eligible photo under a random anonymous ID, stripped of every identifying trace,
 with a contact sheet for the jurors, and a scanner that proves nothing identifying is left.
 
-Public API: `build_package(ws, progress=None) -> PackageResult`, `verify_package(ws_or_dir, ledger) -> (leaks,
-files scanned)`, and the lossless strippers `strip_jpeg` / `strip_png` / `scrub_icc`.
+Public API: `build_package(ws, progress=None) -> PackageResult`, `verify_package(ws_or_dir, ledger) -> list[Leak]`
+(with `.files`, the number of files scanned), and the lossless strippers `strip_jpeg` / `strip_png` / `scrub_icc`.
 """
 
 from milsetctl.anonymise.icc import scrub_icc

@@ -18,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from milsetctl.anonymise.verify import Needle, make_needles
+from milsetctl.anonymise.verify import EMAIL_RE, Scanner, make_needles
 
 TEMPLATE = "contact-sheet.html"
 HTML_NAME = "contact-sheet.html"
@@ -63,17 +63,20 @@ def thumbnail(path: Path) -> tuple[str, int, int] | None:
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii"), size[0], size[1]
 
 
-def redact(text: str, needles: list[Needle]) -> tuple[str, bool]:
-    """`text` with every needle (any entry's name, school, contestant ID, e-mail, file name) replaced; whether
-    anything was replaced. Long needles case-insensitively anywhere, short ones as whole words (as verify)."""
+def redact(text: str, scanner: Scanner) -> tuple[str, bool]:
+    """`text` with every needle (any entry's name, school, contestant ID, e-mail, file name) and any e-mail
+    address replaced; whether anything was replaced. Found as verify finds them (Scanner.in_text), so what the
+    sheet shows, verify accepts."""
     changed = False
-    for needle in needles:
-        pattern = needle.word if needle.short else re.compile(re.escape(needle.text), re.I)
-        if pattern is not None and pattern.search(text):
-            text = pattern.sub(REDACTED, text)
-            changed = True
-    from milsetctl.anonymise.verify import EMAIL_RE
-
+    for needle in scanner.in_text(text):
+        if needle.short:
+            continue
+        text, n = re.subn(re.escape(needle.text), REDACTED, text, flags=re.I)
+        changed = changed or n > 0
+    short = scanner.short_pattern()
+    if short is not None:
+        text, n = short.subn(REDACTED, text)
+        changed = changed or n > 0
     raw = text.encode("utf-8")
     if EMAIL_RE.search(raw):
         text = EMAIL_RE.sub(REDACTED.encode(), raw).decode("utf-8")
@@ -84,13 +87,13 @@ def redact(text: str, needles: list[Needle]) -> tuple[str, bool]:
 def sheet_cards(ws: Any, entries: list[Any], root: Path) -> tuple[list[dict[str, Any]], list[str]]:
     """The cards in contact-sheet order, grouped by category: [{"title", "cards": [...]}], and notes on
     redacted text."""
-    needles = make_needles(ws.ledger.entries(present_only=False))
+    scanner = Scanner(make_needles(ws.ledger.entries(present_only=False)))
     notes: list[str] = []
     ordered = sorted(entries, key=lambda e: (CATEGORY_ORDER.get(e.category or "", 9), e.category or "", e.anon_id))
     groups: list[dict[str, Any]] = []
     for e in ordered:
-        title, t_changed = redact(e.title, needles)
-        description, d_changed = redact(e.description, needles)
+        title, t_changed = redact(e.title, scanner)
+        description, d_changed = redact(e.description, scanner)
         if t_changed or d_changed:
             notes.append(f"{e.entry_id}: identifying text in the {'title' if t_changed else 'description'} "
                          f"replaced by {REDACTED} on the contact sheet")

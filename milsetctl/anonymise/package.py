@@ -247,7 +247,8 @@ def build_package(ws: Any, progress: Progress | None = None, contact_sheet: bool
                                "updated": len(result.updated), "withdrawn": len(result.withdrawn),
                                "problems": len(result.problems)})
     if verify:
-        result.leaks, result.files_scanned = verify_package(root, ledger)
+        result.leaks = verify_package(root, ledger)
+        result.files_scanned = result.leaks.files
     return result
 
 
