@@ -124,7 +124,11 @@ def reencode_png(data: bytes) -> bytes:
                     kwargs["icc_profile"] = scrub_icc(icc)
             im.save(buf, "PNG", compress_level=6, **kwargs)
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise PhotoError(f"cannot be decoded to re-encode it as PNG ({exc})") from exc
+        from milsetctl.probe import sniff_format
+
+        kind = sniff_format(data[:64]) or "this file's format"
+        raise PhotoError(f"{kind} cannot be decoded here, so it cannot be re-encoded as PNG "
+                         f"({type(exc).__name__}); convert the photo to JPEG or PNG and validate again") from exc
     return strip_png(buf.getvalue()).data
 
 
