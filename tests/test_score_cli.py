@@ -126,6 +126,12 @@ def test_missing_score_blocks_the_ranking_unless_allow_missing(ws_root: Path) ->
     with ledger(ws_root) as ws:
         assert len(ws.ledger.ranking()) == 8
         assert json.loads(next(r for r in ws.ledger.score_rows() if r[:2] == ("Bo", "ME6666"))[2])["impact"] is None
+    # a later run of Ann's sheet alone still names Bo's stored gap, and ranks nothing until it is filled
+    later = json.loads(score(ws_root, str(ws_root / "jury" / "sheets" / "Ann.xlsx"), "--json").stdout)
+    assert later["problems"] == [{"sheet": "Bo.xlsx", "juror": "Bo", "row": 4, "cell": None,
+                                  "problem": "ME6666: the stored score lacks impact (stored by an earlier "
+                                  "--allow-missing run; send the juror's corrected sheet)"}]
+    assert later["ranking_stored"] is False and later["scores_stored"] is True
 
 
 def test_an_entry_nobody_scored_and_a_juror_with_no_sheet(ws_root: Path) -> None:

@@ -220,9 +220,11 @@ class _Cells:
     kind: str  # "xlsx" | "csv"
     layout: str  # "wide" (one row per entry) | "long" (one row per score)
     headers: list[str]
-    frame: pd.DataFrame  # juror, anon, criterion, value, row, col, anon_col, comment
+    frame: dict[str, np.ndarray]  # juror, anon, criterion, value (object); row, col, anon_col (int64); comment
     juror: str | None = None  # the sheet's juror when the whole sheet is one juror's
     juror_id: str | None = None
+    juror_col: int = -1  # a long sheet's juror and criterion columns (for naming their cells)
+    criterion_col: int = -1
 
     def cell(self, row: int | None, col: int | None) -> str | None:
         if row is None or col is None or col < 0:
@@ -348,7 +350,7 @@ def _wide_cells(sheet: str, kind: str, rows: list[tuple[int, list[Any]]], criter
     headers = ["" if c is None else str(c) for c in header_cells]
     cols = _Columns(headers, criteria)
     use_column = cols.juror >= 0 and not juror.from_sheet
-    cells = _Cells(sheet, kind, "wide", headers, pd.DataFrame(), None if use_column else juror.name,
+    cells = _Cells(sheet, kind, "wide", headers, {}, None if use_column else juror.name,
                    None if use_column else juror.juror_id)
     if cols.long:
         return _long_cells_from_rows(cells, cols, rows[h + 1:], criteria, problems)
@@ -379,15 +381,15 @@ def _wide_cells(sheet: str, kind: str, rows: list[tuple[int, list[Any]]], criter
             data["col"].append(i)
             data["anon_col"].append(cols.anon)
             data["comment"].append(comment)
-    cells.frame = _frame({k: np.array(v, dtype=np.int64 if k in ("row", "col", "anon_col") else object)
-                          for k, v in data.items()})
+    cells.frame = {k: np.array(v, dtype=np.int64 if k in ("row", "col", "anon_col") else object)
+                   for k, v in data.items()}
     return cells
 
 
 def _frame(columns: Mapping[str, np.ndarray]) -> pd.DataFrame:
     """A frame keeping object columns as object (pandas 3 would convert text to its str dtype: slow to build and
     to hash, for nothing here)."""
-    return pd.DataFrame({k: pd.Series(v, dtype=v.dtype) for k, v in columns.items()})
+    return pd.concat([pd.Series(v, dtype=v.dtype, name=k) for k, v in columns.items()], axis=1)
 
 
 def _blank(value: Any) -> bool:
@@ -431,18 +433,16 @@ def _long_cells(cells: _Cells, cols: _Columns, frame: pd.DataFrame, problems: li
                                 f"extra column '{cells.headers[i].strip()}' ignored", "note"))
     n = len(frame)
     values = frame.iloc[:, cols.score]
-    juror = frame.iloc[:, cols.juror] if cols.juror >= 0 else pd.Series([cells.juror] * n, index=frame.index)
-    out = _frame({
-        "juror": juror.to_numpy(dtype=object), "anon": frame.iloc[:, cols.anon].to_numpy(dtype=object),
+    cells.frame = {
+        "juror": (frame.iloc[:, cols.juror].to_numpy(dtype=object) if cols.juror >= 0
+                  else np.full(n, cells.juror, dtype=object)), "anon": frame.iloc[:, cols.anon].to_numpy(dtype=object),
         "criterion": frame.iloc[:, cols.criterion].to_numpy(dtype=object), "value": values.to_numpy(dtype=object),
         "row": frame.index.to_numpy(dtype=np.int64), "col": np.full(n, cols.score, dtype=np.int64),
         "anon_col": np.full(n, cols.anon, dtype=np.int64),
         "comment": (frame.iloc[:, cols.comment].to_numpy(dtype=object) if cols.comment >= 0
                     else np.full(n, None, dtype=object)),
-    })
-    cells.frame = out
-    cells.criterion_col = cols.criterion  # type: ignore[attr-defined]
-    cells.juror_col = cols.juror  # type: ignore[attr-defined]
+    }
+    cells.criterion_col, cells.juror_col = cols.criterion, cols.juror
     return cells
 
 
@@ -469,11 +469,10 @@ class _Checker:
         """(scores long frame, pairs frame) of the usable cells; every unusable one becomes a problem."""
         f = cells.frame
         sheet, long = cells.sheet, cells.layout == "long"
-        if f.empty:
+        n = len(f["row"])
+        if n == 0:
             return _empty_scores(), _empty_pairs(self.criteria)
-        rows = f["row"].to_numpy(dtype=np.int64)
-        cols = f["col"].to_numpy(dtype=np.int64)
-        anon_cols = f["anon_col"].to_numpy(dtype=np.int64)
+        rows, cols, anon_cols = f["row"], f["col"], f["anon_col"]
 
         def add(i: int, juror: str | None, text: str, col: int | None = None, severity: str = "error") -> None:
             row = int(rows[i])
@@ -481,15 +480,15 @@ class _Checker:
                                                                           else col), text, severity))
 
         # each column's distinct values, once: the checks work on the codes
-        j_codes, j_uni = pd.factorize(f["juror"].to_numpy(), use_na_sentinel=True)
-        a_codes, a_uni = pd.factorize(f["anon"].to_numpy(), use_na_sentinel=True)
-        v_codes, v_uni = pd.factorize(f["value"].to_numpy(), use_na_sentinel=True)
+        j_codes, j_uni = pd.factorize(f["juror"], use_na_sentinel=True)
+        a_codes, a_uni = pd.factorize(f["anon"], use_na_sentinel=True)
+        v_codes, v_uni = pd.factorize(f["value"], use_na_sentinel=True)
         if long:
-            c_codes, c_uni = pd.factorize(f["criterion"].to_numpy(), use_na_sentinel=True)
+            c_codes, c_uni = pd.factorize(f["criterion"], use_na_sentinel=True)
             # a blank line (every column blank) is no row at all
             skip = (j_codes < 0) & (a_codes < 0) & (c_codes < 0) & (v_codes < 0)
         else:
-            skip = np.zeros(len(f), dtype=bool)
+            skip = np.zeros(n, dtype=bool)
 
         # jurors: normalise each distinct spelling once; the first spelling of a name is the one kept
         j_names: list[str] = []
@@ -508,7 +507,7 @@ class _Checker:
             idx = np.flatnonzero(bad)
             for i, members in _groups(idx, np.zeros(len(idx), dtype=np.int64), rows):
                 add(i, None, "no juror named in this row" + _more_rows(members, rows, i),
-                    col=getattr(cells, "juror_col", None))
+                    col=cells.juror_col)
         bad |= skip
 
         # anonymous IDs
@@ -525,7 +524,7 @@ class _Checker:
             idx = np.flatnonzero(mask)
             group = j_codes[idx].astype(np.int64) * (len(a_uni) + 1) + a_codes[idx]
             for i, members in _groups(idx, group, rows):
-                label = text if kind == "blank" else f"{text} {_show_raw(f['anon'].iat[i])}"
+                label = text if kind == "blank" else f"{text} {_show_raw(f['anon'][i])}"
                 add(i, juror[i], label + _more_rows(members, rows, i), col=int(anon_cols[i]))
             bad |= mask
         if self.withdrawn:
@@ -548,13 +547,13 @@ class _Checker:
             if mask.any():
                 idx = np.flatnonzero(mask)
                 for i, members in _groups(idx, c_codes[idx].astype(np.int64), rows):
-                    raw = f["criterion"].iat[i]
+                    raw = f["criterion"][i]
                     what = ("no criterion named" if _blank(raw) else
                             f"unknown criterion {_show_raw(raw)} (expected {', '.join(self.criteria)})")
-                    add(i, juror[i], what + _more_rows(members, rows, i), col=getattr(cells, "criterion_col", None))
+                    add(i, juror[i], what + _more_rows(members, rows, i), col=cells.criterion_col)
                 bad |= mask
         else:
-            crit = f["criterion"].to_numpy(dtype=object)
+            crit = f["criterion"]
             c_idx = np.array([crit_index.get(c, -1) for c in crit], dtype=np.int64)
 
         # values: each distinct value parsed once
@@ -574,7 +573,7 @@ class _Checker:
         pair_key = j_codes.astype(np.int64) * n_a + a_codes
         key = pair_key * n_c + c_idx
         dup = pd.Series(np.where(valid, key, -1 - np.arange(len(key)))).duplicated(keep=False).to_numpy() & valid
-        drop = np.zeros(len(f), dtype=bool)
+        drop = np.zeros(n, dtype=bool)
         if dup.any():
             idx = np.flatnonzero(dup)
             for i, members in _groups(idx, key[idx] if long else pair_key[idx], rows):
@@ -601,7 +600,7 @@ class _Checker:
         first = kidx[first_at]
         first_row = pd.Series(rows[kidx]).groupby(p_codes).min().to_numpy()
         comments = np.full(len(p_uni), None, dtype=object)
-        raw_comments = f["comment"].to_numpy(dtype=object)[kidx]
+        raw_comments = f["comment"][kidx]
         has = pd.notna(raw_comments)
         for k in np.flatnonzero(has):  # comments are few: loop over them only
             text = str(raw_comments[k]).strip()
@@ -626,7 +625,7 @@ class _Checker:
         scores = _frame({"juror": juror[usable], "anon_id": anon[usable], "criterion": crit[usable],
                          "score": score[usable]})
         wide = np.full((len(p_uni), len(self.criteria)), np.nan)
-        pos = np.full(len(f), -1, dtype=np.int64)
+        pos = np.full(n, -1, dtype=np.int64)
         pos[kidx] = p_codes
         wide[pos[usable], c_idx[usable]] = score[usable]
         pairs = _frame({"juror": juror[first], "anon_id": anon[first],
@@ -811,7 +810,7 @@ def _load(path: Path, criteria: Sequence[str], round_id: str | None, roster: Ros
         headers = [str(c) for c in frame.columns]
         frame.columns = range(len(headers))
         frame.index = pd.RangeIndex(2, len(frame) + 2)
-        cells = _Cells(name, "csv", "long", headers, pd.DataFrame())
+        cells = _Cells(name, "csv", "long", headers, {})
         if cols.juror < 0:
             cells.juror, cells.juror_id = juror.name, juror.juror_id
         return _long_cells(cells, _Columns(headers, criteria), frame, problems)

@@ -83,12 +83,11 @@ class ScoreResult:
     def entries_json(self) -> list[dict[str, Any]]:
         if self.ranking is None or not self.ranked:
             return []
-        out = []
-        for anon_id, r in self.ranking.iterrows():
-            out.append({"entry_id": r["entry_id"], "anon_id": anon_id, "category": _none(r["category"]),
-                        "score": None if _none(r["score"]) is None else round(float(r["score"]), 4),
-                        "rank": None if _none(r["rank"]) is None else int(r["rank"])})
-        return out
+        r = self.ranking
+        return [{"entry_id": e, "anon_id": a, "category": _none(cat),
+                 "score": None if _none(sc) is None else round(float(sc), 4), "rank": _int(rk)}
+                for e, a, cat, sc, rk in zip(r["entry_id"].tolist(), r.index.tolist(), r["category"].tolist(),
+                                             r["score"].tolist(), r["rank"].tolist(), strict=True)]
 
     def as_json(self) -> dict[str, Any]:
         """SPEC: {"entries": [{entry_id, anon_id, category, score, rank}], "agreement": {kendall_w,
@@ -137,6 +136,11 @@ def _none(value: Any) -> Any:
     return value
 
 
+def _int(value: Any) -> int | None:
+    value = _none(value)
+    return None if value is None else int(value)
+
+
 def _num(value: Any) -> float | None:
     value = _none(value)
     return None if value is None else round(float(value), 6)
@@ -179,21 +183,39 @@ def _json_rows(pairs: pd.DataFrame, criteria: Sequence[str]) -> list[tuple[Any, 
     n = len(pairs)
     if n == 0:
         return []
-    text = np.full(n, "{", dtype=object)
-    for k, c in enumerate(criteria):
-        v = pairs[score_column(c)].to_numpy(dtype=float)
-        blank = np.isnan(v)
-        whole = ~blank & (np.mod(np.where(blank, 0.0, v), 1.0) == 0.0)
-        col = np.full(n, "null", dtype=object)
-        col[whole] = v[whole].astype(np.int64).astype(str).astype(object)
-        other = ~blank & ~whole
-        if other.any():
-            col[other] = [repr(float(x)) for x in v[other]]
-        text = text + ((", " if k else "") + json.dumps(c, ensure_ascii=False) + ": ") + col
-    text = text + "}"
+    # a juror x entry row is one of few score combinations (10 values + blank per criterion): code each row's
+    # combination, write the JSON of each distinct combination once, and spread the texts back by code
+    values = pairs[[score_column(c) for c in criteria]].to_numpy(dtype=float)
+    combo = np.zeros(n, dtype=np.int64)
+    radix = 1
+    per_column = []
+    for k in range(len(criteria)):
+        col_codes, col_values = pd.factorize(values[:, k], use_na_sentinel=False)
+        if radix * max(1, len(col_values)) > 2**62:  # a continuous scale: too many combinations, write each row
+            return _rows(pairs, [_json_object(criteria, row) for row in values])
+        combo += col_codes.astype(np.int64) * radix
+        radix *= max(1, len(col_values))
+        per_column.append(np.asarray(col_values, dtype=float))
+    codes, uniques = pd.factorize(combo)
+    texts = []
+    for code in uniques:
+        rest, digits = int(code), []
+        for col_values in per_column:
+            rest, d = divmod(rest, max(1, len(col_values)))
+            digits.append(col_values[d])
+        texts.append(_json_object(criteria, digits))
+    return _rows(pairs, np.array(texts, dtype=object)[codes].tolist())
+
+
+def _json_object(criteria: Sequence[str], values: Sequence[float]) -> str:
+    return json.dumps({c: None if math.isnan(v) else int(v) if float(v).is_integer() else float(v)
+                       for c, v in zip(criteria, values, strict=True)}, ensure_ascii=False)
+
+
+def _rows(pairs: pd.DataFrame, texts: list[str]) -> list[tuple[Any, ...]]:
     comments = pairs["comment"].to_numpy(dtype=object)
     comments = np.where(pd.isna(comments), None, comments)
-    return list(zip(pairs["juror"].tolist(), pairs["anon_id"].tolist(), text.tolist(), comments.tolist(),
+    return list(zip(pairs["juror"].tolist(), pairs["anon_id"].tolist(), texts, comments.tolist(),
                     pairs["sheet"].tolist(), pairs["row"].astype(np.int64).tolist(), strict=True))
 
 
@@ -204,20 +226,28 @@ def _stored_frame(rows: Sequence[tuple[Any, ...]], criteria: Sequence[str]) -> t
         return (pd.DataFrame({"juror": pd.Series(o, dtype=object), "anon_id": pd.Series(o, dtype=object),
                               "criterion": pd.Series(o, dtype=object), "score": pd.Series([], dtype=float)}),
                 pd.DataFrame({"juror": pd.Series(o, dtype=object), "anon_id": pd.Series(o, dtype=object),
-                              "sheet": pd.Series(o, dtype=object)}))
+                              "sheet": pd.Series(o, dtype=object), "row": pd.Series(o, dtype=object),
+                              "complete": pd.Series([], dtype=bool), "lacking": pd.Series(o, dtype=object)}))
     juror = np.array([r[0] for r in rows], dtype=object)
     anon = np.array([r[1] for r in rows], dtype=object)
     objs = json.loads("[" + ",".join(r[2] for r in rows) + "]")
     parts = []
+    complete = np.ones(len(rows), dtype=bool)
+    lacking = np.full(len(rows), "", dtype=object)
     for c in criteria:
         v = np.array([o.get(c) for o in objs], dtype=float)  # None -> nan
-        parts.append(pd.DataFrame({"juror": pd.Series(juror, dtype=object), "anon_id": pd.Series(anon, dtype=object),
-                                   "criterion": pd.Series(np.full(len(rows), c, dtype=object), dtype=object),
-                                   "score": v}))
+        complete &= ~np.isnan(v)
+        lacking[np.isnan(v)] += ("" if c == criteria[0] else " ") + c
+        parts.append(pd.concat([pd.Series(juror, dtype=object, name="juror"),
+                                pd.Series(anon, dtype=object, name="anon_id"),
+                                pd.Series(np.full(len(rows), c, dtype=object), dtype=object, name="criterion"),
+                                pd.Series(v, name="score")], axis=1))
     long = pd.concat(parts, ignore_index=True)
     long = long[~long["score"].isna()].reset_index(drop=True)
     pairs = pd.DataFrame({"juror": pd.Series(juror, dtype=object), "anon_id": pd.Series(anon, dtype=object),
-                          "sheet": pd.Series([r[4] for r in rows], dtype=object)})
+                          "sheet": pd.Series([r[4] for r in rows], dtype=object),
+                          "row": pd.Series([r[5] for r in rows], dtype=object), "complete": complete,
+                          "lacking": pd.Series(lacking, dtype=object)})
     return long, pairs
 
 
@@ -261,13 +291,14 @@ def score_round(ws: Any, sheets: Sequence[Path], *, method: str | None = None, a
 
     # this run's jurors replace their stored scores; every other stored juror stays
     new_jurors = set(read.jurors)
-    stored_rows = [r for r in ws.ledger.score_rows() if r[0] not in new_jurors]
-    old_long, old_pairs = _stored_frame(stored_rows, criteria)
-    combined = pd.concat([old_long, read.scores], ignore_index=True)
-    combined = combined[combined["anon_id"].isin(set(rnd.in_round))].reset_index(drop=True)
+    old_long, old_pairs = _stored_frame(ws.ledger.score_rows_except(new_jurors), criteria)
+    combined = pd.concat([old_long, read.scores], ignore_index=True) if len(old_long) else read.scores
+    in_round = combined["anon_id"].isin(set(rnd.in_round)).to_numpy()
+    if not in_round.all():
+        combined = combined[in_round].reset_index(drop=True)
     sheet_of = {**dict(zip(old_pairs["juror"], old_pairs["sheet"], strict=True)), **read.sheet_of}
 
-    problems.extend(_round_problems(read, old_long, old_pairs, rnd, roster, criteria, combined))
+    problems.extend(_round_problems(read, old_pairs, rnd, roster, criteria))
     sheet_errors = any(p.severity == "error" for p in read.problems)
     any_errors = any(p.severity == "error" for p in problems)
 
@@ -320,17 +351,16 @@ def score_round(ws: Any, sheets: Sequence[Path], *, method: str | None = None, a
                                                          if isinstance(grades, list)])
 
 
-def _round_problems(read: SheetsRead, old_long: pd.DataFrame, old_pairs: pd.DataFrame, rnd: _Round,
-                    roster: Roster | None, criteria: Sequence[str], combined: pd.DataFrame) -> list[Problem]:
+def _round_problems(read: SheetsRead, old_pairs: pd.DataFrame, rnd: _Round, roster: Roster | None,
+                    criteria: Sequence[str]) -> list[Problem]:
     """What the round as a whole lacks: jurors with assignments and no scores, stored scores left incomplete by an
     earlier --allow-missing run, entries no juror scored."""
     out: list[Problem] = []
     in_round = set(rnd.in_round)
-    n_crit = len(criteria)
-    counts = combined.groupby(["juror", "anon_id"], sort=False).size()
-    complete = counts[counts == n_crit]
-    scored_entries = set(complete.index.get_level_values("anon_id")) if len(complete) else set()
-    complete_pairs = set(complete.index)
+    new_complete = read.pairs[[score_column(c) for c in criteria]].notna().all(axis=1).to_numpy()
+    old_complete = old_pairs["complete"].to_numpy(dtype=bool)
+    scored_entries = set(read.pairs["anon_id"][new_complete]) | set(old_pairs["anon_id"][old_complete])
+    complete_pairs = set(zip(old_pairs["juror"][old_complete], old_pairs["anon_id"][old_complete], strict=True))
     read_jurors = set(read.jurors)
     stored_jurors = set(old_pairs["juror"])
     reported: set[tuple[str, str]] = set()
@@ -352,9 +382,14 @@ def _round_problems(read: SheetsRead, old_long: pd.DataFrame, old_pairs: pd.Data
     # stored pairs of jurors not read now, left incomplete by an earlier --allow-missing run
     if len(old_pairs):
         old = old_pairs[~old_pairs["juror"].isin(read_jurors) & old_pairs["anon_id"].isin(in_round)]
-        for j, a, s in zip(old["juror"], old["anon_id"], old["sheet"], strict=True):
-            if (j, a) not in complete_pairs and (j, a) not in reported:
-                out.append(Problem(s, j, None, None, f"{a}: the stored score (from {s}) lacks a criterion"))
+        old = old[~old["complete"].to_numpy(dtype=bool)]
+        for j, a, s, row, lacking in zip(old["juror"], old["anon_id"], old["sheet"], old["row"], old["lacking"],
+                                         strict=True):
+            if (j, a) not in reported:
+                missing = ", ".join(lacking.split())
+                out.append(Problem(Path(s).name if s else None, j, None if row is None else int(row), None,
+                                   f"{a}: the stored score lacks {missing} (stored by an earlier --allow-missing "
+                                   "run; send the juror's corrected sheet)"))
     for a in rnd.in_round:
         if a not in scored_entries:
             out.append(Problem(None, None, None, None, f"{a} ({rnd.entry_of[a]}): no juror has scored this entry "
@@ -379,13 +414,14 @@ def _ranking(combined: pd.DataFrame, rnd: _Round, criteria: list[str], weights: 
 
 
 def _ranking_rows(ranking: pd.DataFrame, criteria: Sequence[str]) -> list[dict[str, Any]]:
-    rows = []
-    for anon_id, r in ranking.iterrows():
-        detail = {"jurors": int(r["jurors"]), **{c: _num(r[c]) for c in criteria}}
-        rows.append({"entry_id": r["entry_id"], "anon_id": anon_id, "category": _none(r["category"]),
-                     "score": _num(r["score"]), "rank": None if _none(r["rank"]) is None else int(r["rank"]),
-                     "detail": json.dumps(detail)})
-    return rows
+    crit = {c: ranking[c].to_numpy(dtype=float) for c in criteria}
+    jurors = ranking["jurors"].to_numpy(dtype=np.int64)
+    details = [json.dumps({"jurors": int(jurors[i]), **{c: _num(crit[c][i]) for c in criteria}})
+               for i in range(len(ranking))]
+    return [{"entry_id": e, "anon_id": a, "category": _none(cat), "score": _num(sc), "rank": _int(rk), "detail": d}
+            for e, a, cat, sc, rk, d in zip(ranking["entry_id"].tolist(), ranking.index.tolist(),
+                                            ranking["category"].tolist(), ranking["score"].tolist(),
+                                            ranking["rank"].tolist(), details, strict=True)]
 
 
 def _agreement(combined: pd.DataFrame, criteria: list[str], weights: list[float],
