@@ -118,6 +118,16 @@ def test_a_bad_cell_is_named_by_sheet_juror_row_and_cell(tmp_path: Path, value: 
     assert len(table(result)) == 15
 
 
+def test_an_entry_left_wholly_blank_is_one_problem(tmp_path: Path) -> None:
+    rows = [list(r) for r in GOOD]
+    rows[1][1:5] = [None, " ", None, None]
+    xlsx = read([write_xlsx(tmp_path / "b.xlsx", "Bea", rows)])
+    assert errors(xlsx) == [Problem("b.xlsx", "Bea", 3, "B3:E3", "P3HT9B: no score given (all 4 criteria blank)")]
+    per_juror = read([write_csv(tmp_path / "Bea.csv", HEADERS[:6], rows)])
+    assert [p.cell for p in errors(per_juror)] == ["row 3, columns originality-impact"]
+    assert len(table(xlsx)) == len(table(per_juror)) == 12
+
+
 def test_unknown_blank_and_duplicate_anon_ids(tmp_path: Path) -> None:
     rows = [list(r) for r in GOOD] + [["ZZZZZZ", 5, 5, 5, 5], [None, 4, 4, 4, 4], ["P3HT9B", 5, 5, 4, 6],
                                       ["K7QX2M", 1, 1, 1, 1]]

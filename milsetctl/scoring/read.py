@@ -236,6 +236,12 @@ class _Cells:
         header = self.headers[col] if col < len(self.headers) else f"#{col + 1}"
         return f"row {row}, column {header.strip() or '#' + str(col + 1)}"
 
+    def span(self, row: int, first: int, last: int) -> str:
+        """The cells from column `first` to `last` of one row: "B7:E7", or "row 7, columns originality-impact"."""
+        if self.kind == "xlsx":
+            return f"{self.cell(row, first)}:{self.cell(row, last)}"
+        return f"row {row}, columns {self.headers[first].strip()}-{self.headers[last].strip()}"
+
 
 class _Columns:
     """Header row -> which column holds what."""
@@ -564,6 +570,22 @@ class _Checker:
         score = numbers[v_codes]
         verdict = verdicts[v_codes]
         mask = pd.notna(verdict) & ~bad
+        if not long and mask.any():
+            # a row left wholly blank (an entry skipped) is one problem, not one per criterion
+            blank_cell = mask & (verdict == blank_verdict[1])
+            r_codes, r_uni = pd.factorize(rows)
+            blanks = np.bincount(r_codes[blank_cell], minlength=len(r_uni))
+            cells_in_row = np.bincount(r_codes[~bad], minlength=len(r_uni))
+            skipped = (blanks == cells_in_row) & (cells_in_row > 1)
+            if skipped.any():
+                in_skipped = skipped[r_codes] & blank_cell
+                idx = np.flatnonzero(in_skipped)
+                for i, members in _groups(idx, r_codes[idx].astype(np.int64), rows):
+                    row = int(rows[i])
+                    problems.append(Problem(sheet, juror[i] or None, row,
+                                            cells.span(row, int(cols[members].min()), int(cols[members].max())),
+                                            f"{anon[i]}: no score given (all {len(members)} criteria blank)"))
+                mask &= ~in_skipped
         for i in np.flatnonzero(mask):
             add(int(i), juror[i], f"{anon[i]} {crit[i]}: {verdict[i]}")
         valid = ~bad  # rows whose juror, anon ID and criterion are known (the value may still be bad)
