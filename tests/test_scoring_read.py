@@ -99,6 +99,17 @@ def test_tolerant_values_are_accepted(tmp_path: Path) -> None:
     assert [scores[("Ann", "P3HT9B", c)] for c in CRITERIA] == [10, 10, 7, 9]
 
 
+def test_spellings_of_one_juror_and_one_id_are_one_pair(tmp_path: Path) -> None:
+    rows = [["Juror 1", "K7QX2M", "originality", 7], ["juror  1", "k7qx2m", "information", 8],
+            ["ＪＵＲＯＲ 1", " K7QX2M", "technique", 6], ["Juror 1", "Ｋ7QX2M", "impact", "9"],
+            ["JUROR 1", "k7qx2m ", "impact", 4]]
+    result = read([write_csv(tmp_path / "long.csv", ["juror", "anon_id", "criterion", "score"], rows)])
+    assert result.jurors == ["Juror 1"] and len(result.pairs) == 1
+    assert [(p.row, p.problem) for p in result.problems] == [
+        (5, "K7QX2M impact appears more than once (rows 5, 6) with different scores; none of them is used")]
+    assert table(result) == {("Juror 1", "K7QX2M", c): v for c, v in zip(CRITERIA[:3], (7, 8, 6), strict=True)}
+
+
 @pytest.mark.parametrize(("value", "expected"), [
     ("７.５", "not a whole number: '７.５' (scores are whole numbers 1-10)"),
     (7.5, "not a whole number: 7.5 (scores are whole numbers 1-10)"),

@@ -508,6 +508,7 @@ class _Checker:
             j_names.append(seen.setdefault(_name_key(name), name) if name else "")
         j_name_arr = np.array(j_names + [""], dtype=object)
         juror = j_name_arr[j_codes]  # code -1 -> the trailing ""
+        j_codes = _merge_codes(j_codes, j_names)  # "Juror 1" and "juror  1" are one juror
         bad = (juror == "") & ~skip
         if bad.any():
             idx = np.flatnonzero(bad)
@@ -523,12 +524,13 @@ class _Checker:
         a_arr = np.array(a_clean + [""], dtype=object)
         anon = a_arr[a_codes]
         state = a_state[a_codes]
+        raw_a_codes, a_codes = a_codes, _merge_codes(a_codes, a_clean)  # "k7qx2m " is K7QX2M
         for kind, text in (("blank", "scores without an anon ID"), ("unknown", "unknown anon ID")):
             mask = (state == kind) & ~bad
             if not mask.any():
                 continue
             idx = np.flatnonzero(mask)
-            group = j_codes[idx].astype(np.int64) * (len(a_uni) + 1) + a_codes[idx]
+            group = j_codes[idx].astype(np.int64) * (len(a_uni) + 1) + raw_a_codes[idx]
             for i, members in _groups(idx, group, rows):
                 label = text if kind == "blank" else f"{text} {_show_raw(f['anon'][i])}"
                 add(i, juror[i], label + _more_rows(members, rows, i), col=int(anon_cols[i]))
@@ -668,6 +670,14 @@ class _Checker:
             problems.append(Problem(sheet, juror, None, None,
                                     f"{a}: not assigned to this juror (another juror's entry, or a conflict of "
                                     "interest); its scores are not used"))
+
+
+def _merge_codes(codes: np.ndarray, cleaned: list[str]) -> np.ndarray:
+    """Codes of raw values -> codes of their cleaned forms (raw spellings that clean alike share one code)."""
+    if not cleaned:
+        return codes
+    merged, _ = pd.factorize(np.array(cleaned, dtype=object))
+    return np.where(codes >= 0, merged[np.maximum(codes, 0)], -1)
 
 
 def _empty_scores() -> pd.DataFrame:
