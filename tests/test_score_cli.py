@@ -195,8 +195,8 @@ def test_a_run_killed_while_storing_leaves_the_ledger_whole(ws_root: Path, monke
             return (sorted(map(tuple, ws.ledger.score_rows())), [tuple(r) for r in ws.ledger.ranking()],
                     len(ws.ledger.score_runs()))
 
-    before = state()
-    assert len(before[0]) == 16 and len(before[1]) == 8
+    scores_before, ranking_before, runs_before = state()
+    assert len(scores_before) == 16 and len(ranking_before) == 8
 
     real = round_mod._json_rows
 
@@ -214,7 +214,16 @@ def test_a_run_killed_while_storing_leaves_the_ledger_whole(ws_root: Path, monke
     sheet(ws_root, "Bo", -1)
     with ledger(ws_root) as ws, pytest.raises(KeyboardInterrupt):
         score_round(ws, [folder])
-    assert state() == before
+    scores_after, ranking_after, runs_after = state()
+    # the scores are exactly as before (no half of Bo's new ones, none of his old ones lost), no run recorded,
+    # and no ranking that would disagree with them: the old one was withdrawn before storing began
+    assert (scores_after, runs_after) == (scores_before, runs_before)
+    assert ranking_after == []
+    monkeypatch.undo()
+    assert score(ws_root, str(folder)).exit_code == 0  # the next run completes the work
+    scores_done, ranking_done, runs_done = state()
+    assert len(scores_done) == 16 and len(ranking_done) == 8 and runs_done == runs_before + 1
+    assert json.loads(next(r for r in scores_done if r[:2] == ("Bo", "MA2222"))[2])["impact"] == 8
 
 
 def test_compare_lists_the_entries_a_harsh_partial_juror_moves(ws_root: Path) -> None:

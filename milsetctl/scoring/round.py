@@ -302,24 +302,27 @@ def score_round(ws: Any, sheets: Sequence[Path], *, method: str | None = None, a
     sheet_errors = any(p.severity == "error" for p in read.problems)
     any_errors = any(p.severity == "error" for p in problems)
 
+    say("Combining and ranking")
+    ranking = _ranking(combined, rnd, criteria, weights, score_min, score_max, method,
+                       int(jury.get("trimmed_min_jurors", 5)), stage) if len(combined) else None
+    store_scores = (not sheet_errors or allow_missing) and bool(rnd.entry_of)
+    ranked = store_scores and ranking is not None and (not any_errors or allow_missing)
     run_id: int | None = None
     replaced = stored = 0
-    store_scores = (not sheet_errors or allow_missing) and bool(rnd.entry_of)
     if store_scores:
         say("Storing the scores")
         rows = _json_rows(read.pairs[read.pairs["anon_id"].isin(set(rnd.entry_of))], criteria)
         detail = {"errors": sum(p.severity == "error" for p in read.problems),
                   "notes": sum(p.severity != "error" for p in read.problems), "refused": read.refused,
                   "allow_missing": allow_missing}
+        # three transactions, ordered so that a run killed between them never leaves a ranking that disagrees
+        # with the stored scores: the old ranking goes first, the new one comes last (the next run completes it)
+        ws.ledger.save_ranking([], method, 0)
         run_id = ws.ledger.replace_scores(sorted(new_jurors), rows, method, [str(p) for p in paths], detail)
-        run = ws.ledger.score_runs()[-1]
-        info = json.loads(run["detail"] or "{}")
+        info = json.loads(ws.ledger.score_runs()[-1]["detail"] or "{}")
         replaced, stored = int(info.get("replaced_rows", 0)), int(info.get("stored_rows", len(rows)))
-
-    say("Combining and ranking")
-    ranking = _ranking(combined, rnd, criteria, weights, score_min, score_max, method,
-                       int(jury.get("trimmed_min_jurors", 5)), stage) if len(combined) else None
-    ranked = store_scores and ranking is not None and (not any_errors or allow_missing)
+        if ranked and ranking is not None:
+            ws.ledger.save_ranking(_ranking_rows(ranking, criteria), method, run_id)
     blocked = None
     if not ranked:
         if not store_scores and rnd.entry_of:
@@ -330,10 +333,6 @@ def score_round(ws: Any, sheets: Sequence[Path], *, method: str | None = None, a
         else:
             blocked = ("required scores are missing: the scores read were stored but no ranking; run score again "
                        "when they are in, or rank what there is with --allow-missing")
-    if ranked and ranking is not None and run_id is not None:
-        ws.ledger.save_ranking(_ranking_rows(ranking, criteria), method, run_id)
-    elif store_scores and run_id is not None:
-        ws.ledger.save_ranking([], method, run_id)  # the old ranking no longer matches the stored scores
 
     say("Measuring agreement")
     agreement, jurors = _agreement(combined, criteria, weights, sheet_of)
