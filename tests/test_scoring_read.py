@@ -23,7 +23,7 @@ HEADERS = ["anon_id", *CRITERIA, "comment", "category", "title", "description"]
 
 
 def write_xlsx(path: Path, juror: str | None, rows: Sequence[Sequence[Any]], *, round_id: str | None = ROUND,
-               juror_id: str = "J01", headers: Sequence[str] = HEADERS) -> Path:
+               juror_id: str = "J01", headers: Sequence[str] = HEADERS, score_max: int = 10) -> Path:
     """A juror's sheet in the contract's format: Instructions, Scores (row 1 headers), hidden milsetctl sheet.
 
     rows: [anon_id, originality, information, technique, impact, comment] (reference columns filled in).
@@ -41,7 +41,7 @@ def write_xlsx(path: Path, juror: str | None, rows: Sequence[Sequence[Any]], *, 
         hidden = book.create_sheet("milsetctl")
         hidden.sheet_state = "hidden"
         for key, value in (("round_id", round_id), ("juror_id", juror_id), ("juror", juror),
-                           ("criteria", ",".join(CRITERIA)), ("score_min", 1), ("score_max", 10)):
+                           ("criteria", ",".join(CRITERIA)), ("score_min", 1), ("score_max", score_max)):
             if value is not None:
                 hidden.append([key, value])
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -162,6 +162,22 @@ def test_sheet_for_another_round_is_refused_whole(tmp_path: Path) -> None:
     assert errors(result) == [Problem("old.xlsx", None, None, None, "a sheet for another round (R-FFFF0000; this "
                                       "round is R-0A1B2C3D); the sheet is not used")]
     assert result.refused == ["old.xlsx"] and result.jurors == ["Eve"]
+
+
+def test_sheet_made_for_another_score_range_is_refused(tmp_path: Path) -> None:
+    result = read([write_xlsx(tmp_path / "five.xlsx", "Rex", [["K7QX2M", 5, 5, 4, 5]], score_max=5)])
+    assert errors(result) == [Problem("five.xlsx", None, None, None, "the sheet was made for scores 1-5 but the "
+                                      "contest now scores 1-10 (settings jury.score_min/score_max): make the sheets "
+                                      "again or restore the settings; the sheet is not used")]
+    assert result.scores.empty
+
+
+def test_juror_outside_the_juror_file_is_noted(tmp_path: Path) -> None:
+    roster = Roster(names={"J01": "Kim"}, active={"J01": set(IDS)}, ever={"J01": set(IDS)})
+    result = read([write_xlsx(tmp_path / "x.xlsx", "Stranger", GOOD, juror_id="J09")], roster=roster)
+    assert errors(result) == [] and result.jurors == ["Stranger"]
+    assert [p.problem for p in result.notes] == ["juror Stranger is in no juror file: the scores count, with no "
+                                                 "assignment to check them against"]
 
 
 def test_unreadable_file_is_one_problem_and_the_others_are_read(tmp_path: Path) -> None:

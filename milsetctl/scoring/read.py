@@ -767,7 +767,7 @@ def read_sheets(paths: Sequence[Path], *, criteria: Sequence[str], score_min: fl
         names.append(name)
         before = len(problems)
         try:
-            cells = _load(path, criteria, round_id, roster, problems)
+            cells = _load(path, criteria, round_id, roster, problems, (float(score_min), float(score_max)))
         except SheetError as exc:
             del problems[before:]
             problems.append(Problem(name, None, None, None, f"{exc}; the sheet is not used"))
@@ -806,6 +806,9 @@ def read_sheets(paths: Sequence[Path], *, criteria: Sequence[str], score_min: fl
             rid = roster.juror_id(juror, cells.juror_id) if roster is not None else None
             if rid is not None:
                 juror_ids[juror] = rid
+            elif roster is not None:
+                problems.append(Problem(cells.sheet, juror, None, None, f"juror {juror} is in no juror file: the "
+                                        "scores count, with no assignment to check them against", "note"))
             checker.coverage(cells.sheet, juror, rid, set(group["anon_id"]), problems)
         score_parts.append(scores)
         pair_parts.append(pairs)
@@ -816,7 +819,7 @@ def read_sheets(paths: Sequence[Path], *, criteria: Sequence[str], score_min: fl
 
 
 def _load(path: Path, criteria: Sequence[str], round_id: str | None, roster: Roster | None,
-          problems: list[Problem]) -> _Cells:
+          problems: list[Problem], score_range: tuple[float, float]) -> _Cells:
     """One file -> its cells in long form (raises SheetError when the sheet as a whole cannot be used)."""
     name = path.name
     suffix = path.suffix.lower()
@@ -827,6 +830,7 @@ def _load(path: Path, criteria: Sequence[str], round_id: str | None, roster: Ros
         token = meta.get("round_id", "").strip()
         if round_id and token and token != round_id:
             raise SheetError(f"a sheet for another round ({token}; this round is {round_id})")
+        _check_scale(meta, score_range)
         if not rows or all(all(_blank(c) for c in r) for _, r in rows):
             raise SheetError("the Scores sheet is empty")
         return _wide_cells(name, "xlsx", rows, criteria, problems, _sheet_juror(path, meta, roster))
@@ -853,6 +857,19 @@ def _load(path: Path, criteria: Sequence[str], round_id: str | None, roster: Ros
         raise SheetError(f"not valid CSV: {exc}") from exc
     rows = [(i, list(r)) for i, r in enumerate(records, start=1)]
     return _wide_cells(name, "csv", rows, criteria, problems, juror)
+
+
+def _check_scale(meta: Mapping[str, str], score_range: tuple[float, float]) -> None:
+    """A sheet made for another score range (the settings changed after `jury sheets`) would be read on the wrong
+    scale without a word: refuse it."""
+    try:
+        made = (float(meta["score_min"]), float(meta["score_max"]))
+    except (KeyError, ValueError):
+        return
+    if made != score_range:
+        raise SheetError(f"the sheet was made for scores {_show(made[0])}-{_show(made[1])} but the contest now "
+                         f"scores {_show(score_range[0])}-{_show(score_range[1])} (settings jury.score_min/"
+                         "score_max): make the sheets again or restore the settings")
 
 
 @dataclass
