@@ -182,6 +182,12 @@ def render_compare(console: Console, result: ScoreResult) -> None:
 def render_score(console: Console, result: ScoreResult, brief: bool = False, limit: int = 25) -> None:
     """Everything, in the order the chair reads it; `brief` (with --json) keeps to the counts and the verdict."""
     errors, notes = result.errors, result.notes
+    n_sheets, n_jurors = len(result.sheets), len(result.read_jurors)
+    console.print(f"Read {n_sheets} sheet{'s' if n_sheets != 1 else ''}: {n_jurors} juror{'s' if n_jurors != 1 else ''}"
+                  + (f", {len(result.refused)} sheet{'s' if len(result.refused) != 1 else ''} not used"
+                     if result.refused else "")
+                  + f"; {len(errors)} problem{'s' if len(errors) != 1 else ''}, {len(notes)} note"
+                  + ("s" if len(notes) != 1 else ""))
     if not brief:
         render_problems(console, errors, f"Problems ({len(errors)})", "bold red", 60)
         render_problems(console, notes, f"Notes ({len(notes)})", "dim", 20)
@@ -189,8 +195,6 @@ def render_score(console: Console, result: ScoreResult, brief: bool = False, lim
         render_agreement(console, result)
         render_jurors(console, result)
         render_compare(console, result)
-    elif errors:
-        console.print(f"[red]{len(errors)} problem{'s' if len(errors) != 1 else ''}[/] (listed under \"problems\")")
     stored = (f"{result.stored_rows} juror×entry scores stored, replacing {result.replaced_rows}"
               if result.stored else "no scores stored")
     if result.ranked:

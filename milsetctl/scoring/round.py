@@ -66,6 +66,8 @@ class ScoreResult:
     compare_methods: list[str] = field(default_factory=list)
     blocked: str | None = None  # why no ranking was stored, in one sentence
     category_order: list[str] = field(default_factory=list)  # the contest's categories, youngest first
+    read_jurors: list[str] = field(default_factory=list)  # the jurors this run's sheets hold
+    refused: list[str] = field(default_factory=list)  # sheets not used at all
 
     @property
     def errors(self) -> list[Problem]:
@@ -346,7 +348,8 @@ def score_round(ws: Any, sheets: Sequence[Path], *, method: str | None = None, a
                        sheets=[p.name for p in paths], problems=problems, stored=store_scores, ranked=ranked,
                        run_id=run_id, replaced_rows=replaced, stored_rows=stored, ranking=ranking,
                        agreement=agreement, jurors=jurors, compare=compare_frame, compare_methods=methods,
-                       blocked=blocked, category_order=[str(c) for c, grades in ws.settings.section("entrants").items()
+                       blocked=blocked, read_jurors=list(read.jurors), refused=list(read.refused),
+                       category_order=[str(c) for c, grades in ws.settings.section("entrants").items()
                                                          if isinstance(grades, list)])
 
 
