@@ -307,3 +307,18 @@ def test_long_csv_600k_rows_parse_and_check_fast(tmp_path: Path) -> None:
     assert len(result.scores) == n - 1 and len(result.pairs) == 150_000
     assert [(p.row, p.cell) for p in result.problems] == [(12347, "row 12347, column score")]
     assert elapsed < 2.0, f"reading 600,000 score rows took {elapsed:.2f} s"
+
+
+def test_a_folder_gives_its_sheets_and_nothing_else(tmp_path: Path) -> None:
+    from milsetctl.scoring.read import sheet_paths
+
+    folder = tmp_path / "sheets"
+    a = write_xlsx(folder / "J01 A.xlsx", "A", GOOD)
+    b = write_csv(folder / "J02 B.csv", HEADERS[:6], GOOD)
+    (folder / "~$J01 A.xlsx").write_bytes(b"lock")
+    (folder / "notes.txt").write_text("remember J03", encoding="utf-8")
+    (folder / "withdrawn").mkdir()
+    write_xlsx(folder / "withdrawn" / "J03 C.xlsx", "C", GOOD)
+    assert sheet_paths([folder, a]) == [a, b]
+    with pytest.raises(FileNotFoundError, match="nope.xlsx: no such file or folder"):
+        sheet_paths([folder / "nope.xlsx"])

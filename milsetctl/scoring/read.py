@@ -25,7 +25,8 @@ import pandas as pd
 from milsetctl.ingest.columns import header_key
 from milsetctl.ingest.tables import ManifestError, decode_text
 
-SHEET_SUFFIXES = (".xlsx", ".xlsm", ".csv", ".tsv", ".txt")
+# what a folder is searched for (a notes.txt beside the sheets is no sheet); a file named is read whatever it is
+SHEET_SUFFIXES = (".xlsx", ".xlsm", ".csv", ".tsv")
 HIDDEN_SHEET = "milsetctl"
 
 # Names jurors and spreadsheet tools give the columns (compared after `_key`: case, width, spaces, brackets).
