@@ -11,8 +11,11 @@ What is stored when:
   then nothing at all changes in the ledger;
 - the ranking is computed from every stored score of the round (this run's jurors and those stored by earlier
   runs) and stored unless a problem stands (a sheet problem, a juror with assigned entries and no scores, an entry
-  nobody scored); with --allow-missing it is stored anyway, over the scores there are. When the scores were stored
-  but the ranking is blocked, the previous ranking is cleared: it no longer matches the stored scores.
+  nobody scored); with --allow-missing it is stored anyway, over the scores there are.
+- order, so that a run killed at any point leaves nothing that disagrees: the previous ranking is withdrawn, then
+  the scores are replaced, then the new ranking is stored (three transactions). A run killed in between leaves the
+  old scores or the new ones whole, and no ranking; the next run completes the work. When the scores are stored but
+  the ranking is blocked, no ranking stays: the old one no longer matches the scores.
 """
 
 from __future__ import annotations
