@@ -234,7 +234,7 @@ def test_assignments_missing_and_unassigned_entries(tmp_path: Path) -> None:
 
 def test_three_formats_give_the_same_scores(tmp_path: Path) -> None:
     xlsx = read([write_xlsx(tmp_path / "x" / "Mo.xlsx", "Mo", GOOD)])
-    per_juror = read([write_csv(tmp_path / "c" / "Mo.csv", HEADERS[:6], GOOD)])
+    per_juror = read([write_csv(tmp_path / "c" / "Mo.csv", HEADERS[:6], GOOD, encoding="utf-8-sig")])  # Excel BOM
     long_rows = [["Mo", r[0], c, r[1 + k]] for r in GOOD for k, c in enumerate(CRITERIA)]
     long = read([write_csv(tmp_path / "l" / "all.csv", ["juror", "anon_id", "criterion", "score"], long_rows)])
     for result in (xlsx, per_juror, long):
