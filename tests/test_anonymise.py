@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from jury_fixtures import PEOPLE, identifying_jpeg, jury_workspace
+from jury_fixtures import PEOPLE, identifying_jpeg, identifying_png, jury_workspace
 from PIL import Image, ImageCms, ImageOps
 from typer.testing import CliRunner
 
@@ -436,7 +436,7 @@ def test_multi_chunk_icc_is_rechunked():
         struct.pack_into(">I", big, 132 + 12 * i + 4, off + shift)
     while len(big) % 4:
         big += b"\x00"
-    payload = b"XYZ " + bytes(range(256)) * 800
+    payload = b"data" + bytes(4) + bytes(range(256)) * 800
     struct.pack_into(">4sII", big, 132 + 12 * count, b"zzzz", len(big), len(payload))
     big += payload
     struct.pack_into(">I", big, 0, len(big))
@@ -535,3 +535,39 @@ def test_real_camera_files_strip_losslessly():
             assert data[x[0]:x[1]].startswith(out[y[0]:y[1]]), path.name  # the scan; an MPF image after it goes
         else:
             assert _png_chunks(data, b"IDAT") == _png_chunks(out, b"IDAT"), path.name
+
+
+def test_corrupted_files_never_leak():
+    """Random byte changes and cuts in a JPEG and a PNG full of identifying metadata: each is either packaged
+    with no trace the scanner can find (stripped, or re-encoded from its pixels) or refused with PhotoError."""
+    import random
+    import tempfile
+
+    from milsetctl.anonymise.package import PhotoError, anonymise_photo
+    from milsetctl.anonymise.verify import Scanner, make_needles
+
+    person = PEOPLE[1]
+    needles = make_needles([{"entry_id": "E0002", "name": person.name, "school": person.school,
+                             "email": person.email, "contestant_id": person.contestant_id}])
+    rng = random.Random(4)
+    with tempfile.TemporaryDirectory() as folder:
+        originals = [identifying_jpeg(Path(folder) / "a.jpg", person, size=(64, 48)).read_bytes(),
+                     identifying_png(Path(folder) / "a.png", person, size=(64, 48)).read_bytes()]
+    outcomes = {"packaged": 0, "refused": 0}
+    for original in originals:
+        for _ in range(400):
+            data = bytearray(original)
+            for _ in range(rng.randint(1, 5)):
+                data[rng.randrange(len(data))] = rng.randrange(256)
+            if rng.random() < 0.3:
+                data = data[:rng.randrange(len(data))]
+            try:
+                out, _ext, _notes = anonymise_photo(bytes(data))
+            except PhotoError:
+                outcomes["refused"] += 1
+                continue
+            outcomes["packaged"] += 1
+            scanner = Scanner(needles)
+            scanner.image("x", out)
+            assert scanner.leaks == []
+    assert outcomes["packaged"] > 500 and outcomes["refused"] > 0

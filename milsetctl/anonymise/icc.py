@@ -16,6 +16,14 @@ NEUTRAL = "ICC profile"
 TEXT_SIGNATURES = {b"desc", b"cprt", b"dmnd", b"dmdd", b"vued", b"scrd", b"targ", b"meta"}
 TEXT_TYPES = {b"text", b"desc", b"mluc", b"dict", b"utf8", b"utf6", b"zut8", b"zxml", b"utf1"}
 HEADER = 128
+# the numeric tag types of ICC.1:2010 section 10 (and v2's), plus private types common in real profiles (Apple
+# 'vcgt' video card gamma, 'mmod', 'ndin'). A colour tag of any other type is no tag this module can vouch for
+# (or a corrupted offset pointing into text): the profile is refused rather than copied.
+COLOUR_TYPES = {
+    b"XYZ ", b"curv", b"para", b"mft1", b"mft2", b"mAB ", b"mBA ", b"sf32", b"chrm", b"sig ", b"meas", b"view",
+    b"dtim", b"ui08", b"ui16", b"ui32", b"ui64", b"uf32", b"clro", b"clrt", b"ncl2", b"pseq", b"psid", b"rcs2",
+    b"mpet", b"crdi", b"bfd ", b"scrn", b"devs", b"data", b"cicp", b"vcgt", b"mmod", b"ndin", b"gbd ", b"ncol",
+}
 
 
 class ICCError(ValueError):
@@ -55,6 +63,29 @@ def _neutral(sig: bytes, data: bytes, version: int) -> bytes:
     if version >= 4:  # v4 profiles write every text tag as mluc
         return _mluc(NEUTRAL)
     return _desc(NEUTRAL) if sig in (b"desc", b"dmnd", b"dmdd", b"vued", b"scrd") else _text(NEUTRAL)
+
+
+PARA_PARAMS = {0: 1, 1: 3, 2: 4, 3: 5, 4: 7}
+
+
+def _size_fits(data: bytes) -> bool:
+    """For the common fixed-layout types, whether the declared size is the one the content implies (a corrupted
+    size would otherwise copy the neighbouring bytes, a description perhaps, as colour data)."""
+    kind, size = data[:4], len(data)
+    if kind == b"XYZ ":
+        return size >= 20 and (size - 8) % 12 == 0
+    if kind == b"curv":
+        return size >= 12 and size - (12 + 2 * struct.unpack(">I", data[8:12])[0]) in (0, 2)
+    if kind == b"para":
+        params = PARA_PARAMS.get(struct.unpack(">H", data[8:10])[0]) if size >= 12 else None
+        return params is not None and size - (12 + 4 * params) in (0, 2)
+    if kind == b"sf32":
+        return size >= 8 and (size - 8) % 4 == 0
+    if kind == b"chrm":
+        return size >= 12 and size == 12 + 8 * struct.unpack(">H", data[8:10])[0]
+    if kind == b"sig ":
+        return size == 12
+    return True
 
 
 def is_text_tag(sig: bytes, data: bytes) -> bool:
@@ -97,6 +128,10 @@ def scrub_icc(profile: bytes) -> bytes:
             body += new
             table += struct.pack(">4sII", sig, new_offset, len(new))
             continue
+        if data[:4] not in COLOUR_TYPES:
+            raise ICCError(f"tag {sig.decode('latin-1')!r} has an unknown type {data[:4]!r}")
+        if not _size_fits(data):
+            raise ICCError(f"tag {sig.decode('latin-1')!r} has a size its type does not allow")
         key = (offset, size)
         if key not in placed:
             while len(body) % 4:

@@ -24,6 +24,10 @@ ICC_HEADER = b"ICC_PROFILE\x00"
 XMP_HEADERS = (b"http://ns.adobe.com/xap/1.0/\x00", b"http://ns.adobe.com/xmp/extension/\x00")
 ICC_CHUNK = 65535 - 2 - len(ICC_HEADER) - 2  # payload bytes per APP2 segment
 ORIENTATION = 0x0112
+# the segments a decoder needs (T.81 table B.1): SOFn (not C4 DHT, C8 JPG, CC DAC, which are listed apart), DHT,
+# DAC, DQT, DRI, DNL, DHP, EXP, SOS, EOI and the restart markers. Everything else (APPn, COM, JPGn, reserved or
+# corrupted marker codes) is metadata or noise and is dropped.
+DECODING = {*range(0xC0, 0xD0), 0xDB, 0xDD, 0xDC, 0xDE, 0xDF, SOS, EOI, SCAN, *STANDALONE} - {0xC8}
 
 
 class JPEGError(ValueError):
@@ -183,6 +187,35 @@ def minimal_exif(orientation: int) -> bytes:
     return EXIF_HEADER + b"MM\x00*" + struct.pack(">I", 8) + ifd
 
 
+def well_formed(marker: int, payload: bytes) -> bool:
+    """Whether a decoding segment's payload has exactly the layout T.81 annex B gives it. A kept segment is
+    copied as is, so a corrupted length that swallowed a neighbouring comment must not pass for a table."""
+    n = len(payload)
+    if marker in (0xDD, 0xDC):  # DRI, DNL
+        return n == 2
+    if marker == 0xDF:  # EXP
+        return n == 1
+    if marker == 0xCC:  # DAC
+        return n % 2 == 0
+    if marker == SOS:
+        return n >= 1 and n == 4 + 2 * payload[0]
+    if marker == 0xDB:  # DQT: (precision/table byte, 64 or 128 bytes)...
+        pos = 0
+        while pos < n:
+            pos += 1 + (128 if payload[pos] >> 4 else 64)
+        return pos == n and n > 0
+    if marker == 0xC4:  # DHT: (class/table byte, 16 counts, the values)...
+        pos = 0
+        while pos < n:
+            if pos + 17 > n:
+                return False
+            pos += 17 + sum(payload[pos + 1:pos + 17])
+        return pos == n and n > 0
+    if 0xC0 <= marker <= 0xCF or marker == 0xDE:  # SOFn, DHP
+        return n >= 6 and n == 6 + 3 * payload[5]
+    return True
+
+
 def _segment(marker: int, payload: bytes) -> bytes:
     return bytes([0xFF, marker]) + struct.pack(">H", len(payload) + 2) + payload
 
@@ -228,7 +261,8 @@ def strip_jpeg(data: bytes) -> Stripped:
     the ICC profile, scrubbed (icc.scrub_icc) and re-chunked; APP14 Adobe (colour transform flag, needed to
     decode CMYK/YCCK); every table and frame segment and the scan data byte for byte, through EOI.
     Dropped: every other APPn (EXIF, XMP and extended XMP, IPTC, MPF, FlashPix, maker blocks), COM, JPGn
-    extension markers, and anything after EOI. Raises JPEGError when the structure cannot be followed.
+    extension markers, reserved or corrupted marker codes, and anything after EOI. Raises JPEGError when the
+    structure cannot be followed or a kept segment is malformed (the caller then re-encodes from the pixels).
     """
     pieces = segments(data)
     result = Stripped(b"")
@@ -252,7 +286,7 @@ def strip_jpeg(data: bytes) -> Stripped:
             has_eoi = True
         if marker == SOS:
             in_body = True
-        if 0xE0 <= marker <= 0xEF or marker == COM or 0xF0 <= marker <= 0xFD:
+        if marker not in DECODING:
             name = segment_name(marker, payload)
             if not in_body and marker == APP0 and payload.startswith(b"JFIF\x00") and jfif is None \
                     and len(payload) >= 14:
@@ -269,6 +303,8 @@ def strip_jpeg(data: bytes) -> Stripped:
                 continue
             result.dropped.append(name)
             continue
+        if not well_formed(marker, payload):
+            raise JPEGError(f"{segment_name(marker, payload)} segment at byte {seg.start} is malformed")
         (body if in_body else head).append(raw)
 
     out = bytearray(b"\xff\xd8")

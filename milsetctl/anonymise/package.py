@@ -18,6 +18,7 @@ import hashlib
 import io
 import os
 import secrets
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,7 +112,8 @@ def reencode_png(data: bytes) -> bytes:
     from milsetctl.anonymise.icc import ICCError, scrub_icc
 
     try:
-        with Image.open(io.BytesIO(data)) as im:
+        with warnings.catch_warnings(), Image.open(io.BytesIO(data)) as im:
+            warnings.simplefilter("ignore")  # Pillow's notes on a damaged EXIF block: the pixels are what we keep
             icc = im.info.get("icc_profile")
             im = ImageOps.exif_transpose(im)
             if im.mode not in ("1", "L", "LA", "P", "RGB", "RGBA", "I;16", "I"):
@@ -123,7 +125,7 @@ def reencode_png(data: bytes) -> bytes:
                 with contextlib.suppress(ICCError):  # an unreadable profile is dropped: the photo shows as sRGB
                     kwargs["icc_profile"] = scrub_icc(icc)
             im.save(buf, "PNG", compress_level=6, **kwargs)
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:  # SyntaxError: broken PNG
         from milsetctl.probe import sniff_format
 
         kind = sniff_format(data[:64]) or "this file's format"
