@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from milsetctl.scoring.aggregate import ScoreCube, prepare
 from milsetctl.scoring.read import Problem, Roster, SheetsRead, read_sheets, score_column, sheet_paths
 
 Progress = Callable[[str], None]
@@ -301,6 +302,8 @@ def score_round(ws: Any, sheets: Sequence[Path], *, method: str | None = None, a
     in_round = combined["anon_id"].isin(set(rnd.in_round)).to_numpy()
     if not in_round.all():
         combined = combined[in_round].reset_index(drop=True)
+    # the text columns turned into codes once, for every aggregation, the agreement matrix and --compare
+    cube = prepare(combined, criteria=criteria) if len(combined) else None
     sheet_of = {**dict(zip(old_pairs["juror"], old_pairs["sheet"], strict=True)), **read.sheet_of}
 
     problems.extend(_round_problems(read, old_pairs, rnd, roster, criteria))
@@ -308,8 +311,8 @@ def score_round(ws: Any, sheets: Sequence[Path], *, method: str | None = None, a
     any_errors = any(p.severity == "error" for p in problems)
 
     say("Combining and ranking")
-    ranking = _ranking(combined, rnd, criteria, weights, score_min, score_max, method,
-                       int(jury.get("trimmed_min_jurors", 5)), stage) if len(combined) else None
+    ranking = _ranking(cube, rnd, criteria, weights, score_min, score_max, method,
+                       int(jury.get("trimmed_min_jurors", 5)), stage) if cube is not None else None
     store_scores = (not sheet_errors or allow_missing) and bool(rnd.entry_of)
     ranked = store_scores and ranking is not None and (not any_errors or allow_missing)
     run_id: int | None = None
@@ -340,12 +343,12 @@ def score_round(ws: Any, sheets: Sequence[Path], *, method: str | None = None, a
                        "when they are in, or rank what there is with --allow-missing")
 
     say("Measuring agreement")
-    agreement, jurors = _agreement(combined, criteria, weights, sheet_of)
+    agreement, jurors = _agreement(cube, criteria, weights, sheet_of)
 
     compare_frame, methods = None, []
     if compare and ranking is not None:
         say("Comparing methods")
-        compare_frame, methods = _compare(ws, combined, rnd, criteria, weights, score_min, score_max, method,
+        compare_frame, methods = _compare(ws, cube, rnd, criteria, weights, score_min, score_max, method,
                                           int(jury.get("trimmed_min_jurors", 5)), stage)
     return ScoreResult(method=method, stage=stage, criteria=criteria, score_min=score_min, score_max=score_max,
                        sheets=[p.name for p in paths], problems=problems, stored=store_scores, ranked=ranked,
@@ -402,12 +405,12 @@ def _round_problems(read: SheetsRead, old_pairs: pd.DataFrame, rnd: _Round, rost
     return out
 
 
-def _ranking(combined: pd.DataFrame, rnd: _Round, criteria: list[str], weights: list[float], score_min: float,
+def _ranking(cube: ScoreCube, rnd: _Round, criteria: list[str], weights: list[float], score_min: float,
              score_max: float, method: str, trimmed_min: int, stage: str) -> pd.DataFrame:
     """aggregate + rank over every entry of the round (an entry without a score is kept, unranked)."""
     from milsetctl.scoring.aggregate import aggregate, rank
 
-    agg = aggregate(combined, criteria=criteria, weights=weights, score_min=score_min, score_max=score_max,
+    agg = aggregate(cube, criteria=criteria, weights=weights, score_min=score_min, score_max=score_max,
                     method=method, trimmed_min_jurors=trimmed_min)
     agg = agg.reindex(pd.Index(sorted(rnd.in_round), name="anon_id"))
     agg["jurors"] = agg["jurors"].fillna(0).astype(np.int64)
@@ -429,15 +432,15 @@ def _ranking_rows(ranking: pd.DataFrame, criteria: Sequence[str]) -> list[dict[s
                                             ranking["rank"].tolist(), details, strict=True)]
 
 
-def _agreement(combined: pd.DataFrame, criteria: list[str], weights: list[float],
+def _agreement(cube: ScoreCube | None, criteria: list[str], weights: list[float],
                sheet_of: dict[str, str]) -> tuple[dict[str, Any], pd.DataFrame | None]:
     """SPEC's agreement numbers over each juror's weighted score of each entry, and the per-juror report."""
     from milsetctl.scoring.aggregate import juror_entry_scores
     from milsetctl.scoring.agreement import icc, juror_report, kendall_w, krippendorff_alpha
 
-    if combined.empty:
+    if cube is None:
         return {"kendall_w": None, "krippendorff_alpha": None, "icc": None}, None
-    matrix = juror_entry_scores(combined, criteria=criteria, weights=weights)
+    matrix = juror_entry_scores(cube, criteria=criteria, weights=weights)
     stats = icc(matrix)
     agreement = {"kendall_w": kendall_w(matrix), "krippendorff_alpha": krippendorff_alpha(matrix),
                  "icc": None if stats is None else {k: (_num(v) if k not in ("n", "k") else v)
@@ -449,7 +452,7 @@ def _agreement(combined: pd.DataFrame, criteria: list[str], weights: list[float]
     return agreement, report
 
 
-def _compare(ws: Any, combined: pd.DataFrame, rnd: _Round, criteria: list[str], weights: list[float],
+def _compare(ws: Any, cube: ScoreCube, rnd: _Round, criteria: list[str], weights: list[float],
              score_min: float, score_max: float, method: str, trimmed_min: int, stage: str
              ) -> tuple[pd.DataFrame, list[str]]:
     """The entries whose award (at the national stage: qualifying or not) differs under another method."""
@@ -460,7 +463,7 @@ def _compare(ws: Any, combined: pd.DataFrame, rnd: _Round, criteria: list[str], 
     methods = [method, *[m for m in METHODS if m != method]]
     frames = {}
     for m in methods:
-        ranking = _ranking(combined, rnd, criteria, weights, score_min, score_max, m, trimmed_min, stage)
+        ranking = _ranking(cube, rnd, criteria, weights, score_min, score_max, m, trimmed_min, stage)
         chosen = select_awards(ranking, stage=stage, qualifier_fraction=float(awards.get("qualifier_fraction", 0.35)),
                                global_top=int(awards.get("global_top", 3)),
                                gallery_size=int(awards.get("gallery_size", 10))).frame
