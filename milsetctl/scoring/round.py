@@ -273,6 +273,9 @@ def score_round(ws: Any, sheets: Sequence[Path], *, method: str | None = None, a
     criteria = [str(c) for c in jury["criteria"]]
     weights = [float(w) for w in jury.get("weights") or [1] * len(criteria)]
     score_min, score_max = float(jury["score_min"]), float(jury["score_max"])
+    if len(weights) != len(criteria):
+        raise ScoreUsageError(f"settings jury.weights has {len(weights)} values for {len(criteria)} criteria "
+                              f"({', '.join(criteria)}): give one weight per criterion in contest.toml")
     method = method or str(jury.get("method") or "mean")
     if method not in METHODS:
         raise ScoreUsageError(f"unknown method {method!r}: use one of {', '.join(METHODS)}")
