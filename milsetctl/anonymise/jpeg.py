@@ -307,6 +307,8 @@ def strip_jpeg(data: bytes) -> Stripped:
             raise JPEGError(f"{segment_name(marker, payload)} segment at byte {seg.start} is malformed")
         (body if in_body else head).append(raw)
 
+    if not has_eoi:  # truncated, or its EOI damaged: whatever followed it (a trailer) would pass for scan data
+        raise JPEGError("no end-of-image marker: the file is truncated or damaged")
     out = bytearray(b"\xff\xd8")
     if jfif is not None:
         out += _segment(APP0, jfif)
@@ -327,8 +329,5 @@ def strip_jpeg(data: bytes) -> Stripped:
         out += raw
     for raw in body:
         out += raw
-    if not has_eoi:
-        out += b"\xff\xd9"
-        result.notes.append("the file had no end-of-image marker; one was added")
     result.data = bytes(out)
     return result

@@ -128,6 +128,9 @@ def reencode_png(data: bytes) -> bytes:
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:  # SyntaxError: broken PNG
         from milsetctl.probe import sniff_format
 
+        if sniff(data):
+            raise PhotoError(f"the {sniff(data)} is damaged or truncated and cannot be decoded ({exc}); ask the "
+                             "contestant for the file again") from exc
         kind = sniff_format(data[:64]) or "this file's format"
         raise PhotoError(f"{kind} cannot be decoded here, so it cannot be re-encoded as PNG "
                          f"({type(exc).__name__}); convert the photo to JPEG or PNG and validate again") from exc

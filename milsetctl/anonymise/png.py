@@ -19,6 +19,7 @@ SIGNATURE = b"\x89PNG\r\n\x1a\n"
 KEEP = {b"IHDR", b"PLTE", b"IDAT", b"IEND", b"tRNS", b"gAMA", b"cHRM", b"sRGB", b"sBIT", b"pHYs"}
 # newer colour chunks with fixed numeric layouts (PNG third edition): kept only at their exact size
 FIXED_SIZE = {b"cICP": 4, b"mDCv": 24, b"cLLi": 8}
+SIZES = {b"IHDR": 13, b"gAMA": 4, b"cHRM": 32, b"sRGB": 1, b"pHYs": 9, b"IEND": 0}
 TEXT_CHUNKS = {b"tEXt", b"zTXt", b"iTXt"}
 ICC_NAME = b"ICC profile"
 MAX_ICC = 16 << 20  # a decompressed profile larger than this is not a colour profile
@@ -91,7 +92,8 @@ def strip_png(data: bytes) -> Stripped:
     cICP/mDCv/cLLi, iCCP renamed "ICC profile" with the profile scrubbed); IDAT bytes unchanged.
 
     Dropped: tEXt/zTXt/iTXt, eXIf, tIME, every other ancillary chunk, anything after IEND. Raises PNGError
-    when the structure cannot be followed or IHDR/IDAT/IEND are missing.
+    when the structure cannot be followed, IHDR/IDAT are missing, or a kept chunk fails its CRC or size check
+    (the caller then re-encodes from the pixels).
     """
     pieces = chunks(data)
     kinds = [c.type for c in pieces]
@@ -101,7 +103,13 @@ def strip_png(data: bytes) -> Stripped:
     out = bytearray(SIGNATURE)
     for c in pieces:
         if c.type in KEEP or FIXED_SIZE.get(c.type) == c.end - c.start - 12:
-            out += data[c.start:c.end]
+            raw = data[c.start:c.end]
+            if zlib.crc32(raw[4:-4]) & 0xFFFFFFFF != struct.unpack(">I", raw[-4:])[0]:
+                # a damaged length could make this chunk swallow a text chunk: copy nothing we cannot vouch for
+                raise PNGError(f"chunk {c.type.decode('latin-1')} at byte {c.start} fails its CRC check")
+            if SIZES.get(c.type, len(raw) - 12) != len(raw) - 12:
+                raise PNGError(f"chunk {c.type.decode('latin-1')} at byte {c.start} has the wrong size")
+            out += raw
         elif c.type == b"iCCP":
             try:
                 _name, profile = iccp_profile(c.body(data))
