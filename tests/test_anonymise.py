@@ -188,6 +188,32 @@ def test_icc_profile_kept_with_colour_data_and_no_text(built, entry_id):
             entry_id].file).read_bytes())
 
 
+@pytest.mark.skipif(shutil.which("exiftool") is None, reason="exiftool not installed")
+def test_exiftool_finds_no_identifying_tag(built):
+    """A second, independent reader (ExifTool, which knows thousands of maker tags) lists every tag it finds in
+    the package files: only picture structure, colour profile and, for the rotated photo, Orientation remain."""
+    import subprocess
+
+    ws, result = built
+    files = sorted(str(p) for p in result.package.rglob("*") if p.is_file())
+    run = subprocess.run(["exiftool", "-j", "-a", "-G1", "-u", *files], capture_output=True, text=True, check=True)
+    assert len(json.loads(run.stdout)) == 10
+    allowed_groups = {"ExifTool", "System", "File", "JFIF", "PNG", "ICC-header", "ICC_Profile", "ICC-chrm",
+                      "Composite", "PDF", "IFD0", "HTML"}
+    needles = SERIALS + [v for p in PEOPLE for v in (p.name, p.school, p.email, p.contestant_id)]
+    for record in json.loads(run.stdout):
+        name = Path(record["SourceFile"]).name
+        groups = {key.split(":", 1)[0] for key in record if ":" in key}
+        assert groups <= allowed_groups, (name, groups - allowed_groups)
+        assert {k for k in record if k.startswith("IFD0:")} <= {"IFD0:Orientation"}, name
+        text = json.dumps(record, ensure_ascii=False).lower()
+        for needle in needles:
+            assert needle.lower() not in text, (name, needle)
+        if record.get("File:FileType") in ("JPEG", "PNG"):
+            assert record["ICC_Profile:ProfileDescription"] == "ICC profile"
+            assert "PNG:ProfileName" not in record or record["PNG:ProfileName"] == "ICC profile"
+
+
 # --- the contact sheet -----------------------------------------------------------------------------------------
 def test_contact_sheet_html_and_pdf(built):
     ws, result = built
