@@ -331,6 +331,16 @@ def test_short_needles_match_only_whole_words(tmp_path):
     assert html_scanner.leaks == []
 
 
+def test_needles_include_the_national_id_kept_at_the_global_stage():
+    from milsetctl.anonymise.verify import Scanner, make_needles
+
+    row = {"entry_id": "E0004", "contestant_id": "brazil:BR-0042", "name": "Ana Souza",
+           "extra": json.dumps({"national_contestant_id": "BR-0042"})}
+    scanner = Scanner(make_needles([row]))
+    scanner.bytes_("p.jpg", "APP2 ICC", b"\x00BR-0042\x00")
+    assert [leak.what for leak in scanner.leaks] == ["contestant ID of E0004 (UTF-8)"]
+
+
 # --- re-runs, late decisions, withdrawals, kills --------------------------------------------------------------
 def test_rerun_keeps_ids_adds_late_accept_and_withdraws(tmp_path):
     ws = jury_workspace(tmp_path, people=PEOPLE[:4], statuses={"CN2022-103": "review"})

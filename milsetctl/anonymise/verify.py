@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import html as html_mod
 import io
+import json
 import re
 import zlib
 from collections.abc import Iterable, Iterator
@@ -87,6 +88,12 @@ def make_needles(entries: Iterable[Any]) -> list[Needle]:
         values = [(row.get(field), label) for field, label in FIELDS]
         if row.get("file"):
             values.append((PurePosixPath(str(row["file"]).replace("\\", "/")).name, "original file name"))
+        try:  # the global stage qualifies a clashing ID ("brazil:001") and keeps the national one in `extra`
+            extra = json.loads(row.get("extra") or "{}")
+        except (TypeError, ValueError):
+            extra = {}
+        if isinstance(extra, dict) and extra.get("national_contestant_id"):
+            values.append((extra["national_contestant_id"], "contestant ID"))
         for value, label in values:
             text = " ".join(str(value or "").split())
             if not text or (text.lower(), label) in seen:
