@@ -322,3 +322,21 @@ def test_a_folder_gives_its_sheets_and_nothing_else(tmp_path: Path) -> None:
     assert sheet_paths([folder, a]) == [a, b]
     with pytest.raises(FileNotFoundError, match="nope.xlsx: no such file or folder"):
         sheet_paths([folder / "nope.xlsx"])
+
+
+def test_code_helpers_agree_with_their_fallbacks() -> None:
+    """The counting fast paths and the hashing fallbacks (huge key spaces) give the same answers."""
+    from milsetctl.scoring.read import _dense_codes, _factorize, _repeated
+
+    rng = np.random.default_rng(3)
+    keys = rng.integers(0, 40, 200)
+    valid = rng.random(200) > 0.2
+    assert (_repeated(keys, valid, 40) & valid).tolist() == (_repeated(keys, valid, 10**9) & valid).tolist()
+    codes, uniq = _dense_codes(keys, 40)
+    codes2, uniq2 = _dense_codes(keys, 10**9)
+    assert codes.tolist() == codes2.tolist() and uniq.tolist() == uniq2.tolist() == sorted(set(keys.tolist()))
+    runs = np.array(["a"] * 50 + ["b"] * 30 + [None] * 5 + ["a"] * 15, dtype=object)
+    cycle = np.array(["x", "y", "z", "w"] * 25, dtype=object)
+    for values, period in ((runs, 0), (cycle, 4), (cycle, 0), (np.array(["q", "r"] * 3, dtype=object), 4)):
+        got, uniques = _factorize(values, period)
+        assert [None if c < 0 else uniques[c] for c in got] == values.tolist()

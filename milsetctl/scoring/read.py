@@ -473,7 +473,11 @@ class _Checker:
         self.crit_map = crit_map
 
     def check(self, cells: _Cells, problems: list[Problem]) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """(scores long frame, pairs frame) of the usable cells; every unusable one becomes a problem."""
+        """(scores long frame, pairs frame) of the usable cells; every unusable one becomes a problem.
+
+        Every test works on integer codes: each column's distinct values are judged once (a lookup array per
+        column), and the rows take their verdicts by code. Text is only rebuilt for the rows that have a problem.
+        """
         f = cells.frame
         sheet, long = cells.sheet, cells.layout == "long"
         n = len(f["row"])
@@ -486,18 +490,16 @@ class _Checker:
             problems.append(Problem(sheet, juror or None, row, cells.cell(row, int(cols[i]) if col is None
                                                                           else col), text, severity))
 
-        # each column's distinct values, once: the checks work on the codes
-        j_codes, j_uni = pd.factorize(f["juror"], use_na_sentinel=True)
-        a_codes, a_uni = pd.factorize(f["anon"], use_na_sentinel=True)
-        v_codes, v_uni = pd.factorize(f["value"], use_na_sentinel=True)
-        if long:
-            c_codes, c_uni = pd.factorize(f["criterion"], use_na_sentinel=True)
-            # a blank line (every column blank) is no row at all
-            skip = (j_codes < 0) & (a_codes < 0) & (c_codes < 0) & (v_codes < 0)
-        else:
-            skip = np.zeros(n, dtype=bool)
+        # each column's distinct values, once
+        j_raw, j_uni = _factorize(f["juror"])
+        a_raw, a_uni = _factorize(f["anon"])
+        v_raw, v_uni = _factorize(f["value"])
+        c_raw, c_uni = _factorize(f["criterion"], len(self.criteria)) if long else (None, None)
+        skip = np.zeros(n, dtype=bool)
+        if long:  # a blank line (every column blank) is no row at all
+            skip = (j_raw < 0) & (a_raw < 0) & (c_raw < 0) & (v_raw < 0)
 
-        # jurors: normalise each distinct spelling once; the first spelling of a name is the one kept
+        # jurors: each distinct spelling cleaned once; spellings that clean alike are one juror
         j_names: list[str] = []
         seen: dict[str, str] = {}
         for u in j_uni:
@@ -507,75 +509,79 @@ class _Checker:
                 if rid is not None:
                     name = self.roster.names[rid]
             j_names.append(seen.setdefault(_name_key(name), name) if name else "")
-        j_name_arr = np.array(j_names + [""], dtype=object)
-        juror = j_name_arr[j_codes]  # code -1 -> the trailing ""
-        j_codes = _merge_codes(j_codes, j_names)  # "Juror 1" and "juror  1" are one juror
-        bad = (juror == "") & ~skip
+        j_codes, j_cats = _merge(j_raw, j_names)
+
+        def jname(i: int) -> str:
+            return j_cats[j_codes[i]] if j_codes[i] >= 0 else ""
+
+        bad = (j_codes < 0) & ~skip
         if bad.any():
             idx = np.flatnonzero(bad)
             for i, members in _groups(idx, np.zeros(len(idx), dtype=np.int64), rows):
-                add(i, None, "no juror named in this row" + _more_rows(members, rows, i),
-                    col=cells.juror_col)
+                add(i, None, "no juror named in this row" + _more_rows(members, rows, i), col=cells.juror_col)
         bad |= skip
 
-        # anonymous IDs
+        # anonymous IDs: 0 known, 1 unknown, 2 withdrawn from the round
         a_clean = [_clean_anon(u) for u in a_uni]
-        a_state = np.array([("ok" if self.known is None or a in self.known else "unknown") if a else "blank"
-                            for a in a_clean] + ["blank"], dtype=object)
-        a_arr = np.array(a_clean + [""], dtype=object)
-        anon = a_arr[a_codes]
-        state = a_state[a_codes]
-        raw_a_codes, a_codes = a_codes, _merge_codes(a_codes, a_clean)  # "k7qx2m " is K7QX2M
-        for kind, text in (("blank", "scores without an anon ID"), ("unknown", "unknown anon ID")):
+        a_codes, a_cats = _merge(a_raw, a_clean)
+        a_state = np.array([0 if self.known is None or a in self.known else 1 for a in a_cats], dtype=np.int8)
+        a_state[[k for k, a in enumerate(a_cats) if a in self.withdrawn]] = 2
+        state = np.where(a_codes >= 0, a_state[np.maximum(a_codes, 0)], -1)
+
+        def aname(i: int) -> str:
+            return a_cats[a_codes[i]] if a_codes[i] >= 0 else ""
+
+        for kind, text in ((-1, "scores without an anon ID"), (1, "unknown anon ID")):
             mask = (state == kind) & ~bad
             if not mask.any():
                 continue
             idx = np.flatnonzero(mask)
-            group = j_codes[idx].astype(np.int64) * (len(a_uni) + 1) + raw_a_codes[idx]
+            group = j_codes[idx].astype(np.int64) * (len(a_uni) + 1) + a_raw[idx]
             for i, members in _groups(idx, group, rows):
-                label = text if kind == "blank" else f"{text} {_show_raw(f['anon'][i])}"
-                add(i, juror[i], label + _more_rows(members, rows, i), col=int(anon_cols[i]))
+                label = text if kind < 0 else f"{text} {_show_raw(f['anon'][i])}"
+                add(i, jname(i), label + _more_rows(members, rows, i), col=int(anon_cols[i]))
             bad |= mask
-        if self.withdrawn:
-            mask = np.isin(anon, list(self.withdrawn)) & ~bad
-            if mask.any():
-                idx = np.flatnonzero(mask)
-                for i, members in _groups(idx, j_codes[idx].astype(np.int64) * (len(a_uni) + 1) + a_codes[idx],
-                                          rows):
-                    add(i, juror[i], f"anon ID {anon[i]} was withdrawn from the round: its scores are not ranked"
-                        + _more_rows(members, rows, i), col=int(anon_cols[i]), severity="note")
-                bad |= mask
+        mask = (state == 2) & ~bad
+        if mask.any():
+            idx = np.flatnonzero(mask)
+            for i, members in _groups(idx, j_codes[idx].astype(np.int64) * (len(a_cats) + 1) + a_codes[idx], rows):
+                add(i, jname(i), f"anon ID {aname(i)} was withdrawn from the round: its scores are not ranked"
+                    + _more_rows(members, rows, i), col=int(anon_cols[i]), severity="note")
+            bad |= mask
 
         # criteria (a long sheet names one per row)
         crit_index = {c: k for k, c in enumerate(self.criteria)}
         if long:
-            c_canon = [self.crit_map.get(_key(u), "") for u in c_uni]
-            crit = np.array(c_canon + [""], dtype=object)[c_codes]
-            c_idx = np.array([crit_index.get(c, -1) for c in c_canon] + [-1], dtype=np.int64)[c_codes]
-            mask = (crit == "") & ~bad
+            c_lookup = np.array([crit_index.get(self.crit_map.get(_key(u), ""), -1) for u in c_uni] + [-1],
+                                dtype=np.int64)
+            c_idx = c_lookup[c_raw]
+            mask = (c_idx < 0) & ~bad
             if mask.any():
                 idx = np.flatnonzero(mask)
-                for i, members in _groups(idx, c_codes[idx].astype(np.int64), rows):
+                for i, members in _groups(idx, c_raw[idx].astype(np.int64), rows):
                     raw = f["criterion"][i]
                     what = ("no criterion named" if _blank(raw) else
                             f"unknown criterion {_show_raw(raw)} (expected {', '.join(self.criteria)})")
-                    add(i, juror[i], what + _more_rows(members, rows, i), col=cells.criterion_col)
+                    add(i, jname(i), what + _more_rows(members, rows, i), col=cells.criterion_col)
                 bad |= mask
         else:
-            crit = f["criterion"]
-            c_idx = np.array([crit_index.get(c, -1) for c in crit], dtype=np.int64)
+            c_idx = np.array([crit_index.get(c, -1) for c in f["criterion"]], dtype=np.int64)
+
+        def cname(i: int) -> str:
+            return self.criteria[c_idx[i]] if c_idx[i] >= 0 else ""
 
         # values: each distinct value parsed once
         parsed = [_parse_score(u, self.whole, self.lo, self.hi) for u in v_uni]
-        blank_verdict = _parse_score(None, self.whole, self.lo, self.hi)
+        blank_text = _parse_score(None, self.whole, self.lo, self.hi)[1]
         numbers = np.array([p[0] for p in parsed] + [math.nan], dtype=float)
-        verdicts = np.array([p[1] for p in parsed] + [blank_verdict[1]], dtype=object)
-        score = numbers[v_codes]
-        verdict = verdicts[v_codes]
-        mask = pd.notna(verdict) & ~bad
+        verdicts = [p[1] for p in parsed] + [blank_text]
+        v_bad = np.array([v is not None for v in verdicts], dtype=bool)
+        v_blank = np.array([v == blank_text for v in verdicts], dtype=bool)
+        score = numbers[v_raw]
+        mask = v_bad[v_raw] & ~bad
         if not long and mask.any():
             # a row left wholly blank (an entry skipped) is one problem, not one per criterion
-            blank_cell = mask & (verdict == blank_verdict[1])
+            blank_cell = mask & v_blank[v_raw]
             r_codes, r_uni = pd.factorize(rows)
             blanks = np.bincount(r_codes[blank_cell], minlength=len(r_uni))
             cells_in_row = np.bincount(r_codes[~bad], minlength=len(r_uni))
@@ -585,19 +591,19 @@ class _Checker:
                 idx = np.flatnonzero(in_skipped)
                 for i, members in _groups(idx, r_codes[idx].astype(np.int64), rows):
                     row = int(rows[i])
-                    problems.append(Problem(sheet, juror[i] or None, row,
+                    problems.append(Problem(sheet, jname(i) or None, row,
                                             cells.span(row, int(cols[members].min()), int(cols[members].max())),
-                                            f"{anon[i]}: no score given (all {len(members)} criteria blank)"))
+                                            f"{aname(i)}: no score given (all {len(members)} criteria blank)"))
                 mask &= ~in_skipped
         for i in np.flatnonzero(mask):
-            add(int(i), juror[i], f"{anon[i]} {crit[i]}: {verdict[i]}")
+            add(int(i), jname(i), f"{aname(i)} {cname(i)}: {verdicts[v_raw[i]]}")
         valid = ~bad  # rows whose juror, anon ID and criterion are known (the value may still be bad)
 
         # the same juror, entry and criterion more than once (a wide sheet: the same anon ID on two rows)
-        n_a, n_c = len(a_uni) + 1, len(self.criteria) + 1
-        pair_key = j_codes.astype(np.int64) * n_a + a_codes
-        key = pair_key * n_c + c_idx
-        dup = pd.Series(np.where(valid, key, -1 - np.arange(len(key)))).duplicated(keep=False).to_numpy() & valid
+        n_a, n_c = len(a_cats), len(self.criteria)
+        pair_key = np.where(valid, j_codes.astype(np.int64) * n_a + a_codes, 0)
+        key = pair_key * n_c + np.where(valid, c_idx, 0)
+        dup = valid & _repeated(key, valid, len(j_cats) * n_a * n_c)
         drop = np.zeros(n, dtype=bool)
         if dup.any():
             idx = np.flatnonzero(dup)
@@ -605,14 +611,14 @@ class _Checker:
                 sub = pd.DataFrame({"c": c_idx[members], "s": score[members]})
                 same = int(sub.groupby("c")["s"].nunique(dropna=False).max()) == 1
                 row_list = ", ".join(str(r) for r in sorted({int(rows[m]) for m in members}))
-                what = f"{anon[i]} {crit[i]}" if long else f"anon ID {anon[i]}"
+                what = f"{aname(i)} {cname(i)}" if long else f"anon ID {aname(i)}"
                 at_col = None if long else int(anon_cols[i])
                 if same:
-                    add(i, juror[i], f"{what} appears more than once (rows {row_list}) with the same scores; "
+                    add(i, jname(i), f"{what} appears more than once (rows {row_list}) with the same scores; "
                         "counted once", col=at_col, severity="note")
                     drop[members[rows[members] != rows[i]]] = True
                 else:
-                    add(i, juror[i], f"{what} appears more than once (rows {row_list}) with different scores; "
+                    add(i, jname(i), f"{what} appears more than once (rows {row_list}) with different scores; "
                         "none of them is used", col=at_col)
                     drop[members] = True
         keep = valid & ~drop
@@ -620,14 +626,12 @@ class _Checker:
 
         # one row per juror x entry (what the ledger stores)
         kidx = np.flatnonzero(keep)
-        p_codes, p_uni = pd.factorize(pair_key[kidx])
-        _, first_at = np.unique(p_codes, return_index=True)
-        first = kidx[first_at]
-        first_row = pd.Series(rows[kidx]).groupby(p_codes).min().to_numpy()
-        comments = np.full(len(p_uni), None, dtype=object)
+        p_codes, p_keys = _dense_codes(pair_key[kidx], len(j_cats) * n_a)
+        first = np.full(len(p_keys), n, dtype=np.int64)
+        np.minimum.at(first, p_codes, kidx)
+        comments = np.full(len(p_keys), None, dtype=object)
         raw_comments = f["comment"][kidx]
-        has = pd.notna(raw_comments)
-        for k in np.flatnonzero(has):  # comments are few: loop over them only
+        for k in np.flatnonzero(pd.notna(raw_comments)):  # comments are few: loop over them only
             text = str(raw_comments[k]).strip()
             code = p_codes[k]
             if text and (comments[code] is None or text not in comments[code].split(" | ")):
@@ -635,26 +639,28 @@ class _Checker:
 
         # a long sheet: a juror who scored an entry on some criteria but not on others
         if long and len(kidx):
-            n_crit = len(self.criteria)
-            present = np.zeros(len(p_uni) * n_crit, dtype=bool)
-            present[p_codes * n_crit + c_idx[kidx]] = True
+            present = np.zeros(len(p_keys) * n_c, dtype=bool)
+            present[p_codes * n_c + c_idx[kidx]] = True
             dropped = np.flatnonzero(drop)  # a cell scored twice differently is reported as such, not as missing
             if len(dropped):
-                at = pd.Index(p_uni).get_indexer(pair_key[dropped])
-                present[at[at >= 0] * n_crit + c_idx[dropped][at >= 0]] = True
+                at = np.searchsorted(p_keys, pair_key[dropped])
+                found = (at < len(p_keys)) & (p_keys[np.minimum(at, len(p_keys) - 1)] == pair_key[dropped])
+                present[at[found] * n_c + c_idx[dropped][found]] = True
             for m in np.flatnonzero(~present):
-                i = int(first[m // n_crit])
-                problems.append(Problem(sheet, juror[i] or None, None, None,
-                                        f"{anon[i]} {self.criteria[m % n_crit]}: missing score (no row)"))
+                i = int(first[m // n_c])
+                problems.append(Problem(sheet, jname(i) or None, None, None,
+                                        f"{aname(i)} {self.criteria[m % n_c]}: missing score (no row)"))
 
-        scores = _frame({"juror": juror[usable], "anon_id": anon[usable], "criterion": crit[usable],
-                         "score": score[usable]})
-        wide = np.full((len(p_uni), len(self.criteria)), np.nan)
-        pos = np.full(n, -1, dtype=np.int64)
-        pos[kidx] = p_codes
-        wide[pos[usable], c_idx[usable]] = score[usable]
-        pairs = _frame({"juror": juror[first], "anon_id": anon[first],
-                        "sheet": np.full(len(first), sheet, dtype=object), "row": first_row.astype(np.int64),
+        juror_col = _categorical(j_codes[usable], j_cats)
+        anon_col = _categorical(a_codes[usable], a_cats)
+        crit_col = _categorical(c_idx[usable], self.criteria)
+        scores = pd.concat([pd.Series(juror_col, name="juror"), pd.Series(anon_col, name="anon_id"),
+                            pd.Series(crit_col, name="criterion"), pd.Series(score[usable], name="score")], axis=1)
+        wide = np.full((len(p_keys), n_c), np.nan)
+        wide[p_codes[usable[kidx]], c_idx[kidx][usable[kidx]]] = score[kidx][usable[kidx]]
+        j_arr, a_arr = np.array(j_cats, dtype=object), np.array(a_cats, dtype=object)
+        pairs = _frame({"juror": j_arr[j_codes[first]], "anon_id": a_arr[a_codes[first]],
+                        "sheet": np.full(len(first), sheet, dtype=object), "row": rows[first].astype(np.int64),
                         "comment": comments, **{score_column(c): wide[:, k] for k, c in enumerate(self.criteria)}})
         return scores, pairs
 
@@ -673,12 +679,70 @@ class _Checker:
                                     "interest); its scores are not used"))
 
 
-def _merge_codes(codes: np.ndarray, cleaned: list[str]) -> np.ndarray:
-    """Codes of raw values -> codes of their cleaned forms (raw spellings that clean alike share one code)."""
-    if not cleaned:
-        return codes
-    merged, _ = pd.factorize(np.array(cleaned, dtype=object))
-    return np.where(codes >= 0, merged[np.maximum(codes, 0)], -1)
+def _factorize(values: np.ndarray, period: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, distinct values) of an object column; -1 for a missing value.
+
+    Hashing 600,000 strings is most of a long CSV's cost, and a long CSV has two usual layouts: a juror's rows
+    together and an entry's criteria together (runs: hash only where the value changes), and the criteria in the
+    same order on every entry (a cycle of `period` values: hash one cycle). Each is recognised by one vectorised
+    comparison, tried only when a sample of the column fits it.
+    """
+    n = len(values)
+    head = values[: min(n, 1000)]
+    if period and n >= 2 * period and n % period == 0 and pd.notna(values[:period]).all() \
+            and bool((head[period:] == head[:-period]).all()) and bool((values[period:] == values[:-period]).all()):
+        codes, uniques = pd.factorize(values[:period], use_na_sentinel=True)
+        return np.tile(codes, n // period), np.asarray(uniques, dtype=object)
+    if n > 16 and int((head[1:] != head[:-1]).sum()) * 3 < len(head):
+        change = np.empty(n, dtype=bool)
+        change[0] = True
+        np.not_equal(values[1:], values[:-1], out=change[1:])
+        starts = np.flatnonzero(change)
+        if len(starts) * 3 < n:
+            codes, uniques = pd.factorize(values[starts], use_na_sentinel=True)
+            return np.repeat(codes, np.diff(np.r_[starts, n])), np.asarray(uniques, dtype=object)
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    return codes, np.asarray(uniques, dtype=object)
+
+
+def _merge(codes: np.ndarray, cleaned: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Codes of raw values -> codes of their cleaned forms, and those forms (spellings that clean alike share one
+    code; a value that cleans to "" gets -1)."""
+    merged: dict[str, int] = {}
+    lookup = np.full(len(cleaned) + 1, -1, dtype=np.int64)
+    for k, text in enumerate(cleaned):
+        if text:
+            lookup[k] = merged.setdefault(text, len(merged))
+    return lookup[codes], list(merged)
+
+
+def _repeated(key: np.ndarray, valid: np.ndarray, size: int) -> np.ndarray:
+    """True where a valid row's key occurs on another valid row too (counting when the key space is small)."""
+    if size <= 50_000_000:
+        counts = np.bincount(key[valid], minlength=size)
+        return counts[key] > 1
+    marked = pd.Series(np.where(valid, key, -1 - np.arange(len(key))))
+    return marked.duplicated(keep=False).to_numpy()
+
+
+def _dense_codes(keys: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(code of each key, the distinct keys sorted): codes 0..k-1 in key order."""
+    if len(keys) and size <= 50_000_000:
+        present = np.zeros(size, dtype=bool)
+        present[keys] = True
+        position = np.cumsum(present) - 1
+        return position[keys], np.flatnonzero(present)
+    uniques, codes = np.unique(keys, return_inverse=True)
+    return codes.reshape(-1), uniques
+
+
+def _categorical(codes: np.ndarray, categories: Sequence[str]) -> pd.Categorical:
+    """A text column from codes, with only the categories in use (a category no row has would be a juror or an
+    entry with no scores for the statistics)."""
+    used = np.bincount(codes, minlength=len(categories)) > 0 if len(codes) else np.zeros(len(categories), bool)
+    remap = np.cumsum(used) - 1
+    kept = [c for c, u in zip(categories, used, strict=True) if u]
+    return pd.Categorical.from_codes(remap[codes] if len(codes) else codes, categories=pd.Index(kept, dtype=object))
 
 
 def _empty_scores() -> pd.DataFrame:
