@@ -203,19 +203,25 @@ def _json_rows(pairs: pd.DataFrame, criteria: Sequence[str]) -> list[tuple[Any, 
         radix *= max(1, len(col_values))
         per_column.append(np.asarray(col_values, dtype=float))
     codes, uniques = pd.factorize(combo)
+    # '"originality": 7' for each criterion and each of its values, joined per combination
+    fragments = [[json.dumps({c: _json_value(v)}, ensure_ascii=False)[1:-1] for v in col_values]
+                 for c, col_values in zip(criteria, per_column, strict=True)]
     texts = []
     for code in uniques:
-        rest, digits = int(code), []
-        for col_values in per_column:
+        rest, parts = int(code), []
+        for k, col_values in enumerate(per_column):
             rest, d = divmod(rest, max(1, len(col_values)))
-            digits.append(col_values[d])
-        texts.append(_json_object(criteria, digits))
+            parts.append(fragments[k][d])
+        texts.append("{" + ", ".join(parts) + "}")
     return _rows(pairs, np.array(texts, dtype=object)[codes].tolist())
 
 
+def _json_value(v: float) -> int | float | None:
+    return None if math.isnan(v) else int(v) if float(v).is_integer() else float(v)
+
+
 def _json_object(criteria: Sequence[str], values: Sequence[float]) -> str:
-    return json.dumps({c: None if math.isnan(v) else int(v) if float(v).is_integer() else float(v)
-                       for c, v in zip(criteria, values, strict=True)}, ensure_ascii=False)
+    return json.dumps({c: _json_value(v) for c, v in zip(criteria, values, strict=True)}, ensure_ascii=False)
 
 
 def _rows(pairs: pd.DataFrame, texts: list[str]) -> list[tuple[Any, ...]]:
