@@ -311,6 +311,9 @@ def score_round(ws: Any, sheets: Sequence[Path], *, method: str | None = None, a
     in_round = combined["anon_id"].isin(set(rnd.in_round)).to_numpy()
     if not in_round.all():
         combined = combined[in_round].reset_index(drop=True)
+        for col in ("juror", "anon_id", "criterion"):  # a juror or entry left without rows must not linger
+            if isinstance(combined[col].dtype, pd.CategoricalDtype):
+                combined[col] = combined[col].cat.remove_unused_categories()
     # the text columns turned into codes once, for every aggregation, the agreement matrix and --compare
     cube = prepare(combined, criteria=criteria) if len(combined) else None
     sheet_of = {**dict(zip(old_pairs["juror"], old_pairs["sheet"], strict=True)), **read.sheet_of}
