@@ -325,3 +325,18 @@ def test_sheets_written_by_jury_sheets_are_read_back(ws_root: Path) -> None:
     data = json.loads(result.stdout)
     assert data["problems"] == [] and {j["juror"] for j in data["jurors"]} == {"Ann Lee", "Bo Chen"}
     assert {e["anon_id"]: e["rank"] for e in data["entries"]}["MA2222"] == 1
+
+
+def test_an_entry_no_longer_eligible_is_noted_and_not_ranked(ws_root: Path) -> None:
+    with ledger(ws_root) as ws:
+        ws.ledger.set_status("E0008", "rejected")  # a late decision after the sheets went out
+    sheet(ws_root, "Ann")
+    sheet(ws_root, "Bo", 1)
+    result = score(ws_root, str(ws_root / "jury" / "sheets"), "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["problems"] == [] and len(data["entries"]) == 7
+    assert "HH9999" not in {e["anon_id"] for e in data["entries"]}
+    assert {(n["sheet"], n["row"], n["cell"]) for n in data["notes"]} == {("Ann.xlsx", 9, "A9"), ("Bo.xlsx", 9, "A9")}
+    assert all("HH9999 was withdrawn from the round" in n["problem"] for n in data["notes"])
+    assert {j["juror"]: j["entries"] for j in data["jurors"]} == {"Ann": 7, "Bo": 7}
