@@ -233,6 +233,9 @@ def test_contact_sheet_html_and_pdf(built):
     text = " ".join(page.extract_text() for page in reader.pages)
     assert all(anon in text for anon in by_anon)
     assert "Night sky 3" in text
+    # thumbnails cached outside the package, keyed by the packaged file's hash: a re-run decodes only new photos
+    cached = {p.stem for p in (ws.root / "cache" / "jury-thumbs").glob("*.jpg")}
+    assert cached == {row["sha256"] for row in ws.ledger.anon_rows()}
     box = reader.pages[0].mediabox
     assert abs(float(box.width) - 595.3) < 1 and abs(float(box.height) - 841.9) < 1  # A4
 

@@ -13,6 +13,7 @@ import base64
 import io
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -44,11 +45,15 @@ def _template() -> Any:
     return env.get_template(TEMPLATE)
 
 
-def thumbnail(path: Path) -> tuple[str, int, int] | None:
-    """(data URI, width, height) of a package photo shrunk to THUMB_PX, orientation applied, re-encoded as a
-    JPEG with no metadata at all; None when it cannot be decoded."""
+def thumbnail(path: Path, cache: Path | None = None, sha256: str = "") -> str | None:
+    """The data URI of a package photo shrunk to THUMB_PX, orientation applied, re-encoded as a JPEG with no
+    metadata at all; None when it cannot be decoded. With `cache` and the packaged file's `sha256`, the JPEG is
+    kept in `cache/<sha256>.jpg` (outside the package) so a re-run decodes only new photos."""
     from PIL import Image, ImageOps
 
+    cached = cache / f"{sha256}.jpg" if cache is not None and sha256 else None
+    if cached is not None and cached.is_file():
+        return "data:image/jpeg;base64," + base64.b64encode(cached.read_bytes()).decode("ascii")
     try:
         with Image.open(path) as im:
             im.draft("RGB", (THUMB_PX * 2, THUMB_PX * 2))
@@ -57,10 +62,14 @@ def thumbnail(path: Path) -> tuple[str, int, int] | None:
             im.thumbnail((THUMB_PX, THUMB_PX), Image.Resampling.LANCZOS)
             buf = io.BytesIO()
             im.save(buf, "JPEG", quality=THUMB_QUALITY, optimize=True)
-            size = im.size
-    except (OSError, ValueError, Image.DecompressionBombError):
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
         return None
-    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii"), size[0], size[1]
+    if cached is not None:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_name(f".{cached.name}.tmp")
+        tmp.write_bytes(buf.getvalue())
+        os.replace(tmp, cached)
+    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def redact(text: str, scanner: Scanner) -> tuple[str, bool]:
@@ -90,16 +99,18 @@ def sheet_cards(ws: Any, entries: list[Any], root: Path) -> tuple[list[dict[str,
     scanner = Scanner(make_needles(ws.ledger.entries(present_only=False)))
     notes: list[str] = []
     ordered = sorted(entries, key=lambda e: (CATEGORY_ORDER.get(e.category or "", 9), e.category or "", e.anon_id))
+    cache = Path(ws.root) / "cache" / "jury-thumbs"
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:  # Pillow decodes without the GIL
+        thumbs = list(pool.map(lambda e: thumbnail(root / e.file, cache, getattr(e, "sha256", "")), ordered))
     groups: list[dict[str, Any]] = []
-    for e in ordered:
+    for e, thumb in zip(ordered, thumbs, strict=True):
         title, t_changed = redact(e.title, scanner)
         description, d_changed = redact(e.description, scanner)
         if t_changed or d_changed:
             notes.append(f"{e.entry_id}: identifying text in the {'title' if t_changed else 'description'} "
                          f"replaced by {REDACTED} on the contact sheet")
-        thumb = thumbnail(root / e.file)
         card = {"anon_id": e.anon_id, "title": title, "description": description,
-                "category": e.category or "none", "src": thumb[0] if thumb else None}
+                "category": e.category or "none", "src": thumb}
         label = CATEGORY_TITLE.get(e.category or "", f"Category: {e.category}" if e.category else "No category")
         if not groups or groups[-1]["title"] != label:
             groups.append({"title": label, "cards": []})

@@ -54,6 +54,7 @@ class PackagedEntry:
     title: str
     description: str
     state: str = "unchanged"  # "new", "updated" (rewritten) or "unchanged"
+    sha256: str = ""  # of the packaged file (keys the contact sheet's thumbnail cache)
 
 
 @dataclass
@@ -280,7 +281,7 @@ def _package_one(ws: Any, entry: Any, row: Any, taken: set[str], photos: Path,
     rel = f"{PHOTOS}/{anon_id}{ext}"
     target = photos.parent / rel
     info = PackagedEntry(entry_id, anon_id, rel, entry["category"], entry["title"] or "",
-                         entry["description"] or "")
+                         entry["description"] or "", sha256=sha)
     if row is not None and not row["withdrawn"] and row["file"] == rel and row["sha256"] == sha \
             and target.is_file() and _sha(target.read_bytes()) == sha:
         return info
