@@ -340,3 +340,19 @@ def test_an_entry_no_longer_eligible_is_noted_and_not_ranked(ws_root: Path) -> N
     assert {(n["sheet"], n["row"], n["cell"]) for n in data["notes"]} == {("Ann.xlsx", 9, "A9"), ("Bo.xlsx", 9, "A9")}
     assert all("HH9999 was withdrawn from the round" in n["problem"] for n in data["notes"])
     assert {j["juror"]: j["entries"] for j in data["jurors"]} == {"Ann": 7, "Bo": 7}
+
+
+def test_an_eligible_entry_missing_from_the_package_blocks_the_ranking(tmp_path: Path) -> None:
+    from jury_fixtures import PEOPLE
+
+    with jury_workspace(tmp_path, people=PEOPLE[:3], png_every=0) as ws:  # E0003 accepted after anonymise ran
+        ws.ledger.add_anon_id("MA2222", "E0001")
+        ws.ledger.add_anon_id("HB3333", "E0002")
+        root = ws.root
+    write_xlsx(root / "jury" / "sheets" / "Ann.xlsx", "Ann", [["MA2222", 9, 9, 9, 9], ["HB3333", 8, 8, 8, 8]],
+               round_id=round_id(root))
+    data = json.loads(score(root, str(root / "jury" / "sheets"), "--json").stdout)
+    assert data["ranking_stored"] is False
+    assert [p["problem"] for p in data["problems"]] == [
+        "1 eligible entry has no anonymous ID, so no juror could score it (E0003): run `milsetctl anonymise`, then "
+        "`milsetctl jury sheets`"]

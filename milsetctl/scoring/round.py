@@ -161,6 +161,7 @@ class _Round:
     category_of: dict[str, str | None]
     in_round: list[str]
     out_of_round: set[str]
+    unpackaged: list[str]  # eligible entries with no anonymous ID yet (accepted after `anonymise` ran)
 
 
 def _round_entries(ws: Any) -> _Round:
@@ -178,7 +179,9 @@ def _round_entries(ws: Any) -> _Round:
             out.add(anon)
         else:
             in_round.append(anon)
-    return _Round(entry_of, category_of, in_round, out)
+    packaged = set(entry_of.values())
+    unpackaged = [e for e, r in entries.items() if r["status"] == "eligible" and e not in packaged]
+    return _Round(entry_of, category_of, in_round, out, sorted(unpackaged))
 
 
 def _json_rows(pairs: pd.DataFrame, criteria: Sequence[str]) -> list[tuple[Any, ...]]:
@@ -303,6 +306,12 @@ def score_round(ws: Any, sheets: Sequence[Path], *, method: str | None = None, a
     if not rnd.entry_of:
         problems.append(Problem(None, None, None, None, "the round has no anonymous IDs yet: run `milsetctl "
                                 "anonymise` first, then hand out the sheets"))
+    elif rnd.unpackaged:
+        shown = ", ".join(rnd.unpackaged[:10]) + (" ..." if len(rnd.unpackaged) > 10 else "")
+        problems.append(Problem(None, None, None, None, f"{len(rnd.unpackaged)} eligible entr"
+                                f"{'y has' if len(rnd.unpackaged) == 1 else 'ies have'} no anonymous ID, so no "
+                                f"juror could score {'it' if len(rnd.unpackaged) == 1 else 'them'} ({shown}): "
+                                "run `milsetctl anonymise`, then `milsetctl jury sheets`"))
 
     # this run's jurors replace their stored scores; every other stored juror stays
     new_jurors = set(read.jurors)
