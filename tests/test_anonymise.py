@@ -334,6 +334,15 @@ def test_short_needles_match_only_whole_words(tmp_path):
     assert html_scanner.leaks == []
 
 
+def test_needles_match_unaccented_and_decomposed_spellings():
+    from milsetctl.anonymise.verify import Scanner, make_needles
+
+    scanner = Scanner(make_needles([{"entry_id": "E0002", "name": "Maria García"}]))
+    scanner.bytes_("a.jpg", "APP1 EXIF", b"Artist\x00MARIA GARCIA\x00")  # an ASCII-only field
+    scanner.text("contact-sheet.html", "contact-sheet.html", "by Mari\u0301a Garci\u0301a")  # NFD, as macOS writes
+    assert {leak.block for leak in scanner.leaks} == {"APP1 EXIF", "contact-sheet.html"}
+
+
 def test_needles_include_the_national_id_kept_at_the_global_stage():
     from milsetctl.anonymise.verify import Scanner, make_needles
 

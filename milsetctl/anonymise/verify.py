@@ -24,6 +24,7 @@ import html as html_mod
 import io
 import json
 import re
+import unicodedata
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -76,7 +77,13 @@ class Needle:
 
 
 def _variants(text: str) -> set[str]:
-    return {text, text.lower(), text.upper(), text.casefold()}
+    """The spellings a name takes in metadata: as typed, NFC and NFD (macOS writes decomposed names), without
+    accents (an ASCII-only EXIF field holds "Maria Garcia"), each in lower, upper and case-folded form."""
+    forms = {text, unicodedata.normalize("NFC", text), unicodedata.normalize("NFD", text)}
+    plain = "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
+    if plain.strip():
+        forms.add(plain)
+    return {v for form in forms for v in (form, form.lower(), form.upper(), form.casefold())}
 
 
 def make_needles(entries: Iterable[Any]) -> list[Needle]:
