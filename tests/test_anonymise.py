@@ -244,12 +244,14 @@ def test_contact_sheet_escapes_and_redacts_titles(tmp_path):
     ws = jury_workspace(tmp_path, people=PEOPLE[:2], png_every=0)
     with ws:
         ws.ledger.db.execute("UPDATE entries SET title=?, description=? WHERE entry_id='E0001'",
-                             ("<script>alert('x')</script> moon", f"Taken at {PEOPLE[1].school} by {PEOPLE[0].name}"))
+                             ("<script>alert('x')</script> moon",
+                              f"Taken at {PEOPLE[1].school.upper()} by {PEOPLE[0].name}, with Maria Garcia"))
         ws.ledger.db.commit()
         result = build_package(ws)
         html = result.contact_html.read_text(encoding="utf-8")
         assert "<script>" not in html and "&lt;script&gt;" in html
-        assert PEOPLE[1].school not in html and PEOPLE[0].name not in html and "[removed]" in html
+        assert PEOPLE[1].school.upper() not in html and PEOPLE[0].name not in html and "Garcia" not in html
+        assert "Taken at [removed] by [removed], with [removed]" in html
         assert any("E0001" in note and "description" in note for note in result.notes)
         assert result.leaks == []
 

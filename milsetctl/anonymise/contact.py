@@ -19,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from milsetctl.anonymise.verify import EMAIL_RE, Scanner, make_needles
+from milsetctl.anonymise.verify import EMAIL_RE, Scanner, make_needles, spellings
 
 TEMPLATE = "contact-sheet.html"
 HTML_NAME = "contact-sheet.html"
@@ -80,8 +80,11 @@ def redact(text: str, scanner: Scanner) -> tuple[str, bool]:
     for needle in scanner.in_text(text):
         if needle.short:
             continue
-        text, n = re.subn(re.escape(needle.text), REDACTED, text, flags=re.I)
-        changed = changed or n > 0
+        for variant in sorted(spellings(needle.text), key=len, reverse=True):
+            text, n = re.subn(re.escape(variant), REDACTED, text, flags=re.I)
+            changed = changed or n > 0
+    if changed and scanner.in_text(text, short=False):  # a spelling no pattern caught (case folding): all of it
+        return REDACTED, True
     short = scanner.short_pattern()
     if short is not None:
         text, n = short.subn(REDACTED, text)

@@ -76,7 +76,7 @@ class Needle:
     short: bool
 
 
-def _variants(text: str) -> set[str]:
+def spellings(text: str) -> set[str]:
     """The spellings a name takes in metadata: as typed, NFC and NFD (macOS writes decomposed names), without
     accents (an ASCII-only EXIF field holds "Maria Garcia"), each in lower, upper and case-folded form."""
     forms = {text, unicodedata.normalize("NFC", text), unicodedata.normalize("NFD", text)}
@@ -107,7 +107,7 @@ def make_needles(entries: Iterable[Any]) -> list[Needle]:
                 continue
             seen.add((text.lower(), label))
             encoded: dict[bytes, str] = {}
-            for variant in _variants(text):
+            for variant in spellings(text):
                 for enc, tag in (("utf-8", "UTF-8"), ("utf-16-le", "UTF-16LE"), ("utf-16-be", "UTF-16BE"),
                                  ("gb18030", "GB18030")):
                     if enc == "gb18030" and variant.isascii():
@@ -159,7 +159,7 @@ class Scanner:
         self._seen: set[tuple[str, str, str]] = set()
         long_ = [(i, n) for i, n in enumerate(needles) if not n.short]
         self._bytes = _Index([(raw, i, tag) for i, n in long_ for tag, raw in n.encoded])
-        self._text = _Index([(v.casefold().encode("utf-8"), i, "") for i, n in long_ for v in _variants(n.text)])
+        self._text = _Index([(v.casefold().encode("utf-8"), i, "") for i, n in long_ for v in spellings(n.text)])
         shorts = sorted({n.text.casefold() for n in needles if n.short}, key=len, reverse=True)
         self._short_re = re.compile(r"(?<![0-9A-Za-z])(" + "|".join(map(re.escape, shorts)) + r")(?![0-9A-Za-z])",
                                     re.I) if shorts else None
