@@ -83,7 +83,7 @@ def redact(text: str, scanner: Scanner) -> tuple[str, bool]:
         for variant in sorted(spellings(needle.text), key=len, reverse=True):
             text, n = re.subn(re.escape(variant), REDACTED, text, flags=re.I)
             changed = changed or n > 0
-    if changed and scanner.in_text(text, short=False):  # a spelling no pattern caught (case folding): all of it
+    if scanner.in_text(text, short=False):  # a spelling no pattern caught (case folding): all of it goes
         return REDACTED, True
     short = scanner.short_pattern()
     if short is not None:
