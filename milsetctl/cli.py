@@ -226,17 +226,217 @@ def rules(
 
 
 # ==== anonymise: the blind jury package (milsetctl/anonymise/) ====
+@app.command()
+def anonymise(
+    workspace: WorkspaceOpt = Path("."),
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object (SPEC format) to stdout.")] = False,
+    verify_only: Annotated[bool, typer.Option("--verify", help="Only scan the existing package for identifying "
+                                              "traces; exit 1 when any is found.")] = False,
+) -> None:
+    """Build the blind jury package: each eligible photo under a random anonymous ID, stripped of every
+    identifying trace, and a contact sheet (HTML and printable PDF) for the jurors.
+
+    Re-running keeps the IDs already handed out, adds entries accepted since, withdraws entries no longer eligible.
+
+    Every build ends with the --verify scan, and fails if it finds anything.
+    """
+    from milsetctl.anonymise import AnonymiseError, build_package, package_dir, verify_package
+    from milsetctl.anonymise.console import package_progress, render_leaks, render_package
+
+    with _open(workspace) as ws:
+        if verify_only:
+            try:
+                leaks = verify_package(ws)
+                files = leaks.files
+            except FileNotFoundError:
+                _fail(f"no jury package at {package_dir(ws)}: run milsetctl anonymise first")
+            if as_json:
+                sys.stdout.write(json.dumps({"package": str(package_dir(ws)), "files": files, "leaks": [
+                    {"file": x.file, "block": x.block, "found": x.what} for x in leaks]}, ensure_ascii=False) + "\n")
+            render_leaks(err if as_json else out, leaks, files)
+            raise typer.Exit(1 if leaks else 0)
+        try:
+            with package_progress(err) as progress:
+                result = build_package(ws, progress)
+        except AnonymiseError as exc:
+            _fail(str(exc))
+        except OSError as exc:  # disk full, a read-only package folder
+            _fail(f"cannot write the jury package: {exc.strerror or exc} ({exc.filename or package_dir(ws)}); "
+                  "photos already packaged are kept")
+        except KeyboardInterrupt:
+            err.print("[yellow]Interrupted.[/] Photos already packaged are kept; run the same command again to "
+                      "finish (anonymous IDs stay).")
+            raise typer.Exit(130) from None
+        if as_json:
+            sys.stdout.write(json.dumps(result.as_json(), ensure_ascii=False, indent=1) + "\n")
+        render_package(err if as_json else out, result)
+        render_leaks(err if as_json else out, result.leaks, result.files_scanned)
+        if result.leaks:
+            _fail(f"the package is NOT safe to send: {len(result.leaks)} identifying traces found (listed above)")
+        if result.problems:
+            _fail(f"{len(result.problems)} eligible entries could not be packaged (listed above)")
 # ==== end anonymise ====
 
 # ==== jury sheets: jurors, assignment, one XLSX per juror (milsetctl/jury/) ====
 jury_app = typer.Typer(help="The jury: score sheets for each juror.", no_args_is_help=True)
 app.add_typer(jury_app, name="jury")
+
+
+@jury_app.command("sheets")
+def jury_sheets(
+    jurors: Annotated[Path, typer.Option("--jurors", help="The juror file (.csv in any encoding Excel "
+                                         "writes, or .xlsx): name, affiliation, country, email, school "
+                                         "(姓名, 单位, 国家, 邮箱, 学校 too).", exists=True, dir_okay=False,
+                                         metavar="FILE")],
+    quorum: Annotated[int | None, typer.Option("--quorum", "-k", help="Jurors per entry, balanced; 0 = every "
+                                               "juror scores every entry. Default: settings jury.quorum.",
+                                               min=0, metavar="K")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Seed of the assignment and the sheets' random "
+                                             "orders (default: the round's own, kept in the ledger).",
+                                             metavar="N")] = None,
+    workspace: WorkspaceOpt = Path("."),
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object to stdout.")] = False,
+) -> None:
+    """One XLSX score sheet per juror in jury/sheets/, entries in a random order per juror.
+
+    No juror gets an entry from their own school (national stage) or country (global stage).
+
+    Re-run with a changed juror file (a juror dropped out or joined): returned scores stay, only unscored work moves.
+
+    A juror who left has their sheet moved to jury/sheets/withdrawn/, never deleted.
+    """
+    from milsetctl.jury import JurorFileError, JuryError, make_sheets
+    from milsetctl.jury.console import render_sheets, sheet_progress
+
+    with _open(workspace) as ws:
+        try:
+            with sheet_progress(err) as progress:
+                result = make_sheets(ws, jurors, quorum, seed, progress)
+        except JurorFileError as exc:
+            for problem in exc.problems:
+                _error(problem)
+            _fail(f"{jurors.name}: {len(exc.problems)} problem{'s' if len(exc.problems) != 1 else ''}; "
+                  "no sheet written")
+        except JuryError as exc:
+            _fail(str(exc))
+        if as_json:
+            sys.stdout.write(json.dumps(result.as_json(), ensure_ascii=False, indent=1) + "\n")
+            for warning in result.warnings:
+                err.print(f"[bold yellow]warning:[/] {escape(warning)}", soft_wrap=True)
+        else:
+            render_sheets(out, result)
 # ==== end jury sheets ====
 
 # ==== score: read the filled sheets, combine, rank (milsetctl/scoring/) ====
+@app.command()
+def score(
+    sheets: Annotated[list[Path], typer.Argument(help="Score sheets: juror XLSX/CSV files, long CSVs (juror, "
+                                                 "anon_id, criterion, score), or folders of them (e.g. "
+                                                 "jury/sheets/).", show_default=False, metavar="SHEET")],
+    method: Annotated[str | None, typer.Option("--method", "-m", help="How juror scores combine: mean (the "
+                                               "call's rule), trimmed, median or zscore. Default: settings "
+                                               "jury.method.", metavar="METHOD")] = None,
+    allow_missing: Annotated[bool, typer.Option("--allow-missing", help="Rank from the usable scores even "
+                                                "though some are missing or unusable (listed).")] = False,
+    compare: Annotated[bool, typer.Option("--compare", help="Also show the entries whose award another method "
+                                          "would change.")] = False,
+    workspace: WorkspaceOpt = Path("."),
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object (SPEC format) to stdout.")] = False,
+) -> None:
+    """Read the jurors' score sheets, store the scores, rank the entries, and say how far the jurors agree.
+
+    Every unusable cell is listed with sheet, juror, row and cell.
+    No ranking is stored while a required score is missing (exit 1), unless --allow-missing.
+    Re-scoring a juror replaces that juror's scores; the ledger keeps a record of each run.
+    """
+    from milsetctl.scoring.console import render_score, score_status
+    from milsetctl.scoring.round import ScoreUsageError, score_round
+
+    with _open(workspace) as ws:
+        try:
+            with score_status(err) as progress:
+                result = score_round(ws, sheets, method=method, allow_missing=allow_missing, compare=compare,
+                                     progress=progress)
+        except ScoreUsageError as exc:
+            _fail(str(exc), 2)
+        except KeyboardInterrupt:
+            err.print("[yellow]Interrupted.[/] The ledger is unchanged or holds this run's scores whole; run the "
+                      "same command again.")
+            raise typer.Exit(130) from None
+        if as_json:
+            sys.stdout.write(json.dumps(result.as_json(), ensure_ascii=False, indent=1) + "\n")
+        render_score(err if as_json else out, result, brief=as_json)
+        raise typer.Exit(result.exit_code)
 # ==== end score ====
 
 # ==== awards and nominate (milsetctl/awards/) ====
+@app.command()
+def awards(
+    workspace: WorkspaceOpt = Path("."),
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object (SPEC format) to stdout.")] = False,
+    export: Annotated[Path | None, typer.Option("--export", help="Also write the list with each juror's scores "
+                                                "and comments: .xlsx or .csv, chosen by the extension.",
+                                                dir_okay=False, metavar="FILE")] = None,
+    names: Annotated[bool, typer.Option("--names", help="In the export, name the jurors instead of J1, J2...")
+                     ] = False,
+) -> None:
+    """The award list from the last `score`: Qualifier Award per category (national stage), or global-1..3 and
+    the gallery (global stage). Ties on a cut are named; every tied entry gets the award."""
+    from milsetctl.awards.console import render_awards, render_warnings
+    from milsetctl.awards.export import ExportError, export_awards, export_format
+    from milsetctl.awards.run import NoRankingError, compute_awards
+
+    if export is not None:
+        try:
+            export_format(export)
+        except ExportError as exc:
+            _fail(f"--export: {exc}", 2)
+    with _open(workspace) as ws:
+        try:
+            result = compute_awards(ws)
+        except NoRankingError as exc:
+            _fail(str(exc), 1)
+        render_warnings(err, result)
+        if export is not None:
+            try:
+                written = export_awards(ws, result.rows, export, names=names)
+            except ExportError as exc:
+                _fail(str(exc), 1)
+            err.print(f"Award list written to [bold]{escape(str(written))}[/]")
+        if as_json:
+            sys.stdout.write(json.dumps(result.as_json(), ensure_ascii=False, indent=1) + "\n")
+        else:
+            render_awards(out, result)
+
+
+@app.command()
+def nominate(
+    top: Annotated[int, typer.Option("--top", help="How many entries to nominate: the best N overall (ties "
+                                     "at the Nth place are all included).", metavar="N")],
+    out_file: Annotated[Path, typer.Option("--out", help="The zip to write (photos + entries.csv).",
+                                           dir_okay=False, metavar="FILE.zip")],
+    workspace: WorkspaceOpt = Path("."),
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object to stdout.")] = False,
+) -> None:
+    """Pack the national round's best N for the global round: the original photos, byte for byte, and a
+    manifest (SPEC columns plus country and national_rank). The global stage's `validate` reads a folder of them."""
+    from milsetctl.awards.console import render_nomination
+    from milsetctl.awards.nominate import NominateError
+    from milsetctl.awards.nominate import nominate as run_nominate
+
+    if out_file.suffix.lower() != ".zip":
+        _fail(f"--out: {out_file.name}: the nomination package is a .zip file", 2)
+    with _open(workspace) as ws:
+        try:
+            result = run_nominate(ws, top, out_file)
+        except NominateError as exc:
+            _fail(str(exc), exc.code)
+        for note in result.warnings:
+            err.print(f"[bold yellow]warning:[/] {escape(note)}", soft_wrap=True)
+        if as_json:
+            sys.stdout.write(json.dumps(result.as_json(), ensure_ascii=False, indent=1) + "\n")
+        else:
+            render_nomination(out, result)
 # ==== end awards ====
 
 

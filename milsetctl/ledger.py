@@ -467,3 +467,11 @@ class Ledger:
 
     def awards(self) -> list[sqlite3.Row]:
         return self.db.execute("SELECT * FROM awards ORDER BY category, rank, entry_id").fetchall()
+
+    def score_rows_except(self, jurors: Iterable[str]) -> list[tuple[str, str, str, str | None, str, int | None]]:
+        """Stored scores of every juror NOT in `jurors`, as `score_rows` gives them: a re-score of some jurors
+        reads back only the scores it keeps."""
+        return self.db.execute(
+            "SELECT juror, anon_id, scores, comment, sheet, row FROM scores "
+            "WHERE juror NOT IN (SELECT value FROM json_each(?))", (json.dumps(sorted(jurors), ensure_ascii=False),)
+        ).fetchall()

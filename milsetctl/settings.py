@@ -31,6 +31,8 @@ deadline = 2022-07-11
 theme = "SPACE"
 # the submissions folder, remembered so that `milsetctl validate` works without naming it
 source = ""
+# the country this national round runs in: written into `nominate`'s manifest for entries that name none
+country = ""
 
 [photo]
 # formats judged by the file's content, not its extension
@@ -98,6 +100,9 @@ method = "mean"
 trimmed_min_jurors = 5
 # jurors per entry for `jury sheets` when --quorum is not given; 0 = every juror scores every entry
 quorum = 0
+# printed on every score sheet's instructions: when and to whom jurors return their sheets ("" = not said)
+sheets_due = ""
+sheets_return_to = ""
 
 [awards]
 # Qualifier Award: rank <= floor(fraction x eligible entries of the category), at least one

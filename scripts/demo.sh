@@ -1,11 +1,46 @@
 #!/usr/bin/env bash
-# The main job on the sample contest: install, build sample_data/submissions, validate with a report.
+# The main job on the sample contest, end to end: install, build sample_data/submissions, validate with a report,
+# settle the doubtful entries, blind the jury package, one score sheet per juror, ten jurors fill them in (a script
+# plays them), combine the scores, pick the awards, nominate the national best for the global round.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
+ctl=(.venv/bin/milsetctl)
+ws=demo-workspace
 .venv/bin/python sample_data/make_sample.py
-mkdir -p demo-workspace
-.venv/bin/milsetctl validate sample_data/submissions -w demo-workspace --report demo-workspace/reports/validation.html
-.venv/bin/milsetctl status -w demo-workspace
+mkdir -p "$ws"
+
+echo; echo "== 1. validate: who is eligible, and why not"
+"${ctl[@]}" validate sample_data/submissions -w "$ws" --report "$ws/reports/validation.html" --limit 12
+
+echo; echo "== 2. decide: the coordinator settles five doubtful entries (three stay open for review)"
+"${ctl[@]}" decide E0001 accept -w "$ws" --reason "the original photo; E0023 is the copy"
+"${ctl[@]}" decide E0023 reject -w "$ws" --reason "a resized copy of E0001's photo"
+"${ctl[@]}" decide E0027 accept -w "$ws" --reason "EXIF stripped by the messaging app; camera original seen"
+"${ctl[@]}" decide E0030 reject -w "$ws" --reason "a recognisable face on the poster"
+"${ctl[@]}" decide E0035 accept -w "$ws" --reason "Henan has no regional round; stays in the national round"
+"${ctl[@]}" status -w "$ws"
+
+echo; echo "== 3. anonymise: the blind jury package, checked byte by byte"
+"${ctl[@]}" anonymise -w "$ws"
+
+echo; echo "== 4. jury sheets: one XLSX per juror"
+"${ctl[@]}" jury sheets -w "$ws" --jurors sample_data/jurors.csv
+
+echo; echo "== 5. the ten jurors fill in their sheets (sample_data/fill_scores.py plays them)"
+.venv/bin/python sample_data/fill_scores.py "$ws"
+
+echo; echo "== 6. score: combine the sheets, rank, and see how far the jurors agree"
+"${ctl[@]}" score "$ws/jury/sheets" -w "$ws" --compare
+
+echo; echo "== 7. awards: the Qualifier Award, top 35% per category"
+"${ctl[@]}" awards -w "$ws" --export "$ws/awards/awards.xlsx"
+
+echo; echo "== 8. nominate: the national best 5, originals and manifest, for the global round"
+"${ctl[@]}" nominate -w "$ws" --top 5 --out "$ws/awards/nomination-CN.zip"
+
 echo
-echo "Report: demo-workspace/reports/validation.html"
+echo "Validation report: $ws/reports/validation.html"
+echo "Jury package:      $ws/jury/package/ (contact-sheet.html, contact-sheet.pdf, photos/)"
+echo "Score sheets:      $ws/jury/sheets/"
+echo "Awards:            $ws/awards/awards.xlsx, $ws/awards/nomination-CN.zip"

@@ -18,10 +18,10 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from conftest import photo_pixels
 from PIL import Image, ImageCms
 from PIL.PngImagePlugin import PngInfo
 
-from conftest import photo_pixels
 from milsetctl.workspace import Workspace, init_workspace
 
 # EXIF/TIFF tag numbers
@@ -98,7 +98,7 @@ def xmp_packet(person: Person) -> bytes:
         f"<photoshop:Credit>{person.school}</photoshop:Credit>"
         f"<photoshop:AuthorsPosition>{person.email}</photoshop:AuthorsPosition>"
         "</rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end=\"w\"?>"
-    ).encode("utf-8")
+    ).encode()
 
 
 def iptc_block(person: Person) -> bytes:
