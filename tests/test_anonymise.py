@@ -500,6 +500,18 @@ def test_multi_chunk_icc_is_rechunked():
     assert Image.open(io.BytesIO(out)).info["icc_profile"] == scrubbed
 
 
+@pytest.mark.parametrize("mode", ["CMYK", "L"])
+def test_cmyk_and_grey_jpegs_keep_their_colour(mode):
+    """A CMYK JPEG needs its APP14 Adobe segment (the colour transform flag) to decode to the same pixels."""
+    buf = io.BytesIO()
+    Image.effect_noise((64, 48), 40).convert(mode).save(buf, "JPEG", comment=PEOPLE[3].name.encode())
+    out = strip_jpeg(buf.getvalue())
+    assert out.dropped == ["COM"] and PEOPLE[3].name.encode() not in out.data
+    assert (b"Adobe" in out.data) == (b"Adobe" in buf.getvalue())
+    with Image.open(buf) as a, Image.open(io.BytesIO(out.data)) as b:
+        assert a.mode == b.mode == mode and np.array_equal(np.asarray(a), np.asarray(b))
+
+
 def test_truncated_jpeg_and_png_trailer():
     buf = io.BytesIO()
     Image.new("RGB", (32, 32), (1, 2, 3)).save(buf, "JPEG")
