@@ -185,12 +185,13 @@ def _sha(data: bytes) -> str:
 
 
 def build_package(ws: Any, progress: Progress | None = None, contact_sheet: bool = True,
-                  verify: bool = True) -> PackageResult:
+                  verify: bool = True, stage: Callable[[str], None] | None = None) -> PackageResult:
     """Build or update `jury/package/` for the entries whose status is "eligible"; returns a PackageResult.
 
     `progress(done, total, anon_id)` is called before the first photo and after each one (an exception raised
     there stops the run; the photos already done stay packaged and recorded). `contact_sheet=False` skips the
-    HTML/PDF (tests of the photo stage only); `verify=False` skips the closing scan.
+    HTML/PDF (tests of the photo stage only); `verify=False` skips the closing scan. `stage(text)` is told when
+    the contact sheet and the scan begin (they take a while on thousands of photos).
     Raises AnonymiseError when no entry is eligible. Source of the rules: issue 6 "anonymise", SPEC "Never".
     """
     ledger = ws.ledger
@@ -252,11 +253,15 @@ def build_package(ws: Any, progress: Progress | None = None, contact_sheet: bool
     if contact_sheet:
         from milsetctl.anonymise.contact import write_contact_sheet
 
+        if stage:
+            stage(f"Writing the contact sheet ({len(result.entries)} entries, HTML and PDF)")
         result.contact_html, result.contact_pdf = write_contact_sheet(ws, result.entries, root, result.notes)
     ledger.audit("anonymise", {"packaged": len(result.entries), "new": len(result.new),
                                "updated": len(result.updated), "withdrawn": len(result.withdrawn),
                                "problems": len(result.problems)})
     if verify:
+        if stage:
+            stage("Scanning the package for identifying traces")
         result.leaks = verify_package(root, ledger)
         result.files_scanned = result.leaks.files
     return result
