@@ -34,8 +34,11 @@ BOX_KINDS = {"face": "face", "text-watermark": "text"}
 
 
 def templates_dir() -> Path:
-    """templates/ beside the milsetctl package (the repository root)."""
-    return Path(milsetctl.__file__).resolve().parent.parent / "templates"
+    """The Jinja2 templates: milsetctl/templates/ in an installed wheel, else templates/ at the repository root
+    (a checkout or an editable install)."""
+    package = Path(milsetctl.__file__).resolve().parent
+    installed = package / "templates"
+    return installed if installed.is_dir() else package.parent / "templates"
 
 
 @lru_cache(maxsize=1)
