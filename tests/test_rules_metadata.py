@@ -369,3 +369,9 @@ def test_entry_rules_are_registered_with_spec_severities() -> None:
         assert REGISTRY[rule_id].scope == "entry"
         assert REGISTRY[rule_id].severity == severity
     assert REGISTRY["one-per-contestant"].severity == "reject"
+
+
+def test_no_regional_round_at_the_global_stage() -> None:
+    """A Henan nominee accepted nationally is not sent back to review at the global stage."""
+    assert messages("region-unknown", entry(province="河南省"), settings=settings_with(contest={"stage": "global"})) == []
+    assert len(messages("region-unknown", entry(province="河南省"))) == 1

@@ -188,9 +188,10 @@ def region_unknown(entry: Entry, photo: PhotoInfo | None, settings: Settings) ->
     """The province maps to no regional round.
 
     The call lists no region for some provinces (Henan); such an entry is not lost, it is reported so
-    the coordinator can place it. Entries from other countries have no Chinese region and are left alone.
+    the coordinator can place it. Entries from other countries have no Chinese region and are left alone,
+    and so is every entry at the global stage: the regional rounds are national, already behind a nominee.
     """
-    if not entry.listed:
+    if not entry.listed or settings.stage == "global":
         return
     if entry.country and entry.country.strip().casefold() not in _CHINA:
         return
