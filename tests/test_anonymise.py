@@ -437,6 +437,18 @@ def test_changed_source_is_repackaged_under_the_same_id(tmp_path):
         assert second["E0002"].state == "unchanged"
 
 
+def test_unreadable_source_keeps_the_earlier_package_and_exits_1(tmp_path):
+    ws = jury_workspace(tmp_path, people=PEOPLE[:2], png_every=0)
+    with ws:
+        first = {e.entry_id: e for e in build_package(ws).entries}
+        _original(ws, "E0002").unlink()  # the submissions disk is gone
+    res = runner.invoke(app, ["anonymise", "-w", str(tmp_path / "ws")])
+    assert res.exit_code == 1 and "E0002" in res.output and "photo not found" in res.output
+    package = tmp_path / "ws" / "jury" / "package"
+    assert (package / first["E0002"].file).is_file()  # still in the package and on the contact sheet
+    assert first["E0002"].anon_id in (package / "contact-sheet.html").read_text(encoding="utf-8")
+
+
 def test_other_format_accepted_by_decision_is_reencoded_to_png(tmp_path):
     ws = jury_workspace(tmp_path, people=PEOPLE[:1], png_every=0)
     with ws:

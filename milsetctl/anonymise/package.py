@@ -242,7 +242,9 @@ def build_package(ws: Any, progress: Progress | None = None, contact_sheet: bool
             packaged = _package_one(ws, entry, row, taken, photos, result)
         except PhotoError as exc:
             result.problems.append(f"{entry_id} ({entry['file']}): {exc}")
-            packaged = None
+            packaged = _previous(entry, row, photos.parent)
+            if packaged is not None:
+                result.notes.append(f"{entry_id}: the photo packaged before is kept ({packaged.file})")
         if packaged is not None:
             result.entries.append(packaged)
             taken.add(packaged.anon_id)
@@ -265,6 +267,18 @@ def build_package(ws: Any, progress: Progress | None = None, contact_sheet: bool
         result.leaks = verify_package(root, ledger)
         result.files_scanned = result.leaks.files
     return result
+
+
+def _previous(entry: Any, row: Any, root: Path) -> PackagedEntry | None:
+    """The entry as packaged by an earlier run, when its file is still there intact (so the contact sheet and
+    the photos folder stay in step while the source photo cannot be read)."""
+    if row is None or row["withdrawn"] or not row["file"]:
+        return None
+    path = root / row["file"]
+    if not path.is_file() or _sha(path.read_bytes()) != row["sha256"]:
+        return None
+    return PackagedEntry(entry["entry_id"], row["anon_id"], row["file"], entry["category"], entry["title"] or "",
+                         entry["description"] or "", sha256=row["sha256"])
 
 
 def _package_one(ws: Any, entry: Any, row: Any, taken: set[str], photos: Path,
