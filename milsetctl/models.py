@@ -118,3 +118,14 @@ class ValidationResult:
 
     def as_json(self) -> dict[str, Any]:
         return {"entries": [r.as_json() for r in self.entries], "summary": self.summary()}
+
+
+def score_text(value: float | None, digits: int = 1) -> str:
+    """A 0-100 score as people read it: rounded half up (59.75 -> 59.8) after dropping float noise
+    (59.74999999 is 59.75), so the score table, the award list and a certificate always print the same digits."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    if value is None or value != value:
+        return "–"
+    exact = Decimal(repr(round(float(value), 6)))
+    return str(exact.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP))

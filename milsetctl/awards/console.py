@@ -12,6 +12,7 @@ from rich.text import Text
 
 from milsetctl.awards.nominate import Nomination
 from milsetctl.awards.run import AwardsResult
+from milsetctl.models import score_text
 
 AWARD_STYLE = {
     "qualifier": "bold green",
@@ -70,7 +71,7 @@ def render_awards(console: Console, result: AwardsResult) -> None:
             cells.append(_text(r.name))
             if school:
                 cells.append(_text(r.school))
-            cells += [_text(r.title), _text("" if r.score is None else f"{r.score:.1f}"), _award(r.award)]
+            cells += [_text(r.title), _text("" if r.score is None else score_text(r.score)), _award(r.award)]
             table.add_row(*cells, style=None if r.award else "dim")
         console.print(table)
     counts = result.counts()
@@ -94,6 +95,6 @@ def render_nomination(console: Console, result: Nomination) -> None:
         table.add_column(col, justify=justify, no_wrap=col not in ("name", "title"))  # type: ignore[arg-type]
     for i, n in enumerate(result.nominees, start=1):
         table.add_row(_text(f"{i}=" if n.tied else i), _text(n.entry_id), _text(n.country), _text(n.category),
-                      _text(n.national_rank), _text(n.name), _text(n.title), _text(f"{n.score:.1f}"))
+                      _text(n.national_rank), _text(n.name), _text(n.title), _text(score_text(n.score)))
     console.print(table)
     console.print(Text(f"Written {result.out}: {len(result.nominees)} original photos (photos/) and entries.csv"))

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from milsetctl.models import score_text
 from milsetctl.scoring.read import Problem
 from milsetctl.scoring.round import ScoreResult
 
@@ -108,7 +109,7 @@ def render_ranking(console: Console, result: ScoreResult, limit: int) -> None:
         for anon_id, r in frame.head(limit).iterrows():
             rank = r["rank"]
             table.add_row("–" if rank is pd.NA or rank is None else str(int(rank)), escape(str(anon_id)),
-                          _f(r["score"], 1), str(int(r["jurors"])))
+                          score_text(None if r["score"] is pd.NA else r["score"]), str(int(r["jurors"])))
         console.print(table)
         if len(frame) > limit:
             console.print(f"  … {len(frame) - limit} more entries (--json lists every one)")
