@@ -221,7 +221,7 @@ def build_package(ws: Any, progress: Progress | None = None, contact_sheet: bool
         ledger.set_anon_withdrawn(row["anon_id"])
         result.withdrawn.append((row["anon_id"], entry_id))
     rows = {r["entry_id"]: r for r in ledger.anon_rows(include_withdrawn=True)}
-    known_files = {PHOTOS + "/" + p.name for p in photos.iterdir()}
+    known_files = {PHOTOS + "/" + p.name for p in photos.iterdir() if p.is_file()}
     expected = {r["file"] for r in rows.values() if not r["withdrawn"] and r["file"]}
     for stray in sorted(known_files - expected):
         (root / stray).unlink(missing_ok=True)
