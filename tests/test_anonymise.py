@@ -334,6 +334,12 @@ def test_short_needles_match_only_whole_words(tmp_path):
     html_scanner = Scanner(make_needles([{"entry_id": "E0009", "contestant_id": "17"}]))
     scan_html(html_scanner, "contact-sheet.html", page.replace("lab&#39;17", "the lab"))
     assert html_scanner.leaks == []
+    # markup is not text: a school called "Main" is not found in <main>, but is in a comment or an attribute
+    html_scanner = Scanner(make_needles([{"entry_id": "E0009", "school": "Main"}]))
+    scan_html(html_scanner, "contact-sheet.html", "<style>main { margin: 0 }</style><main><p>Moon</p></main>")
+    assert html_scanner.leaks == []
+    scan_html(html_scanner, "contact-sheet.html", '<main><img alt="Main"><!-- main --></main>')
+    assert [leak.what for leak in html_scanner.leaks] == ["school of E0009"]
 
 
 def test_needles_match_unaccented_and_decomposed_spellings():

@@ -28,6 +28,7 @@ import unicodedata
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -308,14 +309,42 @@ DATA_URI_RE = re.compile(r"data:image/(?:jpeg|png);base64,([A-Za-z0-9+/=\s]+)")
 CARD_TEXT_RE = re.compile(r'<div class="(?:title|desc)">(.*?)</div>', re.S)
 
 
+class _HTMLText(HTMLParser):
+    """What a page says: text, attribute values and comments, entities decoded; not the tag and attribute names
+    nor the template's own style sheet (a school named "Main" must not match `<main>`)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._style = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._style += tag == "style"
+        self.parts.extend(v for _k, v in attrs if v and not v.startswith("data:"))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "style" and self._style:
+            self._style -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._style:
+            self.parts.append(data)
+
+    def handle_comment(self, data: str) -> None:
+        self.parts.append(data)
+
+
 def scan_html(scanner: Scanner, file: str, text: str) -> None:
-    """The page text (entities decoded) with every embedded image taken out, then each image as a JPEG/PNG.
-    Short needles are looked for only in the titles and descriptions (the page's own counts and dates hold
-    small numbers that would match a contestant ID such as "17")."""
+    """The page's text, attribute values and comments, then each embedded image as a JPEG/PNG. Short needles
+    are looked for only in the titles and descriptions (the page's own counts and dates hold small numbers
+    that would match a contestant ID such as "17")."""
     images = DATA_URI_RE.findall(text)
     name = file.rsplit("/", 1)[-1]
     stripped = DATA_URI_RE.sub("data:", text)
-    scanner.text(file, name, html_mod.unescape(stripped), short=False)
+    reader = _HTMLText()
+    reader.feed(stripped)
+    reader.close()
+    scanner.text(file, name, "\n".join(reader.parts), short=False)
     for card_text in CARD_TEXT_RE.findall(stripped):
         scanner.short_words(file, name, html_mod.unescape(card_text))
     for i, payload in enumerate(images, 1):
