@@ -233,8 +233,11 @@ def anonymise(
     verify_only: Annotated[bool, typer.Option("--verify", help="Only scan the existing package for identifying "
                                               "traces; exit 1 when any is found.")] = False,
 ) -> None:
-    """Build the blind jury package: each eligible photo under a random anonymous ID, stripped of every
-    identifying trace, and a contact sheet (HTML and printable PDF) for the jurors.
+    """Build the blind jury package: anonymous photos and a contact sheet for the jurors.
+
+    Each eligible photo is copied under a random anonymous ID with every identifying trace removed.
+
+    The picture data is not re-encoded. The contact sheet comes as HTML and as a printable PDF.
 
     Re-running keeps the IDs already handed out, adds entries accepted since, withdraws entries no longer eligible.
 
@@ -257,7 +260,7 @@ def anonymise(
             raise typer.Exit(1 if leaks else 0)
         try:
             with package_progress(err) as progress:
-                result = build_package(ws, progress)
+                result = build_package(ws, progress, stage=lambda text: err.print(f"{text}…"))
         except AnonymiseError as exc:
             _fail(str(exc))
         except OSError as exc:  # disk full, a read-only package folder
