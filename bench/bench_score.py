@@ -58,9 +58,12 @@ TARGET_RATIO = 2.0
 # what score_round calls, stage by stage (module attribute -> stage); the ledger writes are wrapped on the ledger
 STAGES = {"_round_entries": "entries of the round", "read_sheets": "read + check",
           "_stored_frame": "stored scores read back", "prepare": "prepare", "_round_problems": "round checks",
-          "_ranking": "aggregate + rank", "_agreement": "agreement + juror report", "_json_rows": "store",
-          "_ranking_rows": "store"}
-LEDGER_STAGES = {"replace_scores": "store", "save_ranking": "store"}
+          "_ranking": "aggregate + rank", "_json_rows": "store: score rows as JSON",
+          "_ranking_rows": "store: the ranking", "_agreement": "agreement + juror report"}
+LEDGER_STAGES = {"replace_scores": "store: the scores (ledger)", "save_ranking": "store: the ranking"}
+ORDER = ["entries of the round", "read + check", "stored scores read back", "prepare", "round checks",
+         "aggregate + rank", "store: score rows as JSON", "store: the scores (ledger)", "store: the ranking",
+         "agreement + juror report", "the rest of score"]
 
 
 def generate(entries: int, jurors: int, seed: int) -> tuple[Path, pd.Series]:
@@ -233,7 +236,7 @@ def main() -> int:
     print(f"{'':32s} {'first run':>10s} {'re-score':>10s}")
     print(f"(a) bare pd.read_csv             {bare:9.3f} s")
     rows = [("(b) score (score_round)", "score")]
-    rows += [(f"      {stage}", stage) for stage in dict.fromkeys([*STAGES.values(), "the rest of score"])]
+    rows += [(f"      {stage}", stage) for stage in ORDER]
     rows += [("(c) awards (compute_awards)", "awards"), ("total (b) + (c)", "total")]
     for label, key in rows:
         print(f"{label:<32s} {first.get(key, 0.0):9.3f} s {warm.get(key, 0.0):9.3f} s")
