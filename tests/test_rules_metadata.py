@@ -145,6 +145,56 @@ def test_english_titles_pass(title: str) -> None:
     assert messages("language", entry(title=title)) == []
 
 
+# short foreign titles that one English-looking word ("a", "in", "total") let through in version 1
+FOREIGN_TITLES = [
+    "La luna in cielo sopra la città", "Una noche a la luz de la luna", "Der Mond in der Nacht",
+    "Estrellas sobre el mar", "Notte stellata in montagna", "Il sole e la luna", "Sterne über den Bergen",
+    "Die Milchstraße über dem See", "Une nuit sous les étoiles", "Aurore boréale en Norvège", "A lua sobre o mar",
+    "Pôr do sol na praia", "De maan boven de zee", "Noorderlicht boven Noorwegen", "Bulan purnama di atas laut",
+    "Gerhana bulan total", "Ay ve yıldızlar", "Księżyc w nocy", "Stjärnor över sjön", "Bầu trời đêm đầy sao",
+    "Wo de xing kong", "Saturno e i suoi anelli",
+]
+# English titles naming foreign places, or with a foreign word or two
+ENGLISH_TITLES = [
+    "Aurora over Tromsø", "Total eclipse in La Serena", "Sunset at Playa del Carmen",
+    "The Moon over Mont Saint-Michel", "Moonrise over Lago di Como", "Star trails over San Pedro de Atacama",
+    "Full Moon over Rio de Janeiro", "The Moon above Notre-Dame de Paris", "Nightfall at Piazza San Marco",
+    "Night at the Observatorio del Teide", "Comet over Kraków", "Venus over Ölüdeniz", "Moonrise over Hạ Long Bay",
+    "Stars over Åre", "Sunset at Île de Ré", "Moon and Mars over Den Helder",
+]
+
+
+@pytest.mark.parametrize("title", FOREIGN_TITLES)
+def test_short_foreign_titles_fire(title: str) -> None:
+    (message,) = messages("language", entry(title=title))
+    assert message.startswith("title looks like ")
+
+
+@pytest.mark.parametrize("title", ENGLISH_TITLES)
+def test_english_titles_with_foreign_place_names_pass(title: str) -> None:
+    assert messages("language", entry(title=title)) == []
+
+
+@pytest.mark.parametrize(("title", "language"), [
+    ("Estrellas sobre el mar", "Spanish"), ("La luna in cielo sopra la città", "Italian"),
+    ("Der Mond in der Nacht", "German"), ("Une nuit sous les étoiles", "French"), ("A lua sobre o mar", "Portuguese"),
+    ("De maan boven de zee", "Dutch"), ("Bintang di langit malam", "Indonesian/Malay"),
+])
+def test_the_language_is_named_with_its_words(title: str, language: str) -> None:
+    (message,) = messages("language", entry(title=title))
+    assert f"looks like {language} (" in message
+
+
+def test_english_description_with_a_foreign_quote_passes() -> None:
+    text = "The full Moon rising behind the Torre del Mangia in Siena, shot from the Piazza del Campo."
+    assert messages("language", entry(description=text)) == []
+    assert len(messages("language", entry(description="La luna llena detrás de la torre, vista desde la plaza."))) == 1
+
+
+def test_language_rule_was_versioned_for_the_new_scorer() -> None:
+    assert REGISTRY["language"].version >= 2
+
+
 def test_description_is_checked_too() -> None:
     (message,) = messages("language", entry(description="这是我在学校附近的山上拍的银河。"))
     assert message.startswith("description ")
@@ -373,5 +423,6 @@ def test_entry_rules_are_registered_with_spec_severities() -> None:
 
 def test_no_regional_round_at_the_global_stage() -> None:
     """A Henan nominee accepted nationally is not sent back to review at the global stage."""
-    assert messages("region-unknown", entry(province="河南省"), settings=settings_with(contest={"stage": "global"})) == []
+    global_stage = settings_with(contest={"stage": "global"})
+    assert messages("region-unknown", entry(province="河南省"), settings=global_stage) == []
     assert len(messages("region-unknown", entry(province="河南省"))) == 1

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from milsetctl.ingest.values import canonical_province, parse_grade, region_of
 from milsetctl.models import Entry, PhotoInfo
 from milsetctl.rules import rule
+from milsetctl.rules.languages import guess_foreign
 from milsetctl.settings import Settings
 
 
@@ -75,26 +76,13 @@ def description_length(entry: Entry, photo: PhotoInfo | None, settings: Settings
         yield f"description has {n} characters, over the {limit} limit"
 
 
-# A few very common function words: a Latin-script text made of these and none of the English ones is
-# probably not English. Detectors are unreliable on titles of two or three words (see NOTES); script is not.
-_ENGLISH = {"the", "a", "an", "of", "and", "in", "on", "at", "to", "is", "with", "my", "under", "over", "from",
-            "for", "by", "night", "sky", "moon", "star", "stars", "this", "was", "it", "we", "i"}
-_FOREIGN = {
-    "Spanish": {"el", "la", "los", "las", "del", "y", "en", "una", "un", "con", "por", "para", "que", "es", "noche"},
-    "French": {"le", "la", "les", "des", "du", "et", "une", "un", "dans", "sur", "avec", "pour", "est", "nuit"},
-    "German": {"der", "die", "das", "und", "ein", "eine", "im", "mit", "auf", "ist", "von", "nacht", "über"},
-    "Portuguese": {"o", "os", "as", "da", "do", "e", "uma", "um", "com", "em", "noite", "não"},
-    "Italian": {"il", "lo", "gli", "della", "di", "e", "una", "un", "con", "nel", "notte", "è"},
-    "Pinyin": {"de", "shi", "wo", "ni", "yue", "xing", "kong", "zhi", "ye", "he", "zai"},
-}
-
-
 # a lone Greek letter is a star's Bayer designation (α Centauri): English usage in astronomy
 _BAYER_LETTER = re.compile(r"(?<![^\W\d_])[\u0370-\u03ff](?![^\W\d_])")
 
 
 def non_english_reason(text: str) -> str | None:
-    """Why a text does not look like English, or None. Script first (dependable), then function words."""
+    """Why a text does not look like English, or None. Script first (dependable), then the words of the
+    whole text scored per language (`milsetctl.rules.languages`)."""
     # NFKC: full-width Latin typed by a Chinese IME (Ｍｉｌｋｙ Ｗａｙ) is plain Latin
     text = _BAYER_LETTER.sub(" ", unicodedata.normalize("NFKC", text))
     scripts: dict[str, list[str]] = {}
@@ -111,23 +99,23 @@ def non_english_reason(text: str) -> str | None:
     if scripts:
         parts = [f"{s} ({''.join(chars[:8])})" for s, chars in scripts.items()]
         return "contains non-Latin script: " + ", ".join(parts)
-    words = re.findall(r"[^\W\d_]+", text.lower())
-    if len(words) < 3 or any(w in _ENGLISH for w in words):
+    guess = guess_foreign(text)
+    if guess is None:
         return None
-    for language, common in _FOREIGN.items():
-        hits = [w for w in words if w in common]
-        if len(hits) >= 2:
-            return f"looks like {language} ({', '.join(dict.fromkeys(hits))})"
-    return None
+    return f"looks like {guess.language} ({', '.join(guess.evidence[:6])})"
 
 
-@rule("language", "review", "entry", uses=("text.require_english",))
+@rule("language", "review", "entry", version=2, uses=("text.require_english",))
 def language(entry: Entry, photo: PhotoInfo | None, settings: Settings) -> Iterator[str]:
     """The title or description is not in English.
 
-    The call asks for English text. Script is checked first (Chinese characters in a title are certain);
-    a Latin-script text with foreign function words and no English ones is flagged for review only,
-    because short titles fool every detector.
+    The call asks for English text. Script is checked first (Chinese characters in a title are certain).
+    A Latin-script text of three words or more is scored word by word against a dozen languages (function
+    words and the vocabulary of sky and nature titles); it is flagged when one language clearly outweighs
+    English, so a Spanish title with one English-looking word is caught and an English title naming a
+    foreign place ('Sunset at Playa del Carmen') is not. Review only: short titles fool every detector.
+
+    Version 2: evidence per language over the whole text (version 1 let one English word pass any text).
     """
     if not settings.text.get("require_english", True):
         return
