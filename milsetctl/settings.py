@@ -55,6 +55,21 @@ require_english = true
 middle = [7, 9]
 high = [10, 12]
 one_per_contestant = true
+# school years written in ways the built-in table does not know, or should read differently: written form = grade.
+# Built in: 8, Grade 8, G8, 8th grade, 八年级, 初二, 初中二年级, 高一, 中四, Form 2, S2, 國二, full-width digits, and
+# "Year N" as in England (Year 9 = grade 8); schools counting Year 9 as grade 9 (Australia) add "Year 9" = 9 here.
+[entrants.grade_aliases]
+# "预备班" = 6
+# provinces written in ways the built-in table (ISO 3166-2:CN names in pinyin and Chinese, common English names)
+# does not know: written form = the name used in [regions]
+[entrants.province_aliases]
+# "Canton" = "Guangdong"
+
+[dates]
+# day/month order of dates like 11/07/2022: "auto" (decided per column by a cell that can only be read one way,
+# such as 13/07/2022; with none, month-first, and each such cell reported for review), "dmy", "mdy", or "ymd"
+# (also reads two-digit year-first dates such as 22/07/11)
+order = "auto"
 
 [manifest]
 # columns that must be present in a manifest; a missing one stops ingest with one clear error

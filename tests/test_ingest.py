@@ -604,7 +604,7 @@ def test_source_not_a_folder(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "grade"),
     [("8", 8), ("Grade 8", 8), ("G10", 10), ("8th", 8), ("八年级", 8), ("初一", 7), ("初二", 8), ("初三", 9),
-     ("高一", 10), ("高三", 12), ("十二年级", 12), ("Year 9", 9), ("", None), ("senior", None)],
+     ("高一", 10), ("高三", 12), ("十二年级", 12), ("Year 9", 8), ("", None), ("senior", None)],
 )
 def test_parse_grade(text: str, grade: int | None) -> None:
     assert parse_grade(text) == grade

@@ -9,7 +9,9 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from dataclasses import dataclass
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -21,34 +23,105 @@ class ManifestError(ValueError):
 
 @dataclass
 class Table:
+    """A spreadsheet's rows of cells. `headers` is the header row (row `header_row`, the first non-blank row
+    until `locate_header` finds the real one); `rows` the non-blank rows below it, numbered as the spreadsheet
+    shows them; `lines` every non-blank row; `notes` what a coordinator should know about how it was read."""
+
     path: Path
     headers: list[str]
     rows: list[tuple[int, list[Any]]]  # (spreadsheet row number, cells)
     encoding: str = ""
+    header_row: int = 1
+    lines: list[tuple[int, list[Any]]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+# The encodings Excel and WPS write a "CSV" in besides UTF-8/UTF-16, most likely first: the order breaks ties.
+LEGACY_ENCODINGS = ("gb18030", "cp1252", "big5", "shift_jis", "latin_1")
+ENCODING_NAMES = {
+    "gb18030": "GB18030 (Chinese Excel/WPS)", "cp1252": "Windows-1252 (Western European Excel)",
+    "big5": "Big5 (Traditional Chinese Excel)", "shift_jis": "Shift-JIS (Japanese Excel)",
+    "latin_1": "Latin-1 (ISO 8859-1)",
+}
 
 
 def decode_text(raw: bytes, path: Path) -> tuple[str, str]:
-    """Decode a CSV as Excel and WPS write it: UTF-8 (BOM or not), UTF-16 (BOM), else GB18030."""
+    """Decode a CSV as Excel and WPS write it; (text, encoding). See `decode_csv_bytes`."""
+    text, encoding, _ = decode_csv_bytes(raw, path)
+    return text, encoding
+
+
+def decode_csv_bytes(raw: bytes, path: Path) -> tuple[str, str, list[str]]:
+    """(text, encoding, notes) of a CSV: UTF-8 (BOM or not), UTF-16 (BOM, or NUL-heavy without), else the most
+    plausible of LEGACY_ENCODINGS as charset-normalizer judges them (mess and language coherence of each
+    decoding; ties go to the likelier encoding). A note names a legacy encoding, and says so when another one
+    would have read the file nearly as well. Raises ManifestError naming the line no encoding can read.
+    """
     if raw.startswith(codecs.BOM_UTF8):
-        return raw[3:].decode("utf-8"), "utf-8-sig"
+        try:
+            return raw[3:].decode("utf-8"), "utf-8-sig", []
+        except UnicodeDecodeError as exc:  # 'CSV UTF-8' with a byte pasted in from elsewhere
+            exc.start += 3
+            raise _undecodable(path, raw, exc) from exc
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return raw.decode("utf-16"), "utf-16"
+        return raw.decode("utf-16"), "utf-16", []
     # UTF-16 without BOM: every other byte NUL in ASCII-heavy text
     sample = raw[:2000]
     if sample and sample.count(b"\x00") > len(sample) // 4:
         encoding = "utf-16-le" if sample[1:2] == b"\x00" else "utf-16-be"
-        return raw.decode(encoding), encoding
+        return raw.decode(encoding), encoding, []
     try:
-        return raw.decode("utf-8"), "utf-8"
+        return raw.decode("utf-8"), "utf-8", []
     except UnicodeDecodeError as exc:
         utf8_error = exc
     if _mostly_utf8(raw):
-        # UTF-8 with a stray byte: GB18030 would "succeed" and turn every Chinese name into mojibake
+        # UTF-8 with a stray byte: a legacy decoder would "succeed" and turn every Chinese name into mojibake
         raise _undecodable(path, raw, utf8_error) from utf8_error
-    try:
-        return raw.decode("gb18030"), "gb18030"
-    except UnicodeDecodeError as exc:
-        raise _undecodable(path, raw, exc) from exc
+    return _decode_legacy(raw, path)
+
+
+def _decode_legacy(raw: bytes, path: Path) -> tuple[str, str, list[str]]:
+    from charset_normalizer import from_bytes
+
+    matches = list(from_bytes(raw, cp_isolation=list(LEGACY_ENCODINGS), threshold=0.25))
+    if not matches:
+        try:
+            raw.decode("gb18030")
+        except UnicodeDecodeError as exc:
+            raise _undecodable(path, raw, exc) from exc
+        raise ManifestError(f"{path.name}: the text is in no encoding Excel writes; save the spreadsheet as "
+                            "'CSV UTF-8' (or as .xlsx) and try again.")
+
+    def rank(m: Any) -> tuple[float, float, int]:
+        priority = LEGACY_ENCODINGS.index(m.encoding) if m.encoding in LEGACY_ENCODINGS else 99
+        return (round(m.chaos, 2), -round(m.coherence, 2), priority)
+
+    matches.sort(key=rank)
+    best = matches[0]
+    text = str(best)
+    notes = [f"{path.name}: text encoding {ENCODING_NAMES.get(best.encoding, best.encoding)}"]
+    for other in matches[1:]:
+        other_text = str(other)
+        if other_text == text or other.chaos > best.chaos + 0.1 or other.coherence < best.coherence - 0.1:
+            continue
+        ours, theirs = _first_difference(text, other_text)
+        notes = [f"{path.name}: the text encoding is ambiguous: read as "
+                 f"{ENCODING_NAMES.get(best.encoding, best.encoding)} ({ours!r}); "
+                 f"{ENCODING_NAMES.get(other.encoding, other.encoding)} would read {theirs!r}. If names look "
+                 "wrong, save the spreadsheet as 'CSV UTF-8'."]
+        break
+    return text, best.encoding, notes
+
+
+def _first_difference(a: str, b: str) -> tuple[str, str]:
+    """The first cell-sized stretch where two decodings of the same bytes differ."""
+    for line_a, line_b in zip(a.splitlines(), b.splitlines(), strict=False):
+        if line_a != line_b:
+            for cell_a, cell_b in zip(re.split(r"[,;\t|]", line_a), re.split(r"[,;\t|]", line_b), strict=False):
+                if cell_a != cell_b:
+                    return cell_a.strip()[:40], cell_b.strip()[:40]
+            return line_a[:40], line_b[:40]
+    return a[:40], b[:40]
 
 
 def _mostly_utf8(raw: bytes) -> bool:
@@ -78,22 +151,48 @@ def _sniff_dialect(text: str) -> type[csv.Dialect] | csv.Dialect:
         return csv.excel_tab if first.count("\t") > first.count(",") else csv.excel
 
 
+# Excel's delimiter hint on the first line ("sep=;"), as Excel writes it and as it comes back after a re-save
+# (quoted, or padded with delimiters)
+_SEP_LINE = re.compile(r'^\s*"?sep=(?P<sep>[^"\r\n])"?[,;\t|]*\s*$', re.IGNORECASE)
+
+
 def read_csv(path: Path) -> Table:
+    """Read a CSV manifest. Excel's `sep=X` first line names the delimiter and is not a row (Excel hides it, so
+    rows are numbered as Excel shows them); otherwise the delimiter is sniffed among , ; tab |."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise ManifestError(f"{path}: cannot read the manifest: {exc.strerror or exc}") from exc
-    text, encoding = decode_text(raw, path)
+    text, encoding, notes = decode_csv_bytes(raw, path)
     text = text.lstrip("\ufeff")
     if not text.strip():
         raise ManifestError(f"{path.name}: the manifest is empty")
-    dialect = _sniff_dialect(text)
+    first, _, rest = text.partition("\n")
+    hint = _SEP_LINE.match(first)
+    if hint:
+        text = rest
+        delimiter = hint.group("sep")
+        notes.append(f"{path.name}: the first line {first.strip()!r} is Excel's delimiter hint (delimiter "
+                     f"{delimiter!r}); rows are numbered as Excel shows them, without it")
+        dialect: Any = csv.excel_tab if delimiter == "\t" else _delimited(delimiter)
+    else:
+        dialect = _sniff_dialect(text)
     reader = csv.reader(io.StringIO(text, newline=""), dialect)
     try:
         all_rows = list(reader)
     except csv.Error as exc:
         raise ManifestError(f"{path.name}: line {reader.line_num}: not valid CSV: {exc}") from exc
-    return _to_table(path, all_rows, encoding)
+    table = _to_table(path, all_rows, encoding)
+    table.notes[:0] = notes
+    return table
+
+
+def _delimited(delimiter: str) -> type[csv.Dialect]:
+    class Hinted(csv.excel):
+        pass
+
+    Hinted.delimiter = delimiter
+    return Hinted
 
 
 def read_xlsx(path: Path) -> Table:
@@ -114,19 +213,34 @@ def read_xlsx(path: Path) -> Table:
     return _to_table(path, all_rows, "xlsx")
 
 
+def _blank(cells: list[Any]) -> bool:
+    return not any(c is not None and str(c).strip() for c in cells)
+
+
 def _to_table(path: Path, all_rows: list[list[Any]], encoding: str) -> Table:
-    header_index = next(
-        (i for i, r in enumerate(all_rows) if any(c is not None and str(c).strip() for c in r)), None
-    )
-    if header_index is None:
+    lines = [(number, list(cells)) for number, cells in enumerate(all_rows, start=1) if not _blank(cells)]
+    if not lines:
         raise ManifestError(f"{path.name}: the manifest has no header row")
-    headers = ["" if c is None else str(c) for c in all_rows[header_index]]
-    rows = []
-    for offset, cells in enumerate(all_rows[header_index + 1 :], start=header_index + 2):
-        if not any(c is not None and str(c).strip() for c in cells):
-            continue  # blank lines between blocks are common in hand-kept sheets
-        rows.append((offset, list(cells)))
-    return Table(path, headers, rows, encoding)
+    number, cells = lines[0]
+    headers = ["" if c is None else str(c) for c in cells]
+    return Table(path, headers, lines[1:], encoding, header_row=number, lines=lines)
+
+
+def locate_header(table: Table, accept: Callable[[list[str]], bool], limit: int = 30) -> Table | None:
+    """The table read with its header at the first of its first `limit` non-blank rows that `accept`s (title
+    rows, notes and merged banners above the real header are skipped, and named in a note), or None."""
+    for index, (number, cells) in enumerate(table.lines[:limit]):
+        headers = ["" if c is None else str(c) for c in cells]
+        if not accept(headers):
+            continue
+        notes = list(table.notes)
+        if index:
+            skipped = [cell_text(next((c for c in row if not _blank([c])), "")) for _, row in table.lines[:index]]
+            above = ", ".join(repr(t[:40]) for t in skipped[:3]) + (", ..." if len(skipped) > 3 else "")
+            notes.append(f"{table.path.name}: the header is row {number}; row(s) above it skipped as titles "
+                         f"({above})")
+        return Table(table.path, headers, table.lines[index + 1:], table.encoding, number, table.lines, notes)
+    return None
 
 
 def read_table(path: Path) -> Table:

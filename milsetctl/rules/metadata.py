@@ -142,36 +142,47 @@ def late(entry: Entry, photo: PhotoInfo | None, settings: Settings) -> Iterator[
         yield f"submitted {local} ({settings.tz.key}), after the deadline {last_day} end of day"
 
 
-@rule("grade", "reject", "entry", uses=("entrants.middle", "entrants.high"))
+@rule("grade", "reject", "entry", version=2, uses=("entrants.middle", "entrants.high", "entrants.grade_aliases"))
 def grade(entry: Entry, photo: PhotoInfo | None, settings: Settings) -> Iterator[str]:
     """Grade missing or outside 7–12.
 
     Contestants are students of grades 7–9 (category middle) or 10–12 (category high); the grade decides
-    the category the entry is ranked in.
+    the category the entry is ranked in. School years are read as written in mainland China (初二, 初中二年级,
+    八年级), Hong Kong (中二, Form 2, S2), Taiwan (國二) and English-speaking schools (Grade 8, G8, 8th grade;
+    England's Year 9 = grade 8); contest.toml's [entrants.grade_aliases] adds more.
     """
     if not entry.listed:
         return
     if not entry.grade:
         yield "no grade given"
         return
-    value = parse_grade(entry.grade)
+    value = parse_grade(entry.grade, _grade_aliases(settings))
     if value is None:
         yield f"grade {entry.grade!r} cannot be read as a school grade"
     elif settings.category_for_grade(value) is None:
         low = settings.raw["entrants"]["middle"][0]
         high = settings.raw["entrants"]["high"][1]
-        yield f"grade {value} is outside {low}–{high}"
+        written = "" if entry.grade.strip() == str(value) else f" (written {entry.grade!r})"
+        yield f"grade {value} is outside {low}–{high}{written}"
+
+
+def _grade_aliases(settings: Settings) -> dict[str, int]:
+    return dict(settings.section("entrants").get("grade_aliases") or {})
+
+
+def _province_aliases(settings: Settings) -> dict[str, str]:
+    return dict(settings.section("entrants").get("province_aliases") or {})
 
 
 def category_of(entry: Entry, settings: Settings) -> str | None:
-    value = parse_grade(entry.grade)
+    value = parse_grade(entry.grade, _grade_aliases(settings))
     return settings.category_for_grade(value) if value is not None else None
 
 
 _CHINA = {"china", "cn", "chn", "中国", "中华人民共和国", "prc", "people's republic of china", "中國"}
 
 
-@rule("region-unknown", "review", "entry", uses=("regions",))
+@rule("region-unknown", "review", "entry", version=2, uses=("regions", "entrants.province_aliases"))
 def region_unknown(entry: Entry, photo: PhotoInfo | None, settings: Settings) -> Iterator[str]:
     """The province maps to no regional round.
 
@@ -186,8 +197,9 @@ def region_unknown(entry: Entry, photo: PhotoInfo | None, settings: Settings) ->
     if not entry.province:
         yield "no province given: the entry cannot be placed in a regional round"
         return
-    if region_of(entry.province, settings.regions) is None:
-        yield f"province {entry.province!r} ({canonical_province(entry.province)}) is in no regional round"
+    aliases = _province_aliases(settings)
+    if region_of(entry.province, settings.regions, aliases) is None:
+        yield f"province {entry.province!r} ({canonical_province(entry.province, aliases)}) is in no regional round"
 
 
 @rule("missing-field", "reject", "entry")

@@ -27,18 +27,7 @@ pytestmark = pytest.mark.skipif(not EXPECTED, reason="../shared/cases not presen
 
 # Cases whose kind of fault is not fixed yet: expected to fail (strict, so a fix must take its line out).
 NOT_YET = {
-    "csv-cp1252",
-    "csv-sep-line",
-    "dates-dayfirst",
-    "excel-sci-ids",
-    "file-url-encoded",
-    "grade-regional-forms",
-    "jpeg-corrupt-scan",
-    "jpeg-no-eoi",
     "moon-photos",
-    "png-exif-rawprofile",
-    "png-large-icc",
-    "province-official-names",
 }
 
 
