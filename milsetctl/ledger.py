@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -453,7 +454,17 @@ class Ledger:
             bulk = len(rows) >= 20_000
             if bulk:
                 self.db.execute("DROP INDEX IF EXISTS scores_juror")
-            self.db.executemany(f"INSERT INTO scores VALUES (?, ?, ?, ?, ?, ?, {run_id:d})", rows)
+            one = f"(?, ?, ?, ?, ?, ?, {run_id:d})"
+            # 150 rows per statement (900 parameters, under every SQLite's limit): a fifth less work than a
+            # statement per row
+            full = len(rows) - len(rows) % 150 if bulk else 0
+            if full:
+                if set(map(len, rows[:full])) != {6}:  # flattened, a short row would shift the others silently
+                    raise sqlite3.ProgrammingError("replace_scores: every row needs exactly 6 values")
+                flat = list(chain.from_iterable(rows[:full]))
+                self.db.executemany("INSERT INTO scores VALUES " + ", ".join([one] * 150),
+                                    (flat[i:i + 900] for i in range(0, len(flat), 900)))
+            self.db.executemany(f"INSERT INTO scores VALUES {one}", rows[full:] if full else rows)
             if bulk:
                 self.db.execute("CREATE INDEX scores_juror ON scores(juror)")
             self.db.execute(

@@ -113,8 +113,8 @@ class AwardsResult:
 
 def _none(value: Any) -> Any:
     """pandas' NaN/NA as None."""
-    if value is None:
-        return None
+    if value is None or type(value) in (str, int):  # what the ledger's rows hold: no pandas call per cell
+        return value
     try:
         if isinstance(value, float) and math.isnan(value):
             return None

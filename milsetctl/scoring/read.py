@@ -522,7 +522,9 @@ class _Checker:
         bad |= skip
 
         # anonymous IDs: 0 known, 1 unknown, 2 withdrawn from the round
-        a_clean = [_clean_anon(u) for u in a_uni]
+        # an ID already in capitals and digits (ASCII) is its own clean form: NFKC, spaces and case change nothing
+        a_clean = [u if type(u) is str and u.isascii() and u.isalnum() and u == u.upper() else _clean_anon(u)
+                   for u in a_uni]
         a_codes, a_cats = _merge(a_raw, a_clean)
         a_state = np.array([0 if self.known is None or a in self.known else 1 for a in a_cats], dtype=np.int8)
         a_state[[k for k, a in enumerate(a_cats) if a in self.withdrawn]] = 2
@@ -900,7 +902,7 @@ def _load(path: Path, criteria: Sequence[str], round_id: str | None, roster: Ros
             raise SheetError("the Scores sheet is empty")
         return _wide_cells(name, "xlsx", rows, criteria, problems, _sheet_juror(path, meta, roster))
     raw, text, encoding = _decode_csv(path)
-    if not text.strip():
+    if not text or text.isspace():  # (no stripped copy of a 17 MB text)
         raise SheetError("the file is empty")
     sep = _delimiter(text)
     first = next(csv.reader(io.StringIO(text[:20000], newline=""), delimiter=sep), [])

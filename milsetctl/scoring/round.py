@@ -206,16 +206,16 @@ def _json_rows(pairs: pd.DataFrame, criteria: Sequence[str]) -> list[tuple[Any, 
         radix *= max(1, len(col_values))
         per_column.append(np.asarray(col_values, dtype=float))
     codes, uniques = pd.factorize(combo)
-    # '"originality": 7' for each criterion and each of its values, joined per combination
-    fragments = [[json.dumps({c: _json_value(v)}, ensure_ascii=False)[1:-1] for v in col_values]
-                 for c, col_values in zip(criteria, per_column, strict=True)]
-    texts = []
-    for code in uniques:
-        rest, parts = int(code), []
-        for k, col_values in enumerate(per_column):
-            rest, d = divmod(rest, max(1, len(col_values)))
-            parts.append(fragments[k][d])
-        texts.append("{" + ", ".join(parts) + "}")
+    # '"originality": 7' for each criterion and each of its values, joined per combination: each combination's
+    # digit per criterion picks its fragment (numpy), one join per combination
+    fragments = [np.array([json.dumps({c: _json_value(v)}, ensure_ascii=False)[1:-1] for v in col_values] or [""],
+                          dtype=object) for c, col_values in zip(criteria, per_column, strict=True)]
+    rest = np.asarray(uniques, dtype=np.int64)
+    picked = []
+    for k, col_values in enumerate(per_column):
+        rest, digit = np.divmod(rest, max(1, len(col_values)))
+        picked.append(fragments[k][digit].tolist())
+    texts = ["{" + ", ".join(parts) + "}" for parts in zip(*picked, strict=True)]
     return _rows(pairs, np.array(texts, dtype=object)[codes].tolist())
 
 
@@ -443,14 +443,26 @@ def _ranking(cube: ScoreCube, rnd: _Round, criteria: list[str], weights: list[fl
 
 
 def _ranking_rows(ranking: pd.DataFrame, criteria: Sequence[str]) -> list[dict[str, Any]]:
-    crit = {c: ranking[c].to_numpy(dtype=float) for c in criteria}
-    jurors = ranking["jurors"].to_numpy(dtype=np.int64)
-    details = [json.dumps({"jurors": int(jurors[i]), **{c: _num(crit[c][i]) for c in criteria}})
-               for i in range(len(ranking))]
-    return [{"entry_id": e, "anon_id": a, "category": _none(cat), "score": _num(sc), "rank": _int(rk), "detail": d}
+    """The ledger's ranking rows; detail = json.dumps({"jurors": n, criterion: _num(mean)...}), written out
+    column by column (the same text, without a json.dumps and five _num calls per entry)."""
+    jurors = ranking["jurors"].to_numpy(dtype=np.int64).tolist()
+    keys = [json.dumps(c) for c in criteria]
+    texts = [[f"{k}: {_json_float(v)}" for v in _rounded(ranking[c])] for k, c in zip(keys, criteria, strict=True)]
+    details = ["{" + ", ".join((f'"jurors": {j}', *parts)) + "}" for j, *parts in zip(jurors, *texts, strict=True)]
+    return [{"entry_id": e, "anon_id": a, "category": _none(cat), "score": sc, "rank": _int(rk), "detail": d}
             for e, a, cat, sc, rk, d in zip(ranking["entry_id"].tolist(), ranking.index.tolist(),
-                                            ranking["category"].tolist(), ranking["score"].tolist(),
+                                            ranking["category"].tolist(), _rounded(ranking["score"]),
                                             ranking["rank"].tolist(), details, strict=True)]
+
+
+def _rounded(column: pd.Series) -> list[float | None]:
+    """`_num` over a float column: None for a missing value, else Python's round to 6 places."""
+    return [None if v != v else round(v, 6) for v in column.to_numpy(dtype=float, na_value=np.nan).tolist()]
+
+
+def _json_float(value: float | None) -> str:
+    """The text json.dumps writes for a float or None."""
+    return "null" if value is None else repr(value) if math.isfinite(value) else json.dumps(value)
 
 
 def _agreement(cube: ScoreCube | None, criteria: list[str], weights: list[float],
