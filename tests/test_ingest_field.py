@@ -105,6 +105,24 @@ def test_merged_title_row_above_the_header_in_a_workbook(tmp_path: Path) -> None
     assert any("row 4" in n and "报名表" in n for n in subs.notes)
 
 
+def test_a_workbook_whose_first_sheet_is_a_cover(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    photos(tmp_path, "a.jpg")
+    book = Workbook()
+    cover = book.active
+    cover.title = "说明"
+    cover.append(["请在“报名表”中填写每位学生的信息。"])
+    cover.append(["文件: 照片的文件名"])
+    data = book.create_sheet("报名表")
+    data.append(["编号", "文件", "标题"])
+    data.append(["C1", "a.jpg", "Milky Way"])
+    book.save(tmp_path / "entries.xlsx")
+    subs = ingest(tmp_path)
+    assert [(e.contestant_id, e.file, e.origin) for e in listed(subs)] == [("C1", "a.jpg", "entries.xlsx row 2")]
+    assert any("sheet '报名表'" in n for n in subs.notes)
+
+
 def test_a_second_header_row_in_english_is_skipped(tmp_path: Path) -> None:
     photos(tmp_path, "a.jpg")
     write_lines(tmp_path, ["编号,姓名,文件", "contestant_id,name,file", "C1,张伟,a.jpg"])
@@ -189,6 +207,11 @@ def test_a_clear_encoding_is_not_called_ambiguous() -> None:
     _, encoding, notes = decode_csv_bytes(raw.encode("cp1252"), Path("entries.csv"))
     assert encoding == "cp1252"
     assert notes and not any("ambiguous" in n for n in notes)
+    # GBK bytes also decode as Shift-JIS half-width katakana: valid, but nobody's names
+    raw = "".join(f"C{i},张伟,北京四中,圣保罗\r\n" for i in range(200)).encode("gbk")
+    _, encoding, notes = decode_csv_bytes(raw, Path("entries.csv"))
+    assert encoding == "gb18030"
+    assert not any("ambiguous" in n for n in notes)
 
 
 def test_utf8_and_utf16_take_no_detour() -> None:

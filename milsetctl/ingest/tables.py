@@ -34,6 +34,8 @@ class Table:
     header_row: int = 1
     lines: list[tuple[int, list[Any]]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    sheet: str = ""  # the workbook sheet the rows come from
+    other_sheets: list[Table] = field(default_factory=list)  # a workbook's further sheets, for `locate_header`
 
 
 # The encodings Excel and WPS write a "CSV" in besides UTF-8/UTF-16, most likely first: the order breaks ties.
@@ -92,9 +94,11 @@ def _decode_legacy(raw: bytes, path: Path) -> tuple[str, str, list[str]]:
         raise ManifestError(f"{path.name}: the text is in no encoding Excel writes; save the spreadsheet as "
                             "'CSV UTF-8' (or as .xlsx) and try again.")
 
+    mess = {m.encoding: m.chaos + _implausible(str(m)) for m in matches}
+
     def rank(m: Any) -> tuple[float, float, int]:
         priority = LEGACY_ENCODINGS.index(m.encoding) if m.encoding in LEGACY_ENCODINGS else 99
-        return (round(m.chaos, 2), -round(m.coherence, 2), priority)
+        return (round(mess[m.encoding], 2), -round(m.coherence, 2), priority)
 
     matches.sort(key=rank)
     best = matches[0]
@@ -102,7 +106,8 @@ def _decode_legacy(raw: bytes, path: Path) -> tuple[str, str, list[str]]:
     notes = [f"{path.name}: text encoding {ENCODING_NAMES.get(best.encoding, best.encoding)}"]
     for other in matches[1:]:
         other_text = str(other)
-        if other_text == text or other.chaos > best.chaos + 0.1 or other.coherence < best.coherence - 0.1:
+        if other_text == text or mess[other.encoding] > mess[best.encoding] + 0.1 \
+                or other.coherence < best.coherence - 0.1:
             continue
         ours, theirs = _first_difference(text, other_text)
         notes = [f"{path.name}: the text encoding is ambiguous: read as "
@@ -111,6 +116,16 @@ def _decode_legacy(raw: bytes, path: Path) -> tuple[str, str, list[str]]:
                  "wrong, save the spreadsheet as 'CSV UTF-8'."]
         break
     return text, best.encoding, notes
+
+
+def _implausible(text: str) -> float:
+    """The share of non-ASCII characters no spreadsheet of names holds: half-width katakana (what Shift-JIS makes
+    of GBK bytes), C1 controls, private-use characters. charset-normalizer's mess measure lets the first pass."""
+    total = len(text) - len(text.encode("ascii", "ignore"))
+    return len(_ODD.findall(text)) / total if total else 0.0
+
+
+_ODD = re.compile("[\uff61-\uff9f\x80-\x9f\ue000-\uf8ff]")
 
 
 def _first_difference(a: str, b: str) -> tuple[str, str]:
@@ -203,14 +218,25 @@ def read_xlsx(path: Path) -> Table:
     except Exception as exc:  # zip errors, not an xlsx, password-protected...
         raise ManifestError(f"{path.name}: cannot open the workbook: {exc}") from exc
     try:
-        sheet = book.worksheets[0]
-        # read-only mode trusts the sheet's stored dimension; some exporters write "A1" for any size,
-        # which would read one cell. Forget it and read what is there.
-        sheet.reset_dimensions()
-        all_rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+        sheets: list[tuple[str, list[list[Any]]]] = []
+        for sheet in book.worksheets:
+            # read-only mode trusts the sheet's stored dimension; some exporters write "A1" for any size,
+            # which would read one cell. Forget it and read what is there.
+            sheet.reset_dimensions()
+            sheets.append((sheet.title, [list(r) for r in sheet.iter_rows(values_only=True)]))
     finally:
         book.close()
-    return _to_table(path, all_rows, "xlsx")
+    tables = []
+    for title, rows in sheets:
+        if any(not _blank(r) for r in rows):
+            table = _to_table(path, rows, "xlsx")
+            table.sheet = title
+            tables.append(table)
+    if not tables:
+        raise ManifestError(f"{path.name}: the manifest has no header row")
+    # the first sheet with data; the others stay at hand for a workbook whose first sheet is a cover or notes
+    tables[0].other_sheets = tables[1:]
+    return tables[0]
 
 
 def _blank(cells: list[Any]) -> bool:
@@ -228,7 +254,21 @@ def _to_table(path: Path, all_rows: list[list[Any]], encoding: str) -> Table:
 
 def locate_header(table: Table, accept: Callable[[list[str]], bool], limit: int = 30) -> Table | None:
     """The table read with its header at the first of its first `limit` non-blank rows that `accept`s (title
-    rows, notes and merged banners above the real header are skipped, and named in a note), or None."""
+    rows, notes and merged banners above the real header are skipped, and named in a note), or None.
+    A workbook whose first sheet has no such row is looked through sheet by sheet (a cover or notes sheet first)."""
+    found = _locate_in_sheet(table, accept, limit)
+    if found is not None or not table.other_sheets:
+        return found
+    for other in table.other_sheets:
+        found = _locate_in_sheet(other, accept, limit)
+        if found is not None:
+            found.notes.insert(len(table.notes), f"{table.path.name}: the entries are on sheet {other.sheet!r} (the "
+                               f"first sheet, {table.sheet!r}, has no header row naming the required columns)")
+            return found
+    return None
+
+
+def _locate_in_sheet(table: Table, accept: Callable[[list[str]], bool], limit: int) -> Table | None:
     for index, (number, cells) in enumerate(table.lines[:limit]):
         headers = ["" if c is None else str(c) for c in cells]
         if not accept(headers):
@@ -239,7 +279,8 @@ def locate_header(table: Table, accept: Callable[[list[str]], bool], limit: int 
             above = ", ".join(repr(t[:40]) for t in skipped[:3]) + (", ..." if len(skipped) > 3 else "")
             notes.append(f"{table.path.name}: the header is row {number}; row(s) above it skipped as titles "
                          f"({above})")
-        return Table(table.path, headers, table.lines[index + 1:], table.encoding, number, table.lines, notes)
+        return Table(table.path, headers, table.lines[index + 1:], table.encoding, number, table.lines, notes,
+                     table.sheet)
     return None
 
 
