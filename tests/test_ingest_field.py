@@ -147,7 +147,7 @@ def test_unreadable_cell_names_the_column_as_the_sheet_has_it(tmp_path: Path) ->
     write_lines(tmp_path, ["编号,文件,提交时间", "C1,a.jpg,下周"])
     (entry,) = listed(ingest(tmp_path))
     (finding,) = entry.ingest_findings
-    assert "entries.csv row 2, column '提交时间' (submitted_at) (cell C2)" in finding.message
+    assert "entries.csv row 2, column '提交时间' (submitted_at), cell C2:" in finding.message
     assert "下周" in finding.message
 
 

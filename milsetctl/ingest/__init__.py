@@ -242,8 +242,8 @@ def entries_from_table(table: Table, settings: Settings, images: dict[str, Path]
         where: dict[str, str] = {}
         for index, column in columns.items():
             fields[column] = cells[index] if index < len(cells) else None
-            where[column] = f"column {column_label(column, table.headers[index])} (cell {_col_letter(index)}" \
-                            f"{row_number})"
+            label = column_label(column, table.headers[index])
+            where[column] = f"column {label}, cell {_col_letter(index)}{row_number}"
         for index, header in enumerate(table.headers):
             if index not in columns and header.strip() and index < len(cells):
                 # setdefault: a second "file" column must not overwrite the first, recognised one
