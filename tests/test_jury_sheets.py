@@ -535,3 +535,43 @@ def test_juror_identity_survives_a_new_email_and_a_new_spelling(tmp_path: Path) 
                                     {"juror_id": "J02", "juror": "Juror One", "reason": "renamed",
                                      "file": "jury/sheets/withdrawn/J02 Juror 1.xlsx"}]
         assert not any("no longer in the juror file" in w for w in result.warnings)
+
+
+def _type_scores(path: Path, value: int, comment: str | None = None) -> list[str]:
+    """Play a juror typing `value` for every criterion of every entry, saving the sheet in place."""
+    book = load_workbook(path)
+    sheet = book["Scores"]
+    ids = []
+    for row in range(2, sheet.max_row + 1):
+        ids.append(sheet.cell(row, 1).value)
+        for col in range(2, 2 + len(CRITERIA)):
+            sheet.cell(row, col).value = value
+        if comment:
+            sheet.cell(row, 2 + len(CRITERIA)).value = comment
+    book.save(path)
+    return ids
+
+
+def test_rerun_never_erases_what_a_juror_typed(tmp_path: Path) -> None:
+    """A chair saves returned sheets into jury/sheets/ and runs `jury sheets` again before `score`: nothing typed
+    is lost. An unchanged sheet is left alone; a re-issued one carries the typed values and the old file is kept."""
+    with jury_workspace(tmp_path) as ws:
+        blind(ws)
+        team = panel(4)
+        jurors_file = write_jurors(tmp_path / "jurors.csv", team)
+        make_sheets(ws, jurors_file, quorum=2, seed=1)
+        folder = ws.root / "jury" / "sheets"
+        typed_ids = _type_scores(folder / "J01 Juror 1.xlsx", 8, "typed")
+        again = make_sheets(ws, jurors_file, quorum=2, seed=1)
+        rows = {r[0]: r for r in load_workbook(folder / "J01 Juror 1.xlsx")["Scores"].iter_rows(min_row=2,
+                                                                                              values_only=True)}
+        assert all(rows[a][1:6] == (8, 8, 8, 8, "typed") for a in typed_ids)
+        assert any("unchanged" in n for n in again.notes)
+        # Juror 4 drops out: J01's sheet may be re-issued with more entries; what J01 typed stays on it
+        make_sheets(ws, write_jurors(tmp_path / "jurors.csv", team[:3]), quorum=2, seed=1)
+        rows = {r[0]: r for r in load_workbook(folder / "J01 Juror 1.xlsx")["Scores"].iter_rows(min_row=2,
+                                                                                              values_only=True)}
+        kept = [a for a in typed_ids if a in rows]
+        assert kept and all(rows[a][1:6] == (8, 8, 8, 8, "typed") for a in kept)
+        assert set(rows) > set(typed_ids)  # J01 took over some of Juror 4's work: the sheet was re-issued
+        assert list((folder / "previous").glob("J01 Juror 1 *.xlsx"))  # and the old file kept

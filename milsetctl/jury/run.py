@@ -11,6 +11,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,12 +19,13 @@ from typing import Any
 
 from milsetctl.jury.assign import Assignment, Juror, JuryEntry, assign
 from milsetctl.jury.jurors import norm_name, read_jurors, reconcile_keys
-from milsetctl.jury.sheets import SheetMeta, sheet_file_name, write_sheet
+from milsetctl.jury.sheets import SheetMeta, TypedSheet, read_typed, sheet_file_name, write_sheet
 from milsetctl.ledger import now_iso
 from milsetctl.workspace import Workspace
 
 SHEETS_DIR = Path("jury") / "sheets"
 WITHDRAWN_DIR = "withdrawn"
+PREVIOUS_DIR = "previous"  # copies of sheets re-issued over a file that held typed scores
 _SHEET_STEM = re.compile(r"^(J\d+) ")
 
 
@@ -189,6 +191,7 @@ def make_sheets(ws: Workspace, jurors_file: Path, quorum: int | None = None, see
     stamp = now_iso()
     rows: list[SheetRow] = []
     current: set[str] = set()
+    kept = 0
     for done, juror in enumerate(active):
         if progress is not None:
             progress(done, len(active), juror["name"])
@@ -201,7 +204,15 @@ def make_sheets(ws: Workspace, jurors_file: Path, quorum: int | None = None, see
                          score_max=int(jury.get("score_max", 10)), generated_at=stamp,
                          due=str(jury.get("sheets_due") or ""), return_to=str(jury.get("sheets_return_to") or ""))
         filled = {a: values[(jid, a)] for a in ids if (jid, a) in values}
-        write_sheet(folder / name, meta, [by_anon[a] for a in ids], filled)
+        path = folder / name
+        typed = read_typed(path, criteria) if path.exists() else None
+        if (typed is not None and typed.round_id == round_id and typed.juror_id == jid and typed.anon_ids == ids
+                and all(set(given) <= set(typed.values.get(a, ({}, None))[0]) for a, (given, _c) in filled.items())):
+            kept += 1  # same entries in the same order: the juror's file stays as it is, with what they typed
+        else:
+            if path.exists():
+                filled = _carry_typed(path, typed, filled, ids, jid, folder, stamp, notes)
+            write_sheet(path, meta, [by_anon[a] for a in ids], filled)
         rows.append(SheetRow(
             juror_id=jid, juror=juror["name"], entries=len(ids), conflicts=len(result.conflicts.get(jid, {})),
             added=sum(1 for j, _a in result.added if j == jid), removed=sum(1 for j, _a in result.removed if j == jid),
@@ -211,6 +222,13 @@ def make_sheets(ws: Workspace, jurors_file: Path, quorum: int | None = None, see
         progress(len(active), len(active), "")
     names = {r["juror_id"]: r["name"] for r in all_jurors}
     withdrawn = _move_stale_sheets(folder, current, names, {r["juror_id"] for r in active})
+    for w in withdrawn:
+        typed = read_typed(root / w["file"], criteria)
+        if typed is not None and typed.typed:
+            notes.append(f"{w['file']} holds {typed.typed} typed entries: to count them, score that file "
+                         "(`milsetctl score` reads only the files you name)")
+    if kept:
+        notes.append(f"{kept} sheet(s) unchanged: left as they are, with whatever the jurors typed")
 
     conflicts: dict[str, int] = {}
     for per_juror in result.conflicts.values():
@@ -227,6 +245,35 @@ def make_sheets(ws: Workspace, jurors_file: Path, quorum: int | None = None, see
     return JurySheetsResult(round_id=round_id, stage=stage, quorum=result.quorum, seed=seed,
                             min_jurors=int(jury.get("min_jurors", 10)), sheets=rows, withdrawn=withdrawn,
                             short=short, conflicts=conflicts, warnings=warnings, notes=notes, assignment=result)
+
+
+def _carry_typed(path: Path, typed: TypedSheet | None, filled: dict[str, tuple[dict[str, Any], str | None]],
+                 ids: list[str], juror_id: str, folder: Path, stamp: str, notes: list[str]
+                 ) -> dict[str, tuple[dict[str, Any], str | None]]:
+    """A sheet is about to be re-issued over a file that may hold scores the juror typed but `score` has not read
+    yet. Keep a copy of the old file in `previous/`, and carry every typed value of an entry still on the sheet
+    into the new one (what the juror typed wins over what the ledger holds: it is their latest word)."""
+    if typed is None or typed.typed:
+        backup_dir = folder / PREVIOUS_DIR
+        backup_dir.mkdir(exist_ok=True)
+        backup = backup_dir / f"{path.stem} {stamp.replace(':', '-')}{path.suffix}"
+        shutil.copy2(path, backup)
+        where = (SHEETS_DIR / PREVIOUS_DIR / backup.name).as_posix()
+        if typed is None:
+            notes.append(f"{path.name} could not be read back; the old file is kept as {where}")
+            return filled
+        notes.append(f"{path.name}: {typed.typed} typed entries carried into the re-issued sheet; the old file is "
+                     f"kept as {where}")
+    merged = dict(filled)
+    for anon_id, (given, comment) in typed.values.items():
+        if anon_id in ids:
+            before, old_comment = merged.get(anon_id, ({}, None))
+            merged[anon_id] = ({**before, **given}, comment or old_comment)
+    lost = sorted(a for a in typed.values if a not in ids)
+    if lost:
+        notes.append(f"{juror_id}: scores typed for {', '.join(lost)} are no longer on this juror's sheet (the "
+                     "entry moved to another juror); they stay in the copy in previous/")
+    return merged
 
 
 def _move_stale_sheets(folder: Path, current: set[str], names: dict[str, str], active: set[str]

@@ -120,8 +120,9 @@ def _instructions(meta: SheetMeta, count: int) -> list[tuple[str, str]]:
         ("", "The category, title and description columns are the contestant's own words, for reference only."),
         ("", "Do not change the anon_id column, the column headers or the sheet names, and do not add or delete "
              "rows: the sheet is read back by a program."),
-        ("", "If you recognise a photo or know who took it, do not score it: leave its row blank and tell the "
-             "jury chair."),
+        ("", "If you recognise a photo or know who took it, do not score it: leave its scores blank, write "
+             "RECUSED in its comment, and tell the jury chair. The photo is then ranked on the other jurors' "
+             "scores."),
         ("", ""),
         ("head", "Returning the sheet"),
         ("", f"Save the file in Excel format (.xlsx), keep its name, and send it back to {back}{due}."),
@@ -219,3 +220,61 @@ def write_sheet(path: Path, meta: SheetMeta, entries: Sequence[JuryEntry],
         if tmp.exists():
             tmp.unlink()
     return path
+
+
+@dataclass
+class TypedSheet:
+    """What a juror has typed into a sheet already on disk: the sheet goes back to them, so nothing they typed may
+    be lost when it is re-issued. `values`: anon_id -> (criterion -> cell value as typed, comment)."""
+
+    round_id: str | None
+    juror_id: str | None
+    anon_ids: list[str]
+    values: dict[str, tuple[dict[str, Any], str | None]]
+
+    @property
+    def typed(self) -> int:
+        """How many entries carry at least one typed score or a comment."""
+        return sum(1 for given, comment in self.values.values() if given or comment)
+
+
+def read_typed(path: Path, criteria: Sequence[str]) -> TypedSheet | None:
+    """Read back a sheet this module wrote (and a juror may have filled in). None when the file is not such a
+    sheet or cannot be read (the caller keeps a copy of it before writing over it)."""
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except Exception:  # noqa: BLE001 - any unreadable file: the caller backs it up and writes a fresh sheet
+        return None
+    try:
+        if SCORES not in book.sheetnames:
+            return None
+        meta: dict[str, str] = {}
+        if HIDDEN in book.sheetnames:
+            for row in book[HIDDEN].iter_rows(values_only=True):
+                if row and row[0] is not None and len(row) > 1:
+                    meta[str(row[0])] = "" if row[1] is None else str(row[1])
+        rows = book[SCORES].iter_rows(values_only=True)
+        header = [str(h).strip().lower() if h is not None else "" for h in next(rows, ())]
+        if "anon_id" not in header:
+            return None
+        col = {name: i for i, name in enumerate(header)}
+        anon_ids: list[str] = []
+        values: dict[str, tuple[dict[str, Any], str | None]] = {}
+        for row in rows:
+            cells = list(row) + [None] * (len(header) - len(row))
+            anon = cells[col["anon_id"]]
+            if anon is None or not str(anon).strip():
+                continue
+            anon = str(anon).strip()
+            anon_ids.append(anon)
+            given = {c: cells[col[c]] for c in criteria
+                     if c in col and cells[col[c]] is not None and str(cells[col[c]]).strip() != ""}
+            comment = cells[col["comment"]] if "comment" in col else None
+            comment = str(comment) if comment is not None and str(comment).strip() else None
+            if given or comment:
+                values[anon] = (given, comment)
+        return TypedSheet(meta.get("round_id"), meta.get("juror_id"), anon_ids, values)
+    finally:
+        book.close()
