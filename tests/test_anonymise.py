@@ -651,3 +651,25 @@ def test_corrupted_files_never_leak():
             scanner.image("x", out)
             assert scanner.leaks == []
     assert outcomes["packaged"] > 500 and outcomes["refused"] > 0
+
+
+def test_verify_flags_an_unstripped_photo_and_a_file_not_packaged(tmp_path):
+    """A camera original copied into the package by hand, even one whose EXIF names nobody (Make, Model, a date),
+    was not stripped: verify says so, and that the ledger does not know the file."""
+    ws = jury_workspace(tmp_path, people=PEOPLE[:2], png_every=0)
+    with ws:
+        result = build_package(ws)
+        package = result.package
+    plain = Image.Exif()
+    plain[0x010F], plain[0x0110], plain[0x0132] = "Canon", "Canon EOS 90D", "2022:07:05 09:30:00"
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), (20, 20, 40)).save(buf, "JPEG", exif=plain.tobytes())
+    (package / "photos" / "QQQQQQ.jpg").write_bytes(buf.getvalue())
+    res = runner.invoke(app, ["anonymise", "-w", str(tmp_path / "ws"), "--verify"])
+    assert res.exit_code == 1
+    assert "EXIF beyond the orientation tag" in res.output and "Make" in res.output
+    assert "ledger does not know" in res.output
+    # anonymise repairs it: the stray file goes, the package verifies clean
+    res = runner.invoke(app, ["anonymise", "-w", str(tmp_path / "ws")])
+    assert res.exit_code == 0, res.output
+    assert not (package / "photos" / "QQQQQQ.jpg").exists()

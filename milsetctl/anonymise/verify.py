@@ -33,6 +33,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
+from PIL import ExifTags
 
 from milsetctl.anonymise import jpeg as jpeg_mod
 from milsetctl.anonymise import png as png_mod
@@ -51,6 +52,8 @@ EXIF_FLAGS = {
     0xC62F: "camera serial number (DNG CameraSerialNumber)",
     0xA420: "image unique ID (EXIF ImageUniqueID)",
 }
+# the only EXIF anonymise writes: the orientation (and the pointers a TIFF structure may need)
+KEPT_EXIF_TAGS = {0x0112, 0x8769, 0xA005}
 XMP_MARKS = (b"<x:xmpmeta", b"<?xpacket", b"http://ns.adobe.com/xap/1.0/")
 FIELDS = (("name", "contestant name"), ("contestant_id", "contestant ID"), ("school", "school"),
           ("email", "e-mail address"))
@@ -216,11 +219,17 @@ class Scanner:
 
     # --- structures ---------------------------------------------------------------------------------------
     def exif(self, file: str, block: str, tiff: bytes) -> None:
+        others: list[str] = []
         for ifd, tag, _kind, _value in jpeg_mod.tiff_tags(tiff):
             if tag in EXIF_FLAGS:
                 self.add(file, block, EXIF_FLAGS[tag])
             elif ifd == "GPS":
                 self.add(file, block, "GPS tags")
+            elif tag not in KEPT_EXIF_TAGS:
+                others.append(ExifTags.TAGS.get(tag, f"tag 0x{tag:04X}"))
+        if others:  # anonymise keeps only the orientation: anything else means the file was not stripped
+            shown = ", ".join(sorted(set(others))[:6]) + (", ..." if len(set(others)) > 6 else "")
+            self.add(file, block, f"EXIF beyond the orientation tag ({shown}): not stripped by anonymise")
 
     def marks(self, file: str, block: str, data: bytes) -> None:
         """Structures that are identifying wherever they appear."""
@@ -444,8 +453,12 @@ def verify_package(ws_or_dir: Any, ledger: Any = None) -> Leaks:
         raise FileNotFoundError(f"no jury package at {root}: run milsetctl anonymise first")
     scanner = Scanner(make_needles(ledger.entries(present_only=False)))
     files = sorted(p for p in root.rglob("*") if p.is_file())
+    packaged = {str(r["file"]) for r in ledger.anon_rows() if r["file"]}
     for path in files:
-        scan_file(scanner, path, path.relative_to(root).as_posix())
+        rel = path.relative_to(root).as_posix()
+        scan_file(scanner, path, rel)
+        if rel.startswith("photos/") and packaged and rel not in packaged:
+            scanner.add(rel, "file", "a photo the ledger does not know: not packaged by anonymise")
     leaks = Leaks(scanner.leaks)
     leaks.files = len(files)
     return leaks
