@@ -16,8 +16,9 @@ from milsetctl import __version__
 app = typer.Typer(
     name="milsetctl",
     help=(
-        "Run a MILSET STEAM Photo Contest end to end: check submissions, settle doubtful cases, "
-        "blind the jury package, combine scores, pick awards, print certificates.\n\n"
+        "Run a MILSET STEAM Photo Contest: check the submissions and settle doubtful cases, build the blind "
+        "jury package and the jurors' score sheets, combine the scores, pick the awards and nominate the "
+        "national best for the global round.\n\n"
         "Start with:  milsetctl validate SUBMISSIONS_FOLDER  (creates a workspace in the current folder)."
     ),
     no_args_is_help=True,
@@ -26,8 +27,19 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+class _Console(Console):
+    """rich's console, remembering a closed pipe: rich points the stream at /dev/null and exits 1; main() makes
+    that 0 (`milsetctl validate | head -3` is not an error)."""
+
+    pipe_closed = False
+
+    def on_broken_pipe(self) -> None:
+        _Console.pipe_closed = True
+        super().on_broken_pipe()
+
+
+out = _Console(highlight=False)
+err = _Console(stderr=True, highlight=False)
 
 WorkspaceOpt = Annotated[
     Path,
@@ -66,8 +78,26 @@ def _open(workspace: Path):  # type: ignore[no-untyped-def]
 
     try:
         return open_workspace(workspace)
-    except (WorkspaceError, SettingsError) as exc:
-        _fail(str(exc))
+    except (WorkspaceError, SettingsError) as exc:  # no workspace here: a usage error, as for validate
+        _fail(str(exc), 2)
+
+
+ReplaceSourceOpt = Annotated[
+    bool, typer.Option("--replace-source", help="Make SOURCE this workspace's submissions folder even though "
+                       "the ledger knows few of its photos (a new contest in an old workspace).")
+]
+
+
+def _switch_source(ws, source: Path, replace: bool):  # type: ignore[no-untyped-def]
+    """Check another SOURCE against the workspace's contest (exit 2 when it is another contest)."""
+    from milsetctl.workspace import SourceError, check_source
+
+    try:
+        with err.status(f"Comparing {escape(str(source))} with the photos this contest knows…"):
+            return check_source(ws, source, replace)
+    except SourceError as exc:
+        ws.close()
+        _fail(str(exc), 2)
 
 
 @app.command()
@@ -75,20 +105,26 @@ def init(
     workspace: WorkspaceOpt = Path("."),
     source: Annotated[Path | None, typer.Option("--source", "-s", help="The submissions folder to remember.",
                                                 exists=True, file_okay=False)] = None,
+    replace_source: ReplaceSourceOpt = False,
 ) -> None:
     """Create a contest workspace: contest.toml with every default written out, and the ledger."""
     from milsetctl.settings import SETTINGS_FILE, SettingsError
-    from milsetctl.workspace import WorkspaceError, init_workspace
+    from milsetctl.workspace import WorkspaceError, adopt_source, init_workspace
 
     try:
         ws = init_workspace(workspace, source)
     except (WorkspaceError, SettingsError) as exc:
         _fail(str(exc))
     with ws:
+        change = _switch_source(ws, source, replace_source) if source is not None else None
+        if change is not None:
+            adopt_source(ws, change)
         verb = "Created" if ws.created else "Workspace already there:"
         out.print(f"{verb} {ws.root}")
         out.print(f"  settings: {ws.root / SETTINGS_FILE}  (edit to change deadlines, limits, regions)")
         out.print(f"  ledger:   {ws.ledger.path}  (schema v{ws.ledger.schema_version})")
+        if change is not None and change.note:
+            out.print(f"  {escape(change.note)}", soft_wrap=True)
 
 
 @app.command()
@@ -105,20 +141,33 @@ def validate(
     jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="Worker processes (default: all cores).",
                                              min=1, metavar="N")] = None,
     limit: Annotated[int, typer.Option(help="Entries needing attention shown in the terminal.", metavar="N")] = 40,
+    replace_source: ReplaceSourceOpt = False,
 ) -> None:
     """Check every submission against the contest rules and say who is eligible, and why not.
 
     Reads SOURCE only (nothing is ever written there); results go to the workspace's ledger.
     Re-running is cheap: unchanged photos are not read again, and decisions stay.
+    The same submissions at another path (a moved drive) continue the contest with the same entry IDs.
     """
+    from milsetctl import settings as settings_mod
     from milsetctl.console import photo_progress, render_validation
-    from milsetctl.ingest import ManifestError
+    from milsetctl.ingest import ManifestError, read_submissions
     from milsetctl.pipeline import validate as run_validate
     from milsetctl.settings import SettingsError
-    from milsetctl.workspace import WorkspaceError, init_workspace, is_workspace, open_workspace
+    from milsetctl.workspace import (
+        WorkspaceError,
+        adopt_source,
+        check_outside,
+        init_workspace,
+        is_workspace,
+        open_workspace,
+        remove_if_created,
+    )
 
-    if source is not None and not source.is_dir():
+    if source is not None and not source.exists():
         _fail(f"{source}: no such folder", 2)
+    if source is not None and not source.is_dir():
+        _fail(f"{source}: not a folder (name the folder that holds the photos and the manifest)", 2)
     if report is not None:
         from milsetctl.report import report_format
 
@@ -126,26 +175,59 @@ def validate(
             report_format(report)
         except ValueError as exc:
             _fail(f"--report: {exc}", 2)
+    root = workspace.resolve()
+    existed = root.exists()
+    ws = None
+    change = None
     try:
-        if is_workspace(workspace.resolve()):
-            ws = open_workspace(workspace)
-            if source is not None and str(source.resolve()) != ws.settings.source:
-                from milsetctl.settings import remember_source
-
-                remember_source(ws.root / "contest.toml", str(source.resolve()))
+        if is_workspace(root):
+            ws = open_workspace(root)
+            if source is None:
+                if not ws.settings.source:
+                    ws.close()
+                    _fail("no submissions folder remembered in this workspace: name one (milsetctl validate SOURCE)",
+                          2)
+                if not Path(ws.settings.source).is_dir():
+                    ws.close()
+                    _fail(f"the submissions folder {ws.settings.source} is not there any more (a moved or unplugged "
+                          "drive?): name where it is now: milsetctl validate SOURCE", 2)
+            else:
+                change = _switch_source(ws, source, replace_source)
+            settings = ws.settings
         else:
             if source is None:
-                _fail(f"{workspace.resolve()} is not a contest workspace; name the submissions folder: "
-                      "milsetctl validate SOURCE", 2)
-            ws = init_workspace(workspace, source)
-            err.print(f"Created the contest workspace [bold]{ws.root}[/] (settings: contest.toml, ledger: "
-                      "ledger.sqlite)")
+                _fail(f"{root} is not a contest workspace; name the submissions folder: milsetctl validate SOURCE", 2)
+            check_outside(root, source)
+            settings = settings_mod.defaults()
+    except (WorkspaceError, SettingsError) as exc:
+        if ws is not None:
+            ws.close()
+        _fail(str(exc), 2)
+    folder = (source or Path(settings.source)).resolve()
+    # the manifest is read before anything is written: a broken one stops here, with no workspace created,
+    # no source switched and no progress bar
+    try:
+        subs = read_submissions(folder, settings, manifest, exclude=root)
+    except ManifestError as exc:
+        if ws is not None:
+            ws.close()
+        remove_if_created(root, existed)
+        _fail(str(exc))
+    try:
+        if ws is None:
+            ws = init_workspace(root, source)
+            err.print(f"Created the contest workspace [bold]{escape(str(ws.root))}[/] (settings: contest.toml, "
+                      "ledger: ledger.sqlite)", soft_wrap=True)
+        elif change is not None:
+            adopt_source(ws, change)
+            if change.note:
+                err.print(f"[bold yellow]note:[/] {escape(change.note)}", soft_wrap=True)
     except (WorkspaceError, SettingsError) as exc:
         _fail(str(exc), 2)
     with ws:
         try:
             with photo_progress(err) as progress:
-                result = run_validate(ws, source, manifest, jobs, progress)
+                result = run_validate(ws, folder, manifest, jobs, progress, submissions=subs)
         except (ManifestError, WorkspaceError) as exc:
             _fail(str(exc))
         except KeyboardInterrupt:
@@ -154,8 +236,8 @@ def validate(
         if report is not None:
             from milsetctl.report import write_report
 
-            written = write_report(result, report, ws.thumbs)
-            err.print(f"Report written to [bold]{written}[/]")
+            written = write_report(result, report, ws.thumbs, ws.settings)
+            err.print(f"Report written to [bold]{escape(str(written))}[/]", soft_wrap=True)
         if as_json:
             sys.stdout.write(json.dumps(result.as_json(), ensure_ascii=False, indent=1) + "\n")
         else:
@@ -207,20 +289,20 @@ def rules(
 ) -> None:
     """List every rule with its ID, severity (as this contest sets it) and why it exists."""
     from milsetctl import settings as settings_mod
-    from milsetctl.console import render_rules
+    from milsetctl.console import render_rule, render_rules
     from milsetctl.rules import all_rules, effective_severity, load_rules
     from milsetctl.workspace import is_workspace
 
-    settings = settings_mod.load(workspace / "contest.toml") if is_workspace(workspace) else settings_mod.defaults()
+    try:
+        settings = settings_mod.load(workspace / "contest.toml") if is_workspace(workspace) else settings_mod.defaults()
+    except settings_mod.SettingsError as exc:
+        _fail(str(exc), 2)
     if rule_id:
         registry = load_rules()
         if rule_id not in registry:
             _fail(f"no rule {rule_id!r}; `milsetctl rules` lists them", 2)
         r = registry[rule_id]
-        sev = effective_severity(r, settings)
-        out.print(f"[bold]{r.id}[/]  severity: {sev or 'off'} (default {r.severity})  scope: {r.scope}  "
-                  f"version: {r.version}\n")
-        out.print(r.why)
+        render_rule(out, r, str(effective_severity(r, settings) or "off"))
         return
     render_rules(out, [(r, str(effective_severity(r, settings) or "off")) for r in all_rules()])
 
@@ -444,7 +526,47 @@ def nominate(
 
 
 def main() -> None:
-    app()
+    """The console script. A closed pipe (`milsetctl validate | head -3`) is the reader having seen enough, not an
+    error: the run's results are in the ledger already, so the exit status is the command's own (0)."""
+    import errno
+
+    try:
+        app()
+    except SystemExit as exc:
+        if exc.code not in (0, None) and _stdout_closed():
+            _quiet_stdout()
+            raise SystemExit(0) from None
+        raise
+    except OSError as exc:
+        if exc.errno != errno.EPIPE:
+            raise
+        _quiet_stdout()
+        raise SystemExit(0) from None
+
+
+def _stdout_closed() -> bool:
+    """True when the reader of stdout has gone (typer/click turn EPIPE into exit 1 and wrap the streams)."""
+    import select
+
+    if _Console.pipe_closed or type(sys.stdout).__name__ == "PacifyFlushWrapper":
+        return True
+    try:
+        poller = select.poll()
+        poller.register(sys.__stdout__.fileno(), select.POLLERR)
+        return any(ev & select.POLLERR for _, ev in poller.poll(0))
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush raises no second BrokenPipeError."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.__stdout__.fileno())
+    except (AttributeError, OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -20,6 +20,7 @@ from rich.progress import (
 from rich.table import Table
 
 from milsetctl.models import Status, ValidationResult
+from milsetctl.report.tables import TOP_REASONS, reason_counts
 from milsetctl.rules import Rule
 
 STATUS_STYLE = {Status.ELIGIBLE: "green", Status.REVIEW: "yellow", Status.REJECTED: "red"}
@@ -59,6 +60,17 @@ def photo_progress(console: Console, label: str = "Checking photos") -> Iterator
         yield update
 
 
+def _reasons_table(reasons: list[tuple[str, str, int]]) -> Table:
+    """Most frequent reasons, as `validate` and `status` both show them."""
+    top = Table(title="Most frequent reasons", header_style="bold")
+    top.add_column("rule")
+    top.add_column("severity")
+    top.add_column("entries", justify="right")
+    for rule_id, severity, count in reasons:
+        top.add_row(rule_id, f"[{SEVERITY_STYLE.get(severity, 'dim')}]{severity}[/]", str(count))
+    return top
+
+
 def render_validation(console: Console, result: ValidationResult, attention_limit: int = 40) -> None:
     summary = result.summary()
     table = Table(title="Submissions", show_header=True, header_style="bold")
@@ -69,21 +81,13 @@ def render_validation(console: Console, result: ValidationResult, attention_limi
     table.add_row(*(str(summary[k]) for k in ("entries", "eligible", "review", "rejected")))
     console.print(table)
 
-    reasons = Counter(
-        (f.rule, str(f.severity)) for r in result.entries for f in r.findings if str(f.severity) != "info"
-    )
+    reasons = reason_counts(result)[:TOP_REASONS]  # the same ranking `status` shows
     if reasons:
-        top = Table(title="Most frequent reasons", header_style="bold")
-        top.add_column("rule")
-        top.add_column("severity")
-        top.add_column("entries", justify="right")
-        for (rule_id, severity), count in reasons.most_common(8):
-            top.add_row(rule_id, f"[{SEVERITY_STYLE[severity]}]{severity}[/]", str(count))
-        console.print(top)
+        console.print(_reasons_table(reasons))
 
     attention = [r for r in result.entries if r.status != Status.ELIGIBLE]
     attention.sort(key=lambda r: (r.status != Status.REJECTED, r.entry.entry_id))
-    if attention:
+    if attention and attention_limit > 0:
         need = Table(title="Entries that need attention", header_style="bold", show_lines=True, expand=True)
         need.add_column("entry", no_wrap=True)
         need.add_column("status", no_wrap=True)
@@ -104,13 +108,47 @@ def render_validation(console: Console, result: ValidationResult, attention_limi
             need.add_row(r.entry.entry_id, f"[{STATUS_STYLE[r.status]}]{status}[/]", escape(who),
                          escape(r.entry.file or "—"), "\n".join(lines))
         console.print(need)
-        if len(attention) > attention_limit:
-            console.print(f"… and {len(attention) - attention_limit} more: write them all with --report report.html")
+    shown = min(len(attention), max(attention_limit, 0))
+    if len(attention) > shown:
+        more = len(attention) - shown
+        console.print(f"… and {more} more: write them all with --report report.html" if shown else
+                      f"{more} entries need attention: list them with --report report.html")
     cache_note = f", {result.photos_cached} from cache" if result.photos_cached else ""
     console.print(
         f"Checked {len(result.entries)} entries ({result.photos_analysed} photos analysed{cache_note}) "
         f"in {result.elapsed_s:.1f} s."
     )
+
+
+def reflow(text: str) -> list[str]:
+    """A docstring's paragraphs with its hard line breaks removed, so the terminal wraps them at its own width.
+    Blank lines separate paragraphs; a line starting a list item ('- ', '* ', '1. ') starts a new one."""
+    paragraphs: list[str] = []
+    current: list[str] = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or _LIST_ITEM.match(line):
+            if current:
+                paragraphs.append(" ".join(current))
+            current = [line] if line else []
+            continue
+        current.append(line)
+    if current:
+        paragraphs.append(" ".join(current))
+    return paragraphs
+
+
+_LIST_ITEM = re.compile(r"^([-*•]\s|\d+[.)]\s)")
+
+
+def render_rule(console: Console, rule_: Rule, severity: str) -> None:
+    """One rule in full: its header line, then its docstring re-flowed to the terminal's width."""
+    style = SEVERITY_STYLE.get(severity, "dim")
+    console.print(f"[bold]{rule_.id}[/]  severity: [{style}]{severity}[/] (default {rule_.severity})  "
+                  f"scope: {rule_.scope}  version: {rule_.version}")
+    for paragraph in reflow(rule_.why):
+        console.print()
+        console.print(escape(paragraph))
 
 
 def render_rules(console: Console, rules: list[tuple[Rule, str]]) -> None:
@@ -130,6 +168,9 @@ def render_status(console: Console, st) -> None:  # type: ignore[no-untyped-def]
     console.print(f"  workspace: {escape(st.workspace)}")
     console.print(f"  submissions: {escape(st.source or '(none yet)')}")
     console.print(f"  last validated: {st.last_validate or 'never: run milsetctl validate SOURCE'}")
+    if st.timezone:
+        console.print(f"  times in the contest time zone: {escape(st.timezone)} "
+                      f"({escape('contest.toml: timezone under [contest]')})")
     if not st.entries:
         return
     table = Table(title="Entries by category", header_style="bold")
@@ -147,4 +188,4 @@ def render_status(console: Console, st) -> None:  # type: ignore[no-untyped-def]
                   + (f" ({', '.join(st.open_reviews[:12])}{' …' if len(st.open_reviews) > 12 else ''})"
                      if st.open_reviews else ""))
     if st.top_rules:
-        console.print("Most frequent findings: " + ", ".join(f"{rule} ({n})" for rule, n in st.top_rules))
+        console.print(_reasons_table(st.top_rules))

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from milsetctl.ledger import Ledger
 from milsetctl.models import Finding
 from milsetctl.pipeline import entry_status
+from milsetctl.report.tables import TOP_REASONS, contest_time, count_reasons
 from milsetctl.workspace import Workspace
 
 
@@ -49,19 +50,22 @@ class ContestStatus:
     source: str
     contest: str
     stage: str
+    timezone: str = ""  # the contest's time zone (IANA name); every time below is shown in it
     entries: int = 0
     by_status: dict[str, int] = field(default_factory=dict)
     by_category: dict[str, dict[str, int]] = field(default_factory=dict)
     open_reviews: list[str] = field(default_factory=list)
     decisions: int = 0
-    last_validate: str | None = None
-    top_rules: list[tuple[str, int]] = field(default_factory=list)
+    last_validate: str | None = None  # '2022-07-12 09:30 (Asia/Shanghai)'
+    top_rules: list[tuple[str, str, int]] = field(default_factory=list)  # (rule, severity, entries), as validate
 
 
-def contest_status(ws: Workspace) -> ContestStatus:
+def contest_status(ws: Workspace, top: int = TOP_REASONS) -> ContestStatus:
+    """The contest as the ledger holds it after the last run and the decisions since."""
     ledger = ws.ledger
     rows = ledger.entries()
-    st = ContestStatus(str(ws.root), ws.settings.source, ws.settings.name, ws.settings.stage, entries=len(rows))
+    st = ContestStatus(str(ws.root), ws.settings.source, ws.settings.name, ws.settings.stage,
+                       timezone=str(ws.settings.raw["contest"]["timezone"]), entries=len(rows))
     st.by_status = dict(Counter(r["status"] or "unchecked" for r in rows))
     for r in rows:
         cat = r["category"] or "none"
@@ -69,13 +73,8 @@ def contest_status(ws: Workspace) -> ContestStatus:
     decisions = ledger.latest_decisions()
     st.decisions = len(decisions)
     st.open_reviews = [r["entry_id"] for r in rows if r["status"] == "review"]
-    last = ledger.db.execute("SELECT at FROM audit WHERE action='validate' ORDER BY id DESC LIMIT 1").fetchone()
-    st.last_validate = last[0] if last else None
-    st.top_rules = [
-        (r[0], r[1])
-        for r in ledger.db.execute(
-            "SELECT f.rule, COUNT(DISTINCT f.entry_id) n FROM findings f JOIN entries e USING (entry_id) "
-            "WHERE e.present=1 AND f.severity != 'info' GROUP BY f.rule ORDER BY n DESC LIMIT 6"
-        )
-    ]
+    last = ledger.last_audit("validate")
+    st.last_validate = contest_time(last["at"], ws.settings.tz) if last else None
+    # the same count as validate's "most frequent reasons": entries per (rule, severity), reject and review
+    st.top_rules = count_reasons(ledger.current_findings().values())[:top]
     return st

@@ -277,6 +277,32 @@ class Ledger:
         with self.db:
             self.db.execute("UPDATE entries SET status=? WHERE entry_id=?", (status, entry_id))
 
+    def rename_keys(self, renames: dict[str, str]) -> None:
+        """Give entries a new identity key (old key -> new key), keeping their entry IDs and decisions: a photo
+        found under another relative path of a moved submissions folder stays the same entry. One transaction;
+        two-phase, so that keys may swap."""
+        if not renames:
+            return
+        with self.db:
+            for i, old in enumerate(renames):
+                self.db.execute("UPDATE entries SET key=? WHERE key=?", (f"\x00rename{i}", old))
+            for i, new in enumerate(renames.values()):
+                self.db.execute("UPDATE entries SET key=? WHERE key=?", (new, f"\x00rename{i}"))
+
+    def current_findings(self) -> dict[str, list[Finding]]:
+        """entry_id -> its findings, for every entry present in the last run (data left out: counting only)."""
+        found: dict[str, list[Finding]] = {}
+        for row in self.db.execute(
+            "SELECT f.entry_id, f.rule, f.severity, f.message FROM findings f JOIN entries e USING (entry_id) "
+            "WHERE e.present=1 ORDER BY f.rowid"
+        ):
+            found.setdefault(row[0], []).append(Finding(row[1], Severity(row[2]), row[3]))
+        return found
+
+    def last_audit(self, action: str) -> sqlite3.Row | None:
+        """The newest audit record of one action (e.g. 'validate'), or None."""
+        return self.db.execute("SELECT * FROM audit WHERE action=? ORDER BY id DESC LIMIT 1", (action,)).fetchone()
+
     # --- decisions
     def decide(self, entry_id: str, decision: str, reason: str, who: str | None = None) -> dict[str, str]:
         record = {"entry_id": entry_id, "decision": decision, "reason": reason, "who": who or current_user(),

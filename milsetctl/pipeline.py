@@ -19,7 +19,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-from milsetctl.ingest import ManifestError, read_submissions
+from milsetctl.ingest import ManifestError, Submissions, read_submissions
 from milsetctl.models import Entry, EntryResult, Finding, PhotoInfo, Severity, Status, ValidationResult
 from milsetctl.probe import PROBE_VERSION, probe_file, write_thumbnail
 from milsetctl.rules import (
@@ -219,8 +219,12 @@ def validate(
     manifest: Path | None = None,
     jobs: int | None = None,
     progress: Progress | None = None,
+    submissions: Submissions | None = None,
 ) -> ValidationResult:
-    """Validate a submissions folder into the workspace's ledger and return the result."""
+    """Validate a submissions folder into the workspace's ledger and return the result.
+
+    `submissions`: the folder as `read_submissions` already read it (the CLI reads it first, so that a broken
+    manifest stops before any workspace or progress bar exists); read here when None."""
     started = time.perf_counter()
     settings = ws.settings
     ledger = ws.ledger
@@ -230,7 +234,8 @@ def validate(
         source = Path(settings.source)
     source = source.resolve()
     check_outside(ws.root, source)
-    subs = read_submissions(source, settings, manifest, exclude=ws.root)
+    subs = submissions if submissions is not None else read_submissions(source, settings, manifest,
+                                                                        exclude=ws.root)
     ledger.assign_ids(subs.entries)
     registry = load_rules()
 

@@ -6,7 +6,9 @@ creates it on first use. It must never sit inside SOURCE: nothing is ever writte
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from milsetctl import settings as settings_mod
@@ -16,6 +18,10 @@ from milsetctl.settings import SETTINGS_FILE, Settings
 
 class WorkspaceError(RuntimeError):
     pass
+
+
+class SourceError(WorkspaceError):
+    """SOURCE holds another contest than the one this workspace keeps (a usage error: exit 2)."""
 
 
 @dataclass
@@ -56,8 +62,9 @@ def init_workspace(root: Path, source: Path | None = None) -> Workspace:
     settings_path = root / SETTINGS_FILE
     if not settings_path.exists():
         settings_mod.write_default(settings_path, str(source.resolve()) if source else "")
-    elif source is not None:
+    elif source is not None and not settings_mod.load(settings_path).source:
         settings_mod.remember_source(settings_path, str(source.resolve()))
+    # another folder than the one remembered: check_source decides, adopt_source records it
     ws = open_workspace(root)
     ws.created = created
     if created:
@@ -83,3 +90,148 @@ def check_outside(workspace: Path, source: Path) -> None:
             f"the workspace {ws} would be inside the submissions folder {src}; nothing may be written there. "
             "Run from another folder or name a workspace with -w."
         )
+
+
+# --- the submissions folder a workspace keeps ------------------------------------------------------------------
+# A folder counts as this contest's when more than this share of its photos have content the ledger knows.
+KNOWN_SHARE = 0.5
+
+
+@dataclass
+class SourceChange:
+    """What naming another SOURCE for an existing workspace would do; `check_source` fills it, `adopt_source`
+    applies it."""
+
+    remembered: str  # the folder contest.toml remembers
+    source: str  # the folder named now (resolved)
+    photos: int = 0  # image files in it
+    known: int = 0  # of which the ledger knows the content (same SHA-256)
+    same_path: int = 0  # of those, found at the same relative path
+    renames: dict[str, str] = field(default_factory=dict)  # ledger key -> key now, for photos that moved inside
+    hashes: dict[str, tuple[int, int, str]] = field(default_factory=dict)  # path -> (size, mtime_ns, sha256)
+    replaced: bool = False  # --replace-source: a new contest in this workspace
+    fresh: bool = False  # the ledger holds no entry yet: nothing to compare, the folder is simply remembered
+
+    @property
+    def note(self) -> str:
+        """One line for the coordinator ('' when there is nothing to say)."""
+        if self.fresh:
+            return ""
+        if self.replaced:
+            return (f"submissions folder replaced: {self.remembered} -> {self.source} (--replace-source); entries "
+                    "found only in the old folder stay in the ledger as absent, with their decisions")
+        gone = "" if Path(self.remembered).is_dir() else " (no longer there)"
+        moved = f", {len(self.renames)} under another path inside it" if self.renames else ""
+        return (f"the contest continues from {self.source}: {self.known} of its {self.photos} photos are the ones "
+                f"checked from {self.remembered}{gone}, same entry IDs{moved}")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _key_rel(key: str) -> str | None:
+    """'file:photos/a.jpg#2' -> 'photos/a.jpg'; None for rows that name no file."""
+    if not key.startswith("file:"):
+        return None
+    return key[5:].split("#", 1)[0]
+
+
+def check_source(ws: Workspace, source: Path, replace: bool = False) -> SourceChange | None:
+    """Is SOURCE the contest this workspace keeps? None when it is the remembered folder; a SourceChange to
+    `adopt_source` when the workspace holds no entry yet, when it is the same contest (a moved or copied drive:
+    most photos have content the ledger knows), or when `replace` is set.
+
+    Photos are matched by content (SHA-256; a file whose relative path, size and modification time match the
+    stat cache is not read again), so a copy whose files moved between sub-folders keeps its entry IDs too.
+    Raises SourceError naming the remembered folder when most photos are unknown. Reads SOURCE, writes nothing.
+    """
+    from milsetctl.ingest import scan_images
+
+    source = source.resolve()
+    remembered = ws.settings.source
+    if remembered and Path(remembered) == source:
+        return None
+    change = SourceChange(remembered=remembered, source=str(source), replaced=replace)
+    rows = ws.ledger.entries(present_only=False)
+    if not remembered or not rows:
+        change.fresh = True
+        return change
+    if replace:
+        return change
+    images = scan_images(source, exclude=ws.root)
+    change.photos = len(images)
+    stat_cache = ws.ledger.all_file_shas()
+    known_shas = {r["sha256"] for r in rows if r["sha256"]} | {v[2] for v in stat_cache.values()}
+    by_sha: dict[str, list[str]] = {}  # content -> ledger keys of entries with that photo
+    for r in rows:
+        if r["sha256"] and _key_rel(r["key"]) is not None:
+            by_sha.setdefault(r["sha256"], []).append(r["key"])
+    taken_keys = {r["key"] for r in rows}
+    now_rels = set(images)
+    for rel, path in images.items():
+        try:
+            st = path.stat()
+            old = stat_cache.get(str(Path(remembered) / rel))
+            same = old is not None and old[:2] == (st.st_size, st.st_mtime_ns)
+            sha = old[2] if same and old else _sha256(path)
+        except OSError:
+            continue
+        change.hashes[str(path)] = (st.st_size, st.st_mtime_ns, sha)
+        if sha not in known_shas:
+            continue
+        change.known += 1
+        keys = by_sha.get(sha, [])
+        if any(_key_rel(k) == rel for k in keys):
+            change.same_path += 1
+            continue
+        # the photo moved inside the folder: the entry whose old path is gone takes the new path
+        movable = [k for k in keys if _key_rel(k) not in now_rels and k not in change.renames]
+        if f"file:{rel}" in taken_keys or not movable:
+            continue
+        by_name = [k for k in movable if (_key_rel(k) or "").rsplit("/", 1)[-1] == rel.rsplit("/", 1)[-1]]
+        pick = (by_name or movable)[0] if len(by_name) == 1 or len(movable) == 1 else None
+        if pick is not None:
+            change.renames[pick] = f"file:{rel}"
+            for k in taken_keys:  # rows naming the same file twice ('#2') move with it
+                if k.startswith(pick + "#"):
+                    change.renames[k] = f"file:{rel}{k[len(pick):]}"
+    if change.known <= change.photos * KNOWN_SHARE or change.photos == 0:
+        unknown = change.photos - change.known
+        raise SourceError(
+            f"{source} is not the submissions folder of this workspace's contest: {unknown} of its {change.photos} "
+            f"photos are unknown to the ledger, which keeps the contest from {remembered}. Name that folder (or "
+            f"where it is now), use another workspace (-w) for another contest, or add --replace-source to make "
+            f"{source.name or source} this workspace's submissions (entries not in it are kept as absent)."
+        )
+    return change
+
+
+def adopt_source(ws: Workspace, change: SourceChange) -> None:
+    """Make the checked folder the workspace's SOURCE: moved photos keep their entry IDs, the files hashed while
+    checking go into the stat cache (their analysis, cached by content, is not redone), contest.toml remembers
+    the folder, and the audit trail says what happened."""
+    ledger = ws.ledger
+    ledger.rename_keys(change.renames)
+    for path, (size, mtime_ns, sha) in change.hashes.items():
+        ledger.remember_file(path, size, mtime_ns, sha)
+    ledger.commit()
+    settings_mod.remember_source(ws.root / SETTINGS_FILE, change.source)
+    ws.settings = settings_mod.load(ws.root / SETTINGS_FILE)
+    if change.fresh:
+        return
+    ledger.audit("replace-source" if change.replaced else "source-moved", {
+        "from": change.remembered, "to": change.source, "photos": change.photos, "known": change.known,
+        "renamed": len(change.renames)})
+
+
+def remove_if_created(root: Path, existed: bool) -> None:
+    """Undo a workspace folder this run created before it failed (a broken manifest leaves nothing behind);
+    a folder that was there before is never touched."""
+    if existed or not root.is_dir() or is_workspace(root):
+        return
+    shutil.rmtree(root, ignore_errors=True)

@@ -361,7 +361,7 @@ def test_html_summary_and_order(result: ValidationResult, tmp_path: Path, thumbs
     assert sev.count("sev reject") >= 3 and sev.count("sev info") >= 1
     text = "".join(page.text)
     assert "grade 13 outside 7-12" in text and "editing software recorded: Adobe Lightroom" in text
-    assert "reject: grade checked (li, 2025-04-01T10:00)" in text
+    assert "reject: grade checked (li, 2025-04-01 18:00)" in text  # the ledger's UTC, in the contest's zone
 
 
 def test_html_thumbnails_are_embedded(result: ValidationResult, tmp_path: Path, thumbs: Path) -> None:

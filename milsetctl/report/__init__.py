@@ -9,13 +9,17 @@ import contextlib
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from milsetctl.models import ValidationResult
+
+if TYPE_CHECKING:
+    from milsetctl.settings import Settings
 
 FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".html": "html", ".htm": "html"}
 
 
-def _renderer(kind: str) -> Callable[[ValidationResult, Path, Path | None], Path]:
+def _renderer(kind: str) -> Callable[[ValidationResult, Path, Path | None, Settings | None], Path]:
     # imported here: pandas and openpyxl cost ~0.5 s, and `milsetctl --help` must stay instant
     if kind == "html":
         from milsetctl.report.html import write_html
@@ -24,7 +28,7 @@ def _renderer(kind: str) -> Callable[[ValidationResult, Path, Path | None], Path
     from milsetctl.report.tables import write_csv, write_xlsx
 
     writer = write_csv if kind == "csv" else write_xlsx
-    return lambda result, path, _thumbs: writer(result, path)
+    return lambda result, path, _thumbs, _settings: writer(result, path)
 
 
 def report_format(path: Path) -> str:
@@ -39,8 +43,11 @@ def report_format(path: Path) -> str:
     return kind
 
 
-def write_report(result: ValidationResult, path: Path, thumbs_dir: Path | None = None) -> Path:
+def write_report(result: ValidationResult, path: Path, thumbs_dir: Path | None = None,
+                 settings: Settings | None = None) -> Path:
     """Write the report to `path` (format from its extension); thumbnails are read from `thumbs_dir`.
+
+    `settings`: the contest's (time zone for every time shown, regions for the provinces); the defaults if None.
 
     The file is written beside its target and renamed into place, so an interrupted run never leaves a
     half-written report that looks complete.
@@ -50,7 +57,7 @@ def write_report(result: ValidationResult, path: Path, thumbs_dir: Path | None =
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.part{path.suffix}")
     try:
-        _renderer(kind)(result, tmp, Path(thumbs_dir) if thumbs_dir is not None else None)
+        _renderer(kind)(result, tmp, Path(thumbs_dir) if thumbs_dir is not None else None, settings)
         tmp.replace(path)
     finally:
         with contextlib.suppress(FileNotFoundError):

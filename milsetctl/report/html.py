@@ -10,19 +10,21 @@ import base64
 import io
 import os
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import milsetctl
-from milsetctl.models import EntryResult, ValidationResult
+from milsetctl.models import Entry, EntryResult, ValidationResult
 from milsetctl.report.tables import (
     SEVERITY_ORDER,
     STATUS_ORDER,
+    contest_time,
     format_camera,
     reason_counts,
 )
+from milsetctl.settings import Settings, defaults
 
 TEMPLATE = "report.html"
 # the thumbnail box on the page, CSS px; embedded images are re-encoded to THUMB_PX so that thousands
@@ -144,14 +146,49 @@ def _size_text(size: int | None) -> str | None:
     return f"{size / 1048576:.1f} MB" if size >= 104858 else f"{size / 1024:.0f} KB"
 
 
-def _decision_view(decision: dict[str, str] | None) -> dict[str, str] | None:
+def _decision_view(decision: dict[str, str] | None, settings: Settings) -> dict[str, str] | None:
     if not decision:
         return None
-    who_at = ", ".join(str(decision[k]) for k in ("who", "at") if decision.get(k))
+    at = contest_time(decision.get("at"), settings.tz, zone=False) if decision.get("at") else None
+    who_at = ", ".join(str(v) for v in (decision.get("who"), at) if v)
     return {"decision": str(decision.get("decision") or ""), "reason": decision.get("reason") or "", "who_at": who_at}
 
 
-def _entry_view(r: EntryResult, source: str, thumbs: dict[str, tuple[str, int, int]]) -> dict[str, Any]:
+def _grade_view(raw: str | None) -> dict[str, str] | None:
+    """'grade 8' from whatever the sheet says ('Grade 8', '初二', 'Form 2'), with the cell as written beside it
+    when it says more than the number; an unreadable grade is shown as written."""
+    from milsetctl.ingest.values import parse_grade
+
+    if not raw or not raw.strip():
+        return None
+    written = raw.strip()
+    grade = parse_grade(written)
+    if grade is None:
+        return {"text": f"grade: {written}", "written": "", "title": "grade not understood"}
+    return {"text": f"grade {grade}", "written": "" if written == str(grade) else written,
+            "title": f"as written: {written}"}
+
+
+def _place_view(e: Entry, settings: Settings) -> dict[str, str] | None:
+    """'Hebei, North': the province as the contest names it and its regional round, the cells as written on
+    hover. The country is shown at the global stage, or when there is no province."""
+    from milsetctl.ingest.values import canonical_province, region_of
+
+    written = ", ".join(v for v in (e.province, e.country) if v)
+    if not written:
+        return None
+    parts: list[str] = []
+    if e.province:
+        province = canonical_province(e.province) or e.province
+        region = region_of(e.province, settings.regions)
+        parts += [province, region] if region else [province, "region unknown"]
+    if e.country and (not e.province or settings.stage == "global"):
+        parts.append(e.country)
+    return {"text": ", ".join(parts), "title": f"as written: {written}"}
+
+
+def _entry_view(r: EntryResult, source: str, thumbs: dict[str, tuple[str, int, int]],
+                settings: Settings) -> dict[str, Any]:
     e, p = r.entry, r.photo
     thumb = None
     if p is not None and p.thumbnail in thumbs:
@@ -162,7 +199,8 @@ def _entry_view(r: EntryResult, source: str, thumbs: dict[str, tuple[str, int, i
     dims = None
     if p is not None and (p.display_width or p.width):
         dims = f"{p.display_width or p.width} × {p.display_height or p.height}"
-    submitted = e.submitted_at.isoformat(sep=" ", timespec="minutes") if e.submitted_at else e.submitted_at_raw
+    submitted = contest_time(e.submitted_at, settings.tz, zone=False) if e.submitted_at else e.submitted_at_raw
+    grade, place = _grade_view(e.grade), _place_view(e, settings)
     search = " ".join(
         str(v)
         for v in (
@@ -173,7 +211,9 @@ def _entry_view(r: EntryResult, source: str, thumbs: dict[str, tuple[str, int, i
             e.name,
             e.school,
             e.grade,
+            grade["text"] if grade else None,
             e.province,
+            place["text"] if place else None,
             e.country,
             e.title,
             e.description,
@@ -189,8 +229,8 @@ def _entry_view(r: EntryResult, source: str, thumbs: dict[str, tuple[str, int, i
         "contestant_id": e.contestant_id,
         "name": e.name,
         "school": e.school,
-        "grade": e.grade,
-        "place": ", ".join(v for v in (e.province, e.country) if v) or None,
+        "grade": grade,
+        "place": place,
         "title": e.title,
         "description": e.description,
         "file": e.file,
@@ -204,7 +244,7 @@ def _entry_view(r: EntryResult, source: str, thumbs: dict[str, tuple[str, int, i
         "camera": format_camera(p.make, p.model) if p else None,
         "software": p.software if p else None,
         "photo_error": p.error if p else None,
-        "decision": _decision_view(r.decision),
+        "decision": _decision_view(r.decision, settings),
         "findings": [{"rule": f.rule, "severity": str(f.severity), "message": f.message} for f in findings],
         "rules": " ".join(sorted({f.rule for f in r.findings})),
         "thumb": thumb,
@@ -213,8 +253,9 @@ def _entry_view(r: EntryResult, source: str, thumbs: dict[str, tuple[str, int, i
     }
 
 
-def render_html(result: ValidationResult, thumbs_dir: Path | None) -> str:
-    """The whole page as a string."""
+def render_html(result: ValidationResult, thumbs_dir: Path | None, settings: Settings | None = None) -> str:
+    """The whole page as a string; times in the contest's time zone, provinces with their region."""
+    settings = settings or defaults()
     thumbs = _thumbnails(result, thumbs_dir)
     ordered = sorted(result.entries, key=lambda r: STATUS_ORDER.get(str(r.status), 9))
     categories: dict[str, int] = {}
@@ -232,13 +273,15 @@ def render_html(result: ValidationResult, thumbs_dir: Path | None) -> str:
         reasons=reason_counts(result)[:10],
         categories=categories,
         all_rules=all_rules,
-        entries=[_entry_view(r, result.source, thumbs) for r in ordered],
-        generated=datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+        entries=[_entry_view(r, result.source, thumbs, settings) for r in ordered],
+        generated=contest_time(datetime.now(UTC), settings.tz),
+        timezone=str(settings.raw["contest"]["timezone"]),
         version=milsetctl.__version__,
         box_px=BOX_PX,
     )
 
 
-def write_html(result: ValidationResult, path: Path, thumbs_dir: Path | None) -> Path:
-    path.write_text(render_html(result, thumbs_dir), encoding="utf-8")
+def write_html(result: ValidationResult, path: Path, thumbs_dir: Path | None, settings: Settings | None = None
+               ) -> Path:
+    path.write_text(render_html(result, thumbs_dir, settings), encoding="utf-8")
     return path

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Iterable
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +33,7 @@ FINDING_COLUMNS = [
 ]  # fmt: skip
 STATUS_ORDER = {"rejected": 0, "review": 1, "eligible": 2}
 SEVERITY_ORDER = {"reject": 0, "review": 1, "info": 2}
+TOP_REASONS = 8  # most frequent reasons shown by validate and status (the HTML report shows 10)
 
 # Excel and LibreOffice start a formula on these, also after leading spaces; full-width forms are
 # turned into formulas by some East Asian input setups, so they are neutralised too.
@@ -132,14 +135,41 @@ def finding_rows(result: ValidationResult) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=FINDING_COLUMNS)
 
 
-def reason_counts(result: ValidationResult) -> list[tuple[str, str, int]]:
-    """(rule, severity, entries carrying it) for reject and review findings, most frequent first."""
+def count_reasons(per_entry: Iterable[Iterable[Finding]]) -> list[tuple[str, str, int]]:
+    """(rule, severity, entries carrying it) for reject and review findings, most frequent first; ties by
+    severity (reject first), then rule ID. The one ranking `validate`, `status` and the reports all show."""
     counts: Counter[tuple[str, str]] = Counter()
-    for r in result.entries:
-        seen = {(f.rule, str(f.severity)) for f in r.findings if str(f.severity) in ("reject", "review")}
-        counts.update(seen)
+    for findings in per_entry:
+        counts.update({(f.rule, str(f.severity)) for f in findings if str(f.severity) in ("reject", "review")})
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], SEVERITY_ORDER.get(kv[0][1], 9), kv[0][0]))
     return [(rule, sev, n) for (rule, sev), n in ranked]
+
+
+def reason_counts(result: ValidationResult) -> list[tuple[str, str, int]]:
+    """`count_reasons` over a validation result's entries."""
+    return count_reasons(r.findings for r in result.entries)
+
+
+def contest_time(value: str | datetime | None, tz: tzinfo | None, zone: bool = True) -> str | None:
+    """A moment as the contest reads it: '2022-07-05 09:30 Asia/Shanghai' ('2022-07-05 09:30' without `zone`,
+    where the page says the zone once). Accepts an aware datetime or ISO text (the ledger's UTC stamps); naive
+    values are taken as UTC. Unreadable text comes back as it is."""
+    if value is None or value == "":
+        return None
+    moment = value
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+    assert isinstance(moment, datetime)
+    if tz is None:
+        return moment.isoformat(sep=" ", timespec="minutes")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    local = moment.astimezone(tz)
+    name = getattr(tz, "key", None) or local.strftime("%Z") or local.strftime("UTC%z")
+    return f"{local:%Y-%m-%d %H:%M} {name}" if zone else f"{local:%Y-%m-%d %H:%M}"
 
 
 def summary_rows(result: ValidationResult) -> pd.DataFrame:
