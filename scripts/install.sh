@@ -8,9 +8,11 @@ cd "$(dirname "$0")/.."
 extras=""
 [ "${1:-}" = "--test" ] && extras="[test]"
 
-# Debian packages: Pango for WeasyPrint, HarfBuzz subsetting (fast font embedding), poppler-utils
-# (pdftoppm/pdftotext for checks), exiftool for the benchmark's baseline.
-apt_packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils libimage-exiftool-perl)
+# Debian packages: Pango for WeasyPrint, HarfBuzz subsetting (fast font embedding), Noto CJK (Chinese names and
+# titles in the PDFs, rare characters such as 䶮 included), poppler-utils (pdftoppm/pdftotext for checks),
+# exiftool for the benchmark's baseline.
+apt_packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk poppler-utils
+              libimage-exiftool-perl)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -374,3 +374,16 @@ def test_gbk_member_names_from_chinese_windows(tmp_path: Path) -> None:
     [entry] = subs.entries
     assert entry.file == "中国/照片/月亮.jpg" and entry.listed and entry.country == "China"
     assert subs.files[entry.file].read_bytes() == b"\xff\xd8moon"
+
+
+def test_nominate_more_than_there_are_says_so_and_names_the_round_country(ranked: Workspace, tmp_path: Path) -> None:
+    out = tmp_path / "all.zip"
+    result = runner.invoke(app, ["nominate", "--top", "100", "--out", str(out), "-w", str(ranked.root)])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stderr.split())
+    assert "--top 100, but only" in text
+    assert "the best 100" not in " ".join(result.stdout.split())
+    with zipfile.ZipFile(out) as zf:
+        info = json.loads(zf.read("nomination.json"))
+        countries = [r["country"] for r in read_manifest(zf)[1]]
+    assert info["country"] == max(set(countries), key=countries.count)  # no [contest] country: the nominees' own

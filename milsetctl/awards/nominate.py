@@ -18,6 +18,7 @@ import re
 import tempfile
 import time
 import zipfile
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -177,6 +178,8 @@ def nominate(ws: Workspace, top: int, out: Path) -> Nomination:
             continue
         usable.append(row)
     chosen, tied = choose(usable, top)
+    if top > len(usable):
+        warnings.append(f"--top {top}, but only {len(usable)} ranked eligible entries: all {len(usable)} nominated")
     if tied:
         cut = chosen[-1]
         names = ", ".join(f"{r['entry_id']} ({entries[r['entry_id']]['name']})" for r in [cut, *tied])
@@ -220,7 +223,10 @@ def nominate(ws: Workspace, top: int, out: Path) -> Nomination:
             # sees why the entry was accepted when the same rule fires again
             "national_decision": _decision_text(decisions.get(entry["entry_id"])),
         })  # fmt: skip
-    info = {"contest": settings.name, "country": default_country or None, "stage": settings.stage,
+    countries = Counter(n.country for n in nominees if n.country)
+    info = {"contest": settings.name, "stage": settings.stage,
+            # the round's country: the setting, else the one most nominees come from
+            "country": default_country or (countries.most_common(1)[0][0] if countries else None),
             "top": top, "nominated": len(nominees), "generated_at": now_iso(),
             "rule": "best N by score across categories; ties at the Nth place included"}
     out.parent.mkdir(parents=True, exist_ok=True)
