@@ -18,7 +18,12 @@ def test_pyproject_lists_every_sub_package_and_the_templates() -> None:
         for p in (ROOT / "milsetctl").rglob("__init__.py")
         if "__pycache__" not in p.parts
     }
-    assert set(config["packages"]) == on_disk | {"milsetctl.templates"}
+    data_folders = {  # folders of data files (TOML tables...) inside a package ship as packages of their own
+        ".".join(p.parent.relative_to(ROOT).parts)
+        for p in (ROOT / "milsetctl").rglob("*")
+        if p.is_file() and p.suffix not in (".py", ".pyc") and "__pycache__" not in p.parts
+    }
+    assert set(config["packages"]) == on_disk | data_folders | {"milsetctl.templates"}
     assert config["package-dir"]["milsetctl.templates"] == "templates"
 
 

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import sysconfig
 import venv
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -61,9 +62,17 @@ def test_wheel_installs_and_writes_the_html_report(tmp_path: Path) -> None:
     build = subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-w", str(dist),
                             str(project)], capture_output=True, text=True, timeout=120)
     assert build.returncode == 0, build.stderr
-    assert "deprecat" not in (build.stdout + build.stderr).lower()  # the SPDX license string: no warnings
+    log = (build.stdout + build.stderr).lower()
+    assert "deprecat" not in log and "warning" not in log, log  # SPDX license string; every data folder listed
     wheels = list(dist.glob("milsetctl-*.whl"))
     assert len(wheels) == 1
+    with zipfile.ZipFile(wheels[0]) as wheel:
+        shipped = set(wheel.namelist())
+    for folder, inside in (("milsetctl", "milsetctl"), ("templates", "milsetctl/templates")):
+        for path in (ROOT / folder).rglob("*"):
+            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
+                name = f"{inside}/{path.relative_to(ROOT / folder).as_posix()}"
+                assert name in shipped, f"{name} is not in the wheel"
 
     env_dir = tmp_path / "fresh-venv"
     venv.EnvBuilder(with_pip=False, symlinks=os.name != "nt").create(env_dir)
