@@ -135,7 +135,7 @@ def validate(
     workspace: WorkspaceOpt = Path("."),
     manifest: Annotated[Path | None, typer.Option("--manifest", "-m", help="The manifest, if not "
                                                   "entries.csv/entries.xlsx at the folder's root.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object (SPEC format) to stdout.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object (a fixed format) to stdout.")] = False,
     report: Annotated[Path | None, typer.Option("--report", "-r", help="Also write a report: .html, .csv or "
                                                 ".xlsx, chosen by the extension.", dir_okay=False)] = None,
     jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="Worker processes (default: all cores).",
@@ -311,7 +311,7 @@ def rules(
 @app.command()
 def anonymise(
     workspace: WorkspaceOpt = Path("."),
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object (SPEC format) to stdout.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object (a fixed format) to stdout.")] = False,
     verify_only: Annotated[bool, typer.Option("--verify", help="Only scan the existing package for identifying "
                                               "traces; exit 1 when any is found.")] = False,
 ) -> None:
@@ -426,7 +426,7 @@ def score(
     compare: Annotated[bool, typer.Option("--compare", help="Also show the entries whose award another method "
                                           "would change.")] = False,
     workspace: WorkspaceOpt = Path("."),
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object (SPEC format) to stdout.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object (a fixed format) to stdout.")] = False,
 ) -> None:
     """Read the jurors' score sheets, store the scores, rank the entries, and say how far the jurors agree.
 
@@ -458,15 +458,17 @@ def score(
 @app.command()
 def awards(
     workspace: WorkspaceOpt = Path("."),
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object (SPEC format) to stdout.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object (a fixed format) to stdout.")] = False,
     export: Annotated[Path | None, typer.Option("--export", help="Also write the list with each juror's scores "
                                                 "and comments: .xlsx or .csv, chosen by the extension.",
                                                 dir_okay=False, metavar="FILE")] = None,
     names: Annotated[bool, typer.Option("--names", help="In the export, name the jurors instead of J1, J2...")
                      ] = False,
 ) -> None:
-    """The award list from the last `score`: Qualifier Award per category (national stage), or global-1..3 and
-    the gallery (global stage). Ties on a cut are named; every tied entry gets the award."""
+    """The award list from the last `score`: Qualifier Awards, or global-1..3 and the gallery.
+
+    National stage: the Qualifier Award per category. Global stage: global-1..3 and the gallery, overall.
+    Ties on a cut are named; every tied entry gets the award."""
     from milsetctl.awards.console import render_awards, render_warnings
     from milsetctl.awards.export import ExportError, export_awards, export_format
     from milsetctl.awards.run import NoRankingError, compute_awards
@@ -503,8 +505,10 @@ def nominate(
     workspace: WorkspaceOpt = Path("."),
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object to stdout.")] = False,
 ) -> None:
-    """Pack the national round's best N for the global round: the original photos, byte for byte, and a
-    manifest (SPEC columns plus country and national_rank). The global stage's `validate` reads a folder of them."""
+    """Pack the national round's best N for the global round: original photos and a manifest.
+
+    The photos byte for byte; the manifest has the usual columns plus country and national_rank.
+    The global stage's `validate` reads a folder of such packages."""
     from milsetctl.awards.console import render_nomination
     from milsetctl.awards.nominate import NominateError
     from milsetctl.awards.nominate import nominate as run_nominate
