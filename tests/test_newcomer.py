@@ -241,7 +241,7 @@ def test_html_report_shows_grades_provinces_and_contest_times() -> None:
     page = render_html(_result(entries), None, defaults())
     text = re.sub(r"\s+", " ", page)
     assert "grade Grade 8" not in text
-    assert "grade 8 <span class=\"written\">(Grade 8)</span>" in text
+    assert '<span title="as written: Grade 8">grade 8</span>' in text  # the sheet's words on hover
     assert "grade 8 <span class=\"written\">(初二)</span>" in text
     assert ">grade 9</span>" in text  # nothing to add when the sheet says just the number
     assert "grade: sophomore?" in text

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import io
 import os
+import re
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -165,8 +166,8 @@ def _grade_view(raw: str | None) -> dict[str, str] | None:
     grade = parse_grade(written)
     if grade is None:
         return {"text": f"grade: {written}", "written": "", "title": "grade not understood"}
-    return {"text": f"grade {grade}", "written": "" if written == str(grade) else written,
-            "title": f"as written: {written}"}
+    plain = re.sub(r"\s+", "", written).casefold() in (str(grade), f"grade{grade}")  # nothing more to say
+    return {"text": f"grade {grade}", "written": "" if plain else written, "title": f"as written: {written}"}
 
 
 def _place_view(e: Entry, settings: Settings) -> dict[str, str] | None:
