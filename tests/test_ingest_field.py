@@ -506,3 +506,22 @@ def test_a_long_number_cell_in_a_workbook_is_recognised_as_mangled(tmp_path: Pat
     ids = [e.contestant_id for e in listed(ingest(tmp_path))]
     assert is_mangled_id(ids[0]) and ids[0].startswith("1.101012005")
     assert ids[1] == "202207123456"
+
+
+# --- the notes reach the coordinator ------------------------------------------------------------------------------
+
+
+def test_validate_prints_how_the_manifest_was_read(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from milsetctl.cli import app
+
+    source = tmp_path / "submissions"
+    photos(source, "a.jpg")
+    write_lines(source, ["sep=;", "报名表;;", "编号;文件;标题", "C1;a.jpg;Night sky"], "gb18030")
+    result = CliRunner().invoke(app, ["validate", str(source), "-w", str(tmp_path / "ws"), "--json", "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    assert "delimiter hint" in result.stderr
+    assert "the header is row 2" in result.stderr
+    assert "GB18030" in result.stderr
+    assert '"contestant_id": "C1"' in result.stdout
