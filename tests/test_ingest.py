@@ -144,20 +144,28 @@ def test_undecodable_byte_in_gbk_names_its_own_line(tmp_path: Path) -> None:
     assert "line 4" in str(caught.value)
 
 
-def test_utf8_with_a_stray_byte_is_not_read_as_gb18030_mojibake(tmp_path: Path) -> None:
-    """One Latin-1 'é' pasted into a UTF-8 manifest must not turn every Chinese name into mojibake."""
+@pytest.mark.parametrize(("encoding", "stray", "line"), [
+    ("utf-8", b"Caf\xe9t", 3),  # Latin-1 'e acute'; \xe9 't' is also a valid GB18030 pair
+    ("utf-8", b"Orion\x92s belt", 3),  # Windows-1252 right quote
+    ("utf-8-sig", b"Caf\xe9t", 3),  # 'CSV UTF-8' with its BOM
+    ("utf-8", b"\xa0Moon", 4),  # a no-break space from a Western keyboard, on another row
+])
+def test_utf8_with_a_stray_byte_stops_naming_its_line(tmp_path: Path, encoding: str, stray: bytes, line: int) -> None:
+    """One byte pasted into a UTF-8 manifest of Chinese names: read in a legacy encoding, every name would
+    turn into mojibake silently. It stops with one message naming the file and the line, and what to do."""
     make_jpeg(tmp_path / "a.jpg", size=SMALL)
     rows = [{"contestant_id": "C1", "name": "张伟", "title": "Milky Way", "file": "a.jpg"},
-            {"contestant_id": "C2", "name": "王芳", "title": "Moon", "file": "a.jpg"}]
-    path = write_manifest(tmp_path, rows, encoding="utf-8")
-    raw = path.read_bytes().replace(b"Moon", b"Caf\xe9t")  # \xe9 't' is a valid GB18030 pair
-    path.write_bytes(raw)
-    try:
-        subs = ingest(tmp_path)
-    except ManifestError as exc:
-        assert "line 3" in str(exc)
-    else:
-        assert by_id(subs)["C1"].name == "张伟"
+            {"contestant_id": "C2", "name": "王芳", "title": "Moon", "file": "a.jpg"},
+            {"contestant_id": "C3", "name": "刘䶮", "title": "Mars", "file": "a.jpg"}]
+    path = write_manifest(tmp_path, rows, encoding=encoding)
+    target = b"Moon" if line == 3 else b"Mars"
+    path.write_bytes(path.read_bytes().replace(target, stray, 1))
+    with pytest.raises(ManifestError) as caught:
+        ingest(tmp_path)
+    message = str(caught.value)
+    assert message.startswith("entries.csv: ")
+    assert f"line {line}:" in message
+    assert "CSV UTF-8" in message
 
 
 def test_empty_manifest(tmp_path: Path) -> None:
@@ -207,7 +215,7 @@ def test_xlsx_unreadable_date_names_the_cell(tmp_path: Path) -> None:
     book.save(tmp_path / "entries.xlsx")
     (entry,) = listed(ingest(tmp_path))
     (finding,) = entry.ingest_findings
-    assert finding.rule == "late"
+    assert finding.rule == "unreadable-date"
     assert "row 2" in finding.message
     assert "C2" in finding.message  # the cell: column C, row 2
     assert "last Tuesday" in finding.message
@@ -381,7 +389,7 @@ def test_submitted_at_forms_in_a_manifest(tmp_path: Path) -> None:
     bad = entries["C4"]
     assert bad.submitted_at is None
     (finding,) = bad.ingest_findings
-    assert finding.rule == "late"
+    assert finding.rule == "unreadable-date"
     assert finding.severity == Severity.REVIEW
     assert "entries.csv row 6" in finding.message
     assert "'submitted_at'" in finding.message
@@ -583,6 +591,7 @@ def test_broken_sidecar_is_reported_not_fatal(tmp_path: Path, content: bytes) ->
     assert bad.listed
     assert len(bad.ingest_findings) == 1
     finding = bad.ingest_findings[0]
+    assert finding.rule == "sidecar-invalid"
     assert finding.severity == Severity.REJECT
     assert "bad.json" in finding.message
 

@@ -68,23 +68,34 @@ def test_every_row_names_a_file_that_exists_but_the_missing_one(sample: tuple[Pa
     assert any(f.count("/") >= 3 for f in files)
 
 
+# the rules of SPEC's rule table (the product contract), written out so that no test depends on finding the file
+SPEC_RULES = {
+    "missing-file", "unlisted-file", "unreadable", "format", "extension-mismatch", "file-size", "min-width",
+    "title-missing", "title-length", "description-missing", "description-length", "language",
+    "one-per-contestant", "duplicate-image", "camera-origin", "software-created", "edited", "face",
+    "text-watermark", "late", "grade", "region-unknown", "missing-field",
+}
+
+
 def test_every_rule_in_the_spec_is_exercised() -> None:
-    spec = (ROOT.parent / "shared" / "SPEC.md")
+    from milsetctl.rules import load_rules
+
     named = {rule for row in (*ms.ROWS, ms.UNLISTED) for rule in row.finds.split()}
-    expected = {
-        "missing-file", "unlisted-file", "unreadable", "format", "extension-mismatch", "file-size", "min-width",
-        "title-missing", "title-length", "description-missing", "description-length", "language",
-        "one-per-contestant", "duplicate-image", "camera-origin", "software-created", "edited", "face",
-        "text-watermark", "late", "grade", "region-unknown", "missing-field",
-    }
-    assert named == expected
-    if spec.exists():  # the rule table of the product contract, when the shared folder is beside the repo
-        table = {line.split("`")[1] for line in spec.read_text(encoding="utf-8").splitlines()
-                 if line.startswith("| `")}
-        table |= {"title-length", "description-length"}  # listed in the same cell as their -missing rule
-        assert table == expected
+    assert named == SPEC_RULES
+    assert not SPEC_RULES - set(load_rules())  # every SPEC rule is registered under its SPEC name
     eligible = [row for row in ms.ROWS if row.expect == "eligible" and not row.finds]
     assert len(eligible) >= 5
+
+
+def test_spec_rule_table_is_the_one_written_here() -> None:
+    """SPEC_RULES above against SPEC.md's rule table, when the product contract is beside the repository."""
+    spec = ROOT.parent / "shared" / "SPEC.md"
+    if not spec.exists():
+        pytest.skip(f"{spec} not found (it lives in the shared folder beside a development checkout): "
+                    "SPEC_RULES is checked against the registry and the sample data only")
+    table = {line.split("`")[1] for line in spec.read_text(encoding="utf-8").splitlines() if line.startswith("| `")}
+    table |= {"title-length", "description-length"}  # listed in the same cell as their -missing rule
+    assert table == SPEC_RULES
 
 
 def test_photos_decode_as_their_rows_say(sample: tuple[Path, dict[str, bytes]]) -> None:

@@ -132,7 +132,8 @@ def _entry_from_fields(
                                        settings.tz, order)
         except ValueError as exc:
             cell = (where or {}).get("submitted_at", "submitted_at")
-            findings.append(Finding("late", Severity.REVIEW, f"{origin}, {cell}: cannot check the deadline: {exc}"))
+            findings.append(Finding("unreadable-date", Severity.REVIEW,
+                                    f"{origin}, {cell}: cannot check the deadline: {exc}"))
     extra = {k: cell_text(v) for k, v in fields.items() if k not in COLUMNS and cell_text(v)}
     return Entry(
         key=f"file:{file_rel}" if file_rel else key_fallback,
@@ -276,7 +277,7 @@ def entries_from_sidecars(source: Path, images: dict[str, Path], settings: Setti
         except (ValueError, ManifestError) as exc:
             entry = Entry(key=f"file:{rel}", file=rel, origin=name)
             entry.ingest_findings.append(
-                Finding("missing-field", Severity.REJECT, f"{name}: sidecar is not valid JSON: {exc}")
+                Finding("sidecar-invalid", Severity.REJECT, f"{name}: sidecar is not valid JSON: {exc}")
             )
             slots.append(entry)
             continue

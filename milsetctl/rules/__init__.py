@@ -9,9 +9,24 @@ A rule is a plain function registered with `@rule(...)`. Its docstring says why 
 - ``contest``: ``check(items, settings)``: all entries at once (one-per-contestant, duplicate-image);
   yields ``(entry_key, emit)`` pairs.
 
+- ``ingest``:  found while reading the manifest or a sidecar (a date no parser reads, a sidecar that is
+  no JSON): milsetctl/ingest attaches them to ``Entry.ingest_findings``. The registered rule only names and
+  explains the problem; its check is a stub that finds nothing.
+
 A check yields messages (``str``), or ``(message, data)`` where data is a small JSON-able dict
 (face boxes, the other entry's ID). The registry turns them into `Finding`s with the rule's
 severity, which the settings may override (``[rules] camera-origin = "info"``, or ``"off"``).
+Every finding, whatever made it, goes through `apply_severity` once before it counts for an entry's status.
+
+Adding a problem found at ingest, in two lines::
+
+    ingest_rule("mangled-id", "review", "Excel mangled the contestant ID ... (the why `milsetctl rules` prints)")
+    entry.ingest_findings.append(ingest_finding("mangled-id", f"{origin}: ..."))
+
+Register it in `milsetctl/rules/ingest.py` (imported with every rule module, so `milsetctl rules` lists it and
+``[rules] mangled-id = "off"`` is accepted), or in any module under milsetctl/ingest, which the rule modules
+import too. `ingest_finding` gives the finding the registered severity; the contest's ``[rules]`` setting then
+changes or removes it like any other rule's.
 """
 
 from __future__ import annotations
@@ -32,6 +47,7 @@ class Scope(StrEnum):
     PHOTO = "photo"
     ENTRY = "entry"
     CONTEST = "contest"
+    INGEST = "ingest"
 
 
 @dataclass(frozen=True)
@@ -75,8 +91,8 @@ RULE_MODULES = (
     "milsetctl.rules.provenance",
     "milsetctl.rules.duplicates",
     "milsetctl.rules.vision",
+    "milsetctl.rules.ingest",
 )
-OPTIONAL_RULE_MODULES: tuple[str, ...] = ()
 
 
 def rule(
@@ -105,7 +121,7 @@ _loaded = False
 def load_rules() -> dict[str, Rule]:
     global _loaded
     if not _loaded:
-        for module in RULE_MODULES + OPTIONAL_RULE_MODULES:
+        for module in RULE_MODULES:
             importlib.import_module(module)
         _loaded = True
     return REGISTRY
@@ -119,12 +135,61 @@ def rules_in_scope(scope: Scope) -> list[Rule]:
     return [r for r in all_rules() if r.scope == scope]
 
 
+def ingest_rule(rule_id: str, severity: str, why: str, *, version: int = 1) -> Rule:
+    """Register a problem that ingest finds (scope ``ingest``): `why` is what `milsetctl rules` prints.
+
+    Raises ValueError when the ID is taken by another rule or `why` is empty, as `rule` does.
+    """
+
+    def check(*_: Any) -> Iterable[Any]:
+        return ()  # ingest makes these findings; nothing to run at validate time
+
+    check.__doc__ = why
+    check.__name__ = check.__qualname__ = rule_id.replace("-", "_")
+    existing = REGISTRY.get(rule_id)
+    if existing is not None and existing.scope == Scope.INGEST and existing.why == inspect.cleandoc(why).strip():
+        return existing  # the same declaration imported twice (a module reloaded)
+    if existing is not None:
+        raise ValueError(f"rule {rule_id!r} registered twice")
+    rule(rule_id, severity, Scope.INGEST.value, version=version)(check)
+    return REGISTRY[rule_id]
+
+
+def ingest_finding(rule_id: str, message: str, data: dict[str, Any] | None = None) -> Finding:
+    """A finding of a registered rule (ingest's own problems) with the rule's default severity.
+
+    Raises KeyError naming the ID when no rule of that ID is registered: register it with `ingest_rule` first.
+    """
+    registry = load_rules()
+    if rule_id not in registry:
+        raise KeyError(f"no rule {rule_id!r} registered: declare it with ingest_rule() in milsetctl/rules/ingest.py")
+    return registry[rule_id].finding((message, data) if data else message)
+
+
 def effective_severity(rule_: Rule, settings: Any) -> Severity | None:
     """The severity the contest uses for this rule, or None when the contest switched it off."""
     value = settings.rule_severity(rule_.id, str(rule_.severity))
     if value == "off":
         return None
     return Severity(value)
+
+
+def apply_severity(findings: Iterable[Finding], settings: Any) -> list[Finding]:
+    """The findings as this contest counts them: ``[rules] ID = "off"`` drops every finding of that ID, and
+    ``ID = "info"`` (or another severity) gives every finding of that ID that severity.
+
+    Works for every finding whatever made it (photo, entry and contest rules, ingest, a check that crashed):
+    it is keyed by the finding's rule ID, registered or not. Without a setting a finding keeps its severity.
+    """
+    rules = settings.section("rules")
+    out: list[Finding] = []
+    for f in findings:
+        value = rules.get(f.rule)
+        if value is None or value == str(f.severity):
+            out.append(f)
+        elif value != "off":
+            out.append(Finding(f.rule, Severity(value), f.message, f.data))
+    return out
 
 
 def setting_value(settings: Any, dotted: str) -> Any:

@@ -208,7 +208,7 @@ def missing_field(entry: Entry, photo: PhotoInfo | None, settings: Settings) -> 
 
     Every later step (one photo per contestant, certificates, refunds) hangs on the contestant ID.
     """
-    if any(f.rule == "missing-field" for f in entry.ingest_findings):
+    if any(f.rule == "sidecar-invalid" for f in entry.ingest_findings):
         return  # ingest already said why (a broken sidecar): one problem, one finding
     if entry.listed and not (entry.contestant_id or "").strip():
         yield f"{entry.origin}: no contestant_id"
