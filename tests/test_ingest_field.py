@@ -337,7 +337,8 @@ def test_an_ambiguous_date_is_reported_with_the_reading_used(tmp_path: Path) -> 
         ("國一", 7), ("國二", 8), ("國三", 9), ("國中二年級", 8), ("高二", 11),
         # English
         ("Year 9", 8), ("Year 13", 12), ("Y10", 9), ("G10", 10), ("Grade 10", 10), ("grade10", 10), ("Gr. 9", 9),
-        ("10th grade", 10), ("8th", 8), ("8", 8), ("８", 8), ("Ｇｒａｄｅ　８", 8),
+        ("10th grade", 10), ("8th", 8), ("8", 8), ("８", 8), ("Ｇｒａｄｅ　８", 8), ("eighth grade", 8),
+        ("Grade Eight", 8), ("Form Two", 8), ("Junior 2", 8), ("Senior 1", 10), ("Senior High 3", 12),
         # not a grade
         ("初中", None), ("senior", None), ("", None), ("Grade", None), ("Form 2B", None),
     ],
@@ -378,7 +379,7 @@ def test_grade_rule_and_category_use_the_regional_forms() -> None:
         ("Guangxi Zhuangzu Zizhiqu", "Guangxi"), ("广东省", "Guangdong"), ("Guangdong Sheng", "Guangdong"),
         ("Guangdong Province", "Guangdong"), ("广东省广州市", "Guangdong"), ("China, Guangdong", "Guangdong"),
         ("中国香港", "Hong Kong"), ("香港特别行政区", "Hong Kong"), ("Hong Kong SAR", "Hong Kong"),
-        ("HongKong", "Hong Kong"), ("Beijing Municipality", "Beijing"), ("Beijing Shi", "Beijing"),
+        ("HongKong", "Hong Kong"), ("HK", "Hong Kong"), ("Beijing Municipality", "Beijing"), ("Beijing Shi", "Beijing"),
         ("北京市", "Beijing"), ("Inner Mongolia", "Inner Mongolia"), ("Nei Mongol", "Inner Mongolia"),
         ("Nei Mongol Zizhiqu", "Inner Mongolia"), ("内蒙古自治区", "Inner Mongolia"), ("Xizang", "Tibet"),
         ("Tibet Autonomous Region", "Tibet"), ("西藏自治区", "Tibet"), ("Ningxia Hui Autonomous Region", "Ningxia"),

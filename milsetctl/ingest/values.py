@@ -277,6 +277,13 @@ def _from_serial(serial: float, tz: ZoneInfo) -> datetime:
 _CN_DIGITS = {"一": 1, "二": 2, "两": 2, "兩": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 
 
+_EN_NUMBERS = {w: i for i, words in enumerate(
+    [(), ("one", "first", "1st"), ("two", "second", "2nd"), ("three", "third", "3rd"), ("four", "fourth"),
+     ("five", "fifth"), ("six", "sixth"), ("seven", "seventh"), ("eight", "eighth"), ("nine", "ninth"),
+     ("ten", "tenth"), ("eleven", "eleventh"), ("twelve", "twelfth")]) for w in words}
+_EN_NUMBER = re.compile(r"\b(" + "|".join(sorted(_EN_NUMBERS, key=len, reverse=True)) + r")\b")
+
+
 def _cn_numerals(text: str) -> str:
     """Chinese numerals up to 十二 as digits: 十二年级 -> 12年级, 初二 -> 初2."""
     def one(m: re.Match[str]) -> str:
@@ -315,7 +322,7 @@ def parse_grade(text: str | None, aliases: Mapping[str, Any] | None = None) -> i
     # 高一(3)班, 初二3班, 初二三班: the class, not the year (taken off before 二三 could read as 23)
     m = _CLASS.fullmatch(key)
     t = m.group(1) if m else key
-    t = _cn_numerals(t)
+    t = _EN_NUMBER.sub(lambda w: str(_EN_NUMBERS[w.group()]), _cn_numerals(t))  # Form Two, eighth grade
     t = re.sub(r"[()（）.:#№]", " ", t)
     m = re.fullmatch(r"\s*(?P<prefix>[^\d]*?)\s*(?P<n>\d{1,2})\s*(?P<suffix>[^\d]*?)\s*", t)
     if not m:
