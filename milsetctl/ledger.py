@@ -426,8 +426,9 @@ class Ledger:
                        method: str, sheets: list[str], detail: dict[str, Any] | None = None) -> int:
         """Replace every stored score of `jurors` by `rows` in one transaction; returns the new run's ID.
 
-        rows: (juror, anon_id, scores as a JSON object text, comment, sheet, row number). The scores replaced
-        are counted in the run's detail and the audit trail, so a re-score is on record.
+        rows: (juror, anon_id, scores as a JSON object text, comment, sheet, row number); a sequence that also
+        has `columns` (those six values as six lists, e.g. `scoring.round`'s rows) is inserted from the columns.
+        The scores replaced are counted in the run's detail and the audit trail, so a re-score is on record.
         """
         stamp, who = now_iso(), current_user()
         named = json.dumps(sorted(set(jurors)), ensure_ascii=False)
@@ -479,9 +480,15 @@ class Ledger:
             # statement per row
             full = len(rows) - len(rows) % 150 if bulk else 0
             if full:
-                if set(map(len, rows[:full])) != {6}:  # flattened, a short row would shift the others silently
-                    raise sqlite3.ProgrammingError("replace_scores: every row needs exactly 6 values")
-                flat = list(chain.from_iterable(rows[:full]))
+                columns = getattr(rows, "columns", None)
+                if columns is not None and len(columns) == 6 and all(len(c) == len(rows) for c in columns):
+                    flat: list[Any] = [None] * (6 * full)  # six lists interleaved: no tuple per row
+                    for k, column in enumerate(columns):
+                        flat[k::6] = column[:full]
+                else:
+                    if set(map(len, rows[:full])) != {6}:  # flattened, a short row would shift the others
+                        raise sqlite3.ProgrammingError("replace_scores: every row needs exactly 6 values")
+                    flat = list(chain.from_iterable(rows[:full]))
                 self.db.executemany("INSERT INTO scores VALUES " + ", ".join([one] * 150),
                                     (flat[i:i + 900] for i in range(0, len(flat), 900)))
             self.db.executemany(f"INSERT INTO scores VALUES {one}", rows[full:] if full else rows)

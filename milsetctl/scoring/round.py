@@ -184,7 +184,7 @@ def _round_entries(ws: Any) -> _Round:
     return _Round(entry_of, category_of, in_round, out, sorted(unpackaged))
 
 
-def _json_rows(pairs: pd.DataFrame, criteria: Sequence[str]) -> list[tuple[Any, ...]]:
+def _json_rows(pairs: pd.DataFrame, criteria: Sequence[str]) -> Sequence[tuple[Any, ...]]:
     """The ledger rows (juror, anon_id, {criterion: score} as JSON, comment, sheet, row), built column-wise.
 
     Whole scores are written as integers ("7", not "7.0"), an unusable cell as null.
@@ -227,11 +227,33 @@ def _json_object(criteria: Sequence[str], values: Sequence[float]) -> str:
     return json.dumps({c: _json_value(v) for c, v in zip(criteria, values, strict=True)}, ensure_ascii=False)
 
 
-def _rows(pairs: pd.DataFrame, texts: list[str]) -> list[tuple[Any, ...]]:
+class _ScoreRows(Sequence[tuple[Any, ...]]):
+    """The ledger rows (juror, anon_id, scores JSON, comment, sheet, row) kept as six columns.
+
+    A sequence of tuples to whoever reads it; `ledger.replace_scores` sees `columns` and inserts 150,000 rows
+    without building a tuple for each.
+    """
+
+    def __init__(self, columns: list[list[Any]]) -> None:
+        self.columns = columns
+
+    def __len__(self) -> int:
+        return len(self.columns[0])
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return list(zip(*(c[index] for c in self.columns), strict=True))
+        return tuple(c[index] for c in self.columns)
+
+    def __iter__(self) -> Any:
+        return zip(*self.columns, strict=True)
+
+
+def _rows(pairs: pd.DataFrame, texts: list[str]) -> _ScoreRows:
     comments = pairs["comment"].to_numpy(dtype=object)
     comments = np.where(pd.isna(comments), None, comments)
-    return list(zip(pairs["juror"].tolist(), pairs["anon_id"].tolist(), texts, comments.tolist(),
-                    pairs["sheet"].tolist(), pairs["row"].astype(np.int64).tolist(), strict=True))
+    return _ScoreRows([pairs["juror"].tolist(), pairs["anon_id"].tolist(), list(texts), comments.tolist(),
+                       pairs["sheet"].tolist(), pairs["row"].astype(np.int64).tolist()])
 
 
 def _stored_frame(rows: Sequence[tuple[Any, ...]], criteria: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
