@@ -88,13 +88,13 @@ ReplaceSourceOpt = Annotated[
 ]
 
 
-def _switch_source(ws, source: Path, replace: bool):  # type: ignore[no-untyped-def]
+def _switch_source(ws, source: Path, replace: bool, files=None):  # type: ignore[no-untyped-def]
     """Check another SOURCE against the workspace's contest (exit 2 when it is another contest)."""
     from milsetctl.workspace import SourceError, check_source
 
     try:
         with err.status(f"Comparing {escape(str(source))} with the photos this contest knows…"):
-            return check_source(ws, source, replace)
+            return check_source(ws, source, replace, files)
     except SourceError as exc:
         ws.close()
         _fail(str(exc), 2)
@@ -178,7 +178,6 @@ def validate(
     root = workspace.resolve()
     existed = root.exists()
     ws = None
-    change = None
     try:
         if is_workspace(root):
             ws = open_workspace(root)
@@ -191,8 +190,6 @@ def validate(
                     ws.close()
                     _fail(f"the submissions folder {ws.settings.source} is not there any more (a moved or unplugged "
                           "drive?): name where it is now: milsetctl validate SOURCE", 2)
-            else:
-                change = _switch_source(ws, source, replace_source)
             settings = ws.settings
         else:
             if source is None:
@@ -218,14 +215,14 @@ def validate(
             ws = init_workspace(root, source)
             err.print(f"Created the contest workspace [bold]{escape(str(ws.root))}[/] (settings: contest.toml, "
                       "ledger: ledger.sqlite)", soft_wrap=True)
-        elif change is not None:
-            adopt_source(ws, change)
-            if change.note:
-                err.print(f"[bold yellow]note:[/] {escape(change.note)}", soft_wrap=True)
+        elif source is not None:
+            change = _switch_source(ws, folder, replace_source, subs.files)
+            if change is not None:
+                adopt_source(ws, change)
+                if change.note:
+                    err.print(f"[bold yellow]note:[/] {escape(change.note)}", soft_wrap=True)
     except (WorkspaceError, SettingsError) as exc:
         _fail(str(exc), 2)
-    for note in subs.notes:  # how the manifest was read: its header row, encoding, Excel's delimiter hint
-        err.print(f"[bold]note:[/] {escape(note)}", soft_wrap=True)
     with ws:
         try:
             with photo_progress(err) as progress:

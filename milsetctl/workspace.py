@@ -141,17 +141,18 @@ def _key_rel(key: str) -> str | None:
     return key[5:].split("#", 1)[0]
 
 
-def check_source(ws: Workspace, source: Path, replace: bool = False) -> SourceChange | None:
+def check_source(ws: Workspace, source: Path, replace: bool = False,
+                 files: dict[str, Path] | None = None) -> SourceChange | None:
     """Is SOURCE the contest this workspace keeps? None when it is the remembered folder; a SourceChange to
     `adopt_source` when the workspace holds no entry yet, when it is the same contest (a moved or copied drive:
     most photos have content the ledger knows), or when `replace` is set.
 
     Photos are matched by content (SHA-256; a file whose relative path, size and modification time match the
     stat cache is not read again), so a copy whose files moved between sub-folders keeps its entry IDs too.
-    Raises SourceError naming the remembered folder when most photos are unknown. Reads SOURCE, writes nothing.
+    `files`: the folder's photos as `read_submissions` found them (relative path -> file; a folder of nomination
+    packages has them extracted); scanned here when None. Raises SourceError naming the remembered folder when
+    most photos are unknown. Reads SOURCE, writes nothing.
     """
-    from milsetctl.ingest import scan_images
-
     source = source.resolve()
     remembered = ws.settings.source
     if remembered and Path(remembered) == source:
@@ -163,7 +164,11 @@ def check_source(ws: Workspace, source: Path, replace: bool = False) -> SourceCh
         return change
     if replace:
         return change
-    images = scan_images(source, exclude=ws.root)
+    if files is None:
+        from milsetctl.ingest import scan_images
+
+        files = scan_images(source, exclude=ws.root)
+    images = files
     change.photos = len(images)
     stat_cache = ws.ledger.all_file_shas()
     known_shas = {r["sha256"] for r in rows if r["sha256"]} | {v[2] for v in stat_cache.values()}
@@ -176,7 +181,7 @@ def check_source(ws: Workspace, source: Path, replace: bool = False) -> SourceCh
     for rel, path in images.items():
         try:
             st = path.stat()
-            old = stat_cache.get(str(Path(remembered) / rel))
+            old = stat_cache.get(str(path)) or stat_cache.get(str(Path(remembered) / rel))
             same = old is not None and old[:2] == (st.st_size, st.st_mtime_ns)
             sha = old[2] if same and old else _sha256(path)
         except OSError:

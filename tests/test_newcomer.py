@@ -160,6 +160,36 @@ def test_another_contests_folder_stops_unless_replace_source(tmp_path: Path) -> 
         assert w.ledger.last_audit("replace-source") is not None
 
 
+def test_moved_folder_of_nomination_packages_keeps_the_ids(tmp_path: Path) -> None:
+    """The global stage's SOURCE is a folder of nomination zips: its photos are compared as extracted."""
+    import csv
+    import zipfile
+
+    folder = tmp_path / "nominations"
+    folder.mkdir()
+    for country, seeds in (("kenya", (1, 2)), ("peru", (3,))):
+        text = io.StringIO()
+        writer = csv.writer(text)
+        writer.writerow(["contestant_id", "name", "grade", "country", "file", "title", "description"])
+        with zipfile.ZipFile(folder / f"{country}.zip", "w") as zf:
+            for seed in seeds:
+                photo = make_jpeg(tmp_path / "made" / f"{seed}.jpg", size=SIZE, seed=seed)
+                zf.write(photo, f"photos/{seed}.jpg")
+                writer.writerow([f"{country}-{seed}", "N", "10", country, f"photos/{seed}.jpg", "Moon", "The moon."])
+            zf.writestr("entries.csv", text.getvalue().encode("utf-8-sig"))
+    ws = tmp_path / "ws"
+    assert runner.invoke(app, ["init", "-w", str(ws)]).exit_code == 0
+    toml = (ws / "contest.toml").read_text(encoding="utf-8").replace('stage = "national"', 'stage = "global"')
+    (ws / "contest.toml").write_text(toml, encoding="utf-8")
+    before = _ids(_json("validate", str(folder), "-w", str(ws)))
+    assert len(before) == 3
+    moved = shutil.move(folder, tmp_path / "elsewhere")
+    result = runner.invoke(app, ["validate", str(moved), "-w", str(ws), "--json", "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    assert _ids(json.loads(result.stdout)) == before
+    assert "same entry IDs" in " ".join(result.output.split())
+
+
 # --- exit codes and messages -------------------------------------------------------------------------------
 def test_validate_a_file_says_not_a_folder(tmp_path: Path) -> None:
     photo = make_jpeg(tmp_path / "one.jpg", size=SIZE)
