@@ -223,6 +223,9 @@ def validate(
                     err.print(f"[bold yellow]note:[/] {escape(change.note)}", soft_wrap=True)
     except (WorkspaceError, SettingsError) as exc:
         _fail(str(exc), 2)
+    # how the manifest was read (its header row, encoding, Excel's delimiter hint): notes of milsetctl/ingest
+    for note in subs.notes:
+        err.print(f"[bold]note:[/] {escape(note)}", soft_wrap=True)
     with ws:
         try:
             with photo_progress(err) as progress:
