@@ -256,6 +256,7 @@ SEVERITY_VALUES = ("reject", "review", "info", "off")
 _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("contest", "stage"): ("national", "global"),
     ("jury", "method"): ("mean", "trimmed", "median", "zscore"),
+    ("dates", "order"): ("auto", "dmy", "mdy", "ymd"),
 }
 
 
@@ -347,6 +348,13 @@ def check_settings(user: dict[str, Any], base: dict[str, Any], path: Path | None
             if not (isinstance(provinces, list) and all(isinstance(p, str) for p in provinces)):
                 raise SettingsError(f"{where}[regions] {region} = {_shown(provinces)}: must be a list of province "
                                     'names in quotes, e.g. ["Henan", "Hubei"]')
+    entrants = user.get("entrants") if isinstance(user.get("entrants"), dict) else {}
+    for table, kind, fits in (("grade_aliases", "a grade number, e.g. 9", lambda v: type(v) is int),
+                              ("province_aliases", 'a province name in quotes, e.g. "Guangdong"',
+                               lambda v: isinstance(v, str))):
+        for written, value in (entrants.get(table) or {}).items():
+            if not fits(value):
+                raise SettingsError(f"{where}[entrants.{table}] {_shown(written)} = {_shown(value)}: must be {kind}")
     jury = {**(base.get("jury") or {}), **(user.get("jury") or {})}
     if len(jury.get("weights") or []) != len(jury.get("criteria") or []):
         raise SettingsError(f"{where}[jury] weights = {_shown(jury.get('weights'))}: needs one weight per criterion "
