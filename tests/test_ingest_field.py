@@ -526,3 +526,23 @@ def test_validate_prints_how_the_manifest_was_read(tmp_path: Path) -> None:
     assert "the header is row 2" in result.stderr
     assert "GB18030" in result.stderr
     assert '"contestant_id": "C1"' in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("toml", "named"),
+    [('[dates]\norder = "dym"\n', "[dates] order"),
+     ('[entrants.grade_aliases]\n"Year 9" = "nine"\n', "[entrants.grade_aliases]"),
+     ('[entrants.province_aliases]\n"Canton" = 44\n', "[entrants.province_aliases]")],
+)
+def test_the_new_settings_are_checked_on_load(tmp_path: Path, toml: str, named: str) -> None:
+    from milsetctl.settings import SettingsError, load
+
+    path = tmp_path / "contest.toml"
+    path.write_text(toml, encoding="utf-8")
+    with pytest.raises(SettingsError) as caught:
+        load(path)
+    assert named in str(caught.value) and "contest.toml" in str(caught.value)
+    path.write_text('[dates]\norder = "dmy"\n[entrants.grade_aliases]\n"Year 9" = 9\n'
+                    '[entrants.province_aliases]\n"Canton" = "Guangdong"\n', encoding="utf-8")
+    settings = load(path)
+    assert parse_grade("Year 9", settings.section("entrants")["grade_aliases"]) == 9
