@@ -149,7 +149,7 @@ def compute_awards(ws: Workspace, store: bool = True) -> AwardsResult:
         qualifier_fraction=float(options.get("qualifier_fraction", 0.35)),
         global_top=int(options.get("global_top", 3)), gallery_size=int(options.get("gallery_size", 10)),
     )
-    award_of = dict(zip(selected.frame["entry_id"], selected.frame["award"], strict=True))
+    award_of = dict(zip(selected.frame["entry_id"].tolist(), selected.frame["award"].tolist(), strict=True))
     entries = {r["entry_id"]: r for r in ws.ledger.entries(present_only=False)}
     rows: list[AwardRow] = []
     warnings: list[str] = []

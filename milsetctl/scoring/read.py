@@ -632,9 +632,10 @@ class _Checker:
         first = np.full(len(p_keys), n, dtype=np.int64)
         np.minimum.at(first, p_codes, kidx)
         comments = np.full(len(p_keys), None, dtype=object)
-        raw_comments = f["comment"][kidx]
-        for k in np.flatnonzero(pd.notna(raw_comments)):  # comments are few: loop over them only
-            text = str(raw_comments[k]).strip()
+        has_comment = pd.notna(f["comment"])
+        raw_comments = f["comment"][kidx] if has_comment.any() else f["comment"][:0]  # most sheets have none
+        for k in np.flatnonzero(has_comment[kidx]) if len(raw_comments) else ():  # comments are few: loop
+            text = str(raw_comments[k]).strip()  # over them only
             code = p_codes[k]
             if text and (comments[code] is None or text not in comments[code].split(" | ")):
                 comments[code] = text if comments[code] is None else f"{comments[code]} | {text}"
@@ -659,7 +660,8 @@ class _Checker:
         scores = pd.concat([pd.Series(juror_col, name="juror"), pd.Series(anon_col, name="anon_id"),
                             pd.Series(crit_col, name="criterion"), pd.Series(score[usable], name="score")], axis=1)
         wide = np.full((len(p_keys), n_c), np.nan)
-        wide[p_codes[usable[kidx]], c_idx[kidx][usable[kidx]]] = score[kidx][usable[kidx]]
+        in_wide = usable[kidx]
+        wide[p_codes[in_wide], c_idx[kidx[in_wide]]] = score[kidx[in_wide]]
         j_arr, a_arr = np.array(j_cats, dtype=object), np.array(a_cats, dtype=object)
         pairs = _frame({"juror": j_arr[j_codes[first]], "anon_id": a_arr[a_codes[first]],
                         "sheet": np.full(len(first), sheet, dtype=object), "row": rows[first].astype(np.int64),
