@@ -78,6 +78,30 @@ def _find_manifest(source: Path, manifest: Path | None) -> Path | None:
     return None
 
 
+class _FileIndex:
+    """The folder's files by case-folded path and by case-folded base name, built once per folder scan."""
+
+    def __init__(self, images: dict[str, Path]) -> None:
+        self.images = images
+        self.size = len(images)
+        self.folded: dict[str, list[str]] = {}
+        self.bases: dict[str, list[str]] = {}
+        for key in images:
+            folded = key.casefold()
+            self.folded.setdefault(folded, []).append(key)
+            self.bases.setdefault(folded.rsplit("/", 1)[-1], []).append(key)
+
+
+_last_index: _FileIndex | None = None
+
+
+def _index_of(images: dict[str, Path]) -> _FileIndex:
+    global _last_index
+    if _last_index is None or _last_index.images is not images or _last_index.size != len(images):
+        _last_index = _FileIndex(images)
+    return _last_index
+
+
 def _resolve_file(cell: str, images: dict[str, Path]) -> str:
     """Match a manifest's file cell to the one file it means, or return it as written (normalised) when it
     means none, or more than one.
@@ -90,23 +114,20 @@ def _resolve_file(cell: str, images: dict[str, Path]) -> str:
     candidates = path_candidates(cell)
     if not candidates:
         return ""
-    folded: dict[str, list[str]] = {}
-    for key in images:
-        folded.setdefault(key.casefold(), []).append(key)
+    index = _index_of(images)
     for rel in candidates:
         if rel in images:
             return rel
-        same = folded.get(rel.casefold(), [])
+        same = index.folded.get(rel.casefold(), [])
         if len(same) == 1:
             return same[0]
     for rel in candidates:
         tail = "/" + rel.casefold()
-        ends = [k for k in images if ("/" + k.casefold()).endswith(tail)]
+        ends = [k for k in index.bases.get(tail.rsplit("/", 1)[-1], []) if ("/" + k.casefold()).endswith(tail)]
         if len(ends) == 1:
             return ends[0]
     for rel in candidates:
-        base = rel.rsplit("/", 1)[-1].casefold()
-        matches = [k for k in images if k.rsplit("/", 1)[-1].casefold() == base]
+        matches = index.bases.get(rel.rsplit("/", 1)[-1].casefold(), [])
         if len(matches) == 1:
             return matches[0]
     return candidates[0]
