@@ -113,13 +113,26 @@ def test_camera_pass_photos_pass_the_file_rules(corpus_run) -> None:
             assert not rejects, (row["file"], rejects)
 
 
-def test_rerun_on_unchanged_corpus_is_fast(corpus_run, tmp_path: Path) -> None:
+def _validate_runs(ws: Path) -> list[dict]:
+    """What each validate run recorded in the ledger's audit trail (photos analysed, from the cache), oldest first."""
+    from milsetctl.ledger import LEDGER_FILE, Ledger
+
+    with Ledger(ws / LEDGER_FILE) as ledger:
+        rows = [r for r in ledger.audit_trail(limit=1000) if r["action"] == "validate"]
+    return [json.loads(r["detail"]) for r in reversed(rows)]
+
+
+def test_rerun_on_unchanged_corpus_reads_no_photo_again(corpus_run, tmp_path: Path) -> None:
+    """The same folder into the same workspace: the same JSON, and no photo probed or analysed again (counted
+    in the ledger's record of the run, not timed: a loaded machine must not fail it)."""
     rows, doc, first = corpus_run
-    # the same workspace again: every photo comes from the cache
-    ws_candidates = list(Path(tmp_path).parent.glob("corpus*/ws"))
-    assert ws_candidates
-    ws = ws_candidates[0]
+    # the fixture's workspace (pytest also links it as corpuscurrent)
+    ws_candidates = {p.resolve() for p in Path(tmp_path).parent.glob("corpus*/ws")}
+    assert len(ws_candidates) == 1, ws_candidates
+    (ws,) = ws_candidates
     manifest = ws.parent / "entries.csv"
+    (first_run,) = _validate_runs(ws)
+    assert first_run["analysed"] == len(rows) and first_run["cached"] == 0
     started = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-m", "milsetctl", "validate", str(CORPUS), "--manifest", str(manifest),
@@ -128,7 +141,12 @@ def test_rerun_on_unchanged_corpus_is_fast(corpus_run, tmp_path: Path) -> None:
     again = time.perf_counter() - started
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert json.loads(proc.stdout) == doc
-    print(f"\nre-run on the unchanged corpus: {again:.2f} s (first run {first:.1f} s)", file=sys.stderr)
+    runs = _validate_runs(ws)
+    assert len(runs) == 2
+    assert runs[1]["analysed"] == 0, runs[1]  # every photo came from the cache
+    assert runs[1]["cached"] == len(rows)
+    print(f"\nre-run on the unchanged corpus: {again:.2f} s (first run {first:.1f} s), "
+          f"{runs[1]['cached']} photos from the cache, {runs[1]['analysed']} analysed", file=sys.stderr)
 
 
 def _rules_of(doc: dict) -> dict[str, set[str]]:
@@ -196,8 +214,11 @@ def test_text_found_with_few_false_positives(corpus_run) -> None:
     found, total, false_pos, clean = _detection_counts(rows, doc, "text-watermark", {"camera_text", "text_graphics"})
     print(f"\ntext-watermark: {found}/{total} photos in camera_text+text_graphics, {false_pos}/{clean} camera_pass "
           "flagged (Sony_DSC-T5 carries a real burned-in date stamp)", file=sys.stderr)
-    assert found >= (2 * total) // 3
-    assert false_pos <= 1
+    # the measured values (README: precision 0.88, recall 0.78): 7 of 9, and only the real date stamp
+    assert found >= 7
+    rules = _rules_of(doc)
+    flagged = [r["file"] for r in rows if r["category"] == "camera_pass" and "text-watermark" in rules[r["file"]]]
+    assert set(flagged) <= {"camera_pass/Sony_DSC-T5.jpg"}, flagged
     by_file = {e["file"]: e for e in doc["entries"]}
     handle = " ".join(f["message"] for f in by_file["ai_generated/civitai.jpeg"]["findings"])
     assert "DNISSTTVIVT" in handle.upper().replace(" ", "")
