@@ -12,7 +12,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 from urllib.parse import unquote, unquote_plus, urlsplit
@@ -316,9 +316,19 @@ def parse_grade(text: str | None, aliases: Mapping[str, Any] | None = None) -> i
     for written, value in (aliases or {}).items():
         if _grade_key(str(written)) == key:
             return int(value)
+    return _builtin_grade(key)
+
+
+@cache
+def _grade_words() -> tuple[dict[str, int], frozenset[str]]:
     table = _data("grades.toml")
     prefixes = {_grade_key(k): int(v) for k, v in table["prefixes"].items()}
-    suffixes = {_grade_key(s).replace(" ", "") for s in table["suffixes"]["words"]}
+    return prefixes, frozenset(_grade_key(s).replace(" ", "") for s in table["suffixes"]["words"])
+
+
+@lru_cache(maxsize=4096)
+def _builtin_grade(key: str) -> int | None:
+    prefixes, suffixes = _grade_words()
     # 高一(3)班, 初二3班, 初二三班: the class, not the year (taken off before 二三 could read as 23)
     m = _CLASS.fullmatch(key)
     t = m.group(1) if m else key
@@ -403,6 +413,11 @@ def canonical_province(text: str | None, aliases: Mapping[str, str] | None = Non
     for written, canonical in (aliases or {}).items():
         if _place_key(str(written)) == _place_key(text):
             return str(canonical)
+    return _builtin_province(text)
+
+
+@lru_cache(maxsize=4096)
+def _builtin_province(text: str) -> str | None:
     table = _province_table()
     stripped = _strip_place(text)
     for key in (_place_key(text), _place_key(stripped)):
@@ -425,8 +440,16 @@ def region_of(province: str | None, regions: dict[str, list[str]],
     canon = canonical_province(province, aliases)
     if canon is None:
         return None
-    want = _place_key(canon)
-    for region, members in regions.items():
-        if any(_place_key(canonical_province(str(m), aliases) or "") == want for m in members):
-            return region
-    return None
+    frozen_regions = tuple((r, tuple(str(m) for m in ms)) for r, ms in regions.items())
+    return _region_keys(frozen_regions, tuple((aliases or {}).items())).get(_place_key(canon))
+
+
+@lru_cache(maxsize=16)
+def _region_keys(regions: tuple[tuple[str, tuple[str, ...]], ...],
+                 aliases: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    """canonical place key -> region, the first region listing a province winning."""
+    keys: dict[str, str] = {}
+    for region, members in regions:
+        for member in members:
+            keys.setdefault(_place_key(canonical_province(member, dict(aliases)) or ""), region)
+    return keys
