@@ -286,6 +286,18 @@ def test_a_day_first_column_is_read_day_first(tmp_path: Path) -> None:
     assert entries["C3"].submitted_at == datetime(2022, 7, 5, tzinfo=SHANGHAI)
 
 
+def test_sidecar_dates_are_one_column(tmp_path: Path) -> None:
+    import json
+
+    photos(tmp_path, "a.jpg", "b.jpg")
+    for name, when in (("a", "11/07/2022 23:10"), ("b", "13/07/2022 09:00")):
+        (tmp_path / f"{name}.json").write_text(json.dumps({"contestant_id": name, "submitted_at": when}),
+                                               encoding="utf-8")
+    entries = {e.contestant_id: e for e in listed(ingest(tmp_path))}
+    assert entries["a"].submitted_at == datetime(2022, 7, 11, 23, 10, tzinfo=SHANGHAI)
+    assert entries["b"].submitted_at == datetime(2022, 7, 13, 9, tzinfo=SHANGHAI)
+
+
 def test_the_dates_order_setting_decides(tmp_path: Path) -> None:
     photos(tmp_path, "a.jpg")
     write_lines(tmp_path, ["contestant_id,file,submitted_at", "C1,a.jpg,05/07/2022 10:00"])
