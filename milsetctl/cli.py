@@ -158,6 +158,7 @@ def validate(
         WorkspaceError,
         adopt_source,
         check_outside,
+        first_missing,
         init_workspace,
         is_workspace,
         open_workspace,
@@ -176,7 +177,7 @@ def validate(
         except ValueError as exc:
             _fail(f"--report: {exc}", 2)
     root = workspace.resolve()
-    existed = root.exists()
+    created = first_missing(root)  # what this run would create, removed again if it fails
     ws = None
     try:
         if is_workspace(root):
@@ -208,7 +209,7 @@ def validate(
     except ManifestError as exc:
         if ws is not None:
             ws.close()
-        remove_if_created(root, existed)
+        remove_if_created(created)
         _fail(str(exc))
     try:
         if ws is None:

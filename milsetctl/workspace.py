@@ -234,9 +234,19 @@ def adopt_source(ws: Workspace, change: SourceChange) -> None:
         "renamed": len(change.renames)})
 
 
-def remove_if_created(root: Path, existed: bool) -> None:
-    """Undo a workspace folder this run created before it failed (a broken manifest leaves nothing behind);
-    a folder that was there before is never touched."""
-    if existed or not root.is_dir() or is_workspace(root):
+def first_missing(path: Path) -> Path | None:
+    """The outermost folder of `path` that does not exist yet (None when `path` exists): what creating it makes."""
+    path = path.resolve()
+    if path.exists():
+        return None
+    while not path.parent.exists():
+        path = path.parent
+    return path
+
+
+def remove_if_created(created: Path | None) -> None:
+    """Undo the folders this run created (`first_missing` before it started) when it fails before the workspace
+    exists: a broken manifest leaves nothing behind. A folder that was there before is never touched."""
+    if created is None or not created.is_dir() or is_workspace(created):
         return
-    shutil.rmtree(root, ignore_errors=True)
+    shutil.rmtree(created, ignore_errors=True)

@@ -66,13 +66,30 @@ def test_broken_manifest_creates_no_workspace_and_prints_only_the_error(tmp_path
     ws = tmp_path / "ws"
     if existing_folder:
         ws.mkdir()
-    result = runner.invoke(app, ["validate", str(src), "-w", str(ws), "--jobs", "1"])
+    result = runner.invoke(app, ["validate", str(src), "-w", str(ws / "2022" / "national"), "--jobs", "1"])
     assert result.exit_code == 1
     assert "error:" in result.output and "Traceback" not in result.output
     assert "Checking photos" not in result.output and "Created" not in result.output
     assert ws.exists() == existing_folder
     if existing_folder:
         assert list(ws.iterdir()) == []
+
+
+def test_broken_manifest_in_a_nomination_package_leaves_no_workspace(tmp_path: Path) -> None:
+    """Reading nomination zips extracts them into the workspace's cache: a broken one takes that away again."""
+    import zipfile
+
+    src = tmp_path / "nominations"
+    src.mkdir()
+    photo = make_jpeg(tmp_path / "a.jpg", size=SIZE)
+    with zipfile.ZipFile(src / "kenya.zip", "w") as zf:
+        zf.write(photo, "photos/a.jpg")
+        zf.writestr("entries.csv", "name,title\nZhang,Moon\n")
+    ws = tmp_path / "contests" / "global"
+    result = runner.invoke(app, ["validate", str(src), "-w", str(ws), "--jobs", "1"])
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output and "Checking photos" not in result.output
+    assert not (tmp_path / "contests").exists()
 
 
 def test_broken_manifest_of_an_existing_workspace_keeps_its_source(tmp_path: Path) -> None:
