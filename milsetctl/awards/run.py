@@ -115,6 +115,8 @@ def _none(value: Any) -> Any:
     """pandas' NaN/NA as None."""
     if value is None or type(value) in (str, int):  # what the ledger's rows hold: no pandas call per cell
         return value
+    if type(value) is float:
+        return None if math.isnan(value) else value
     try:
         if isinstance(value, float) and math.isnan(value):
             return None
