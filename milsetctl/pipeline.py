@@ -57,6 +57,7 @@ class PhotoOutcome:
     findings: dict[str, list[Finding]]
     failed_rules: list[str] = field(default_factory=list)  # crashed: reported, not cached
     seconds: float = 0.0
+    transient: bool = False  # the run failed (out of memory), not the file: nothing about it is cached
 
 
 def analyse_photo(job: PhotoJob) -> PhotoOutcome:
@@ -75,6 +76,14 @@ def analyse_photo(job: PhotoJob) -> PhotoOutcome:
         probe.info.thumbnail = None
     findings: dict[str, list[Finding]] = {}
     failed: list[str] = []
+    if probe.transient:  # no verdict about the file: say so, cache nothing, look again next run
+        info, why = probe.info, probe.transient
+        del probe
+        _release_memory()
+        findings = {rule_id: [] for rule_id in job.rule_ids}
+        findings["unreadable"] = [Finding("unreadable", Severity.REVIEW, f"could not be checked: {why}")]
+        return PhotoOutcome(job.rel, info, findings, list(job.rule_ids), time.perf_counter() - started,
+                            transient=True)
     for rule_id in job.rule_ids:
         rule_ = registry[rule_id]
         if rule_.expensive and not probe.readable:
@@ -268,7 +277,7 @@ def validate(
             rel = outcome.rel
             infos[rel] = outcome.info
             photo_findings[rel] = outcome.findings
-            if outcome.info.sha256:
+            if outcome.info.sha256 and not outcome.transient:
                 st = stats[rel]
                 ledger.remember_file(str(subs.files[rel]), st.st_size, st.st_mtime_ns, outcome.info.sha256)
                 ledger.store_info(outcome.info, PROBE_VERSION)

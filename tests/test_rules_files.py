@@ -379,7 +379,7 @@ def test_edited_from_xmp_creator_tool(tmp_path: Path) -> None:
 
 def test_file_rules_are_registered_with_spec_severities() -> None:
     expected = {"unreadable": "reject", "format": "reject", "extension-mismatch": "info", "file-size": "reject",
-                "min-width": "reject", "camera-origin": "review", "edited": "info"}
+                "min-width": "reject", "camera-origin": "review", "edited": "info", "decode-warning": "info"}
     for rule_id, severity in expected.items():
         rule = REGISTRY[rule_id]
         assert rule.scope == "photo"

@@ -96,7 +96,7 @@ def test_novelai_software_chunk_fires(tmp_path: Path) -> None:
     comment = json.dumps({"prompt": "1girl", "steps": 28, "sampler": "k_euler", "uncond_scale": 0.0})
     path = make_png(tmp_path / "nai.png", size=SIZE, text={"Software": "NovelAI", "Comment": comment})
     [(message, data)] = findings(path)
-    assert message.startswith("PNG text chunk 'Software' names the generator 'NovelAI'")
+    assert message.startswith("PNG text chunk 'Software' 'NovelAI' names an image generator")
     assert "PNG text chunk 'Comment' holds generation settings (NovelAI)" in data["evidence"]
 
 
@@ -359,5 +359,77 @@ def test_rule_is_registered_with_version() -> None:
     from milsetctl.rules import REGISTRY
 
     rule_ = REGISTRY["software-created"]
-    assert (rule_.severity, rule_.scope, rule_.version, rule_.expensive) == ("reject", "photo", 1, False)
+    assert (rule_.severity, rule_.scope, rule_.version, rule_.expensive) == ("reject", "photo", 2, False)
     assert "C2PA" in rule_.why
+
+
+# --- renderers, engines and games from the data table; C2PA reader failures reported
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "label"),
+    [
+        ("software", "Blender 4.1.1", "a 3D renderer"),
+        ("software", "Cinema 4D R26", "a 3D renderer"),
+        ("software", "POV-Ray 3.7", "a 3D renderer"),
+        ("software", "Unreal Engine 5.3", "a 3D renderer"),
+        ("software", "Unity 2022.3.1f1", "a 3D renderer"),
+        ("software", "Stellarium 23.4", "a 3D renderer"),
+        ("make", "Polyphony Digital Inc.", "a video game's photo mode"),
+        ("model", "Forza Horizon 5", "a video game's photo mode"),
+        ("software", "NVIDIA Ansel", "a video game's photo mode"),
+    ],
+)
+def test_renderers_engines_and_games_fire(tmp_path: Path, field: str, value: str, label: str) -> None:
+    exif = {**CAMERA, field: value}
+    path = make_jpeg(tmp_path / "render.jpg", size=SIZE, exif=exif)
+    [(message, _)] = findings(path)
+    assert f"names {label}" in message or f"name {label}" in message
+    assert value in message
+
+
+def test_blender_png_render_metadata_fires(tmp_path: Path) -> None:
+    path = make_png(tmp_path / "render.png", size=SIZE, text={"Date": "2024/05/01", "RenderTime": "00:12.34",
+                                                                  "File": "/home/a/moon.blend"})
+    [(message, _)] = findings(path)
+    assert "Blender render metadata" in message
+
+
+@pytest.mark.parametrize("software", ["Nintendo 3DS", "Unity Photo Lab", "Adobe Photoshop 25.0", "Ver.1.00"])
+def test_words_near_renderer_names_do_not_fire(tmp_path: Path, software: str) -> None:
+    path = make_jpeg(tmp_path / "cam.jpg", size=SIZE, exif={**CAMERA, "software": software})
+    assert findings(path) == []
+
+
+def test_generator_table_is_data_and_checked_on_load() -> None:
+    from milsetctl.rules.provenance import GENERATORS, load_generators
+
+    assert {g.kind for g in GENERATORS} >= {"ai", "renderer", "game"}
+    extra = load_generators("[mine]\nlabel = 'a test renderer'\npatterns = ['my ?render']\n")
+    assert extra[0].pattern.search("MyRender 2") and extra[0].label == "a test renderer"
+    with pytest.raises(ValueError, match=r"\[bad\]"):
+        load_generators("[bad]\npatterns = ['(']\n")
+
+
+def test_c2pa_reader_failure_is_reported_as_info(tmp_path: Path) -> None:
+    from milsetctl.rules import REGISTRY
+
+    path = tmp_path / "cloud.jpg"
+    path.write_bytes(_signed_jpeg([{"action": "c2pa.created", "digitalSourceType": TRAINED}],
+                                  remote_url="http://10.255.255.1/m.c2pa"))
+    probe = probe_of(path)
+    assert list(software_created(probe, defaults())) == []
+    rule_ = REGISTRY["c2pa-unread"]
+    assert rule_.severity == "info"
+    [message] = list(rule_.check(probe, defaults()))
+    assert "remote" in message and "not fetched" in message
+
+
+def test_c2pa_unread_is_silent_when_the_manifest_reads(tmp_path: Path) -> None:
+    from milsetctl.rules import REGISTRY
+
+    path = tmp_path / "signed.jpg"
+    path.write_bytes(_signed_jpeg([{"action": "c2pa.created", "digitalSourceType": TRAINED}]))
+    probe = probe_of(path)
+    assert list(REGISTRY["c2pa-unread"].check(probe, defaults())) == []
+    assert findings(path)  # and software-created read it

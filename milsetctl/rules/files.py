@@ -47,13 +47,19 @@ def _allowed(settings: Settings) -> set[str]:
     return {str(f).upper() for f in settings.photo["formats"]}
 
 
-@rule("unreadable", "reject", "photo", uses=("photo.max_megapixels", "photo.formats"))
+@rule("unreadable", "reject", "photo", version=2, uses=("photo.max_megapixels", "photo.formats"))
 def unreadable(probe: Probe, settings: Settings) -> Iterator[str]:
     """The file is empty, truncated, corrupt, or a decompression bomb.
 
     The jury can only judge what opens. A truncated upload or a damaged file is caught here, before the
-    coordinator sends a grey half-picture to the jury. Files of a format the contest does not take are
-    left to the `format` rule, so one problem gives one finding.
+    coordinator sends a grey half-picture to the jury. A JPEG is judged by what the decoder reports and how
+    much of the picture really decoded, not by whether it raised: damaged compressed data that the decoder
+    only warns about (rows scrambled or grey) is unreadable, and the message says roughly how much is lost;
+    a file missing only its end-of-image marker shows whole and passes (`decode-warning` notes it). Files
+    of a format the contest does not take are left to the `format` rule, so one problem gives one finding.
+
+    Version 2: JPEG integrity from the decoder's warnings; large ICC profiles and text chunks no longer
+    make a PNG unreadable.
     """
     error = probe.info.error
     if error is None:
@@ -61,6 +67,18 @@ def unreadable(probe: Probe, settings: Settings) -> Iterator[str]:
     fmt = probe.info.format
     if fmt in _allowed(settings) or fmt is None or probe.info.size == 0 or "bomb" in error:
         yield f"{error}"
+
+
+@rule("decode-warning", "info", "photo")
+def decode_warning(probe: Probe, settings: Settings) -> Iterator[str]:
+    """The file is slightly off, but the whole picture is there (noted, never a reason to reject).
+
+    A JPEG without its end-of-image marker, stray padding before it, a metadata chunk too large or too
+    broken to read: viewers show such a photo whole, so it stays eligible; the note tells the coordinator
+    what was noticed, in case the student is asked for a clean copy.
+    """
+    if probe.info.error is None:
+        yield from probe.notes
 
 
 @rule("format", "reject", "photo", uses=("photo.formats",))
@@ -147,23 +165,16 @@ EDITOR_PATTERN = re.compile(
     r"photo gallery|corel|paintshop|silkypix|capture nx|view ?nx|nx studio|imageready|photodirector",
     re.IGNORECASE,
 )
-_CREATOR_TOOL = re.compile(r"(?:xmp:CreatorTool>|xmp:CreatorTool=\")([^<\"]+)")
-
-
 def editing_software(probe: Probe) -> str | None:
-    """The editor named in EXIF Software or XMP CreatorTool, if any."""
-    candidates = [probe.info.software or ""]
-    if probe.xmp:
-        candidates += _CREATOR_TOOL.findall(probe.xmp)
-        if "photoshop:History" in probe.xmp or "<stEvt:softwareAgent>" in probe.xmp:
-            candidates += re.findall(r"softwareAgent(?:>|=\")([^<\"]+)", probe.xmp)
+    """The editor named in EXIF Software or XMP CreatorTool / history softwareAgent, if any."""
+    candidates = [probe.info.software or "", *probe.creator_tools]
     for text in candidates:
         if text and EDITOR_PATTERN.search(text):
             return text.strip()
     return None
 
 
-@rule("edited", "info", "photo")
+@rule("edited", "info", "photo", version=2)
 def edited(probe: Probe, settings: Settings) -> Iterator[str]:
     """Editing software is recorded in the metadata (allowed processing, noted for the jury).
 

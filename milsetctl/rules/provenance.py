@@ -13,10 +13,13 @@ import io
 import json
 import os
 import re
+import tomllib
 from collections.abc import Iterator
+from dataclasses import dataclass
+from importlib import resources
 from typing import Any
 
-from milsetctl.probe import Probe
+from milsetctl.probe import Probe, xmp_tools
 from milsetctl.rules import rule
 from milsetctl.settings import Settings
 
@@ -30,20 +33,44 @@ ALGORITHMIC_SOURCE_TYPES = {
     "compositesynthetic": "compositeSynthetic",
 }
 
-# Names of image generators as they appear in Software / CreatorTool / text chunks. Editors (Photoshop,
-# Lightroom, GIMP...) are not here: they are the `edited` rule's business.
-GENERATOR_PATTERN = re.compile(
-    r"novel ?ai|stable[ _-]?diffusion|\bsdxl\b|midjourney|niji ?journey|\bdall[-·\s]?e\b|\bfirefly\b|comfy ?ui|"
-    r"automatic ?1111|\ba1111\b|sd[-_ ]?web[-_ ]?ui|invoke ?ai|fooocus|dream ?studio|leonardo[. ]ai|nightcafe|"
-    r"craiyon|ideogram|black forest labs|\bflux\.1\b|bing image creator|image creator from (?:microsoft|designer)|"
-    r"google imagen|\bimagen \d|chatgpt|\bopenai\b|\bsora\b|civitai|tensor\.art|seaart|draw ?things|diffusion ?bee|"
-    r"playground ?ai|artbreeder|runway ?ml|krea\.ai|\bkling\b|jimeng|tongyi ?wanxiang|wenxin ?yige|liblib|"
-    r"即梦|通义万相|文心一格|可灵|豆包|哩布",
-    re.IGNORECASE,
-)
 
-# Video game "photo modes" write camera-like EXIF naming the game or its studio: a render, not a photo.
-GAME_PATTERN = re.compile(r"polyphony digital|gran turismo", re.IGNORECASE)
+@dataclass(frozen=True)
+class GeneratorGroup:
+    """One kind of software that makes pictures itself (AI, 3D renderers, games), from data/generators.toml."""
+
+    kind: str
+    label: str  # "an image generator", "a 3D renderer"...
+    pattern: re.Pattern[str]
+
+
+def load_generators(text: str | None = None) -> list[GeneratorGroup]:
+    """The generator table: the shipped data/generators.toml, or `text` in the same TOML shape.
+
+    Raises ValueError naming the group when a pattern is not a valid regular expression.
+    """
+    if text is None:
+        text = resources.files("milsetctl.rules").joinpath("data/generators.toml").read_text(encoding="utf-8")
+    groups = []
+    for kind, group in tomllib.loads(text).items():
+        try:
+            pattern = re.compile("|".join(f"(?:{p})" for p in group["patterns"]), re.IGNORECASE)
+        except re.error as exc:
+            raise ValueError(f"generators.toml [{kind}]: bad pattern: {exc}") from None
+        groups.append(GeneratorGroup(kind, str(group.get("label", kind)), pattern))
+    return groups
+
+
+GENERATORS = load_generators()
+
+
+def named_generator(text: str) -> GeneratorGroup | None:
+    """The first group of the table whose names appear in `text` (a Software, Make/Model or CreatorTool value)."""
+    if text:
+        for group in GENERATORS:
+            if group.pattern.search(text):
+                return group
+    return None
+
 
 # Stable Diffusion front ends (A1111, Forge, Civitai, SD.Next...) write "prompt\nNegative prompt: ...\nSteps: 20,
 # Sampler: ..., CFG scale: 7, Seed: ..., Size: ..., Model hash: ...". Two of these labels make it certain.
@@ -208,7 +235,15 @@ def _may_hold_c2pa(data: bytes, fmt: str | None) -> bool:
 
 
 def _c2pa(probe: Probe) -> str | None:
-    """Read an embedded C2PA manifest store from the probe's bytes, offline."""
+    """Read an embedded C2PA manifest store from the probe's bytes, offline, once per probe.
+
+    A reader failure is kept in `probe.memo["c2pa_error"]` for the `c2pa-unread` rule."""
+    if "c2pa" not in probe.memo:
+        probe.memo["c2pa"] = _read_c2pa(probe)
+    return probe.memo["c2pa"]
+
+
+def _read_c2pa(probe: Probe) -> str | None:
     data = probe.data
     mime = _C2PA_MIME.get(probe.info.format or "")
     if not data or mime is None or not _may_hold_c2pa(data, probe.info.format):
@@ -223,16 +258,23 @@ def _c2pa(probe: Probe) -> str | None:
             return None
         with reader:
             store = json.loads(reader.json())
-    except Exception:  # remote-only manifest (not fetched), corrupt JUMBF, unsupported variant
+    except Exception as exc:  # remote-only manifest (not fetched), corrupt JUMBF, unsupported variant
+        probe.memo["c2pa_error"] = _c2pa_failure(exc)
         return None
     return c2pa_evidence(store)
+
+
+def _c2pa_failure(exc: Exception) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    if "remote" in text.lower():
+        return f"the C2PA manifest is stored remotely and is not fetched (offline): {text}"
+    return f"a C2PA manifest is present but could not be read ({type(exc).__name__}: {text[:200]})"
 
 
 _XMP_SOURCE_TYPE = re.compile(
     r"DigitalSourceType\s*(?:=\s*[\"']([^\"']*)[\"']|>\s*([^<\s]+)|[^>]*?rdf:resource\s*=\s*[\"']([^\"']*)[\"'])"
 )
 _XMP_AIGC = re.compile(r"AIGC\s*(?:=\s*\"([^\"]*)\"|=\s*'([^']*)'|>([^<]*)<)")
-_XMP_TOOLS = re.compile(r"(?:CreatorTool|softwareAgent)\s*(?:=\s*[\"']([^\"']*)[\"']|>([^<]+)<)")
 
 
 def _xmp(xmp: str) -> list[str]:
@@ -247,10 +289,10 @@ def _xmp(xmp: str) -> list[str]:
         if label:
             found.append(label)
             break
-    for match in _XMP_TOOLS.finditer(xmp):
-        tool = html.unescape(next((g for g in match.groups() if g), "")).strip()
-        if tool and GENERATOR_PATTERN.search(tool):
-            found.append(f"XMP names the generator {tool!r}")
+    for tool in xmp_tools(xmp):
+        group = named_generator(tool)
+        if group:
+            found.append(f"XMP CreatorTool/softwareAgent {tool!r} names {group.label}")
             break
     if _sd_settings(xmp):
         found.append("XMP holds Stable Diffusion generation settings")
@@ -292,8 +334,10 @@ def _text_chunks(probe: Probe) -> list[str]:
             found.append(f"{where} holds generation settings (NovelAI)")
         elif lowered == "aigc" and (label := _aigc_label(value)):
             found.append(f"{where}: {label}")
-        elif lowered in ("software", "source") and GENERATOR_PATTERN.search(value):
-            found.append(f"{where} names the generator {value.strip()[:80]!r}")
+        elif lowered == "rendertime" or (lowered == "file" and value.strip().lower().endswith(".blend")):
+            found.append(f"{where} holds Blender render metadata")
+        elif lowered in ("software", "source") and (group := named_generator(value)):
+            found.append(f"{where} {value.strip()[:80]!r} names {group.label}")
     return found
 
 
@@ -316,24 +360,12 @@ def _decode_user_comment(raw: Any) -> str:
 
 
 def _exif_texts(probe: Probe) -> dict[str, str]:
-    """UserComment and ImageDescription via Pillow: exifread (details=False) skips UserComment."""
-    from PIL import Image
-
+    """UserComment and ImageDescription from the EXIF the probe parsed (UserComment is kept as bytes there)."""
     texts: dict[str, str] = {}
-    raw = probe.pil_info.get("exif")
-    if not isinstance(raw, bytes) and probe.info.format == "PNG":
-        # an eXIf chunk after the image data is not in the info Pillow gives before decoding
-        raw = next((probe.data[o : o + n] for kind, o, n in _png_chunks(probe.data) if kind == b"eXIf"), None)
-        if raw is None:
-            return texts
+    exif = probe.exif_data
+    if exif is None:
+        return texts
     try:
-        if isinstance(raw, bytes):
-            exif = Image.Exif()
-            exif.load(raw)
-        elif probe.data:
-            exif = Image.open(io.BytesIO(probe.data)).getexif()
-        else:
-            return texts
         comment = exif.get_ifd(0x8769).get(0x9286)
         description = exif.get(0x010E)
     except Exception:  # broken EXIF: the other checks still run
@@ -348,11 +380,11 @@ def _exif_texts(probe: Probe) -> dict[str, str]:
 def _exif(probe: Probe) -> list[str]:
     found: list[str] = []
     software = (probe.info.software or probe.exif.get("Image Software") or "").strip()
-    if software and GENERATOR_PATTERN.search(software):
-        found.append(f"EXIF Software {software!r} names an image generator")
+    if group := named_generator(software):
+        found.append(f"EXIF Software {software!r} names {group.label}")
     make, model = (probe.info.make or "").strip(), (probe.info.model or "").strip()
-    if GAME_PATTERN.search(f"{make} {model}"):
-        found.append(f"EXIF Make/Model {make!r}/{model!r} name a video game: a rendered screenshot, not a camera")
+    if group := named_generator(f"{make} / {model}"):
+        found.append(f"EXIF Make/Model {make!r}/{model!r} name {group.label}: a rendered picture, not a camera")
     for name, text in _exif_texts(probe).items():
         if _sd_settings(text):
             extra = " (Civitai)" if "civitai" in text.lower() else ""
@@ -376,7 +408,7 @@ def generator_evidence(probe: Probe) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-@rule("software-created", "reject", "photo", version=1)
+@rule("software-created", "reject", "photo", version=2)
 def software_created(probe: Probe, settings: Settings) -> Iterator[tuple[str, dict[str, Any]]]:
     """The metadata says a generator made the image (AI, or a game's photo mode).
 
@@ -384,15 +416,19 @@ def software_created(probe: Probe, settings: Settings) -> Iterator[tuple[str, di
     C2PA manifest whose created/opened action has an algorithmic IPTC digital source type
     (trainedAlgorithmicMedia, compositeWithTrainedAlgorithmicMedia...), the same source type in XMP, a
     China GB 45438 AIGC label, a generator's name in EXIF Software or XMP CreatorTool, Stable Diffusion /
-    ComfyUI / NovelAI / InvokeAI settings in PNG text chunks or EXIF UserComment, or a game's name in
-    the camera make/model. The message names the evidence. C2PA is read offline (a remotely stored
-    manifest is not fetched); an invalid C2PA signature is reported, not trusted away. Editors
+    ComfyUI / NovelAI / InvokeAI settings in PNG text chunks or EXIF UserComment, Blender's render
+    metadata, or the name of a 3D renderer, game engine, planetarium program or game photo mode (Blender,
+    Cinema 4D, POV-Ray, Unreal, Unity, Stellarium, Gran Turismo...: the table in data/generators.toml) in
+    the Software, camera make/model or CreatorTool. The message names the evidence. C2PA is read offline
+    (a remotely stored manifest is not fetched); an invalid C2PA signature is reported, not trusted away. Editors
     (Photoshop, Lightroom, GIMP) are the `edited` rule's business. Stripped metadata passes: absence of
     evidence proves nothing.
 
     Version 1: C2PA (all manifests), XMP source type / AIGC label / CreatorTool, EXIF Software, Make/Model
-    (game photo modes), UserComment, ImageDescription, PNG/WebP text chunks and the JPEG comment. Bump the
-    version when the detection changes, so cached results are recomputed.
+    (game photo modes), UserComment, ImageDescription, PNG/WebP text chunks and the JPEG comment.
+    Version 2: renderers, engines and games from a data table; EXIF from ImageMagick PNG profiles. A C2PA
+    manifest that cannot be read is reported by `c2pa-unread`. Bump the version when the detection
+    changes, so cached results are recomputed.
     """
     evidence = generator_evidence(probe)
     if evidence:
@@ -400,3 +436,17 @@ def software_created(probe: Probe, settings: Settings) -> Iterator[tuple[str, di
         if len(evidence) > 1:
             message += "; also " + "; ".join(evidence[1:3])
         yield message, {"evidence": evidence}
+
+
+@rule("c2pa-unread", "info", "photo")
+def c2pa_unread(probe: Probe, settings: Settings) -> Iterator[str]:
+    """The file carries a C2PA manifest (Content Credentials) that could not be read.
+
+    `software-created` trusts a C2PA manifest when it says the picture was generated; when the manifest
+    is stored on a server (never fetched: validate works offline), is corrupt or of a kind the reader does
+    not know, that evidence is missing, and the coordinator should know the credential was not read
+    rather than read and found clean.
+    """
+    _c2pa(probe)
+    if probe.memo.get("c2pa_error"):
+        yield probe.memo["c2pa_error"]
