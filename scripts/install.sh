@@ -34,7 +34,15 @@ if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip 2>/dev/null || true
-.venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extras}" 2>&1 \
-  | grep -v -E "^WARNING: Location .* is ignored" || true
-.venv/bin/python -c "import milsetctl" || { echo "error: milsetctl did not install" >&2; exit 1; }
-echo "milsetctl installed in .venv ($(.venv/bin/milsetctl --version))"
+set +e
+PYTHONWARNINGS=ignore .venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extras}" 2>&1 \
+  | grep -v -E "^WARNING: Location .* is ignored"
+pip_status=${PIPESTATUS[0]}
+set -e
+# checked from outside the checkout, so a package that did not install is not found in the current folder
+version=$(cd / && "$OLDPWD/.venv/bin/milsetctl" --version 2>/dev/null) || version=""
+if [ "$pip_status" != 0 ] || [ -z "$version" ]; then
+  echo "error: milsetctl did not install into .venv (pip exit status $pip_status); see pip's message above" >&2
+  exit 1
+fi
+echo "milsetctl installed in .venv ($version)"
