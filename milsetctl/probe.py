@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import ExifTags, Image, PngImagePlugin, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageFile, PngImagePlugin, UnidentifiedImageError
 
 from milsetctl.hashing import dhash_hex, phash_hex
 from milsetctl.models import PhotoInfo
@@ -129,10 +129,20 @@ def xmp_tools(xmp: str) -> list[str]:
 
 @contextmanager
 def _quiet() -> Iterator[None]:
-    """Pillow's warnings (bomb size, broken MPO header...) are ours to judge: silence them for one call."""
+    """Pillow's warnings (bomb size, broken MPO header...) are ours to judge: silence them for one call.
+
+    Pillow is also made strict about truncated data for that call only: a library may have switched
+    `ImageFile.LOAD_TRUNCATED_IMAGES` on for the whole process (WeasyPrint does, on import), which would
+    turn a cut PNG into a picture with a black bottom instead of an error. The flag is put back after.
+    """
+    tolerant = ImageFile.LOAD_TRUNCATED_IMAGES
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        yield
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
+        try:
+            yield
+        finally:
+            ImageFile.LOAD_TRUNCATED_IMAGES = tolerant
 
 
 def _clean(value: Any) -> str:

@@ -109,8 +109,11 @@ def test_png_with_an_icc_profile_over_1_mb_is_readable(tmp_path: Path) -> None:
     profile = bytes(range(256)) * 6500  # 1.6 MB, compressible like a LUT-based profile
     body = b"ICC Profile\x00\x00" + zlib.compress(profile)
     path = png_with(tmp_path, [chunk(b"iCCP", body), chunk(b"eXIf", camera_exif(orientation=1)[6:])])
-    with pytest.raises(ValueError, match="MAX_TEXT_CHUNK"):  # what Pillow alone does with it
-        Image.open(path)
+    from PIL import ImageFile
+
+    with pytest.MonkeyPatch.context() as patch, pytest.raises(ValueError, match="MAX_TEXT_CHUNK"):
+        patch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", False)
+        Image.open(path)  # what Pillow alone does with it
     probe = probe_of(path)
     assert probe.readable, probe.info.error
     assert fired(probe) == {}
@@ -189,3 +192,15 @@ def test_exif_is_parsed_once_by_one_reader(tmp_path: Path, monkeypatch: pytest.M
     assert probe.info.make == "Canon"
     monkeypatch.setattr(Image, "open", boom)
     assert "EXIF UserComment holds Stable Diffusion" in fired(probe)["software-created"][0]
+
+
+def test_a_library_switching_pillow_to_tolerant_changes_nothing(tmp_path: Path, monkeypatch) -> None:
+    """WeasyPrint sets ImageFile.LOAD_TRUNCATED_IMAGES = True on import: a cut PNG is still unreadable."""
+    from PIL import ImageFile
+
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
+    path = png_with(tmp_path, [])
+    path.write_bytes(path.read_bytes()[: path.stat().st_size * 6 // 10])
+    probe = probe_of(path)
+    assert "unreadable" in fired(probe)
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is True  # and the flag is left as the library set it
