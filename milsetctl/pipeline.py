@@ -56,13 +56,11 @@ class PhotoOutcome:
     info: PhotoInfo
     findings: dict[str, list[Finding]]
     failed_rules: list[str] = field(default_factory=list)  # crashed: reported, not cached
-    seconds: float = 0.0
     transient: bool = False  # the run failed (out of memory), not the file: nothing about it is cached
 
 
 def analyse_photo(job: PhotoJob) -> PhotoOutcome:
     """Probe one photo and run the photo rules on it. Runs in a worker process; never raises."""
-    started = time.perf_counter()
     settings = Settings(raw=job.settings_raw)
     registry = load_rules()
     if not all(r in registry for r in job.rule_ids):  # rules registered outside RULE_MODULES (tests, plugins)
@@ -82,8 +80,7 @@ def analyse_photo(job: PhotoJob) -> PhotoOutcome:
         _release_memory()
         findings = {rule_id: [] for rule_id in job.rule_ids}
         findings["unreadable"] = [Finding("unreadable", Severity.REVIEW, f"could not be checked: {why}")]
-        return PhotoOutcome(job.rel, info, findings, list(job.rule_ids), time.perf_counter() - started,
-                            transient=True)
+        return PhotoOutcome(job.rel, info, findings, list(job.rule_ids), transient=True)
     for rule_id in job.rule_ids:
         rule_ = registry[rule_id]
         if rule_.expensive and not probe.readable:
@@ -99,7 +96,7 @@ def analyse_photo(job: PhotoJob) -> PhotoOutcome:
     info = probe.info
     del probe  # the 10 MB of bytes and the decoded pixels go now, not when the next photo arrives
     _release_memory()
-    return PhotoOutcome(job.rel, info, findings, failed, time.perf_counter() - started)
+    return PhotoOutcome(job.rel, info, findings, failed)
 
 
 _libc: Any = None
