@@ -258,3 +258,20 @@ def test_an_ingest_rule_registers_in_one_line_and_obeys_the_settings() -> None:
             ingest_rule("late", "review", "Another late.")
     finally:
         REGISTRY.pop("test-only-problem", None)
+
+
+def test_every_rule_id_the_code_writes_is_registered() -> None:
+    """A finding made outside a rule (ingest, the pipeline) names a registered rule, so that `milsetctl rules`
+    explains it and ``[rules] ID = ...`` is accepted for it."""
+    import re
+
+    import milsetctl
+    from milsetctl.rules import load_rules
+
+    written: dict[str, str] = {}
+    for path in Path(milsetctl.__file__).parent.rglob("*.py"):
+        for rule_id in re.findall(r'(?:Finding|ingest_finding)\(\s*"([a-z0-9-]+)"', path.read_text(encoding="utf-8")):
+            written[rule_id] = path.name
+    assert {"unreadable-date", "sidecar-invalid", "unreadable"} <= set(written)
+    unregistered = {rule_id: name for rule_id, name in written.items() if rule_id not in load_rules()}
+    assert unregistered == {}
