@@ -107,10 +107,10 @@ class Roster:
         names = {r["juror_id"]: r["name"] for r in jurors}
         active: dict[str, set[str]] = {}
         ever: dict[str, set[str]] = {}
-        for r in ledger.assignments(active_only=False):
-            ever.setdefault(r["juror_id"], set()).add(r["anon_id"])
-            if r["active"]:
-                active.setdefault(r["juror_id"], set()).add(r["anon_id"])
+        for juror_id, anon_id, is_active in ledger.assignment_pairs():
+            ever.setdefault(juror_id, set()).add(anon_id)
+            if is_active:
+                active.setdefault(juror_id, set()).add(anon_id)
         if not ever:
             return None
         return cls(names=names, active=active, ever=ever)
