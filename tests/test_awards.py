@@ -239,3 +239,22 @@ def test_export_unknown_format_is_a_usage_error(national: Workspace, tmp_path: P
     assert result.exit_code == 2
     assert ".xlsx or .csv" in result.stderr
     assert national.ledger.awards() == []  # nothing computed or stored on a usage error
+
+
+def test_no_awards_from_a_ranking_the_round_has_outgrown(national: Workspace) -> None:
+    """A ranked entry rejected since, or an entry accepted after the scores, makes the ranking stale: no award list
+    (and no export) until `score` runs again, and the message names each entry."""
+    assert compute_awards(national).rows  # current: fine
+    national.ledger.set_status("E0002", "rejected")
+    result = runner.invoke(app, ["awards", "-w", str(national.root), "--export", str(national.root / "a.xlsx")])
+    assert result.exit_code == 1
+    text = " ".join(result.output.split())
+    assert "out of date" in text and "E0002 is ranked but now rejected" in text
+    assert not (national.root / "a.xlsx").exists()
+    national.ledger.set_status("E0002", "eligible")
+    rows = [dict(r) for r in national.ledger.entries()]
+    late = {**rows[0], "entry_id": "E0009", "key": "late.jpg", "file": "late.jpg"}
+    national.ledger.save_results(rows + [late], {})  # a late accept: eligible, never packaged nor scored
+    national.ledger.set_status("E0009", "eligible")
+    with pytest.raises(NoRankingError, match="E0009 is eligible but not in the jury package"):
+        compute_awards(national)

@@ -11,6 +11,7 @@ and the export show.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,32 @@ CATEGORY_ORDER = {"middle": 0, "high": 1}  # grades 7-9 first, as the call lists
 
 class NoRankingError(LookupError):
     """Nothing ranked yet: `score` has not stored a ranking."""
+
+
+class StaleRankingError(NoRankingError):
+    """The stored ranking no longer describes the round: an entry ranked then is not eligible now, or an eligible
+    entry was never scored. Awards from it would be wrong, so none are given until `score` runs again."""
+
+
+def stale_ranking(ws: Workspace, ranking: list[dict[str, Any]]) -> list[str]:
+    """Why the stored ranking is out of date (empty when it is current): one line per entry, naming it."""
+    entries = {r["entry_id"]: r for r in ws.ledger.entries(present_only=False)}
+    ranked = {r["entry_id"] for r in ranking}
+    packaged = {r["entry_id"]: r["anon_id"] for r in ws.ledger.anon_rows()}
+    reasons = []
+    for entry_id in sorted(ranked):
+        e = entries.get(entry_id)
+        if e is None or e["status"] != "eligible" or not e["present"]:
+            status = "gone from the submissions" if e is None or not e["present"] else f"now {e['status']}"
+            reasons.append(f"{entry_id} is ranked but {status}")
+    for entry_id, e in sorted(entries.items()):
+        if e["status"] == "eligible" and e["present"] and entry_id not in ranked:
+            if entry_id in packaged:
+                reasons.append(f"{entry_id} ({packaged[entry_id]}) is eligible but was not scored")
+            else:
+                reasons.append(f"{entry_id} is eligible but not in the jury package (run `milsetctl anonymise` "
+                               "and `milsetctl jury sheets`)")
+    return reasons
 
 
 @dataclass
@@ -140,6 +167,11 @@ def compute_awards(ws: Workspace, store: bool = True) -> AwardsResult:
     ranking = [dict(r) for r in ws.ledger.ranking()]
     if not ranking:
         raise NoRankingError("no ranking yet: run `milsetctl score SHEETS...` first")
+    stale = stale_ranking(ws, ranking)
+    if stale:
+        shown = "; ".join(stale[:8]) + (f"; and {len(stale) - 8} more" if len(stale) > 8 else "")
+        raise StaleRankingError(f"the ranking is out of date, so no awards are given: {shown}. Run `milsetctl "
+                                "score` again with the sheets (it re-ranks the eligible entries)")
     settings = ws.settings
     stage = settings.stage
     options = settings.awards
@@ -155,10 +187,16 @@ def compute_awards(ws: Workspace, store: bool = True) -> AwardsResult:
     entries = {r["entry_id"]: r for r in ws.ledger.entries(present_only=False)}
     rows: list[AwardRow] = []
     warnings: list[str] = []
+    run = next((dict(r) for r in ws.ledger.score_runs() if r["run_id"] == ranking[0]["run_id"]), None)
+    detail = json.loads(run["detail"] or "{}") if run else {}
+    if detail.get("allow_missing") and detail.get("errors"):
+        warnings.append(f"the ranking was stored with --allow-missing despite {detail['errors']} problem(s) in the "
+                        "sheets: some entries are ranked on fewer jurors' scores than others")
+    unranked = [r["entry_id"] for r in ranking if _none(r["rank"]) is None]
+    if unranked:
+        warnings.append(f"no score at all, so no rank and no award: {', '.join(unranked)}")
     for r in ranking:
         e = entries.get(r["entry_id"])
-        if e is not None and e["status"] != "eligible":
-            warnings.append(f"{r['entry_id']} is ranked but its status is now {e['status']}: re-run score")
         rank = _none(r["rank"])
         rows.append(AwardRow(
             entry_id=r["entry_id"], anon_id=r["anon_id"], category=_none(r["category"]),
