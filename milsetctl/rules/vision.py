@@ -33,7 +33,7 @@ def _face_version() -> int:
     return FACE_VERSION * 10 + (0 if yunet_available() else 1)
 
 
-FACE_VERSION = 2  # bump when what the face rule finds changes
+FACE_VERSION = 3  # bump when what the face rule finds changes
 
 
 @rule(
