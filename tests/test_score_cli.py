@@ -356,3 +356,33 @@ def test_an_eligible_entry_missing_from_the_package_blocks_the_ranking(tmp_path:
     assert [p["problem"] for p in data["problems"]] == [
         "1 eligible entry has no anonymous ID, so no juror could score it (E0003): run `milsetctl anonymise`, then "
         "`milsetctl jury sheets`"]
+
+
+def test_a_juror_who_recused_themselves_blocks_nothing(ws_root: Path) -> None:
+    """The sheet's instructions: a juror who recognises a photo leaves its scores blank and writes RECUSED in the
+    comment. That is a note, not a missing score; the entry is ranked on the other jurors; a later run that reads
+    only another juror's sheet does not bring the recusal back as a gap."""
+    blank = {("MA2222", c): None for c in CRITERIA}
+    path = sheet(ws_root, "Ann", change=blank)
+    book = load_workbook(path)
+    scores = book["Scores"]
+    row = next(r for r in range(2, scores.max_row + 1) if scores.cell(r, 1).value == "MA2222")
+    scores.cell(row, 6).value = "Recused: my student"
+    book.save(path)
+    sheet(ws_root, "Bo")
+    result = score(ws_root, str(ws_root / "jury" / "sheets"), "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert [p for p in data["problems"]] == []
+    notes = [n for n in data["notes"] if "recused" in n["problem"]]
+    assert len(notes) == 1 and notes[0]["juror"] == "Ann" and notes[0]["row"] == row
+    by_anon = {e["anon_id"]: e for e in data["entries"]}
+    assert by_anon["MA2222"]["rank"] == 1 and by_anon["MA2222"]["score"] == 90.0  # Bo's 9s alone
+    again = score(ws_root, str(ws_root / "jury" / "sheets" / "Bo.xlsx"), "--json")
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout)["problems"] == []
+    # without the word, the same blank row is a missing score
+    scores.cell(row, 6).value = "nice"
+    book.save(path)
+    blocked = score(ws_root, str(ws_root / "jury" / "sheets"), "--json")
+    assert blocked.exit_code == 1 and any("no score given" in p["problem"] for p in json.loads(blocked.stdout)["problems"])

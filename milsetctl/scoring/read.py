@@ -42,6 +42,8 @@ ANON_ALIASES = ["anon_id", "anon id", "anonid", "anon", "anonymous id", "anonymi
                 "photo id", "photo code", "code", "id", "entry", "匿名编号", "匿名id", "作品编号", "编号", "作品代码"]
 JUROR_ALIASES = ["juror", "juror name", "jury member", "judge", "judge name", "评委", "评委姓名", "评审", "评审专家",
                  "评委名称"]
+# a juror who recognises a photo leaves its scores blank and writes this in its comment (the sheet's instructions)
+RECUSAL = re.compile(r"\b(recus(ed|al|e)|conflict of interest|abstain(ed)?)\b|回避|弃权", re.IGNORECASE)
 COMMENT_ALIASES = ["comment", "comments", "remark", "remarks", "note", "notes", "评语", "备注", "意见", "点评"]
 CRITERION_COLUMN_ALIASES = ["criterion", "criteria", "category of score", "aspect", "评分项", "评分标准", "标准",
                             "指标", "评分指标"]
@@ -593,8 +595,13 @@ class _Checker:
                 idx = np.flatnonzero(in_skipped)
                 for i, members in _groups(idx, r_codes[idx].astype(np.int64), rows):
                     row = int(rows[i])
-                    problems.append(Problem(sheet, jname(i) or None, row,
-                                            cells.span(row, int(cols[members].min()), int(cols[members].max())),
+                    span = cells.span(row, int(cols[members].min()), int(cols[members].max()))
+                    if RECUSAL.search(str(f["comment"][i] or "")):  # the juror stepped aside, as told to
+                        problems.append(Problem(sheet, jname(i) or None, row, span,
+                                                f"{aname(i)}: recused (comment {str(f['comment'][i]).strip()!r}); "
+                                                "ranked on the other jurors' scores", "note"))
+                        continue
+                    problems.append(Problem(sheet, jname(i) or None, row, span,
                                             f"{aname(i)}: no score given (all {len(members)} criteria blank)"))
                 mask &= ~in_skipped
         for i in np.flatnonzero(mask):

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from milsetctl.scoring.aggregate import ScoreCube, prepare
-from milsetctl.scoring.read import Problem, Roster, SheetsRead, read_sheets, score_column, sheet_paths
+from milsetctl.scoring.read import RECUSAL, Problem, Roster, SheetsRead, read_sheets, score_column, sheet_paths
 
 Progress = Callable[[str], None]
 
@@ -281,6 +281,11 @@ def _stored_frame(rows: Sequence[tuple[Any, ...]], criteria: Sequence[str]) -> t
                                 pd.Series(v, name="score")], axis=1))
     long = pd.concat(parts, ignore_index=True)
     long = long[~long["score"].isna()].reset_index(drop=True)
+    # a juror who recused themselves (scores blank, RECUSED in the comment) owes nothing for that entry
+    recused = np.array([not objs[i] or all(v is None for v in objs[i].values()) for i in range(len(rows))]) & \
+        np.array([bool(RECUSAL.search(str(r[3] or ""))) for r in rows], dtype=bool)
+    complete |= recused
+    lacking[recused] = ""
     pairs = pd.DataFrame({"juror": pd.Series(juror, dtype=object), "anon_id": pd.Series(anon, dtype=object),
                           "sheet": pd.Series([r[4] for r in rows], dtype=object),
                           "row": pd.Series([r[5] for r in rows], dtype=object), "complete": complete,
