@@ -385,4 +385,5 @@ def test_a_juror_who_recused_themselves_blocks_nothing(ws_root: Path) -> None:
     scores.cell(row, 6).value = "nice"
     book.save(path)
     blocked = score(ws_root, str(ws_root / "jury" / "sheets"), "--json")
-    assert blocked.exit_code == 1 and any("no score given" in p["problem"] for p in json.loads(blocked.stdout)["problems"])
+    problems = json.loads(blocked.stdout)["problems"]
+    assert blocked.exit_code == 1 and any("no score given" in p["problem"] for p in problems)
