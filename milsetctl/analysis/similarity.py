@@ -158,17 +158,23 @@ def _crop_axis(scale: float, shift: float, centre: float) -> tuple[float, float]
     return best, target - best * centre
 
 
-def _as_crop(warp: np.ndarray, image: np.ndarray) -> np.ndarray:
-    """The warp made crop-consistent on both axes, about the brightness centroid of `image` (b's square)."""
+def _centroid(image: np.ndarray) -> tuple[float, float] | None:
+    """The brightness centroid of a SIDE square above its median, as fractions of the side (x, y)."""
     weight = np.clip(image - np.median(image), 0, None)
     total = float(weight.sum())
     if total <= 0:
+        return None
+    steps = np.arange(SIDE)
+    return float(weight.sum(axis=0) @ steps) / total / SIDE, float(weight.sum(axis=1) @ steps) / total / SIDE
+
+
+def _as_crop(warp: np.ndarray, centre: tuple[float, float] | None) -> np.ndarray:
+    """The warp made crop-consistent on both axes, about `centre` (b's brightness centroid)."""
+    if centre is None:
         return warp
-    ys, xs = np.indices(image.shape)
-    cx, cy = float((weight * xs).sum() / total) / SIDE, float((weight * ys).sum() / total) / SIDE
     out = warp.copy()
-    sx, tx = _crop_axis(float(warp[0, 0]), float(warp[0, 2]) / SIDE, cx)
-    sy, ty = _crop_axis(float(warp[1, 1]), float(warp[1, 2]) / SIDE, cy)
+    sx, tx = _crop_axis(float(warp[0, 0]), float(warp[0, 2]) / SIDE, centre[0])
+    sy, ty = _crop_axis(float(warp[1, 1]), float(warp[1, 2]) / SIDE, centre[1])
     out[0, 0], out[0, 2], out[1, 1], out[1, 2] = sx, tx * SIDE, sy, ty * SIDE
     return out
 
@@ -209,26 +215,27 @@ def compare_images(a: np.ndarray, b: np.ndarray, min_correlation: float = MIN_CO
         return Comparison(False, round(quick, 4), reason=f"unaligned correlation {quick:.2f}")
     ua, ub = _square(a, SIDE), _square(b, SIDE)
     sa, sb = cv2.GaussianBlur(ua, (0, 0), 1.0), cv2.GaussianBlur(ub, (0, 0), 1.0)
-    detail_b = sb - cv2.GaussianBlur(sb, (0, 0), DETAIL_SIGMA)
-    best = Comparison(False, -1.0, reason="no copy-like alignment")
+    centre = _centroid(sb)
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    best: tuple[float, np.ndarray, np.ndarray, np.ndarray] | None = None  # score, warp, moved a, valid mask
     for warp in _warps(sa, sb):
-        warp = _as_crop(warp, sb)
+        warp = _as_crop(warp, centre)
         if _plausible(warp):
             continue
-        flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-        moved = cv2.warpAffine(sa, warp, (SIDE, SIDE), flags=flags)
-        fine = cv2.warpAffine(ua, warp, (SIDE, SIDE), flags=flags)
         valid = cv2.warpAffine(np.ones_like(sa), warp, (SIDE, SIDE), flags=flags, borderValue=0) > 0.99
         valid = cv2.erode(valid.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
-        overlap = float(valid.mean())
-        if overlap < MIN_OVERLAP:
+        if float(valid.mean()) < MIN_OVERLAP:
             continue
+        moved = cv2.warpAffine(sa, warp, (SIDE, SIDE), flags=flags)
         score = _ncc(moved, sb, valid)
-        if score <= best.score:
-            continue
-        detail = _ncc(moved - cv2.GaussianBlur(moved, (0, 0), DETAIL_SIGMA), detail_b, valid)
-        inner = _interior_correlation(fine, ub, valid)
-        same = score >= min_correlation and detail >= MIN_DETAIL_CORRELATION and inner >= MIN_INTERIOR_CORRELATION
-        reason = "" if same else f"correlation {score:.2f}, detail {detail:.2f}, inside the object {inner:.2f}"
-        best = Comparison(same, round(score, 4), round(detail, 4), reason, round(inner, 4))
-    return best
+        if best is None or score > best[0]:
+            best = (score, warp, moved, valid)
+    if best is None:
+        return Comparison(False, 0.0, reason="no copy-like alignment")
+    score, warp, moved, valid = best
+    detail_b = sb - cv2.GaussianBlur(sb, (0, 0), DETAIL_SIGMA)
+    detail = _ncc(moved - cv2.GaussianBlur(moved, (0, 0), DETAIL_SIGMA), detail_b, valid)
+    inner = _interior_correlation(cv2.warpAffine(ua, warp, (SIDE, SIDE), flags=flags), ub, valid)
+    same = score >= min_correlation and detail >= MIN_DETAIL_CORRELATION and inner >= MIN_INTERIOR_CORRELATION
+    reason = "" if same else f"correlation {score:.2f}, detail {detail:.2f}, inside the object {inner:.2f}"
+    return Comparison(same, round(score, 4), round(detail, 4), reason, round(inner, 4))
