@@ -298,6 +298,63 @@ def test_a_thumbnail_is_enlarged_at_most_twice_and_looked_at_once(monkeypatch: p
     assert fake.calls == [(256, 256)]
 
 
+# the maria of the near side (centre x, y and half-axes, in disc radii; north up): the "man in the Moon"
+MARIA = [(-0.30, -0.45, 0.28, 0.24), (0.25, -0.40, 0.18, 0.17), (0.40, -0.05, 0.22, 0.18), (0.78, -0.30, 0.12, 0.10),
+         (0.68, 0.15, 0.10, 0.17), (0.42, 0.30, 0.09, 0.08), (-0.65, -0.05, 0.22, 0.40), (-0.20, 0.40, 0.18, 0.13),
+         (-0.55, 0.38, 0.09, 0.09), (0.0, -0.75, 0.45, 0.06), (-0.45, -0.25, 0.15, 0.12)]  # fmt: skip
+
+
+def full_moon(size: tuple[int, int], fraction: float, rot: float, contrast: float) -> Image.Image:
+    """A full Moon in the middle of a dark sky: craters from scikit-image's Moon, the maria where they are."""
+    from skimage import data
+
+    w, h = size
+    d = int(fraction * h)
+    sky = np.random.default_rng(0).normal(10, 3, (h, w))
+    y, x = np.mgrid[-1 : 1 : d * 1j, -1 : 1 : d * 1j]
+    c, s = np.cos(np.deg2rad(rot)), np.sin(np.deg2rad(rot))
+    xr, yr = c * x + s * y, -s * x + c * y
+    craters = np.asarray(Image.fromarray(data.moon()).resize((d, d)), float)
+    albedo = 0.85 + 0.075 * (craters - craters.mean()) / craters.std()
+    for mx, my, ax, ay in MARIA:
+        albedo -= contrast * 0.28 * np.exp(-((((xr - mx) / ax) ** 2 + ((yr - my) / ay) ** 2) ** 1.5))
+    albedo += 0.25 * np.exp(-((np.hypot(xr + 0.15, yr - 0.68) / 0.03) ** 2))  # Tycho
+    r = np.hypot(x, y)
+    disc = 255 * np.clip(albedo * (1 - 0.1 * r**2), 0, 1)
+    sub = sky[(h - d) // 2 : (h - d) // 2 + d, (w - d) // 2 : (w - d) // 2 + d]
+    sub[r <= 1] = disc[r <= 1]
+    rgb = np.clip(np.stack([sky, sky, sky * 0.97], -1), 0, 255).astype(np.uint8)
+    return Image.fromarray(rgb).filter(ImageFilter.GaussianBlur(0.7))
+
+
+@needs_yunet
+@pytest.mark.parametrize(("fraction", "rot", "contrast"), [(0.5, 0, 1.4), (0.8, 30, 1.4), (0.5, 90, 1.0)])
+def test_the_man_in_the_moon_is_not_a_face(tmp_path: Path, fraction: float, rot: float, contrast: float) -> None:
+    """A SPACE contest's commonest photo: YuNet reads the maria of a full Moon as a face (76-81 here); the disc
+    test drops it."""
+    from milsetctl.analysis import analysis_of
+    from milsetctl.analysis.faces import yunet_faces
+
+    probe = probe_of(full_moon((2400, 1600), fraction, rot, contrast), tmp_path)
+    assert yunet_faces(analysis_of(probe), 75), "YuNet alone no longer sees a face here: pick another Moon"
+    assert run("face", probe) == []
+
+
+@needs_yunet
+@pytest.mark.parametrize("diameter", [300, 600])
+def test_a_face_cut_into_a_circle_on_black_is_still_a_face(tmp_path: Path, diameter: int) -> None:
+    """The Moon test must not swallow a round portrait (a medallion, a porthole) on a dark background."""
+    from skimage import data
+
+    scene = Image.new("RGB", (2400, 1600), (10, 10, 14))
+    head = Image.fromarray(data.astronaut()).crop((140, 30, 320, 210)).resize((diameter, diameter))
+    disc = Image.new("L", (diameter, diameter))
+    ImageDraw.Draw(disc).ellipse((0, 0, diameter - 1, diameter - 1), fill=255)
+    scene.paste(head, (900, 500), disc)
+    [(message, _data)] = run("face", probe_of(scene, tmp_path))
+    assert message.startswith("1 face detected by YuNet")
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_night_skies_have_no_face(tmp_path: Path, seed: int) -> None:
     """What most entries are: stars, a Milky Way band, the Moon, a dark horizon; never a face."""
