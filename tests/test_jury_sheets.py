@@ -562,16 +562,21 @@ def test_rerun_never_erases_what_a_juror_typed(tmp_path: Path) -> None:
         make_sheets(ws, jurors_file, quorum=2, seed=1)
         folder = ws.root / "jury" / "sheets"
         typed_ids = _type_scores(folder / "J01 Juror 1.xlsx", 8, "typed")
+        book = load_workbook(folder / "J01 Juror 1.xlsx")  # one entry typed as text, the way Excel may keep it
+        book["Scores"].cell(2, 2).value, book["Scores"].cell(2, 3).value = "８", " 8 "
+        book.save(folder / "J01 Juror 1.xlsx")
         again = make_sheets(ws, jurors_file, quorum=2, seed=1)
         rows = {r[0]: r for r in load_workbook(folder / "J01 Juror 1.xlsx")["Scores"].iter_rows(min_row=2,
                                                                                               values_only=True)}
-        assert all(rows[a][1:6] == (8, 8, 8, 8, "typed") for a in typed_ids)
+        assert all(rows[a][1:6] == (8, 8, 8, 8, "typed") for a in typed_ids[1:])
+        assert rows[typed_ids[0]][1:3] == ("８", " 8 ")  # the file was left exactly as the juror saved it
         assert any("unchanged" in n for n in again.notes)
         # Juror 4 drops out: J01's sheet may be re-issued with more entries; what J01 typed stays on it
         make_sheets(ws, write_jurors(tmp_path / "jurors.csv", team[:3]), quorum=2, seed=1)
         rows = {r[0]: r for r in load_workbook(folder / "J01 Juror 1.xlsx")["Scores"].iter_rows(min_row=2,
                                                                                               values_only=True)}
         kept = [a for a in typed_ids if a in rows]
+        assert typed_ids[0] in kept  # its scores typed as text come back as numbers in the re-issued sheet
         assert kept and all(rows[a][1:6] == (8, 8, 8, 8, "typed") for a in kept)
         assert set(rows) > set(typed_ids)  # J01 took over some of Juror 4's work: the sheet was re-issued
         assert list((folder / "previous").glob("J01 Juror 1 *.xlsx"))  # and the old file kept

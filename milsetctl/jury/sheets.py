@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,6 +132,19 @@ def _instructions(meta: SheetMeta, count: int) -> list[tuple[str, str]]:
     return lines
 
 
+def _as_score(value: Any) -> Any:
+    """A value carried into a re-issued sheet: a number typed as text ("８", " 7 ", "7.0") becomes that number,
+    anything else stays as it was typed."""
+    if value is None or isinstance(value, int | float):
+        return value
+    text = unicodedata.normalize("NFKC", str(value)).strip()
+    try:
+        number = float(text)
+    except ValueError:
+        return str(value)
+    return int(number) if number.is_integer() else number
+
+
 def write_sheet(path: Path, meta: SheetMeta, entries: Sequence[JuryEntry],
                 filled: dict[str, tuple[dict[str, Any], str | None]] | None = None) -> Path:
     """Write one juror's workbook to `path` (to a temporary name, then renamed, so a killed run leaves no half
@@ -174,9 +188,11 @@ def write_sheet(path: Path, meta: SheetMeta, entries: Sequence[JuryEntry],
         given, comment = filled.get(entry.anon_id, ({}, None))
         for offset, criterion in enumerate(meta.criteria, start=2):
             cell = scores.cell(row=row, column=offset)
-            value = given.get(criterion)
+            value = _as_score(given.get(criterion))
             if isinstance(value, int | float):
                 cell.value = int(value) if float(value).is_integer() else value
+            elif value is not None:  # typed text that is no number ("abc"): kept as typed, `score` will say so
+                as_text(cell, value)
             cell.alignment = centre
         tail = n_crit + 2
         for offset, text in enumerate((comment, entry.category, entry.title, entry.description)):
