@@ -88,6 +88,14 @@ ReplaceSourceOpt = Annotated[
 ]
 
 
+def _inside(path: Path, folder: Path | str) -> bool:
+    """Whether writing `path` would write into `folder` (the submissions folder, which is never written)."""
+    if not str(folder):
+        return False
+    target, root = path.resolve(), Path(folder).resolve()
+    return root == target or root in target.parents
+
+
 def _switch_source(ws, source: Path, replace: bool, files=None):  # type: ignore[no-untyped-def]
     """Check another SOURCE against the workspace's contest (exit 2 when it is another contest)."""
     from milsetctl.workspace import SourceError, check_source
@@ -191,6 +199,8 @@ def validate(
                     ws.close()
                     _fail(f"the submissions folder {ws.settings.source} is not there any more (a moved or unplugged "
                           "drive?): name where it is now: milsetctl validate SOURCE", 2)
+            if source is not None:
+                check_outside(root, source)  # before anything is remembered: a parent folder is refused whole
             settings = ws.settings
         else:
             if source is None:
@@ -202,6 +212,10 @@ def validate(
             ws.close()
         _fail(str(exc), 2)
     folder = (source or Path(settings.source)).resolve()
+    if report is not None and _inside(report, folder):
+        if ws is not None:
+            ws.close()
+        _fail(f"--report {report}: inside the submissions folder {folder}; nothing may be written there", 2)
     # the manifest is read before anything is written: a broken one stops here, with no workspace created,
     # no source switched and no progress bar
     try:
@@ -211,6 +225,13 @@ def validate(
             ws.close()
         remove_if_created(created)
         _fail(str(exc))
+    if ws is not None and not replace_source and not any(e.listed for e in subs.entries) \
+            and any(r["listed"] and r["contestant_id"] for r in ws.ledger.entries()):
+        remembered = ws.settings.source
+        ws.close()
+        _fail(f"{folder} holds no manifest (entries.csv or entries.xlsx) and no sidecars: every photo would lose its "
+              f"contestant. This contest's manifest was read from {remembered}: name that folder, or the manifest "
+              "with --manifest FILE; --replace-source starts over with this folder.", 2)
     try:
         if ws is None:
             ws = init_workspace(root, source)
@@ -482,6 +503,9 @@ def awards(
         except ExportError as exc:
             _fail(f"--export: {exc}", 2)
     with _open(workspace) as ws:
+        if export is not None and _inside(export, ws.settings.source):
+            _fail(f"--export {export}: inside the submissions folder {ws.settings.source}; nothing may be written "
+                  "there", 2)
         try:
             result = compute_awards(ws)
         except NoRankingError as exc:

@@ -36,6 +36,11 @@ def record_decision(ledger: Ledger, entry_id: str, decision: str, reason: str,
         raise DecisionError("decision must be accept or reject")
     if not reason.strip():
         raise DecisionError("give a reason (--reason): it is kept with who and when")
+    if decision == "accept" and (not row["contestant_id"] or not row["category"]):
+        missing = "no contestant (no manifest row names it)" if not row["contestant_id"] else \
+            "no category (its grade is missing or outside the contest's grades)"
+        raise DecisionError(f"{entry_id} has {missing}: it cannot go to the jury, which ranks entries per category "
+                            "and awards them to a contestant. Fix its manifest row and run validate again.")
     record = ledger.decide(entry_id, decision, reason.strip(), who)
     findings = ledger.findings_for(entry_id)
     new_status = str(entry_status(findings, record))

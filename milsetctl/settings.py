@@ -334,7 +334,14 @@ def check_settings(user: dict[str, Any], base: dict[str, Any], path: Path | None
         for key, value in values.items():
             shown = f"{where}[{section}] {key} = {_shown(value)}"
             if key not in default_section:
-                continue
+                if isinstance(value, dict) or section == "regions":
+                    continue  # an open table ([manifest.aliases]...) or a region the contest adds
+                import difflib
+
+                known = [k for k in default_section if not isinstance(default_section[k], dict)]
+                close = difflib.get_close_matches(key, known, n=1)
+                hint = f"; did you mean {close[0]}?" if close else f"; [{section}] knows {', '.join(known)}"
+                raise SettingsError(f"{shown}: no such setting (a typo would silently keep the default){hint}")
             default = default_section[key]
             if not _fits(value, default):
                 inner = f", each {_kind(default[0])}" if isinstance(default, list) and default else ""

@@ -307,3 +307,33 @@ def test_interrupted_run_resumes(tmp_path: Path) -> None:
     resumed = validate(ws, src, jobs=1)
     assert resumed.photos_cached == 2 and resumed.photos_analysed == 3
     ws.close()
+
+
+def test_wrong_folders_never_cost_the_contest_anything(tmp_path: Path) -> None:
+    """A coordinator names the photos sub-folder (no manifest), a parent of the workspace, or asks for a report
+    inside the submissions: each is refused with exit 2, and the contest (entries, remembered folder) is intact."""
+    src = _contest(tmp_path)
+    ws = tmp_path / "ws"
+    before = {e["entry_id"]: e["contestant_id"] for e in _validate_json(src, ws)["entries"]}
+    settings_text = (ws / "contest.toml").read_text(encoding="utf-8")
+    no_manifest = runner.invoke(app, ["validate", str(src / "photos"), "-w", str(ws)])
+    assert no_manifest.exit_code == 2 and "holds no manifest" in " ".join(no_manifest.output.split())
+    parent = runner.invoke(app, ["validate", str(tmp_path), "-w", str(ws)])
+    assert parent.exit_code == 2 and "inside the submissions folder" in " ".join(parent.output.split())
+    report = runner.invoke(app, ["validate", str(src), "-w", str(ws), "--report", str(src / "r.html")])
+    assert report.exit_code == 2 and not (src / "r.html").exists()
+    assert (ws / "contest.toml").read_text(encoding="utf-8") == settings_text
+    after = {e["entry_id"]: e["contestant_id"] for e in _validate_json(src, ws)["entries"]}
+    assert after == before
+    export = runner.invoke(app, ["awards", "-w", str(ws), "--export", str(src / "awards.xlsx")])
+    assert export.exit_code == 2 and not (src / "awards.xlsx").exists()
+
+
+def test_an_entry_without_contestant_or_category_cannot_be_accepted(tmp_path: Path) -> None:
+    src = _contest(tmp_path)
+    doc = _validate_json(src, tmp_path / "ws")
+    stray = next(e["entry_id"] for e in doc["entries"] if e["file"] == "stray.jpg")
+    result = runner.invoke(app, ["decide", stray, "accept", "--reason", "looks fine", "-w", str(tmp_path / "ws")])
+    assert result.exit_code == 2 and "no contestant" in " ".join(result.output.split())
+    rejected = runner.invoke(app, ["decide", stray, "reject", "--reason", "nobody's", "-w", str(tmp_path / "ws")])
+    assert rejected.exit_code == 0, rejected.output

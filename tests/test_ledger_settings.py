@@ -275,3 +275,15 @@ def test_every_rule_id_the_code_writes_is_registered() -> None:
     assert {"unreadable-date", "sidecar-invalid", "unreadable"} <= set(written)
     unregistered = {rule_id: name for rule_id, name in written.items() if rule_id not in load_rules()}
     assert unregistered == {}
+
+
+def test_a_misspelt_setting_is_named_with_the_one_meant(tmp_path: Path) -> None:
+    """A typo would silently keep the default limit: it stops with the key and the closest real one."""
+    path = tmp_path / "contest.toml"
+    path.write_text("[text]\ntitel_max = 30\n[manifest.aliases]\ncontestant_id = [\"reg no\"]\n", encoding="utf-8")
+    with pytest.raises(settings_mod.SettingsError,
+                       match=r"\[text\] titel_max = 30: no such setting.*did you mean title_max"):
+        settings_mod.load(path)
+    path.write_text("[text]\ntitle_max = 30\n[manifest.aliases]\ncontestant_id = [\"reg no\"]\n"
+                    "[regions]\nCentral = [\"Henan\"]\n", encoding="utf-8")
+    assert settings_mod.load(path).text["title_max"] == 30  # open tables and added regions stay allowed
