@@ -124,7 +124,8 @@ def sheet_cards(ws: Any, entries: list[Any], root: Path) -> tuple[list[dict[str,
 def render_html(ws: Any, groups: list[dict[str, Any]], count: int) -> str:
     return _template().render(
         contest=ws.settings.name, stage=ws.settings.stage, round_id=ws.ledger.round_id(), groups=groups,
-        count=count, generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        count=count, generated=datetime.now(UTC).astimezone(ws.settings.tz).strftime("%Y-%m-%d %H:%M ")
+        + str(ws.settings.raw["contest"]["timezone"]),  # the contest's time, as status and the report show it
     )
 
 
