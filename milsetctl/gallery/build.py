@@ -1,0 +1,219 @@
+"""Build the virtual gallery: `gallery/index.html`, one page per photo, `images/`, `gallery.css`.
+
+Selection (issue 8): at the global stage the global top 10 (awards "global-1".."global-3" then "gallery", in rank
+order); at the national stage the qualifiers (award "qualifier"), per category. The stage is the one the award
+list was made at (ledger `awards.stage`). Pages are Jinja2 with autoescape: a title `<script>` shows as text.
+Image files are named by anonymous ID (or `rank-NN` when an entry has none), never by the contestant's name.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from milsetctl.gallery.images import THUMB_PX, WEB_PX, ImageError, web_images, write_atomic
+
+GLOBAL_AWARDS = ("global-1", "global-2", "global-3", "gallery")
+AWARD_LABEL = {"global-1": "First prize", "global-2": "Second prize", "global-3": "Third prize",
+               "gallery": "Gallery", "qualifier": "Qualifier"}
+CATEGORY_ORDER = {"middle": 0, "high": 1}
+CATEGORY_TITLE = {"middle": "Middle school (grades 7–9)", "high": "High school (grades 10–12)"}
+CSS = "gallery.css"
+IMAGES = "images"
+
+
+class GalleryError(RuntimeError):
+    """The gallery cannot be built; `code` is the CLI exit status (1 input unusable, 2 usage)."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass
+class GalleryPhoto:
+    entry_id: str
+    key: str  # anon ID or rank-NN: the name of the page and image files
+    rank: int | None
+    award: str
+    category: str | None
+    page: str  # relative to the gallery folder
+    image: str
+    thumb: str
+
+
+@dataclass
+class Gallery:
+    out: Path
+    stage: str
+    photos: list[GalleryPhoto] = field(default_factory=list)
+    made: int = 0  # images decoded and encoded now
+    reused: int = 0  # images taken from the cache
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def index(self) -> Path:
+        return self.out / "index.html"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "gallery": str(self.index), "stage": self.stage, "made": self.made, "reused": self.reused,
+            "entries": [{"entry_id": p.entry_id, "key": p.key, "category": p.category, "rank": p.rank,
+                         "award": p.award, "page": p.page, "image": p.image} for p in self.photos],
+            "warnings": self.warnings,
+        }
+
+
+def is_han(text: str) -> bool:
+    """True when every letter of `text` is a Han ideograph (张伟, 刘䶮, 𠮷): the name gets lang="zh" so a reader
+    picks a Chinese font and a screen reader Chinese speech. Spaces and the middle dot of transcribed names
+    (·) are allowed."""
+    letters = [c for c in text if not c.isspace() and c not in "·・"]
+    return bool(letters) and all(unicodedata.name(c, "").startswith("CJK ") and "IDEOGRAPH" in
+                                 unicodedata.name(c, "") for c in letters)
+
+
+def _inside(path: Path, folder: str) -> bool:
+    if not folder:
+        return False
+    target, root = path.resolve(), Path(folder).resolve()
+    return root == target or root in target.parents
+
+
+@lru_cache(maxsize=1)
+def _env() -> Any:
+    """Compiled once per process; autoescape on every template, undefined names are errors."""
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+    from milsetctl.report.html import templates_dir
+
+    env = Environment(loader=FileSystemLoader(str(templates_dir())), autoescape=True, undefined=StrictUndefined,
+                      trim_blocks=True, lstrip_blocks=True)
+    env.filters["lang"] = lambda text: "zh" if is_han(str(text or "")) else ""
+    return env
+
+
+def select(ws: Any) -> tuple[str, list[Any]]:
+    """(stage, award rows in gallery order). Raises GalleryError when there is no award list yet."""
+    rows = ws.ledger.awards()
+    if not rows:
+        raise GalleryError("no awards yet: run `milsetctl awards` first")
+    stage = str(rows[0]["stage"] or ws.settings.stage)
+    if stage == "global":
+        chosen = sorted((r for r in rows if r["award"] in GLOBAL_AWARDS),
+                        key=lambda r: (GLOBAL_AWARDS.index(r["award"]) if r["award"] != "gallery" else 3,
+                                       r["rank"] or 0, r["entry_id"]))
+    else:
+        chosen = sorted((r for r in rows if r["award"] == "qualifier"),
+                        key=lambda r: (CATEGORY_ORDER.get(r["category"], 9), r["category"] or "", r["rank"] or 0,
+                                       r["entry_id"]))
+    if not chosen:
+        wanted = "global prizes or gallery places" if stage == "global" else "qualifiers"
+        raise GalleryError(f"the award list ({stage} stage) has no {wanted}: nothing to show in the gallery")
+    return stage, chosen
+
+
+def _source(ws: Any, rel: str) -> Path:
+    from milsetctl.anonymise.package import PhotoError, source_path
+
+    try:
+        return source_path(ws, rel)
+    except PhotoError as exc:
+        raise ImageError(str(exc)) from None
+
+
+def build_gallery(ws: Any, out: Path | None = None) -> Gallery:
+    """Write the gallery into `out` (default `<workspace>/gallery/`) and return what it holds.
+
+    Raises GalleryError (code 1) when there are no awards or none for the gallery, (code 2) when `out` is inside
+    the submissions folder. A photo that cannot be read is left out with a warning; the rest is built. Pages and
+    images of entries no longer in the gallery are removed (the folder is the tool's own)."""
+    out = Path(out) if out is not None else Path(ws.root) / "gallery"
+    if _inside(out, ws.settings.source):
+        raise GalleryError(f"--out {out}: inside the submissions folder, which is never written", 2)
+    stage, rows = select(ws)
+    gallery = Gallery(out=out, stage=stage)
+    cache = Path(ws.root) / "cache" / "gallery"
+    items: list[dict[str, Any]] = []
+    for n, row in enumerate(rows, 1):
+        entry = ws.ledger.entry(row["entry_id"])
+        if entry is None:
+            gallery.warnings.append(f"{row['entry_id']}: in the award list but not in the ledger; left out")
+            continue
+        key = row["anon_id"] or f"rank-{n:02d}"
+        try:
+            big, thumb, made = web_images(_source(ws, entry["file"]), cache)
+        except ImageError as exc:
+            gallery.warnings.append(f"{row['entry_id']}: {exc}; left out of the gallery")
+            continue
+        gallery.made += 2 if made else 0
+        gallery.reused += 0 if made else 2
+        photo = GalleryPhoto(row["entry_id"], key, row["rank"], row["award"], row["category"], f"{key}.html",
+                             f"{IMAGES}/{key}.jpg", f"{IMAGES}/{key}-{THUMB_PX}.jpg")
+        for rel, data in ((photo.image, big), (photo.thumb, thumb)):
+            target = out / rel
+            if not (target.is_file() and target.read_bytes() == data):
+                write_atomic(target, data)
+        gallery.photos.append(photo)
+        items.append({"photo": photo, "entry": entry, "award_label": _label(row["award"], row["rank"], stage),
+                      "category_title": CATEGORY_TITLE.get(row["category"] or "", row["category"] or "")})
+    if not items:
+        raise GalleryError("no photo of the gallery could be read: " + "; ".join(gallery.warnings))
+    _write_pages(ws, gallery, items)
+    _prune(gallery)
+    return gallery
+
+
+def _label(award: str, rank: int | None, stage: str) -> str:
+    if award == "gallery" and rank:
+        return f"Gallery · place {rank}"
+    if award == "qualifier" and rank:
+        return f"Qualifier · rank {rank} in category"
+    return AWARD_LABEL.get(award, award)
+
+
+def _write_pages(ws: Any, gallery: Gallery, items: list[dict[str, Any]]) -> None:
+    from milsetctl.report.html import templates_dir
+
+    env = _env()
+    contest = ws.settings.name
+    heading = "Global top 10" if gallery.stage == "global" else "National qualifiers"
+    groups: list[dict[str, Any]] = []
+    for item in items:
+        title = item["category_title"] if gallery.stage != "global" else ""
+        if not groups or groups[-1]["title"] != title:
+            groups.append({"title": title, "items": []})
+        groups[-1]["items"].append(item)
+    common = {"contest": contest, "heading": heading, "stage": gallery.stage, "web_px": WEB_PX}
+    write_atomic(gallery.index, env.get_template("gallery-index.html").render(
+        groups=groups, count=len(items), **common).encode("utf-8"))
+    page = env.get_template("gallery-photo.html")
+    for i, item in enumerate(items):
+        prev_item = items[i - 1] if i > 0 else None
+        next_item = items[i + 1] if i + 1 < len(items) else None
+        html = page.render(item=item, prev=prev_item, next=next_item, position=i + 1, count=len(items), **common)
+        write_atomic(gallery.out / item["photo"].page, html.encode("utf-8"))
+    css = (templates_dir() / CSS).read_bytes()
+    target = gallery.out / CSS
+    if not (target.is_file() and target.read_bytes() == css):
+        write_atomic(target, css)
+
+
+def _prune(gallery: Gallery) -> None:
+    """Remove pages and images this tool made earlier for entries no longer in the gallery."""
+    keep = {"index.html", CSS} | {p.page for p in gallery.photos}
+    keep_images = {Path(p.image).name for p in gallery.photos} | {Path(p.thumb).name for p in gallery.photos}
+    for path in gallery.out.glob("*.html"):
+        if path.name not in keep:
+            path.unlink(missing_ok=True)
+    images = gallery.out / IMAGES
+    if images.is_dir():
+        for path in images.iterdir():
+            stale = path.name.endswith(".tmp") or (path.suffix == ".jpg" and path.name not in keep_images)
+            if stale and path.is_file():
+                path.unlink(missing_ok=True)
+    for tmp in gallery.out.glob(".*.tmp"):
+        tmp.unlink(missing_ok=True)

@@ -1,0 +1,201 @@
+"""`milsetctl gallery`: the static virtual gallery (issue 8) built from a validated contest with faked awards."""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from jury_fixtures import jury_workspace
+from PIL import Image, ImageChops, ImageOps, ImageStat
+from typer.testing import CliRunner
+
+from milsetctl.cli import app
+from milsetctl.gallery import GalleryError, build_gallery
+from milsetctl.gallery.images import THUMB_PX, WEB_PX
+
+ANON = ["K7QX2M", "P3RT9A", "Z8WB4C", "H2NM6D", "Q9LF3E", "T4VS7F", "X6JC2G", "M5DK8H"]
+GLOBAL = ["global-1", "global-2", "global-3", "gallery", "gallery", "gallery", "gallery", "gallery"]
+
+
+class Links(HTMLParser):
+    """Every href/src, every <img alt>, every element's lang with its text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hrefs: list[str] = []
+        self.imgs: list[dict[str, str | None]] = []
+        self.langs: list[tuple[str, str]] = []
+        self._lang_stack: list[str | None] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if a.get("href"):
+            self.hrefs.append(str(a["href"]))
+        if tag == "img":
+            self.imgs.append(a)
+        if tag == "span":
+            self._lang_stack.append(a.get("lang"))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "span" and self._lang_stack:
+            self._lang_stack.pop()
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+        if self._lang_stack and self._lang_stack[-1]:
+            self.langs.append((self._lang_stack[-1], data))
+
+
+def parse(path: Path) -> Links:
+    parser = Links()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return parser
+
+
+def global_awards(ws, count: int = 8) -> None:  # type: ignore[no-untyped-def]
+    rows = [{"entry_id": f"E{i + 1:04d}", "anon_id": ANON[i], "category": None, "score": 90.0 - i, "rank": i + 1,
+             "award": GLOBAL[i] if i < count else None} for i in range(8)]
+    ws.ledger.save_awards(rows, "global")
+
+
+def test_global_gallery_pages_exist_link_and_describe(tmp_path: Path) -> None:
+    with jury_workspace(tmp_path, stage="global") as ws:
+        global_awards(ws)
+        gallery = build_gallery(ws)
+        root = Path(ws.root) / "gallery"
+    assert gallery.out == root and gallery.stage == "global"
+    assert [p.entry_id for p in gallery.photos] == [f"E{i:04d}" for i in range(1, 9)]  # rank order
+    index = parse(root / "index.html")
+    pages = [h for h in index.hrefs if h.endswith(".html") and h != "index.html"]
+    assert pages == [f"{a}.html" for a in ANON]
+    html = (root / "index.html").read_text(encoding="utf-8")
+    assert '<html lang="en">' in html and 'href="gallery.css"' in html and 'class="skip" href="#main"' in html
+    assert "<main" in html and "<header" in html and "<h1>" in html
+    assert not re.search(r"https?://", html)  # no CDN: works offline
+    # alt text = the student's description, on thumbnails and on the large photo
+    assert [i["alt"] for i in index.imgs] == [f"Stars over the hills, photo {i}." for i in range(1, 9)]
+    # a Han name is marked Chinese, a Latin one is not
+    assert ("zh", "张伟") in index.langs and ("zh", "刘䶮") in index.langs
+    assert not any("Maria" in text for _, text in index.langs)
+    for n, anon in enumerate(ANON):
+        page = parse(root / f"{anon}.html")
+        assert page.imgs[0]["src"] == f"images/{anon}.jpg"
+        assert page.imgs[0]["alt"] == f"Stars over the hills, photo {n + 1}."
+        for href in page.hrefs:  # every link leads to a file that is there
+            assert (root / href.split("#")[0]).is_file() or href.startswith("#"), href
+        prev_link = f'rel="prev" href="{ANON[n - 1]}.html"'
+        next_link = f'rel="next" href="{ANON[n + 1]}.html"' if n + 1 < len(ANON) else None
+        text = (root / f"{anon}.html").read_text(encoding="utf-8")
+        assert (prev_link in text) == (n > 0)
+        assert next_link is None or next_link in text
+    assert "First prize" in (root / f"{ANON[0]}.html").read_text(encoding="utf-8")
+    # files are named by anonymous ID, never by the contestant's name
+    names = sorted(p.name for p in (root / "images").iterdir())
+    assert names == sorted([f"{a}.jpg" for a in ANON] + [f"{a}-{THUMB_PX}.jpg" for a in ANON])
+    assert (root / "gallery.css").is_file()
+
+
+def test_script_in_title_and_name_shows_as_text(tmp_path: Path) -> None:
+    with jury_workspace(tmp_path, stage="global") as ws:
+        ws.ledger.db.execute("UPDATE entries SET title=?, description=? WHERE entry_id='E0001'",
+                             ("<script>alert(1)</script>", 'A "quoted" <b>bold</b> sky & stars'))
+        ws.ledger.db.commit()
+        global_awards(ws)
+        build_gallery(ws)
+        root = Path(ws.root) / "gallery"
+    for page in (root / "index.html", root / f"{ANON[0]}.html", root / f"{ANON[1]}.html"):
+        html = page.read_text(encoding="utf-8")
+        assert "<script" not in html and "<b>" not in html
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    parsed = parse(root / f"{ANON[0]}.html")
+    assert parsed.imgs[0]["alt"] == 'A "quoted" <b>bold</b> sky & stars'  # attribute escaped, decodes back
+    assert "<script>alert(1)</script>" in "".join(parsed.text)
+
+
+def test_gallery_images_hold_no_metadata_and_are_upright(tmp_path: Path) -> None:
+    with jury_workspace(tmp_path, stage="global") as ws:
+        global_awards(ws)
+        build_gallery(ws)
+        root = Path(ws.root) / "gallery"
+        rotated_original = Path(ws.settings.source) / ws.ledger.entry("E0002")["file"]
+    for path in (root / "images").iterdir():
+        data = path.read_bytes()
+        assert data[:2] == b"\xff\xd8"
+        for needle in (b"Exif\x00", b"http://ns.adobe.com/xap", b"<x:xmpmeta", b"ICC_PROFILE", b"Photoshop 3.0",
+                       b"Canon", b"example", "张伟".encode(), b"Maria", b"SEFH"):
+            assert needle not in data, (path.name, needle)
+        assert b"\xff\xe1" not in data[:data.find(b"\xff\xda")]  # no APP1 segment before the scan
+        with Image.open(path) as im:
+            assert not im.getexif() and "icc_profile" not in im.info and "comment" not in im.info
+            assert max(im.size) == (THUMB_PX if path.stem.endswith(f"-{THUMB_PX}") else WEB_PX)
+    # E0002 is stored 1800x2400 with EXIF Orientation 6: shown upright it is landscape
+    with Image.open(root / "images" / f"{ANON[1]}.jpg") as im, Image.open(rotated_original) as orig:
+        assert im.size == (1600, 1200)
+        upright = ImageOps.exif_transpose(orig).convert("RGB").resize(im.size)
+        wrong = orig.convert("RGB").rotate(-90, expand=True).transpose(Image.Transpose.ROTATE_180).resize(im.size)
+        good = sum(ImageStat.Stat(ImageChops.difference(im.convert("RGB"), upright)).mean)
+        bad = sum(ImageStat.Stat(ImageChops.difference(im.convert("RGB"), wrong)).mean)
+        assert good < 6 < bad
+
+
+def test_national_gallery_shows_qualifiers_per_category(tmp_path: Path) -> None:
+    with jury_workspace(tmp_path) as ws:
+        cats = {e["entry_id"]: e["category"] for e in ws.ledger.entries()}
+        rows = []
+        for i, entry_id in enumerate(sorted(cats)):
+            rows.append({"entry_id": entry_id, "anon_id": ANON[i], "category": cats[entry_id], "score": 80.0 - i,
+                         "rank": i // 2 + 1, "award": "qualifier" if i in (0, 1, 2, 5) else None})
+        ws.ledger.save_awards(rows, "national")
+        gallery = build_gallery(ws, tmp_path / "site")
+    assert gallery.stage == "national"
+    # middle first (E0001, E0003), then high (E0002, E0006); E0004/5/7/8 did not qualify
+    assert [(p.entry_id, p.category) for p in gallery.photos] == [
+        ("E0001", "middle"), ("E0003", "middle"), ("E0002", "high"), ("E0006", "high")]
+    html = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
+    assert "National qualifiers" in html
+    assert html.index("Middle school") < html.index("High school")
+    assert html.count('class="card"') == 4 and "Olga" not in html
+    assert sorted(p.name for p in (tmp_path / "site").glob("*.html")) == sorted(
+        ["index.html", "K7QX2M.html", "P3RT9A.html", "Z8WB4C.html", "T4VS7F.html"])
+
+
+def test_no_awards_says_run_awards_first(tmp_path: Path) -> None:
+    with jury_workspace(tmp_path) as ws:
+        with pytest.raises(GalleryError, match=r"run `milsetctl awards` first") as caught:
+            build_gallery(ws)
+        assert caught.value.code == 1
+        root = ws.root
+    result = CliRunner().invoke(app, ["gallery", "-w", str(root)])
+    assert result.exit_code == 1
+    assert "run `milsetctl awards` first" in result.output
+    assert not (Path(root) / "gallery").exists()
+
+
+def test_rerun_reuses_images_and_drops_pages_no_longer_awarded(tmp_path: Path) -> None:
+    with jury_workspace(tmp_path, stage="global") as ws:
+        global_awards(ws)
+        first = build_gallery(ws)
+        assert first.made == 16 and first.reused == 0
+        global_awards(ws, count=3)
+        second = build_gallery(ws)
+        root = Path(ws.root) / "gallery"
+    assert second.made == 0 and second.reused == 6
+    assert sorted(p.name for p in root.glob("*.html")) == sorted(["index.html"] + [f"{a}.html" for a in ANON[:3]])
+    assert len(list((root / "images").iterdir())) == 6
+    assert not list(root.rglob("*.tmp"))
+
+
+def test_cli_gallery_json(tmp_path: Path) -> None:
+    with jury_workspace(tmp_path, stage="global") as ws:
+        global_awards(ws, count=4)
+        root = ws.root
+    result = CliRunner().invoke(app, ["gallery", "-w", str(root), "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["stage"] == "global" and Path(doc["gallery"]).is_file()
+    assert [e["award"] for e in doc["entries"]] == ["global-1", "global-2", "global-3", "gallery"]
+    assert [e["page"] for e in doc["entries"]] == [f"{a}.html" for a in ANON[:4]]
