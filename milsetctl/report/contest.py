@@ -1,0 +1,331 @@
+"""The contest in numbers (issue 8, `milsetctl report`): a pure model computed from the ledger, and one
+self-contained HTML page of it (charts drawn by matplotlib as inline SVG, no external file or URL: it works
+offline and can be mailed as one file).
+
+`contest_report(ws)` computes; `render_contest_html(report)` / `write_contest_html(report, path)` render. The
+terminal tables live in `contest_console.py`. Every text from the ledger (titles, names, provinces, juror names)
+reaches the page through Jinja2 autoescaping, and reaches the SVG charts as drawn glyphs (matplotlib's SVG XML
+comments escape `<` `>` `&`), so a province `<script>` shows as text.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    from milsetctl.workspace import Workspace
+
+TEMPLATE = "contest-report.html"
+NO_REGION = "(no region)"
+NO_PROVINCE = "(none)"
+NO_CATEGORY = "(none)"
+STATUSES = ("eligible", "review", "rejected")
+AWARD_ORDER = ("global-1", "global-2", "global-3", "gallery", "qualifier")
+
+
+@dataclass
+class ContestReport:
+    """The contest in numbers. Frames hold plain values (counts are ints, scores floats on the sheet's scale)."""
+
+    name: str
+    stage: str
+    generated_at: str
+    criteria: list[str]
+    score_min: float
+    score_max: float
+    by_status: pd.DataFrame  # status, entries
+    by_category: pd.DataFrame  # category, entries, eligible
+    by_region: pd.DataFrame  # region, entries, eligible
+    by_province: pd.DataFrame  # province, region, entries, eligible
+    rejections: pd.DataFrame  # rule, severity, entries
+    scores: pd.DataFrame  # long: juror, anon_id, criterion, score
+    per_juror: pd.DataFrame  # juror, entries, mean, sd, min, max (all criteria pooled)
+    per_criterion: pd.DataFrame  # criterion, marks, mean, sd, min, max
+    agreement: dict[str, Any] = field(default_factory=dict)  # kendall_w, krippendorff_alpha, icc2_1, jurors, entries
+    awards: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["award", "entries"]))
+
+    @property
+    def total(self) -> int:
+        return int(self.by_status["entries"].sum()) if len(self.by_status) else 0
+
+    @property
+    def has_scores(self) -> bool:
+        return not self.scores.empty
+
+    def as_json(self) -> dict[str, Any]:
+        """One JSON object: header values and every table as a list of row objects (NaN -> null)."""
+        def rows(df: pd.DataFrame) -> list[dict[str, Any]]:
+            return [{k: _plain(v) for k, v in r.items()} for r in df.to_dict("records")]
+
+        return {
+            "contest": self.name, "stage": self.stage, "generated_at": self.generated_at, "entries": self.total,
+            "by_status": rows(self.by_status), "by_category": rows(self.by_category),
+            "by_region": rows(self.by_region), "by_province": rows(self.by_province),
+            "rejections": rows(self.rejections), "per_juror": rows(self.per_juror),
+            "per_criterion": rows(self.per_criterion),
+            "agreement": {k: _plain(v) for k, v in self.agreement.items()}, "awards": rows(self.awards),
+        }
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars -> Python, NaN -> None (JSON has no NaN)."""
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def _counts(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """entries and eligible entries per key, most entries first, then by name."""
+    if df.empty:
+        return pd.DataFrame(columns=[*keys, "entries", "eligible"])
+    g = df.groupby(keys, dropna=False).agg(entries=("entry_id", "size"),
+                                             eligible=("status", lambda s: int((s == "eligible").sum())))
+    g = g.reset_index().sort_values(["entries", *keys], ascending=[False, *([True] * len(keys))])
+    return g.reset_index(drop=True).astype({"entries": int, "eligible": int})
+
+
+def _scores_long(ws: Workspace) -> pd.DataFrame:
+    """The stored scores as the long frame of the jury contract: juror, anon_id, criterion, score (float)."""
+    rows = []
+    for juror, anon_id, marks, *_ in ws.ledger.score_rows():
+        for criterion, score in (json.loads(marks) or {}).items():
+            if score is not None:
+                rows.append((str(juror), str(anon_id), str(criterion), float(score)))
+    return pd.DataFrame(rows, columns=["juror", "anon_id", "criterion", "score"])
+
+
+def _describe(scores: pd.DataFrame, key: str, count_name: str, count_of: str) -> pd.DataFrame:
+    cols = [key, count_name, "mean", "sd", "min", "max"]
+    if scores.empty:
+        return pd.DataFrame(columns=cols)
+    g = scores.groupby(key)
+    out = pd.DataFrame({
+        count_name: g[count_of].nunique() if count_of != "score" else g["score"].size(),
+        "mean": g["score"].mean(), "sd": g["score"].std(), "min": g["score"].min(), "max": g["score"].max(),
+    }).reset_index()
+    return out[cols]
+
+
+def _in_order(df: pd.DataFrame, key: str, order: list[str]) -> pd.DataFrame:
+    """Rows in the settings' criteria order, criteria the settings do not name after them."""
+    rank = {k: i for i, k in enumerate(order)}
+    return df.sort_values(key, key=lambda s: s.map(lambda v: (rank.get(v, len(rank)), v))).reset_index(drop=True)
+
+
+def _agreement(scores: pd.DataFrame, criteria: list[str], weights: Any) -> dict[str, Any]:
+    """Kendall's W, Krippendorff's alpha and ICC recomputed over the stored scores (the same functions `score`
+    uses: milsetctl.scoring.agreement), so the page agrees with the ledger even after a partial re-score."""
+    if scores.empty:
+        return {}
+    from milsetctl.scoring.aggregate import juror_entry_scores
+    from milsetctl.scoring.agreement import icc, kendall_w, krippendorff_alpha
+
+    known = scores[scores["criterion"].isin(criteria)]
+    try:
+        matrix = juror_entry_scores(known, criteria=criteria, weights=weights)
+    except ValueError:
+        return {}
+    icc_value = icc(matrix)
+    return {"kendall_w": kendall_w(matrix), "krippendorff_alpha": krippendorff_alpha(matrix),
+            "icc2_1": icc_value.get("icc2_1") if isinstance(icc_value, dict) else None,
+            "jurors": int(matrix.notna().any().sum()), "entries": int(len(matrix))}
+
+
+def contest_report(ws: Workspace) -> ContestReport:
+    """Compute the contest in numbers from the ledger (nothing is written).
+
+    Provinces are counted under their canonical name (`milsetctl.ingest.values.canonical_province`, with the
+    contest's [entrants.province_aliases]) so 广东省 and Guangdong are one province; regions come from [regions]
+    (`region_of`). Rejection reasons: the reject/review findings of the last validation, counted once per entry
+    and rule (`report.tables.count_reasons`, the ranking `validate` shows). Scores: every stored score
+    (`ledger.score_rows`); agreement recomputed with `scoring.agreement`. Works on a workspace with no scores.
+    """
+    from milsetctl.ingest.values import canonical_province, region_of
+    from milsetctl.report.tables import count_reasons
+
+    s = ws.settings
+    aliases = dict(s.section("entrants").get("province_aliases") or {})
+    regions = s.regions
+    rows = []
+    for e in ws.ledger.entries():
+        province = canonical_province(e["province"], aliases)
+        region = region_of(e["province"], regions, aliases) if province else None
+        if region is None and e["country"] and str(e["country"]).strip().casefold() not in ("china", "中国", "cn"):
+            region = str(e["country"]).strip()  # abroad at the global stage: the country is the useful group
+        rows.append({"entry_id": e["entry_id"], "status": e["status"] or "review",
+                     "category": e["category"] or NO_CATEGORY, "province": province or NO_PROVINCE,
+                     "region": region or NO_REGION})
+    entries = pd.DataFrame(rows, columns=["entry_id", "status", "category", "province", "region"])
+
+    status_counts = entries["status"].value_counts()
+    statuses = [*STATUSES, *sorted(set(status_counts.index) - set(STATUSES))]
+    by_status = pd.DataFrame({"status": statuses, "entries": [int(status_counts.get(k, 0)) for k in statuses]})
+
+    reasons = count_reasons(ws.ledger.current_findings().values())
+    rejections = pd.DataFrame(reasons, columns=["rule", "severity", "entries"])
+
+    jury = s.jury
+    criteria = [str(c) for c in jury.get("criteria") or []]
+    scores = _scores_long(ws)
+    awards = pd.DataFrame(columns=["award", "entries"])
+    given = pd.Series([r["award"] for r in ws.ledger.awards() if r["award"]], dtype=object)
+    if len(given):
+        vc = given.value_counts()
+        order = [a for a in AWARD_ORDER if a in vc.index] + sorted(set(vc.index) - set(AWARD_ORDER))
+        awards = pd.DataFrame({"award": order, "entries": [int(vc[a]) for a in order]})
+
+    return ContestReport(
+        name=s.name, stage=s.stage, generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        criteria=criteria, score_min=float(jury.get("score_min", 1)), score_max=float(jury.get("score_max", 10)),
+        by_status=by_status, by_category=_counts(entries, ["category"]), by_region=_counts(entries, ["region"]),
+        by_province=_counts(entries, ["province", "region"]), rejections=rejections, scores=scores,
+        per_juror=_describe(scores, "juror", "entries", "anon_id"),
+        per_criterion=_in_order(_describe(scores, "criterion", "marks", "score"), "criterion", criteria),
+        agreement=_agreement(scores, criteria, jury.get("weights")), awards=awards,
+    )
+
+
+# --- charts ---------------------------------------------------------------------------------------------------
+
+_SVG_HEAD = re.compile(r"^.*?(?=<svg)", re.S)
+_SVG_META = re.compile(r"<metadata>.*?</metadata>\s*", re.S)
+_SVG_SIZE = re.compile(r'(<svg[^>]*?)\s(width|height)="[^"]*"')
+COLOR = "#2f6f9f"
+
+
+def _rc() -> dict[str, Any]:
+    """Glyphs drawn as paths (the page needs no font), DejaVu Sans first with Noto Sans CJK SC as the fallback
+    for Chinese province and juror names (Debian fonts-noto-cjk), and no mathtext: a '$' in a name is a '$'."""
+    return {"font.family": ["DejaVu Sans", "Noto Sans CJK SC"], "svg.fonttype": "path", "text.parse_math": False,
+            "svg.hashsalt": "milsetctl", "font.size": 10, "axes.spines.top": False, "axes.spines.right": False}
+
+
+def _svg(fig: Any) -> str:
+    """The figure as an inline <svg> element, sized by its viewBox (scales with the page), no XML prolog."""
+    import matplotlib.pyplot as plt
+
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+    plt.close(fig)
+    text = _SVG_META.sub("", _SVG_HEAD.sub("", buf.getvalue(), count=1))
+    for _ in range(2):
+        text = _SVG_SIZE.sub(r"\1", text, count=1)
+    return text.replace("<svg ", '<svg role="img" class="chart" ', 1)
+
+
+def _bar_chart(labels: list[str], values: list[int], xlabel: str) -> str:
+    import matplotlib.pyplot as plt
+
+    shown = list(reversed(labels)), list(reversed(values))
+    fig, ax = plt.subplots(figsize=(6.4, max(1.2, 0.32 * len(labels) + 0.7)))
+    bars = ax.barh(range(len(labels)), shown[1], color=COLOR)
+    ax.set_yticks(range(len(labels)), shown[0])
+    ax.bar_label(bars, padding=3)
+    ax.set_xlabel(xlabel)
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    return _svg(fig)
+
+
+def _box_chart(groups: dict[str, list[float]], xlabel: str, lo: float, hi: float) -> str:
+    import matplotlib.pyplot as plt
+
+    names = list(groups)
+    fig, ax = plt.subplots(figsize=(6.4, max(1.4, 0.42 * len(names) + 0.8)))
+    ax.boxplot([groups[n] for n in names][::-1], orientation="horizontal", tick_labels=names[::-1],
+               patch_artist=True, boxprops={"facecolor": "#cfe0ee", "edgecolor": COLOR},
+               medianprops={"color": "#b5452f"})
+    ax.set_xlim(lo - 0.5, hi + 0.5)
+    ax.set_xlabel(xlabel)
+    return _svg(fig)
+
+
+def contest_charts(report: ContestReport, top_provinces: int = 20) -> dict[str, str]:
+    """name -> inline SVG of each chart the page shows; charts with nothing to draw are left out.
+    Uses matplotlib's Agg backend (no display needed), set here only."""
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    charts: dict[str, str] = {}
+    with plt.rc_context(_rc()):
+        if len(report.by_region):
+            charts["region"] = _bar_chart(report.by_region["region"].tolist(),
+                                          report.by_region["entries"].tolist(), "entries")
+        if len(report.by_province):
+            top = report.by_province.head(top_provinces)
+            charts["province"] = _bar_chart(top["province"].tolist(), top["entries"].tolist(), "entries")
+        if len(report.by_category):
+            charts["category"] = _bar_chart(report.by_category["category"].tolist(),
+                                            report.by_category["entries"].tolist(), "entries")
+        if len(report.rejections):
+            charts["rejections"] = _bar_chart(report.rejections["rule"].tolist(),
+                                              report.rejections["entries"].tolist(), "entries")
+        if report.has_scores:
+            sc = report.scores
+            by_juror = {str(j): g["score"].tolist() for j, g in sc.groupby("juror", sort=True)}
+            charts["jurors"] = _box_chart(by_juror, "score (every criterion)", report.score_min, report.score_max)
+            order = [c for c in report.criteria if c in set(sc["criterion"])] + sorted(
+                set(sc["criterion"]) - set(report.criteria))
+            by_crit = {c: sc.loc[sc["criterion"] == c, "score"].tolist() for c in order}
+            charts["criteria"] = _box_chart(by_crit, "score (every juror)", report.score_min, report.score_max)
+    return charts
+
+
+# --- HTML -----------------------------------------------------------------------------------------------------
+
+def _template() -> Any:
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+    from milsetctl.report.html import templates_dir
+
+    env = Environment(loader=FileSystemLoader(str(templates_dir())), autoescape=select_autoescape(default=True),
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["num"] = _num
+    return env.get_template(TEMPLATE)
+
+
+def _num(value: Any, digits: int = 2) -> str:
+    value = _plain(value)
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def _table(df: pd.DataFrame) -> dict[str, Any]:
+    return {"columns": list(df.columns), "rows": [[_plain(v) for v in r] for r in df.itertuples(index=False)]}
+
+
+def render_contest_html(report: ContestReport) -> str:
+    """The page as text: every value autoescaped, charts inline (the SVG is matplotlib's own, marked safe)."""
+    from markupsafe import Markup
+
+    charts = {k: Markup(v) for k, v in contest_charts(report).items()}
+    tables = {name: _table(getattr(report, name)) for name in (
+        "by_status", "by_category", "by_region", "by_province", "rejections", "per_juror", "per_criterion",
+        "awards")}
+    return _template().render(report=report, charts=charts, tables=tables, agreement=report.agreement)
+
+
+def write_contest_html(report: ContestReport, path: Path) -> Path:
+    """Write the page to a temporary name beside `path`, then rename (a killed run leaves no half page)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(render_contest_html(report), encoding="utf-8")
+    os.replace(tmp, path)
+    return path

@@ -1,0 +1,168 @@
+"""`report`: the contest in numbers (model, HTML page with inline SVG charts, terminal tables, CLI)."""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from jury_fixtures import PEOPLE, jury_workspace
+from test_awards import give_anon_ids, store_scores
+from typer.testing import CliRunner
+
+from milsetctl.cli import app
+from milsetctl.report.contest import contest_report, render_contest_html, write_contest_html
+from milsetctl.workspace import Workspace
+
+runner = CliRunner()
+
+
+def _people(**changes: dict[str, str]) -> list:
+    """PEOPLE with some fields changed, keyed by contestant_id."""
+    from dataclasses import replace
+
+    return [replace(p, **changes.get(p.contestant_id.replace("-", "_"), {})) for p in PEOPLE]
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Workspace:
+    # 广东省 written in Chinese beside "Guangdong" (E0003): one province; E0004 rejected
+    people = _people(CN2022_107={"province": "广东省"})
+    w = jury_workspace(tmp_path, people=people, statuses={"CN2022-104": "rejected", "CN2022-106": "review"})
+    yield w
+    w.close()
+
+
+def scored(ws: Workspace) -> dict[str, str]:
+    anon = give_anon_ids(ws)
+    marks = {"Ann": {e: (i + 1, None) for i, e in enumerate(anon)},      # 1..8
+             "张老师": {e: (i + 2, None) for i, e in enumerate(anon)}}   # 2..9: same order, W = 1
+    store_scores(ws, anon, marks)
+    return anon
+
+
+def test_counts_by_province_region_category_status(ws: Workspace) -> None:
+    r = contest_report(ws)
+    assert r.total == 8
+    assert dict(zip(r.by_status["status"], r.by_status["entries"], strict=True)) == {
+        "eligible": 6, "review": 1, "rejected": 1}
+    prov = r.by_province.set_index("province")
+    assert prov.loc["Guangdong", "entries"] == 2 and prov.loc["Guangdong", "region"] == "South"
+    assert "广东省" not in prov.index and prov["entries"].sum() == 8
+    region = r.by_region.set_index("region")
+    assert region.loc["South", "entries"] == 2 and r.by_region.iloc[0]["region"] == "South"  # most first
+    assert region.loc["Russia", "eligible"] == 0  # abroad: grouped by country
+    cat = r.by_category.set_index("category")
+    assert cat.loc["middle", "entries"] == 4 and cat.loc["high", "eligible"] == 2
+    assert not r.has_scores and r.agreement == {} and r.per_juror.empty
+
+
+def test_scores_per_juror_criterion_and_agreement(ws: Workspace) -> None:
+    scored(ws)
+    r = contest_report(ws)
+    juror = r.per_juror.set_index("juror")
+    assert juror.loc["Ann", "entries"] == 8 and juror.loc["Ann", "mean"] == pytest.approx(4.5)
+    assert juror.loc["张老师", "min"] == 2 and juror.loc["张老师", "max"] == 9
+    assert list(r.per_criterion["criterion"]) == ["originality", "information", "technique", "impact"]
+    assert r.per_criterion.iloc[0]["marks"] == 16 and r.per_criterion.iloc[0]["mean"] == pytest.approx(5.0)
+    assert r.agreement["kendall_w"] == pytest.approx(1.0)
+    assert r.agreement["jurors"] == 2 and r.agreement["entries"] == 8
+    data = r.as_json()
+    json.dumps(data)  # plain values only
+    assert data["agreement"]["kendall_w"] == pytest.approx(1.0)
+
+
+def test_rejection_reasons_and_awards(ws: Workspace) -> None:
+    ws.ledger.db.executemany("INSERT INTO findings (entry_id, rule, severity, message, data) VALUES (?, ?, ?, ?, ?)",
+                             [("E0004", "too-small", "reject", "too small", None),
+                              ("E0006", "too-small", "review", "small", None),
+                              ("E0006", "ai-generated", "review", "maybe AI", None)])
+    ws.ledger.db.commit()
+    anon = give_anon_ids(ws)
+    ws.ledger.save_awards([{"entry_id": e, "anon_id": a, "category": "middle", "score": 50.0, "rank": 1,
+                            "award": "qualifier" if e in ("E0001", "E0003") else None} for e, a in anon.items()],
+                          "national")
+    r = contest_report(ws)
+    reasons = {(row.rule, row.severity): row.entries for row in r.rejections.itertuples()}
+    assert reasons == {("too-small", "reject"): 1, ("too-small", "review"): 1, ("ai-generated", "review"): 1}
+    assert r.awards.to_dict("records") == [{"award": "qualifier", "entries": 2}]
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+        self.scripts = 0
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.scripts += tag == "script"
+        self.urls += [v or "" for k, v in attrs if k in ("src", "href", "xlink:href")]
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def test_page_has_inline_svg_charts_and_no_external_url(ws: Workspace, tmp_path: Path) -> None:
+    scored(ws)
+    path = write_contest_html(contest_report(ws), tmp_path / "out" / "r.html")
+    html = path.read_text(encoding="utf-8")
+    assert not list(path.parent.glob("*.tmp"))
+    assert html.count("<svg") == 5  # region, province, category, jurors, criteria (no rejections here)
+    assert "<?xml" not in html and "<metadata>" not in html
+    parser = _Links()
+    parser.feed(html)
+    assert not [u for u in parser.urls if not u.startswith("#")], parser.urls
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", html, re.I)
+    assert parser.scripts == 0
+    text = " ".join(parser.text)
+    for section in ("Participation", "Rejection and review reasons", "Scores", "Agreement between jurors", "Awards"):
+        assert section in text
+    assert "no rejections or reviews" in text and "no awards yet" in text and "no scores yet" not in text
+    assert "1.000" in text  # Kendall's W shown
+
+
+def test_page_without_scores_says_so(ws: Workspace) -> None:
+    html = render_contest_html(contest_report(ws))
+    assert html.count("no scores yet") == 2  # scores and agreement sections
+    assert html.count("<svg") == 3
+
+
+def test_titles_provinces_and_jurors_are_escaped(tmp_path: Path) -> None:
+    people = _people(CN2022_101={"province": "<script>alert(1)</script>"})
+    with jury_workspace(tmp_path, people=people) as w:
+        anon = give_anon_ids(w)
+        store_scores(w, anon, {"<img src=x onerror=alert(2)>": {e: (5, None) for e in anon}})
+        html = render_contest_html(contest_report(w))
+    assert "<script" not in html.lower() and "<img" not in html.lower()
+    assert "&lt;script&gt;" in html.lower() and "&lt;img src=x" in html.lower()
+
+
+def test_cli_writes_page_and_prints_tables(ws: Workspace) -> None:
+    scored(ws)
+    root = ws.root
+    result = runner.invoke(app, ["report", "-w", str(root)])
+    assert result.exit_code == 0, result.output
+    page = root / "reports" / "contest-report.html"
+    assert page.is_file() and "<svg" in page.read_text(encoding="utf-8")
+    for title in ("Entries by province", "Scores per juror", "Agreement between jurors", "Guangdong", "张老师"):
+        assert title in result.stdout
+    assert "no awards yet" in result.stdout
+
+
+def test_cli_json_and_out(ws: Workspace, tmp_path: Path) -> None:
+    out = tmp_path / "elsewhere" / "numbers.html"
+    result = runner.invoke(app, ["report", "-w", str(ws.root), "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["entries"] == 8 and data["report"] == str(out) and out.is_file()
+    assert data["per_juror"] == [] and data["agreement"] == {}
+    assert {"province": "Guangdong", "region": "South", "entries": 2, "eligible": 2} in data["by_province"]
+
+
+def test_cli_refuses_out_inside_source(ws: Workspace) -> None:
+    result = runner.invoke(app, ["report", "-w", str(ws.root), "--out", str(Path(ws.settings.source) / "r.html")])
+    assert result.exit_code == 2
+    assert not (Path(ws.settings.source) / "r.html").exists()
