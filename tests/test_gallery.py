@@ -199,3 +199,23 @@ def test_cli_gallery_json(tmp_path: Path) -> None:
     assert doc["stage"] == "global" and Path(doc["gallery"]).is_file()
     assert [e["award"] for e in doc["entries"]] == ["global-1", "global-2", "global-3", "gallery"]
     assert [e["page"] for e in doc["entries"]] == [f"{a}.html" for a in ANON[:4]]
+
+
+def test_han_names_are_marked_chinese() -> None:
+    from milsetctl.gallery.build import is_han
+
+    assert is_han("张伟") and is_han("刘䶮") and is_han("𠮷田") and is_han("欧阳·娜娜")
+    assert not is_han("Maria García") and not is_han("Ольга") and not is_han("张 Wei") and not is_han("")
+
+
+def test_missing_photo_is_left_out_with_a_warning_and_out_in_source_refused(tmp_path: Path) -> None:
+    with jury_workspace(tmp_path, stage="global") as ws:
+        global_awards(ws, count=4)
+        (Path(ws.settings.source) / ws.ledger.entry("E0003")["file"]).unlink()
+        gallery = build_gallery(ws, tmp_path / "site")
+        with pytest.raises(GalleryError, match="submissions folder") as caught:
+            build_gallery(ws, Path(ws.settings.source) / "gallery")
+        assert caught.value.code == 2
+    assert [p.entry_id for p in gallery.photos] == ["E0001", "E0002", "E0004"]
+    assert len(gallery.warnings) == 1 and gallery.warnings[0].startswith("E0003: photo not found")
+    assert 'rel="next" href="H2NM6D.html"' in (tmp_path / "site" / "P3RT9A.html").read_text(encoding="utf-8")
