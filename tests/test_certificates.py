@@ -162,3 +162,24 @@ def test_file_names_are_windows_safe_and_codes_normalise() -> None:
     assert not set('<>:"/\\|?*') & set(name) and name.startswith("E0001-") and not name[:-4].endswith((".", " "))
     assert safe_file_name("J01", "CON") == "J01-CON.pdf"
     assert normalise_code(" abcd-efgh ijkl_mnop ") == "ABCDEFGHIJKLMNOP"
+
+
+def test_proof_list_xlsx_and_pdf_keep_text_as_printed(tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    odd = replace(PEOPLE[1], contestant_id="CN2022-901", name="=HYPERLINK(\"x\")", school="@school + -1")
+    bad = replace(PEOPLE[3], contestant_id="CN2022-902", name="Olga \U0010fffd")
+    with jury_workspace(tmp_path, people=[PEOPLE[2], odd, bad], png_every=0) as ws:
+        res = runner.invoke(app, ["certificates", "participation", "--proof", "-w", str(ws.root), "--json"])
+        assert res.exit_code == 0, res.output
+        data = json.loads(res.stdout)["proof"]
+        assert data["rows"] == 3 and data["unprintable"] == 1
+        sheet = load_workbook(data["xlsx"]).active
+        rows = list(sheet.iter_rows(min_row=2, values_only=True))
+        assert rows[0][:4] == ("E0001", "刘䶮", "广州市第六中学", "Night sky 1")
+        assert rows[1][1] == '=HYPERLINK("x")' and sheet["B3"].data_type == "s"
+        assert rows[1][2] == "@school + -1" and sheet["C3"].data_type == "s"
+        assert rows[2][5].startswith("NO: U+10FFFD")
+        text = pdf_text(Path(data["pdf"]))
+        assert "刘䶮" in text and '=HYPERLINK("x")' in text and "Olga [U+10FFFD]" in text
+        assert not list((ws.root / "certificates" / "participation").glob("E0*.pdf"))  # a proof prints nothing
