@@ -92,8 +92,10 @@ def _counts(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
         return pd.DataFrame(columns=[*keys, "entries", "eligible"])
     g = df.groupby(keys, dropna=False).agg(entries=("entry_id", "size"),
                                              eligible=("status", lambda s: int((s == "eligible").sum())))
-    g = g.reset_index().sort_values(["entries", *keys], ascending=[False, *([True] * len(keys))])
-    return g.reset_index(drop=True).astype({"entries": int, "eligible": int})
+    g = g.reset_index()
+    g["_unknown"] = g[keys[0]].isin((NO_REGION, NO_PROVINCE, NO_CATEGORY))  # "(none)" last among equals
+    g = g.sort_values(["entries", "_unknown", *keys], ascending=[False, True, *([True] * len(keys))])
+    return g.drop(columns="_unknown").reset_index(drop=True).astype({"entries": int, "eligible": int})
 
 
 def _scores_long(ws: Workspace) -> pd.DataFrame:
@@ -201,7 +203,6 @@ def contest_report(ws: Workspace) -> ContestReport:
 
 _SVG_HEAD = re.compile(r"^.*?(?=<svg)", re.S)
 _SVG_META = re.compile(r"<metadata>.*?</metadata>\s*", re.S)
-_SVG_SIZE = re.compile(r'(<svg[^>]*?)\s(width|height)="[^"]*"')
 COLOR = "#2f6f9f"
 
 
@@ -213,15 +214,14 @@ def _rc() -> dict[str, Any]:
 
 
 def _svg(fig: Any) -> str:
-    """The figure as an inline <svg> element, sized by its viewBox (scales with the page), no XML prolog."""
+    """The figure as an inline <svg> element at its natural size (the page's CSS shrinks it on a narrow screen,
+    so every chart's lettering has the same size), without the XML prolog and metadata (which hold URLs)."""
     import matplotlib.pyplot as plt
 
     buf = io.StringIO()
     fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     plt.close(fig)
     text = _SVG_META.sub("", _SVG_HEAD.sub("", buf.getvalue(), count=1))
-    for _ in range(2):
-        text = _SVG_SIZE.sub(r"\1", text, count=1)
     return text.replace("<svg ", '<svg role="img" class="chart" ', 1)
 
 
@@ -229,7 +229,7 @@ def _bar_chart(labels: list[str], values: list[int], xlabel: str) -> str:
     import matplotlib.pyplot as plt
 
     shown = list(reversed(labels)), list(reversed(values))
-    fig, ax = plt.subplots(figsize=(6.4, max(1.2, 0.32 * len(labels) + 0.7)))
+    fig, ax = plt.subplots(figsize=(4.6, max(1.2, 0.32 * len(labels) + 0.7)))
     bars = ax.barh(range(len(labels)), shown[1], color=COLOR)
     ax.set_yticks(range(len(labels)), shown[0])
     ax.bar_label(bars, padding=3)
@@ -242,7 +242,7 @@ def _box_chart(groups: dict[str, list[float]], xlabel: str, lo: float, hi: float
     import matplotlib.pyplot as plt
 
     names = list(groups)
-    fig, ax = plt.subplots(figsize=(6.4, max(1.4, 0.42 * len(names) + 0.8)))
+    fig, ax = plt.subplots(figsize=(4.6, max(1.4, 0.42 * len(names) + 0.8)))
     ax.boxplot([groups[n] for n in names][::-1], orientation="horizontal", tick_labels=names[::-1],
                patch_artist=True, boxprops={"facecolor": "#cfe0ee", "edgecolor": COLOR},
                medianprops={"color": "#b5452f"})
@@ -254,7 +254,6 @@ def _box_chart(groups: dict[str, list[float]], xlabel: str, lo: float, hi: float
 def contest_charts(report: ContestReport, top_provinces: int = 20) -> dict[str, str]:
     """name -> inline SVG of each chart the page shows; charts with nothing to draw are left out.
     Uses matplotlib's Agg backend (no display needed), set here only."""
-    os.environ.setdefault("MPLBACKEND", "Agg")
     import matplotlib
 
     matplotlib.use("Agg")
@@ -263,8 +262,8 @@ def contest_charts(report: ContestReport, top_provinces: int = 20) -> dict[str, 
     charts: dict[str, str] = {}
     with plt.rc_context(_rc()):
         if len(report.by_region):
-            charts["region"] = _bar_chart(report.by_region["region"].tolist(),
-                                          report.by_region["entries"].tolist(), "entries")
+            top = report.by_region.head(top_provinces)
+            charts["region"] = _bar_chart(top["region"].tolist(), top["entries"].tolist(), "entries")
         if len(report.by_province):
             top = report.by_province.head(top_provinces)
             charts["province"] = _bar_chart(top["province"].tolist(), top["entries"].tolist(), "entries")
