@@ -183,3 +183,23 @@ def test_proof_list_xlsx_and_pdf_keep_text_as_printed(tmp_path: Path) -> None:
         text = pdf_text(Path(data["pdf"]))
         assert "刘䶮" in text and '=HYPERLINK("x")' in text and "Olga [U+10FFFD]" in text
         assert not list((ws.root / "certificates" / "participation").glob("E0*.pdf"))  # a proof prints nothing
+
+
+def test_juror_certificates_for_active_jurors_in_every_script(tmp_path: Path) -> None:
+    with jury_workspace(tmp_path, people=[PEOPLE[0]], png_every=0) as ws:
+        ws.ledger.save_jurors([
+            {"key": "a@x.org", "name": "Ольга Иванова", "affiliation": "Université Cheikh Anta Diop",
+             "country": "Senegal", "email": "a@x.org", "school": None},
+            {"key": "b@x.org", "name": "𠮷田 花子", "affiliation": "東京大学", "country": "Japan",
+             "email": "b@x.org", "school": None},
+        ])
+        batch = issue_certificates(ws, "juror", workers=1)
+        assert not batch.refused
+        assert [i.entry_id for i in batch.issued] == [None, None]
+        assert [i.file.name for i in batch.issued] == ["J01-Ольга Иванова.pdf", "J02-𠮷田 花子.pdf"]
+        text = pdf_text(batch.issued[1].file)
+        assert "𠮷田 花子" in text and "Certificate of Appreciation" in text and "東京大学" in text
+        res = runner.invoke(app, ["verify", format_code(batch.issued[0].code), "-w", str(ws.root), "--json"])
+        got = json.loads(res.stdout)
+        assert res.exit_code == 0 and got["kind"] == "juror" and got["recipient"] == "Ольга Иванова"
+        assert got["entry_id"] is None

@@ -37,7 +37,7 @@ AWARD_WORDING = {
     "global-2": "Global Award · Second Place",
     "global-3": "Global Award · Third Place",
     "gallery": "Virtual Gallery Selection",
-    "juror": "Certificate of Appreciation · Member of the Jury",
+    "juror": "Certificate of Appreciation",
 }
 
 
