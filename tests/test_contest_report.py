@@ -13,7 +13,7 @@ from test_awards import give_anon_ids, store_scores
 from typer.testing import CliRunner
 
 from milsetctl.cli import app
-from milsetctl.report.contest import contest_report, render_contest_html, write_contest_html
+from milsetctl.report.contest import SEVERITY_COLOR, contest_report, render_contest_html, write_contest_html
 from milsetctl.workspace import Workspace
 
 runner = CliRunner()
@@ -88,6 +88,10 @@ def test_rejection_reasons_and_awards(ws: Workspace) -> None:
     reasons = {(row.rule, row.severity): row.entries for row in r.rejections.itertuples()}
     assert reasons == {("too-small", "reject"): 1, ("too-small", "review"): 1, ("ai-generated", "review"): 1}
     assert r.awards.to_dict("records") == [{"award": "qualifier", "entries": 2}]
+    html = render_contest_html(r)
+    assert html.count("<svg") == 4  # region, province, category, rejections (no scores)
+    assert SEVERITY_COLOR["reject"] in html and SEVERITY_COLOR["review"] in html  # bars coloured by severity
+    assert "Awards given" in html and "no awards yet" not in html
 
 
 class _Links(HTMLParser):

@@ -117,6 +117,8 @@ def _describe(scores: pd.DataFrame, key: str, count_name: str, count_of: str) ->
         count_name: g[count_of].nunique() if count_of != "score" else g["score"].size(),
         "mean": g["score"].mean(), "sd": g["score"].std(), "min": g["score"].min(), "max": g["score"].max(),
     }).reset_index()
+    if (scores["score"] % 1 == 0).all():  # whole marks (the sheets' validation): min/max shown as marks
+        out = out.astype({"min": int, "max": int})
     return out[cols]
 
 
@@ -225,12 +227,22 @@ def _svg(fig: Any) -> str:
     return text.replace("<svg ", '<svg role="img" class="chart" ', 1)
 
 
-def _bar_chart(labels: list[str], values: list[int], xlabel: str) -> str:
+SEVERITY_COLOR = {"reject": "#b5452f", "review": "#d9a12b"}
+
+
+def _bar_chart(labels: list[str], values: list[int], xlabel: str, kinds: list[str] | None = None) -> str:
+    """Horizontal bars, first label on top; `kinds` (severities) colour the bars and add a legend."""
     import matplotlib.pyplot as plt
 
     shown = list(reversed(labels)), list(reversed(values))
     fig, ax = plt.subplots(figsize=(4.6, max(1.2, 0.32 * len(labels) + 0.7)))
-    bars = ax.barh(range(len(labels)), shown[1], color=COLOR)
+    colors = [SEVERITY_COLOR.get(k, COLOR) for k in reversed(kinds)] if kinds else COLOR
+    bars = ax.barh(range(len(labels)), shown[1], color=colors)
+    if kinds:
+        from matplotlib.patches import Patch
+
+        ax.legend(handles=[Patch(color=SEVERITY_COLOR.get(k, COLOR), label=k) for k in dict.fromkeys(kinds)],
+                  loc="lower right", frameon=False)
     ax.set_yticks(range(len(labels)), shown[0])
     ax.bar_label(bars, padding=3)
     ax.set_xlabel(xlabel)
@@ -271,8 +283,9 @@ def contest_charts(report: ContestReport, top_provinces: int = 20) -> dict[str, 
             charts["category"] = _bar_chart(report.by_category["category"].tolist(),
                                             report.by_category["entries"].tolist(), "entries")
         if len(report.rejections):
-            charts["rejections"] = _bar_chart(report.rejections["rule"].tolist(),
-                                              report.rejections["entries"].tolist(), "entries")
+            rej = report.rejections
+            charts["rejections"] = _bar_chart(rej["rule"].tolist(), rej["entries"].tolist(), "entries",
+                                              rej["severity"].tolist())
         if report.has_scores:
             sc = report.scores
             by_juror = {str(j): g["score"].tolist() for j, g in sc.groupby("juror", sort=True)}

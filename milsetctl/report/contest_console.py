@@ -17,20 +17,20 @@ from rich.text import Text
 from milsetctl.report.contest import ContestReport, _num, _plain
 
 
-def _cell(value: Any) -> Text:
+def _cell(value: Any, digits: int = 2) -> Text:
     value = _plain(value)
     if isinstance(value, float):
-        return Text(_num(value))
+        return Text(_num(value, digits))
     return Text("–" if value is None else str(value))
 
 
-def _table(df: pd.DataFrame, title: str) -> Table:
+def _table(df: pd.DataFrame, title: str, digits: int = 2) -> Table:
     table = Table(title=title, title_justify="left", title_style="bold")
     for col in df.columns:
         numeric = pd.api.types.is_numeric_dtype(df[col])
         table.add_column(str(col), justify="right" if numeric else "left")
     for row in df.itertuples(index=False):
-        table.add_row(*(_cell(v) for v in row))
+        table.add_row(*(_cell(v, digits) for v in row))
     return table
 
 
@@ -44,7 +44,7 @@ def render_contest(console: Console, report: ContestReport, path: str | None = N
         if len(df):
             console.print(_table(df, title))
     if len(report.rejections):
-        console.print(_table(report.rejections, "Rejection and review reasons (entries per rule)"))
+        console.print(_table(report.rejections, "Rejection and review reasons"))
     else:
         console.print(Text("Rejection and review reasons: none", style="dim"))
     if report.has_scores:
@@ -54,7 +54,7 @@ def render_contest(console: Console, report: ContestReport, path: str | None = N
         agreement = pd.DataFrame({"statistic": ["Kendall's W", "Krippendorff's alpha", "ICC(2,1)"],
                                   "value": [_plain(a.get(k)) for k in ("kendall_w", "krippendorff_alpha", "icc2_1")]},
                                  ).astype({"value": float})
-        console.print(_table(agreement, "Agreement between jurors"))
+        console.print(_table(agreement, "Agreement between jurors", digits=3))
     else:
         console.print(Text("Scores: no scores yet", style="dim"))
     if len(report.awards):
