@@ -330,7 +330,7 @@ def test_top_level_help_names_only_commands_that_exist() -> None:
     existing = set(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
     assert listed == existing
     lowered = result.output.lower()
-    for missing in ("certificate", "members", "fees", "verify "):
+    for missing in ("certificates", "members", "fees", "verify "):
         if missing.strip() not in existing:
             assert missing not in lowered, missing
 
