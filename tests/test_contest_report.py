@@ -170,3 +170,11 @@ def test_cli_refuses_out_inside_source(ws: Workspace) -> None:
     result = runner.invoke(app, ["report", "-w", str(ws.root), "--out", str(Path(ws.settings.source) / "r.html")])
     assert result.exit_code == 2
     assert not (Path(ws.settings.source) / "r.html").exists()
+
+
+def test_empty_workspace_has_no_charts(tmp_path: Path) -> None:
+    with jury_workspace(tmp_path, people=[]) as w:
+        r = contest_report(w)
+        html = render_contest_html(r)
+    assert r.total == 0 and r.as_json()["by_province"] == []
+    assert "<svg" not in html and "no entries yet" in html and html.count("no scores yet") == 2
