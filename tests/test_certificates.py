@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from jury_fixtures import PEOPLE, jury_workspace
+from PIL import Image
 from pypdf import PdfReader
 from typer.testing import CliRunner
 
@@ -70,6 +71,12 @@ def test_participation_one_pdf_per_entrant_with_name_and_code(printed) -> None:
     assert "䶮" in pdf_text(liu.file)
     assert any("CJK" in f for f in pdf_fonts(liu.file)), pdf_fonts(liu.file)
     assert len({i.code for i in batch.issued}) == 8
+    # the photo's thumbnail: shrunk once, cached by content hash, drawn on the certificate
+    thumbs = list((ws.root / "cache" / "certificate-thumbs").glob("*.jpg"))
+    assert len(thumbs) == 8
+    assert max(Image.open(thumbs[0]).size) == 640
+    assert len(PdfReader(str(liu.file)).pages[0].images) == 1
+    assert liu.file.stat().st_size < 300_000
 
 
 def test_json_and_verify_through_the_cli(printed) -> None:

@@ -197,9 +197,9 @@ def safe_file_name(key: str, name: str, limit: int = 80) -> str:
     return (base or key) + ".pdf"
 
 
-def thumbnail(ws: Workspace, cert: Certificate) -> Path | None:
-    """The photo shrunk once (EXIF orientation applied, no metadata) and cached by content hash; None without
-    a readable photo."""
+def thumbnail(cache: Path, cert: Certificate) -> Path | None:
+    """The photo shrunk once (EXIF orientation applied, no metadata) and cached by content hash in `cache`; None
+    without a readable photo."""
     if cert.photo is None or not cert.photo.is_file():
         return None
     sha = cert.sha256
@@ -209,7 +209,7 @@ def thumbnail(ws: Workspace, cert: Certificate) -> Path | None:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 h.update(chunk)
         sha = h.hexdigest()
-    folder = ws.root / "cache" / "certificate-thumbs"
+    folder = cache
     path = folder / f"{sha}-{THUMB_PX}.jpg"
     if path.is_file():
         return path
@@ -264,7 +264,7 @@ def render_html(cert: Certificate, code: str, thumb: Path | None, issued_on: str
 
 
 def _render_pdf(job: tuple[str, str]) -> str:
-    """Worker: HTML -> PDF at `path` (temporary name, then os.replace). Returns the path."""
+    """HTML -> PDF at `path` (temporary name, then os.replace). Returns the path."""
     from weasyprint import HTML
 
     html, path = job
@@ -272,6 +272,12 @@ def _render_pdf(job: tuple[str, str]) -> str:
     HTML(string=html, base_url=str(templates_dir())).write_pdf(tmp)
     os.replace(tmp, path)
     return path
+
+
+def _print_one(job: tuple[Certificate, str, str, str, str]) -> str:
+    """Worker: thumbnail, HTML (template compiled once per process) and PDF of one certificate. Returns the path."""
+    cert, code, day, path, cache = job
+    return _render_pdf((render_html(cert, code, thumbnail(Path(cache), cert), day), path))
 
 
 def _combine(files: list[Path], target: Path) -> None:
@@ -310,7 +316,8 @@ def issue_certificates(ws: Workspace, kind: str, out: Path | None = None, only: 
     secret = workspace_secret(ws)
     done_before = ws.ledger.issued_certificates(kind)
     issued_on = datetime.now(ws.settings.tz).date().isoformat()
-    jobs: list[tuple[str, str]] = []
+    cache = ws.root / "cache" / "certificate-thumbs"
+    jobs: list[tuple[Certificate, str, str, str, str]] = []
     pending: list[tuple[Certificate, str, Path]] = []
     for cert in people:
         bad = next(((label, ch) for label, text in (("name", cert.name), ("school", cert.school),
@@ -328,7 +335,7 @@ def issue_certificates(ws: Workspace, kind: str, out: Path | None = None, only: 
             batch.issued.append(Issued(cert.name, cert.entry_id, path, code, skipped=True))
             continue
         day = prior["issued_at"][:10] if prior is not None and prior["code"] == code else issued_on
-        jobs.append((render_html(cert, code, thumbnail(ws, cert), day), str(path)))
+        jobs.append((cert, code, day, str(path), str(cache)))
         pending.append((cert, code, path))
     total, finished = len(jobs), 0
     if progress:
@@ -346,11 +353,11 @@ def issue_certificates(ws: Workspace, kind: str, out: Path | None = None, only: 
 
     if n > 1 and total > 1:
         with ProcessPoolExecutor(max_workers=n) as pool:
-            for path in pool.map(_render_pdf, jobs):
+            for path in pool.map(_print_one, jobs):
                 record(path)
     else:
         for job in jobs:
-            record(_render_pdf(job))
+            record(_print_one(job))
     batch.issued.extend(Issued(c.name, c.entry_id, p, code) for c, code, p in pending)
     order = {str(folder / safe_file_name(c.key, c.name)): i for i, c in enumerate(people)}
     batch.issued.sort(key=lambda i: order.get(str(i.file), 0))
