@@ -219,3 +219,34 @@ def test_missing_photo_is_left_out_with_a_warning_and_out_in_source_refused(tmp_
     assert [p.entry_id for p in gallery.photos] == ["E0001", "E0002", "E0004"]
     assert len(gallery.warnings) == 1 and gallery.warnings[0].startswith("E0003: photo not found")
     assert 'rel="next" href="H2NM6D.html"' in (tmp_path / "site" / "P3RT9A.html").read_text(encoding="utf-8")
+
+
+def _swapped_primaries_icc() -> bytes:
+    """An sRGB profile with its red and blue colorants swapped: pixels (255, 0, 0) under it are sRGB blue, so a
+    gallery image that keeps the colour must convert, not just drop the profile."""
+    import struct
+
+    from PIL import ImageCms
+
+    raw = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    count = struct.unpack(">I", raw[128:132])[0]
+    where = {bytes(raw[132 + 12 * i:136 + 12 * i]): 132 + 12 * i for i in range(count)}
+    red, blue = where[b"rXYZ"], where[b"bXYZ"]
+    raw[red + 4:red + 12], raw[blue + 4:blue + 12] = raw[blue + 4:blue + 12], raw[red + 4:red + 12]
+    raw[84:100] = b"\x00" * 16
+    return bytes(raw)
+
+
+def test_icc_profile_is_applied_then_dropped(tmp_path: Path) -> None:
+    with jury_workspace(tmp_path, stage="global") as ws:
+        photo = Path(ws.settings.source) / ws.ledger.entry("E0001")["file"]
+        profile = _swapped_primaries_icc()
+        Image.new("RGB", (800, 600), (230, 20, 20)).save(photo, "JPEG", quality=95, icc_profile=profile)
+        global_awards(ws, count=1)
+        build_gallery(ws)
+        image = Path(ws.root) / "gallery" / "images" / f"{ANON[0]}.jpg"
+    data = image.read_bytes()
+    assert b"ICC_PROFILE" not in data
+    with Image.open(image) as im:
+        r, g, b = (round(v) for v in ImageStat.Stat(im.convert("RGB")).mean)
+    assert b > 150 and r < 100, (r, g, b)  # shown as the profile means it: blue, not the raw red numbers
