@@ -31,32 +31,46 @@ def write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def _srgb(im):  # type: ignore[no-untyped-def]
-    """The image in 8-bit RGB, converted from its embedded ICC profile to sRGB when it has one."""
-    from PIL import Image, ImageCms
+def _flatten(im):  # type: ignore[no-untyped-def]
+    """RGB, L or CMYK pixels (palette and alpha resolved, alpha flattened on white: JPEG has none)."""
+    from PIL import Image
 
-    profile = im.info.get("icc_profile")
-    if im.mode not in ("RGB", "L", "CMYK"):
-        im = im.convert("RGBA") if "A" in im.mode or "transparency" in im.info else im.convert("RGB")
-        if im.mode == "RGBA":  # flatten on white: JPEG has no alpha
-            flat = Image.new("RGB", im.size, (255, 255, 255))
-            flat.paste(im, mask=im.getchannel("A"))
-            im = flat
+    if im.mode in ("RGB", "L", "CMYK"):
+        return im
+    if "A" in im.mode or "transparency" in im.info:
+        rgba = im.convert("RGBA")
+        flat = Image.new("RGB", rgba.size, (255, 255, 255))
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+        return flat
+    return im.convert("RGB")
+
+
+def _srgb(im, profile: bytes | None):  # type: ignore[no-untyped-def]
+    """8-bit RGB, converted from the original's ICC profile to sRGB when it had one (a broken profile: the pixels
+    as they are)."""
+    from PIL import ImageCms
+
     if profile:
         try:
             src = ImageCms.ImageCmsProfile(io.BytesIO(profile))
             im = ImageCms.profileToProfile(im, src, ImageCms.createProfile("sRGB"), outputMode="RGB")
         except (ImageCms.PyCMSError, OSError, ValueError):
-            im = im.convert("RGB")  # a broken profile: the pixels as they are
+            pass
     return im.convert("RGB") if im.mode != "RGB" else im
 
 
-def _encode(im, px: int) -> bytes:  # type: ignore[no-untyped-def]
+def _shrink(im, px: int):  # type: ignore[no-untyped-def]
     from PIL import Image
 
     small = im.copy()
     small.thumbnail((px, px), Image.Resampling.LANCZOS, reducing_gap=3.0)
-    clean = Image.frombytes("RGB", small.size, small.tobytes())  # a new image: no info, no exif carried over
+    return small
+
+
+def _encode(im) -> bytes:  # type: ignore[no-untyped-def]
+    from PIL import Image
+
+    clean = Image.frombytes("RGB", im.size, im.tobytes())  # a new image: no info, no exif carried over
     buf = io.BytesIO()
     clean.save(buf, "JPEG", quality=QUALITY, optimize=True, progressive=True)
     return buf.getvalue()
@@ -81,13 +95,11 @@ def web_images(original: Path, cache: Path) -> tuple[bytes, bytes, bool]:
         with Image.open(io.BytesIO(data)) as im:
             im.draft("RGB", (WEB_PX, WEB_PX))
             icc = im.info.get("icc_profile")
-            upright = ImageOps.exif_transpose(im)
-            if icc:
-                upright.info["icc_profile"] = icc
-            rgb = _srgb(upright)
+            # shrink first, then convert colour: the transform then touches 1600 px, not the full frame
+            large = _srgb(_shrink(_flatten(ImageOps.exif_transpose(im)), WEB_PX), icc)
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
         raise ImageError(f"{original}: cannot decode the photo: {exc}") from None
-    big, thumb = _encode(rgb, WEB_PX), _encode(rgb, THUMB_PX)
+    big, thumb = _encode(large), _encode(_shrink(large, THUMB_PX))
     write_atomic(big_c, big)
     write_atomic(thumb_c, thumb)
     return big, thumb, True
