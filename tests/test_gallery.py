@@ -250,3 +250,16 @@ def test_icc_profile_is_applied_then_dropped(tmp_path: Path) -> None:
     with Image.open(image) as im:
         r, g, b = (round(v) for v in ImageStat.Stat(im.convert("RGB")).mean)
     assert b > 150 and r < 100, (r, g, b)  # shown as the profile means it: blue, not the raw red numbers
+
+
+def test_cli_gallery_table_and_rerun(tmp_path: Path) -> None:
+    with jury_workspace(tmp_path, stage="global") as ws:
+        global_awards(ws, count=2)
+        root = ws.root
+    runner = CliRunner()
+    first = runner.invoke(app, ["gallery", "-w", str(root)], env={"COLUMNS": "200"})
+    second = runner.invoke(app, ["gallery", "-w", str(root), "--out", str(tmp_path / "copy")], env={"COLUMNS": "200"})
+    assert first.exit_code == 0 and second.exit_code == 0, first.output + second.output
+    assert "E0001" in first.stdout and f"{ANON[1]}.html" in first.stdout and "images made 4, reused 0" in first.stdout
+    assert "images made 0, reused 4" in second.stdout  # the cache is the workspace's, whatever --out says
+    assert (tmp_path / "copy" / "index.html").is_file() and (tmp_path / "copy" / "gallery.css").is_file()

@@ -11,10 +11,14 @@ from milsetctl.gallery.build import Gallery
 
 def render_gallery(console: Console, gallery: Gallery) -> None:
     table = Table(title=f"Virtual gallery ({gallery.stage} stage)", show_lines=False)
-    for col in ("#", "page", "category", "rank", "award"):
-        table.add_column(col)
+    per_category = gallery.stage != "global"  # the global stage ranks overall
+    columns = ("#", "entry", "page", "category", "rank", "award") if per_category else (
+        "#", "entry", "page", "rank", "award")
+    for col in columns:
+        table.add_column(col, justify="right" if col in ("#", "rank") else "left")
     for i, p in enumerate(gallery.photos, 1):
-        table.add_row(str(i), escape(p.page), escape(p.category or ""), str(p.rank or ""), escape(p.award))
+        cells = [str(i), escape(p.entry_id), escape(p.page)] + ([escape(p.category or "")] if per_category else [])
+        table.add_row(*cells, str(p.rank or ""), escape(p.award))
     console.print(table)
     console.print(f"{len(gallery.photos)} photo page(s), images made {gallery.made}, reused {gallery.reused}: "
                   f"{escape(str(gallery.index))}", soft_wrap=True)
