@@ -210,3 +210,13 @@ def test_juror_certificates_for_active_jurors_in_every_script(tmp_path: Path) ->
         got = json.loads(res.stdout)
         assert res.exit_code == 0 and got["kind"] == "juror" and got["recipient"] == "Ольга Иванова"
         assert got["entry_id"] is None
+
+
+def test_only_names_unknown_entries_and_verify_speaks_plainly(printed) -> None:
+    ws, batch = printed
+    res = runner.invoke(app, ["certificates", "participation", "-w", str(ws.root), "--only", "E0001,E0999"])
+    assert res.exit_code == 1 and "E0999" in res.stderr
+    res = runner.invoke(app, ["verify", format_code(batch.issued[0].code).lower(), "-w", str(ws.root)])
+    assert res.exit_code == 0 and "genuine" in res.stdout and "张伟" in res.stdout and "E0001" in res.stdout
+    res = runner.invoke(app, ["verify", "AAAA-AAAA-AAAA-AAAA", "-w", str(ws.root)])
+    assert res.exit_code == 1 and "not genuine" in res.stdout
