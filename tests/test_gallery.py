@@ -73,6 +73,7 @@ def test_global_gallery_pages_exist_link_and_describe(tmp_path: Path) -> None:
     pages = [h for h in index.hrefs if h.endswith(".html") and h != "index.html"]
     assert pages == [f"{a}.html" for a in ANON]
     html = (root / "index.html").read_text(encoding="utf-8")
+    assert "<h1>Global top 8</h1>" in html
     assert '<html lang="en">' in html and 'href="gallery.css"' in html and 'class="skip" href="#main"' in html
     assert "<main" in html and "<header" in html and "<h1>" in html
     assert not re.search(r"https?://", html)  # no CDN: works offline

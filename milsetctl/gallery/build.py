@@ -162,7 +162,7 @@ def build_gallery(ws: Any, out: Path | None = None) -> Gallery:
                       "category_title": CATEGORY_TITLE.get(row["category"] or "", row["category"] or "")})
     if not items:
         raise GalleryError("no photo of the gallery could be read: " + "; ".join(gallery.warnings))
-    _write_pages(ws, gallery, items)
+    _write_pages(ws, gallery, items, len(rows))
     _prune(gallery)
     return gallery
 
@@ -175,12 +175,13 @@ def _label(award: str, rank: int | None, stage: str) -> str:
     return AWARD_LABEL.get(award, award)
 
 
-def _write_pages(ws: Any, gallery: Gallery, items: list[dict[str, Any]]) -> None:
+def _write_pages(ws: Any, gallery: Gallery, items: list[dict[str, Any]], awarded: int) -> None:
     from milsetctl.report.html import templates_dir
 
     env = _env()
     contest = ws.settings.name
-    heading = "Global top 10" if gallery.stage == "global" else "National qualifiers"
+    # the award list's own size (global_top + gallery_size places, 10 by default), not a fixed "10"
+    heading = f"Global top {awarded}" if gallery.stage == "global" else "National qualifiers"
     groups: list[dict[str, Any]] = []
     for item in items:
         title = item["category_title"] if gallery.stage != "global" else ""
