@@ -220,3 +220,19 @@ def test_only_names_unknown_entries_and_verify_speaks_plainly(printed) -> None:
     assert res.exit_code == 0 and "genuine" in res.stdout and "张伟" in res.stdout and "E0001" in res.stdout
     res = runner.invoke(app, ["verify", "AAAA-AAAA-AAAA-AAAA", "-w", str(ws.root)])
     assert res.exit_code == 1 and "not genuine" in res.stdout
+
+
+def test_global_places_and_gallery_get_their_wording(tmp_path: Path) -> None:
+    with jury_workspace(tmp_path, people=PEOPLE[:3], png_every=0, stage="global") as ws:
+        ws.ledger.save_awards([
+            {"entry_id": "E0002", "anon_id": "A2", "category": None, "score": 95.0, "rank": 1, "award": "global-1"},
+            {"entry_id": "E0001", "anon_id": "A1", "category": None, "score": 90.0, "rank": 2, "award": "global-2"},
+            {"entry_id": "E0003", "anon_id": "A3", "category": None, "score": 80.0, "rank": 4, "award": "gallery"},
+        ], "global")
+        top = issue_certificates(ws, "global", workers=1)
+        assert {i.entry_id: i.recipient for i in top.issued} == {"E0001": "张伟", "E0002": "Maria García"}
+        texts = {i.entry_id: pdf_text(i.file) for i in top.issued}
+        assert "First Place" in texts["E0002"] and "Second Place" in texts["E0001"]
+        gallery = issue_certificates(ws, "gallery", workers=1)
+        assert [i.entry_id for i in gallery.issued] == ["E0003"]
+        assert "Virtual Gallery Selection" in pdf_text(gallery.issued[0].file)
