@@ -556,6 +556,144 @@ def nominate(
 # ==== end awards ====
 
 
+# ==== gallery (milsetctl/gallery/) ====
+@app.command()
+def gallery(
+    workspace: WorkspaceOpt = Path("."),
+    out_dir: Annotated[Path | None, typer.Option("--out", help="The folder to write the site into.", file_okay=False,
+                                                 show_default="WORKSPACE/gallery", metavar="DIR")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object to stdout.")] = False,
+) -> None:
+    """Make the virtual gallery: a static site (index + one page per photo) that works offline.
+
+    The global top 10 at the global stage, the qualifiers per category at the national stage; web-size images
+    made from the original photos with no metadata."""
+    from milsetctl.gallery import GalleryError, build_gallery
+    from milsetctl.gallery.console import render_gallery
+
+    with _open(workspace) as ws:
+        try:
+            with err.status("Making the gallery…"):
+                result = build_gallery(ws, out_dir)
+        except GalleryError as exc:
+            _fail(str(exc), exc.code)
+        for note in result.warnings:
+            err.print(f"[bold yellow]warning:[/] {escape(note)}", soft_wrap=True)
+        if as_json:
+            sys.stdout.write(json.dumps(result.as_json(), ensure_ascii=False, indent=1) + "\n")
+        else:
+            render_gallery(out, result)
+# ==== end gallery ====
+
+
+# ==== certificates ====
+@app.command()
+def certificates(
+    kind: Annotated[str, typer.Argument(help="participation, qualifier, global, gallery, juror or member.")],
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Folder for the PDFs.", file_okay=False,
+                                                 show_default="certificates/KIND in the workspace")] = None,
+    only: Annotated[list[str] | None, typer.Option("--only", help="Print only these entries (entry or juror ID); "
+                                                   "repeat the option or list several.", metavar="ENTRY")] = None,
+    proof: Annotated[bool, typer.Option("--proof", help="Write only the proof list (XLSX and PDF) of every name, "
+                                        "school and title as it will print, to check spelling first.")] = False,
+    workspace: WorkspaceOpt = Path("."),
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object to stdout.")] = False,
+) -> None:
+    """Print a batch of certificates: one PDF per recipient plus one combined print file.
+
+    Each carries a verification code (checked with `milsetctl verify`). A name with a character no installed
+    font can print is refused, naming the character; the rest of the batch is printed."""
+    from milsetctl.certificates import CertificateError, issue_certificates
+    from milsetctl.certificates.console import certificate_progress, render_batch
+
+    only_ids = [part for item in (only or []) for part in item.replace(",", " ").split()]
+    if proof:
+        from milsetctl.certificates.proof import write_proof
+
+        with _open(workspace) as ws:
+            try:
+                made = write_proof(ws, kind, out=out_dir, only=only_ids or None)
+            except CertificateError as exc:
+                _fail(str(exc), exc.code)
+        if as_json:
+            sys.stdout.write(json.dumps({"proof": {"xlsx": str(made.xlsx), "pdf": str(made.pdf), "rows": made.rows,
+                                                   "unprintable": made.refused}}, ensure_ascii=False) + "\n")
+        else:
+            out.print(f"proof list: {escape(str(made.xlsx))} and {escape(str(made.pdf))} ({made.rows} rows"
+                      + (f", {made.refused} with a character no font prints" if made.refused else "") + ")",
+                      soft_wrap=True)
+        return
+    with _open(workspace) as ws:
+        try:
+            with certificate_progress(err, kind) as progress:
+                batch = issue_certificates(ws, kind, out=out_dir, only=only_ids or None, progress=progress)
+        except CertificateError as exc:
+            _fail(str(exc), exc.code)
+        for refused in batch.refused:
+            _error(f"refused: {refused.reason}")
+        if as_json:
+            sys.stdout.write(json.dumps(batch.as_json(), ensure_ascii=False, indent=1) + "\n")
+        else:
+            render_batch(out, batch)
+        if batch.refused:
+            raise typer.Exit(1)
+
+
+@app.command()
+def verify(
+    code: Annotated[str, typer.Argument(help="The code printed on the certificate (dashes, spaces, case "
+                                        "do not matter).")],
+    workspace: WorkspaceOpt = Path("."),
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object to stdout.")] = False,
+) -> None:
+    """Say whether a certificate is genuine: whose it is and for what, or that this workspace never issued it."""
+    from milsetctl.certificates import verify_code
+    from milsetctl.certificates.console import render_verify
+
+    with _open(workspace) as ws:
+        result = verify_code(ws, code)
+    if as_json:
+        spec = ("valid", "kind", "recipient", "entry_id", "issued_at") if result["valid"] else ("valid",)
+        sys.stdout.write(json.dumps({k: result[k] for k in spec}, ensure_ascii=False) + "\n")
+    else:
+        render_verify(out, result)
+    if not result["valid"]:
+        raise typer.Exit(1)
+# ==== end certificates ====
+
+
+# ==== report ====
+@app.command("report")
+def report_cmd(
+    workspace: WorkspaceOpt = Path("."),
+    out_file: Annotated[Path | None, typer.Option("--out", "-o", help="The HTML page to write (default: "
+                                                  "reports/contest-report.html in the workspace).",
+                                                  dir_okay=False)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object (the tables) to stdout.")] = False,
+) -> None:
+    """The contest in numbers: one self-contained HTML page with charts (entries by region, province and
+    category, rejection reasons, scores per juror and criterion, agreement, awards), and the same tables here."""
+    from milsetctl.report.contest import contest_report, write_contest_html
+    from milsetctl.report.contest_console import render_contest
+
+    with _open(workspace) as ws:
+        path = out_file if out_file is not None else ws.root / "reports" / "contest-report.html"
+        if _inside(path, ws.settings.source):
+            _fail(f"--out {path}: inside the submissions folder {ws.settings.source}; nothing may be written there",
+                  2)
+        report = contest_report(ws)
+        try:
+            write_contest_html(report, path)
+        except OSError as exc:
+            _fail(f"{path}: cannot write the report ({exc.strerror or exc})", 1)
+        if as_json:
+            sys.stdout.write(json.dumps({**report.as_json(), "report": str(path)}, ensure_ascii=False, indent=1)
+                             + "\n")
+        else:
+            render_contest(out, report, str(path))
+# ==== end report ====
+
+
 def main() -> None:
     """The console script. A closed pipe (`milsetctl validate | head -3`) is the reader having seen enough, not an
     error: the run's results are in the ledger already, so the exit status is the command's own (0)."""

@@ -94,6 +94,10 @@ CREATE TABLE IF NOT EXISTS awards (
     entry_id TEXT PRIMARY KEY, anon_id TEXT NOT NULL, category TEXT, score REAL, rank INTEGER, award TEXT,
     stage TEXT NOT NULL, at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS issued_certificates (  -- certificates printed; `verify` looks codes up here
+    code TEXT PRIMARY KEY, kind TEXT NOT NULL, recipient_key TEXT NOT NULL, recipient TEXT NOT NULL,
+    entry_id TEXT, content TEXT NOT NULL, file TEXT, issued_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, who TEXT NOT NULL,
     action TEXT NOT NULL, detail TEXT
@@ -550,3 +554,30 @@ class Ledger:
             "SELECT juror, anon_id, scores, comment, sheet, row FROM scores "
             "WHERE juror NOT IN (SELECT value FROM json_each(?))", (json.dumps(sorted(jurors), ensure_ascii=False),)
         ).fetchall()
+
+    # --- certificates
+    def issued_certificate(self, code: str) -> sqlite3.Row | None:
+        """The issued certificate with this code (normalised: 16 base32 characters, no dashes), or None."""
+        return self.db.execute("SELECT * FROM issued_certificates WHERE code=?", (code,)).fetchone()
+
+    def issued_certificates(self, kind: str) -> dict[str, sqlite3.Row]:
+        """Issued certificates of one kind, by recipient key."""
+        rows = self.db.execute("SELECT * FROM issued_certificates WHERE kind=? ORDER BY issued_at", (kind,))
+        return {r["recipient_key"]: r for r in rows}
+
+    def record_certificate(self, code: str, kind: str, recipient_key: str, recipient: str, entry_id: str | None,
+                           content: dict[str, Any], file: str) -> str:
+        """Remember a printed certificate; a reprint of the same content keeps its first issue date. Returns
+        issued_at."""
+        with self.db:
+            row = self.issued_certificate(code)
+            if row is not None:
+                self.db.execute("UPDATE issued_certificates SET file=? WHERE code=?", (file, code))
+                return str(row["issued_at"])
+            stamp = now_iso()
+            self.db.execute(
+                "INSERT INTO issued_certificates VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (code, kind, recipient_key, recipient, entry_id,
+                 json.dumps(content, ensure_ascii=False, sort_keys=True), file, stamp),
+            )
+            return stamp

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on the sample contest, end to end: install, build sample_data/submissions, validate with a report,
 # settle the doubtful entries, blind the jury package, one score sheet per juror, ten jurors fill them in (a script
-# plays them), combine the scores, pick the awards, nominate the national best for the global round.
+# plays them), combine the scores, pick the awards, nominate the national best for the global round, print the
+# certificates, make the virtual gallery and the contest report.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
@@ -39,8 +40,19 @@ echo; echo "== 7. awards: the Qualifier Award, top 35% per category"
 echo; echo "== 8. nominate: the national best 5, originals and manifest, for the global round"
 "${ctl[@]}" nominate -w "$ws" --top 5 --out "$ws/awards/nomination-CN.zip"
 
+echo; echo "== 9. certificates: participation and Qualifier Award, one PDF each plus a print file"
+"${ctl[@]}" certificates participation -w "$ws"
+"${ctl[@]}" certificates qualifier -w "$ws"
+
+echo; echo "== 10. gallery and report: the qualifiers' virtual gallery, the contest in numbers"
+"${ctl[@]}" gallery -w "$ws"
+"${ctl[@]}" report -w "$ws"
+
 echo
 echo "Validation report: $ws/reports/validation.html"
 echo "Jury package:      $ws/jury/package/ (contact-sheet.html, contact-sheet.pdf, photos/)"
 echo "Score sheets:      $ws/jury/sheets/"
 echo "Awards:            $ws/awards/awards.xlsx, $ws/awards/nomination-CN.zip"
+echo "Certificates:      $ws/certificates/participation/, $ws/certificates/qualifier/"
+echo "Gallery:           $ws/gallery/index.html"
+echo "Contest report:    $ws/reports/contest-report.html"
