@@ -191,7 +191,7 @@ def contest_report(ws: Workspace) -> ContestReport:
         awards = pd.DataFrame({"award": order, "entries": [int(vc[a]) for a in order]})
 
     return ContestReport(
-        name=s.name, stage=s.stage, generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        name=s.name, stage=s.stage, generated_at=datetime.now(UTC).astimezone(s.tz).isoformat(timespec="seconds"),
         criteria=criteria, score_min=float(jury.get("score_min", 1)), score_max=float(jury.get("score_max", 10)),
         by_status=by_status, by_category=_counts(entries, ["category"]), by_region=_counts(entries, ["region"]),
         by_province=_counts(entries, ["province", "region"]), rejections=rejections, scores=scores,
