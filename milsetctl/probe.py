@@ -248,7 +248,7 @@ TEXT_TOTAL_LIMIT = 64 * 1024 * 1024
 _RAW_PROFILE = re.compile(r"^raw profile type (exif|app1|xmp)$", re.IGNORECASE)
 
 
-def _png_chunks(data: bytes) -> Iterator[tuple[bytes, int, int]]:
+def png_chunks(data: bytes) -> Iterator[tuple[bytes, int, int]]:
     """(type, data offset, length) of each PNG chunk, without reading the chunk data."""
     i = 8
     while i + 8 <= len(data):
@@ -304,7 +304,7 @@ def _png_metadata(data: bytes) -> _PngMeta:
     pillow_limit = PngImagePlugin.MAX_TEXT_CHUNK
     total = 0
     raw_exif: list[tuple[str, bytes]] = []
-    for kind, offset, length in _png_chunks(data):
+    for kind, offset, length in png_chunks(data):
         if kind not in (b"tEXt", b"zTXt", b"iTXt", b"eXIf", b"iCCP"):
             continue
         body = data[offset : offset + length]

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from milsetctl.probe import Probe, xmp_tools
+from milsetctl.probe import Probe, png_chunks, xmp_tools
 from milsetctl.rules import rule
 from milsetctl.settings import Settings
 
@@ -213,24 +213,12 @@ def _jpeg_header_end(data: bytes) -> int:
     return len(data)
 
 
-def _png_chunks(data: bytes) -> Iterator[tuple[bytes, int, int]]:
-    """(type, data offset, length) of each PNG chunk, without reading the chunk data."""
-    i = 8
-    while i + 8 <= len(data):
-        length = int.from_bytes(data[i : i + 4], "big")
-        kind = data[i + 4 : i + 8]
-        yield kind, i + 8, length
-        if kind == b"IEND":
-            return
-        i += 12 + length
-
-
 def _may_hold_c2pa(data: bytes, fmt: str | None) -> bool:
     """Cheap pre-check: every manifest store is a JUMBF box labelled "c2pa" (PNG: a caBX chunk)."""
     if fmt == "JPEG":
         return data.find(b"c2pa", 0, _jpeg_header_end(data)) >= 0
     if fmt == "PNG":
-        return any(kind == b"caBX" for kind, _, _ in _png_chunks(data))
+        return any(kind == b"caBX" for kind, _, _ in png_chunks(data))
     return b"c2pa" in data
 
 

@@ -118,8 +118,22 @@ class Roster:
         return cls(names=names, active=active, ever=ever)
 
 
+class ProblemSplit:
+    """`errors` (block the ranking) and `notes` (information) of an object's `problems`."""
+
+    problems: list[Problem]
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def notes(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity != "error"]
+
+
 @dataclass
-class SheetsRead:
+class SheetsRead(ProblemSplit):
     """What the sheets hold, checked.
 
     scores: long frame juror (str), anon_id (str), criterion (str), score (float, on the sheet's scale); only
@@ -139,14 +153,6 @@ class SheetsRead:
     juror_ids: dict[str, str]
     sheets: list[str]
     refused: list[str]
-
-    @property
-    def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "error"]
-
-    @property
-    def notes(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity != "error"]
 
 
 class SheetError(ValueError):
@@ -246,16 +252,20 @@ class _Cells:
         return f"row {row}, columns {self.headers[first].strip()}-{self.headers[last].strip()}"
 
 
+def _criterion_names(criteria: Sequence[str]) -> dict[str, str]:
+    """Header key -> criterion: each criterion's own name first, then its aliases (an alias never displaces a name)."""
+    names = {_key(c): c for c in criteria}
+    for c in criteria:
+        for alias in CRITERION_ALIASES.get(c, []):
+            names.setdefault(_key(alias), c)
+    return names
+
+
 class _Columns:
     """Header row -> which column holds what."""
 
     def __init__(self, headers: Sequence[Any], criteria: Sequence[str]) -> None:
-        crit_map: dict[str, str] = {}
-        for c in criteria:
-            crit_map[_key(c)] = c
-        for c in criteria:
-            for alias in CRITERION_ALIASES.get(c, []):
-                crit_map.setdefault(_key(alias), c)
+        crit_map = _criterion_names(criteria)
         self.criteria: dict[str, int] = {}
         self.anon = self.juror = self.comment = self.criterion = self.score = -1
         self.extra: list[int] = []
@@ -466,13 +476,7 @@ class _Checker:
         self.known = None if known_anon_ids is None else set(known_anon_ids)
         self.withdrawn = set(withdrawn)
         self.roster = roster
-        crit_map: dict[str, str] = {}
-        for c in criteria:
-            crit_map[_key(c)] = c
-        for c in criteria:
-            for alias in CRITERION_ALIASES.get(c, []):
-                crit_map.setdefault(_key(alias), c)
-        self.crit_map = crit_map
+        self.crit_map = _criterion_names(criteria)
 
     def check(self, cells: _Cells, problems: list[Problem]) -> tuple[pd.DataFrame, pd.DataFrame]:
         """(scores long frame, pairs frame) of the usable cells; every unusable one becomes a problem.

@@ -31,7 +31,16 @@ import numpy as np
 import pandas as pd
 
 from milsetctl.scoring.aggregate import ScoreCube, prepare
-from milsetctl.scoring.read import RECUSAL, Problem, Roster, SheetsRead, read_sheets, score_column, sheet_paths
+from milsetctl.scoring.read import (
+    RECUSAL,
+    Problem,
+    ProblemSplit,
+    Roster,
+    SheetsRead,
+    read_sheets,
+    score_column,
+    sheet_paths,
+)
 
 Progress = Callable[[str], None]
 
@@ -41,7 +50,7 @@ class ScoreUsageError(ValueError):
 
 
 @dataclass
-class ScoreResult:
+class ScoreResult(ProblemSplit):
     """Everything `score` found and did; the CLI prints it, `as_json` is SPEC's `score --json`.
 
     ranking: index anon_id; entry_id, category, score (0-100), rank (Int64, <NA> unscored), jurors and the
@@ -72,14 +81,6 @@ class ScoreResult:
     category_order: list[str] = field(default_factory=list)  # the contest's categories, youngest first
     read_jurors: list[str] = field(default_factory=list)  # the jurors this run's sheets hold
     refused: list[str] = field(default_factory=list)  # sheets not used at all
-
-    @property
-    def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "error"]
-
-    @property
-    def notes(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity != "error"]
 
     @property
     def exit_code(self) -> int:
