@@ -58,6 +58,16 @@ def _fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
+def _warn(text: str) -> None:
+    """One warning line on stderr, never wrapped."""
+    err.print(f"[bold yellow]warning:[/] {escape(text)}", soft_wrap=True)
+
+
+def _print_json(document: object) -> None:
+    """`--json`: one JSON object on stdout and nothing else there."""
+    sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=1) + "\n")
+
+
 def _version(value: bool) -> None:
     if value:
         out.print(f"milsetctl {__version__}")
@@ -263,7 +273,7 @@ def validate(
             written = write_report(result, report, ws.thumbs, ws.settings)
             err.print(f"Report written to [bold]{escape(str(written))}[/]", soft_wrap=True)
         if as_json:
-            sys.stdout.write(json.dumps(result.as_json(), ensure_ascii=False, indent=1) + "\n")
+            _print_json(result.as_json())
         else:
             render_validation(out, result, limit)
 
@@ -377,7 +387,7 @@ def anonymise(
                       "finish (anonymous IDs stay).")
             raise typer.Exit(130) from None
         if as_json:
-            sys.stdout.write(json.dumps(result.as_json(), ensure_ascii=False, indent=1) + "\n")
+            _print_json(result.as_json())
         render_package(err if as_json else out, result)
         render_leaks(err if as_json else out, result.leaks, result.files_scanned)
         if result.leaks:
@@ -429,9 +439,9 @@ def jury_sheets(
         except JuryError as exc:
             _fail(str(exc))
         if as_json:
-            sys.stdout.write(json.dumps(result.as_json(), ensure_ascii=False, indent=1) + "\n")
+            _print_json(result.as_json())
             for warning in result.warnings:
-                err.print(f"[bold yellow]warning:[/] {escape(warning)}", soft_wrap=True)
+                _warn(warning)
         else:
             render_sheets(out, result)
 # ==== end jury sheets ====
@@ -473,7 +483,7 @@ def score(
                       "same command again.")
             raise typer.Exit(130) from None
         if as_json:
-            sys.stdout.write(json.dumps(result.as_json(), ensure_ascii=False, indent=1) + "\n")
+            _print_json(result.as_json())
         render_score(err if as_json else out, result, brief=as_json)
         raise typer.Exit(result.exit_code)
 # ==== end score ====
@@ -518,7 +528,7 @@ def awards(
                 _fail(str(exc), 1)
             err.print(f"Award list written to [bold]{escape(str(written))}[/]")
         if as_json:
-            sys.stdout.write(json.dumps(result.as_json(), ensure_ascii=False, indent=1) + "\n")
+            _print_json(result.as_json())
         else:
             render_awards(out, result)
 
@@ -548,9 +558,9 @@ def nominate(
         except NominateError as exc:
             _fail(str(exc), exc.code)
         for note in result.warnings:
-            err.print(f"[bold yellow]warning:[/] {escape(note)}", soft_wrap=True)
+            _warn(note)
         if as_json:
-            sys.stdout.write(json.dumps(result.as_json(), ensure_ascii=False, indent=1) + "\n")
+            _print_json(result.as_json())
         else:
             render_nomination(out, result)
 # ==== end awards ====
@@ -578,9 +588,9 @@ def gallery(
         except GalleryError as exc:
             _fail(str(exc), exc.code)
         for note in result.warnings:
-            err.print(f"[bold yellow]warning:[/] {escape(note)}", soft_wrap=True)
+            _warn(note)
         if as_json:
-            sys.stdout.write(json.dumps(result.as_json(), ensure_ascii=False, indent=1) + "\n")
+            _print_json(result.as_json())
         else:
             render_gallery(out, result)
 # ==== end gallery ====
@@ -632,7 +642,7 @@ def certificates(
         for refused in batch.refused:
             _error(f"refused: {refused.reason}")
         if as_json:
-            sys.stdout.write(json.dumps(batch.as_json(), ensure_ascii=False, indent=1) + "\n")
+            _print_json(batch.as_json())
         else:
             render_batch(out, batch)
         if batch.refused:
@@ -687,8 +697,7 @@ def report_cmd(
         except OSError as exc:
             _fail(f"{path}: cannot write the report ({exc.strerror or exc})", 1)
         if as_json:
-            sys.stdout.write(json.dumps({**report.as_json(), "report": str(path)}, ensure_ascii=False, indent=1)
-                             + "\n")
+            _print_json({**report.as_json(), "report": str(path)})
         else:
             render_contest(out, report, str(path))
 # ==== end report ====

@@ -11,6 +11,14 @@ from enum import StrEnum
 from typing import Any
 
 
+class StageError(RuntimeError):
+    """A stage cannot run at all; `code` is the CLI exit status (1: input unusable, 2: usage error)."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 class Severity(StrEnum):
     REJECT = "reject"
     REVIEW = "review"

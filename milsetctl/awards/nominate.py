@@ -25,6 +25,7 @@ from typing import Any
 
 from milsetctl.ingest.columns import COLUMNS
 from milsetctl.ledger import now_iso
+from milsetctl.models import StageError
 from milsetctl.report.tables import neutralise
 from milsetctl.workspace import Workspace
 
@@ -34,12 +35,8 @@ _UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
 _SAME = 1e-9  # scores closer than this are the same score (they are means of the same few integers)
 
 
-class NominateError(Exception):
+class NominateError(StageError):
     """Nomination impossible; `code` is the CLI exit status (1: nothing to nominate from, 2: usage)."""
-
-    def __init__(self, message: str, code: int = 1) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 @dataclass

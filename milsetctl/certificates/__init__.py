@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from milsetctl.certificates.fonts import first_missing_char, missing_fonts
+from milsetctl.models import StageError
 from milsetctl.workspace import Workspace
 
 KINDS = ("participation", "qualifier", "global", "gallery", "juror", "member")
@@ -41,12 +42,8 @@ AWARD_WORDING = {
 }
 
 
-class CertificateError(RuntimeError):
+class CertificateError(StageError):
     """The batch cannot be made at all (unknown kind, no roster, missing fonts); `code` is the CLI exit code."""
-
-    def __init__(self, message: str, code: int = 1) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 @dataclass

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from milsetctl.gallery.images import THUMB_PX, WEB_PX, ImageError, web_images, write_atomic
+from milsetctl.models import StageError
 
 GLOBAL_AWARDS = ("global-1", "global-2", "global-3", "gallery")
 AWARD_LABEL = {"global-1": "First prize", "global-2": "Second prize", "global-3": "Third prize",
@@ -25,12 +26,8 @@ CSS = "gallery.css"
 IMAGES = "images"
 
 
-class GalleryError(RuntimeError):
+class GalleryError(StageError):
     """The gallery cannot be built; `code` is the CLI exit status (1 input unusable, 2 usage)."""
-
-    def __init__(self, message: str, code: int = 1) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 @dataclass
