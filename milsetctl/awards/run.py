@@ -31,9 +31,10 @@ class StaleRankingError(NoRankingError):
     entry was never scored. Awards from it would be wrong, so none are given until `score` runs again."""
 
 
-def stale_ranking(ws: Workspace, ranking: list[dict[str, Any]]) -> list[str]:
-    """Why the stored ranking is out of date (empty when it is current): one line per entry, naming it."""
-    entries = {r["entry_id"]: r for r in ws.ledger.entries(present_only=False)}
+def stale_ranking(ws: Workspace, ranking: list[dict[str, Any]], entries: dict[str, Any]) -> list[str]:
+    """Why the stored ranking is out of date (empty when it is current): one line per entry, naming it.
+
+    entries: entry_id -> ledger row, every entry the ledger has (present or not)."""
     ranked = {r["entry_id"] for r in ranking}
     packaged = {r["entry_id"]: r["anon_id"] for r in ws.ledger.anon_rows()}
     reasons = []
@@ -167,7 +168,8 @@ def compute_awards(ws: Workspace, store: bool = True) -> AwardsResult:
     ranking = [dict(r) for r in ws.ledger.ranking()]
     if not ranking:
         raise NoRankingError("no ranking yet: run `milsetctl score SHEETS...` first")
-    stale = stale_ranking(ws, ranking)
+    entries = {r["entry_id"]: r for r in ws.ledger.entries(present_only=False)}
+    stale = stale_ranking(ws, ranking, entries)
     if stale:
         shown = "; ".join(stale[:8]) + (f"; and {len(stale) - 8} more" if len(stale) > 8 else "")
         raise StaleRankingError(f"the ranking is out of date, so no awards are given: {shown}. Run `milsetctl "
@@ -184,7 +186,6 @@ def compute_awards(ws: Workspace, store: bool = True) -> AwardsResult:
         global_top=int(options.get("global_top", 3)), gallery_size=int(options.get("gallery_size", 10)),
     )
     award_of = dict(zip(selected.frame["entry_id"].tolist(), selected.frame["award"].tolist(), strict=True))
-    entries = {r["entry_id"]: r for r in ws.ledger.entries(present_only=False)}
     rows: list[AwardRow] = []
     warnings: list[str] = []
     run = next((dict(r) for r in ws.ledger.score_runs() if r["run_id"] == ranking[0]["run_id"]), None)
