@@ -91,13 +91,14 @@ def render_validation(console: Console, result: ValidationResult, attention_limi
         need = Table(title="Entries that need attention", header_style="bold", show_lines=True, expand=True)
         need.add_column("entry", no_wrap=True)
         need.add_column("status", no_wrap=True)
-        need.add_column("contestant")
+        need.add_column("contestant", overflow="fold", ratio=2)
         need.add_column("file", overflow="fold", ratio=2)
         need.add_column("findings", ratio=5)
         for r in attention[:attention_limit]:
-            who = " ".join(x for x in (r.entry.contestant_id, r.entry.name) if x) or "—"
+            # a 10,000-character cell must not push every other column to one letter wide
+            who = _clip(" ".join(x for x in (r.entry.contestant_id, r.entry.name) if x) or "—", 60)
             lines = [
-                f"[{SEVERITY_STYLE[str(f.severity)]}]{f.rule}[/]: {escape(f.message)}"
+                f"[{SEVERITY_STYLE[str(f.severity)]}]{f.rule}[/]: {escape(_clip(f.message, 400))}"
                 for f in r.findings
                 if str(f.severity) != "info"
             ]
@@ -106,7 +107,7 @@ def render_validation(console: Console, result: ValidationResult, attention_limi
                              f"{escape(r.decision['reason'])}")
             status = str(r.status)
             need.add_row(r.entry.entry_id, f"[{STATUS_STYLE[r.status]}]{status}[/]", escape(who),
-                         escape(r.entry.file or "—"), "\n".join(lines))
+                         escape(_clip(r.entry.file or "—", 120)), "\n".join(lines))
         console.print(need)
     shown = min(len(attention), max(attention_limit, 0))
     if len(attention) > shown:
@@ -118,6 +119,11 @@ def render_validation(console: Console, result: ValidationResult, attention_limi
         f"Checked {len(result.entries)} entries ({result.photos_analysed} photos analysed{cache_note}) "
         f"in {result.elapsed_s:.1f} s."
     )
+
+
+def _clip(text: str, limit: int) -> str:
+    """At most `limit` characters, an ellipsis marking the cut (the report files hold the whole text)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def reflow(text: str) -> list[str]:

@@ -160,14 +160,14 @@ def anonymise_photo(data: bytes) -> tuple[bytes, str, list[str]]:
 def source_path(ws: Any, rel: str) -> Path:
     """Where an entry's photo is: below SOURCE, or (global stage, nomination zips) in the workspace's extraction
     cache `cache/nominations/` (milsetctl/ingest/nominations.py)."""
-    candidates = []
-    if ws.settings.source:
-        candidates.append(Path(ws.settings.source) / rel)
-    candidates.append(Path(ws.root) / "cache" / "nominations" / rel)
-    for path in candidates:
-        if path.is_file():
+    from milsetctl.ingest import inside  # never a file outside them: '..', an absolute path, a link leading out
+
+    roots = ([Path(ws.settings.source)] if ws.settings.source else []) + [Path(ws.root) / "cache" / "nominations"]
+    for root in roots:
+        path = inside(root, rel)
+        if path is not None:
             return path
-    raise PhotoError(f"photo not found: {candidates[0]}")
+    raise PhotoError(f"photo not found: {roots[0] / rel}")
 
 
 def _write(path: Path, data: bytes) -> None:

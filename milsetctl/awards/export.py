@@ -20,13 +20,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from milsetctl.report.tables import _XML_ILLEGAL, neutralise
+from milsetctl.report.tables import _XML_ILLEGAL
+from milsetctl.sheetcells import formula_like, neutralise
 from milsetctl.workspace import Workspace
 
 BASE_COLUMNS = ["rank", "category", "award", "score", "entry_id", "anon_id", "contestant_id", "name", "school",
                 "title"]
 FORMATS = (".xlsx", ".csv")
-_FORMULA_START = tuple("=+-@＝＋－＠")
 
 
 class ExportError(ValueError):
@@ -96,11 +96,6 @@ def export_rows(ws: Workspace, rows: Sequence[Any], names: bool = False) -> tupl
     return header, out
 
 
-def _formula_like(value: Any) -> bool:
-    return isinstance(value, str) and bool(value) and (
-        value.startswith(("\t", "\r", "\n")) or value.lstrip(" ").startswith(_FORMULA_START))
-
-
 def _write_xlsx(path: Path, header: list[str], rows: list[list[Any]]) -> None:
     import openpyxl
     from openpyxl.cell import WriteOnlyCell
@@ -129,7 +124,7 @@ def _write_xlsx(path: Path, header: list[str], rows: list[list[Any]]) -> None:
         for i, value in enumerate(row):
             if isinstance(value, str):
                 value = _XML_ILLEGAL.sub("", value)
-                if _formula_like(value):  # a string cell, shown as typed: never run as a formula
+                if formula_like(value):  # a string cell, shown as typed: never run as a formula
                     cell = WriteOnlyCell(sheet, value=value)
                     cell.data_type = "s"
                     cell.quotePrefix = True

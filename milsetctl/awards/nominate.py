@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from milsetctl.ingest import inside
 from milsetctl.ingest.columns import COLUMNS
 from milsetctl.ledger import now_iso
 from milsetctl.models import StageError
@@ -192,8 +193,11 @@ def nominate(ws: Workspace, top: int, out: Path) -> Nomination:
     for row in [*chosen, *tied]:
         entry = entries[row["entry_id"]]
         rel = entry["file"] or ""
-        path = source / rel
+        found = inside(source, rel)  # never a file outside SOURCE ('..', an absolute path, a link leading out)
+        path = found or source / rel
         try:
+            if found is None:
+                raise FileNotFoundError(2, "not a file below the submissions folder")
             data = path.read_bytes()
         except OSError as exc:
             raise NominateError(f"{entry['entry_id']}: cannot read the original photo {path}: "

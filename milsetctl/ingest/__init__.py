@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,24 +44,76 @@ class Submissions:
     notes: list[str] = field(default_factory=list)
 
 
-def scan_images(source: Path, exclude: Path | None = None) -> dict[str, Path]:
-    """Relative NFC path -> real path, for every image-like file below SOURCE (hidden files skipped)."""
+def scan_images(source: Path, exclude: Path | None = None, refused: dict[str, str] | None = None) -> dict[str, Path]:
+    """Relative NFC path -> real path, for every image-like file below SOURCE (hidden files skipped).
+
+    Symbolic links are never followed out of SOURCE: a link to a file outside it (or one that loops or leads
+    nowhere) is left out, and so is every linked folder (not walked). Each is put in `refused` (relative path,
+    a folder's with a trailing '/', -> why), for ingest to name in a finding.
+    """
     found: dict[str, Path] = {}
     excluded = exclude.resolve() if exclude else None
+    top = source.resolve()
     for root, dirs, files in os.walk(source, onerror=lambda e: None):
         root_path = Path(root)
         if excluded is not None and (root_path.resolve() == excluded or excluded in root_path.resolve().parents):
             dirs[:] = []
             continue
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d.lower() not in _IGNORED_NAMES)
+        if refused is not None:
+            for d in dirs:
+                if (root_path / d).is_symlink():  # os.walk does not descend into them: say so
+                    refused[nfc((root_path / d).relative_to(source).as_posix()) + "/"] = (
+                        "a link to a folder (links are not followed)")
         for name in sorted(files):
             if name.startswith(".") or name.lower() in _IGNORED_NAMES:
                 continue
             if Path(name).suffix.lower() in IMAGE_EXTENSIONS:
                 path = root_path / name
                 rel = nfc(path.relative_to(source).as_posix())
+                why = _link_problem(path, top)
+                if why is not None:
+                    if refused is not None:
+                        refused[rel] = why
+                    continue
                 found[rel] = path
     return found
+
+
+def _link_problem(path: Path, top: Path) -> str | None:
+    """Why a symbolic link below SOURCE is not read (it leads out of SOURCE, loops, or leads nowhere); None for a
+    plain file or a link that stays inside."""
+    if not path.is_symlink():
+        return None
+    try:
+        target = path.resolve(strict=True)
+    except (OSError, RuntimeError):  # RuntimeError: a loop, on Python before 3.13
+        return "a symbolic link that loops or leads nowhere"
+    if top not in target.parents:
+        return "a symbolic link to a file outside the submissions folder"
+    return None
+
+
+def inside(source: Path, rel: str) -> Path | None:
+    """SOURCE/rel when it is a file that really lies below SOURCE (after following links), else None.
+
+    Every reader of an original photo goes through this: a ledger path with '..', an absolute one, or a symbolic
+    link out of SOURCE never opens a file elsewhere on the computer."""
+    try:
+        path = source / rel
+        if path.is_file() and source.resolve() in path.resolve().parents:
+            return path
+    except (OSError, RuntimeError, ValueError):
+        pass
+    return None
+
+
+def _leaves_folder(cell: str) -> bool:
+    """A file cell that is an absolute path or climbs out with '..' (as written, or percent-decoded)."""
+    text = cell.strip().strip('"').strip("'").strip().replace("\\", "/")
+    if text.startswith("/") or re.match(r"^[A-Za-z]:", text) or re.match(r"(?i)^file:", text):
+        return True
+    return any(".." in c.split("/") for c in [text, *path_candidates(cell)])
 
 
 def _find_manifest(source: Path, manifest: Path | None) -> Path | None:
@@ -71,9 +124,10 @@ def _find_manifest(source: Path, manifest: Path | None) -> Path | None:
         if not path.exists():
             raise ManifestError(f"{manifest}: no such manifest file")
         return path
+    top = source.resolve()
     for name in MANIFEST_NAMES:
         for candidate in source.iterdir():
-            if candidate.is_file() and nfc(candidate.name).lower() == name:
+            if candidate.is_file() and nfc(candidate.name).lower() == name and _link_problem(candidate, top) is None:
                 return candidate
     return None
 
@@ -144,6 +198,12 @@ def _entry_from_fields(
         text["contestant_id"] = number_id_text(raw_id)  # an 18-digit ID in a number cell lost its last digits
     findings: list[Finding] = []
     file_rel = _resolve_file(text["file"], images) if text["file"] else None
+    if file_rel and file_rel not in images and _leaves_folder(text["file"]):
+        cell = (where or {}).get("file", "file")
+        findings.append(Finding("path-outside", Severity.REJECT,
+                                f"{origin}, {cell}: '{text['file'][:200]}' points outside the submissions folder "
+                                "(an absolute path or '..') and no file below the folder has its name; nothing "
+                                "was read"))
     submitted = None
     raw_when = fields.get("submitted_at")
     if text["submitted_at"]:
@@ -259,13 +319,15 @@ def entries_from_table(table: Table, settings: Settings, images: dict[str, Path]
                   if date_index is not None and date_index < len(cells) and isinstance(cells[date_index], str)]
     date_order = infer_date_order(date_texts, _date_setting(settings))
     entries = []
+    # each cell's name, 'column 'file', cell H', made once per column (not per row of 100,000)
+    labels = {index: f"column {column_label(column, table.headers[index])}, cell {_col_letter(index)}"
+              for index, column in columns.items()}
     for row_number, cells in rows:
         fields: dict[str, Any] = {}
         where: dict[str, str] = {}
         for index, column in columns.items():
             fields[column] = cells[index] if index < len(cells) else None
-            label = column_label(column, table.headers[index])
-            where[column] = f"column {label}, cell {_col_letter(index)}{row_number}"
+            where[column] = f"{labels[index]}{row_number}"
         for index, header in enumerate(table.headers):
             if index not in columns and header.strip() and index < len(cells):
                 # setdefault: a second "file" column must not overwrite the first, recognised one
@@ -284,7 +346,9 @@ def _sidecar_for(path: Path) -> Path | None:
 
 def entries_from_sidecars(source: Path, images: dict[str, Path], settings: Settings) -> list[Entry]:
     aliases = settings.section("manifest").get("aliases") or {}
-    sidecars = {rel: s for rel, s in ((rel, _sidecar_for(path)) for rel, path in images.items()) if s is not None}
+    top = source.resolve()
+    sidecars = {rel: s for rel, s in ((rel, _sidecar_for(path)) for rel, path in images.items())
+                if s is not None and _link_problem(s, top) is None}  # a sidecar linked from elsewhere is not read
     slots: list[Entry | tuple[str, str, dict[str, Any]]] = []  # in folder order, broken sidecars in place
     for rel, sidecar in sidecars.items():
         name = sidecar.relative_to(source).as_posix()
@@ -322,7 +386,8 @@ def read_submissions(source: Path, settings: Settings, manifest: Path | None = N
     plus one per image file that nothing names."""
     if not source.is_dir():
         raise ManifestError(f"{source}: not a folder")
-    images = scan_images(source, exclude=exclude)
+    refused: dict[str, str] = {}
+    images = scan_images(source, exclude=exclude, refused=refused)
     manifest_path = _find_manifest(source, manifest)
     result = Submissions(source=source, entries=[], files=images, manifest=manifest_path)
     # ---- nomination packages (global stage): milsetctl/ingest/nominations.py ----
@@ -353,17 +418,37 @@ def read_submissions(source: Path, settings: Settings, manifest: Path | None = N
             entry.key = f"{entry.key}#{count + 1}"
     # a row may name a file that exists but is no image (a PDF, a video): `format` names it, rather
     # than `missing-file` calling it absent
-    root = source.resolve()
     for entry in result.entries:
         if entry.listed and entry.file and entry.file not in result.files:
-            candidate = source / entry.file
-            try:
-                if candidate.is_file() and root in candidate.resolve().parents:
-                    result.files[entry.file] = candidate
-            except OSError:
-                continue
+            candidate = inside(source, entry.file)
+            if candidate is not None:
+                result.files[entry.file] = candidate
+                entry.ingest_findings = [f for f in entry.ingest_findings if f.rule != "path-outside"]
+    _name_refused_links(result, refused)
     named = {e.file for e in result.entries if e.file}
     for rel in result.files:
         if rel not in named:
             result.entries.append(Entry(key=f"file:{rel}", file=rel, origin="folder scan", listed=False))
     return result
+
+
+def _name_refused_links(result: Submissions, refused: dict[str, str]) -> None:
+    """A row naming a photo behind a refused link gets a `path-outside` finding; links no row names, a note."""
+    if not refused:
+        return
+    named: set[str] = set()
+    for entry in result.entries:
+        if not entry.listed or not entry.file or entry.file in result.files:
+            continue
+        for rel, why in refused.items():
+            if entry.file == rel or (rel.endswith("/") and entry.file.startswith(rel)):
+                where = f"{rel[:-1]} is {why}" if rel.endswith("/") else f"{rel} is {why}"
+                entry.ingest_findings.append(Finding("path-outside", Severity.REJECT,
+                                                     f"{entry.origin}: {where}; it was not read"))
+                named.add(rel)
+                break
+    others = [rel for rel in refused if rel not in named]
+    if others:
+        shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+        result.notes.append(f"{len(others)} symbolic link(s) below the submissions folder were not followed (they "
+                            f"lead out of it, loop, or are folders): {shown}")

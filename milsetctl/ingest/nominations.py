@@ -33,15 +33,22 @@ from pathlib import Path, PurePosixPath
 from milsetctl.ingest.tables import ManifestError, read_table
 from milsetctl.models import Entry
 from milsetctl.settings import Settings
+from milsetctl.sheetcells import formula_like
 
 MANIFEST_NAMES = ("entries.csv", "entries.xlsx", "entries.tsv", "entries.txt")
 NOMINATION_INFO = "nomination.json"
 # larger members are not extracted (a photo may weigh 10 MB; anything near this is a zip bomb or a video)
 MAX_MEMBER_BYTES = 256 * 1024 * 1024
+# a zip bomb is refused before anything is extracted, from the sizes its directory declares, and again while
+# extracting (a directory may lie): a country's package is a few hundred photos, compressed about 1:1
+MAX_MEMBERS = 5000
+MAX_PACKAGE_BYTES = 4 * 1024 * 1024 * 1024
+MAX_RATIO = 100  # uncompressed / compressed, for members over RATIO_FLOOR (a CSV compresses about 5-fold)
+RATIO_FLOOR = 1024 * 1024
+_DIRECTORY_LIMIT = 100_000  # a zip claiming more members is not even listed (its directory alone is huge)
 _MARKER = ".milsetctl-zip"
 _CHUNK = 1 << 20
 _IGNORED = {"__macosx", ".ds_store", "thumbs.db", "desktop.ini"}
-_FORMULA_START = tuple("=+-@＝＋－＠\t\r\n")
 
 
 @dataclass
@@ -89,9 +96,48 @@ def safe_member_path(name: str) -> str | None:
     return "/".join(parts)
 
 
+class PackageRefused(ManifestError):
+    """A nomination zip that is not extracted at all (a zip bomb): the other packages are read without it."""
+
+
+def _declared_members(path: Path) -> int:
+    """The member count a zip's end-of-directory record declares (0 when none is found), read from its last
+    64 KB without parsing the directory."""
+    with path.open("rb") as fh:
+        fh.seek(0, os.SEEK_END)
+        size = fh.tell()
+        fh.seek(max(0, size - 65557))
+        tail = fh.read()
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or at + 12 > len(tail):
+        return 0
+    count = int.from_bytes(tail[at + 10 : at + 12], "little")
+    z64 = tail.rfind(b"PK\x06\x06", 0, at)
+    if count == 0xFFFF and z64 >= 0 and z64 + 40 <= len(tail):
+        count = int.from_bytes(tail[z64 + 32 : z64 + 40], "little")
+    return count
+
+
+def bomb_check(infos: list[zipfile.ZipInfo]) -> str | None:
+    """Why a zip must not be extracted (too many members, too many bytes, a member inflating over MAX_RATIO-fold),
+    from its directory alone; None when it looks like a nomination package."""
+    if len(infos) > MAX_MEMBERS:
+        return f"{len(infos)} members, over the {MAX_MEMBERS} a nomination package may hold"
+    total = sum(i.file_size for i in infos)
+    if total > MAX_PACKAGE_BYTES:
+        return f"it would inflate to {total / 2**30:.1f} GB, over {MAX_PACKAGE_BYTES / 2**30:.0f} GB"
+    for info in infos:
+        if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(1, info.compress_size):
+            return (f"{info.filename!r} inflates {info.file_size // max(1, info.compress_size)}-fold "
+                    f"({info.compress_size} bytes to {info.file_size}; photos barely compress)")
+    return None
+
+
 def _zip_manifest(path: Path) -> str | None:
     """The manifest's path inside a zip (the shallowest one), or None when it is no nomination package."""
     try:
+        if _declared_members(path) > _DIRECTORY_LIMIT:
+            return None
         with zipfile.ZipFile(path) as zf:
             names = [safe_member_path(_member_name(i)) for i in zf.infolist() if not i.is_dir()]
     except (OSError, zipfile.BadZipFile, ValueError):
@@ -169,8 +215,12 @@ def extract_package(package: Package, cache: Path) -> tuple[Path, list[str]]:
     for stale in cache.glob(".tmp-*"):  # a run killed while extracting
         shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=cache))
+    total = 0
     try:
         with zipfile.ZipFile(package.origin) as zf:
+            refusal = bomb_check(zf.infolist())
+            if refusal is not None:
+                raise PackageRefused(f"{package.origin.name}: refused, not extracted (a zip bomb?): {refusal}")
             for info in zf.infolist():
                 if info.is_dir():
                     continue
@@ -196,6 +246,10 @@ def extract_package(package: Package, cache: Path) -> tuple[Path, list[str]]:
                 with zf.open(info) as src, open(dest, "wb") as out:
                     while chunk := src.read(_CHUNK):
                         written += len(chunk)
+                        total += len(chunk)
+                        if total > MAX_PACKAGE_BYTES:  # the directory lied about the sizes
+                            raise PackageRefused(f"{package.origin.name}: refused, not extracted (a zip bomb?): "
+                                                 f"it inflates past {MAX_PACKAGE_BYTES / 2**30:.0f} GB")
                         if written > MAX_MEMBER_BYTES:  # the header lied about the size
                             break
                         out.write(chunk)
@@ -206,6 +260,9 @@ def extract_package(package: Package, cache: Path) -> tuple[Path, list[str]]:
         if target.exists():
             shutil.rmtree(target)
         os.replace(tmp, target)
+    except PackageRefused:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     except (OSError, zipfile.BadZipFile, RuntimeError) as exc:  # RuntimeError: an encrypted member
         shutil.rmtree(tmp, ignore_errors=True)
         raise ManifestError(f"{package.origin.name}: cannot read the zip: {exc}") from exc
@@ -215,7 +272,7 @@ def extract_package(package: Package, cache: Path) -> tuple[Path, list[str]]:
 def _unquote(value: str | None) -> str | None:
     """`nominate` writes a cell that starts like a formula with a leading apostrophe (Excel shows it as text);
     the value the national round had is the one after it."""
-    if value and value.startswith("'") and value[1:].lstrip(" ").startswith(_FORMULA_START):
+    if value and value.startswith("'") and formula_like(value[1:]):
         return value[1:]
     return value
 
@@ -245,7 +302,11 @@ def read_nominations(source: Path, packages: list[Package], settings: Settings, 
     folder_names = set()
     for package in packages:
         if package.kind == "zip":
-            base, skipped = extract_package(package, cache)
+            try:
+                base, skipped = extract_package(package, cache)
+            except PackageRefused as exc:  # the other countries' packages are still the contest
+                notes.append(str(exc))
+                continue
             notes += skipped
         else:
             base = package.origin
@@ -301,5 +362,7 @@ def read_nominations(source: Path, packages: list[Package], settings: Settings, 
 def photo_path(workspace: Path, source: Path | None, rel: str) -> Path | None:
     """Where an entry's photo (`file`, relative to SOURCE as the ledger holds it) is on disk: below SOURCE, or, for
     a nomination zip at the global stage, in the workspace's extraction cache. None when in neither."""
-    candidates = ([source / rel] if source else []) + [workspace / "cache" / "nominations" / rel]
-    return next((p for p in candidates if p.is_file()), None)
+    from milsetctl.ingest import inside
+
+    roots = ([source] if source else []) + [workspace / "cache" / "nominations"]
+    return next((p for p in (inside(root, rel) for root in roots) if p is not None), None)

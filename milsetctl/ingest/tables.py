@@ -293,12 +293,18 @@ def read_table(path: Path) -> Table:
     return read_csv(path)
 
 
+# control characters no name or title holds: ESC would let a cell drive the coordinator's terminal (clear it,
+# retitle it, hide lines) when printed, NUL and the rest corrupt the XLSX and PDF written from it. Tab, CR and LF
+# stay (a description may have lines; spreadsheets written later neutralise a leading tab or CR).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 def cell_text(value: Any) -> str:
-    """A cell as text: numbers without a trailing .0, dates in ISO form."""
+    """A cell as text: numbers without a trailing .0, dates in ISO form, control characters (ESC...) removed."""
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, datetime | date | time):
         return value.isoformat()
-    return str(value).strip()
+    return _CONTROL.sub("", str(value)).strip()

@@ -23,6 +23,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from milsetctl.jury.assign import JuryEntry
+from milsetctl.sheetcells import formula_like
 
 INSTRUCTIONS, SCORES, HIDDEN = "Instructions", "Scores", "milsetctl"
 
@@ -36,7 +37,6 @@ CRITERIA_MEANING = {
 }
 
 # a cell beginning with one of these is read as a formula by Excel once edited: store it as text, quote-prefixed
-_FORMULA_START = ("=", "+", "-", "@")
 _UNSAFE_FILE_CHARS = re.compile(r'[<>:"/\\|?*\x00-\x1f]')
 
 
@@ -87,7 +87,7 @@ def as_text(cell, value: str | None) -> None:  # type: ignore[no-untyped-def]
     text = ILLEGAL_CHARACTERS_RE.sub("", value or "")
     cell.value = text
     cell.data_type = "s"
-    if text.startswith(_FORMULA_START):
+    if formula_like(text):
         cell.quotePrefix = True
 
 

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from milsetctl.models import EntryResult, Finding, ValidationResult
+from milsetctl.sheetcells import FORMULA_START as _FORMULA_START  # noqa: F401 - re-exported (members/sheets)
+from milsetctl.sheetcells import neutralise
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -35,24 +37,9 @@ STATUS_ORDER = {"rejected": 0, "review": 1, "eligible": 2}
 SEVERITY_ORDER = {"reject": 0, "review": 1, "info": 2}
 TOP_REASONS = 8  # most frequent reasons shown by validate and status (the HTML report shows 10)
 
-# Excel and LibreOffice start a formula on these, also after leading spaces; full-width forms are
-# turned into formulas by some East Asian input setups, so they are neutralised too.
-_FORMULA_START = tuple("=+-@＝＋－＠")
-_FORMULA_LEAD = ("\t", "\r", "\n")
 # characters XML 1.0 (so XLSX) cannot hold; openpyxl raises IllegalCharacterError on them
 _XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _MAX_COLUMN_WIDTH = 60
-
-
-def neutralise(value: Any) -> Any:
-    """Text that a spreadsheet would run as a formula, prefixed with an apostrophe; other values as is."""
-    if (
-        isinstance(value, str)
-        and value
-        and (value.startswith(_FORMULA_LEAD) or value.lstrip(" ").startswith(_FORMULA_START))
-    ):
-        return "'" + value
-    return value
 
 
 def format_findings(findings: list[Finding]) -> str:

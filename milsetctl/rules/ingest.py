@@ -21,3 +21,12 @@ ingest_rule("sidecar-invalid", "reject", """A photo's JSON sidecar cannot be rea
 The sidecar is the entry's only manifest row in a folder of sidecars: without it the contestant,
 title and description are unknown. The message names the file and where the JSON breaks.
 """)
+
+ingest_rule("path-outside", "reject", """The manifest names a file outside the submissions folder.
+
+An absolute path, a path climbing out with '..', or a symbolic link below the folder that leads out of it
+(or loops). Only files below the submissions folder are ever read: a manifest row is never a way to make
+the tool open another file on the coordinator's computer. The message names the cell as written; an
+absolute path a coordinator pasted from their own disk still finds the photo when its name is unique
+below the folder.
+""")

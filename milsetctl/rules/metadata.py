@@ -20,8 +20,8 @@ def missing_file(entry: Entry, photo: PhotoInfo | None, settings: Settings) -> I
     Without the photo there is nothing to judge; the message names the path as written, so a typo or a
     file left out of the upload is easy to spot.
     """
-    if not entry.listed:
-        return
+    if not entry.listed or any(f.rule == "path-outside" for f in entry.ingest_findings):
+        return  # a path leading out of the folder has its own finding
     if not entry.file:
         yield f"{entry.origin}: the row names no photo file"
     elif photo is None:
