@@ -703,6 +703,256 @@ def report_cmd(
 # ==== end report ====
 
 
+# ==== members, fees and regions (milsetctl/members/) ====
+members_app = typer.Typer(help="The member roster: import, list, dues status, export.", no_args_is_help=True)
+app.add_typer(members_app, name="members")
+fees_app = typer.Typer(help="Registration fees: quotes at the member's or standard rate, refunds.",
+                       no_args_is_help=True)
+app.add_typer(fees_app, name="fees")
+
+
+def _settings_only(workspace: Path):  # type: ignore[no-untyped-def]
+    """The workspace's settings, or the defaults where there is no workspace (a refund needs no contest)."""
+    from milsetctl import settings as settings_mod
+    from milsetctl.workspace import is_workspace
+
+    try:
+        return settings_mod.load(workspace / "contest.toml") if is_workspace(workspace) else settings_mod.defaults()
+    except settings_mod.SettingsError as exc:
+        _fail(str(exc), 2)
+
+
+def _day_option(text: str | None, tz, option: str):  # type: ignore[no-untyped-def]
+    from milsetctl.ingest.values import parse_datetime
+
+    if text is None:
+        return None
+    try:
+        return parse_datetime(text, tz, "ymd" if text.strip()[:4].isdigit() else "auto").astimezone(tz).date()
+    except ValueError as exc:
+        _fail(f"{option}: {exc}", 2)
+
+
+@members_app.command("import")
+def members_import(
+    roster: Annotated[Path, typer.Argument(help="The roster: .csv (any encoding Excel writes) or .xlsx with "
+                                           "organisation, country, region, contact, email, member_since, "
+                                           "fee_paid_until (Chinese headers too).", exists=True, dir_okay=False,
+                                           metavar="ROSTER")],
+    workspace: WorkspaceOpt = Path("."),
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object to stdout.")] = False,
+) -> None:
+    """Import or update the member roster; a re-import updates each organisation by name and keeps the history.
+
+    A bad row is named (file, row, cell) and left out; the others are imported (exit 1 when any row was left out).
+    """
+    from milsetctl.members import RosterError, import_roster
+    from milsetctl.members.console import render_import
+
+    with _open(workspace) as ws:
+        try:
+            result = import_roster(ws, roster)
+        except RosterError as exc:
+            _fail(str(exc), 1)
+    for note in result.notes:
+        err.print(f"[bold]note:[/] {escape(note)}", soft_wrap=True)
+    for problem in result.problems:
+        _error(problem)
+    if as_json:
+        _print_json(result.as_json())
+    else:
+        render_import(out, result)
+    if result.problems:
+        raise typer.Exit(1)
+
+
+@members_app.command("list")
+def members_list(
+    workspace: WorkspaceOpt = Path("."),
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object to stdout.")] = False,
+) -> None:
+    """List the member organisations as the roster holds them."""
+    from milsetctl.members import member_rows
+    from milsetctl.members.console import render_members
+
+    with _open(workspace) as ws:
+        rows = member_rows(ws)
+    if as_json:
+        _print_json({"members": rows})
+    else:
+        render_members(out, rows)
+
+
+@members_app.command("status")
+def members_status(
+    on: Annotated[str | None, typer.Option("--on", help="The day to judge on (default: today in the contest "
+                                           "time zone).", metavar="DATE")] = None,
+    workspace: WorkspaceOpt = Path("."),
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object to stdout.")] = False,
+) -> None:
+    """Each member's dues on a day: in good standing, overdue (with days), or lapsed after the grace period.
+
+    Good standing lasts to the end of the `fee paid until` day; the grace period is [members] grace_days."""
+    from milsetctl.members import member_status
+    from milsetctl.members.console import render_status
+
+    with _open(workspace) as ws:
+        result = member_status(ws, _day_option(on, ws.settings.tz, "--on"))
+    if as_json:
+        _print_json(result.as_json())
+    else:
+        render_status(out, result)
+
+
+@members_app.command("export")
+def members_export(
+    file: Annotated[Path, typer.Argument(help="The file to write: .csv or .xlsx.", dir_okay=False,
+                                         metavar="FILE")],
+    workspace: WorkspaceOpt = Path("."),
+) -> None:
+    """Write the roster (organisation, country, region, contact, email, member_since, fee_paid_until); it imports
+    back without loss."""
+    from milsetctl.members import export_roster
+    from milsetctl.members.sheets import SheetError
+
+    with _open(workspace) as ws:
+        if _inside(file, ws.settings.source):
+            _fail(f"{file}: inside the submissions folder {ws.settings.source}; nothing may be written there", 2)
+        try:
+            written, count = export_roster(ws, file)
+        except SheetError as exc:
+            _fail(str(exc), exc.code)
+    out.print(f"{count} members written to [bold]{escape(str(written))}[/]", soft_wrap=True)
+
+
+@fees_app.command("quote")
+def fees_quote(
+    event: Annotated[str, typer.Argument(help="The event as the settings name it: ESI, ESR, photo-contest...",
+                                         metavar="EVENT")],
+    org: Annotated[str | None, typer.Option("--org", help="The organisation: its name (or a part only it has) or "
+                                            "member ID.", metavar="ORG")] = None,
+    workspace: WorkspaceOpt = Path("."),
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object to stdout.")] = False,
+) -> None:
+    """The registration fee for an event: the member's rate for an organisation in good standing on the event's
+    date, the standard rate otherwise. Rates per event in contest.toml [fees.events.*]."""
+    from milsetctl.members.console import render_quote
+    from milsetctl.members.fees import FeeInputError, quote_fee
+
+    with _open(workspace) as ws:
+        try:
+            quote = quote_fee(ws, event, org)
+        except FeeInputError as exc:
+            _fail(str(exc), 2)
+    if as_json:
+        _print_json(quote.as_json())
+    else:
+        render_quote(out, quote)
+
+
+@fees_app.command("refund")
+def fees_refund(
+    paid: Annotated[str | None, typer.Option("--paid", help="The amount paid, e.g. 1000.00 (in the settings' "
+                                             "currency).", metavar="AMOUNT")] = None,
+    registered_on: Annotated[str | None, typer.Option("--registered-on", help="When the registration was made.",
+                                                      metavar="DATE")] = None,
+    withdrawn_on: Annotated[str | None, typer.Option("--withdrawn-on", help="When it was withdrawn: a day, or a "
+                                                     "day and time (contest time zone unless given).",
+                                                     metavar="DATE")] = None,
+    batch: Annotated[Path | None, typer.Option("--batch", help="A .csv/.xlsx of withdrawals (paid, registered_on, "
+                                               "withdrawn_on; other columns carried through) instead of the "
+                                               "three options.", exists=True, dir_okay=False,
+                                               metavar="FILE")] = None,
+    out_file: Annotated[Path | None, typer.Option("--out", help="With --batch: the table to write (.xlsx or "
+                                                  ".csv).", dir_okay=False, show_default="refunds.xlsx beside "
+                                                  "the workspace's fees/", metavar="FILE")] = None,
+    workspace: WorkspaceOpt = Path("."),
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object to stdout.")] = False,
+) -> None:
+    """The call's refund rule: a withdrawal on or before the registration deadline is refunded minus 25%
+    (materials and service fee); a later one gets nothing. Exact amounts, rounded half-up to the currency's
+    minor unit; the deadline's whole day counts, in the contest time zone."""
+    from milsetctl.members.console import render_refund, render_refund_batch
+    from milsetctl.members.fees import FeeInputError, compute_refund, refund_batch
+    from milsetctl.members.sheets import SheetError, table_format
+    from milsetctl.settings import SettingsError
+
+    settings = _settings_only(workspace)
+    if batch is None:
+        missing = [name for name, value in (("--paid", paid), ("--registered-on", registered_on),
+                                            ("--withdrawn-on", withdrawn_on)) if value is None]
+        if missing:
+            _fail(f"missing {', '.join(missing)} (or --batch FILE for a table of withdrawals)", 2)
+        try:
+            refund = compute_refund(paid, registered_on, withdrawn_on, settings)
+        except FeeInputError as exc:
+            _fail(str(exc), 2)
+        except SettingsError as exc:
+            _fail(str(exc), 2)
+        if as_json:
+            _print_json(refund.as_json())
+        else:
+            render_refund(out, refund)
+        return
+    if paid is not None or registered_on is not None or withdrawn_on is not None:
+        _fail("--batch reads every withdrawal from the file: leave out --paid, --registered-on, --withdrawn-on", 2)
+    target = out_file or (workspace / "fees" / f"refunds-{batch.stem}.xlsx")
+    try:
+        table_format(target)
+    except SheetError as exc:
+        _fail(f"--out: {exc}", 2)
+    if settings.source and _inside(target, settings.source):
+        _fail(f"--out {target}: inside the submissions folder {settings.source}; nothing may be written there", 2)
+    try:
+        result = refund_batch(batch, settings, target)
+    except FeeInputError as exc:
+        _fail(str(exc), 1)
+    except SheetError as exc:
+        _fail(str(exc), exc.code)
+    for note in result.notes:
+        err.print(f"[bold]note:[/] {escape(note)}", soft_wrap=True)
+    for problem in result.problems:
+        _error(problem)
+    from milsetctl.workspace import is_workspace
+
+    if is_workspace(workspace):
+        with _open(workspace) as ws:
+            ws.ledger.audit("fees-refund-batch", {"source": str(batch), "out": str(result.out),
+                                                  "withdrawals": len(result.rows), "problems": len(result.problems),
+                                                  **result.as_json()["totals"]})
+    if as_json:
+        _print_json(result.as_json())
+    else:
+        render_refund_batch(out, result)
+    if result.problems:
+        raise typer.Exit(1)
+
+
+@app.command()
+def regions(
+    workspace: WorkspaceOpt = Path("."),
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object to stdout.")] = False,
+) -> None:
+    """China's regional rounds: each region's provinces (from contest.toml [regions]) and, in a workspace, its
+    entries; the provinces no region lists, and the entries from them (reported, never lost)."""
+    from milsetctl.members.console import render_regions
+    from milsetctl.members.regions import region_report
+    from milsetctl.workspace import is_workspace
+
+    if is_workspace(workspace):
+        with _open(workspace) as ws:
+            report = region_report(ws.settings, ws.ledger.entries())
+        with_entries = True
+    else:
+        report = region_report(_settings_only(workspace))
+        with_entries = False
+    if as_json:
+        _print_json(report.as_json())
+    else:
+        render_regions(out, report, with_entries)
+# ==== end members, fees and regions ====
+
+
 def main() -> None:
     """The console script. A closed pipe (`milsetctl validate | head -3`) is the reader having seen enough, not an
     error: the run's results are in the ledger already, so the exit status is the command's own (0)."""

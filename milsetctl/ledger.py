@@ -98,6 +98,18 @@ CREATE TABLE IF NOT EXISTS issued_certificates (  -- certificates printed; `veri
     code TEXT PRIMARY KEY, kind TEXT NOT NULL, recipient_key TEXT NOT NULL, recipient TEXT NOT NULL,
     entry_id TEXT, content TEXT NOT NULL, file TEXT, issued_at TEXT NOT NULL
 );
+-- the member roster (`milsetctl members`) ----------------------------------------------------------------
+CREATE TABLE IF NOT EXISTS members (  -- one row per member organisation, as the last import gave it
+    member_id TEXT PRIMARY KEY,  -- M001, M002... in the order first imported
+    key TEXT UNIQUE NOT NULL,  -- the organisation's name normalised (case, width, spaces): identity across imports
+    organisation TEXT NOT NULL, country TEXT, region TEXT, contact TEXT, email TEXT,
+    member_since TEXT, fee_paid_until TEXT,  -- ISO dates as text (member_since may be a year alone)
+    source TEXT, first_seen TEXT NOT NULL, updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS member_history (  -- every value an import set or changed, never deleted
+    id INTEGER PRIMARY KEY AUTOINCREMENT, member_id TEXT NOT NULL REFERENCES members(member_id),
+    field TEXT NOT NULL, old TEXT, new TEXT, source TEXT, who TEXT NOT NULL, at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, who TEXT NOT NULL,
     action TEXT NOT NULL, detail TEXT
@@ -581,3 +593,41 @@ class Ledger:
                  json.dumps(content, ensure_ascii=False, sort_keys=True), file, stamp),
             )
             return stamp
+
+    # --- members
+    MEMBER_FIELDS = ("organisation", "country", "region", "contact", "email", "member_since", "fee_paid_until")
+
+    def members(self) -> list[sqlite3.Row]:
+        """The member roster, in member ID order."""
+        return self.db.execute("SELECT * FROM members ORDER BY member_id").fetchall()
+
+    def save_members(self, rows: list[dict[str, Any]], history: list[tuple[str, str, str | None, str | None]],
+                     source: str) -> None:
+        """Upsert roster rows (dicts with member_id, key and the MEMBER_FIELDS) and record `history` ((member_id,
+        field, old, new) per value set or changed), in one transaction: an import is stored whole or not at all."""
+        stamp, who = now_iso(), current_user()
+        with self.db:
+            for row in rows:
+                values = {f: row.get(f) for f in self.MEMBER_FIELDS}
+                self.db.execute(
+                    """INSERT INTO members (member_id, key, organisation, country, region, contact, email,
+                           member_since, fee_paid_until, source, first_seen, updated_at)
+                       VALUES (:member_id, :key, :organisation, :country, :region, :contact, :email, :member_since,
+                           :fee_paid_until, :source, :stamp, :stamp)
+                       ON CONFLICT(member_id) DO UPDATE SET key=excluded.key, organisation=excluded.organisation,
+                           country=excluded.country, region=excluded.region, contact=excluded.contact,
+                           email=excluded.email, member_since=excluded.member_since,
+                           fee_paid_until=excluded.fee_paid_until, source=excluded.source,
+                           updated_at=excluded.updated_at""",
+                    {**values, "member_id": row["member_id"], "key": row["key"], "source": source, "stamp": stamp},
+                )
+            self.db.executemany(
+                "INSERT INTO member_history (member_id, field, old, new, source, who, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(m, f, old, new, source, who, stamp) for m, f, old, new in history],
+            )
+
+    def member_history(self, member_id: str | None = None) -> list[sqlite3.Row]:
+        """Every recorded change (of one member, or all), oldest first."""
+        if member_id is None:
+            return self.db.execute("SELECT * FROM member_history ORDER BY id").fetchall()
+        return self.db.execute("SELECT * FROM member_history WHERE member_id=? ORDER BY id", (member_id,)).fetchall()

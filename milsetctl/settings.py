@@ -136,6 +136,44 @@ qualifier_fraction = 0.35
 global_top = 3
 gallery_size = 10
 
+[members]
+# the member roster (`milsetctl members`): an organisation is in good standing up to and including its
+# `fee paid until` day; after it, overdue for this many days, then lapsed. Only an organisation in good standing
+# gets the member's rate (`fees quote`) and a member certificate (good standing on the contest deadline day).
+grace_days = 90
+# extra header names for the roster's columns (organisation, country, region, contact, email, member_since,
+# fee_paid_until); case, spaces and underscores are ignored; the built-in English and Chinese names always apply
+[members.aliases]
+# organisation = ["association"]
+
+[fees]
+# ISO 4217 code of the currency fees are paid in; its minor unit (EUR, CNY: 2 decimals, JPY: none) comes from
+# the ISO 4217 table. Amounts are exact decimals, rounded half-up to the minor unit.
+currency = "EUR"
+# `fees refund`: a withdrawal on or before this day (the whole day, contest time zone) is refunded minus the fee
+# below; a later one gets nothing. "" = the contest deadline ([contest] deadline); else a date, e.g. 2022-06-30
+registration_deadline = ""
+# the part of a refunded registration kept for academic materials and service, in percent (the call: 25)
+withdrawal_fee_percent = 25
+# registration fees per event (`fees quote EVENT --org ORG`): `member` for an organisation in good standing on
+# the event's `date`, `standard` for everyone else, in quotes ("600.00": exact, never rounded through a float);
+# `date` left out = the contest deadline; `currency` only where the event's differs. The rates below are
+# placeholders: write the call's. Another event is another [fees.events.NAME] table.
+[fees.events.ESI]
+name = "Expo-Sciences International"
+date = 2023-07-10
+member = "600.00"
+standard = "750.00"
+[fees.events.ESR]
+name = "Expo-Sciences Regional"
+date = 2023-04-20
+member = "300.00"
+standard = "400.00"
+[fees.events.photo-contest]
+name = "STEAM Photo Contest"
+member = "20.00"
+standard = "30.00"
+
 [rules]
 # override a rule's severity ("reject", "review", "info") or switch it off ("off"), e.g.
 # camera-origin = "info"
@@ -328,6 +366,11 @@ def check_settings(user: dict[str, Any], base: dict[str, Any], path: Path | None
             continue
         if section == "rules":
             _check_rules(values, where)
+            continue
+        if section in ("members", "fees"):  # rates as exact decimals, dates, currency codes: milsetctl/members
+            from milsetctl.members.config import check_section
+
+            check_section(section, values, default_section or {}, where)
             continue
         if not isinstance(default_section, dict):
             continue

@@ -156,8 +156,10 @@ def recipients(ws: Workspace, kind: str) -> list[Certificate]:
     Raises CertificateError for an unknown kind (exit 2) and for `member` (no roster yet)."""
     if kind not in KINDS:
         raise CertificateError(f"unknown certificate kind {kind!r}: one of {', '.join(KINDS)}", 2)
-    if kind == "member":
-        raise CertificateError("no member roster yet: `milsetctl members import` is not built")
+    if kind == "member":  # each organisation in good standing on the contest deadline day (milsetctl.members)
+        from milsetctl.members.certificates import member_certificates
+
+        return member_certificates(ws)
     contest, year = ws.settings.name, _year(ws)
     source = Path(ws.settings.source) if ws.settings.source else None
 

@@ -1,0 +1,37 @@
+"""Member certificates (`milsetctl certificates member`): one for each organisation in good standing.
+
+Good standing is judged on the contest deadline day ([contest] deadline), the day that makes the workspace's
+year: an organisation whose fee is paid until then gets "Member in Good Standing <year>". The certificate names
+the organisation and its country; it has no photo and no title.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from milsetctl.members.config import contest_day, grace_days
+from milsetctl.members.roster import member_rows
+from milsetctl.members.status import GOOD, standing
+
+
+def member_certificates(ws: Any) -> list[Any]:
+    """`Certificate`s (kind "member", key = member ID) for the roster's organisations in good standing on the
+    contest deadline day, in member ID order. Raises CertificateError (exit 1) when no roster was imported."""
+    from milsetctl.certificates import Certificate, CertificateError
+
+    members = member_rows(ws)
+    if not members:
+        raise CertificateError("no member roster yet: import one with `milsetctl members import ROSTER.csv`", 1)
+    day = contest_day(ws.settings)
+    grace = grace_days(ws.settings)
+    year = str(day.year)
+    out = []
+    for m in members:
+        paid = date.fromisoformat(m["fee_paid_until"]) if m["fee_paid_until"] else None
+        if standing(paid, day, grace)[0] != GOOD:
+            continue
+        out.append(Certificate(kind="member", key=m["member_id"], name=m["organisation"], school=m["country"] or "",
+                               award=f"Member in Good Standing {year}", title="", contest="MILSET", year="",
+                               entry_id=None, photo=None, sha256=None))
+    return out
