@@ -98,21 +98,11 @@ CREATE TABLE IF NOT EXISTS issued_certificates (  -- certificates printed; `veri
     code TEXT PRIMARY KEY, kind TEXT NOT NULL, recipient_key TEXT NOT NULL, recipient TEXT NOT NULL,
     entry_id TEXT, content TEXT NOT NULL, file TEXT, issued_at TEXT NOT NULL
 );
--- the member roster (`milsetctl members`) ----------------------------------------------------------------
-CREATE TABLE IF NOT EXISTS members (  -- one row per member organisation, as the last import gave it
-    member_id TEXT PRIMARY KEY,  -- M001, M002... in the order first imported
-    key TEXT UNIQUE NOT NULL,  -- the organisation's name normalised (case, width, spaces): identity across imports
-    organisation TEXT NOT NULL, country TEXT, region TEXT, contact TEXT, email TEXT,
-    member_since TEXT, fee_paid_until TEXT,  -- ISO dates as text (member_since may be a year alone)
-    source TEXT, first_seen TEXT NOT NULL, updated_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS member_history (  -- every value an import set or changed, never deleted
-    id INTEGER PRIMARY KEY AUTOINCREMENT, member_id TEXT NOT NULL REFERENCES members(member_id),
-    field TEXT NOT NULL, old TEXT, new TEXT, source TEXT, who TEXT NOT NULL, at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS audit (
+CREATE TABLE IF NOT EXISTS audit (  -- a hash chain: milsetctl/audit.py says how, `audit --verify` checks it
     id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, who TEXT NOT NULL,
-    action TEXT NOT NULL, detail TEXT
+    action TEXT NOT NULL, detail TEXT,
+    command TEXT, body_sha256 TEXT, prev_hash TEXT, hash TEXT,  -- older ledgers gain these at first open
+    scrubbed INTEGER NOT NULL DEFAULT 0  -- 1 once `purge --personal-data` removed personal data from it
 );
 """
 
@@ -121,7 +111,19 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+# who runs this process and with which command line, for the audit trail: the CLI sets both (`--by NAME`, argv);
+# a library caller may too. Unset: MILSETCTL_USER, else the OS login name; no command.
+_INVOCATION: dict[str, str | None] = {"who": None, "command": None}
+
+
+def set_invocation(who: str | None = None, command: str | None = None) -> None:
+    """The operator (`--by NAME`) and command line every audit record and decision of this process carries."""
+    _INVOCATION["who"], _INVOCATION["command"] = (who or "").strip() or None, command
+
+
 def current_user() -> str:
+    if _INVOCATION.get("who"):
+        return str(_INVOCATION["who"])
     try:
         return os.environ.get("MILSETCTL_USER") or getpass.getuser()
     except Exception:  # no login name in some containers
@@ -145,6 +147,7 @@ class Ledger:
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA foreign_keys=ON")
         self._migrate()
+        self._migrate_audit()
 
     def close(self) -> None:
         self.db.close()
@@ -172,14 +175,82 @@ class Ledger:
     def schema_version(self) -> int:
         return int(self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0])
 
-    # --- audit
+    # --- audit: a hash chain over the records (milsetctl/audit.py: the hash, verify, filters)
     def audit(self, action: str, detail: dict[str, Any] | str | None = None, who: str | None = None) -> None:
-        text = json.dumps(detail, ensure_ascii=False, default=str) if isinstance(detail, dict) else detail
+        """Append one record (time in UTC, operator, the command line `set_invocation` gave, detail as JSON) to
+        the chain: in the caller's open transaction, else in its own (BEGIN IMMEDIATE: no other writer can slip a
+        record in between reading the last hash and appending)."""
+        if self.db.in_transaction:
+            self._append_audit(action, detail, who)
+            return
         with self.db:
-            self.db.execute(
-                "INSERT INTO audit (at, who, action, detail) VALUES (?, ?, ?, ?)",
-                (now_iso(), who or current_user(), action, text),
-            )
+            self.db.execute("BEGIN IMMEDIATE")
+            self._append_audit(action, detail, who)
+
+    def _append_audit(self, action: str, detail: dict[str, Any] | str | None = None, who: str | None = None,
+                      at: str | None = None) -> int:
+        from milsetctl.audit import GENESIS, body_digest, record_hash
+
+        text = json.dumps(detail, ensure_ascii=False, default=str) if isinstance(detail, dict) else detail
+        last = self.db.execute("SELECT hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
+        prev = last[0] if last is not None and last[0] else GENESIS
+        at, who, command = at or now_iso(), who or current_user(), _INVOCATION.get("command")
+        body = body_digest(command, text)
+        rid = int(self.db.execute(
+            "INSERT INTO audit (at, who, action, detail, command, body_sha256, prev_hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (at, who, action, text, command, body, prev)).lastrowid or 0)
+        digest = record_hash(rid, at, who, action, body, prev)
+        self.db.execute("UPDATE audit SET hash=? WHERE id=?", (digest, rid))
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('audit_head', ?)", (f"{rid} {digest}",))
+        return rid
+
+    def _migrate_audit(self) -> None:
+        """Chain the records of a ledger older than the chain (no hashes yet), once, at first open, and record
+        that the chain starts there. Unhashed records in a ledger that was chained already are left alone: they
+        were written or edited by hand, and `audit --verify` names them."""
+        columns = {r[1] for r in self.db.execute("PRAGMA table_info(audit)")}
+        with self.db:
+            for name, decl in (("command", "TEXT"), ("body_sha256", "TEXT"), ("prev_hash", "TEXT"),
+                               ("hash", "TEXT"), ("scrubbed", "INTEGER NOT NULL DEFAULT 0")):
+                if name not in columns:
+                    self.db.execute(f"ALTER TABLE audit ADD COLUMN {name} {decl}")
+        if self.meta_value("audit_head") is not None or self.db.execute(
+                "SELECT 1 FROM audit WHERE hash IS NULL LIMIT 1").fetchone() is None:
+            return
+        from milsetctl.audit import CHAIN_START_ACTION, GENESIS, body_digest, record_hash
+
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            if self.meta_value("audit_head") is not None:  # another process chained them meanwhile
+                return
+            prev, ids = GENESIS, []
+            for row in self.db.execute("SELECT * FROM audit ORDER BY id").fetchall():
+                body = body_digest(row["command"], row["detail"])
+                digest = record_hash(row["id"], row["at"], row["who"], row["action"], body, prev)
+                self.db.execute("UPDATE audit SET body_sha256=?, prev_hash=?, hash=? WHERE id=?",
+                                (body, prev, digest, row["id"]))
+                prev = digest
+                ids.append(int(row["id"]))
+            self._append_audit(CHAIN_START_ACTION, {
+                "chained_records": len(ids), "first": ids[0] if ids else None, "last": ids[-1] if ids else None,
+                "note": "records before this one were written before the hash chain existed; they are chained as "
+                        "found at this moment"})
+
+    def audit_rows(self, kinds: list[str] | None = None, with_chain: bool = False) -> list[sqlite3.Row]:
+        """Every audit record, oldest first (only the actions in `kinds` when given)."""
+        cols = "*" if with_chain else "id, at, who, action, command, detail, hash, scrubbed"
+        if kinds:
+            return self.db.execute(f"SELECT {cols} FROM audit WHERE action IN (SELECT value FROM json_each(?)) "
+                                   "ORDER BY id", (json.dumps(kinds),)).fetchall()
+        return self.db.execute(f"SELECT {cols} FROM audit ORDER BY id").fetchall()
+
+    def audit_head(self) -> tuple[int, str] | None:
+        """(ID, hash) of the last record the chain appended, as remembered in `meta`; None before the chain."""
+        value = self.meta_value("audit_head")
+        if not value or " " not in value:
+            return None
+        rid, digest = value.split(" ", 1)
+        return (int(rid), digest) if rid.isdigit() else None
 
     def audit_trail(self, limit: int = 50) -> list[sqlite3.Row]:
         return self.db.execute("SELECT * FROM audit ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
@@ -515,11 +586,8 @@ class Ledger:
             self.db.executemany(f"INSERT INTO scores VALUES {one}", rows[full:] if full else rows)
             if bulk:
                 self.db.execute("CREATE INDEX scores_juror ON scores(juror)")
-            self.db.execute(
-                "INSERT INTO audit (at, who, action, detail) VALUES (?, ?, 'score', ?)",
-                (stamp, who, json.dumps({"run_id": run_id, "jurors": len(jurors), "sheets": sheets,
-                                         "replaced_rows": replaced, "stored_rows": len(rows)}, ensure_ascii=False)),
-            )
+            self._append_audit("score", {"run_id": run_id, "jurors": len(jurors), "sheets": sheets,
+                                         "replaced_rows": replaced, "stored_rows": len(rows)}, who, stamp)
         return run_id
 
     def score_rows(self) -> list[tuple[str, str, str, str | None, str, int | None]]:
@@ -551,10 +619,8 @@ class Ledger:
                 "INSERT INTO awards VALUES (:entry_id, :anon_id, :category, :score, :rank, :award, :stage, :at)",
                 [{**r, "stage": stage, "at": stamp} for r in rows],
             )
-            self.db.execute(
-                "INSERT INTO audit (at, who, action, detail) VALUES (?, ?, 'awards', ?)",
-                (stamp, current_user(), json.dumps({"stage": stage, "awarded": sum(1 for r in rows if r["award"])})),
-            )
+            self._append_audit("awards", {"stage": stage, "awarded": sum(1 for r in rows if r["award"])}, None,
+                               stamp)
 
     def awards(self) -> list[sqlite3.Row]:
         return self.db.execute("SELECT * FROM awards ORDER BY category, rank, entry_id").fetchall()
@@ -594,40 +660,122 @@ class Ledger:
             )
             return stamp
 
-    # --- members
-    MEMBER_FIELDS = ("organisation", "country", "region", "contact", "email", "member_since", "fee_paid_until")
+    # --- privacy: purge --personal-data (milsetctl/privacy.py decides what is personal and why)
+    def _tables(self) -> dict[str, list[tuple[str, str]]]:
+        """table -> [(column, declared type)] for every table of this ledger."""
+        names = [r[0] for r in self.db.execute(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+        return {n: [(c[1], str(c[2] or "").upper()) for c in self.db.execute(f'PRAGMA table_info("{n}")')]
+                for n in names}
 
-    def members(self) -> list[sqlite3.Row]:
-        """The member roster, in member ID order."""
-        return self.db.execute("SELECT * FROM members ORDER BY member_id").fetchall()
+    def personal_rows(self, cleared: dict[str, dict[str, str | None]]) -> dict[str, list[sqlite3.Row]]:
+        """The rows of the tables in `cleared` that exist, with their personal columns (and identity columns)."""
+        tables, out = self._tables(), {}
+        for table, columns in cleared.items():
+            have = {c for c, _ in tables.get(table, [])}
+            cols = sorted({c for c in columns if c in have} | {t for t in columns.values() if t and t in have})
+            if cols:
+                out[table] = self.db.execute(f'SELECT {", ".join(cols)} FROM "{table}"').fetchall()
+        return out
 
-    def save_members(self, rows: list[dict[str, Any]], history: list[tuple[str, str, str | None, str | None]],
-                     source: str) -> None:
-        """Upsert roster rows (dicts with member_id, key and the MEMBER_FIELDS) and record `history` ((member_id,
-        field, old, new) per value set or changed), in one transaction: an import is stored whole or not at all."""
-        stamp, who = now_iso(), current_user()
+    def member_history_personal(self) -> list[sqlite3.Row]:
+        """Contact names and e-mails the member roster ever held (member_history), if the roster exists."""
+        if "member_history" not in self._tables():
+            return []
+        return self.db.execute("SELECT old, new FROM member_history WHERE field IN ('contact', 'email')").fetchall()
+
+    def certificate_rows(self) -> list[sqlite3.Row]:
+        return self.db.execute("SELECT * FROM issued_certificates ORDER BY issued_at, code").fetchall()
+
+    def distinct_values(self, table: str, column: str) -> list[str]:
+        if column not in {c for c, _ in self._tables().get(table, [])}:
+            return []
+        return [r[0] for r in self.db.execute(f'SELECT DISTINCT "{column}" FROM "{table}" WHERE "{column}" IS NOT '
+                                              "NULL ORDER BY 1")]
+
+    def purge_personal_data(self, cleared: dict[str, dict[str, str | None]], caches: Iterable[str],
+                            keep: set[str], scrub: Any, certificates: dict[str, str], purged_name: str,
+                            pseudonyms: dict[tuple[str, str], dict[str, str]], dry_run: bool = False,
+                            detail: dict[str, Any] | None = None) -> dict[str, int]:
+        """Remove personal data in one transaction; returns what was (with `dry_run`: would be) removed, by kind.
+
+        cleared: table -> column -> None (set NULL) or another column (set to its value: NOT NULL identities);
+        caches: tables emptied; certificates: code -> the content the row keeps (recipient becomes `purged_name`,
+        file NULL); pseudonyms: (table, column) -> exact value -> replacement; every other text column of every
+        table except `keep` columns goes through `scrub(text) -> text`. Audit records whose command or detail
+        changed are marked scrubbed and listed in the purge's own record (the chain stays verifiable)."""
+        tables, counts = self._tables(), {}
+        done = {(t, c) for t, cols in cleared.items() for c in cols} | set(pseudonyms)
+        done |= {("issued_certificates", c) for c in ("recipient", "content", "file")}
+        caches = [t for t in caches if t in tables]
+
+        def count(sql: str, *args: Any) -> int:
+            return int(self.db.execute(sql, args).fetchone()[0])
+
         with self.db:
-            for row in rows:
-                values = {f: row.get(f) for f in self.MEMBER_FIELDS}
-                self.db.execute(
-                    """INSERT INTO members (member_id, key, organisation, country, region, contact, email,
-                           member_since, fee_paid_until, source, first_seen, updated_at)
-                       VALUES (:member_id, :key, :organisation, :country, :region, :contact, :email, :member_since,
-                           :fee_paid_until, :source, :stamp, :stamp)
-                       ON CONFLICT(member_id) DO UPDATE SET key=excluded.key, organisation=excluded.organisation,
-                           country=excluded.country, region=excluded.region, contact=excluded.contact,
-                           email=excluded.email, member_since=excluded.member_since,
-                           fee_paid_until=excluded.fee_paid_until, source=excluded.source,
-                           updated_at=excluded.updated_at""",
-                    {**values, "member_id": row["member_id"], "key": row["key"], "source": source, "stamp": stamp},
-                )
-            self.db.executemany(
-                "INSERT INTO member_history (member_id, field, old, new, source, who, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(m, f, old, new, source, who, stamp) for m, f, old, new in history],
-            )
+            if not dry_run:
+                self.db.execute("PRAGMA secure_delete=ON")  # freed pages are zeroed, not left holding the text
+                self.db.execute("BEGIN IMMEDIATE")
+            for table, columns in cleared.items():
+                have = {c for c, _ in tables.get(table, [])}
+                cols = {c: t for c, t in columns.items() if c in have and (t is None or t in have)}
+                if not cols:
+                    continue
+                where = " OR ".join(f'"{c}" IS NOT NULL' if t is None else f'"{c}" IS NOT "{t}"'
+                                    for c, t in cols.items())
+                counts[f"{table}: rows with personal fields"] = count(f'SELECT COUNT(*) FROM "{table}" WHERE {where}')
+                if not dry_run:
+                    sets = ", ".join(f'"{c}"=NULL' if t is None else f'"{c}"="{t}"' for c, t in cols.items())
+                    self.db.execute(f'UPDATE "{table}" SET {sets} WHERE {where}')
+            if "member_history" in tables:
+                where = "field IN ('contact', 'email') AND (old IS NOT NULL OR new IS NOT NULL)"
+                counts["member history: contact changes"] = count(f"SELECT COUNT(*) FROM member_history WHERE {where}")
+                if not dry_run:
+                    self.db.execute(f"UPDATE member_history SET old=NULL, new=NULL WHERE {where}")
+            for table in caches:
+                counts[f"{table} (cache): rows"] = count(f'SELECT COUNT(*) FROM "{table}"')
+                if not dry_run:
+                    self.db.execute(f'DELETE FROM "{table}"')
+            counts["issued certificates: names removed, codes kept"] = len(certificates)
+            if not dry_run:
+                self.db.executemany("UPDATE issued_certificates SET recipient=?, content=?, file=NULL WHERE code=?",
+                                    [(purged_name, content, code) for code, content in certificates.items()])
+            for (table, column), mapping in pseudonyms.items():
+                counts[f"{table}.{column}: renamed"] = len(mapping)
+                if not dry_run and mapping:
+                    self.db.executemany(f'UPDATE "{table}" SET "{column}"=? WHERE "{column}"=?',
+                                        [(new, old) for old, new in mapping.items()])
+            for table, columns in tables.items():
+                if table in caches or table == "audit":
+                    continue
+                for column, kind in columns:
+                    if (table, column) in done or column in keep or kind not in ("TEXT", ""):
+                        continue
+                    changed = [(new, old) for (old,) in self.db.execute(
+                        f'SELECT DISTINCT "{column}" FROM "{table}" WHERE "{column}" IS NOT NULL')
+                        if isinstance(old, str) and (new := scrub(old)) != old]
+                    if not changed:
+                        continue
+                    counts[f"{table}.{column}: texts scrubbed"] = len(changed)
+                    if not dry_run:
+                        self.db.executemany(f'UPDATE "{table}" SET "{column}"=? WHERE "{column}"=?', changed)
+            scrubbed = []
+            for rid, command, text in self.db.execute("SELECT id, command, detail FROM audit ORDER BY id").fetchall():
+                new_command = scrub(command) if command else command
+                new_text = scrub(text) if text else text
+                if (new_command, new_text) != (command, text):
+                    scrubbed.append(int(rid))
+                    if not dry_run:
+                        self.db.execute("UPDATE audit SET command=?, detail=?, scrubbed=1 WHERE id=?",
+                                        (new_command, new_text, rid))
+            counts["audit records: personal values replaced"] = len(scrubbed)
+            if not dry_run:
+                self._append_audit("purge", {**(detail or {}), "removed": {k: v for k, v in counts.items() if v},
+                                             "scrubbed_records": scrubbed})
+        return counts
 
-    def member_history(self, member_id: str | None = None) -> list[sqlite3.Row]:
-        """Every recorded change (of one member, or all), oldest first."""
-        if member_id is None:
-            return self.db.execute("SELECT * FROM member_history ORDER BY id").fetchall()
-        return self.db.execute("SELECT * FROM member_history WHERE member_id=? ORDER BY id", (member_id,)).fetchall()
+    def compact(self) -> None:
+        """VACUUM and truncate the WAL: deleted text leaves no trace in free pages or the write-ahead log."""
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self.db.execute("VACUUM")
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")

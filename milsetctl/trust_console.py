@@ -1,0 +1,106 @@
+"""Terminal rendering for the audit trail, its check, the anonymised export and the personal-data purge.
+
+Renderers format a result object (milsetctl/audit.py, milsetctl/privacy.py); they never compute."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import tzinfo
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from milsetctl.audit import AuditRecord, ChainCheck
+
+if TYPE_CHECKING:
+    from milsetctl.privacy import AnonymisedExport, PurgeReport
+
+
+def _detail_text(detail: Any, width: int = 160) -> str:
+    """A record's detail on one line: key=value pairs, long lists shortened."""
+    if isinstance(detail, dict):
+        parts = []
+        for key, value in detail.items():
+            if isinstance(value, list) and len(value) > 6:
+                value = value[:6] + [f"… {len(value) - 6} more"]
+            text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+            parts.append(f"{key}={text}")
+        line = "  ".join(parts)
+    else:
+        line = "" if detail is None else str(detail)
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+def render_trail(console: Console, records: Sequence[AuditRecord], tz: tzinfo | None, zone: str,
+                 total: int) -> None:
+    from milsetctl.report.tables import contest_time
+
+    if not records:
+        console.print("No audit records match." if total else "The audit trail is empty.")
+        return
+    table = Table(title=f"Audit trail: {len(records)} of {total} records (times in {escape(zone)})",
+                  title_justify="left", show_lines=False, expand=False)
+    table.add_column("#", justify="right", style="dim")
+    table.add_column("when", no_wrap=True)
+    table.add_column("who", no_wrap=True)
+    table.add_column("what", style="bold", no_wrap=True)
+    table.add_column("detail / command", overflow="fold")
+    for r in records:
+        detail = escape(_detail_text(r.detail))
+        if r.scrubbed:
+            detail += " [dim](personal data purged)[/]"
+        if r.command:
+            detail += f"\n[dim]$ {escape(r.command)}[/]"
+        table.add_row(str(r.id), contest_time(r.at, tz, zone=False) or r.at, escape(r.who), escape(r.action), detail)
+    console.print(table)
+
+
+def render_chain_check(console: Console, check: ChainCheck, tz: tzinfo | None) -> None:
+    from milsetctl.report.tables import contest_time
+
+    if not check.ok:
+        console.print(f"[bold red]audit trail BROKEN[/] at record {check.broken_id}: {escape(check.problem or '')}",
+                      soft_wrap=True)
+        console.print(f"({check.records} records read; the records before {check.broken_id} are intact)")
+        return
+    if not check.records:
+        console.print("[bold green]audit trail intact[/]: no records yet")
+        return
+    console.print(f"[bold green]audit trail intact[/]: {check.records} records, each linked to the one before")
+    console.print(f"  head hash: {check.head}  (write it down: a later --verify must end on it or after it)",
+                  soft_wrap=True)
+    if check.chain_started:
+        console.print(f"  the chain began on {contest_time(check.chain_started, tz)} over the records already there")
+    if check.scrubbed:
+        console.print(f"  {check.scrubbed} records had personal data purged (their digest kept, listed by the purge)")
+
+
+def render_export(console: Console, result: AnonymisedExport) -> None:
+    console.print(f"Anonymised results written to [bold]{escape(str(result.path))}[/]: {result.rows} entries, "
+                  f"{result.statistics} statistics rows" + (f" (statistics in {escape(str(result.statistics_path))})"
+                                                            if result.statistics_path else ""), soft_wrap=True)
+    console.print("  no names, e-mails, schools, contestant IDs, file names or titles; entries by anonymous ID")
+
+
+def render_purge(console: Console, report: PurgeReport) -> None:
+    verb = "Would remove" if report.dry_run else "Removed"
+    table = Table(title=f"{verb} personal data" + (" (dry run: nothing changed)" if report.dry_run else ""),
+                  title_justify="left")
+    table.add_column("where")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for row in report.ledger:
+        table.add_row("ledger", escape(row[0]), str(row[1]))
+    for folder, files, size in report.folders:
+        table.add_row(escape(folder), f"files ({size / 1e6:.1f} MB)", str(files))
+    console.print(table)
+    for note in report.kept:
+        console.print(f"[bold]kept:[/] {escape(note)}", soft_wrap=True)
+    if report.dry_run:
+        console.print("Run again without --dry-run (and with --yes) to remove it.")
+    elif report.vacuumed:
+        console.print(f"Ledger compacted (VACUUM): {report.ledger_bytes_before / 1e6:.1f} MB → "
+                      f"{report.ledger_bytes_after / 1e6:.1f} MB; deleted text no longer sits in free pages.")

@@ -1,0 +1,188 @@
+"""The audit trail (issue 11): who did what and when, with the command line, in a hash chain that `audit --verify`
+checks. The tamper tests edit the ledger by hand with sqlite3, as someone covering a decision would."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from jury_fixtures import jury_workspace
+from typer.testing import CliRunner
+
+from milsetctl.audit import verify_chain
+from milsetctl.cli import app
+from milsetctl.ledger import Ledger, current_user, set_invocation
+from milsetctl.workspace import open_workspace
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def decided_once(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A workspace with eight entries and five decisions made through the CLI by a named operator."""
+    ws = jury_workspace(tmp_path_factory.mktemp("audit"), png_every=0)
+    root = ws.root
+    ws.close()
+    for entry, verdict in (("E0001", "accept"), ("E0002", "reject"), ("E0003", "accept"), ("E0004", "reject"),
+                           ("E0005", "accept")):
+        res = runner.invoke(app, ["--by", "Li Ming", "decide", entry, verdict, "-w", str(root),
+                                  "--reason", f"checked {entry} by hand"])
+        assert res.exit_code == 0, res.output
+    return root
+
+
+@pytest.fixture
+def decided(decided_once: Path, tmp_path: Path) -> Path:
+    """A copy of the decided workspace (settings and ledger) for a test to tamper with."""
+    root = tmp_path / "ws"
+    root.mkdir()
+    for name in ("contest.toml", "ledger.sqlite"):
+        shutil.copy2(decided_once / name, root / name)
+    return root
+
+
+def verify(root: Path) -> tuple[int, dict]:
+    res = runner.invoke(app, ["audit", "--verify", "--json", "-w", str(root)])
+    return res.exit_code, json.loads(res.stdout)["verify"]
+
+
+def rows(root: Path) -> list[tuple]:
+    with sqlite3.connect(root / "ledger.sqlite") as db:
+        return db.execute("SELECT id, action, detail FROM audit ORDER BY id").fetchall()
+
+
+def test_records_carry_operator_command_and_contest_time(decided: Path) -> None:
+    res = runner.invoke(app, ["audit", "--json", "-w", str(decided), "--kind", "decide"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["timezone"] == "Asia/Shanghai" and doc["total"] == 6  # init + five decisions
+    first = doc["records"][0]
+    assert [r["action"] for r in doc["records"]] == ["decide"] * 5
+    assert first["who"] == "Li Ming" and first["detail"]["entry_id"] == "E0001"
+    assert first["command"].startswith("milsetctl --by 'Li Ming' decide E0001 accept -w ")
+    assert first["at"].endswith("+00:00") and first["at_local"].endswith("+08:00")  # stored UTC, shown in tz
+    # the decision itself carries the operator too; the next (library) call is not recorded as Li Ming
+    with open_workspace(decided) as ws:
+        assert ws.ledger.latest_decisions()["E0001"]["who"] == "Li Ming"
+        assert current_user() != "Li Ming"
+
+
+def test_filters_entry_kind_limit_and_table(decided: Path) -> None:
+    res = runner.invoke(app, ["audit", "--json", "-w", str(decided), "--entry", "e0002"])
+    assert [r["detail"]["entry_id"] for r in json.loads(res.stdout)["records"]] == ["E0002"]
+    res = runner.invoke(app, ["audit", "--json", "-w", str(decided), "--limit", "2"])
+    assert [r["id"] for r in json.loads(res.stdout)["records"]] == [5, 6]
+    res = runner.invoke(app, ["audit", "--json", "-w", str(decided), "--kind", "init"])
+    assert [r["action"] for r in json.loads(res.stdout)["records"]] == ["init"]
+    res = runner.invoke(app, ["audit", "-w", str(decided), "--entry", "E0003"], terminal_width=200)
+    assert res.exit_code == 0
+    assert "Asia/Shanghai" in res.stdout and "Li Ming" in res.stdout and "checked E0003 by hand" in res.stdout
+    assert "E0004" not in res.stdout
+
+
+def test_untouched_trail_verifies(decided: Path) -> None:
+    code, doc = verify(decided)
+    assert code == 0 and doc["ok"] and doc["records"] == 6 and len(doc["head"]) == 64
+    res = runner.invoke(app, ["audit", "--verify", "-w", str(decided)], terminal_width=200)
+    assert res.exit_code == 0 and "intact" in res.stdout and doc["head"] in res.stdout
+
+
+def test_edited_detail_is_named(decided: Path) -> None:
+    with sqlite3.connect(decided / "ledger.sqlite") as db:
+        detail = json.loads(db.execute("SELECT detail FROM audit WHERE id=3").fetchone()[0])
+        detail["decision"] = "accept"  # covering up a rejection
+        db.execute("UPDATE audit SET detail=? WHERE id=3", (json.dumps(detail),))
+    code, doc = verify(decided)
+    assert code == 1 and doc["broken_record"] == 3 and "edited" in doc["problem"]
+    res = runner.invoke(app, ["audit", "--verify", "-w", str(decided)], terminal_width=200)
+    assert res.exit_code == 1 and "BROKEN" in res.stdout and "record 3" in res.stdout
+
+
+def test_edited_operator_or_time_is_named(decided: Path) -> None:
+    with sqlite3.connect(decided / "ledger.sqlite") as db:
+        db.execute("UPDATE audit SET who='someone else' WHERE id=4")
+    code, doc = verify(decided)
+    assert code == 1 and doc["broken_record"] == 4 and "operator" in doc["problem"]
+
+
+def test_removed_record_is_named(decided: Path) -> None:
+    with sqlite3.connect(decided / "ledger.sqlite") as db:
+        db.execute("DELETE FROM audit WHERE id=3")
+    code, doc = verify(decided)
+    assert code == 1 and doc["broken_record"] == 4 and "record 3 removed" in doc["problem"]
+
+
+def test_removed_last_record_is_named(decided: Path) -> None:
+    with sqlite3.connect(decided / "ledger.sqlite") as db:
+        db.execute("DELETE FROM audit WHERE id=6")
+    code, doc = verify(decided)
+    assert code == 1 and doc["broken_record"] == 6 and "record 6 removed" in doc["problem"]
+
+
+def test_swapped_records_are_named(decided: Path) -> None:
+    with sqlite3.connect(decided / "ledger.sqlite") as db:
+        cols = "at, who, action, detail, command, body_sha256, prev_hash, hash, scrubbed"
+        a = db.execute(f"SELECT {cols} FROM audit WHERE id=3").fetchone()
+        b = db.execute(f"SELECT {cols} FROM audit WHERE id=4").fetchone()
+        sets = ", ".join(f"{c}=?" for c in cols.split(", "))
+        db.execute(f"UPDATE audit SET {sets} WHERE id=3", b)
+        db.execute(f"UPDATE audit SET {sets} WHERE id=4", a)
+    before = [r[2] for r in rows(decided)]
+    assert json.loads(before[2])["entry_id"] == "E0003"  # id 3 now holds the E0003 decision: really swapped
+    code, doc = verify(decided)
+    assert code == 1 and doc["broken_record"] == 3 and "out of order" in doc["problem"]
+
+
+def test_scrubbed_flag_without_a_purge_is_named(decided: Path) -> None:
+    with sqlite3.connect(decided / "ledger.sqlite") as db:
+        db.execute("UPDATE audit SET scrubbed=1, detail='{}' WHERE id=2")
+    code, doc = verify(decided)
+    assert code == 1 and doc["broken_record"] == 2 and "no purge record" in doc["problem"]
+
+
+def test_score_and_award_runs_go_through_the_chain(tmp_path: Path) -> None:
+    set_invocation("Chair", "milsetctl score sheets/")
+    try:
+        with jury_workspace(tmp_path, png_every=0) as ws:
+            ws.ledger.add_anon_id("AAAA", "E0001")
+            ws.ledger.replace_scores(["J1"], [("J1", "AAAA", json.dumps({"impact": 5}), None, "J1.xlsx", 2)],
+                                     "mean", ["J1.xlsx"])
+            ws.ledger.save_awards([{"entry_id": "E0001", "anon_id": "AAAA", "category": "middle", "score": 5.0,
+                                    "rank": 1, "award": "qualifier"}], "national")
+            check = verify_chain(ws.ledger)
+            records = ws.ledger.audit_rows()
+    finally:
+        set_invocation(None, None)
+    assert check.ok and check.records == 3
+    assert [r["action"] for r in records] == ["init", "score", "awards"]
+    assert {r["who"] for r in records} == {"Chair"} and records[1]["command"] == "milsetctl score sheets/"
+
+
+def test_legacy_ledger_is_chained_at_first_open(tmp_path: Path) -> None:
+    """A ledger written before the chain (audit rows without hashes) is chained once, with a record saying so."""
+    path = tmp_path / "ledger.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        db.execute("INSERT INTO meta VALUES ('schema_version', '2')")
+        db.execute("CREATE TABLE audit (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, who TEXT NOT NULL, "
+                   "action TEXT NOT NULL, detail TEXT)")
+        for i in range(3):
+            db.execute("INSERT INTO audit (at, who, action, detail) VALUES (?, 'old', 'decide', ?)",
+                       (f"2022-07-0{i + 1}T01:00:00+00:00", json.dumps({"entry_id": f"E000{i + 1}"})))
+    with Ledger(path) as ledger:
+        check = verify_chain(ledger)
+        assert check.ok and check.records == 4 and check.chain_started is not None
+        last = ledger.audit_rows()[-1]
+        assert last["action"] == "audit-chain-start" and json.loads(last["detail"])["chained_records"] == 3
+    with Ledger(path) as ledger:  # chained once only
+        assert len(ledger.audit_rows()) == 4 and verify_chain(ledger).ok
+    # an unhashed row slipped into a chained ledger is not adopted: verify names it
+    with sqlite3.connect(path) as db:
+        db.execute("INSERT INTO audit (at, who, action, detail) VALUES ('2022-07-09T00:00:00+00:00', 'x', 'decide', "
+                   "'{}')")
+    with Ledger(path) as ledger:
+        check = verify_chain(ledger)
+        assert not check.ok and check.broken_id == 5 and "no hash" in (check.problem or "")
