@@ -98,6 +98,22 @@ CREATE TABLE IF NOT EXISTS issued_certificates (  -- certificates printed; `veri
     code TEXT PRIMARY KEY, kind TEXT NOT NULL, recipient_key TEXT NOT NULL, recipient TEXT NOT NULL,
     entry_id TEXT, content TEXT NOT NULL, file TEXT, issued_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS superseded_certificates (  -- a reprint with changed content replaced this code
+    code TEXT PRIMARY KEY REFERENCES issued_certificates(code), by_code TEXT NOT NULL, reason TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+-- the member roster (`milsetctl members`) ----------------------------------------------------------------
+CREATE TABLE IF NOT EXISTS members (  -- one row per member organisation, as the last import gave it
+    member_id TEXT PRIMARY KEY,  -- M001, M002... in the order first imported
+    key TEXT UNIQUE NOT NULL,  -- the organisation's name normalised (case, width, spaces): identity across imports
+    organisation TEXT NOT NULL, country TEXT, region TEXT, contact TEXT, email TEXT,
+    member_since TEXT, fee_paid_until TEXT,  -- ISO dates as text (member_since may be a year alone)
+    source TEXT, first_seen TEXT NOT NULL, updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS member_history (  -- every value an import set or changed, never deleted
+    id INTEGER PRIMARY KEY AUTOINCREMENT, member_id TEXT NOT NULL REFERENCES members(member_id),
+    field TEXT NOT NULL, old TEXT, new TEXT, source TEXT, who TEXT NOT NULL, at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS audit (  -- a hash chain: milsetctl/audit.py says how, `audit --verify` checks it
     id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, who TEXT NOT NULL,
     action TEXT NOT NULL, detail TEXT,
@@ -639,26 +655,73 @@ class Ledger:
         return self.db.execute("SELECT * FROM issued_certificates WHERE code=?", (code,)).fetchone()
 
     def issued_certificates(self, kind: str) -> dict[str, sqlite3.Row]:
-        """Issued certificates of one kind, by recipient key."""
-        rows = self.db.execute("SELECT * FROM issued_certificates WHERE kind=? ORDER BY issued_at", (kind,))
+        """The current (not superseded) certificate of each recipient of one kind, by recipient key."""
+        rows = self.db.execute(
+            "SELECT * FROM issued_certificates WHERE kind=? AND code NOT IN (SELECT code FROM superseded_certificates)"
+            " ORDER BY issued_at", (kind,))
         return {r["recipient_key"]: r for r in rows}
 
-    def record_certificate(self, code: str, kind: str, recipient_key: str, recipient: str, entry_id: str | None,
-                           content: dict[str, Any], file: str) -> str:
-        """Remember a printed certificate; a reprint of the same content keeps its first issue date. Returns
-        issued_at."""
+    def certificate_superseded(self, code: str) -> sqlite3.Row | None:
+        """(code, by_code, reason, at) when a reprint replaced this certificate, else None."""
+        return self.db.execute("SELECT * FROM superseded_certificates WHERE code=?", (code,)).fetchone()
+
+    def record_certificates(self, rows: list[dict[str, Any]]) -> None:
+        """Remember printed certificates, in one transaction. Each row: code, kind, recipient_key, recipient,
+        entry_id, content (dict), file, and optionally supersedes (the recipient's previous code) with reason.
+        A reprint of the same content keeps its first issue date; a code printed again is current again."""
+        stamp = now_iso()
         with self.db:
-            row = self.issued_certificate(code)
-            if row is not None:
-                self.db.execute("UPDATE issued_certificates SET file=? WHERE code=?", (file, code))
-                return str(row["issued_at"])
-            stamp = now_iso()
-            self.db.execute(
-                "INSERT INTO issued_certificates VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (code, kind, recipient_key, recipient, entry_id,
-                 json.dumps(content, ensure_ascii=False, sort_keys=True), file, stamp),
+            for r in rows:
+                updated = self.db.execute("UPDATE issued_certificates SET file=? WHERE code=?", (r["file"], r["code"]))
+                if updated.rowcount == 0:
+                    self.db.execute(
+                        "INSERT INTO issued_certificates VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        (r["code"], r["kind"], r["recipient_key"], r["recipient"], r["entry_id"],
+                         json.dumps(r["content"], ensure_ascii=False, sort_keys=True), r["file"], stamp))
+                self.db.execute("DELETE FROM superseded_certificates WHERE code=?", (r["code"],))
+                if r.get("supersedes") and r["supersedes"] != r["code"]:
+                    self.db.execute(
+                        "INSERT INTO superseded_certificates (code, by_code, reason, at) VALUES (?, ?, ?, ?) "
+                        "ON CONFLICT(code) DO UPDATE SET by_code=excluded.by_code, reason=excluded.reason, "
+                        "at=excluded.at", (r["supersedes"], r["code"], r.get("reason") or "reprinted", stamp))
+
+    # --- members
+    MEMBER_FIELDS = ("organisation", "country", "region", "contact", "email", "member_since", "fee_paid_until")
+
+    def members(self) -> list[sqlite3.Row]:
+        """The member roster, in member ID order."""
+        return self.db.execute("SELECT * FROM members ORDER BY member_id").fetchall()
+
+    def save_members(self, rows: list[dict[str, Any]], history: list[tuple[str, str, str | None, str | None]],
+                     source: str) -> None:
+        """Upsert roster rows (dicts with member_id, key and the MEMBER_FIELDS) and record `history` ((member_id,
+        field, old, new) per value set or changed), in one transaction: an import is stored whole or not at all."""
+        stamp, who = now_iso(), current_user()
+        with self.db:
+            for row in rows:
+                values = {f: row.get(f) for f in self.MEMBER_FIELDS}
+                self.db.execute(
+                    """INSERT INTO members (member_id, key, organisation, country, region, contact, email,
+                           member_since, fee_paid_until, source, first_seen, updated_at)
+                       VALUES (:member_id, :key, :organisation, :country, :region, :contact, :email, :member_since,
+                           :fee_paid_until, :source, :stamp, :stamp)
+                       ON CONFLICT(member_id) DO UPDATE SET key=excluded.key, organisation=excluded.organisation,
+                           country=excluded.country, region=excluded.region, contact=excluded.contact,
+                           email=excluded.email, member_since=excluded.member_since,
+                           fee_paid_until=excluded.fee_paid_until, source=excluded.source,
+                           updated_at=excluded.updated_at""",
+                    {**values, "member_id": row["member_id"], "key": row["key"], "source": source, "stamp": stamp},
+                )
+            self.db.executemany(
+                "INSERT INTO member_history (member_id, field, old, new, source, who, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(m, f, old, new, source, who, stamp) for m, f, old, new in history],
             )
-            return stamp
+
+    def member_history(self, member_id: str | None = None) -> list[sqlite3.Row]:
+        """Every recorded change (of one member, or all), oldest first."""
+        if member_id is None:
+            return self.db.execute("SELECT * FROM member_history ORDER BY id").fetchall()
+        return self.db.execute("SELECT * FROM member_history WHERE member_id=? ORDER BY id", (member_id,)).fetchall()
 
     # --- privacy: purge --personal-data (milsetctl/privacy.py decides what is personal and why)
     def _tables(self) -> dict[str, list[tuple[str, str]]]:
