@@ -195,3 +195,6 @@ def render_status(console: Console, st) -> None:  # type: ignore[no-untyped-def]
                      if st.open_reviews else ""))
     if st.top_rules:
         console.print(_reasons_table(st.top_rules))
+    if st.by_region:
+        console.print("Entries by region: " + ", ".join(f"{escape(r)} {n}" for r, n in st.by_region.items()),
+                      soft_wrap=True)

@@ -63,6 +63,7 @@ class ContestStatus:
     decisions: int = 0
     last_validate: str | None = None  # '2022-07-12 09:30 (Asia/Shanghai)'
     top_rules: list[tuple[str, str, int]] = field(default_factory=list)  # (rule, severity, entries), as validate
+    by_region: dict[str, int] = field(default_factory=dict)  # regional round -> entries; '(no region)' kept
 
 
 def contest_status(ws: Workspace, top: int = TOP_REASONS) -> ContestStatus:
@@ -82,4 +83,7 @@ def contest_status(ws: Workspace, top: int = TOP_REASONS) -> ContestStatus:
     st.last_validate = contest_time(last["at"], ws.settings.tz) if last else None
     # the same count as validate's "most frequent reasons": entries per (rule, severity), reject and review
     st.top_rules = count_reasons(ledger.current_findings().values())[:top]
+    from milsetctl.members.regions import region_counts  # an entry from a province in no region is counted too
+
+    st.by_region = dict(region_counts(rows, ws.settings).most_common())
     return st

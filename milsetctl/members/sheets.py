@@ -17,7 +17,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from milsetctl.report.tables import _FORMULA_START, _XML_ILLEGAL, neutralise
+from milsetctl.report.tables import _XML_ILLEGAL
+from milsetctl.sheetcells import FORMULA_START, formula_like, neutralise
 
 FORMATS = (".xlsx", ".csv")
 
@@ -42,13 +43,9 @@ def unneutralise(text: str) -> str:
     """Undo `neutralise` on a CSV cell read back: "'=SUM(A1)" -> "=SUM(A1)"; other text unchanged."""
     if text.startswith("'") and len(text) > 1:
         rest = text[1:]
-        if rest.startswith(("\t", "\r")) or rest.lstrip(" ").startswith(_FORMULA_START):
+        if rest.startswith(("\t", "\r", "\n")) or rest.lstrip(" ").startswith(FORMULA_START):
             return rest
     return text
-
-
-def _formula_like(value: Any) -> bool:
-    return isinstance(value, str) and neutralise(value) != value
 
 
 def write_table(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]], sheet: str = "table",
@@ -115,7 +112,7 @@ def _write_xlsx(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]]
     def cell(sheet: Any, value: Any) -> Any:
         if isinstance(value, str):
             value = _XML_ILLEGAL.sub("", value)
-            if _formula_like(value):  # a string cell, shown as typed: never run as a formula
+            if formula_like(value):  # a string cell, shown as typed: never run as a formula
                 c = WriteOnlyCell(sheet, value=value)
                 c.data_type = "s"
                 c.quotePrefix = True
