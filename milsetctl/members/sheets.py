@@ -91,9 +91,11 @@ def _csv_cell(value: Any) -> str:
 
 
 def _write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """UTF-8 with BOM: Excel on Chinese Windows otherwise reads the names as GBK mojibake."""
+    """UTF-8 with BOM: Excel on Chinese Windows otherwise reads the names as GBK mojibake. Every cell quoted: a
+    CSV reader that sniffs the dialect (ours, `ingest.tables`) takes the apostrophe of a neutralised cell at the
+    start of a line for the quote character otherwise, and the row falls apart."""
     with open(path, "w", encoding="utf-8-sig", newline="") as fh:
-        writer = csv.writer(fh, lineterminator="\r\n")
+        writer = csv.writer(fh, lineterminator="\r\n", quoting=csv.QUOTE_ALL)
         writer.writerow([_csv_cell(h) for h in header])
         for row in rows:
             writer.writerow([_csv_cell(v) for v in row])
