@@ -1,0 +1,202 @@
+"""Minors' personal data (issue 11): the anonymised export holds none, and `purge --personal-data` removes it from
+the ledger (down to the file's bytes) and the caches while results, the audit chain and certificate codes stay."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import openpyxl
+import pytest
+from jury_fixtures import PEOPLE, jury_workspace
+from typer.testing import CliRunner
+
+from milsetctl.certificates import issue_certificates, verify_code
+from milsetctl.cli import app
+from milsetctl.decisions import record_decision
+from milsetctl.models import Finding, Severity
+from milsetctl.workspace import open_workspace
+
+runner = CliRunner()
+JUROR = {"key": "rosa.marquez@example.org", "name": "Rosa Márquez", "affiliation": "Museo de Ciencias",
+         "country": "Spain", "email": "rosa.marquez@example.org", "school": "Instituto Cervantes"}
+
+
+def personal_values() -> list[str]:
+    """Every personal value the fixture put into the contest: contestants' and the juror's."""
+    values = [v for p in PEOPLE for v in (p.name, p.school, p.email, p.contestant_id)]
+    values += [JUROR["name"], JUROR["email"], JUROR["school"], JUROR["affiliation"]]
+    return values
+
+
+def leaked(blob: bytes) -> list[str]:
+    """The personal values found in `blob`, as UTF-8 or as JSON's \\uXXXX escapes."""
+    found = []
+    for value in personal_values():
+        forms = {value.encode("utf-8"), json.dumps(value)[1:-1].encode("ascii")}
+        if any(form in blob for form in forms):
+            found.append(value)
+    return found
+
+
+def _build(root: Path) -> Path:
+    """A finished national round: findings, decisions, jurors, scores, ranking, awards, qualifier certificates,
+    thumbnails and a validation report, with personal values wherever a real contest leaves them."""
+    ws = jury_workspace(root, png_every=0)
+    rows = [dict(r) for r in ws.ledger.entries()]
+    for r in rows:
+        r.pop("present"), r.pop("first_seen"), r.pop("updated_at")
+    rows[6]["province"] = "=HYPERLINK(\"http://x\")"  # hostile region text: stays text in the export
+    rows[6]["extra"] = json.dumps({"parent": "Zhao Guoqiang", "phone": "+86 138 0000 1234"})
+    findings = {"E0008": [Finding("duplicate", Severity.REJECT, f"the same photo as E0001 by {PEOPLE[0].name}",
+                                  {"other_file": f"photos/{PEOPLE[0].name} 0.jpg"})],
+                "E0006": [Finding("exif-missing", Severity.REVIEW, "no camera metadata", None)]}
+    rows[7]["status"] = "rejected"
+    ws.ledger.save_results(rows, findings)
+    ws.ledger.remember_file(f"/contest/photos/{PEOPLE[1].name} 1.jpg", 10, 1, "ab" * 32)
+    ws.ledger.db.execute("INSERT INTO photos VALUES (?, 1, ?, '2022-07-10T00:00:00+00:00')",
+                         ("cd" * 32, json.dumps({"artist": PEOPLE[2].name, "gps": [39.9, 116.4]})))
+    ws.ledger.commit()
+    record_decision(ws.ledger, "E0003", "accept", f"{PEOPLE[2].name}'s teacher at {PEOPLE[2].school} sent the "
+                    "original")
+    ws.ledger.save_jurors([JUROR])
+    anon = {}
+    for i, e in enumerate(ws.ledger.entries()[:7]):
+        anon[e["entry_id"]] = f"K7Q{i}"
+        ws.ledger.add_anon_id(f"K7Q{i}", e["entry_id"], f"photos/K7Q{i}.jpg")
+    ws.ledger.replace_scores([JUROR["name"]], [
+        (JUROR["name"], a, json.dumps({"impact": 10 - i}), "strong light" if i == 0 else None,
+         f"jury/sheets/J01 {JUROR['name']}.xlsx", i + 2) for i, a in enumerate(anon.values())],
+        "mean", [f"jury/sheets/J01 {JUROR['name']}.xlsx"])
+    cats = {e["entry_id"]: e["category"] for e in ws.ledger.entries()}
+    ranked = [{"entry_id": e, "anon_id": a, "category": cats[e], "score": 90.0 - i, "rank": i // 2 + 1}
+              for i, (e, a) in enumerate(anon.items())]
+    ws.ledger.save_ranking(ranked, "mean", 1)
+    ws.ledger.save_awards([{**r, "award": "qualifier" if r["rank"] == 1 else None} for r in ranked], "national")
+    batch = issue_certificates(ws, "qualifier", workers=1)
+    assert sorted(i.entry_id for i in batch.issued) == ["E0001", "E0002"]
+    ws.thumbs.mkdir(parents=True, exist_ok=True)
+    (ws.thumbs / "0a91cf6f.jpg").write_bytes(b"\xff\xd8 thumbnail of a face \xff\xd9")
+    (ws.root / "reports").mkdir(exist_ok=True)
+    (ws.root / "reports" / "validation.html").write_text(f"<td>{PEOPLE[0].name}</td>", encoding="utf-8")
+    (ws.root / "reports" / "contest-report.html").write_text("<p>37 entries</p>", encoding="utf-8")
+    ws_root = ws.root
+    ws.close()
+    return ws_root
+
+
+@pytest.fixture(scope="module")
+def finished_once(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _build(tmp_path_factory.mktemp("privacy"))
+
+
+@pytest.fixture
+def finished(finished_once: Path, tmp_path: Path) -> Path:
+    root = tmp_path / "ws"
+    shutil.copytree(finished_once, root)
+    return root
+
+
+def _codes(root: Path) -> list[str]:
+    with open_workspace(root) as ws:
+        return [r["code"] for r in ws.ledger.certificate_rows()]
+
+
+def _results(root: Path) -> tuple[list, list, list]:
+    with open_workspace(root) as ws:
+        return ([tuple(r) for r in ws.ledger.ranking()], [tuple(r)[:-1] for r in ws.ledger.awards()],
+                [(r["entry_id"], r["anon_id"]) for r in ws.ledger.anon_rows()])
+
+
+def test_export_anonymised_csv_and_xlsx_hold_no_personal_value(finished: Path, tmp_path: Path) -> None:
+    res = runner.invoke(app, ["export", "--anonymised", str(tmp_path / "out.xlsx"), "-w", str(finished), "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["rows"] == 8
+    book = openpyxl.load_workbook(tmp_path / "out.xlsx")
+    assert book.sheetnames == ["results", "statistics"]
+    cells = [c for ws in book for row in ws.iter_rows() for c in row]
+    text = "\n".join(str(c.value) for c in cells if c.value is not None)
+    assert not leaked(text.encode("utf-8")) and "Zhao Guoqiang" not in text and "Night sky" not in text
+    header = [c.value for c in book["results"][1]]
+    assert header == ["anon_id", "category", "country", "province", "status", "decision", "rules", "score", "rank",
+                      "award"]
+    rows = {r[0]: dict(zip(header, r, strict=True)) for r in book["results"].iter_rows(min_row=2, values_only=True)}
+    assert rows["K7Q0"]["award"] == "qualifier" and rows["K7Q0"]["rank"] == 1 and rows["K7Q0"]["score"] == 90.0
+    assert rows["X0001"]["status"] == "rejected" and rows["X0001"]["rules"] == "duplicate (reject)"
+    assert rows["K7Q2"]["decision"] == "accept"
+    hostile = next(c for c in cells if c.value == "=HYPERLINK(\"http://x\")")
+    assert hostile.data_type == "s" and hostile.quotePrefix  # shown as typed, never run
+    stats = [tuple(r) for r in book["statistics"].iter_rows(min_row=2, values_only=True)]
+    assert ("entries", "all", 8) in stats and ("awards", "middle / qualifier", 1) in stats
+
+    res = runner.invoke(app, ["export", "--anonymised", str(tmp_path / "out.csv"), "-w", str(finished)])
+    assert res.exit_code == 0, res.output
+    for name in ("out.csv", "out-statistics.csv"):
+        blob = (tmp_path / name).read_bytes()
+        assert not leaked(blob)
+    table = list(csv.reader((tmp_path / "out.csv").read_text(encoding="utf-8-sig").splitlines()))
+    assert len(table) == 9 and "'=HYPERLINK(\"http://x\")" in [c for r in table for c in r]
+    res = runner.invoke(app, ["export", str(tmp_path / "x.csv"), "-w", str(finished)])
+    assert res.exit_code == 2
+    res = runner.invoke(app, ["export", "--anonymised", str(tmp_path / "x.pdf"), "-w", str(finished)])
+    assert res.exit_code == 2
+
+
+def test_dry_run_and_refusal_change_nothing(finished: Path) -> None:
+    before = (finished / "ledger.sqlite").read_bytes()
+    res = runner.invoke(app, ["purge", "--personal-data", "--dry-run", "--json", "-w", str(finished)])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["dry_run"] and doc["ledger"]["entries: rows with personal fields"] == 8
+    assert doc["ledger"]["issued certificates: names removed, codes kept"] == 2
+    assert {f["folder"] for f in doc["folders"]} == {"cache/", "reports/validation.html"}
+    res = runner.invoke(app, ["purge", "--personal-data", "-w", str(finished)])  # no terminal, no --yes
+    assert res.exit_code == 2 and "--yes" in res.stderr
+    assert (finished / "cache" / "thumbs" / "0a91cf6f.jpg").exists()
+    with open_workspace(finished) as ws:
+        assert ws.ledger.entry("E0001")["name"] == PEOPLE[0].name
+        assert not [r for r in ws.ledger.audit_rows() if r["action"] == "purge"]
+    assert leaked(before)  # the fixture really holds what the purge must remove
+
+
+def test_purge_removes_personal_data_keeps_results_and_codes(finished: Path) -> None:
+    codes, results = _codes(finished), _results(finished)
+    res = runner.invoke(app, ["--by", "Coordinator", "purge", "--personal-data", "--yes", "-w", str(finished)],
+                        terminal_width=200)
+    assert res.exit_code == 0, res.output
+    assert "Removed personal data" in res.stdout and "cache/" in res.stdout and "certificates/" in res.stdout
+    # not a byte of it left in the ledger, its WAL or the caches (VACUUM: no deleted text in free pages)
+    for path in finished.glob("ledger.sqlite*"):
+        assert not leaked(path.read_bytes()), path
+    assert b"Zhao Guoqiang" not in (finished / "ledger.sqlite").read_bytes()
+    assert not (finished / "cache").exists() and not (finished / "reports" / "validation.html").exists()
+    assert (finished / "reports" / "contest-report.html").exists()
+    # results kept: ranking, awards, anonymous IDs; certificate codes verify, saying the name is gone
+    assert _results(finished) == results and _codes(finished) == codes
+    with open_workspace(finished) as ws:
+        answer = verify_code(ws, codes[0])
+        assert answer["valid"] and answer["recipient"] == "(name purged)" and answer["kind"] == "qualifier"
+        assert answer["entry_id"] in ("E0001", "E0002")
+        e = ws.ledger.entry("E0003")
+        assert e["category"] == "middle" and e["status"] and e["name"] is None and e["key"] == "E0003"
+        assert "[purged]" in ws.ledger.decision_history("E0003")[0]["reason"]
+        assert {r[0] for r in ws.ledger.score_rows()} == {"J01"}  # the juror by ID, not merged into "[purged]"
+        purge = [r for r in ws.ledger.audit_rows() if r["action"] == "purge"]
+        assert len(purge) == 1 and purge[0]["who"] == "Coordinator"
+    res = runner.invoke(app, ["verify", codes[1], "-w", str(finished)])
+    assert res.exit_code == 0 and "genuine" in res.stdout and "(name purged)" in res.stdout
+    res = runner.invoke(app, ["audit", "--verify", "--json", "-w", str(finished)])
+    doc = json.loads(res.stdout)["verify"]
+    assert res.exit_code == 0 and doc["ok"] and doc["scrubbed"] >= 1
+    # a purged certificate row edited afterwards no longer verifies
+    import sqlite3
+
+    with sqlite3.connect(finished / "ledger.sqlite") as db:
+        db.execute("UPDATE issued_certificates SET entry_id='E0007' WHERE code=?", (codes[0],))
+    with open_workspace(finished) as ws:
+        assert verify_code(ws, codes[0]) == {"valid": False}
+    # and a second purge finds nothing more
+    res = runner.invoke(app, ["purge", "--personal-data", "--dry-run", "--json", "-w", str(finished)])
+    assert json.loads(res.stdout)["ledger"] == {}
