@@ -410,7 +410,7 @@ class Ledger:
                 "(:entry_id, :decision, :reason, :who, :at)",
                 record,
             )
-        self.audit("decide", record, who=record["who"])
+            self.audit("decide", record, who=record["who"])  # in the same transaction: no decision off the record
         return record
 
     def latest_decisions(self) -> dict[str, dict[str, str]]:
