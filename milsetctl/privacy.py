@@ -17,10 +17,10 @@ was purged. Choices:
   their digest and are listed by the purge's own record, so `audit --verify` still passes.
 - jurors' and member contacts' names and e-mails go as well (adults, but personal data nothing needs any more);
   jurors keep their J01 IDs.
-- workspace files: `cache/` (thumbnails of the photos, certificate thumbnails) and the validation reports in
-  `reports/` (names and thumbnails) are deleted; deliverables already handed out (certificates, gallery, award
-  exports, nomination zips, score sheets named after jurors) are listed as kept, for the coordinator to delete when
-  no longer needed. SOURCE is never written: the purge says so.
+- workspace files: `cache/` (thumbnails of the photos, certificate thumbnails) and every file in `reports/` holding
+  a personal value (the validation reports: names and thumbnails) are deleted; deliverables already handed out
+  (certificates, gallery, award exports, nomination zips, score sheets named after jurors) are listed as kept, for
+  the coordinator to delete when no longer needed. SOURCE is never written: the purge says so.
 The ledger is compacted (VACUUM, secure_delete) so that deleted text does not linger in free pages or the WAL.
 """
 
@@ -364,14 +364,37 @@ def _folder_size(folder: Path) -> tuple[int, int]:
     return files, size
 
 
-def _doomed_files(ws: Workspace) -> list[Path]:
-    """Workspace folders/files the purge deletes: cache/ and the validation reports in reports/."""
+def _holds_personal(path: Path, pattern: re.Pattern[str] | None) -> bool:
+    """Whether a report file holds a personal value: its text (HTML, CSV, JSON), or for XLSX/ZIP the text of its
+    members (an XLSX's cells sit in zipped XML)."""
+    import html
+    import zipfile
+
+    if pattern is None:
+        return False
+
+    def found(blob: bytes) -> bool:
+        text = blob.decode("utf-8", "ignore")
+        return bool(pattern.search(text) or pattern.search(html.unescape(text)))
+
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as zf:
+                return any(found(zf.read(info)) for info in zf.infolist() if info.file_size < 200_000_000)
+        return found(path.read_bytes())
+    except (OSError, zipfile.BadZipFile, RuntimeError):  # unreadable: say it holds some, to be safe
+        return True
+
+
+def _doomed_files(ws: Workspace, pattern: re.Pattern[str] | None) -> list[Path]:
+    """Workspace folders/files the purge deletes: cache/ (thumbnails) and every file in reports/ that holds a
+    personal value (the validation reports; the contest report and anonymised exports hold none and stay)."""
     doomed: list[Path] = []
     if (ws.root / "cache").is_dir():
         doomed.append(ws.root / "cache")
     reports = ws.root / "reports"
     if reports.is_dir():
-        doomed += sorted(p for p in reports.iterdir() if not p.name.startswith("contest-report"))
+        doomed += sorted(p for p in reports.rglob("*") if p.is_file() and _holds_personal(p, pattern))
     return doomed
 
 
@@ -395,7 +418,7 @@ def purge_personal_data(ws: Workspace, dry_run: bool = False) -> PurgeReport:
     def scrub(text: str) -> str:
         return pattern.sub(PURGED, text) if pattern is not None else text
 
-    for path in _doomed_files(ws):
+    for path in _doomed_files(ws, pattern):
         files, size = _folder_size(path) if path.is_dir() else (1, path.stat().st_size)
         report.folders.append((str(path.relative_to(ws.root)) + ("/" if path.is_dir() else ""), files, size))
     # the jurors as the score sheets name them become their juror IDs (J01...), not one "[purged]" juror
@@ -420,7 +443,7 @@ def purge_personal_data(ws: Workspace, dry_run: bool = False) -> PurgeReport:
                            "`validate` would read the names from it again)")
     if dry_run:
         return report
-    for path in _doomed_files(ws):
+    for path in _doomed_files(ws, pattern):
         if path.is_dir():
             shutil.rmtree(path)
         else:

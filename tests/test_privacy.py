@@ -163,6 +163,8 @@ def test_dry_run_and_refusal_change_nothing(finished: Path) -> None:
 
 def test_purge_removes_personal_data_keeps_results_and_codes(finished: Path) -> None:
     codes, results = _codes(finished), _results(finished)
+    res = runner.invoke(app, ["export", "--anonymised", str(finished / "reports" / "anon.xlsx"), "-w", str(finished)])
+    assert res.exit_code == 0, res.output
     res = runner.invoke(app, ["--by", "Coordinator", "purge", "--personal-data", "--yes", "-w", str(finished)],
                         terminal_width=200)
     assert res.exit_code == 0, res.output
@@ -172,7 +174,8 @@ def test_purge_removes_personal_data_keeps_results_and_codes(finished: Path) -> 
         assert not leaked(path.read_bytes()), path
     assert b"Zhao Guoqiang" not in (finished / "ledger.sqlite").read_bytes()
     assert not (finished / "cache").exists() and not (finished / "reports" / "validation.html").exists()
-    assert (finished / "reports" / "contest-report.html").exists()
+    assert (finished / "reports" / "contest-report.html").exists()  # no personal value in them: kept
+    assert (finished / "reports" / "anon.xlsx").exists()
     # results kept: ranking, awards, anonymous IDs; certificate codes verify, saying the name is gone
     assert _results(finished) == results and _codes(finished) == codes
     with open_workspace(finished) as ws:
