@@ -614,7 +614,8 @@ def probe_bytes(data: bytes, path: Path, rel: str, max_pixels: int) -> Probe:
         info.error = "the file is empty (0 bytes)"
         return probe
     try:
-        _probe_content(probe, max_pixels)
+        with _quiet():  # Pillow's EXIF reader warns on corrupt tags: the verdict is ours to give, not stderr's
+            _probe_content(probe, max_pixels)
     except MemoryError:
         probe.image = None
         probe.transient = "out of memory while reading the photo (a failure of this run, not of the file)"

@@ -114,7 +114,9 @@ def _write_xlsx(path: Path, header: list[str], rows: list[list[Any]]) -> None:
     bold, fill = Font(bold=True, color="FFFFFF"), PatternFill("solid", fgColor="1F3A5F")
     head = []
     for col in header:
-        cell = WriteOnlyCell(sheet, value=col)
+        cell = WriteOnlyCell(sheet, value=_XML_ILLEGAL.sub("", col))  # a juror named "=x()" heads a column
+        if formula_like(col):
+            cell.data_type, cell.quotePrefix = "s", True
         cell.font, cell.fill = bold, fill
         head.append(cell)
     sheet.append(head)
@@ -144,7 +146,7 @@ def _write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> None:
 
     with open(path, "w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\r\n")
-        writer.writerow(header)
+        writer.writerow([neutralise(h) for h in header])  # juror names head columns
         for row in rows:
             writer.writerow(["" if v is None else neutralise(v) for v in row])
 

@@ -227,7 +227,7 @@ def extract_package(package: Package, cache: Path) -> tuple[Path, list[str]]:
                 shown = _member_name(info)
                 rel = safe_member_path(shown)
                 if rel is None:
-                    if safe_member_path(shown.rsplit("/", 1)[-1]) is not None:  # not mere clutter
+                    if safe_member_path(shown.replace("\\", "/").rsplit("/", 1)[-1]) is not None:  # not clutter
                         notes.append(f"{package.origin.name}: {shown!r} not extracted: unsafe path")
                     continue
                 if not rel.startswith(base):
