@@ -58,6 +58,11 @@ echo; echo "== 10. gallery and report: the qualifiers' virtual gallery, the cont
 "${ctl[@]}" gallery -w "$ws"
 "${ctl[@]}" report -w "$ws"
 
+echo; echo "== 11. the audit trail (checked link by link) and the anonymised results to share"
+"${ctl[@]}" audit -w "$ws" --kind decide --kind awards --kind certificates
+"${ctl[@]}" audit -w "$ws" --verify
+"${ctl[@]}" export --anonymised "$ws/reports/results-anonymised.xlsx" -w "$ws"
+
 echo
 echo "Validation report: $ws/reports/validation.html"
 echo "Jury package:      $ws/jury/package/ (contact-sheet.html, contact-sheet.pdf, photos/)"
@@ -67,3 +72,4 @@ echo "Certificates:      $ws/certificates/participation/, $ws/certificates/quali
 echo "Gallery:           $ws/gallery/index.html"
 echo "Contest report:    $ws/reports/contest-report.html"
 echo "Members and fees:  $ws/members/members.xlsx, $ws/fees/refunds.xlsx, $ws/certificates/member/"
+echo "Anonymised:        $ws/reports/results-anonymised.xlsx (no personal data)"

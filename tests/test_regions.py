@@ -37,10 +37,12 @@ def test_regions_without_a_workspace_lists_every_region_and_the_unlisted_provinc
     south = next(r for r in doc["regions"] if r["region"] == "South")
     assert {"name": "Guangdong", "written": "Guangdong", "zh": "广东"} in south["provinces"]
     assert doc["provinces_in_no_region"] == ["Henan"]
+    assert all(p["zh"] for r in doc["regions"] for p in r["provinces"])  # Ningxia too (pycountry has no zh name)
     # every province of China is in a region or named as in none: 34 province-level divisions
     assert sum(len(r["provinces"]) for r in doc["regions"]) + len(doc["provinces_in_no_region"]) == 34
     res = runner.invoke(app, ["regions", "-w", str(tmp_path)], env={"COLUMNS": "200"})
     assert res.exit_code == 0 and "Henan" in res.stdout and "Guangdong 广东" in res.stdout
+    assert "[regions] in contest.toml" in res.stdout
 
 
 def _people() -> list[Person]:

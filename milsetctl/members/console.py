@@ -108,7 +108,7 @@ def render_refund_batch(console: Console, batch: Any) -> None:
 
 
 def render_regions(console: Console, report: Any, with_entries: bool) -> None:
-    table = Table(title="Regional rounds ([regions] in contest.toml)", header_style="bold")
+    table = Table(title=escape("Regional rounds ([regions] in contest.toml)"), header_style="bold")
     table.add_column("region")
     table.add_column("provinces", overflow="fold")
     if with_entries:

@@ -8,6 +8,7 @@ from abroad (the global stage) is counted under its country, as the contest repo
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cache
@@ -23,7 +24,7 @@ _CHINA = ("china", "中国", "cn", "chn", "prc", "people's republic of china", "
 @cache
 def chinese_names() -> dict[str, str]:
     """Canonical province name -> its Chinese name without 省/市/自治区 (Guangdong -> 广东), from pycountry's
-    ISO 3166-2:CN names and their zh_CN translation."""
+    ISO 3166-2:CN names and their zh_CN translation, else the first Chinese spelling in ingest's province table."""
     import gettext
 
     import pycountry
@@ -34,9 +35,14 @@ def chinese_names() -> dict[str, str]:
         zh = gettext.translation("iso3166-2", pycountry.LOCALES_DIR, languages=["zh_CN"]).gettext
     except OSError:
         return {}
+    from milsetctl.ingest.values import _data
+
+    written = _data("provinces.toml").get("aliases", {})  # pycountry has no zh name for some (Ningxia)
     out: dict[str, str] = {}
     for sub in pycountry.subdivisions.get(country_code="CN") or []:
         name = zh(sub.name)
+        if name == sub.name:
+            name = next((a for a in written.get(sub.code, []) if re.match(r"[\u4e00-\u9fff]", a)), name)
         canon = canonical_province(sub.name)
         if canon and name != sub.name:
             for suffix in ("特别行政区", "壮族自治区", "回族自治区", "维吾尔自治区", "自治区", "省", "市"):
