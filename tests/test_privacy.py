@@ -203,3 +203,14 @@ def test_purge_removes_personal_data_keeps_results_and_codes(finished: Path) -> 
     # and a second purge finds nothing more
     res = runner.invoke(app, ["purge", "--personal-data", "--dry-run", "--json", "-w", str(finished)])
     assert json.loads(res.stdout)["ledger"] == {}
+
+
+def test_purge_refuses_to_vouch_for_a_broken_trail(finished: Path) -> None:
+    import sqlite3
+
+    with sqlite3.connect(finished / "ledger.sqlite") as db:
+        db.execute("UPDATE audit SET who='nobody' WHERE id=2")
+    res = runner.invoke(app, ["purge", "--personal-data", "--yes", "-w", str(finished)])
+    assert res.exit_code == 1 and "broken at record 2" in res.stderr
+    with open_workspace(finished) as ws:
+        assert ws.ledger.entry("E0001")["name"] == PEOPLE[0].name
