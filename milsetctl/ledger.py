@@ -808,10 +808,10 @@ class Ledger:
                 if not dry_run and mapping:
                     self.db.executemany(f'UPDATE "{table}" SET "{column}"=? WHERE "{column}"=?',
                                         [(new, old) for old, new in mapping.items()])
-            for table, columns in tables.items():
+            for table, described in tables.items():
                 if table in caches or table == "audit":
                     continue
-                for column, kind in columns:
+                for column, kind in described:
                     if (table, column) in done or column in keep or kind not in ("TEXT", ""):
                         continue
                     changed = [(new, old) for (old,) in self.db.execute(
