@@ -301,3 +301,11 @@ def test_event_rates_in_yen_from_the_settings(tmp_path: Path) -> None:
         q = quote_fee(ws, "Tokyo Science Camp", None)
         assert (q.amount, q.currency, q.event_day) == (Decimal("8000"), "JPY", date(2023, 8, 1))
         assert q.as_json()["fee"] == "8000"
+
+
+def test_day_first_dates_as_the_settings_say(tmp_path: Path) -> None:
+    root = workspace(tmp_path, '[dates]\norder = "dmy"\n')
+    code, doc, _ = refund_json(root, "100", "01/06/2022", "11/07/2022 23:59")
+    assert code == 0 and doc["refund"] == "75.00" and "withdrawn 2022-07-11 23:59" in doc["reason"]
+    code, doc, _ = refund_json(root, "100", "01/06/2022", "12/07/2022")
+    assert doc["refund"] == "0.00"

@@ -57,9 +57,9 @@ class Moment:
 _HAS_TIME = re.compile(r"\d\s*[:时點点]\s*\d|T\d")
 
 
-def parse_moment(value: Any, tz: ZoneInfo, what: str) -> Moment:
-    """'2022-07-11', '2022-07-11 23:59', '2022-07-11T15:59:00Z', an XLSX date cell... -> Moment in `tz`.
-    Raises FeeInputError naming `what`."""
+def parse_moment(value: Any, tz: ZoneInfo, what: str, order: str = "auto") -> Moment:
+    """'2022-07-11', '2022-07-11 23:59', '2022-07-11T15:59:00Z', 11/07/2022 (day/month as [dates] order says), an
+    XLSX date cell... -> Moment in `tz`. Raises FeeInputError naming `what`."""
     if isinstance(value, datetime):
         has_time = (value.hour, value.minute, value.second) != (0, 0, 0) or value.tzinfo is not None
         at = value if value.tzinfo else value.replace(tzinfo=tz)
@@ -70,10 +70,15 @@ def parse_moment(value: Any, tz: ZoneInfo, what: str) -> Moment:
     if not text:
         raise FeeInputError(f"{what}: no date given")
     try:
-        at = parse_datetime(text, tz, "ymd" if re.match(r"^\d{4}", text) else "auto")
+        at = parse_datetime(text, tz, "ymd" if re.match(r"^\d{4}", text) else order)
     except ValueError as exc:
         raise FeeInputError(f"{what}: {exc}") from exc
     return Moment(at.astimezone(tz), bool(_HAS_TIME.search(text)))
+
+
+def _order(settings: Settings) -> str:
+    """[dates] order for dates like 11/07/2022 ("auto": a first number over 12 is a day, else month-first)."""
+    return str(settings.section("dates").get("order") or "auto")
 
 
 # --- refunds -------------------------------------------------------------------------------------------------------
@@ -112,8 +117,9 @@ def compute_refund(paid: Any, registered_on: Any, withdrawn_on: Any, settings: S
         amount = parse_amount(paid, rules.currency, "--paid")
     except AmountError as exc:
         raise FeeInputError(str(exc)) from exc
-    registered = parse_moment(registered_on, tz, "--registered-on")
-    withdrawn = parse_moment(withdrawn_on, tz, "--withdrawn-on")
+    order = _order(settings)
+    registered = parse_moment(registered_on, tz, "--registered-on", order)
+    withdrawn = parse_moment(withdrawn_on, tz, "--withdrawn-on", order)
     before = withdrawn.at < registered.at if (withdrawn.has_time and registered.has_time) \
         else withdrawn.day < registered.day
     if before:
@@ -203,6 +209,7 @@ def refund_batch(path: Path, settings: Settings, out: Path) -> RefundBatch:
     cannot be written."""
     rules = fee_rules(settings)
     tz = settings.tz
+    order = _order(settings)
     try:
         table = read_table(path)
     except ManifestError as exc:
@@ -245,9 +252,9 @@ def refund_batch(path: Path, settings: Settings, out: Path) -> RefundBatch:
                 amount = parse_amount(get("paid"), rules.currency, where(row, "paid"))
             except AmountError as exc:
                 raise FeeInputError(str(exc)) from exc
-            withdrawn = parse_moment(get("withdrawn_on"), tz, where(row, "withdrawn_on"))
+            withdrawn = parse_moment(get("withdrawn_on"), tz, where(row, "withdrawn_on"), order)
             if "registered_on" in cols and cell_text(get("registered_on")):
-                registered = parse_moment(get("registered_on"), tz, where(row, "registered_on"))
+                registered = parse_moment(get("registered_on"), tz, where(row, "registered_on"), order)
                 both = withdrawn.has_time and registered.has_time
                 if (withdrawn.at < registered.at) if both else (withdrawn.day < registered.day):
                     raise FeeInputError(f"{where(row, 'withdrawn_on')}: withdrawn {withdrawn.shown()}, before the "
