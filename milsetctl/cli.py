@@ -78,18 +78,56 @@ def _version(value: bool) -> None:
 def main_options(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Show the version and exit.")] = False,
+    wait: Annotated[float, typer.Option("--wait", envvar="MILSETCTL_WAIT", min=0, metavar="SECONDS",
+                                        help="When another command is writing to the workspace, wait this long "
+                                        "for it to finish, then stop (exit 1).")] = 10.0,
 ) -> None:
-    pass
+    _LOCK_WAIT[0] = wait
 
 
-def _open(workspace: Path):  # type: ignore[no-untyped-def]
-    from milsetctl.settings import SettingsError
-    from milsetctl.workspace import WorkspaceError, open_workspace
+# ==== workspace lock (milsetctl/locking.py) ====
+_LOCK_WAIT = [10.0]  # --wait, set by main_options for this invocation
 
+
+def _lock_workspace(root: Path):  # type: ignore[no-untyped-def]
+    """Take the workspace's lock for this command (Workspace.close lets go); after --wait seconds, exit 1 naming
+    the command that holds it. The OS drops the lock if this process dies, even by SIGKILL."""
+    from milsetctl.locking import WorkspaceBusy, WorkspaceLock
+
+    wait = _LOCK_WAIT[0]
+
+    def waiting(holder) -> None:  # type: ignore[no-untyped-def]
+        who = holder.describe() if holder is not None else "another milsetctl command"
+        err.print(f"[bold yellow]waiting:[/] the workspace is in use by {escape(who)}; waiting up to {wait:g} s",
+                  soft_wrap=True)
+
+    lock = WorkspaceLock(root)
     try:
-        return open_workspace(workspace)
+        return lock.acquire(wait, on_wait=waiting)
+    except WorkspaceBusy as exc:
+        _fail(str(exc), 1)
+    except OSError as exc:  # a read-only folder: nothing could be written there anyway
+        _fail(f"{root}: cannot lock the workspace for writing ({exc.strerror or exc})", 1)
+
+
+def _open(workspace: Path, read_only: bool = False):  # type: ignore[no-untyped-def]
+    """Open the workspace for a command. A command that writes holds the workspace lock until the workspace is
+    closed; `read_only` commands (status, verify) take no lock and never wait: the ledger (SQLite, WAL) shows
+    them the last committed state while another command writes."""
+    from milsetctl.settings import SettingsError
+    from milsetctl.workspace import WorkspaceError, is_workspace, open_workspace
+
+    root = workspace.resolve()
+    lock = _lock_workspace(root) if not read_only and is_workspace(root) else None
+    try:
+        ws = open_workspace(workspace)
     except (WorkspaceError, SettingsError) as exc:  # no workspace here: a usage error, as for validate
+        if lock is not None:
+            lock.release()
         _fail(str(exc), 2)
+    ws.lock = lock
+    return ws
+# ==== end workspace lock ====
 
 
 ReplaceSourceOpt = Annotated[
@@ -133,6 +171,7 @@ def init(
         ws = init_workspace(workspace, source)
     except (WorkspaceError, SettingsError) as exc:
         _fail(str(exc))
+    ws.lock = _lock_workspace(ws.root)
     with ws:
         change = _switch_source(ws, source, replace_source) if source is not None else None
         if change is not None:
@@ -199,7 +238,13 @@ def validate(
     ws = None
     try:
         if is_workspace(root):
-            ws = open_workspace(root)
+            lock = _lock_workspace(root)
+            try:
+                ws = open_workspace(root)
+            except BaseException:
+                lock.release()
+                raise
+            ws.lock = lock
             if source is None:
                 if not ws.settings.source:
                     ws.close()
@@ -245,6 +290,7 @@ def validate(
     try:
         if ws is None:
             ws = init_workspace(root, source)
+            ws.lock = _lock_workspace(ws.root)
             err.print(f"Created the contest workspace [bold]{escape(str(ws.root))}[/] (settings: contest.toml, "
                       "ledger: ledger.sqlite)", soft_wrap=True)
         elif source is not None:
@@ -310,7 +356,7 @@ def status(workspace: WorkspaceOpt = Path(".")) -> None:
     from milsetctl.console import render_status
     from milsetctl.decisions import contest_status
 
-    with _open(workspace) as ws:
+    with _open(workspace, read_only=True) as ws:
         render_status(out, contest_status(ws))
 
 
@@ -660,7 +706,7 @@ def verify(
     from milsetctl.certificates import verify_code
     from milsetctl.certificates.console import render_verify
 
-    with _open(workspace) as ws:
+    with _open(workspace, read_only=True) as ws:
         result = verify_code(ws, code)
     if as_json:
         spec = ("valid", "kind", "recipient", "entry_id", "issued_at") if result["valid"] else ("valid",)
@@ -957,6 +1003,7 @@ def main() -> None:
     """The console script. A closed pipe (`milsetctl validate | head -3`) is the reader having seen enough, not an
     error: the run's results are in the ledger already, so the exit status is the command's own (0)."""
     import errno
+    import sqlite3
 
     try:
         app()
@@ -970,6 +1017,13 @@ def main() -> None:
             raise
         _quiet_stdout()
         raise SystemExit(0) from None
+    except sqlite3.OperationalError as exc:  # the workspace lock keeps milsetctl's writers apart; a program outside
+        if "locked" not in str(exc) and "busy" not in str(exc):  # it (a script, a database browser) may still not
+            raise
+        _error(f"the ledger is busy: another program has held a write lock on it for 30 s ({exc}). Close it (a "
+               "script, or a database browser with unsaved changes) and run the command again "
+               "(what was committed before is kept)")
+        raise SystemExit(1) from None
 
 
 def _stdout_closed() -> bool:

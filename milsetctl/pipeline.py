@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from milsetctl.ingest import ManifestError, Submissions, read_submissions
+from milsetctl.locking import exit_with_parent
 from milsetctl.models import Entry, EntryResult, Finding, PhotoInfo, Severity, Status, ValidationResult
 from milsetctl.probe import PROBE_VERSION, probe_file, write_thumbnail
 from milsetctl.rules import (
@@ -117,8 +118,10 @@ def _release_memory() -> None:
         _libc.malloc_trim(0)
 
 
-def _worker_init() -> None:
-    """Keep each worker to one thread of native code: the pool already uses every core."""
+def _worker_init(parent_pid: int | None = None) -> None:
+    """Keep each worker to one thread of native code (the pool already uses every core), and end it with its
+    parent: a `validate` killed with SIGKILL would otherwise leave its workers waiting on a pipe for ever."""
+    exit_with_parent(parent_pid)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = "1"
     _single_threaded_opencv()
@@ -163,7 +166,7 @@ def _run_jobs(jobs: list[PhotoJob], workers: int) -> Iterator[PhotoOutcome]:
         return
     ctx = get_context("spawn")  # no fork of a process holding threads or sqlite handles
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
-                             max_tasks_per_child=WORKER_RECYCLE) as pool:
+                             initargs=(os.getpid(),), max_tasks_per_child=WORKER_RECYCLE) as pool:
         pending: set[Future[PhotoOutcome]] = set()
         queue = iter(jobs)
         limit = workers * 3  # bounded in-flight work: memory stays flat in the number of photos

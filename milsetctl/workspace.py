@@ -10,6 +10,7 @@ import hashlib
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from milsetctl import settings as settings_mod
 from milsetctl.ledger import LEDGER_FILE, Ledger
@@ -30,13 +31,19 @@ class Workspace:
     settings: Settings
     ledger: Ledger
     created: bool = False
+    lock: Any = None  # the WorkspaceLock a writing command holds (milsetctl/locking.py); close() lets it go
 
     @property
     def thumbs(self) -> Path:
         return self.root / "cache" / "thumbs"
 
     def close(self) -> None:
-        self.ledger.close()
+        try:
+            self.ledger.close()
+        finally:
+            if self.lock is not None:
+                self.lock.release()
+                self.lock = None
 
     def __enter__(self) -> Workspace:
         return self

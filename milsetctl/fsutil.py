@@ -1,0 +1,89 @@
+"""Files written so that a killed run never leaves a half-written file under its final name.
+
+Every output goes to a temporary name in the same folder (same file system, so the rename is atomic), then
+`os.replace` gives it its final name. A run killed before the rename leaves only the temporary file, named
+`.NAME.PID.tmp` (hidden, and never what a reader opens); the next run that writes the same folder under the
+workspace lock removes such leftovers with `remove_stale_temps`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+TEMP_SUFFIX = ".tmp"
+
+
+def temp_name(path: Path) -> Path:
+    """The temporary name `atomic_write` uses for `path`: hidden, unique to this process, same folder."""
+    return path.with_name(f".{path.name}.{os.getpid()}{TEMP_SUFFIX}")
+
+
+@contextmanager
+def atomic_write(path: Path, mode: str = "wb", encoding: str | None = None, fsync: bool = False,
+                 **open_kwargs: Any) -> Iterator[IO[Any]]:
+    """Open a temporary file beside `path` for writing; on a clean exit it replaces `path` in one rename, on an
+    exception it is removed and `path` is untouched.
+
+    `mode`: "w"/"wb" (text mode defaults to UTF-8). `fsync`: also flush the bytes to the disk before the rename
+    (survives a power cut, not only a killed process; costs a disk round trip per file). Raises what open/write
+    raise (OSError)."""
+    if "w" not in mode:
+        raise ValueError(f"atomic_write: a writing mode, not {mode!r}")
+    path = Path(path)
+    tmp = temp_name(path)
+    if "b" not in mode and encoding is None:
+        encoding = "utf-8"
+    try:
+        with open(tmp, mode, encoding=encoding, **open_kwargs) as fh:
+            yield fh
+            if fsync:
+                fh.flush()
+                os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_bytes_atomic(path: Path, data: bytes, fsync: bool = False) -> Path:
+    with atomic_write(path, "wb", fsync=fsync) as fh:
+        fh.write(data)
+    return path
+
+
+def write_text_atomic(path: Path, text: str, encoding: str = "utf-8", fsync: bool = False) -> Path:
+    with atomic_write(path, "w", encoding=encoding, newline="", fsync=fsync) as fh:
+        fh.write(text)
+    return path
+
+
+def copy_atomic(source: Path, target: Path) -> Path:
+    """Copy a file (contents and times, as shutil.copy2) so that `target` is whole or absent."""
+    tmp = temp_name(Path(target))
+    try:
+        shutil.copy2(source, tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return Path(target)
+
+
+def remove_stale_temps(folder: Path, patterns: tuple[str, ...] = (f".*{TEMP_SUFFIX}",)) -> int:
+    """Remove temporary files a killed run left in `folder` (not recursive); returns how many. Call it only while
+    holding the workspace lock: another live command's temporary files look the same."""
+    removed = 0
+    try:
+        for pattern in patterns:
+            for tmp in Path(folder).glob(pattern):
+                if tmp.is_file():
+                    tmp.unlink(missing_ok=True)
+                    removed += 1
+    except OSError:
+        pass
+    return removed
