@@ -144,6 +144,9 @@ def test_money_is_exact_decimal() -> None:
     assert parse_amount("1,000.50", "EUR") == Decimal("1000.50")
     assert parse_amount("€ 20", "EUR") == Decimal("20.00")
     assert parse_amount(750.1, "EUR") == Decimal("750.10")  # an XLSX number cell: its shortest decimal form
+    assert parse_amount(0.1 * 301, "EUR") == Decimal("30.10")  # a computed cell's binary noise
+    with pytest.raises(AmountError, match="more decimals"):
+        parse_amount(30.105, "EUR")
     assert parse_amount("¥1000", "JPY") == Decimal("1000")
     for bad in ("", "12a", "--5", "Infinity", True):
         with pytest.raises(AmountError):

@@ -244,3 +244,15 @@ def test_member_certificates_for_organisations_in_good_standing(tmp_path: Path) 
         assert all("Member in Good Standing 2022" in t for t in texts)
         check = verify_code(ws, batch.issued[0].code)
         assert check["valid"] and check["kind"] == "member" and check["recipient"] == "中国青少年科技教育协会"
+
+
+def test_import_json_and_export_usage_errors(tmp_path: Path) -> None:
+    roster = write_csv(tmp_path / "roster.csv", HEADER, ROWS[:2])
+    root = new_ws(tmp_path).root
+    res = runner.invoke(app, ["members", "import", str(roster), "-w", str(root), "--json"])
+    assert res.exit_code == 0
+    doc = json.loads(res.stdout)
+    assert doc["members"] == 2 and [a["member_id"] for a in doc["added"]] == ["M001", "M002"]
+    assert doc["problems"] == [] and doc["changed"] == []
+    res = runner.invoke(app, ["members", "export", str(tmp_path / "members.pdf"), "-w", str(root)])
+    assert res.exit_code == 2 and "members.pdf" in res.stderr

@@ -61,8 +61,9 @@ def parse_amount(value: Any, currency: str, what: str = "amount") -> Decimal:
     """A paid amount as a person or a spreadsheet writes it -> exact Decimal in `currency`.
 
     Reads 750, 750.00, 1,000.00, "EUR 750", "750 EUR", "€750", a number cell of an XLSX (its shortest decimal
-    form, so 750.1 stays 750.1). Raises AmountError (one line, naming `what`) for text that is not an amount, a
-    negative amount, another currency's code or symbol, and more decimals than the currency has (0.5 JPY)."""
+    form, so 750.1 stays 750.1; binary noise under 1e-9 is dropped: 30.099999999999998 is 30.10). Raises
+    AmountError (one line, naming `what`) for text that is not an amount, a negative amount, another currency's
+    code or symbol, and more decimals than the currency has (0.5 JPY)."""
     code = str(currency).strip().upper()
     if isinstance(value, bool) or value is None:
         raise AmountError(f"{what}: no amount given")
@@ -70,6 +71,11 @@ def parse_amount(value: Any, currency: str, what: str = "amount") -> Decimal:
         if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
             raise AmountError(f"{what}: {value!r} is not an amount")
         text = repr(value) if isinstance(value, float) else str(value)
+        if isinstance(value, float):  # a computed cell (=0.1*301 is 30.099999999999998): the binary noise goes
+            exact = Decimal(text)
+            near = exact.quantize(quantum(code), rounding=ROUND_HALF_UP)
+            if abs(exact - near) < Decimal("1e-9"):
+                text = str(near)
     else:
         text = str(value)
     shown = text.strip()
