@@ -66,12 +66,18 @@ def decode_csv_bytes(raw: bytes, path: Path) -> tuple[str, str, list[str]]:
             exc.start += 3
             raise _undecodable(path, raw, exc) from exc
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return raw.decode("utf-16"), "utf-16", []
+        try:
+            return raw.decode("utf-16"), "utf-16", []
+        except UnicodeDecodeError as exc:  # an odd byte count, a broken surrogate: a damaged or cut file
+            raise _undecodable(path, raw, exc) from exc
     # UTF-16 without BOM: every other byte NUL in ASCII-heavy text
     sample = raw[:2000]
     if sample and sample.count(b"\x00") > len(sample) // 4:
         encoding = "utf-16-le" if sample[1:2] == b"\x00" else "utf-16-be"
-        return raw.decode(encoding), encoding, []
+        try:
+            return raw.decode(encoding), encoding, []
+        except UnicodeDecodeError:
+            pass  # NULs, but no UTF-16 (binary junk): judged below like any other bytes
     try:
         return raw.decode("utf-8"), "utf-8", []
     except UnicodeDecodeError as exc:
@@ -223,7 +229,10 @@ def read_xlsx(path: Path) -> Table:
             # read-only mode trusts the sheet's stored dimension; some exporters write "A1" for any size,
             # which would read one cell. Forget it and read what is there.
             sheet.reset_dimensions()
-            sheets.append((sheet.title, [list(r) for r in sheet.iter_rows(values_only=True)]))
+            try:
+                sheets.append((sheet.title, [list(r) for r in sheet.iter_rows(values_only=True)]))
+            except Exception as exc:  # cells are parsed while iterating: a crafted sheet fails here, not on open
+                raise ManifestError(f"{path.name}: sheet {sheet.title!r} cannot be read: {exc}") from exc
     finally:
         book.close()
     tables = []

@@ -324,6 +324,8 @@ def _rows_xlsx(path: Path) -> tuple[list[tuple[int, list[Any]]], dict[str, str]]
              and ws.sheet_state == "visible"), book.worksheets[0])
         sheet.reset_dimensions()
         rows = [(i, list(r)) for i, r in enumerate(sheet.iter_rows(values_only=True), start=1)]
+    except Exception as exc:  # cells are parsed while iterating: a damaged or crafted sheet fails here, not on open
+        raise SheetError(f"the workbook cannot be read: {exc}") from exc
     finally:
         book.close()
     return rows, meta
@@ -534,7 +536,8 @@ class _Checker:
         a_codes, a_cats = _merge(a_raw, a_clean)
         a_state = np.array([0 if self.known is None or a in self.known else 1 for a in a_cats], dtype=np.int8)
         a_state[[k for k, a in enumerate(a_cats) if a in self.withdrawn]] = 2
-        state = np.where(a_codes >= 0, a_state[np.maximum(a_codes, 0)], -1)
+        state = np.full(len(a_codes), -1, dtype=np.int8)  # -1: no ID in the row (a sheet may have none at all)
+        state[a_codes >= 0] = a_state[a_codes[a_codes >= 0]]
 
         def aname(i: int) -> str:
             return a_cats[a_codes[i]] if a_codes[i] >= 0 else ""
@@ -734,7 +737,7 @@ def _merge(codes: np.ndarray, cleaned: list[str]) -> tuple[np.ndarray, list[str]
 def _repeated(key: np.ndarray, valid: np.ndarray, size: int) -> np.ndarray:
     """True where a valid row's key occurs on another valid row too (counting when the key space is small)."""
     if size <= 50_000_000:
-        counts = np.bincount(key[valid], minlength=size)
+        counts = np.bincount(key[valid], minlength=max(size, 1))  # size 0: a sheet with no anon ID at all
         return counts[key] > 1
     marked = pd.Series(np.where(valid, key, -1 - np.arange(len(key))))
     return marked.duplicated(keep=False).to_numpy()
