@@ -81,8 +81,12 @@ def main_options(
     wait: Annotated[float, typer.Option("--wait", envvar="MILSETCTL_WAIT", min=0, metavar="SECONDS",
                                         help="When another command is writing to the workspace, wait this long "
                                         "for it to finish, then stop (exit 1).")] = 10.0,
+    by: Annotated[str | None, typer.Option("--by", envvar="MILSETCTL_USER", metavar="NAME",
+                                           help="Who is running this command, for the audit trail and decisions "
+                                           "(default: your login name).")] = None,
 ) -> None:
     _LOCK_WAIT[0] = wait
+    _record_invocation(by)
 
 
 # ==== workspace lock (milsetctl/locking.py) ====
@@ -998,6 +1002,145 @@ def regions(
         render_regions(out, report, with_entries)
 # ==== end members, fees and regions ====
 
+
+# ==== audit, export --anonymised, purge (milsetctl/audit.py, milsetctl/privacy.py) ====
+class _RecordingGroup(typer.core.TyperGroup):
+    """The top-level command group, remembering the command line it parsed (for the audit trail: the console
+    script and CliRunner alike)."""
+
+    def parse_args(self, ctx, args):  # type: ignore[no-untyped-def]
+        _ARGV[:] = list(args)
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx):  # type: ignore[no-untyped-def]
+        try:
+            return super().invoke(ctx)
+        finally:  # a library call after this command (tests) is not recorded as this operator or command
+            from milsetctl.ledger import set_invocation
+
+            set_invocation(None, None)
+            _ARGV.clear()
+
+
+_ARGV: list[str] = []
+app.info.cls = _RecordingGroup
+
+
+def _record_invocation(by: str | None) -> None:
+    """Every audit record of this command carries the operator (--by, else MILSETCTL_USER, else the login name)
+    and the command line."""
+    import shlex
+
+    from milsetctl.ledger import set_invocation
+
+    set_invocation(by, "milsetctl " + shlex.join(_ARGV) if _ARGV else None)
+
+
+@app.command("audit")
+def audit_cmd(
+    workspace: WorkspaceOpt = Path("."),
+    entry: Annotated[str | None, typer.Option("--entry", "-e", help="Only the records naming this entry.",
+                                              metavar="ENTRY")] = None,
+    kind: Annotated[list[str] | None, typer.Option("--kind", "-k", help="Only these actions (decide, validate, "
+                                                   "anonymise, score, awards, certificates, member-change, "
+                                                   "purge...); repeat for several.", metavar="KIND")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="Show the newest N matching records (0: all).",
+                                       min=0, metavar="N")] = 50,
+    verify: Annotated[bool, typer.Option("--verify", help="Check the hash chain: exit 1 naming the first record "
+                                         "edited, removed or moved.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object to stdout.")] = False,
+) -> None:
+    """Who did what to the contest, and when: every decision, run, award, certificate batch and purge, in the
+    contest's time zone, with the operator and the command line; --verify checks that nobody edited the record."""
+    from milsetctl.audit import trail, verify_chain
+    from milsetctl.trust_console import render_chain_check, render_trail
+
+    with _open(workspace, read_only=True) as ws:
+        tz, zone = ws.settings.tz, str(ws.settings.raw["contest"]["timezone"])
+        if verify:
+            check = verify_chain(ws.ledger)
+            if as_json:
+                _print_json({"verify": check.as_json()})
+            else:
+                render_chain_check(out, check, tz)
+            raise typer.Exit(0 if check.ok else 1)
+        kinds = [k for item in (kind or []) for k in item.replace(",", " ").split()]
+        records = trail(ws.ledger, entry=entry, kinds=kinds or None, limit=limit or None)
+        total = len(ws.ledger.audit_rows())
+    if as_json:
+        _print_json({"timezone": zone, "total": total, "records": [r.as_json(tz) for r in records]})
+    else:
+        render_trail(out, records, tz, zone, total)
+
+
+@app.command("export")
+def export_cmd(
+    out_file: Annotated[Path, typer.Argument(help="The file to write: .csv (plus FILE-statistics.csv) or .xlsx "
+                                             "(sheets results and statistics).", dir_okay=False,
+                                             metavar="FILE")],
+    anonymised: Annotated[bool, typer.Option("--anonymised", "--anonymized", help="Results and statistics "
+                                             "without names, e-mails, schools or contestant IDs.")] = False,
+    workspace: WorkspaceOpt = Path("."),
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object to stdout.")] = False,
+) -> None:
+    """Results and statistics to share: entries by anonymous ID with category, region, status, rules, score,
+    rank and award; no personal data."""
+    from milsetctl.privacy import PrivacyError, export_anonymised
+    from milsetctl.trust_console import render_export
+
+    if not anonymised:
+        _fail("only --anonymised exports exist here (the award list with names: milsetctl awards --export FILE)", 2)
+    if out_file.suffix.lower() not in (".csv", ".xlsx"):
+        _fail(f"{out_file.name}: export to .csv or .xlsx", 2)
+    with _open(workspace) as ws:
+        if _inside(out_file, ws.settings.source):
+            _fail(f"{out_file}: inside the submissions folder {ws.settings.source}; nothing may be written there", 2)
+        try:
+            result = export_anonymised(ws, out_file)
+        except PrivacyError as exc:
+            _fail(str(exc), 1)
+    if as_json:
+        _print_json(result.as_json())
+    else:
+        render_export(out, result)
+
+
+@app.command("purge")
+def purge_cmd(
+    personal_data: Annotated[bool, typer.Option("--personal-data", help="Remove names, e-mails, schools, "
+                                                "contestant IDs, file names and titles (required: says what "
+                                                "is purged).")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be removed; change nothing.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do it without asking (needed when not run in a "
+                                      "terminal).")] = False,
+    workspace: WorkspaceOpt = Path("."),
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object to stdout.")] = False,
+) -> None:
+    """After the contest: delete the participants' personal data from the ledger and the caches (thumbnails),
+    keeping anonymous results, the audit trail and issued certificate codes verifiable. Cannot be undone."""
+    from milsetctl.privacy import PrivacyError, purge_personal_data
+    from milsetctl.trust_console import render_purge
+
+    if not personal_data:
+        _fail("say what to purge: milsetctl purge --personal-data [--dry-run]", 2)
+    with _open(workspace) as ws:
+        try:
+            if not dry_run and not yes:
+                preview = purge_personal_data(ws, dry_run=True)
+                if not sys.stdin.isatty():
+                    _fail("purge cannot be undone: add --yes to run it without a terminal (--dry-run shows what "
+                          "it would remove)", 2)
+                render_purge(err, preview)
+                if not typer.confirm("Remove this personal data for good?", default=False, err=True):
+                    _fail("nothing removed", 1)
+            report = purge_personal_data(ws, dry_run=dry_run)
+        except PrivacyError as exc:
+            _fail(str(exc), 1)
+    if as_json:
+        _print_json(report.as_json())
+    else:
+        render_purge(out, report)
+# ==== end audit, export, purge ====
 
 def main() -> None:
     """The console script. A closed pipe (`milsetctl validate | head -3`) is the reader having seen enough, not an

@@ -137,9 +137,16 @@ def verify_code(ws: Workspace, text: str) -> dict[str, Any]:
     {"valid": false}. Genuine = recorded in this ledger AND its HMAC matches the recorded content."""
     code = normalise_code(text)
     row = ws.ledger.issued_certificate(code) if re.fullmatch(r"[A-Z2-7]{16}", code) else None
-    if row is None or not hmac.compare_digest(make_code(workspace_secret(ws), json.loads(row["content"])), code):
+    if row is None:
         return {"valid": False}
     content = json.loads(row["content"])
+    if content.get("purged"):  # `purge --personal-data` kept the code, kind, entry and award, sealed; not the name
+        from milsetctl.privacy import purged_certificate_genuine
+
+        if not purged_certificate_genuine(workspace_secret(ws), code, row):
+            return {"valid": False}
+    elif not hmac.compare_digest(make_code(workspace_secret(ws), content), code):
+        return {"valid": False}
     return {"valid": True, "kind": row["kind"], "recipient": row["recipient"], "entry_id": row["entry_id"],
             "issued_at": row["issued_at"], "award": content.get("award"), "title": content.get("title"),
             "code": format_code(code)}
@@ -363,4 +370,7 @@ def issue_certificates(ws: Workspace, kind: str, out: Path | None = None, only: 
     if batch.issued:
         batch.combined = folder / f"{kind}-all.pdf"
         _combine([i.file for i in batch.issued], batch.combined)
+    ws.ledger.audit("certificates", {"kind": kind, "printed": [c.key for c, _, _ in pending],
+                                     "already_printed": sum(1 for i in batch.issued if i.skipped),
+                                     "refused": [r.key for r in batch.refused]})
     return batch
