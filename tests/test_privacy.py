@@ -188,6 +188,9 @@ def test_purge_removes_personal_data_keeps_results_and_codes(finished: Path) -> 
         assert {r[0] for r in ws.ledger.score_rows()} == {"J01"}  # the juror by ID, not merged into "[purged]"
         purge = [r for r in ws.ledger.audit_rows() if r["action"] == "purge"]
         assert len(purge) == 1 and purge[0]["who"] == "Coordinator"
+        # every kind of event this contest went through is on the trail
+        assert {"init", "decide", "score", "awards", "certificates", "export-anonymised", "purge"} <= {
+            r["action"] for r in ws.ledger.audit_rows()}
     res = runner.invoke(app, ["verify", codes[1], "-w", str(finished)])
     assert res.exit_code == 0 and "genuine" in res.stdout and "(name purged)" in res.stdout
     res = runner.invoke(app, ["audit", "--verify", "--json", "-w", str(finished)])
