@@ -121,8 +121,13 @@ def render_validation(console: Console, result: ValidationResult, attention_limi
     )
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
 def _clip(text: str, limit: int) -> str:
-    """At most `limit` characters, an ellipsis marking the cut (the report files hold the whole text)."""
+    """At most `limit` characters, an ellipsis marking the cut (the report files hold the whole text); control
+    characters shown as '?': a file named with ESC sequences must not drive the coordinator's terminal."""
+    text = _CONTROL.sub("?", text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

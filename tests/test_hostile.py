@@ -557,3 +557,20 @@ def test_certificate_pdf_prints_script_as_text(hostile_ws) -> None:  # type: ign
     pdf = next(p for p in (hostile_ws.root / "certificates").rglob("*.pdf") if "proof" not in p.name)
     text = " ".join(page.extract_text() for page in PdfReader(pdf).pages)
     assert "<script>alert(1)</script>" in text.replace("\n", " ")
+
+
+def test_escape_sequences_in_cells_and_file_names_never_reach_the_terminal(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    make_jpeg(source / "good.jpg", size=SMALL, exif=CAMERA)
+    make_jpeg(source / "evil\x1b]0;pwned\x07\x1b[2J.jpg", size=SMALL, seed=4)  # unlisted: shown by its file name
+    write_manifest(source, [_row(1, "good.jpg", name="Li\x1b[2J\x1b[31m Na", title="\x1b]0;title\x07Sky")])
+    result = runner.invoke(app, ["validate", str(source), "-w", str(tmp_path / "ws"), "-j", "1"],
+                           env={"COLUMNS": "160"})
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.output and "\x07" not in result.output
+    assert "evil?]0;pwned??[2J.jpg" in result.stdout
+    from milsetctl.workspace import open_workspace
+
+    with open_workspace(tmp_path / "ws") as ws:
+        row = next(r for r in ws.ledger.entries() if r["contestant_id"] == "C1")
+    assert row["name"] == "Li[2J[31m Na" and row["title"] == "]0;titleSky"  # the control characters dropped

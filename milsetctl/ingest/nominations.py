@@ -331,6 +331,9 @@ def read_nominations(source: Path, packages: list[Package], settings: Settings, 
                 entry.key = f"file:{entry.file}"
             else:
                 entry.key = f"{package.name}:{entry.key}"
+            for finding in entry.ingest_findings:  # "entries.csv row 3: ..." names the package too
+                if finding.message.startswith(entry.origin):
+                    finding.message = f"{label}/{finding.message}"
             entry.origin = f"{label}/{entry.origin}"
             for column in ("contestant_id", "name", "school", "title", "description", "email", "province"):
                 setattr(entry, column, _unquote(getattr(entry, column)))

@@ -185,7 +185,7 @@ def read_csv(path: Path) -> Table:
     except OSError as exc:
         raise ManifestError(f"{path}: cannot read the manifest: {exc.strerror or exc}") from exc
     text, encoding, notes = decode_csv_bytes(raw, path)
-    text = text.lstrip("\ufeff")
+    text = _CONTROL.sub("", text.lstrip("\ufeff"))  # no cell, header or message carries ESC (see cell_text)
     if not text.strip():
         raise ManifestError(f"{path.name}: the manifest is empty")
     first, _, rest = text.partition("\n")
@@ -257,7 +257,7 @@ def _to_table(path: Path, all_rows: list[list[Any]], encoding: str) -> Table:
     if not lines:
         raise ManifestError(f"{path.name}: the manifest has no header row")
     number, cells = lines[0]
-    headers = ["" if c is None else str(c) for c in cells]
+    headers = ["" if c is None else _CONTROL.sub("", str(c)) for c in cells]
     return Table(path, headers, lines[1:], encoding, header_row=number, lines=lines)
 
 
