@@ -186,3 +186,14 @@ def test_legacy_ledger_is_chained_at_first_open(tmp_path: Path) -> None:
     with Ledger(path) as ledger:
         check = verify_chain(ledger)
         assert not check.ok and check.broken_id == 5 and "no hash" in (check.problem or "")
+
+
+@pytest.mark.skipif(shutil.which("sqlite3") is None, reason="the sqlite3 shell is not installed")
+def test_edit_with_the_sqlite3_shell_is_caught(decided: Path) -> None:
+    """What a coordinator covering up a decision would type: the sqlite3 shell on the ledger file."""
+    import subprocess
+
+    subprocess.run(["sqlite3", str(decided / "ledger.sqlite"),
+                    "UPDATE audit SET detail=replace(detail, 'reject', 'accept') WHERE id=5;"], check=True)
+    code, doc = verify(decided)
+    assert code == 1 and doc["broken_record"] == 5
