@@ -235,10 +235,13 @@ class PurgeReport:
                 "kept": self.kept, "personal_values": self.values}
 
 
+_FILE_NAME = re.compile(r"\.(jpe?g|png|tiff?|heic|heif|webp|gif|bmp|dng|xlsx|xls|csv|json|pdf|zip)$", re.IGNORECASE)
+
+
 def _variants(value: str) -> set[str]:
     """A value as it may sit in the ledger: as typed, JSON-escaped (\\uXXXX), and for a path its name and stem."""
     out = {value, json.dumps(value)[1:-1]}
-    if "/" in value or "\\" in value or "." in value:
+    if "/" in value or "\\" in value or _FILE_NAME.search(value):  # not "Dr. Li": its "stem" would be "Dr"
         for pure in (PurePosixPath(value), PureWindowsPath(value)):
             out.update({pure.name, pure.stem})
     return {v for v in out if len(v.strip()) >= 2 and not v.strip().isdigit()}
