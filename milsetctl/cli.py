@@ -713,8 +713,8 @@ def verify(
     with _open(workspace, read_only=True) as ws:
         result = verify_code(ws, code)
     if as_json:
-        spec = ("valid", "kind", "recipient", "entry_id", "issued_at") if result["valid"] else ("valid",)
-        sys.stdout.write(json.dumps({k: result[k] for k in spec}, ensure_ascii=False) + "\n")
+        spec = ("valid", "kind", "recipient", "entry_id", "issued_at") if result["valid"] else ("valid", "superseded")
+        sys.stdout.write(json.dumps({k: result[k] for k in spec if k in result}, ensure_ascii=False) + "\n")
     else:
         render_verify(out, result)
     if not result["valid"]:

@@ -98,6 +98,10 @@ CREATE TABLE IF NOT EXISTS issued_certificates (  -- certificates printed; `veri
     code TEXT PRIMARY KEY, kind TEXT NOT NULL, recipient_key TEXT NOT NULL, recipient TEXT NOT NULL,
     entry_id TEXT, content TEXT NOT NULL, file TEXT, issued_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS superseded_certificates (  -- a reprint with changed content replaced this code
+    code TEXT PRIMARY KEY REFERENCES issued_certificates(code), by_code TEXT NOT NULL, reason TEXT NOT NULL,
+    at TEXT NOT NULL
+);
 -- the member roster (`milsetctl members`) ----------------------------------------------------------------
 CREATE TABLE IF NOT EXISTS members (  -- one row per member organisation, as the last import gave it
     member_id TEXT PRIMARY KEY,  -- M001, M002... in the order first imported
@@ -319,10 +323,13 @@ class Ledger:
         self.db.commit()
 
     # --- entries and findings
-    def save_results(self, rows: list[dict[str, Any]], findings: dict[str, list[Finding]]) -> None:
+    def save_results(self, rows: list[dict[str, Any]], findings: dict[str, list[Finding]],
+                     audit: tuple[str, dict[str, Any]] | None = None) -> None:
         """Replace the current picture of the contest: entries upserted, findings rewritten.
 
         Entries that vanished from the manifest stay in the ledger (with their decisions) marked absent.
+        `audit`: (action, detail) of the run's audit record, written in the same transaction (a killed run leaves
+        both or neither).
         """
         stamp = now_iso()
         with self.db:
@@ -354,6 +361,8 @@ class Ledger:
                     for f in fs
                 ],
             )
+            if audit is not None:
+                self.audit(*audit)
 
     def entries(self, present_only: bool = True) -> list[sqlite3.Row]:
         sql = "SELECT * FROM entries" + (" WHERE present=1" if present_only else "") + " ORDER BY entry_id"
@@ -651,26 +660,35 @@ class Ledger:
         return self.db.execute("SELECT * FROM issued_certificates WHERE code=?", (code,)).fetchone()
 
     def issued_certificates(self, kind: str) -> dict[str, sqlite3.Row]:
-        """Issued certificates of one kind, by recipient key."""
-        rows = self.db.execute("SELECT * FROM issued_certificates WHERE kind=? ORDER BY issued_at", (kind,))
+        """The current (not superseded) certificate of each recipient of one kind, by recipient key."""
+        rows = self.db.execute(
+            "SELECT * FROM issued_certificates WHERE kind=? AND code NOT IN (SELECT code FROM superseded_certificates)"
+            " ORDER BY issued_at", (kind,))
         return {r["recipient_key"]: r for r in rows}
 
-    def record_certificate(self, code: str, kind: str, recipient_key: str, recipient: str, entry_id: str | None,
-                           content: dict[str, Any], file: str) -> str:
-        """Remember a printed certificate; a reprint of the same content keeps its first issue date. Returns
-        issued_at."""
+    def certificate_superseded(self, code: str) -> sqlite3.Row | None:
+        """(code, by_code, reason, at) when a reprint replaced this certificate, else None."""
+        return self.db.execute("SELECT * FROM superseded_certificates WHERE code=?", (code,)).fetchone()
+
+    def record_certificates(self, rows: list[dict[str, Any]]) -> None:
+        """Remember printed certificates, in one transaction. Each row: code, kind, recipient_key, recipient,
+        entry_id, content (dict), file, and optionally supersedes (the recipient's previous code) with reason.
+        A reprint of the same content keeps its first issue date; a code printed again is current again."""
+        stamp = now_iso()
         with self.db:
-            row = self.issued_certificate(code)
-            if row is not None:
-                self.db.execute("UPDATE issued_certificates SET file=? WHERE code=?", (file, code))
-                return str(row["issued_at"])
-            stamp = now_iso()
-            self.db.execute(
-                "INSERT INTO issued_certificates VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (code, kind, recipient_key, recipient, entry_id,
-                 json.dumps(content, ensure_ascii=False, sort_keys=True), file, stamp),
-            )
-            return stamp
+            for r in rows:
+                updated = self.db.execute("UPDATE issued_certificates SET file=? WHERE code=?", (r["file"], r["code"]))
+                if updated.rowcount == 0:
+                    self.db.execute(
+                        "INSERT INTO issued_certificates VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        (r["code"], r["kind"], r["recipient_key"], r["recipient"], r["entry_id"],
+                         json.dumps(r["content"], ensure_ascii=False, sort_keys=True), r["file"], stamp))
+                self.db.execute("DELETE FROM superseded_certificates WHERE code=?", (r["code"],))
+                if r.get("supersedes") and r["supersedes"] != r["code"]:
+                    self.db.execute(
+                        "INSERT INTO superseded_certificates (code, by_code, reason, at) VALUES (?, ?, ?, ?) "
+                        "ON CONFLICT(code) DO UPDATE SET by_code=excluded.by_code, reason=excluded.reason, "
+                        "at=excluded.at", (r["supersedes"], r["code"], r.get("reason") or "reprinted", stamp))
 
     # --- members
     MEMBER_FIELDS = ("organisation", "country", "region", "contact", "email", "member_since", "fee_paid_until")

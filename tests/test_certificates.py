@@ -12,7 +12,9 @@ from PIL import Image
 from pypdf import PdfReader
 from typer.testing import CliRunner
 
+import milsetctl.certificates as certificates_mod
 from milsetctl.certificates import (
+    PARTS_DIR,
     Certificate,
     CertificateError,
     _render_pdf,
@@ -21,7 +23,9 @@ from milsetctl.certificates import (
     normalise_code,
     render_html,
     safe_file_name,
+    text_direction,
 )
+from milsetctl.certificates.fonts import first_missing_char
 from milsetctl.cli import app
 
 runner = CliRunner()
@@ -33,23 +37,29 @@ def pdf_text(path: Path) -> str:
 
 def pdf_fonts(path: Path) -> set[str]:
     """Names of the fonts whose program is embedded in the PDF (FontFile/FontFile2/FontFile3)."""
-    names = set()
+    return set(embedded_font_sizes(path))
+
+
+def embedded_font_sizes(path: Path) -> dict[str, int]:
+    """Embedded font name -> size in bytes of its (decoded) font program."""
+    sizes: dict[str, int] = {}
     for page in PdfReader(str(path)).pages:
         fonts = page["/Resources"].get_object().get("/Font", {})
         for ref in fonts.values():
             font = ref.get_object()
             for f in [font, *(d.get_object() for d in font.get("/DescendantFonts", []))]:
                 desc = f.get("/FontDescriptor")
-                if desc is not None and any(k in desc.get_object() for k in ("/FontFile", "/FontFile2", "/FontFile3")):
-                    names.add(str(font["/BaseFont"]))
-    return names
+                for key in ("/FontFile", "/FontFile2", "/FontFile3"):
+                    if desc is not None and key in desc.get_object():
+                        sizes[str(font["/BaseFont"])] = len(desc.get_object()[key].get_object().get_data())
+    return sizes
 
 
 @pytest.fixture(scope="module")
 def printed(tmp_path_factory: pytest.TempPathFactory):
     tmp = tmp_path_factory.mktemp("certs")
     ws = jury_workspace(tmp)
-    batch = issue_certificates(ws, "participation")
+    batch = issue_certificates(ws, "participation", workers=2)  # the process pool: 2 chunks of 4
     yield ws, batch
     ws.close()
 
@@ -66,16 +76,28 @@ def test_participation_one_pdf_per_entrant_with_name_and_code(printed) -> None:
         assert person.school in text
         assert format_code(issued.code) in text
         assert "Certificate of Participation" in text
-    assert len(PdfReader(str(batch.combined)).pages) == 8
+        assert issued.file.stat().st_size < 300_000  # issue 8's ceiling per PDF
+    combined = PdfReader(str(batch.combined))
+    assert len(combined.pages) == 8 and batch.combined.name == "participation-all.pdf"
+    assert [format_code(i.code) in (combined.pages[n].extract_text() or "") for n, i in enumerate(batch.issued)] \
+        == [True] * 8  # in the batch's order, one page each
+    # the combined file is made of the chunk documents (fonts once per chunk), not of the single PDFs
+    assert batch.combined.stat().st_size < sum(i.file.stat().st_size for i in batch.issued)
+    assert len(list((ws.root / "cache" / PARTS_DIR / "participation").glob("*.pdf"))) == 2  # 2 chunks: 2 parts
     liu = batch.issued[2]
     assert "䶮" in pdf_text(liu.file)
-    assert any("CJK" in f for f in pdf_fonts(liu.file)), pdf_fonts(liu.file)
+    fonts = embedded_font_sizes(liu.file)
+    cjk = {name: size for name, size in fonts.items() if "CJK" in name}
+    assert cjk, fonts  # the CJK font is embedded ...
+    assert max(cjk.values()) < 40_000, cjk  # ... as a subset: the whole Noto CJK face is 20-27 MB
     assert len({i.code for i in batch.issued}) == 8
     # the photo's thumbnail: shrunk once, cached by content hash, drawn on the certificate
     thumbs = list((ws.root / "cache" / "certificate-thumbs").glob("*.jpg"))
     assert len(thumbs) == 8
     assert max(Image.open(thumbs[0]).size) == 640
-    assert len(PdfReader(str(liu.file)).pages[0].images) == 1
+    sizes = sorted(im.image.size for im in PdfReader(str(liu.file)).pages[0].images)
+    assert sizes[-1][0] == 640 and len(sizes) == 2  # the thumbnail, and the QR code: one pixel per module
+    assert sizes[0][0] == sizes[0][1] < 60
     assert liu.file.stat().st_size < 300_000
 
 
@@ -236,3 +258,128 @@ def test_global_places_and_gallery_get_their_wording(tmp_path: Path) -> None:
         gallery = issue_certificates(ws, "gallery", workers=1)
         assert [i.entry_id for i in gallery.issued] == ["E0003"]
         assert "Virtual Gallery Selection" in pdf_text(gallery.issued[0].file)
+
+
+def test_reprint_with_a_changed_name_gets_a_new_code_and_the_old_one_is_superseded(tmp_path: Path) -> None:
+    with jury_workspace(tmp_path, people=PEOPLE[:2], png_every=0) as ws:
+        first = issue_certificates(ws, "participation", workers=1)
+        old, kept = first.issued
+        ws.ledger.db.execute("UPDATE entries SET name=? WHERE entry_id='E0001'", ("张伟华",))  # a corrected name
+        ws.ledger.db.commit()
+        second = issue_certificates(ws, "participation", workers=1)
+        new = second.issued[0]
+        assert new.code != old.code and not new.skipped and "张伟华" in pdf_text(new.file)
+        assert second.issued[1].skipped and second.issued[1].code == kept.code  # unchanged: same code, not redone
+        assert not old.file.exists() and new.file.name == "E0001-张伟华.pdf"  # only the valid one stays
+        assert ws.ledger.issued_certificates("participation")["E0001"]["code"] == new.code
+
+        res = runner.invoke(app, ["verify", format_code(old.code), "-w", str(ws.root), "--json"])
+        assert res.exit_code == 1
+        got = json.loads(res.stdout)
+        assert got["valid"] is False and set(got) == {"valid", "superseded"}
+        assert got["superseded"]["by"] == format_code(new.code)
+        assert got["superseded"]["reason"] == "reprinted with a changed name" and got["superseded"]["at"]
+        res = runner.invoke(app, ["verify", format_code(old.code), "-w", str(ws.root)])
+        assert res.exit_code == 1 and "replaced" in res.stdout and format_code(new.code) in res.stdout
+        res = runner.invoke(app, ["verify", format_code(new.code), "-w", str(ws.root), "--json"])
+        assert res.exit_code == 0 and json.loads(res.stdout)["recipient"] == "张伟华"
+        # the name set back: the first code is current again, the second one superseded by it
+        ws.ledger.db.execute("UPDATE entries SET name=? WHERE entry_id='E0001'", ("张伟",))
+        ws.ledger.db.commit()
+        third = issue_certificates(ws, "participation", workers=1)
+        assert third.issued[0].code == old.code
+        assert certificates_mod.verify_code(ws, old.code)["valid"] is True
+        assert certificates_mod.verify_code(ws, new.code)["superseded"]["by"] == format_code(old.code)
+        assert len(PdfReader(str(third.combined)).pages) == 2
+
+
+def test_a_killed_run_leaves_no_half_pdf_and_the_next_run_finishes(tmp_path: Path, monkeypatch) -> None:
+    with jury_workspace(tmp_path, people=PEOPLE[:4], png_every=0) as ws:
+        monkeypatch.setattr(certificates_mod, "CHUNK", 2)
+        real_replace, calls = certificates_mod.os.replace, []
+
+        def replace_then_die(src, dst):  # the run is killed while writing the third certificate
+            if str(dst).endswith(".pdf"):
+                calls.append((Path(src), Path(dst)))
+                if len(calls) == 4:  # E0001, E0002, the first chunk's part, then E0003
+                    raise KeyboardInterrupt
+            real_replace(src, dst)
+
+        monkeypatch.setattr(certificates_mod.os, "replace", replace_then_die)
+        with pytest.raises(KeyboardInterrupt):
+            issue_certificates(ws, "participation", workers=1)
+        for src, dst in calls:  # every file is written under a hidden temporary name in its own folder
+            assert src.parent == dst.parent and src.name.startswith(f".{dst.name}.") and src.suffix == ".tmp"
+        folder = ws.root / "certificates" / "participation"
+        assert sorted(f.name for f in folder.iterdir()) == ["E0001-张伟.pdf", "E0002-Maria García.pdf"]
+        assert all(len(PdfReader(str(f)).pages) == 1 for f in folder.iterdir())
+        monkeypatch.setattr(certificates_mod.os, "replace", real_replace)
+        (folder / ".E0003-刘䶮.pdf.99999.tmp").write_bytes(b"%PDF-1.7 half")  # what a SIGKILL leaves
+        again = issue_certificates(ws, "participation", workers=1)
+        assert [i.skipped for i in again.issued] == [True, True, False, False]
+        assert not list(folder.glob(".*"))
+        assert len(PdfReader(str(again.combined)).pages) == 4
+        combined_at = again.combined.stat().st_mtime_ns
+        issue_certificates(ws, "participation", workers=1)  # nothing changed: nothing written, not even the combined
+        assert again.combined.stat().st_mtime_ns == combined_at
+
+
+def test_only_prints_a_selection_file_and_leaves_the_batch_file(printed) -> None:
+    ws, batch = printed
+    all_pdf = batch.combined
+    before = all_pdf.stat().st_mtime_ns
+    res = runner.invoke(app, ["certificates", "participation", "-w", str(ws.root), "--only", "E0002,E0005", "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert Path(data["combined"]).name == "participation-selection.pdf"
+    assert len(PdfReader(data["combined"]).pages) == 2
+    assert all_pdf.stat().st_mtime_ns == before and len(PdfReader(str(all_pdf)).pages) == 8
+
+
+def test_without_harfbuzz_subsetting_the_system_fonts_print_the_same(tmp_path: Path, monkeypatch) -> None:
+    import milsetctl.certificates.subset as subset
+
+    monkeypatch.setattr(subset, "_harfbuzz", lambda: None)
+    with jury_workspace(tmp_path, people=[PEOPLE[2]], png_every=0) as ws:
+        batch = issue_certificates(ws, "participation", workers=1)
+        text = pdf_text(batch.issued[0].file)
+        assert "刘䶮" in text and "广州市第六中学" in text
+        assert any("Noto" in name for name in pdf_fonts(batch.issued[0].file))
+
+
+def test_long_arabic_name_and_long_title_stay_on_one_page(tmp_path: Path) -> None:
+    arabic = "عبد الرحمن بن عبد العزيز بن عبد الله بن محمد آل سعود القحطاني"
+    cert = Certificate(kind="participation", key="E0001", entry_id="E0001", name=arabic,
+                       school="مدرسة الملك عبد العزيز الثانوية", award="Certificate of Participation",
+                       title="Clouds gathering over the old harbour of Cádiz at dawn " * 3,
+                       contest="MILSET Photo Contest 2022", year="2022")
+    assert text_direction(arabic) == "rtl" and text_direction("Ана") == "ltr" and text_direction("«123»") == "ltr"
+    html = render_html(cert, "ABCDEFGHIJKLMNOP", None, "2022-08-01")
+    assert 'dir="rtl"' in html and "name longer" in html and "photo-title long" in html
+    path = tmp_path / "x.pdf"
+    _render_pdf((html, str(path)))
+    assert len(PdfReader(str(path)).pages) == 1
+
+
+def test_bench_names_all_print_and_the_reportlab_yardstick_draws(tmp_path: Path, monkeypatch, printed) -> None:
+    """Keeps bench/bench_certificates.py from rotting: its names print, its ReportLab drawing makes a page."""
+    pytest.importorskip("reportlab")
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    import bench_certificates as bench
+
+    names = [bench.person(i) for i in range(200)]
+    assert {"𠮷" in n or "䶮" in n for n, _, _ in names} == {True, False}
+    assert all(first_missing_char(f"{n}{s}{t}") is None for n, s, t in names)
+    ws, batch = printed
+    monkeypatch.setattr(bench, "OUT", tmp_path)
+    certs = certificates_mod.recipients(ws, "participation")[:2]
+    chars = {ch for c in certs for text in (c.name, c.school, c.title, c.contest) for ch in text + text.upper()}
+    cjk = bench.reportlab_cjk_fonts(chars | set("“” 0123456789"))
+    items = [(c, i.code, "2022-08-01", str(tmp_path / f"{c.key}.pdf"))
+             for c, i in zip(certs, batch.issued[:2], strict=True)]
+    bench._reportlab_chunk((items, str(tmp_path / "thumbs"), cjk, str(tmp_path / "part.pdf")))
+    assert len(PdfReader(str(tmp_path / "part.pdf")).pages) == 2
+    text = pdf_text(tmp_path / "E0001.pdf")
+    assert "张伟" in text and format_code(batch.issued[0].code) in text

@@ -463,9 +463,6 @@ def test_certificates_killed_at_any_point_resume_to_the_same_batch(certificate_r
            for k in kills})
 
 
-@pytest.mark.xfail(strict=True, reason="milsetctl/certificates' ProcessPoolExecutor lacks initializer="
-                   "milsetctl.locking.exit_with_parent, initargs=(os.getpid(),): its forked workers outlive a killed "
-                   "command. Remove this mark when it has it (strict: this test then passes and the mark fails it)")
 def test_certificates_workers_exit_with_the_killed_command(certificate_runs: tuple[Path, list[Kill]]) -> None:
     _, kills = certificate_runs
     for k in kills:

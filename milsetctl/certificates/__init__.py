@@ -134,7 +134,9 @@ def normalise_code(text: str) -> str:
 
 def verify_code(ws: Workspace, text: str) -> dict[str, Any]:
     """SPEC: {"valid": true, "kind", "recipient", "entry_id", "issued_at"} for a genuine code, else
-    {"valid": false}. Genuine = recorded in this ledger AND its HMAC matches the recorded content."""
+    {"valid": false}. Genuine = recorded in this ledger AND its HMAC matches the recorded content AND no reprint
+    replaced it; a replaced one gives {"valid": false, "superseded": {"by", "reason", "at", "kind", "recipient",
+    "entry_id", "issued_at"}}."""
     code = normalise_code(text)
     row = ws.ledger.issued_certificate(code) if re.fullmatch(r"[A-Z2-7]{16}", code) else None
     if row is None:
@@ -147,6 +149,12 @@ def verify_code(ws: Workspace, text: str) -> dict[str, Any]:
             return {"valid": False}
     elif not hmac.compare_digest(make_code(workspace_secret(ws), content), code):
         return {"valid": False}
+    replaced = ws.ledger.certificate_superseded(code)
+    if replaced is not None:  # genuinely issued once, but a reprint with changed content replaced it
+        return {"valid": False, "superseded": {
+            "by": format_code(replaced["by_code"]), "reason": replaced["reason"], "at": replaced["at"],
+            "kind": row["kind"], "recipient": row["recipient"], "entry_id": row["entry_id"],
+            "issued_at": row["issued_at"]}}
     return {"valid": True, "kind": row["kind"], "recipient": row["recipient"], "entry_id": row["entry_id"],
             "issued_at": row["issued_at"], "award": content.get("award"), "title": content.get("title"),
             "code": format_code(code)}
@@ -223,7 +231,11 @@ def thumbnail(cache: Path, cert: Certificate) -> Path | None:
 
     try:
         with Image.open(cert.photo) as im:
-            im.draft("RGB", (THUMB_PX * 2, THUMB_PX * 2))
+            # JPEG: decode at 1/2, 1/4 or 1/8 scale, the smallest whose longest side still holds THUMB_PX (a
+            # 3000x2000 photo decodes at 750x500: 39 ms, not 136 ms for the full frame). The box keeps the aspect
+            # ratio: Pillow picks the scale both sides allow.
+            longest = max(im.size)
+            im.draft("RGB", (max(1, im.width * THUMB_PX // longest), max(1, im.height * THUMB_PX // longest)))
             im = ImageOps.exif_transpose(im).convert("RGB")
             im.thumbnail((THUMB_PX, THUMB_PX), Image.Resampling.LANCZOS)
             folder.mkdir(parents=True, exist_ok=True)
@@ -236,6 +248,16 @@ def thumbnail(cache: Path, cert: Certificate) -> Path | None:
 
 
 # --- rendering
+# Certificates per worker task: one WeasyPrint document holds this many, one page each, so the CSS, fonts and
+# layout set-up are paid once per chunk; each recipient's PDF is then written from its page and the chunk's whole
+# document becomes one part of the combined print file (bench/README.md has the measurements).
+CHUNK = 25
+# a worker process costs ~1 s to start (WeasyPrint, fontconfig, the first layout): below this many certificates
+# per worker, fewer workers finish sooner (measured: 8 certificates, 1 process 2.6 s, 2 processes 4.9 s)
+MIN_PER_WORKER = 12
+PARTS_DIR = "certificate-parts"  # under the workspace cache: the combined file's parts, named by their codes
+
+
 def templates_dir() -> Path:
     from milsetctl.report.html import templates_dir as report_templates
 
@@ -254,58 +276,221 @@ def _template() -> Any:
     return env.get_template(TEMPLATE)
 
 
-def qr_svg(text: str) -> str:
+class _SizedArrayFFI:
+    """Stands in for cffi's FFI in weasyprint.pdf.fonts: `new("hb_codepoint_t[N]", values)` becomes
+    `new("hb_codepoint_t[]", values)`, the same array. WeasyPrint writes the length into the type for each font it
+    subsets, and cffi parses every new type string with pycparser (~12-30 ms each; a batch meets hundreds of
+    lengths): measured, 3.4 of 27 s on 60 certificates. Everything else goes to the real FFI."""
+
+    _SIZED = re.compile(r"(\w+)\[(\d+)\]")
+
+    def __init__(self, ffi: Any) -> None:
+        self._ffi = ffi
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._ffi, name)
+
+    def new(self, cdecl: Any, init: Any = None) -> Any:
+        if isinstance(cdecl, str) and init is not None and hasattr(init, "__len__"):
+            sized = self._SIZED.fullmatch(cdecl)
+            if sized and len(init) == int(sized[2]):
+                return self._ffi.new(f"{sized[1]}[]", init)
+        return self._ffi.new(cdecl, init)
+
+
+@lru_cache(maxsize=1)
+def _font_config() -> Any:
+    """One WeasyPrint font configuration per process: it loads each @font-face file once (+73 ms a document
+    otherwise, NOTES-dependencies.md). Also puts _SizedArrayFFI in place, once per process."""
+    import weasyprint.pdf.fonts as pdf_fonts
+    from weasyprint.text.fonts import FontConfiguration
+
+    if hasattr(pdf_fonts, "ffi") and not isinstance(pdf_fonts.ffi, _SizedArrayFFI):
+        pdf_fonts.ffi = _SizedArrayFFI(pdf_fonts.ffi)
+    return FontConfiguration()
+
+
+def qr_png(text: str) -> str:
+    """The QR code as a data URI of a PNG with one pixel per module (~300 bytes); the template draws it with
+    `image-rendering: pixelated`, so it prints with sharp edges at any size. Cheaper for WeasyPrint than an SVG
+    path of the same code (parsed and drawn for every PDF)."""
     import segno
 
-    return segno.make(text, error="m").svg_inline(scale=3, border=0, dark="#1c2b4a")
+    return str(segno.make(text, error="m").png_data_uri(scale=1, border=0, dark="#1c2b4a"))
 
 
-def render_html(cert: Certificate, code: str, thumb: Path | None, issued_on: str) -> str:
-    from markupsafe import Markup
+def text_direction(text: str) -> str:
+    """"rtl" when the first strong character is right-to-left (Arabic, Hebrew), else "ltr": the template's `dir`,
+    so an Arabic name or title is laid out as one right-to-left paragraph (WeasyPrint has no dir="auto")."""
+    for ch in text:
+        kind = unicodedata.bidirectional(ch)
+        if kind in ("R", "AL"):
+            return "rtl"
+        if kind == "L":
+            return "ltr"
+    return "ltr"
 
-    return _template().render(
-        c=cert, code=format_code(code), qr=Markup(qr_svg(f"MILSET-CERT:{format_code(code)}")),
-        thumb=thumb.as_uri() if thumb else None, issued_on=issued_on,
-    )
+
+def display_width(text: str) -> int:
+    """Width in half-em units: 2 for a wide (CJK) character, 1 otherwise (Unicode East Asian Width)."""
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+def _sheet(cert: Certificate, code: str, thumb: Path | None, issued_on: str) -> dict[str, Any]:
+    """What the template needs for one page. A long name or title gets a smaller size (measured on the rendered
+    page: at 32 pt ~28 half-ems fill the name line)."""
+    shown = format_code(code)
+    width = display_width(cert.name)
+    return {"c": cert, "code": shown, "qr": qr_png(f"MILSET-CERT:{shown}"),
+            "thumb": thumb.as_uri() if thumb else None, "issued_on": issued_on,
+            "name_size": " longer" if width > 38 else " long" if width > 28 else "",
+            "title_size": (" long" if display_width(cert.title) > 70 else "")  # no slanted Chinese or Arabic:
+            + (" upright" if display_width(cert.title) != len(cert.title) or text_direction(cert.title) == "rtl"
+               else ""),
+            "dir": {"name": text_direction(cert.name), "school": text_direction(cert.school),
+                    "title": text_direction(cert.title)}}
+
+
+def render_sheets(sheets: list[dict[str, Any]], fonts: dict[str, Any] | None = None) -> str:
+    """One HTML document with one A4 page per certificate. `sheets`: dicts from `_sheet`; `fonts`: the batch's
+    cut CJK faces (what fonts.batch_fonts yields), named by @font-face rules; None: the system faces."""
+    return str(_template().render(sheets=sheets, fonts=fonts))
+
+
+def render_html(cert: Certificate, code: str, thumb: Path | None, issued_on: str,
+                fonts: dict[str, Any] | None = None) -> str:
+    """The HTML of one certificate (one page)."""
+    return render_sheets([_sheet(cert, code, thumb, issued_on)], fonts)
+
+
+def _html_document(html: str) -> Any:
+    from weasyprint import HTML
+
+    return HTML(string=html, base_url=str(templates_dir())).render(font_config=_font_config())
+
+
+def _temp(path: Path) -> Path:
+    """Where `path` is written first: hidden, unique to this process, same folder (so os.replace is atomic and a
+    killed run never leaves a half PDF under a final name)."""
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+
+def _write_pdf(document: Any, path: Path) -> None:
+    tmp = _temp(path)
+    try:
+        document.write_pdf(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _render_pdf(job: tuple[str, str]) -> str:
     """HTML -> PDF at `path` (temporary name, then os.replace). Returns the path."""
-    from weasyprint import HTML
-
     html, path = job
-    tmp = f"{path}.{os.getpid()}.tmp"
-    HTML(string=html, base_url=str(templates_dir())).write_pdf(tmp)
-    os.replace(tmp, path)
+    _write_pdf(_html_document(html), Path(path))
     return path
 
 
-def _print_one(job: tuple[Certificate, str, str, str, str]) -> str:
-    """Worker: thumbnail, HTML (template compiled once per process) and PDF of one certificate. Returns the path."""
-    cert, code, day, path, cache = job
-    return _render_pdf((render_html(cert, code, thumbnail(Path(cache), cert), day), path))
+@dataclass
+class _Chunk:
+    """One worker task: consecutive certificates rendered as one document."""
+
+    items: list[tuple[Certificate, str, str, str]]  # (certificate, code, issued-on date, final PDF path)
+    thumbs: str  # the thumbnail cache folder
+    fonts: dict[str, Any]
+    part: str | None  # where the whole document goes as a part of the combined file, or None
 
 
-def _combine(files: list[Path], target: Path) -> None:
-    from pypdf import PdfWriter
+def _print_chunk(job: _Chunk) -> list[str]:
+    """Worker: thumbnails, one HTML document for the chunk (template compiled once per process), each page written
+    as its recipient's PDF, then the whole document as a part of the combined file. Returns the PDF paths."""
+    sheets = [_sheet(cert, code, thumbnail(Path(job.thumbs), cert), day) for cert, code, day, _ in job.items]
+    document = _html_document(render_sheets(sheets, job.fonts))
+    if len(document.pages) != len(job.items):  # a sheet overflowed onto a second page: never print that
+        raise CertificateError(f"certificate layout: {len(job.items)} certificates made {len(document.pages)} "
+                               f"pages (a name or title too long for the page?)")
+    for (cert, _, _, path), page in zip(job.items, document.pages, strict=True):
+        document.metadata.title = f"{cert.award} · {cert.name}"
+        _write_pdf(document.copy([page]), Path(path))
+    if job.part:
+        document.metadata.title = "Certificates"
+        _write_pdf(document, Path(job.part))
+    return [path for _, _, _, path in job.items]
 
+
+# --- the combined print file
+def _codes_digest(codes: list[str]) -> str:
+    return hashlib.sha256(",".join(codes).encode("ascii")).hexdigest()[:16]
+
+
+def _part_name(codes: list[str]) -> str:
+    """A part's file name says which certificates it holds, in order: first code, count, digest of all codes."""
+    return f"{codes[0]}-{len(codes)}-{_codes_digest(codes)}.pdf"
+
+
+def _combine(issued: list[Issued], parts: Path, target: Path) -> tuple[int, int]:
+    """Write `target`, every certificate of `issued` in order, from the parts (whole chunk documents: fonts once
+    per chunk) where a part holds exactly the next certificates, else from the recipient's own PDF. Skipped when
+    `target` already holds exactly these codes (its /MilsetctlCodes entry). Returns (parts used, single PDFs used).
+    """
+    from pypdf import PdfReader, PdfWriter
+
+    codes = [i.code for i in issued]
+    digest = _codes_digest(codes)
+    if target.is_file():
+        try:
+            if (PdfReader(str(target)).metadata or {}).get("/MilsetctlCodes") == digest:
+                return 0, 0
+        except Exception:  # noqa: BLE001 - an unreadable old file is simply written again
+            pass
+    by_first: dict[str, list[tuple[int, str, Path]]] = {}
+    for f in parts.glob("*.pdf") if parts.is_dir() else ():
+        first, _, rest = f.stem.partition("-")
+        count, _, dig = rest.partition("-")
+        if count.isdigit():
+            by_first.setdefault(first, []).append((int(count), dig, f))
     writer = PdfWriter()
-    for f in files:
-        writer.append(str(f))
-    tmp = target.with_suffix(".tmp")
-    with tmp.open("wb") as fh:
-        writer.write(fh)
-    os.replace(tmp, target)
+    used_parts, singles, i = 0, 0, 0
+    while i < len(issued):
+        match = max(((n, f) for n, dig, f in by_first.get(codes[i], ())
+                     if n <= len(codes) - i and dig == _codes_digest(codes[i:i + n])), default=None)
+        if match is not None:
+            writer.append(str(match[1]))
+            used_parts += 1
+            i += match[0]
+        else:
+            writer.append(str(issued[i].file))
+            singles += 1
+            i += 1
+    writer.add_metadata({"/Title": f"{target.stem}: {len(issued)} certificates", "/MilsetctlCodes": digest})
+    tmp = _temp(target)
+    try:
+        with tmp.open("wb") as fh:
+            writer.write(fh)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return used_parts, singles
 
 
+def _changed_fields(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    return [k for k in ("name", "school", "title", "award", "contest", "entry_id") if old.get(k) != new.get(k)]
+
+
+# --- the batch
 def issue_certificates(ws: Workspace, kind: str, out: Path | None = None, only: list[str] | None = None,
                        progress: Callable[[int, int], None] | None = None, workers: int | None = None) -> Batch:
-    """Print a batch: one PDF per recipient in `out` (default certificates/KIND/ in the workspace) and
-    `KIND-all.pdf`, the combined print file.
+    """Print a batch: one PDF per recipient in `out` (default certificates/KIND/ in the workspace) and the combined
+    print file, `KIND-all.pdf` (`KIND-selection.pdf` with `only`, so a reprint of a few never replaces the whole
+    batch's file).
 
     A recipient whose name, school or title has a character no certificate font draws is refused (Batch.refused,
     naming the character as U+XXXX) and the rest printed. A certificate already printed with the same code (file
-    present) is not rendered again. `progress(done, total)` is called as PDFs finish. Raises CertificateError."""
+    present) is not rendered again. A recipient whose content changed (a corrected name, a new title) gets a new
+    code; the ledger marks the old code superseded by it (`verify` then says so) and the old PDF is removed.
+    Rendering: chunks of up to CHUNK certificates across `workers` processes (default: every core, but no more
+    than one per MIN_PER_WORKER certificates).
+    `progress(done, total)` is called as chunks finish. Raises CertificateError."""
     people = recipients(ws, kind)
     if only:
         wanted = set(only)
@@ -318,13 +503,14 @@ def issue_certificates(ws: Workspace, kind: str, out: Path | None = None, only: 
         raise CertificateError(f"fonts not installed: {', '.join(lacking)} (run scripts/install.sh)")
     folder = out if out is not None else ws.root / "certificates" / kind
     folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob(".*.tmp"):  # a killed run's temporary files (never a final name)
+        stale.unlink(missing_ok=True)
     batch = Batch(kind=kind, folder=folder)
     secret = workspace_secret(ws)
     done_before = ws.ledger.issued_certificates(kind)
     issued_on = datetime.now(ws.settings.tz).date().isoformat()
-    cache = ws.root / "cache" / "certificate-thumbs"
-    jobs: list[tuple[Certificate, str, str, str, str]] = []
-    pending: list[tuple[Certificate, str, Path]] = []
+    cache = ws.root / "cache"
+    pending: list[tuple[Certificate, str, str, Path]] = []
     for cert in people:
         bad = next(((label, ch) for label, text in (("name", cert.name), ("school", cert.school),
                                                     ("title", cert.title))
@@ -341,36 +527,89 @@ def issue_certificates(ws: Workspace, kind: str, out: Path | None = None, only: 
             batch.issued.append(Issued(cert.name, cert.entry_id, path, code, skipped=True))
             continue
         day = prior["issued_at"][:10] if prior is not None and prior["code"] == code else issued_on
-        jobs.append((cert, code, day, str(path), str(cache)))
-        pending.append((cert, code, path))
-    total, finished = len(jobs), 0
+        pending.append((cert, code, day, path))
+        batch.issued.append(Issued(cert.name, cert.entry_id, path, code))
+
+    total, finished = len(pending), 0
     if progress:
         progress(0, total)
-    n = workers if workers is not None else min(os.cpu_count() or 1, total)
-    by_path = {str(p): (c, code, p) for c, code, p in pending}
+    n = workers if workers is not None else min(os.cpu_count() or 1, total // MIN_PER_WORKER)
+    n = max(1, min(n, total))
+    size = max(1, min(CHUNK, -(-total // n)))
+    parts = cache / PARTS_DIR / kind
+    parts.mkdir(parents=True, exist_ok=True)
+    for stale in parts.glob(".*.tmp"):
+        stale.unlink(missing_ok=True)
+    superseded: list[dict[str, Any]] = []
 
-    def record(path: str) -> None:
+    def record(chunk: _Chunk) -> None:
         nonlocal finished
-        cert, code, p = by_path[path]
-        ws.ledger.record_certificate(code, kind, cert.key, cert.name, cert.entry_id, cert.content(), str(p))
-        finished += 1
+        rows = []
+        for cert, code, _, path in chunk.items:
+            prior = done_before.get(cert.key)
+            row: dict[str, Any] = {"code": code, "kind": kind, "recipient_key": cert.key, "recipient": cert.name,
+                                   "entry_id": cert.entry_id, "content": cert.content(), "file": path}
+            if prior is not None and prior["code"] != code:
+                changed = _changed_fields(json.loads(prior["content"]), cert.content())
+                row["supersedes"] = prior["code"]
+                row["reason"] = f"reprinted with a changed {', '.join(changed) or 'content'}"
+                superseded.append({"code": format_code(prior["code"]), "by": format_code(code), "key": cert.key,
+                                   "reason": row["reason"]})
+                old_file = Path(prior["file"]) if prior["file"] else None
+                if old_file is not None and old_file != Path(path) and old_file.parent == folder:
+                    old_file.unlink(missing_ok=True)  # no longer valid: only the reprint stays in the folder
+            rows.append(row)
+        ws.ledger.record_certificates(rows)
+        finished += len(chunk.items)
         if progress:
             progress(finished, total)
 
-    if n > 1 and total > 1:
-        with ProcessPoolExecutor(max_workers=n) as pool:
-            for path in pool.map(_print_one, jobs):
-                record(path)
-    else:
-        for job in jobs:
-            record(_print_one(job))
-    batch.issued.extend(Issued(c.name, c.entry_id, p, code) for c, code, p in pending)
-    order = {str(folder / safe_file_name(c.key, c.name)): i for i, c in enumerate(people)}
-    batch.issued.sort(key=lambda i: order.get(str(i.file), 0))
+    from milsetctl.certificates.fonts import batch_fonts
+
+    with batch_fonts(cache, (t for c, _, _, _ in pending for t in (c.name, c.school, c.title, c.contest))) as fonts:
+        chunks = []
+        for lo in range(0, total, size):
+            items = [(c, code, day, str(p)) for c, code, day, p in pending[lo:lo + size]]
+            chunks.append(_Chunk(items, str(cache / "certificate-thumbs"), fonts,
+                                 str(parts / _part_name([code for _, code, _, _ in items]))))
+        if n > 1 and len(chunks) > 1:
+            from concurrent.futures import as_completed
+
+            import weasyprint  # noqa: F401 - imported once here, so that forked workers start with it loaded
+
+            from milsetctl.locking import exit_with_parent
+
+            # workers end with a killed command (they would otherwise go on printing, orphaned)
+            with ProcessPoolExecutor(max_workers=n, initializer=exit_with_parent, initargs=(os.getpid(),)) as pool:
+                futures = {pool.submit(_print_chunk, chunk): chunk for chunk in chunks}
+                for future in as_completed(futures):
+                    future.result()
+                    record(futures[future])
+        else:
+            for chunk in chunks:
+                _print_chunk(chunk)
+                record(chunk)
     if batch.issued:
-        batch.combined = folder / f"{kind}-all.pdf"
-        _combine([i.file for i in batch.issued], batch.combined)
-    ws.ledger.audit("certificates", {"kind": kind, "printed": [c.key for c, _, _ in pending],
+        batch.combined = folder / (f"{kind}-selection.pdf" if only else f"{kind}-all.pdf")
+        _combine(batch.issued, parts, batch.combined)
+        if not only:  # parts the full batch no longer uses (content changed since) go
+            keep = {_part_name([c for _, c, _, _ in ch.items]) for ch in chunks}
+            for f in parts.glob("*.pdf"):
+                if f.name not in keep and not _part_in(f.name, [i.code for i in batch.issued]):
+                    f.unlink(missing_ok=True)
+    if superseded:
+        ws.ledger.audit("certificates superseded", {"kind": kind, "superseded": superseded})
+    ws.ledger.audit("certificates", {"kind": kind, "printed": [c.key for c, _, _, _ in pending],
                                      "already_printed": sum(1 for i in batch.issued if i.skipped),
                                      "refused": [r.key for r in batch.refused]})
     return batch
+
+
+def _part_in(name: str, codes: list[str]) -> bool:
+    """Whether the part file `name` holds a run of `codes` (so the combined file may use it)."""
+    first, _, rest = name.removesuffix(".pdf").partition("-")
+    count, _, dig = rest.partition("-")
+    if not count.isdigit() or first not in codes:
+        return False
+    i = codes.index(first)
+    return _codes_digest(codes[i:i + int(count)]) == dig

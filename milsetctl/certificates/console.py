@@ -41,7 +41,14 @@ def render_batch(console: Console, batch: Batch) -> None:
 
 def render_verify(console: Console, result: dict[str, Any]) -> None:
     if not result["valid"]:
-        console.print("[bold red]not genuine:[/] no certificate was issued with this code")
+        old = result.get("superseded")
+        if old:
+            console.print(f"[bold red]replaced, no longer valid:[/] this {old['kind']} certificate for "
+                          f"{escape(old['recipient'])}" + (f" (entry {old['entry_id']})" if old["entry_id"] else "")
+                          + f", issued {old['issued_at']}, was replaced on {old['at']} by {old['by']} "
+                          f"({escape(old['reason'])})", soft_wrap=True)
+        else:
+            console.print("[bold red]not genuine:[/] no certificate was issued with this code")
         return
     what = f"{result['kind']} certificate" + (f" ({escape(result['award'])})" if result.get("award") else "")
     console.print(f"[bold green]genuine:[/] {what} for {escape(result['recipient'])}"

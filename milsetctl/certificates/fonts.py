@@ -5,9 +5,15 @@ checked here are the ones fontconfig gives for the same names (`fc-match`)."""
 
 from __future__ import annotations
 
+import hashlib
+import shutil
 import subprocess
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from functools import cache, lru_cache
 from pathlib import Path
+from typing import Any
 
 # the families the certificate template uses, in its font-family order
 FAMILIES = ("DejaVu Serif", "DejaVu Sans", "Noto Serif CJK SC", "Noto Sans CJK SC")
@@ -15,10 +21,20 @@ FAMILIES = ("DejaVu Serif", "DejaVu Sans", "Noto Serif CJK SC", "Noto Sans CJK S
 _INVISIBLE = {0x20, 0xA0, 0x200B, 0x200C, 0x200D, 0x2009, 0x202F, 0xFEFF}
 
 
-def _font_file(family: str) -> tuple[Path, int] | None:
-    """fontconfig's file and face index for an exact family name, or None when the family is not installed."""
+# the CJK faces the template names, cut to each batch's characters (subset.py says why): (the template's role for
+# the face, the system family it stands for, fontconfig style, CSS font-weight)
+BATCH_FACES = (("serif", "Noto Serif CJK SC", "bold", "bold"),
+               ("serif", "Noto Serif CJK SC", "regular", "normal"),
+               ("sans", "Noto Sans CJK SC", "regular", "normal"))
+
+
+@cache
+def _font_file(family: str, style: str = "") -> tuple[Path, int] | None:
+    """fontconfig's file and face index for an exact family name (and style, e.g. "bold"), or None when the family
+    is not installed."""
     try:
-        res = subprocess.run(["fc-match", "-f", "%{family}\t%{file}\t%{index}", family],
+        pattern = f"{family}:{style}" if style else family
+        res = subprocess.run(["fc-match", "-f", "%{family}\t%{file}\t%{index}", pattern],
                              capture_output=True, text=True, timeout=20, check=False)
     except (OSError, subprocess.TimeoutExpired):
         return None
@@ -65,3 +81,41 @@ def first_missing_char(text: str) -> str | None:
         if cp not in have:
             return ch
     return None
+
+
+@contextmanager
+def batch_fonts(cache_dir: Path, texts: Iterable[str]) -> Iterator[dict[str, Any]]:
+    """The BATCH_FACES cut to the characters of `texts` (both cases: the template upper-cases some lines), as
+    files in a temporary folder under `cache_dir` that lives as long as the `with` block.
+
+    Yields {"faces": [{"family", "weight", "url"}] for the template's @font-face rules, "families": {role: family
+    name}}. The family names carry a digest of the characters: a process that prints two batches (fontconfig and
+    WeasyPrint keep fonts by family name) never draws one batch's glyph numbers with the other's font. No faces
+    and no families when HarfBuzz's subsetter is missing: the template then names the system faces directly
+    (same print, slower and larger PDFs)."""
+    from milsetctl.certificates.subset import subset_font
+
+    chars: set[str] = set()
+    for text in texts:
+        if text:
+            chars.update(text, text.upper(), text.lower())
+    chars.update(" 0123456789")
+    tag = hashlib.sha256("".join(sorted(chars)).encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="certificate-fonts-", dir=cache_dir))
+    try:
+        faces: list[dict[str, str]] = []
+        families: dict[str, str] = {}
+        for role, family, style, weight in BATCH_FACES:
+            found = _font_file(family, style)
+            data = subset_font(str(found[0]), found[1], chars) if found is not None else None
+            if data is None:
+                continue
+            name = f"Certificate {role} CJK {tag}"
+            path = folder / f"{role}-{weight}-{tag}.otf"
+            path.write_bytes(data)
+            faces.append({"family": name, "weight": weight, "url": path.as_uri()})
+            families[role] = name
+        yield {"faces": faces, "families": families}
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
