@@ -217,3 +217,16 @@ def test_purge_refuses_to_vouch_for_a_broken_trail(finished: Path) -> None:
     assert res.exit_code == 1 and "broken at record 2" in res.stderr
     with open_workspace(finished) as ws:
         assert ws.ledger.entry("E0001")["name"] == PEOPLE[0].name
+
+
+def test_personal_pattern_matches_whole_names_and_cjk_anywhere() -> None:
+    from milsetctl.privacy import personal_pattern
+
+    pattern = personal_pattern({"Li", "张伟", "CN2022-101", "Maria García"})
+    assert pattern is not None
+    scrub = lambda text: pattern.sub("[purged]", text)  # noqa: E731
+    assert scrub("Li's photo, edited in Lightroom") == "[purged]'s photo, edited in Lightroom"
+    assert scrub("张伟的照片") == "[purged]的照片"
+    assert scrub("CN2022-101 and CN2022-1015") == "[purged] and CN2022-1015"
+    assert scrub("from Maria García, Madrid") == "from [purged], Madrid"
+    assert personal_pattern(set()) is None
