@@ -1050,8 +1050,10 @@ def audit_cmd(
                                          "edited, removed or moved.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object to stdout.")] = False,
 ) -> None:
-    """Who did what to the contest, and when: every decision, run, award, certificate batch and purge, in the
-    contest's time zone, with the operator and the command line; --verify checks that nobody edited the record."""
+    """Who did what to the contest, and when; --verify checks nobody edited the record.
+
+    Every decision, run, award, certificate batch, member change and purge, in the contest's time zone, with the
+    operator (--by) and the command line, each record linked to the one before by a SHA-256 hash."""
     from milsetctl.audit import trail, verify_chain
     from milsetctl.trust_console import render_chain_check, render_trail
 
@@ -1083,8 +1085,10 @@ def export_cmd(
     workspace: WorkspaceOpt = Path("."),
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object to stdout.")] = False,
 ) -> None:
-    """Results and statistics to share: entries by anonymous ID with category, region, status, rules, score,
-    rank and award; no personal data."""
+    """Results and statistics to share, without personal data.
+
+    Entries by anonymous ID with category, region, status, rules, score, rank and award; no names, e-mails,
+    schools or contestant IDs."""
     from milsetctl.privacy import PrivacyError, export_anonymised
     from milsetctl.trust_console import render_export
 
@@ -1116,8 +1120,10 @@ def purge_cmd(
     workspace: WorkspaceOpt = Path("."),
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object to stdout.")] = False,
 ) -> None:
-    """After the contest: delete the participants' personal data from the ledger and the caches (thumbnails),
-    keeping anonymous results, the audit trail and issued certificate codes verifiable. Cannot be undone."""
+    """After the contest: delete the participants' personal data, keep the results.
+
+    Names, e-mails, schools and contestant IDs go from the ledger and the caches (thumbnails); anonymous results,
+    the audit trail and issued certificate codes stay verifiable. Cannot be undone."""
     from milsetctl.privacy import PrivacyError, purge_personal_data
     from milsetctl.trust_console import render_purge
 
