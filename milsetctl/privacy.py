@@ -43,6 +43,10 @@ from milsetctl.workspace import Workspace
 PURGED = "[purged]"
 PURGED_NAME = "(name purged)"
 EXPORT_FORMATS = (".csv", ".xlsx")
+# a province with fewer entries than this is not named in the export: one entrant from a small region, with an
+# award, is a child anyone who knows the region's entrants can name
+MIN_REGION = 3
+SMALL_REGION = f"(a province with fewer than {MIN_REGION} entries)"
 RESULT_COLUMNS = ["anon_id", "category", "country", "province", "status", "decision", "rules", "score", "rank",
                   "award"]
 # per table: the columns that hold personal data and are cleared outright (None) or set to another column's value
@@ -86,9 +90,9 @@ def anonymised_tables(ws: Workspace) -> tuple[list[list[Any]], list[list[Any]]]:
     """(results, statistics) without personal data.
 
     results: one row per present entry, RESULT_COLUMNS: anon_id (the jury's anonymous ID, or X0001... for entries
-    that never went to the jury), category, country, province, status, decision (accept/reject/''), rules (the
-    reject/review findings' rule IDs, 'rule (severity)' joined by '; '), score, rank, award. Sorted by category,
-    rank, anon_id, so the order says nothing about the manifest.
+    that never went to the jury), category, country, province (named only when MIN_REGION entries share it),
+    status, decision (accept/reject/''), rules (the reject/review findings' rule IDs, 'rule (severity)' joined by
+    '; '), score, rank, award. Sorted by category, rank, anon_id, so the order says nothing about the manifest.
     statistics: [statistic, group, value] rows: entries by category and status, by country/province, reasons,
     awards per category, score mean/min/max per category."""
     ledger = ws.ledger
@@ -100,6 +104,7 @@ def anonymised_tables(ws: Workspace) -> tuple[list[list[Any]], list[list[Any]]]:
     findings = ledger.current_findings()
     results: list[list[Any]] = []
     counter = 0
+    small_regions = Counter((e["country"], e["province"]) for e in entries if e["province"])
     for e in entries:
         eid = e["entry_id"]
         anon_id = anon.get(eid)
@@ -108,7 +113,8 @@ def anonymised_tables(ws: Workspace) -> tuple[list[list[Any]], list[list[Any]]]:
             anon_id = f"X{counter:04d}"
         rules = sorted({f"{f.rule} ({f.severity})" for f in findings.get(eid, []) if str(f.severity) != "info"})
         rank = ranking.get(eid)
-        results.append([anon_id, e["category"], e["country"], e["province"], e["status"] or "unchecked",
+        province = e["province"] if small_regions[(e["country"], e["province"])] >= MIN_REGION else SMALL_REGION
+        results.append([anon_id, e["category"], e["country"], province, e["status"] or "unchecked",
                         decisions.get(eid, {}).get("decision", ""), "; ".join(rules),
                         None if rank is None or rank["score"] is None else round(float(rank["score"]), 4),
                         None if rank is None else rank["rank"], awards.get(eid) or ""])

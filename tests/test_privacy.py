@@ -48,7 +48,8 @@ def _build(root: Path) -> Path:
     rows = [dict(r) for r in ws.ledger.entries()]
     for r in rows:
         r.pop("present"), r.pop("first_seen"), r.pop("updated_at")
-    rows[6]["province"] = "=HYPERLINK(\"http://x\")"  # hostile region text: stays text in the export
+    rows[6]["country"] = "=HYPERLINK(\"http://x\")"  # hostile text: stays text in the export
+    rows[2]["province"] = rows[4]["province"] = "Beijing"  # with E0001: three entries from Beijing
     rows[6]["extra"] = json.dumps({"parent": "Zhao Guoqiang", "phone": "+86 138 0000 1234"})
     findings = {"E0008": [Finding("duplicate", Severity.REJECT, f"the same photo as E0001 by {PEOPLE[0].name}",
                                   {"other_file": f"photos/{PEOPLE[0].name} 0.jpg"})],
@@ -126,6 +127,9 @@ def test_export_anonymised_csv_and_xlsx_hold_no_personal_value(finished: Path, t
     assert rows["K7Q0"]["award"] == "qualifier" and rows["K7Q0"]["rank"] == 1 and rows["K7Q0"]["score"] == 90.0
     assert rows["X0001"]["status"] == "rejected" and rows["X0001"]["rules"] == "duplicate (reject)"
     assert rows["K7Q2"]["decision"] == "accept"
+    # a province is named only where three entries share it: one entrant from Madrid is a child one can name
+    assert [r["province"] for r in rows.values()].count("Beijing") == 3
+    assert "Madrid" not in text and "Punjab" not in text
     hostile = next(c for c in cells if c.value == "=HYPERLINK(\"http://x\")")
     assert hostile.data_type == "s" and hostile.quotePrefix  # shown as typed, never run
     stats = [tuple(r) for r in book["statistics"].iter_rows(min_row=2, values_only=True)]
