@@ -19,8 +19,9 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+from milsetctl.fsutil import remove_stale_temps
 from milsetctl.ingest import ManifestError, Submissions, read_submissions
-from milsetctl.locking import exit_with_parent
+from milsetctl.locking import exit_with_parent, held_by_this_process
 from milsetctl.models import Entry, EntryResult, Finding, PhotoInfo, Severity, Status, ValidationResult
 from milsetctl.probe import PROBE_VERSION, probe_file, write_thumbnail
 from milsetctl.rules import (
@@ -235,6 +236,8 @@ def validate(
                                                                         exclude=ws.root)
     ledger.assign_ids(subs.entries)
     registry = load_rules()
+    if held_by_this_process(ws.root):  # thumbnails half-written by a killed run (a live run's look the same)
+        remove_stale_temps(ws.thumbs, ("*.tmp",))
 
     photo_rules = [r for r in rules_in_scope(Scope.PHOTO) if effective_severity(r, settings) is not None]
     keys = {r.id: cache_key(r, settings) for r in photo_rules}
@@ -329,7 +332,6 @@ def validate(
             )
         )
     results.sort(key=lambda r: r.entry.entry_id)
-    ledger.save_results([_ledger_row(r) for r in results], {r.entry.entry_id: r.findings for r in results})
     result = ValidationResult(
         source=str(source),
         workspace=str(ws.root),
@@ -338,8 +340,10 @@ def validate(
         photos_analysed=len(todo),
         photos_cached=len(wanted) - len(todo),
     )
-    ledger.audit("validate", {"source": str(source), **result.summary(), "analysed": len(todo),
-                              "cached": result.photos_cached, "seconds": round(result.elapsed_s, 2)})
+    # the results and the run's audit record in one transaction: a killed run leaves both or neither
+    ledger.save_results([_ledger_row(r) for r in results], {r.entry.entry_id: r.findings for r in results},
+                        audit=("validate", {"source": str(source), **result.summary(), "analysed": len(todo),
+                                            "cached": result.photos_cached, "seconds": round(result.elapsed_s, 2)}))
     return result
 
 

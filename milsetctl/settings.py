@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from milsetctl.fsutil import write_text_atomic
+
 SETTINGS_FILE = "contest.toml"
 
 DEFAULT_TOML = """\
@@ -432,17 +434,18 @@ def write_default(path: Path, source: str = "") -> None:
     text = DEFAULT_TOML
     if source:
         text = text.replace('source = ""', f"source = {json.dumps(source, ensure_ascii=False)}", 1)
-    path.write_text(text, encoding="utf-8")
+    write_text_atomic(path, text)
 
 
 def remember_source(path: Path, source: str) -> None:
-    """Record the submissions folder in the settings file, keeping the coordinator's comments."""
+    """Record the submissions folder in the settings file, keeping the coordinator's comments (rewritten whole
+    under a temporary name: a killed run never leaves the coordinator's settings cut short)."""
     text = path.read_text(encoding="utf-8")
     lines = text.splitlines(keepends=True)
     for i, line in enumerate(lines):
         if line.strip().startswith("source =") or line.strip().startswith("source="):
             lines[i] = f"source = {json.dumps(source, ensure_ascii=False)}\n"
-            path.write_text("".join(lines), encoding="utf-8")
+            write_text_atomic(path, "".join(lines))
             return
-    path.write_text(text.replace("[contest]\n", f"[contest]\nsource = {json.dumps(source, ensure_ascii=False)}\n", 1),
-                    encoding="utf-8")
+    remembered = f"source = {json.dumps(source, ensure_ascii=False)}\n"
+    write_text_atomic(path, text.replace("[contest]\n", f"[contest]\n{remembered}", 1))

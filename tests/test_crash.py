@@ -467,3 +467,51 @@ def test_certificates_workers_exit_with_the_killed_command(certificate_runs: tup
     _, kills = certificate_runs
     for k in kills:
         assert not k.leftovers, f"{k.point}: processes left after the kill: {k.leftovers}"
+
+
+# --- exit_with_parent, on its own ---------------------------------------------------------------------------------
+POOL_SCRIPT = '''
+import os, sys, time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+
+import milsetctl.locking as locking
+
+
+def fallback_only(parent):  # what macOS and Windows get: no PR_SET_PDEATHSIG, only the watching thread
+    locking._kernel_kills_orphan = lambda: None
+    locking.exit_with_parent(parent)
+
+
+if __name__ == "__main__":
+    method, fallback = sys.argv[1], sys.argv[2] == "1"
+    pool = ProcessPoolExecutor(2, mp_context=get_context(method),
+                               initializer=fallback_only if fallback else locking.exit_with_parent,
+                               initargs=(os.getpid(),))
+    list(pool.map(time.sleep, [0.3, 0.3]))  # both workers started and initialised
+    print(" ".join(str(p) for p in pool._processes), flush=True)
+    time.sleep(120)  # the workers wait on their pipe for the next job, as validate's do between photos
+'''
+
+
+@pytest.mark.parametrize(("method", "fallback"), [("spawn", False), ("fork", False), ("spawn", True)],
+                         ids=["spawn", "fork (certificates' pool)", "fallback thread only"])
+def test_pool_workers_exit_when_their_parent_is_killed(tmp_path: Path, method: str, fallback: bool) -> None:
+    script = tmp_path / "pool.py"
+    script.write_text(POOL_SCRIPT, encoding="utf-8")
+    parent = subprocess.Popen([sys.executable, str(script), method, "1" if fallback else "0"], env=_env("pool"),
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout is not None
+        workers = [psutil.Process(int(p)) for p in parent.stdout.readline().split()]
+        assert len(workers) == 2 and all(w.is_running() for w in workers)
+    finally:
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+    started = time.monotonic()
+    _, alive = psutil.wait_procs(workers, timeout=5)
+    alive = [w for w in alive if w.status() != psutil.STATUS_ZOMBIE]
+    for w in alive:
+        w.kill()
+    assert not alive, f"workers still running 5 s after their parent was killed ({method}, fallback={fallback})"
+    assert time.monotonic() - started < 5

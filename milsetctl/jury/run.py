@@ -11,12 +11,12 @@ import json
 import os
 import re
 import secrets
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from milsetctl.fsutil import copy_atomic
 from milsetctl.jury.assign import Assignment, Juror, JuryEntry, assign
 from milsetctl.jury.jurors import norm_name, read_jurors, reconcile_keys
 from milsetctl.jury.sheets import SheetMeta, TypedSheet, read_typed, sheet_file_name, write_sheet
@@ -257,7 +257,7 @@ def _carry_typed(path: Path, typed: TypedSheet | None, filled: dict[str, tuple[d
         backup_dir = folder / PREVIOUS_DIR
         backup_dir.mkdir(exist_ok=True)
         backup = backup_dir / f"{path.stem} {stamp.replace(':', '-')}{path.suffix}"
-        shutil.copy2(path, backup)
+        copy_atomic(path, backup)  # whole or absent, even if the run is killed while copying
         where = (SHEETS_DIR / PREVIOUS_DIR / backup.name).as_posix()
         if typed is None:
             notes.append(f"{path.name} could not be read back; the old file is kept as {where}")
