@@ -574,3 +574,31 @@ def test_escape_sequences_in_cells_and_file_names_never_reach_the_terminal(tmp_p
     with open_workspace(tmp_path / "ws") as ws:
         row = next(r for r in ws.ledger.entries() if r["contestant_id"] == "C1")
     assert row["name"] == "Li[2J[31m Na" and row["title"] == "]0;titleSky"  # the control characters dropped
+
+
+def test_a_damaged_member_costs_only_itself(tmp_path: Path) -> None:
+    """A member with a bad CRC, a name too long for the disk, a file where a folder must go: noted, skipped."""
+    source, cache = tmp_path / "src", tmp_path / "ws" / "cache" / "nominations"
+    photo = _jpeg((640, 480))
+    path = _zip(source / "peru.zip", [("entries.csv", _package_manifest(["a.jpg", "b.jpg"], "Peru")),
+                                      ("a.jpg", photo), ("b.jpg", photo + b"tail"), ("x" * 300 + ".jpg", photo),
+                                      ("a.jpg/inner.jpg", photo)])
+    data = bytearray(path.read_bytes())
+    at = data.find(b"b.jpg", data.find(b"PK\x03\x04", data.find(b"b.jpg") - 40)) + len("b.jpg")
+    data[at + 100] ^= 0xFF  # corrupt b.jpg's compressed data: its CRC no longer matches
+    path.write_bytes(bytes(data))
+    entries, files, notes = read_nominations(source, find_packages(source), defaults(), cache)
+    assert sorted(files) == ["peru/a.jpg"]
+    assert any("'b.jpg' not extracted" in n for n in notes), notes
+    assert any("xxxx" in n and "not extracted" in n for n in notes), notes
+    assert any("'a.jpg/inner.jpg' not extracted" in n for n in notes), notes
+    assert {e.file for e in entries} == {"peru/a.jpg", "peru/b.jpg"}  # b.jpg's row stays: missing-file names it
+
+
+def test_nomination_member_names_fit_every_file_system() -> None:
+    from milsetctl.awards.nominate import safe_name
+
+    for name in ("星" * 200 + ".jpg", "a" * 300, "../../" + "b" * 250 + ".png"):
+        safe = safe_name(name)
+        assert len(f"photos/E0001_{safe}".encode()) < 255 and "/" not in safe and not safe.startswith(".")
+        assert safe.endswith((".jpg", ".png")) or "." not in name[-5:]

@@ -106,6 +106,10 @@ def choose(rows: list[dict[str, Any]], top: int) -> tuple[list[dict[str, Any]], 
 def safe_name(text: str) -> str:
     """A file name that is safe in a zip on every system: no separators, no control characters, no leading dot."""
     name = _UNSAFE.sub("_", text).strip(" .")
+    if len(name.encode("utf-8")) > 150:  # under every file system's 255 bytes once the entry ID is put in front
+        stem, dot, ext = name.rpartition(".")
+        keep = ("." + ext) if dot and len(ext) <= 8 else ""
+        name = (stem if keep else name).encode("utf-8")[: 150 - len(keep)].decode("utf-8", "ignore") + keep
     return name or "photo"
 
 

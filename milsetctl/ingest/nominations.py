@@ -21,12 +21,14 @@ folders"). The union of their manifests is the contest:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import tempfile
 import unicodedata
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -241,18 +243,25 @@ def extract_package(package: Package, cache: Path) -> tuple[Path, list[str]]:
                     notes.append(f"{package.origin.name}: {shown!r} not extracted: {info.file_size} bytes")
                     continue
                 dest = tmp / rel
-                dest.parent.mkdir(parents=True, exist_ok=True)
                 written = 0
-                with zf.open(info) as src, open(dest, "wb") as out:
-                    while chunk := src.read(_CHUNK):
-                        written += len(chunk)
-                        total += len(chunk)
-                        if total > MAX_PACKAGE_BYTES:  # the directory lied about the sizes
-                            raise PackageRefused(f"{package.origin.name}: refused, not extracted (a zip bomb?): "
-                                                 f"it inflates past {MAX_PACKAGE_BYTES / 2**30:.0f} GB")
-                        if written > MAX_MEMBER_BYTES:  # the header lied about the size
-                            break
-                        out.write(chunk)
+                try:  # one damaged member (bad CRC, a name too long, a file where a folder goes) costs only itself
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    with zf.open(info) as src, open(dest, "wb") as out:
+                        while chunk := src.read(_CHUNK):
+                            written += len(chunk)
+                            total += len(chunk)
+                            if total > MAX_PACKAGE_BYTES:  # the directory lied about the sizes
+                                raise PackageRefused(f"{package.origin.name}: refused, not extracted (a zip bomb?): "
+                                                     f"it inflates past {MAX_PACKAGE_BYTES / 2**30:.0f} GB")
+                            if written > MAX_MEMBER_BYTES:  # the header lied about the size
+                                break
+                            out.write(chunk)
+                except (OSError, zipfile.BadZipFile, zlib.error, EOFError, RuntimeError) as exc:
+                    with contextlib.suppress(OSError):  # a half-written member, if any
+                        dest.unlink()
+                    why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+                    notes.append(f"{package.origin.name}: {shown!r} not extracted: {why}")
+                    continue
                 if written > MAX_MEMBER_BYTES:
                     dest.unlink()
                     notes.append(f"{package.origin.name}: {shown!r} not extracted: over {MAX_MEMBER_BYTES} bytes")
