@@ -602,3 +602,39 @@ def test_nomination_member_names_fit_every_file_system() -> None:
         safe = safe_name(name)
         assert len(f"photos/E0001_{safe}".encode()) < 255 and "/" not in safe and not safe.startswith(".")
         assert safe.endswith((".jpg", ".png")) or "." not in name[-5:]
+
+
+def _workbook_bomb(path: Path, megabytes: int = 20) -> Path:
+    """A real workbook whose sheet XML gains `megabytes` of empty rows: a few hundred KB on disk."""
+    book = openpyxl.Workbook()
+    book.active.append(["contestant_id", "file"] if "entries" in path.name else ["anon_id", "originality"])
+    book.save(path)
+    with zipfile.ZipFile(path) as zf:
+        parts = {i.filename: zf.read(i) for i in zf.infolist()}
+    sheet = parts["xl/worksheets/sheet1.xml"]
+    padding = b"<row/>" * ((megabytes << 20) // 6)
+    parts["xl/worksheets/sheet1.xml"] = sheet.replace(b"</sheetData>", padding + b"</sheetData>")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data)
+    return path
+
+
+def test_a_workbook_bomb_is_refused_unopened(tmp_path: Path) -> None:
+    from milsetctl.ingest import ManifestError
+    from milsetctl.scoring.read import read_sheets
+
+    (tmp_path / "m").mkdir()
+    manifest = _workbook_bomb(tmp_path / "m" / "entries.xlsx")
+    started = time.monotonic()
+    with pytest.raises(ManifestError, match="inflates .*-fold .*zip bomb"):
+        read_submissions(tmp_path / "m", defaults())
+    assert manifest.stat().st_size < 1 << 20
+    sheet = _workbook_bomb(tmp_path / "J1 Ann.xlsx")
+    good = tmp_path / "J2 Bo.csv"
+    good.write_text("anon_id,originality,information,technique,impact\nK7QXAB,7,7,7,7\n", encoding="utf-8")
+    result = read_sheets([sheet, good], criteria=["originality", "information", "technique", "impact"],
+                         score_min=1, score_max=10, known_anon_ids={"K7QXAB"}, round_id=None)
+    assert result.refused == ["J1 Ann.xlsx"] and len(result.scores) == 4
+    assert any("zip bomb" in p.problem for p in result.problems)
+    assert time.monotonic() - started < 5

@@ -216,9 +216,38 @@ def _delimited(delimiter: str) -> type[csv.Dialect]:
     return Hinted
 
 
+# An XLSX is a zip of XML: a 100,000-row manifest is about 60 MB of it, compressed 10- to 20-fold. One that would
+# inflate past this, or whose parts inflate 200-fold and more (a zip bomb), is refused before openpyxl reads it.
+WORKBOOK_MAX_BYTES = 400 * 1024 * 1024
+WORKBOOK_MAX_RATIO = 200
+
+
+def workbook_too_large(path: Path) -> str | None:
+    """Why this workbook must not be opened (it would inflate too far), from its zip directory; None when it is
+    fine or no zip at all (openpyxl then says what it is)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return None
+    total = sum(i.file_size for i in infos)
+    if total > WORKBOOK_MAX_BYTES:
+        return f"it would inflate to {total >> 20} MB of XML (over {WORKBOOK_MAX_BYTES >> 20} MB; a zip bomb?)"
+    for info in infos:
+        if info.file_size > 10 * 1024 * 1024 and info.file_size > WORKBOOK_MAX_RATIO * max(1, info.compress_size):
+            return (f"its part {info.filename} inflates {info.file_size // max(1, info.compress_size)}-fold "
+                    f"to {info.file_size >> 20} MB (a zip bomb?)")
+    return None
+
+
 def read_xlsx(path: Path) -> Table:
     from openpyxl import load_workbook
 
+    too_large = workbook_too_large(path)
+    if too_large:
+        raise ManifestError(f"{path.name}: not read: {too_large}")
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # zip errors, not an xlsx, password-protected...

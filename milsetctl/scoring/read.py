@@ -306,6 +306,11 @@ def _rows_xlsx(path: Path) -> tuple[list[tuple[int, list[Any]]], dict[str, str]]
     """(row number, cells) of the scores sheet, and the hidden key/value sheet (empty when absent)."""
     from openpyxl import load_workbook
 
+    from milsetctl.ingest.tables import workbook_too_large
+
+    too_large = workbook_too_large(path)
+    if too_large:
+        raise SheetError(f"not read: {too_large}")
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # not a zip, not a workbook, encrypted...
