@@ -319,13 +319,12 @@ def test_anonymise_killed_at_any_point_resumes_to_the_same_package(contest: Path
     on_disk = sorted(p.name for p in photos_dir.iterdir())
     known = sorted(Path(f).name for (f,) in ledger_rows(ws, "SELECT file FROM anon_ids WHERE withdrawn=0"))
     assert on_disk == known  # no stray photo of a killed run, no temporary file
-    assert not assert_intact(ws)
-    run(["anonymise", "--verify", "-w", "ws-anon-kill"], contest)  # no identifying trace
+    assert not assert_intact(ws)  # and the run ended with its own --verify scan: no identifying trace
     print({k.point: ("finished" if k.finished else f"killed at {k.seconds:.2f} s") for k in kills})
 
 
 # --- score --------------------------------------------------------------------------------------------------------
-SCORE_ENTRIES, SCORE_JURORS = 2000, 20  # 160,000 criterion scores: ~2-3 s of `score`
+SCORE_ENTRIES, SCORE_JURORS = 1500, 20  # 120,000 criterion scores: ~2-3 s of `score`
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
@@ -374,9 +373,9 @@ def test_score_killed_at_any_point_leaves_all_or_nothing_and_resumes(tmp_path: P
     ws = tmp_path / "ws-score-kill"
     wal = ws / "ledger.sqlite-wal"
 
-    def storing() -> bool:  # the scores' transaction is being written: the WAL grows before the commit
+    def storing() -> bool:  # the scores' transaction is being written: the WAL grows (~0.15 s) before the commit
         try:
-            return wal.stat().st_size > 4 << 20
+            return wal.stat().st_size > 256 << 10
         except OSError:
             return False
 
@@ -386,6 +385,7 @@ def test_score_killed_at_any_point_leaves_all_or_nothing_and_resumes(tmp_path: P
         condition = when if callable(when) else lambda t0=t0, f=when: time.monotonic() - t0 >= f * full
         kills.append(kill_at(args("ws-score-kill"), tmp_path, point, condition))
         stored = count(ws, "SELECT COUNT(*) FROM scores")
+        kills[-1].point += f" -> {stored} score rows kept"
         assert stored in (0, SCORE_ENTRIES * SCORE_JURORS), f"a half-stored score run: {stored} rows"
         runs = count(ws, "SELECT COUNT(*) FROM score_runs")
         ranked = count(ws, "SELECT COUNT(*) FROM ranking")
