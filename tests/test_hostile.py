@@ -638,3 +638,16 @@ def test_a_workbook_bomb_is_refused_unopened(tmp_path: Path) -> None:
     assert result.refused == ["J1 Ann.xlsx"] and len(result.scores) == 4
     assert any("zip bomb" in p.problem for p in result.problems)
     assert time.monotonic() - started < 5
+
+
+def test_hostile_sidecars_are_findings(tmp_path: Path) -> None:
+    for name in ("deep", "huge", "good"):
+        make_jpeg(tmp_path / f"{name}.jpg", size=(64, 48))
+    (tmp_path / "deep.json").write_text("[" * 200_000, encoding="utf-8")
+    (tmp_path / "huge.json").write_text('{"title": "' + "x" * (2 << 20) + '"}', encoding="utf-8")
+    (tmp_path / "good.json").write_text('{"title": "Sky", "contestant_id": "C1"}', encoding="utf-8")
+    subs = read_submissions(tmp_path, defaults())
+    by_file = {e.file: e for e in subs.entries}
+    assert by_file["good.jpg"].title == "Sky"
+    assert "nested too deeply" in by_file["deep.jpg"].ingest_findings[0].message
+    assert "far more than an entry's fields" in by_file["huge.jpg"].ingest_findings[0].message

@@ -29,6 +29,8 @@ IMAGE_EXTENSIONS = {
     ".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".heic", ".heif", ".hif", ".avif", ".tif", ".tiff",
     ".gif", ".bmp", ".dib", ".jxl", ".psd", ".dng", ".cr2", ".cr3", ".nef", ".arw", ".raf", ".orf", ".rw2",
 }
+# a sidecar holds one entry's fields: a few KB; one far larger is not read into memory
+SIDECAR_MAX_BYTES = 1024 * 1024
 # clutter that archivers and operating systems leave behind
 _IGNORED_NAMES = {".ds_store", "thumbs.db", "desktop.ini", "__macosx"}
 
@@ -353,16 +355,20 @@ def entries_from_sidecars(source: Path, images: dict[str, Path], settings: Setti
     for rel, sidecar in sidecars.items():
         name = sidecar.relative_to(source).as_posix()
         try:
+            if sidecar.stat().st_size > SIDECAR_MAX_BYTES:
+                raise ValueError(f"{sidecar.stat().st_size >> 20} MB is far more than an entry's fields; not read")
             raw = sidecar.read_bytes()
             from milsetctl.ingest.tables import decode_text
 
             data = json.loads(decode_text(raw, sidecar)[0].lstrip("\ufeff"))
             if not isinstance(data, dict):
                 raise ValueError("the file holds no JSON object")
-        except (ValueError, ManifestError) as exc:
+        except (ValueError, ManifestError, OSError, RecursionError) as exc:  # RecursionError: "[[[[..." nested
+            why = "nested too deeply" if isinstance(exc, RecursionError) else (
+                f"cannot read it: {exc.strerror or exc}" if isinstance(exc, OSError) else str(exc))
             entry = Entry(key=f"file:{rel}", file=rel, origin=name)
             entry.ingest_findings.append(
-                Finding("sidecar-invalid", Severity.REJECT, f"{name}: sidecar is not valid JSON: {exc}")
+                Finding("sidecar-invalid", Severity.REJECT, f"{name}: sidecar is not valid JSON: {why}")
             )
             slots.append(entry)
             continue

@@ -289,8 +289,10 @@ def _unquote(value: str | None) -> str | None:
 def _package_info(root: Path) -> dict[str, object]:
     path = root / NOMINATION_INFO
     try:
+        if path.stat().st_size > 1024 * 1024:  # a few fields; anything larger is not a nomination.json
+            return {}
         data = json.loads(path.read_text(encoding="utf-8-sig"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return {}
     return data if isinstance(data, dict) else {}
 
