@@ -651,3 +651,19 @@ def test_hostile_sidecars_are_findings(tmp_path: Path) -> None:
     assert by_file["good.jpg"].title == "Sky"
     assert "nested too deeply" in by_file["deep.jpg"].ingest_findings[0].message
     assert "far more than an entry's fields" in by_file["huge.jpg"].ingest_findings[0].message
+
+
+def test_a_gigantic_csv_is_refused_unread(tmp_path: Path) -> None:
+    from milsetctl.ingest import ManifestError
+    from milsetctl.scoring.read import read_sheets
+
+    (tmp_path / "m").mkdir()
+    for path in (tmp_path / "m" / "entries.csv", tmp_path / "J1 Ann.csv"):
+        with path.open("wb") as fh:  # sparse: 300 MB that take no disk
+            fh.write(b"contestant_id,file\n")
+            fh.truncate(300 << 20)
+    with pytest.raises(ManifestError, match="300 MB is no spreadsheet"):
+        read_submissions(tmp_path / "m", defaults())
+    result = read_sheets([tmp_path / "J1 Ann.csv"], criteria=["originality"], score_min=1, score_max=10,
+                         known_anon_ids=None, round_id=None)
+    assert result.refused == ["J1 Ann.csv"] and "300 MB is no score sheet" in result.problems[0].problem

@@ -181,6 +181,10 @@ def read_csv(path: Path) -> Table:
     """Read a CSV manifest. Excel's `sep=X` first line names the delimiter and is not a row (Excel hides it, so
     rows are numbered as Excel shows them); otherwise the delimiter is sniffed among , ; tab |."""
     try:
+        size = path.stat().st_size
+        if size > CSV_MAX_BYTES:
+            raise ManifestError(f"{path.name}: {size >> 20} MB is no spreadsheet a contest writes (a 100,000-row "
+                                f"manifest is about 15 MB); not read")
         raw = path.read_bytes()
     except OSError as exc:
         raise ManifestError(f"{path}: cannot read the manifest: {exc.strerror or exc}") from exc
@@ -216,6 +220,8 @@ def _delimited(delimiter: str) -> type[csv.Dialect]:
     return Hinted
 
 
+# a CSV larger than this is not read into memory (manifests, juror files and score sheets alike)
+CSV_MAX_BYTES = 256 * 1024 * 1024
 # An XLSX is a zip of XML: a 100,000-row manifest is about 60 MB of it, compressed 10- to 20-fold. One that would
 # inflate past this, or whose parts inflate 200-fold and more (a zip bomb), is refused before openpyxl reads it.
 WORKBOOK_MAX_BYTES = 400 * 1024 * 1024

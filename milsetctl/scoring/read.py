@@ -338,7 +338,11 @@ def _rows_xlsx(path: Path) -> tuple[list[tuple[int, list[Any]]], dict[str, str]]
 
 def _decode_csv(path: Path) -> tuple[bytes, str, str]:
     """(raw bytes, text, encoding) of a CSV in UTF-8 (BOM or not), UTF-16 or GB18030, as Excel/WPS write them."""
+    from milsetctl.ingest.tables import CSV_MAX_BYTES
+
     try:
+        if path.stat().st_size > CSV_MAX_BYTES:
+            raise SheetError(f"{path.stat().st_size >> 20} MB is no score sheet; not read")
         raw = path.read_bytes()
     except OSError as exc:
         raise SheetError(f"cannot read the file: {exc.strerror or exc}") from exc
