@@ -76,15 +76,7 @@ def _parent_alive(parent: int, start_ppid: int) -> bool:
         return _windows_pid_alive(parent)
     if os.getppid() != start_ppid:
         return False
-    if parent == start_ppid:
-        return True
-    try:
-        os.kill(parent, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return parent == start_ppid or _pid_alive(parent)
 
 
 def _windows_pid_alive(pid: int) -> bool:
@@ -156,10 +148,25 @@ def read_holder(root: Path) -> Holder | None:
     only while the lock is actually held (`WorkspaceLock` reads it only when it cannot take the lock)."""
     try:
         data = json.loads((root / HOLDER_FILE).read_text(encoding="utf-8"))
-        return Holder(command=str(data["command"]), pid=int(data["pid"]), host=str(data["host"]),
-                      user=str(data.get("user", "")), since=str(data["since"]))
+        holder = Holder(command=str(data["command"]), pid=int(data["pid"]), host=str(data["host"]),
+                        user=str(data.get("user", "")), since=str(data["since"]))
     except (OSError, ValueError, KeyError, TypeError):
         return None
+    if holder.host == socket.gethostname() and not _pid_alive(holder.pid):
+        return None  # a killed holder's record, read in the instant before the new holder writes its own
+    return holder
+
+
+def _pid_alive(pid: int) -> bool:
+    if os.name == "nt":
+        return _windows_pid_alive(pid)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
 
 
 # locks this process holds: root -> [lock, depth]. A command that opens its workspace twice (or a library call made

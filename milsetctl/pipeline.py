@@ -302,7 +302,7 @@ def validate(
     entry_rules = [r for r in rules_in_scope(Scope.ENTRY) if effective_severity(r, settings) is not None]
     for entry in subs.entries:
         photo = infos.get(entry.file) if entry.file else None
-        if photo is not None:
+        if photo is not None and entry.file:  # (a photo implies a file; said for the type checker)
             for rule_ in photo_rules:
                 per_entry[entry.key] += apply_severity(photo_findings[entry.file].get(rule_.id, []), settings)
         for rule_ in entry_rules:

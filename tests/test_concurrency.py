@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -144,6 +145,11 @@ def test_workspace_busy_names_nobody_when_the_holder_did_not_say(tmp_path: Path)
 
     root = tmp_path / "ws"
     root.mkdir()
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    (root / HOLDER_FILE).write_text(json.dumps({  # a killed holder's record: its pid no longer runs here
+        "command": "milsetctl validate old", "pid": int(gone.stdout), "host": socket.gethostname(), "user": "x",
+        "since": "2026-01-01T00:00:00+00:00"}), encoding="utf-8")
+    assert read_holder(root) is None
     child = subprocess.Popen(
         [sys.executable, "-c", "import sys, time; from filelock import FileLock\n"
          "lock = FileLock(sys.argv[1]); lock.acquire(); print('held', flush=True); time.sleep(60)",
