@@ -233,8 +233,9 @@ class WorkspaceLock:
     def _write_holder(self) -> None:
         record = {"command": self.command, "pid": os.getpid(), "host": socket.gethostname(), "user": _user(),
                   "since": datetime.now().astimezone().isoformat(timespec="seconds")}
-        from milsetctl.fsutil import atomic_write
+        from milsetctl.fsutil import atomic_write, remove_stale_temps
 
+        remove_stale_temps(self.root, (f".{HOLDER_FILE}.*.tmp",))  # a holder killed while writing its record
         with atomic_write(self.root / HOLDER_FILE, "w") as fh:
             json.dump(record, fh, ensure_ascii=False)
 
