@@ -515,3 +515,36 @@ def test_pool_workers_exit_when_their_parent_is_killed(tmp_path: Path, method: s
         w.kill()
     assert not alive, f"workers still running 5 s after their parent was killed ({method}, fallback={fallback})"
     assert time.monotonic() - started < 5
+
+
+# --- fsutil: whole or absent ----------------------------------------------------------------------------------------
+def test_atomic_write_killed_mid_write_leaves_the_old_file_and_a_temporary_the_next_run_removes(tmp_path: Path
+                                                                                                  ) -> None:
+    from milsetctl.fsutil import remove_stale_temps
+
+    target = tmp_path / "contest.toml"
+    target.write_text('name = "old"\n', encoding="utf-8")
+    writer = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\nfrom pathlib import Path\nfrom milsetctl.fsutil import atomic_write\n"
+         "with atomic_write(Path(sys.argv[1]), 'w') as fh:\n    fh.write('name = \"new, but cut')\n    fh.flush()\n"
+         "    print('writing', flush=True)\n    time.sleep(60)\n", str(target)],
+        env=_env("fsutil"), stdout=subprocess.PIPE, text=True)
+    assert writer.stdout is not None and writer.stdout.readline().strip() == "writing"
+    writer.send_signal(signal.SIGKILL)
+    writer.wait()
+    assert target.read_text(encoding="utf-8") == 'name = "old"\n'  # never the half-written text
+    temps = [p.name for p in tmp_path.iterdir() if p.name != "contest.toml"]
+    assert temps == [f".contest.toml.{writer.pid}.tmp"] and is_temp(temps[0])
+    assert remove_stale_temps(tmp_path) == 1 and [p.name for p in tmp_path.iterdir()] == ["contest.toml"]
+
+
+def test_atomic_write_that_fails_leaves_nothing_behind(tmp_path: Path) -> None:
+    from milsetctl.fsutil import atomic_write, copy_atomic, write_text_atomic
+
+    target = write_text_atomic(tmp_path / "a.txt", "first\n")
+    with pytest.raises(RuntimeError), atomic_write(target, "w") as fh:
+        fh.write("second, half")
+        raise RuntimeError("disk full")
+    assert target.read_text(encoding="utf-8") == "first\n" and [p.name for p in tmp_path.iterdir()] == ["a.txt"]
+    copy = copy_atomic(target, tmp_path / "b.txt")
+    assert copy.read_bytes() == b"first\n" and copy.stat().st_mtime_ns == target.stat().st_mtime_ns
