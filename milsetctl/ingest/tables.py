@@ -351,4 +351,5 @@ def cell_text(value: Any) -> str:
         return str(int(value))
     if isinstance(value, datetime | date | time):
         return value.isoformat()
-    return _CONTROL.sub("", str(value)).strip()
+    text = str(value)
+    return (text if text.isprintable() else _CONTROL.sub("", text)).strip()  # isprintable: the fast common case
