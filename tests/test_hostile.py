@@ -667,3 +667,45 @@ def test_a_gigantic_csv_is_refused_unread(tmp_path: Path) -> None:
     result = read_sheets([tmp_path / "J1 Ann.csv"], criteria=["originality"], score_min=1, score_max=10,
                          known_anon_ids=None, round_id=None)
     assert result.refused == ["J1 Ann.csv"] and "300 MB is no score sheet" in result.problems[0].problem
+
+
+def test_anonymised_export_keeps_text_as_text(hostile_ws, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    root = str(hostile_ws.root)
+    hostile_ws.ledger.db.execute("UPDATE entries SET province=? WHERE entry_id='E0001'", ("=1+1",))
+    hostile_ws.ledger.db.commit()
+    for name in ("anon.csv", "anon.xlsx"):
+        result = runner.invoke(app, ["export", "--anonymised", str(tmp_path / name), "-w", root])
+        assert result.exit_code == 0, result.output
+    written = sorted(tmp_path.glob("anon*.csv"))
+    assert written
+    for path in written:
+        cells = _csv_values(path)
+        assert not _formula_cells(cells), (path.name, _formula_cells(cells))
+    _xlsx_values(tmp_path / "anon.xlsx")  # no formula cell anywhere
+
+
+def test_members_export_keeps_text_as_text(tmp_path: Path) -> None:
+    from milsetctl.workspace import init_workspace
+
+    init_workspace(tmp_path / "ws", None).close()
+    roster = tmp_path / "roster.csv"
+    rows = [["organisation", "country", "region", "contact", "email", "member_since", "fee_paid_until"],
+            [FORMULAS[0], "Brazil", "@SUM(1)", "-Ana", "ana@example.org", "2020-01-01", "2026-12-31"],
+            [SCRIPT, "+Chile", "Americas", "\t=1", "bo@example.org", "2021-01-01", "2026-12-31"]]
+    roster.write_bytes(_csv_bytes(rows))
+    root = str(tmp_path / "ws")
+    result = runner.invoke(app, ["members", "import", str(roster), "-w", root])
+    assert result.exit_code == 0, result.output
+    for name in ("m.csv", "m.xlsx"):
+        result = runner.invoke(app, ["members", "export", str(tmp_path / name), "-w", root])
+        assert result.exit_code == 0, result.output
+    cells = _csv_values(tmp_path / "m.csv")
+    assert not _formula_cells(cells) and "'" + FORMULAS[0] in cells
+    values = _xlsx_values(tmp_path / "m.xlsx")
+    assert FORMULAS[0] in values and SCRIPT in values
+
+
+def _csv_bytes(rows: list[list[str]]) -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
+    return buffer.getvalue().encode("utf-8-sig")
