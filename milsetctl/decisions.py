@@ -41,10 +41,9 @@ def record_decision(ledger: Ledger, entry_id: str, decision: str, reason: str,
             "no category (its grade is missing or outside the contest's grades)"
         raise DecisionError(f"{entry_id} has {missing}: it cannot go to the jury, which ranks entries per category "
                             "and awards them to a contestant. Fix its manifest row and run validate again.")
-    record = ledger.decide(entry_id, decision, reason.strip(), who)
     findings = ledger.findings_for(entry_id)
-    new_status = str(entry_status(findings, record))
-    ledger.set_status(entry_id, new_status)
+    new_status = str(entry_status(findings, {"decision": decision}))
+    record = ledger.decide(entry_id, decision, reason.strip(), who, status=new_status)  # one transaction
     return DecisionOutcome(entry_id, record["who"], row["status"] or "unchecked", new_status,
                            [f for f in findings if str(f.severity) != "info"])
 

@@ -406,7 +406,10 @@ class Ledger:
         return self.db.execute("SELECT * FROM audit WHERE action=? ORDER BY id DESC LIMIT 1", (action,)).fetchone()
 
     # --- decisions
-    def decide(self, entry_id: str, decision: str, reason: str, who: str | None = None) -> dict[str, str]:
+    def decide(self, entry_id: str, decision: str, reason: str, who: str | None = None,
+               status: str | None = None) -> dict[str, str]:
+        """Record a decision and its audit record; `status`: the entry's status it settles, set in the same
+        transaction (a run killed half-way never leaves a rejected entry still eligible for the jury package)."""
         record = {"entry_id": entry_id, "decision": decision, "reason": reason, "who": who or current_user(),
                   "at": now_iso()}
         with self.db:
@@ -415,6 +418,8 @@ class Ledger:
                 "(:entry_id, :decision, :reason, :who, :at)",
                 record,
             )
+            if status is not None:
+                self.db.execute("UPDATE entries SET status=? WHERE entry_id=?", (status, entry_id))
             self.audit("decide", record, who=record["who"])  # in the same transaction: no decision off the record
         return record
 

@@ -548,3 +548,41 @@ def test_atomic_write_that_fails_leaves_nothing_behind(tmp_path: Path) -> None:
     assert target.read_text(encoding="utf-8") == "first\n" and [p.name for p in tmp_path.iterdir()] == ["a.txt"]
     copy = copy_atomic(target, tmp_path / "b.txt")
     assert copy.read_bytes() == b"first\n" and copy.stat().st_mtime_ns == target.stat().st_mtime_ns
+
+
+# --- units of work ------------------------------------------------------------------------------------------------
+def test_a_decision_and_a_validate_run_are_each_one_transaction(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Killed between writing a decision (or a run's results) and its audit record: the ledger keeps neither."""
+    from jury_fixtures import jury_workspace
+
+    from milsetctl.decisions import record_decision
+
+    with jury_workspace(tmp_path) as ws:
+        before = [tuple(r) for r in ws.ledger.entries()]
+
+        def killed(*args: object, **kwargs: object) -> None:
+            raise KeyboardInterrupt  # what Ctrl-C (or the end of the process) does at that instant
+
+        monkeypatch.setattr(ws.ledger, "audit", killed)
+        with pytest.raises(KeyboardInterrupt):
+            record_decision(ws.ledger, "E0001", "reject", "a copy of E0002")
+        with pytest.raises(KeyboardInterrupt):
+            ws.ledger.save_results([{**dict(r), "status": "rejected", "extra": "{}"} for r in ws.ledger.entries()],
+                                   {}, audit=("validate", {"entries": len(before)}))
+        monkeypatch.undo()
+        assert [tuple(r) for r in ws.ledger.entries()] == before  # no status changed, no result saved
+        assert ws.ledger.latest_decisions() == {}
+        statements: list[str] = []
+        ws.ledger.db.set_trace_callback(statements.append)
+        outcome = record_decision(ws.ledger, "E0001", "reject", "a copy of E0002")
+        ws.ledger.db.set_trace_callback(None)
+        assert outcome.new_status == "rejected" and ws.ledger.entry("E0001")["status"] == "rejected"
+        assert ws.ledger.last_audit("decide") is not None
+        # the decision, the status it settles and its audit record: no COMMIT in between (a kill there would
+        # leave a rejected entry eligible for the jury package, or a decision off the record)
+        writes = [i for i, sql in enumerate(statements)
+                  if sql.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))]
+        assert any("UPDATE entries SET status" in statements[i] for i in writes), statements
+        between = statements[writes[0]:writes[-1]]
+        assert not [sql for sql in between if sql.strip().upper() in ("COMMIT", "END")], statements
