@@ -93,9 +93,10 @@ def main_options(
 _LOCK_WAIT = [10.0]  # --wait, set by main_options for this invocation
 
 
-def _lock_workspace(root: Path):  # type: ignore[no-untyped-def]
+def _lock_workspace(root: Path, opened=None):  # type: ignore[no-untyped-def]
     """Take the workspace's lock for this command (Workspace.close lets go); after --wait seconds, exit 1 naming
-    the command that holds it. The OS drops the lock if this process dies, even by SIGKILL."""
+    the command that holds it (closing `opened`, the workspace already open, first). The OS drops the lock if this
+    process dies, even by SIGKILL."""
     from milsetctl.locking import WorkspaceBusy, WorkspaceLock
 
     wait = _LOCK_WAIT[0]
@@ -108,9 +109,12 @@ def _lock_workspace(root: Path):  # type: ignore[no-untyped-def]
     lock = WorkspaceLock(root)
     try:
         return lock.acquire(wait, on_wait=waiting)
-    except WorkspaceBusy as exc:
-        _fail(str(exc), 1)
-    except OSError as exc:  # a read-only folder: nothing could be written there anyway
+    except (WorkspaceBusy, OSError) as exc:
+        if opened is not None:
+            opened.close()
+        if isinstance(exc, WorkspaceBusy):
+            _fail(str(exc), 1)
+        # a read-only folder: nothing could be written there anyway
         _fail(f"{root}: cannot lock the workspace for writing ({exc.strerror or exc})", 1)
 
 
@@ -175,7 +179,7 @@ def init(
         ws = init_workspace(workspace, source)
     except (WorkspaceError, SettingsError) as exc:
         _fail(str(exc))
-    ws.lock = _lock_workspace(ws.root)
+    ws.lock = _lock_workspace(ws.root, ws)
     with ws:
         change = _switch_source(ws, source, replace_source) if source is not None else None
         if change is not None:
@@ -294,7 +298,7 @@ def validate(
     try:
         if ws is None:
             ws = init_workspace(root, source)
-            ws.lock = _lock_workspace(ws.root)
+            ws.lock = _lock_workspace(ws.root, ws)
             err.print(f"Created the contest workspace [bold]{escape(str(ws.root))}[/] (settings: contest.toml, "
                       "ledger: ledger.sqlite)", soft_wrap=True)
         elif source is not None:
@@ -304,6 +308,8 @@ def validate(
                 if change.note:
                     err.print(f"[bold yellow]note:[/] {escape(change.note)}", soft_wrap=True)
     except (WorkspaceError, SettingsError) as exc:
+        if ws is not None:
+            ws.close()  # and its lock
         _fail(str(exc), 2)
     # how the manifest was read (its header row, encoding, Excel's delimiter hint): notes of milsetctl/ingest
     for note in subs.notes:
