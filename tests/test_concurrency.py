@@ -20,7 +20,7 @@ from conftest import make_jpeg, write_manifest
 from milsetctl.locking import HOLDER_FILE, WorkspaceBusy, WorkspaceLock, read_holder
 
 REPO = Path(__file__).resolve().parent.parent
-N_PHOTOS = 20  # validate -j 1 on these takes a few seconds: long enough to meet it running
+N_PHOTOS = 14  # validate -j 1 on these takes a few seconds: long enough to meet it running
 
 
 def _env() -> dict[str, str]:

@@ -220,7 +220,7 @@ def count(root: Path, sql: str) -> int:
 
 
 # --- validate -----------------------------------------------------------------------------------------------------
-N_PHOTOS = 16  # ~2 s of validate with two workers
+N_PHOTOS = 12  # ~2 s of validate with two workers
 
 
 @pytest.fixture(scope="module")
