@@ -7,6 +7,7 @@ under a random secret kept in the workspace (`secret.key`, mode 0600): the same 
 from __future__ import annotations
 
 import base64
+import gc
 import hashlib
 import hmac
 import json
@@ -237,12 +238,14 @@ def thumbnail(cache: Path, cert: Certificate) -> Path | None:
             longest = max(im.size)
             im.draft("RGB", (max(1, im.width * THUMB_PX // longest), max(1, im.height * THUMB_PX // longest)))
             im = ImageOps.exif_transpose(im).convert("RGB")
-            im.thumbnail((THUMB_PX, THUMB_PX), Image.Resampling.LANCZOS)
+            # at most 2x left to shrink (the scaled decode; for a PNG, thumbnail()'s reducing_gap box-filters first):
+            # BICUBIC is as sharp there as LANCZOS, and cheaper
+            im.thumbnail((THUMB_PX, THUMB_PX), Image.Resampling.BICUBIC)
             folder.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(f".{os.getpid()}.tmp")
             im.save(tmp, "JPEG", quality=85, optimize=True)
         os.replace(tmp, path)
-    except OSError:
+    except (OSError, ValueError, Image.DecompressionBombError):  # unreadable: the certificate prints without it
         return None
     return path
 
@@ -403,18 +406,27 @@ class _Chunk:
 
 def _print_chunk(job: _Chunk) -> list[str]:
     """Worker: thumbnails, one HTML document for the chunk (template compiled once per process), each page written
-    as its recipient's PDF, then the whole document as a part of the combined file. Returns the PDF paths."""
-    sheets = [_sheet(cert, code, thumbnail(Path(job.thumbs), cert), day) for cert, code, day, _ in job.items]
-    document = _html_document(render_sheets(sheets, job.fonts))
-    if len(document.pages) != len(job.items):  # a sheet overflowed onto a second page: never print that
-        raise CertificateError(f"certificate layout: {len(job.items)} certificates made {len(document.pages)} "
-                               f"pages (a name or title too long for the page?)")
-    for (cert, _, _, path), page in zip(job.items, document.pages, strict=True):
-        document.metadata.title = f"{cert.award} · {cert.name}"
-        _write_pdf(document.copy([page]), Path(path))
-    if job.part:
-        document.metadata.title = "Certificates"
-        _write_pdf(document, Path(job.part))
+    as its recipient's PDF, then the whole document as a part of the combined file. Returns the PDF paths.
+
+    The cyclic garbage collector is paused for the chunk: a laid-out document is ~100,000 live objects that the
+    collector would walk again and again while it is being written (measured: 7% of the CPU time)."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        sheets = [_sheet(cert, code, thumbnail(Path(job.thumbs), cert), day) for cert, code, day, _ in job.items]
+        document = _html_document(render_sheets(sheets, job.fonts))
+        if len(document.pages) != len(job.items):  # a sheet overflowed onto a second page: never print that
+            raise CertificateError(f"certificate layout: {len(job.items)} certificates made {len(document.pages)} "
+                                   f"pages (a name or title too long for the page?)")
+        for (cert, _, _, path), page in zip(job.items, document.pages, strict=True):
+            document.metadata.title = f"{cert.award} · {cert.name}"
+            _write_pdf(document.copy([page]), Path(path))
+        if job.part:
+            document.metadata.title = "Certificates"
+            _write_pdf(document, Path(job.part))
+    finally:
+        if paused:
+            gc.enable()
     return [path for _, _, _, path in job.items]
 
 
