@@ -492,8 +492,8 @@ def test_watermark_in_a_corner_is_read_and_called_a_watermark(tmp_path: Path) ->
     assert "johnsmith" in squashed and "2022" in message, message
     assert "bottom-right corner" in message and "watermark" in message, message
     assert data["watermark"] is True
-    x, y, w, h, score, read = data["boxes"][0]
-    assert score >= 0.8 and "Smith" in read
+    x, y, w, h, score, read, kind, where = data["boxes"][0]
+    assert score >= 0.8 and "Smith" in read and (kind, where) == ("watermark", "bottom-right corner")
     assert overlap([x, y, w, h], [pos[0], pos[1], x1 - x0, y1 - y0]) > 0.5
     assert (data["width"], data["height"]) == (2400, 1600)
 

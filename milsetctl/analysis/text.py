@@ -1,69 +1,63 @@
-"""Text and watermark detection for the `text-watermark` rule, in two passes.
+"""Text and watermark detection for the `text-watermark` rule: PP-OCR text detection where marks sit, then
+recognition of the few lines found, then a verdict per line (watermark, date stamp, caption, text in the scene).
 
-Reading text (RapidOCR: PP-OCR detection + recognition models shipped in its wheel) costs 150-400 ms a
-photo, and more with many lines, so it runs only on photos that a cheap first pass picks out.
+The marks people put on photos are faint (a corner mark at 20-50% opacity, a diagonal mark tiled at 20-40%),
+small (a copyright line at 1-2% of the height) or in colour on colour (an orange date stamp on grass). A cheap
+contrast-based pre-filter deciding where to look missed most of them (issue 10: 40 of 96 marked photos), so the
+detection model itself looks, where marks are put, at a size where it sees them:
 
-1. Pre-filter (`text_candidates`, ~10-20 ms): on the shared grey analysis image (long side 640 px), and
-   on a red-minus-green copy of it (an orange date stamp on green grass has no grey contrast), mark
-   pixels well above or below their local mean (adaptive threshold), keep connected components sized
-   and shaped like characters, and chain neighbours of similar height that sit on one line. A chain of
-   `GATE_MIN_CHARS` or more characters is a candidate. Half- and quarter-size copies catch big letters.
-   Requiring strong contrast and four aligned characters is what skips most camera photos: foliage,
-   fences and ferns make short chains of low-contrast blobs. Measured on the corpus: 12 of the 14 photos
-   with visible text pass (missed: engraved letters on marble, brick letters on a wall), 3 of 11 clean
-   camera photos do. Along the edges, where watermarks sit, light text passes with less contrast
-   (`EDGE_CONTRAST`), so a half-transparent watermark is not lost.
-2. OCR (`read_text`): detection on the whole reduced decode (long side `DET_SIDE`), then recognition of
-   the lines that have room for `min_chars` characters, edges and corners first (where watermarks and
-   date stamps sit), at most `MAX_LINES` of them. Noise is filtered as measured: lines with at least 3
-   letters/digits and a score of at least 0.8 (the model invents single characters on clean photos).
+1. Detection (`detect_lines`): RapidOCR's DB text detector (PP-OCR, models in the `rapidocr` wheel) on
+   - the whole photo reduced to `WHOLE_SIDE` px on its long side: titles, tiled marks, signs in the scene;
+   - the top and bottom `STRIP_SHARE` of the photo, each reduced to `STRIP_SIDE` px wide: corner marks,
+     copyright lines, date stamps and captions sit there, often too small for the whole-photo pass.
+   Boxes the strips and the whole photo both found are kept once (the strip's, drawn at higher resolution).
+2. Recognition (`read_lines`): at most `MAX_LINES` boxes with a short side of at least `MIN_SHORT_SIDE` px
+   (in the shared reduced decode), those near the edges first, then the largest; each line is cut out of the
+   reduced decode (800-1600 px), straightened and read. A line counts when it has at least `min_chars`
+   letters or digits at a score of at least `min_score` (the model invents single characters on foliage).
+3. Verdict (`classify`): a copyright sign, web address, handle, photographer's credit, or a name or year near
+   an edge is a watermark; the same text read again and again across the picture is a tiled watermark; a line
+   of digits in the right half of the top or bottom edge is a camera's date stamp (cameras print it there); a
+   sentence along the top or bottom edge, or words laid level across the middle, is a caption or title; the
+   rest is text in the scene (a sign, a T-shirt). A line of digits anywhere else (a house number, a jersey, a
+   clock) is not reported: it is neither a watermark nor descriptive text.
 
-Models are loaded once per process, on first use; a process that never meets a candidate never loads
-them. ONNX Runtime runs one thread per process (the pipeline already uses a process per core; its
-default spin-waiting pool was 2-3x slower here).
+Measured on 96 photos with the eight kinds of `make_watermarks.py` marks and the corpus (README, bench): see
+`tests/acceptance/test_watermarks.py`. Models are loaded once per process, on first use. ONNX Runtime runs one
+thread per process (the pipeline already uses a process per core; its default spin-waiting pool was 2-3x
+slower here).
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
 from milsetctl.analysis import Analysis, cv2_module
 
-# --- pre-filter (grey analysis image pixels, long side 640)
-GATE_BLOCK = 31  # adaptive-threshold window: larger than the tallest character looked for
-GATE_CONTRAST = 40  # grey levels above/below the local mean that a character stroke must reach
-MIN_CHAR_H, MAX_CHAR_H = 7, 26  # per pyramid level: 7-26, 14-52, 28-104 px at 640
-GATE_MIN_CHARS = 4  # characters in one aligned chain
-# watermarks are light and often half-transparent: along the edges, light text needs less contrast
-EDGE_BAND = 0.18  # share of the height (top, bottom) or width (left, right)
-EDGE_CONTRAST = 25  # catches a 40 px "(c) name" at 55% opacity on a 2400 px photo; +3 corpus photos gated
-# --- OCR
-DET_SIDE = 736  # text detection input, long side (px): 480 misses small text, 736 read all the corpus did
+# --- detection (issue 10's recipe, measured again here: see the module docstring)
+WHOLE_SIDE = 560  # long side (px) of the whole-photo pass: 480 missed 1 of 9 labelled corpus photos more
+STRIP_SHARE = 0.15  # top and bottom bands searched at higher resolution, as a share of the height
+STRIP_SIDE = 1280  # width (px) each band is resized to (at most 2x): 960 read 3 of 5 copyright lines on a
+# held-out set where 1280 read 5 of 5 (issue 10 measurements, README), for ~35% more time
+OVERLAP = 0.6  # a box covering this share of a kept box (or of itself) is the same line
+# --- recognition
 MAX_LINES = 10  # lines recognised per photo (a page of text would otherwise cost seconds)
-ENOUGH_LINES = 6  # stop recognising once this many lines were read
-REGION_X, REGION_Y = 14.0, 2.5  # around a candidate line, searched for text: character heights each side
-WHOLE_PHOTO_SHARE = 0.5  # when the areas cover more of the photo than this, search the whole photo
+MIN_SHORT_SIDE = 6  # px in the reduced decode: thinner boxes are noise or unreadable
+REC_MIN_SIDE = 8  # RapidOCR rounds a crop shorter than 8 px to a width of 0 and raises: enlarge such crops
+EDGE_SHARE = 0.15  # a box whose centre is this close to an edge is read first
+# --- verdict
+TILED_MIN = 2  # the same text read this many times or more is a mark repeated over the picture
+SLANT_MIN, SLANT_TOLERANCE = 10.0, 8.0  # degrees: lines slanted alike in several places are one tiled mark
 
 _engine: Any = None
 
 
 @dataclass(frozen=True)
-class Candidate:
-    """A chain of character-like shapes, in the reduced decode's pixels."""
-
-    x: float
-    y: float
-    w: float
-    h: float
-    char_h: float
-    chars: int
-
-
-@dataclass(frozen=True)
 class TextLine:
-    """A line of text read in the photo: box in the reduced decode's pixels, recognition score."""
+    """A line of text read in the photo: box in the reduced decode's pixels, recognition score, slant (degrees)."""
 
     text: str
     score: float
@@ -71,143 +65,18 @@ class TextLine:
     y: float
     w: float
     h: float
+    angle: float = 0.0
 
 
 @dataclass
 class TextResult:
     lines: list[TextLine]
-    candidates: int  # pre-filter chains found (0 = OCR skipped)
-    ocr_ran: bool
+    boxes: int  # text boxes the detector found (before the size filter and MAX_LINES)
+    ocr_ran: bool = True
 
 
 # ---------------------------------------------------------------------------------------------------
-# pre-filter
-
-
-def _components(channel: Any, bright: bool, contrast: int = GATE_CONTRAST) -> Any:
-    """Character-sized connected components of the pixels far from their local mean: (x, y, w, h, area)."""
-    import numpy as np
-
-    cv2 = cv2_module()
-    mode = cv2.THRESH_BINARY if bright else cv2.THRESH_BINARY_INV
-    binary = cv2.adaptiveThreshold(
-        channel, 255, cv2.ADAPTIVE_THRESH_MEAN_C, mode, GATE_BLOCK, -contrast if bright else contrast
-    )
-    _n, _labels, stats, _centroids = cv2.connectedComponentsWithStats(binary, connectivity=8)
-    w, h, area = stats[:, 2], stats[:, 3], stats[:, 4]
-    extent = area / np.maximum(1, w * h)
-    keep = (
-        (h >= MIN_CHAR_H) & (h <= MAX_CHAR_H) & (w >= 2) & (w <= 5 * h)
-        & (extent > 0.15) & (extent < 0.92) & (area >= 12)
-    )
-    keep[0] = False  # background
-    return stats[keep].astype(np.float64)
-
-
-def _chains(stats: Any, min_chars: int) -> list[tuple[float, float, float, float, float, int]]:
-    """Join boxes of similar height that follow each other on a line; chains of >= min_chars boxes."""
-    import numpy as np
-
-    n = len(stats)
-    if n < min_chars:
-        return []
-    stats = stats[np.argsort(stats[:, 0])]
-    x0, y0, w, h = stats[:, 0], stats[:, 1], stats[:, 2], stats[:, 3]
-    x1, y1, yc = x0 + w, y0 + h, y0 + h / 2
-    # right-hand neighbour candidates: starts between just inside this box and ~one height after it
-    lo = np.searchsorted(x0, x1 - 0.3 * h, "left")
-    hi = np.searchsorted(x0, x1 + 1.1 * h, "right")
-    count = np.maximum(hi - lo, 0)
-    total = int(count.sum())
-    if total == 0:
-        return []
-    i = np.repeat(np.arange(n), count)
-    j = lo[i] + (np.arange(total) - np.repeat(np.cumsum(count) - count, count))
-    hm = np.maximum(h[i], h[j])
-    ok = (
-        (j != i)
-        & (np.minimum(h[i], h[j]) / hm > 0.6)
-        & (np.abs(yc[i] - yc[j]) < 0.3 * hm)
-        & ((np.abs(y1[i] - y1[j]) < 0.2 * hm) | (np.abs(y0[i] - y0[j]) < 0.2 * hm))
-        & (x0[j] > x0[i])
-        & (x0[j] - x1[i] < 1.0 * hm)
-    )
-    i, j = i[ok], j[ok]
-    if len(i) == 0:
-        return []
-    # connected components of the neighbour graph by min-label propagation
-    label = np.arange(n)
-    for _ in range(200):
-        low = np.minimum(label[i], label[j])
-        new = label.copy()
-        np.minimum.at(new, i, low)
-        np.minimum.at(new, j, low)
-        new = new[new]
-        if np.array_equal(new, label):
-            break
-        label = new
-    out = []
-    members = np.unique(np.concatenate([i, j]))
-    groups, inverse = np.unique(label[members], return_inverse=True)
-    for g in range(len(groups)):
-        sel = members[inverse == g]
-        if len(sel) < min_chars:
-            continue
-        bx0, bx1, by0, by1 = x0[sel].min(), x1[sel].max(), y0[sel].min(), y1[sel].max()
-        char_h = float(np.median(h[sel]))
-        if by1 - by0 > 1.8 * char_h or bx1 - bx0 < 2.0 * char_h:
-            continue  # not one line
-        out.append((float(bx0), float(by0), float(bx1 - bx0), float(by1 - by0), char_h, len(sel)))
-    return out
-
-
-def text_candidates(analysis: Analysis, first_only: bool = False) -> list[Candidate]:
-    """Lines of high-contrast character-like shapes; with first_only, stop at the first one found."""
-    cv2 = cv2_module()
-    found: list[Candidate] = []
-    # (channel, pixels of the grey image per channel pixel, polarities): colourful text on a dull
-    # background is bright in the chroma channel; white text on colour already shows in grey
-    channels = [(analysis.grey, 1.0, (True, False)), (analysis.chroma, 1.0, (True,))]
-    level = analysis.grey
-    factor = 1.0
-    for _ in range(2):  # half and quarter size: letters up to ~100 px tall at 640
-        if min(level.shape) < 4 * MIN_CHAR_H:
-            break
-        level = cv2.resize(level, (level.shape[1] // 2, level.shape[0] // 2), interpolation=cv2.INTER_AREA)
-        factor *= 2
-        channels.append((level, factor, (True, False)))
-    k = analysis.grey_scale
-    for channel, f, polarities in channels:
-        if min(channel.shape) < 2 * MIN_CHAR_H:
-            continue
-        for bright in polarities:
-            for x, y, w, h, char_h, chars in _chains(_components(channel, bright), GATE_MIN_CHARS):
-                s = f * k
-                found.append(Candidate(x * s, y * s, w * s, h * s, char_h * s, chars))
-                if first_only:
-                    return found
-    grey = analysis.grey
-    height, width = grey.shape
-    mh, mw = int(EDGE_BAND * height), int(EDGE_BAND * width)
-    bands = [
-        (grey[:mh], 0, 0),
-        (grey[height - mh :], 0, height - mh),
-        (grey[:, :mw], 0, 0),
-        (grey[:, width - mw :], width - mw, 0),
-    ]
-    for band, ox, oy in bands:
-        if min(band.shape) < 2 * MIN_CHAR_H:
-            continue
-        contiguous = band.copy()
-        for x, y, w, h, char_h, chars in _chains(_components(contiguous, True, EDGE_CONTRAST), GATE_MIN_CHARS):
-            found.append(Candidate((x + ox) * k, (y + oy) * k, w * k, h * k, char_h * k, chars))
-            if first_only:
-                return found
-    return found
-
-
-# ---------------------------------------------------------------------------------------------------
-# OCR
+# models
 
 
 def engine() -> Any:
@@ -223,13 +92,14 @@ def engine() -> Any:
                 "Global.use_cls": False,
                 "Global.log_level": "critical",
                 "Global.text_score": 0.0,  # filtered here, with the contest's settings
-                "Global.min_side_len": 8,
+                "Global.min_side_len": REC_MIN_SIDE,
                 "Global.max_side_len": 4000,
                 "Global.use_vertical_padding": False,
                 "EngineConfig.onnxruntime.intra_op_num_threads": 1,
                 "EngineConfig.onnxruntime.inter_op_num_threads": 1,
                 "EngineConfig.onnxruntime.enable_cpu_mem_arena": False,
-                "Det.limit_side_len": DET_SIDE,
+                # the inputs are sized here (WHOLE_SIDE, STRIP_SIDE): the detector must not shrink them again
+                "Det.limit_side_len": 4000,
                 "Det.limit_type": "max",
             }
         )
@@ -243,146 +113,185 @@ def engine() -> Any:
     return _engine
 
 
-def _crop_line(rgb: Any, quad: Any) -> Any:
-    """The text line under a detection quadrilateral, straightened, horizontal, as BGR for RapidOCR."""
+# ---------------------------------------------------------------------------------------------------
+# detection
+
+
+def _bounds(quad: Any) -> tuple[float, float, float, float]:
+    return float(quad[:, 0].min()), float(quad[:, 1].min()), float(quad[:, 0].max()), float(quad[:, 1].max())
+
+
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+    """Intersection over the smaller of two (x0, y0, x1, y1) boxes."""
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return ix * iy / smaller if smaller > 0 else 0.0
+
+
+def _detect(bgr: Any, x0: int, y0: int, x1: int, y1: int, scale: float) -> list[Any]:
+    """DB text detection on bgr[y0:y1, x0:x1] resized by `scale`: quadrilaterals in bgr's pixels."""
+    import numpy as np
+
+    cv2 = cv2_module()
+    region = bgr[y0:y1, x0:x1]
+    height, width = region.shape[:2]
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    if min(size) < 32:  # the detector works on multiples of 32 px: nothing to see in a thinner band
+        return []
+    if scale != 1.0:
+        area = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_LINEAR
+        region = cv2.resize(region, size, interpolation=area)
+    det = engine()(np.ascontiguousarray(region), use_det=True, use_cls=False, use_rec=False)
+    boxes = getattr(det, "boxes", None)
+    if boxes is None:
+        return []
+    sx, sy = width / size[0], height / size[1]
+    return [np.asarray(q, dtype=np.float32) * (sx, sy) + (x0, y0) for q in boxes]
+
+
+def detect_lines(rgb: Any) -> list[Any]:
+    """Text-line quadrilaterals (4x2 float arrays, in rgb's pixels, clockwise from top-left): the top and
+    bottom bands at STRIP_SIDE px wide, then the whole photo at WHOLE_SIDE px long side, duplicates dropped."""
+    import numpy as np
+
+    bgr = np.ascontiguousarray(rgb[:, :, ::-1])  # RapidOCR takes BGR arrays
+    height, width = bgr.shape[:2]
+    band = round(STRIP_SHARE * height)
+    strip_scale = min(2.0, STRIP_SIDE / width)
+    found = _detect(bgr, 0, 0, width, band, strip_scale)
+    found += _detect(bgr, 0, height - band, width, height, strip_scale)
+    found += _detect(bgr, 0, 0, width, height, min(1.0, WHOLE_SIDE / max(width, height)))
+    kept: list[Any] = []
+    kept_bounds: list[tuple[float, float, float, float]] = []
+    for quad in found:
+        b = _bounds(quad)
+        if any(_overlap(b, k) > OVERLAP for k in kept_bounds):
+            continue
+        kept.append(quad)
+        kept_bounds.append(b)
+    return kept
+
+
+# ---------------------------------------------------------------------------------------------------
+# recognition
+
+
+def _sides(quad: Any) -> tuple[float, float]:
+    """(along the line, across it) lengths of a detection quadrilateral."""
+    import numpy as np
+
+    along = max(np.linalg.norm(quad[0] - quad[1]), np.linalg.norm(quad[2] - quad[3]))
+    across = max(np.linalg.norm(quad[0] - quad[3]), np.linalg.norm(quad[1] - quad[2]))
+    return float(along), float(across)
+
+
+def _angle(quad: Any) -> float:
+    """Slant of the line's top edge in degrees, -90..90 (0 = level, positive = rising to the right)."""
+    import math
+
+    dx, dy = float(quad[1][0] - quad[0][0]), float(quad[1][1] - quad[0][1])
+    angle = -math.degrees(math.atan2(dy, dx))
+    return (angle + 90.0) % 180.0 - 90.0
+
+
+def crop_line(rgb: Any, quad: Any) -> Any:
+    """The text line under a detection quadrilateral, straightened, horizontal, as BGR for RapidOCR; None
+    when it is under 2 px. A crop shorter than REC_MIN_SIDE px is enlarged to it: RapidOCR would scale it to
+    its minimum by rounding to a multiple of 32, get 0 and raise ResizeImgError (issue 10)."""
     import numpy as np
 
     cv2 = cv2_module()
     pts = np.asarray(quad, dtype=np.float32)
-    width = int(max(np.linalg.norm(pts[0] - pts[1]), np.linalg.norm(pts[2] - pts[3])))
-    height = int(max(np.linalg.norm(pts[0] - pts[3]), np.linalg.norm(pts[1] - pts[2])))
-    if width < 4 or height < 4:
+    along, across = _sides(pts)
+    width, height = int(along), int(across)
+    if width < 2 or height < 2:
         return None
     target = np.array([[0, 0], [width, 0], [width, height], [0, height]], dtype=np.float32)
     matrix = cv2.getPerspectiveTransform(pts, target)
     crop = cv2.warpPerspective(rgb, matrix, (width, height), borderMode=cv2.BORDER_REPLICATE, flags=cv2.INTER_CUBIC)
     if height >= 1.5 * width:  # vertical line (a photo of a sign taken sideways)
         crop = np.rot90(crop)
-    return np.ascontiguousarray(crop[:, :, ::-1])
+    return ensure_min_side(np.ascontiguousarray(crop[:, :, ::-1]))
+
+
+def ensure_min_side(crop: Any, side: int = REC_MIN_SIDE) -> Any:
+    """The crop, enlarged (aspect kept) so that its short side is at least `side` px."""
+    cv2 = cv2_module()
+    short = min(crop.shape[:2])
+    if short >= side:
+        return crop
+    k = side / max(1, short)
+    size = (max(side, round(crop.shape[1] * k)), max(side, round(crop.shape[0] * k)))
+    return cv2.resize(crop, size, interpolation=cv2.INTER_CUBIC)
+
+
+def recognise(crop: Any) -> tuple[str, float]:
+    """(text, score) of one straightened line crop (BGR); ('', 0.0) when nothing was read."""
+    import numpy as np
+
+    rec = engine()(crop, use_det=False, use_cls=False, use_rec=True)
+    texts, scores = getattr(rec, "txts", None), getattr(rec, "scores", None)
+    if not texts:
+        return "", 0.0
+    return str(texts[0]).strip(), float(np.asarray(scores[0]))
 
 
 def alnum_count(text: str) -> int:
+    """Letters and digits of any script (a Chinese character counts one)."""
     return len(re.findall(r"[^\W_]", text))
 
 
-def _regions(candidates: list[Candidate], width: int, height: int) -> list[list[float]]:
-    """Areas around the candidate lines, wide enough for the rest of a line, overlapping ones merged."""
-    rects = [
-        [
-            max(0.0, c.x - REGION_X * c.char_h),
-            max(0.0, c.y - REGION_Y * c.char_h),
-            min(float(width), c.x + c.w + REGION_X * c.char_h),
-            min(float(height), c.y + c.h + REGION_Y * c.char_h),
-        ]
-        for c in candidates
-    ]
-    merged = True
-    while merged:
-        merged = False
-        out: list[list[float]] = []
-        for r in rects:
-            for o in out:
-                if r[0] < o[2] and o[0] < r[2] and r[1] < o[3] and o[1] < r[3]:
-                    o[0], o[1] = min(o[0], r[0]), min(o[1], r[1])
-                    o[2], o[3] = max(o[2], r[2]), max(o[3], r[3])
-                    merged = True
-                    break
-            else:
-                out.append(list(r))
-        rects = out
-    return rects
-
-
-def _detect_lines(rgb: Any, candidates: list[Candidate] | None) -> list[Any]:
-    """Text-line quadrilaterals (in rgb pixels) from the detection model, run at DET_SIDE scale.
-
-    With candidates, only the areas around them are searched (a fraction of the photo, so a fraction
-    of the cost); without, or when those areas cover most of the photo, the whole photo is.
-    """
-    import numpy as np
-
-    cv2 = cv2_module()
-    ocr = engine()
-    height, width = rgb.shape[:2]
-    s = min(1.0, DET_SIDE / max(height, width))
-    small = rgb if s == 1.0 else cv2.resize(
-        rgb, (max(1, round(width * s)), max(1, round(height * s))), interpolation=cv2.INTER_AREA
-    )
-    small = np.ascontiguousarray(small[:, :, ::-1])  # RapidOCR takes BGR arrays
-    regions = [[0.0, 0.0, float(width), float(height)]]
-    if candidates:
-        found = _regions(candidates, width, height)
-        if sum((r[2] - r[0]) * (r[3] - r[1]) for r in found) < WHOLE_PHOTO_SHARE * width * height:
-            regions = found
-    quads = []
-    for x0, y0, x1, y1 in regions:
-        ox, oy = int(x0 * s), int(y0 * s)
-        crop = small[oy : int(np.ceil(y1 * s)), ox : int(np.ceil(x1 * s))]
-        if crop.shape[0] < 8 or crop.shape[1] < 8:
-            continue
-        det = ocr(np.ascontiguousarray(crop), use_det=True, use_cls=False, use_rec=False)
-        boxes = getattr(det, "boxes", None)
-        if boxes is None:
-            continue
-        for quad in boxes:
-            quads.append((np.asarray(quad, dtype=np.float32) + (ox, oy)) / s)
-    return quads
-
-
-def read_text(
-    rgb: Any, min_score: float, min_chars: int, candidates: list[Candidate] | None = None
-) -> list[TextLine]:
-    """Detect and read text lines in an RGB array; only lines passing the score and length filter."""
-    import numpy as np
-
-    ocr = engine()
-    quads = _detect_lines(rgb, candidates)
+def read_lines(rgb: Any, quads: list[Any], min_score: float, min_chars: int) -> list[TextLine]:
+    """Read the boxes worth reading (see the module docstring); only lines passing the score and length filter."""
     height, width = rgb.shape[:2]
     todo = []
     for quad in quads:
-        x0, y0 = quad.min(axis=0)
-        x1, y1 = quad.max(axis=0)
-        long_side, short_side = max(x1 - x0, y1 - y0), min(x1 - x0, y1 - y0)
-        if short_side < 6 or long_side < 0.4 * min_chars * short_side:
-            continue  # no room for min_chars characters
+        along, across = _sides(quad)
+        if min(along, across) < MIN_SHORT_SIDE or max(along, across) < 0.4 * min_chars * min(along, across):
+            continue  # too thin to read, or no room for min_chars characters
+        x0, y0, x1, y1 = _bounds(quad)
         cx, cy = (x0 + x1) / 2 / width, (y0 + y1) / 2 / height
-        edge = min(cx, 1 - cx, cy, 1 - cy)
-        # watermarks and date stamps live near the edges: read those first, then the largest lines
-        todo.append((edge > 0.15, -(x1 - x0) * (y1 - y0), quad, (x0, y0, x1, y1)))
+        central = min(cx, 1 - cx, cy, 1 - cy) > EDGE_SHARE
+        # watermarks, date stamps and captions live near the edges: read those first, then the largest lines
+        todo.append((central, -(x1 - x0) * (y1 - y0), quad, (x0, y0, x1, y1)))
     todo.sort(key=lambda c: (c[0], c[1]))
     lines: list[TextLine] = []
     for _central, _area, quad, (x0, y0, x1, y1) in todo[:MAX_LINES]:
-        crop = _crop_line(rgb, quad)
+        crop = crop_line(rgb, quad)
         if crop is None:
             continue
-        rec = ocr(crop, use_det=False, use_cls=False, use_rec=True)
-        texts, scores = getattr(rec, "txts", None), getattr(rec, "scores", None)
-        if not texts:
-            continue
-        text, score = str(texts[0]).strip(), float(np.asarray(scores[0]))
+        text, score = recognise(crop)
         if score >= min_score and alnum_count(text) >= min_chars:
-            lines.append(TextLine(text, score, float(x0), float(y0), float(x1 - x0), float(y1 - y0)))
-            if len(lines) >= ENOUGH_LINES:
-                break
+            lines.append(TextLine(text, score, x0, y0, x1 - x0, y1 - y0, round(_angle(quad), 1)))
     return lines
 
 
 def detect_text(analysis: Analysis, min_score: float, min_chars: int) -> TextResult:
-    """Pre-filter, then OCR around the candidate lines only when there are any."""
-    candidates = text_candidates(analysis)
-    if not candidates:
-        return TextResult([], 0, False)
-    return TextResult(read_text(analysis.rgb, min_score, min_chars, candidates), len(candidates), True)
+    """Detect text where marks sit and read it; lines of digits that are not a date stamp are dropped."""
+    rgb = analysis.rgb
+    quads = detect_lines(rgb)
+    lines = read_lines(rgb, quads, min_score, min_chars) if quads else []
+    height, width = rgb.shape[:2]
+    lines = [line for line in lines if not _stray_number(line, width, height)]
+    return TextResult(lines, len(quads), bool(quads))
 
 
 # ---------------------------------------------------------------------------------------------------
-# where the text sits, and whether it looks like a watermark
+# where the text sits, and what it is
 
-_WATERMARK_RE = re.compile(
-    r"(©|\(c\)|copyright|www\.|https?:|\.(com|net|org|cn|de|uk|co)\b|@\w|photo\s*by|all rights)", re.I
-)
-_NAME_RE = re.compile(r"^[A-Z][a-z]+(\s+[A-Z]\.?)?\s+[A-Z][a-z]+")
-_DATE_RE = re.compile(r"^[\d\s.:/'\-]+(AM|PM)?$", re.I)
+_COPYRIGHT_RE = re.compile(r"©|\(c\)|copyright|all\s*rights|版权|禁止转载|转载", re.I)
+_WEB_RE = re.compile(r"www\.|https?:|\.(com|net|org|cn|de|uk|co|io|me)\b", re.I)
+_HANDLE_RE = re.compile(r"@\s*\w|微博|微信|小红书|抖音")
+_CREDIT_RE = re.compile(r"photo(graphy)?\s*(by|:)|photography|摄影|摄$|^摄|\s摄\b|拍摄", re.I)
+_NAME_RE = re.compile(r"^[A-Z][a-zà-ÿ]+\.?(\s+[A-Z]\.?)?\s+[A-Z][a-zà-ÿ]+")
+_YEAR_RE = re.compile(r"(?<!\d)(19|20)\d\d(?!\d)")
+_DIGITS_RE = re.compile(r"^[\d\s.:/'’`\-]+$")
+_DATETIME_RE = re.compile(r"(?<!\d)(19|20)\d\d[-./]\d{1,2}[-./]\d{1,2}|(?<!\d)\d{1,2}:\d\d(:\d\d)?(?!\d)")
+STAMP_DIGITS = 6  # a date stamp has at least this many digits ('05 03 12, 2007 7 13)
+
+WATERMARK, DATE_STAMP, CAPTION, SCENE = "watermark", "date stamp", "caption or title", "text in the scene"
+KIND_ORDER = (WATERMARK, DATE_STAMP, CAPTION, SCENE)
 
 
 def placement(line: TextLine, width: float, height: float) -> str:
@@ -398,16 +307,156 @@ def placement(line: TextLine, width: float, height: float) -> str:
     return "centre"
 
 
-def watermark_kind(line: TextLine, where: str) -> str | None:
-    """'watermark' for a copyright sign, web or e-mail address, handle, or a name or year near an edge;
-    'date stamp' for a line of digits near an edge (a camera's burned-in date); else None."""
-    text = line.text.strip()
-    if _WATERMARK_RE.search(text):
-        return "watermark"
+def _date_stamp_place(line: TextLine, width: float, height: float) -> bool:
+    """In the right half of the top or bottom fifth: where cameras burn in the date."""
+    cx = (line.x + line.w / 2) / width
+    cy = (line.y + line.h / 2) / height
+    return cx > 0.5 and (cy < 0.2 or cy > 0.8)
+
+
+def _stray_number(line: TextLine, width: float, height: float) -> bool:
+    """A line of digits alone outside where a date stamp goes (a house number, a jersey, a clock)."""
+    return bool(_DIGITS_RE.match(line.text)) and not (
+        _date_stamp_place(line, width, height) and sum(c.isdigit() for c in line.text) >= STAMP_DIGITS
+    )
+
+
+def watermark_kind(line: TextLine, where: str, width: float = 0.0, height: float = 0.0) -> str | None:
+    """'watermark' or 'date stamp' for one line by its text and place, else None (see `classify` for the
+    whole verdict with the reason). Kept for callers that only want the short answer."""
+    kind, _reason = classify_line(line, where, width, height)
+    return kind if kind in (WATERMARK, DATE_STAMP) else None
+
+
+def classify_line(line: TextLine, where: str, width: float = 0.0, height: float = 0.0) -> tuple[str, str]:
+    """(kind, reason) of one line: kind is one of KIND_ORDER, reason says why, in a few words."""
+    text = unicodedata.normalize("NFKC", line.text.strip())
+    if _COPYRIGHT_RE.search(line.text) or _COPYRIGHT_RE.search(text):
+        return WATERMARK, "a copyright notice"
+    if _WEB_RE.search(text):
+        return WATERMARK, "a web address"
+    if _HANDLE_RE.search(text):
+        return WATERMARK, "a social-media handle"
+    if _CREDIT_RE.search(text):
+        return WATERMARK, "a photographer's credit"
+    edge = where != "centre"
+    digits = sum(c.isdigit() for c in text)
+    stamp_place = _date_stamp_place(line, width, height) if width else where.endswith("right corner")
+    if _DIGITS_RE.match(text) and digits >= STAMP_DIGITS and stamp_place:
+        return DATE_STAMP, "digits burned in where cameras print the date"
+    if edge and _DATETIME_RE.search(text):
+        return DATE_STAMP, "a date or time burned in along the edge"
+    if edge and _NAME_RE.match(text):
+        return WATERMARK, "a name near the edge"
+    if edge and _YEAR_RE.search(text):
+        return WATERMARK, "a year near the edge"
+    words = sum(1 for word in text.split() if any(c.isalpha() for c in word))  # words, not numbers
+    level = abs(line.angle) < 3.0
+    if level and edge and where.split()[0].split("-")[0] in ("top", "bottom") and words >= 3:
+        return CAPTION, "a sentence along the edge"
+    if level and words >= 2 and width and abs((line.x + line.w / 2) / width - 0.5) < 0.1 and line.w > 0.25 * width:
+        return CAPTION, "words laid level across the middle"
+    return SCENE, "neither a mark nor a caption: probably part of the scene"
+
+
+def _box(line: TextLine) -> tuple[float, float, float, float]:
+    return line.x, line.y, line.x + line.w, line.y + line.h
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[^\w]", "", unicodedata.normalize("NFKC", text)).lower()
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the lines of one photo are: groups of lines read alike, strongest kind first."""
+
+    kind: str  # the strongest kind among the groups (KIND_ORDER)
+    groups: list[dict[str, Any]]  # {"text", "kind", "reason", "where", "lines": [TextLine], "tiled": bool}
+
+
+def classify(lines: list[TextLine], width: float, height: float) -> Verdict:
+    """Group the lines read alike (a tiled watermark is read several times), give each group a kind and a
+    reason, and sort them strongest first. Raises ValueError when there are no lines."""
+    if not lines:
+        raise ValueError("no lines to classify")
+    groups: list[dict[str, Any]] = []
+    for line in lines:
+        key = _norm(line.text)
+        for g in groups:
+            if key and any(_similar(key, other) for other in g["keys"]):
+                same = [i for i, ln in enumerate(g["lines"]) if _overlap(_box(ln), _box(line)) > 0.3]
+                if same:  # the same line found twice (in a band and in the whole photo): keep the fuller reading
+                    i = same[0]
+                    if alnum_count(line.text) > alnum_count(g["lines"][i].text):
+                        g["lines"][i], g["keys"][i] = line, key
+                else:
+                    g["keys"].append(key)
+                    g["lines"].append(line)
+                break
+        else:
+            groups.append({"keys": [key], "lines": [line]})
+    groups = _merge_slanted(groups)
+    out = []
+    for g in groups:
+        first = max(g["lines"], key=lambda ln: (alnum_count(ln.text), ln.score))  # the most complete reading
+        places = [placement(ln, width, height) for ln in g["lines"]]
+        if len(g["lines"]) >= TILED_MIN:
+            kind, reason = WATERMARK, f"the same text read {len(g['lines'])} times over the picture"
+            where = "tiled over the picture"
+            slant = [ln.angle for ln in g["lines"] if abs(ln.angle) >= 10]
+            if slant:
+                reason += f", slanted {round(abs(sum(slant) / len(slant)))}°"
+            tiled = True
+        else:
+            where = places[0]
+            kind, reason = classify_line(first, where, width, height)
+            tiled = False
+        out.append({"text": first.text, "kind": kind, "reason": reason, "where": where,
+                    "lines": g["lines"], "tiled": tiled})  # fmt: skip
+    out.sort(key=lambda g: KIND_ORDER.index(g["kind"]))
+    return Verdict(out[0]["kind"], out)
+
+
+def _merge_slanted(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Lines slanted alike (SLANT_MIN degrees or more, within SLANT_TOLERANCE of each other) in two places or more
+    are one mark tiled over the picture, even when each was read as a different piece of it (cut by the
+    border, or through a different background): scene text is rarely slanted alike in several places."""
+    slanted = [g for g in groups if all(abs(ln.angle) >= SLANT_MIN for ln in g["lines"])]
+    angles = [ln.angle for g in slanted for ln in g["lines"]]
+    if len(angles) < TILED_MIN:
+        return groups
+    angles.sort()
+    middle = angles[len(angles) // 2]
+    alike = [g for g in slanted if all(abs(ln.angle - middle) <= SLANT_TOLERANCE for ln in g["lines"])]
+    if len(alike) < 2:
+        return groups
+    merged = {"keys": [k for g in alike for k in g["keys"]], "lines": [ln for g in alike for ln in g["lines"]]}
+    return [merged] + [g for g in groups if not any(g is a for a in alike)]
+
+
+def _similar(a: str, b: str) -> bool:
+    """Two readings of the same mark: equal, sharing a run of most of the shorter one's characters with the
+    shorter at least half the longer (a tiled mark cut by the picture's border; a phrase inside a sentence of
+    a printed page is not), or differing in about a character in ten (read through another background)."""
+    if a == b:
+        return True
+    short = min(len(a), len(b))
+    if short < 4:
+        return False
+    import difflib
+
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    run = matcher.find_longest_match(0, len(a), 0, len(b)).size
+    return (run >= max(5, 0.6 * short) and short >= 0.5 * max(len(a), len(b))) or matcher.ratio() >= 0.85
+
+
+def where_phrase(where: str) -> str:
+    """'in the bottom-right corner', 'along the top edge', 'in the centre', 'tiled over the picture'."""
+    if where.endswith("corner"):
+        return f"in the {where}"
+    if where.endswith("edge"):
+        return f"along the {where}"
     if where == "centre":
-        return None
-    if _DATE_RE.match(text) and sum(c.isdigit() for c in text) >= 6:
-        return "date stamp"
-    if _NAME_RE.match(text) or re.search(r"\b(19|20)\d\d\b", text):
-        return "watermark"
-    return None
+        return "in the centre"
+    return where

@@ -105,24 +105,31 @@ def _which_detector_here() -> str:
 face.__doc__ = inspect.cleandoc(face.__doc__ or "") + "\n\n" + _which_detector_here()
 
 
+TEXT_VERSION = 2  # bump when what the text rule finds changes (2: detection where marks sit, issue 10)
+
+
 @rule(
     "text-watermark",
     "review",
     "photo",
+    version=TEXT_VERSION,
     uses=("analysis.text_min_score", "analysis.text_min_chars"),
     expensive=True,
 )
 def text_watermark(probe: Probe, settings: Settings) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Visible text or a watermark is detected; the message quotes what was read and where.
+    """Visible text or a watermark is detected; the message says what was read, where, and what it looks like.
 
-    The call for entries forbids watermarks and descriptive text in the image. Any legible line is
-    reported: a name, handle, web address or date in a corner or along an edge is called out as a
-    likely watermark; text in the scene (a sign, a T-shirt) is listed too, for the coordinator to judge.
-    Text is only read where a fast pre-filter sees a line of high-contrast characters, so faint
-    engraved or very small text can be missed.
+    The call for entries forbids watermarks and descriptive text in the image. PP-OCR's text detector looks at
+    the whole photo and, at higher resolution, at the top and bottom bands where marks, credits, date stamps
+    and captions sit; the lines found are read and each is called a watermark (copyright sign, web address,
+    handle, photographer's credit, a name or year near the edge, or the same text tiled over the picture), a
+    date stamp (digits burned in at the right of the top or bottom edge), a caption or title (a sentence
+    along the edge, words laid level across the middle) or text in the scene (a sign, a T-shirt), for the
+    coordinator to judge. Text under about 1% of the photo's height, or fainter than about 20% opacity,
+    can be missed; a number alone (a house number) is not reported.
     """
     from milsetctl.analysis import analysis_of
-    from milsetctl.analysis.text import detect_text, placement, watermark_kind
+    from milsetctl.analysis.text import classify, detect_text, placement, where_phrase
 
     analysis = analysis_of(probe)
     if analysis is None:
@@ -133,24 +140,22 @@ def text_watermark(probe: Probe, settings: Settings) -> Iterator[tuple[str, dict
     if not result.lines:
         return
     rgb_h, rgb_w = analysis.rgb.shape[:2]
+    verdict = classify(result.lines, rgb_w, rgb_h)
     k = probe.scale
     parts = []
     boxes = []
-    watermark = False
-    for line in result.lines:
-        where = placement(line, rgb_w, rgb_h)
-        kind = watermark_kind(line, where)
-        watermark = watermark or kind is not None
-        notes = [where] if where != "centre" else []
-        if kind:
-            notes.append(f"looks like a {kind}")
-        parts.append(f'"{line.text}"' + (f" ({', '.join(notes)})" if notes else ""))
-        box = [round(line.x * k), round(line.y * k), round(line.w * k), round(line.h * k)]
-        boxes.append([*box, round(line.score, 2), line.text])
-    more = f", and {len(parts) - MAX_LISTED} more" if len(parts) > MAX_LISTED else ""
-    head = "watermark or text detected" if watermark else "text detected"
+    for group in verdict.groups:
+        why = group["reason"] if group["kind"] == verdict.kind else f'{group["kind"]}, {group["reason"]}'
+        parts.append(f'"{group["text"]}" {where_phrase(group["where"])}: {why}')
+        for line in group["lines"]:
+            box = [round(line.x * k), round(line.y * k), round(line.w * k), round(line.h * k)]
+            where = "tiled" if group["tiled"] else placement(line, rgb_w, rgb_h)
+            boxes.append([*box, round(line.score, 2), line.text, group["kind"], where])
+    more = f"; and {len(parts) - MAX_LISTED} more" if len(parts) > MAX_LISTED else ""
     width, height = _display_size(probe)
+    kinds = list(dict.fromkeys(g["kind"] for g in verdict.groups))
     yield (
-        f"{head}: {', '.join(parts[:MAX_LISTED])}{more}",
-        {"boxes": boxes, "width": width, "height": height, "watermark": watermark},
+        f"{verdict.kind}: {'; '.join(parts[:MAX_LISTED])}{more}",
+        {"boxes": boxes, "width": width, "height": height, "watermark": verdict.kind == "watermark",
+         "kind": verdict.kind, "kinds": kinds},
     )

@@ -227,11 +227,14 @@ def test_text_found_with_few_false_positives(corpus_run) -> None:
     found, total, false_pos, clean = _detection_counts(rows, doc, "text-watermark", {"camera_text", "text_graphics"})
     print(f"\ntext-watermark: {found}/{total} photos in camera_text+text_graphics, {false_pos}/{clean} camera_pass "
           "flagged (Sony_DSC-T5 carries a real burned-in date stamp)", file=sys.stderr)
-    # the measured values (README: precision 0.88, recall 0.78): 7 of 9, and only the real date stamp
-    assert found >= 7
+    # issue 10: at least 8 of 9 (measured: 8; the brick letters of camera_text/iptc.jpg are missed), and in
+    # camera_pass only the real date stamp, which must be found and called one
+    assert found >= 8
     rules = _rules_of(doc)
     flagged = [r["file"] for r in rows if r["category"] == "camera_pass" and "text-watermark" in rules[r["file"]]]
-    assert set(flagged) <= {"camera_pass/Sony_DSC-T5.jpg"}, flagged
+    assert flagged == ["camera_pass/Sony_DSC-T5.jpg"], flagged
     by_file = {e["file"]: e for e in doc["entries"]}
+    stamp = [f["message"] for f in by_file["camera_pass/Sony_DSC-T5.jpg"]["findings"] if f["rule"] == "text-watermark"]
+    assert stamp[0].startswith("date stamp: "), stamp
     handle = " ".join(f["message"] for f in by_file["ai_generated/civitai.jpeg"]["findings"])
     assert "DNISSTTVIVT" in handle.upper().replace(" ", "")

@@ -1,0 +1,194 @@
+"""`text-watermark` on the marks people really put on photos (issue 10): faint corner marks, tiled diagonal
+marks, small copyright lines, orange date stamps, caption bars; the verdict and place in the message; the
+boxes in displayed pixels; the tiny-crop crash of RapidOCR.
+
+The photos are drawn here on a photo-like landscape (tests/test_rules_vision.py); the OCR models are real.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from milsetctl.analysis.text import (
+    CAPTION,
+    DATE_STAMP,
+    REC_MIN_SIDE,
+    SCENE,
+    WATERMARK,
+    TextLine,
+    classify,
+    crop_line,
+    engine,
+    ensure_min_side,
+    recognise,
+)
+from tests.test_rules_vision import font, landscape, overlap, probe_of, run
+
+pytest.importorskip("rapidocr")
+
+
+def overlay(scene: Image.Image, draw_on: object) -> Image.Image:
+    """Alpha-composite what `draw_on(ImageDraw)` draws on a transparent layer onto the scene."""
+    layer = Image.new("RGBA", scene.size, (0, 0, 0, 0))
+    draw_on(ImageDraw.Draw(layer))  # type: ignore[operator]
+    return Image.alpha_composite(scene.convert("RGBA"), layer).convert("RGB")
+
+
+# --- the RapidOCR crash on thin crops --------------------------------------------------------------------------
+
+
+def test_a_crop_thinner_than_8_px_is_enlarged_instead_of_crashing_rapidocr() -> None:
+    """RapidOCR scales a crop under 8 px up to 8 by rounding to a multiple of 32, gets 0 and raises."""
+    thin = np.full((6, 60, 3), 255, dtype=np.uint8)
+    thin[2:4, 5:55] = 0
+    with pytest.raises(Exception) as raised:  # the bug this guards against: RapidOCR itself still has it
+        engine()(thin, use_det=False, use_cls=False, use_rec=True)
+    assert type(raised.value).__name__ == "ResizeImgError"
+    fixed = ensure_min_side(thin)
+    assert fixed.shape[:2] == (REC_MIN_SIDE, 80)  # aspect kept
+    text, score = recognise(fixed)  # no exception: whatever it reads, the rule goes on
+    assert isinstance(text, str) and 0.0 <= score <= 1.0
+
+
+def test_crop_line_of_a_6_px_box_comes_back_8_px_tall() -> None:
+    rgb = np.full((100, 200, 3), 200, dtype=np.uint8)
+    quad = np.array([[20, 40], [120, 40], [120, 46], [20, 46]], dtype=np.float32)
+    crop = crop_line(rgb, quad)
+    assert crop is not None and crop.shape[0] == REC_MIN_SIDE and crop.shape[1] >= 100
+    assert crop_line(rgb, np.array([[5, 5], [6, 5], [6, 6], [5, 6]], dtype=np.float32)) is None
+
+
+# --- marks drawn on a landscape ---------------------------------------------------------------------------------
+
+
+def test_faint_corner_mark_is_a_watermark_in_its_corner(tmp_path: Path) -> None:
+    scene = landscape((2400, 1600), seed=5)
+    text, f = "© Maria Santos 2022", font(56)
+    x0, y0, x1, y1 = ImageDraw.Draw(scene).textbbox((0, 0), text, font=f)
+    pos = (70, 60)
+    photo = overlay(scene, lambda d: d.text((pos[0] - x0, pos[1] - y0), text, font=f, fill=(255, 255, 255, 110)))
+    [(message, data)] = run("text-watermark", probe_of(photo, tmp_path))
+    assert message.startswith("watermark: ") and "in the top-left corner" in message, message
+    assert "copyright" in message and "santos" in message.lower(), message
+    assert data["kind"] == WATERMARK and data["watermark"] is True
+    x, y, w, h, score, read, kind, where = data["boxes"][0]
+    assert kind == WATERMARK and where == "top-left corner" and score >= 0.8 and "Santos" in read
+    assert overlap([x, y, w, h], [pos[0], pos[1], x1 - x0, y1 - y0]) > 0.5  # displayed pixels
+
+
+def test_tiled_diagonal_mark_is_called_tiled_over_the_picture(tmp_path: Path) -> None:
+    scene = landscape((2400, 1600), seed=6)
+    text, f = "www.lenswork-studio.com", font(60)
+    size = int(math.hypot(*scene.size))
+    layer = Image.new("RGBA", (size, size), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(layer)
+    for row, yy in enumerate(range(0, size, 300)):
+        for xx in range(-900 + (row % 2) * 450, size, 1200):
+            draw.text((xx, yy), text, font=f, fill=(255, 255, 255, 95))
+    layer = layer.rotate(30, resample=Image.Resampling.BICUBIC)
+    left, top = (size - 2400) // 2, (size - 1600) // 2
+    layer = layer.crop((left, top, left + 2400, top + 1600))
+    photo = Image.alpha_composite(scene.convert("RGBA"), layer).convert("RGB")
+    [(message, data)] = run("text-watermark", probe_of(photo, tmp_path))
+    assert message.startswith("watermark: ") and "tiled over the picture" in message, message
+    assert "slanted" in message and "web address" not in message  # the repetition is the reason given
+    assert len(data["boxes"]) >= 2 and {b[7] for b in data["boxes"]} == {"tiled"}
+
+
+def test_orange_date_stamp_bottom_right(tmp_path: Path) -> None:
+    scene = landscape((2400, 1600), seed=7)
+    draw = ImageDraw.Draw(scene)
+    draw.text((1800, 1430), "2007 7 13", font=font(64), fill=(255, 140, 20))
+    [(message, data)] = run("text-watermark", probe_of(scene, tmp_path))
+    assert message.startswith("date stamp: ") and "bottom-right corner" in message, message
+    assert data["kind"] == DATE_STAMP and data["watermark"] is False
+
+
+def test_caption_bar_is_a_caption(tmp_path: Path) -> None:
+    scene = landscape((2400, 1600), seed=8)
+    text, f = "Morning light over the old harbour", font(52)
+
+    def bar(d: ImageDraw.ImageDraw) -> None:
+        d.rectangle([0, 1480, 2400, 1600], fill=(0, 0, 0, 150))
+        d.text((600, 1510), text, font=f, fill=(255, 255, 255, 235))
+
+    [(message, data)] = run("text-watermark", probe_of(overlay(scene, bar), tmp_path))
+    assert message.startswith(f"{CAPTION}: ") and "harbour" in message and "bottom edge" in message, message
+    assert data["kinds"] == [CAPTION]
+
+
+def test_a_house_number_alone_is_not_reported(tmp_path: Path) -> None:
+    scene = landscape((2400, 1600), seed=9)
+    draw = ImageDraw.Draw(scene)
+    draw.rectangle([260, 1380, 560, 1460], fill=(40, 40, 40))
+    draw.text((280, 1390), "111315", font=font(56), fill=(235, 235, 235))
+    assert run("text-watermark", probe_of(scene, tmp_path)) == []
+
+
+def test_small_copyright_line_at_the_bottom(tmp_path: Path) -> None:
+    """A copyright line at 1.5% of the height (24 px of 1600): the old pre-filter missed most of these."""
+    scene = landscape((2400, 1600), seed=10)
+    text, f = "© 2021 Tom Becker · All rights reserved", font(24)
+    photo = overlay(scene, lambda d: d.text((900, 1560), text, font=f, fill=(255, 255, 255, 200)))
+    [(message, data)] = run("text-watermark", probe_of(photo, tmp_path))
+    assert message.startswith("watermark: ") and "bottom edge" in message, message
+
+
+# --- the verdict ------------------------------------------------------------------------------------------------
+
+
+def line(text: str, x: float, y: float, w: float = 200, h: float = 24, angle: float = 0.0) -> TextLine:
+    return TextLine(text, 0.95, x, y, w, h, angle)
+
+
+def test_classify_groups_repeated_text_and_orders_strongest_first() -> None:
+    lines = [
+        line("CASINO", 450, 350),
+        line("lightcatcher.net", 100, 100, angle=35.0),
+        line("lightcatcher net", 600, 500, angle=34.0),
+        line("1ightcatcher.net", 300, 650, angle=36.0),
+    ]
+    verdict = classify(lines, 1000, 750)
+    assert verdict.kind == WATERMARK
+    first, second = verdict.groups
+    assert first["tiled"] and len(first["lines"]) == 3 and first["where"] == "tiled over the picture"
+    assert "read 3 times" in first["reason"] and "slanted 35°" in first["reason"]
+    assert (second["text"], second["kind"]) == ("CASINO", SCENE)
+
+
+@pytest.mark.parametrize(
+    ("text", "box", "kind", "reason"),
+    [
+        ("摄影：张伟", (20, 20, 160, 30), WATERMARK, "credit"),
+        ("微博 @光影少年", (800, 700, 180, 30), WATERMARK, "handle"),
+        ("版权所有 禁止转载", (400, 700, 200, 30), WATERMARK, "copyright"),
+        ("Tom Becker | 2022", (20, 700, 200, 24), WATERMARK, "name"),
+        ("'05 03 12", (820, 690, 150, 30), DATE_STAMP, "date"),
+        ("'05 03 12", (20, 690, 150, 30), SCENE, "scene"),  # left: not where cameras print it
+        ("Water drops on a leaf, macro shot", (250, 710, 500, 24), CAPTION, "sentence"),
+        ("SUMMER IN THE MOUNTAINS", (250, 300, 500, 60), CAPTION, "level across the middle"),
+        ("HATSUNE MIKU", (700, 150, 200, 60), SCENE, "scene"),
+    ],
+)
+def test_classify_line_kinds(text: str, box: tuple[int, int, int, int], kind: str, reason: str) -> None:
+    verdict = classify([line(text, *box)], 1000, 750)
+    assert verdict.kind == kind and reason in verdict.groups[0]["reason"], verdict.groups[0]
+
+
+def test_classify_refuses_no_lines() -> None:
+    with pytest.raises(ValueError):
+        classify([], 100, 100)
+
+
+def test_pieces_of_a_tiled_mark_slanted_alike_are_one_tiled_mark() -> None:
+    lines = [line("www.len", 50, 40, angle=31.0), line(".com", 60, 650, angle=29.0),
+             line("work-studio.", 900, 300, angle=30.5), line("TOYOTA", 450, 350)]
+    verdict = classify(lines, 1000, 750)
+    tiled, scene = verdict.groups
+    assert tiled["tiled"] and len(tiled["lines"]) == 3 and tiled["text"] == "work-studio."
+    assert "slanted 30°" in tiled["reason"] and scene["text"] == "TOYOTA" and scene["kind"] == SCENE
