@@ -375,12 +375,13 @@ def test_score_killed_at_any_point_leaves_all_or_nothing_and_resumes(tmp_path: P
 
     def storing() -> bool:  # the scores' transaction is being written: the WAL grows (~0.15 s) before the commit
         try:
-            return wal.stat().st_size > 256 << 10
+            return wal.stat().st_size > 64 << 10
         except OSError:
             return False
 
     kills = []
-    for point, when in (("reading the sheets (50% of an uninterrupted run)", 0.5), ("storing the scores", storing)):
+    for point, when in (("reading the sheets (50% of an uninterrupted run)", 0.5), ("storing the scores", storing),
+                        ("combining, or the ranking stored (85%)", 0.85)):
         t0 = time.monotonic()
         condition = when if callable(when) else lambda t0=t0, f=when: time.monotonic() - t0 >= f * full
         kills.append(kill_at(args("ws-score-kill"), tmp_path, point, condition))
@@ -405,7 +406,7 @@ def test_score_killed_at_any_point_leaves_all_or_nothing_and_resumes(tmp_path: P
 @pytest.fixture(scope="module")
 def certificate_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Kill]]:
     """A validated contest of 4 (jury_fixtures' people, Latin and Chinese names) with its secret made, copied
-    twice: `certificates participation` uninterrupted in one, killed at two points in the other."""
+    twice: `certificates participation` uninterrupted in one, killed at three points in the other."""
     from jury_fixtures import PEOPLE, jury_workspace
 
     from milsetctl.certificates import workspace_secret
@@ -431,9 +432,10 @@ def certificate_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, li
     kills = [
         kill_at(args, root, "first certificate written", lambda: pdfs() >= 1),
     ]
-    t0 = time.monotonic()
-    kills.append(kill_at(args, root, "the rest being printed (half an uninterrupted run)",
-                         lambda: time.monotonic() - t0 >= full / 2))
+    for fraction in (0.5, 0.3):  # the rest being printed; (if that run finished first) start-up of the next
+        t0 = time.monotonic()
+        kills.append(kill_at(args, root, f"{fraction:.0%} of an uninterrupted run",
+                             lambda t0=t0, fraction=fraction: time.monotonic() - t0 >= fraction * full))
     return root, kills
 
 
