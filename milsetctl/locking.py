@@ -126,7 +126,12 @@ class Holder:
 
 
 def command_line() -> str:
-    """This process's command line as a person typed it ('milsetctl validate subs -w ws'), for HOLDER_FILE."""
+    """This process's command line as a person typed it ('milsetctl validate subs -w ws'), for HOLDER_FILE: the one
+    the CLI recorded for the audit trail, else argv."""
+    from milsetctl.ledger import _INVOCATION
+
+    if _INVOCATION.get("command"):
+        return str(_INVOCATION["command"])
     prog = Path(sys.argv[0]).name if sys.argv else ""
     if "milsetctl" in prog or prog == "__main__.py":
         return shlex.join(["milsetctl", *sys.argv[1:]])
@@ -134,12 +139,10 @@ def command_line() -> str:
 
 
 def _user() -> str:
-    try:
-        import getpass
+    """The operator (--by, MILSETCTL_USER, else the login name), as the audit trail names them."""
+    from milsetctl.ledger import current_user
 
-        return getpass.getuser()
-    except Exception:  # no login name in some containers
-        return "unknown"
+    return current_user()
 
 
 def read_holder(root: Path) -> Holder | None:
