@@ -269,6 +269,7 @@ def test_reprint_with_a_changed_name_gets_a_new_code_and_the_old_one_is_supersed
         second = issue_certificates(ws, "participation", workers=1)
         new = second.issued[0]
         assert new.code != old.code and not new.skipped and "张伟华" in pdf_text(new.file)
+        assert new.replaces == old.code and second.issued[1].replaces is None
         assert second.issued[1].skipped and second.issued[1].code == kept.code  # unchanged: same code, not redone
         assert not old.file.exists() and new.file.name == "E0001-张伟华.pdf"  # only the valid one stays
         assert ws.ledger.issued_certificates("participation")["E0001"]["code"] == new.code

@@ -76,6 +76,7 @@ class Issued:
     file: Path
     code: str
     skipped: bool = False  # already printed with this code by an earlier run
+    replaces: str | None = None  # the recipient's earlier code, superseded by this reprint (changed content)
 
 
 @dataclass
@@ -540,7 +541,8 @@ def issue_certificates(ws: Workspace, kind: str, out: Path | None = None, only: 
             continue
         day = prior["issued_at"][:10] if prior is not None and prior["code"] == code else issued_on
         pending.append((cert, code, day, path))
-        batch.issued.append(Issued(cert.name, cert.entry_id, path, code))
+        batch.issued.append(Issued(cert.name, cert.entry_id, path, code,
+                                   replaces=prior["code"] if prior is not None and prior["code"] != code else None))
 
     total, finished = len(pending), 0
     if progress:

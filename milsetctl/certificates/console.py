@@ -32,7 +32,8 @@ def render_batch(console: Console, batch: Batch) -> None:
     for col in ("recipient", "entry", "code", "file"):
         table.add_column(col)
     for i in batch.issued:
-        table.add_row(escape(i.recipient), i.entry_id or "", format_code(i.code),
+        table.add_row(escape(i.recipient), i.entry_id or "",
+                      format_code(i.code) + (f"\n[dim]replaces {format_code(i.replaces)}[/]" if i.replaces else ""),
                       escape(i.file.name) + (" (already printed)" if i.skipped else ""))
     console.print(table)
     if batch.combined:
