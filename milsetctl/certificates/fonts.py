@@ -9,6 +9,7 @@ import hashlib
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from functools import cache, lru_cache
@@ -102,6 +103,9 @@ def batch_fonts(cache_dir: Path, texts: Iterable[str]) -> Iterator[dict[str, Any
     chars.update(" 0123456789")
     tag = hashlib.sha256("".join(sorted(chars)).encode("utf-8", "surrogatepass")).hexdigest()[:12]
     cache_dir.mkdir(parents=True, exist_ok=True)
+    for stale in cache_dir.glob("certificate-fonts-*"):  # a killed run's; an hour old: no batch runs that long
+        if stale.is_dir() and time.time() - stale.stat().st_mtime > 3600:
+            shutil.rmtree(stale, ignore_errors=True)
     folder = Path(tempfile.mkdtemp(prefix="certificate-fonts-", dir=cache_dir))
     try:
         faces: list[dict[str, str]] = []
