@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -59,7 +60,13 @@ def embedded_font_sizes(path: Path) -> dict[str, int]:
 def printed(tmp_path_factory: pytest.TempPathFactory):
     tmp = tmp_path_factory.mktemp("certs")
     ws = jury_workspace(tmp)
-    batch = issue_certificates(ws, "participation", workers=2)  # the process pool: 2 chunks of 4
+    temp = tmp / "tmp"  # the workers' temporary files (WeasyPrint's @font-face copies), to see they are removed
+    temp.mkdir()
+    saved, tempfile.tempdir = tempfile.tempdir, str(temp)
+    try:
+        batch = issue_certificates(ws, "participation", workers=2)  # the process pool: 2 chunks of 4
+    finally:
+        tempfile.tempdir = saved
     yield ws, batch
     ws.close()
 
@@ -84,6 +91,8 @@ def test_participation_one_pdf_per_entrant_with_name_and_code(printed) -> None:
     # the combined file is made of the chunk documents (fonts once per chunk), not of the single PDFs
     assert batch.combined.stat().st_size < sum(i.file.stat().st_size for i in batch.issued)
     assert len(list((ws.root / "cache" / PARTS_DIR / "participation").glob("*.pdf"))) == 2  # 2 chunks: 2 parts
+    assert not list((ws.root.parent / "tmp").iterdir())  # the pool workers removed their temporary font folders
+    assert not list((ws.root / "cache").glob("certificate-fonts-*"))  # so did the batch
     liu = batch.issued[2]
     assert "䶮" in pdf_text(liu.file)
     fonts = embedded_font_sizes(liu.file)

@@ -14,6 +14,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import unicodedata
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -302,16 +303,35 @@ class _SizedArrayFFI:
         return self._ffi.new(cdecl, init)
 
 
-@lru_cache(maxsize=1)
-def _font_config() -> Any:
-    """One WeasyPrint font configuration per process: it loads each @font-face file once (+73 ms a document
-    otherwise, NOTES-dependencies.md). Also puts _SizedArrayFFI in place, once per process."""
-    import weasyprint.pdf.fonts as pdf_fonts
-    from weasyprint.text.fonts import FontConfiguration
+# one WeasyPrint font configuration per process id. A forked worker must not use its parent's (it would write
+# its @font-face files into the parent's folder while its sibling reads them), nor drop it (WeasyPrint's __del__
+# would delete the parent's folder): entries are never removed.
+_FONT_CONFIGS: dict[int, Any] = {}
 
-    if hasattr(pdf_fonts, "ffi") and not isinstance(pdf_fonts.ffi, _SizedArrayFFI):
-        pdf_fonts.ffi = _SizedArrayFFI(pdf_fonts.ffi)
-    return FontConfiguration()
+
+def _drop_font_folder(config: Any) -> None:
+    """WeasyPrint copies each @font-face file into a temporary folder that its __del__ removes, which never runs in
+    a pool worker (it ends with os._exit): removed here, by a multiprocessing finalizer that runs in both."""
+    folder = getattr(config, "_folder", None)
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _font_config() -> Any:
+    """This process's WeasyPrint font configuration: it loads each @font-face file once (+73 ms a document
+    otherwise, NOTES-dependencies.md). Also puts _SizedArrayFFI in place, once per process."""
+    config = _FONT_CONFIGS.get(os.getpid())
+    if config is None:
+        from multiprocessing.util import Finalize
+
+        import weasyprint.pdf.fonts as pdf_fonts
+        from weasyprint.text.fonts import FontConfiguration
+
+        if hasattr(pdf_fonts, "ffi") and not isinstance(pdf_fonts.ffi, _SizedArrayFFI):
+            pdf_fonts.ffi = _SizedArrayFFI(pdf_fonts.ffi)
+        config = _FONT_CONFIGS[os.getpid()] = FontConfiguration()
+        Finalize(None, _drop_font_folder, args=(config,), exitpriority=1)  # skipped in a forked child: pid check
+    return config
 
 
 def qr_png(text: str) -> str:
