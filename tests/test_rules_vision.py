@@ -91,7 +91,8 @@ def test_rules_are_registered_as_expensive_review_photo_rules() -> None:
     assert (face.severity, face.scope, face.expensive) == ("review", "photo", True)
     assert (text.severity, text.scope, text.expensive) == ("review", "photo", True)
     assert face.uses == ("analysis.face_min_confidence", "analysis.face_min_score", "analysis.face_union")
-    assert text.uses == ("analysis.text_min_score", "analysis.text_min_chars")
+    assert text.uses == ("analysis.text_min_score", "analysis.text_min_chars", "analysis.text_photo_px",
+                         "analysis.text_band_px")
     assert face.summary and text.summary
 
 

@@ -192,3 +192,36 @@ def test_pieces_of_a_tiled_mark_slanted_alike_are_one_tiled_mark() -> None:
     tiled, scene = verdict.groups
     assert tiled["tiled"] and len(tiled["lines"]) == 3 and tiled["text"] == "work-studio."
     assert "slanted 30°" in tiled["reason"] and scene["text"] == "TOYOTA" and scene["kind"] == SCENE
+
+
+def test_a_piece_of_a_line_read_again_is_dropped() -> None:
+    from milsetctl.analysis.text import _drop_pieces
+
+    whole, piece = line("@maria.shoots", 800, 20, 180, 30), line("ots", 940, 22, 45, 28)
+    other = line("CASINO", 400, 300)
+    assert _drop_pieces([piece, whole, other]) == [whole, other]
+
+
+def test_the_html_report_labels_text_boxes_with_the_verdict() -> None:
+    from types import SimpleNamespace
+
+    from milsetctl.models import Finding, Severity
+    from milsetctl.report.html import _boxes
+
+    data = {"width": 2000, "height": 1000, "boxes": [[1500, 900, 400, 50, 0.97, "'05 03 12", DATE_STAMP, "tiled"]]}
+    [box] = _boxes(SimpleNamespace(findings=[Finding("text-watermark", Severity.REVIEW, "date stamp: ...", data)]))
+    assert box["kind"] == "text" and box["label"] == "date stamp 0.97: '05 03 12"
+    assert (box["left"], box["top"], box["width"], box["height"]) == (75.0, 90.0, 20.0, 5.0)
+
+
+def test_detector_sizes_come_from_the_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import milsetctl.analysis.text as text_module
+    from milsetctl.settings import defaults
+
+    seen = []
+    monkeypatch.setattr(text_module, "detect_lines", lambda rgb, whole, band: seen.append((whole, band)) or [])
+    probe = probe_of(landscape((1200, 800), seed=11), tmp_path)
+    assert run("text-watermark", probe) == [] and seen == [(560, 1280)]
+    settings = defaults()
+    settings.raw["analysis"].update(text_photo_px=480, text_band_px=10)
+    assert run("text-watermark", probe, settings) == [] and seen[-1] == (480, 160)  # clamped to MIN_DET_SIDE

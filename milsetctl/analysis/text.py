@@ -42,6 +42,7 @@ WHOLE_SIDE = 560  # long side (px) of the whole-photo pass: 480 missed 1 of 9 la
 STRIP_SHARE = 0.15  # top and bottom bands searched at higher resolution, as a share of the height
 STRIP_SIDE = 1280  # width (px) each band is resized to (at most 2x): 960 read 3 of 5 copyright lines on a
 # held-out set where 1280 read 5 of 5 (issue 10 measurements, README), for ~35% more time
+MIN_DET_SIDE = 160  # the settings cannot ask for less
 OVERLAP = 0.6  # a box covering this share of a kept box (or of itself) is the same line
 # --- recognition
 MAX_LINES = 10  # lines recognised per photo (a page of text would otherwise cost seconds)
@@ -150,18 +151,18 @@ def _detect(bgr: Any, x0: int, y0: int, x1: int, y1: int, scale: float) -> list[
     return [np.asarray(q, dtype=np.float32) * (sx, sy) + (x0, y0) for q in boxes]
 
 
-def detect_lines(rgb: Any) -> list[Any]:
+def detect_lines(rgb: Any, whole_side: int = WHOLE_SIDE, strip_side: int = STRIP_SIDE) -> list[Any]:
     """Text-line quadrilaterals (4x2 float arrays, in rgb's pixels, clockwise from top-left): the top and
-    bottom bands at STRIP_SIDE px wide, then the whole photo at WHOLE_SIDE px long side, duplicates dropped."""
+    bottom bands at strip_side px wide, then the whole photo at whole_side px long side, duplicates dropped."""
     import numpy as np
 
     bgr = np.ascontiguousarray(rgb[:, :, ::-1])  # RapidOCR takes BGR arrays
     height, width = bgr.shape[:2]
     band = round(STRIP_SHARE * height)
-    strip_scale = min(2.0, STRIP_SIDE / width)
+    strip_scale = min(2.0, strip_side / width)
     found = _detect(bgr, 0, 0, width, band, strip_scale)
     found += _detect(bgr, 0, height - band, width, height, strip_scale)
-    found += _detect(bgr, 0, 0, width, height, min(1.0, WHOLE_SIDE / max(width, height)))
+    found += _detect(bgr, 0, 0, width, height, min(1.0, whole_side / max(width, height)))
     kept: list[Any] = []
     kept_bounds: list[tuple[float, float, float, float]] = []
     for quad in found:
@@ -267,14 +268,28 @@ def read_lines(rgb: Any, quads: list[Any], min_score: float, min_chars: int) -> 
     return lines
 
 
-def detect_text(analysis: Analysis, min_score: float, min_chars: int) -> TextResult:
-    """Detect text where marks sit and read it; lines of digits that are not a date stamp are dropped."""
+def detect_text(
+    analysis: Analysis, min_score: float, min_chars: int, whole_side: int = WHOLE_SIDE, strip_side: int = STRIP_SIDE
+) -> TextResult:
+    """Detect text where marks sit and read it; lines of digits that are not a date stamp are dropped.
+    The sizes are clamped to at least MIN_DET_SIDE px (a smaller detector input finds nothing)."""
     rgb = analysis.rgb
-    quads = detect_lines(rgb)
+    quads = detect_lines(rgb, max(MIN_DET_SIDE, whole_side), max(MIN_DET_SIDE, strip_side))
     lines = read_lines(rgb, quads, min_score, min_chars) if quads else []
     height, width = rgb.shape[:2]
     lines = [line for line in lines if not _stray_number(line, width, height)]
-    return TextResult(lines, len(quads), bool(quads))
+    return TextResult(_drop_pieces(lines), len(quads), bool(quads))
+
+
+def _drop_pieces(lines: list[TextLine]) -> list[TextLine]:
+    """Lines whose box lies mostly (half or more) inside the box of a line with more characters: a piece of
+    that line found again in another pass (the photo, a band) and read on its own."""
+    kept = []
+    for line in lines:
+        bigger = [o for o in lines if o is not line and alnum_count(o.text) > alnum_count(line.text)]
+        if not any(_overlap(_box(line), _box(o)) >= 0.5 for o in bigger):
+            kept.append(line)
+    return kept
 
 
 # ---------------------------------------------------------------------------------------------------

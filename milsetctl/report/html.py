@@ -116,6 +116,8 @@ def _boxes(r: EntryResult) -> list[dict[str, Any]]:
             for box in f.data.get("boxes") or []:
                 x, y, w, h = (float(v) for v in box[:4])
                 label = kind
+                if kind == "text" and len(box) > 6 and isinstance(box[6], str) and box[6]:
+                    label = box[6]  # the rule's verdict: watermark, date stamp, caption or title, text in the scene
                 if len(box) > 4 and isinstance(box[4], int | float):
                     label += f" {float(box[4]):.2f}"
                 if kind == "text" and len(box) > 5 and box[5]:

@@ -113,7 +113,7 @@ TEXT_VERSION = 2  # bump when what the text rule finds changes (2: detection whe
     "review",
     "photo",
     version=TEXT_VERSION,
-    uses=("analysis.text_min_score", "analysis.text_min_chars"),
+    uses=("analysis.text_min_score", "analysis.text_min_chars", "analysis.text_photo_px", "analysis.text_band_px"),
     expensive=True,
 )
 def text_watermark(probe: Probe, settings: Settings) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -136,7 +136,8 @@ def text_watermark(probe: Probe, settings: Settings) -> Iterator[tuple[str, dict
         return
     min_score = float(settings.analysis.get("text_min_score", 0.8))
     min_chars = int(settings.analysis.get("text_min_chars", 3))
-    result = detect_text(analysis, min_score, min_chars)
+    sizes = int(settings.analysis.get("text_photo_px", 560)), int(settings.analysis.get("text_band_px", 1280))
+    result = detect_text(analysis, min_score, min_chars, *sizes)
     if not result.lines:
         return
     rgb_h, rgb_w = analysis.rgb.shape[:2]
