@@ -225,3 +225,11 @@ def test_detector_sizes_come_from_the_settings(tmp_path: Path, monkeypatch: pyte
     settings = defaults()
     settings.raw["analysis"].update(text_photo_px=480, text_band_px=10)
     assert run("text-watermark", probe, settings) == [] and seen[-1] == (480, 160)  # clamped to MIN_DET_SIDE
+
+
+def test_onnx_sessions_run_one_thread_without_memory_patterns() -> None:
+    """One thread per worker (the pipeline has a worker per core); no per-input-size buffer plans (memory)."""
+    ocr = engine()
+    for stage in (ocr.text_det, ocr.text_rec):
+        options = stage.session.session.get_session_options()
+        assert (options.intra_op_num_threads, options.enable_mem_pattern) == (1, False)
