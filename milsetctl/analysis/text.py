@@ -41,7 +41,7 @@ from milsetctl.analysis import Analysis, cv2_module
 WHOLE_SIDE = 560  # long side (px) of the whole-photo pass: 480 missed 1 of 9 labelled corpus photos more
 STRIP_SHARE = 0.15  # top and bottom bands searched at higher resolution, as a share of the height
 STRIP_SIDE = 1280  # width (px) each band is resized to (at most 2x): 960 read 3 of 5 copyright lines on a
-# held-out set where 1280 read 5 of 5 (issue 10 measurements, README), for ~35% more time
+# held-out set where 1280 read 5 of 5 (issue 10 measurements, README), for ~38% more time
 MIN_DET_SIDE = 160  # the settings cannot ask for less
 OVERLAP = 0.6  # a box covering this share of a kept box (or of itself) is the same line
 # --- recognition
