@@ -120,8 +120,8 @@ def _lock_workspace(root: Path, opened=None):  # type: ignore[no-untyped-def]
 
 def _open(workspace: Path, read_only: bool = False):  # type: ignore[no-untyped-def]
     """Open the workspace for a command. A command that writes holds the workspace lock until the workspace is
-    closed; `read_only` commands (status, verify) take no lock and never wait: the ledger (SQLite, WAL) shows
-    them the last committed state while another command writes."""
+    closed; `read_only` commands (status, verify, members list/status, fees quote, regions) take no lock and never
+    wait: the ledger (SQLite, WAL) shows them the last committed state while another command writes."""
     from milsetctl.settings import SettingsError
     from milsetctl.workspace import WorkspaceError, is_workspace, open_workspace
 
@@ -831,7 +831,7 @@ def members_list(
     from milsetctl.members import member_rows
     from milsetctl.members.console import render_members
 
-    with _open(workspace) as ws:
+    with _open(workspace, read_only=True) as ws:
         rows = member_rows(ws)
     if as_json:
         _print_json({"members": rows})
@@ -852,7 +852,7 @@ def members_status(
     from milsetctl.members import member_status
     from milsetctl.members.console import render_status
 
-    with _open(workspace) as ws:
+    with _open(workspace, read_only=True) as ws:
         result = member_status(ws, _day_option(on, ws.settings.tz, "--on"))
     if as_json:
         _print_json(result.as_json())
@@ -895,7 +895,7 @@ def fees_quote(
     from milsetctl.members.console import render_quote
     from milsetctl.members.fees import FeeInputError, quote_fee
 
-    with _open(workspace) as ws:
+    with _open(workspace, read_only=True) as ws:
         try:
             quote = quote_fee(ws, event, org)
         except FeeInputError as exc:
@@ -996,7 +996,7 @@ def regions(
     from milsetctl.workspace import is_workspace
 
     if is_workspace(workspace):
-        with _open(workspace) as ws:
+        with _open(workspace, read_only=True) as ws:
             report = region_report(ws.settings, ws.ledger.entries())
         with_entries = True
     else:

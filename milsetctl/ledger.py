@@ -703,9 +703,10 @@ class Ledger:
         return self.db.execute("SELECT * FROM members ORDER BY member_id").fetchall()
 
     def save_members(self, rows: list[dict[str, Any]], history: list[tuple[str, str, str | None, str | None]],
-                     source: str) -> None:
+                     source: str, audits: list[dict[str, Any]] | None = None) -> None:
         """Upsert roster rows (dicts with member_id, key and the MEMBER_FIELDS) and record `history` ((member_id,
-        field, old, new) per value set or changed), in one transaction: an import is stored whole or not at all."""
+        field, old, new) per value set or changed) and one "member-change" audit record per detail in `audits`, in
+        one transaction: an import is stored whole or not at all, never without its audit records."""
         stamp, who = now_iso(), current_user()
         with self.db:
             for row in rows:
@@ -726,6 +727,8 @@ class Ledger:
                 "INSERT INTO member_history (member_id, field, old, new, source, who, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [(m, f, old, new, source, who, stamp) for m, f, old, new in history],
             )
+            for detail in audits or []:
+                self._append_audit("member-change", detail)
 
     def member_history(self, member_id: str | None = None) -> list[sqlite3.Row]:
         """Every recorded change (of one member, or all), oldest first."""

@@ -263,9 +263,7 @@ def import_roster(ws: Workspace, path: Path) -> ImportResult:
     result.not_in_file = [(r["member_id"], r["organisation"]) for k, r in sorted(current.items(),
                           key=lambda kv: kv[1]["member_id"]) if k not in in_file]
     if rows:
-        ws.ledger.save_members(rows, history, path.name)
-        for detail in audits:
-            ws.ledger.audit("member-change", detail)
+        ws.ledger.save_members(rows, history, path.name, audits)
     result.total = len(ws.ledger.members())
     return result
 
