@@ -675,12 +675,15 @@ class Ledger:
         """(code, by_code, reason, at) when a reprint replaced this certificate, else None."""
         return self.db.execute("SELECT * FROM superseded_certificates WHERE code=?", (code,)).fetchone()
 
-    def record_certificates(self, rows: list[dict[str, Any]]) -> None:
-        """Remember printed certificates, in one transaction. Each row: code, kind, recipient_key, recipient,
-        entry_id, content (dict), file, and optionally supersedes (the recipient's previous code) with reason.
-        A reprint of the same content keeps its first issue date; a code printed again is current again."""
+    def record_certificates(self, rows: list[dict[str, Any]], audit: dict[str, Any] | None = None) -> None:
+        """Remember printed certificates, in one transaction with their "certificate-issue" audit record (`audit`,
+        the detail). Each row: code, kind, recipient_key, recipient, entry_id, content (dict), file, and optionally
+        supersedes (the recipient's previous code) with reason. A reprint of the same content keeps its first issue
+        date; a code printed again is current again."""
         stamp = now_iso()
         with self.db:
+            if audit is not None:
+                self._append_audit("certificate-issue", audit)
             for r in rows:
                 updated = self.db.execute("UPDATE issued_certificates SET file=? WHERE code=?", (r["file"], r["code"]))
                 if updated.rowcount == 0:

@@ -108,12 +108,22 @@ class Batch:
 def workspace_secret(ws: Workspace) -> bytes:
     """The workspace's HMAC key: 32 random bytes in `secret.key` (0600), made on first use."""
     path = ws.root / SECRET_FILE
-    if not path.exists():
-        tmp = path.with_suffix(".tmp")
+    if not path.exists():  # a temporary of this process's own, then a link: two first users never mix keys
+        tmp = path.with_name(f".{SECRET_FILE}.{os.getpid()}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="ascii") as fh:
             fh.write(secrets.token_hex(32) + "\n")
-        os.replace(tmp, path)
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, path)  # fails if another process made the key first: theirs is kept
+        except FileExistsError:
+            pass
+        except OSError:  # a drive without hard links (FAT, some shares)
+            if not path.exists():
+                os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
     return bytes.fromhex(path.read_text(encoding="ascii").strip())
 
 
@@ -578,7 +588,7 @@ def issue_certificates(ws: Workspace, kind: str, out: Path | None = None, only: 
 
     def record(chunk: _Chunk) -> None:
         nonlocal finished
-        rows = []
+        rows, replaced = [], []
         for cert, code, _, path in chunk.items:
             prior = done_before.get(cert.key)
             row: dict[str, Any] = {"code": code, "kind": kind, "recipient_key": cert.key, "recipient": cert.name,
@@ -587,13 +597,17 @@ def issue_certificates(ws: Workspace, kind: str, out: Path | None = None, only: 
                 changed = _changed_fields(json.loads(prior["content"]), cert.content())
                 row["supersedes"] = prior["code"]
                 row["reason"] = f"reprinted with a changed {', '.join(changed) or 'content'}"
-                superseded.append({"code": format_code(prior["code"]), "by": format_code(code), "key": cert.key,
-                                   "reason": row["reason"]})
+                replaced.append({"code": format_code(prior["code"]), "by": format_code(code), "key": cert.key,
+                                 "reason": row["reason"]})
                 old_file = Path(prior["file"]) if prior["file"] else None
                 if old_file is not None and old_file != Path(path) and old_file.parent == folder:
                     old_file.unlink(missing_ok=True)  # no longer valid: only the reprint stays in the folder
             rows.append(row)
-        ws.ledger.record_certificates(rows)
+        # the ledger rows and their audit record together: a killed run never leaves one without the other
+        ws.ledger.record_certificates(rows, audit={
+            "kind": kind, "issued": [{"key": r["recipient_key"], "code": format_code(r["code"])} for r in rows],
+            **({"superseded": replaced} if replaced else {})})
+        superseded.extend(replaced)
         finished += len(chunk.items)
         if progress:
             progress(finished, total)
@@ -631,11 +645,11 @@ def issue_certificates(ws: Workspace, kind: str, out: Path | None = None, only: 
             for f in parts.glob("*.pdf"):
                 if f.name not in keep and not _part_in(f.name, [i.code for i in batch.issued]):
                     f.unlink(missing_ok=True)
-    if superseded:
-        ws.ledger.audit("certificates superseded", {"kind": kind, "superseded": superseded})
+    # the batch's summary (each chunk's certificates are on record already, as "certificate-issue")
     ws.ledger.audit("certificates", {"kind": kind, "printed": [c.key for c, _, _, _ in pending],
                                      "already_printed": sum(1 for i in batch.issued if i.skipped),
-                                     "refused": [r.key for r in batch.refused]})
+                                     "refused": [r.key for r in batch.refused],
+                                     "superseded": [item["code"] for item in superseded]})
     return batch
 
 
