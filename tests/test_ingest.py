@@ -628,3 +628,16 @@ def test_parse_grade(text: str, grade: int | None) -> None:
 )
 def test_canonical_province(text: str, canonical: str | None) -> None:
     assert canonical_province(text) == canonical
+
+
+def test_apostrophes_at_cell_starts_are_text_not_a_quote_character(tmp_path: Path) -> None:
+    """A cell kept as text with a leading apostrophe ('=1+2, as the tool's own CSVs write formula-like text) or a
+    title like 'Twas must not make the delimiter sniffer take ' for the quote character and merge cells."""
+    from milsetctl.ingest.tables import read_csv
+
+    path = tmp_path / "entries.csv"
+    path.write_text("file,name,title\n'a.jpg,Li,x\nb.jpg,'=1+2,'Twas night, he said\nc.jpg,Bo,'hello'\n",
+                    encoding="utf-8")
+    table = read_csv(path)
+    assert [cells for _, cells in table.rows] == [
+        ["'a.jpg", "Li", "x"], ["b.jpg", "'=1+2", "'Twas night", " he said"], ["c.jpg", "Bo", "'hello'"]]

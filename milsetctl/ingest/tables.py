@@ -165,9 +165,12 @@ def _undecodable(path: Path, raw: bytes, exc: UnicodeDecodeError) -> ManifestErr
 
 
 def _sniff_dialect(text: str) -> type[csv.Dialect] | csv.Dialect:
+    """Only the delimiter is sniffed; quoting stays Excel's (double quotes). The sniffer otherwise takes the
+    apostrophe that keeps a cell like '=1+2 as text (or a title such as 'Twas) for a quote character, and the
+    row falls apart."""
     first = "\n".join(text.splitlines()[:20])
     try:
-        return csv.Sniffer().sniff(first, delimiters=",;\t|")
+        return _delimited(csv.Sniffer().sniff(first, delimiters=",;\t|").delimiter)
     except csv.Error:
         return csv.excel_tab if first.count("\t") > first.count(",") else csv.excel
 
