@@ -455,3 +455,20 @@ def test_html_thousands_of_entries(tmp_path: Path, thumbs: Path) -> None:
     assert len(page.all("article", "entry")) == 3000
     assert len(page.all("img")) == 3000
     assert elapsed < 10, f"{elapsed:.1f} s"
+
+
+def test_a_killed_runs_temporary_beside_the_report_is_removed_by_the_next_write(tmp_path: Path) -> None:
+    """A SIGKILLed validate leaves `.validation.PID.part.csv`; the next report written there removes it (its
+    process is gone) and keeps a live process's temporary."""
+    import os
+    import subprocess
+    import sys
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = tmp_path / f".validation.{int(gone.stdout)}.part.csv"
+    stale.write_text("half", encoding="utf-8")
+    live = tmp_path / f".validation.{os.getppid()}.part.csv"
+    live.write_text("in use", encoding="utf-8")
+    write_report(ValidationResult("/s", "/w", []), tmp_path / "validation.csv")
+    assert (tmp_path / "validation.csv").exists()
+    assert not stale.exists() and live.exists()

@@ -6,6 +6,7 @@ Renderers never compute: they format a ValidationResult the pipeline already pro
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -55,6 +56,7 @@ def write_report(result: ValidationResult, path: Path, thumbs_dir: Path | None =
     path = Path(path)
     kind = report_format(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_parts(path)
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.part{path.suffix}")
     try:
         _renderer(kind)(result, tmp, Path(thumbs_dir) if thumbs_dir is not None else None, settings)
@@ -63,6 +65,27 @@ def write_report(result: ValidationResult, path: Path, thumbs_dir: Path | None =
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
     return path
+
+
+def _remove_stale_parts(path: Path) -> None:
+    """Remove the temporaries a killed run left beside `path` (`.STEM.PID.partSUFFIX` of a process that is gone)."""
+    for part in path.parent.glob(f".{glob.escape(path.stem)}.*.part{glob.escape(path.suffix)}"):
+        pid = part.name[len(path.stem) + 2:-len(".part" + path.suffix)]
+        if pid.isdigit() and not _running(int(pid)):
+            with contextlib.suppress(OSError):
+                part.unlink()
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid() or os.name == "nt":  # Windows: signal 0 is CTRL_C_EVENT, never send it
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: leave its file alone
+        return True
+    return True
 
 
 __all__ = ["FORMATS", "report_format", "write_report"]
