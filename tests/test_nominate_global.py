@@ -29,10 +29,13 @@ runner = CliRunner()
 
 
 def rank_all(ws: Workspace, scores: dict[str, tuple[float, int]]) -> None:
-    """What `score` would store: entry_id -> (score, rank within the category)."""
+    """What `score` would store: entry_id -> (score, rank within the category); and what `awards` would: the
+    first two of each category qualify."""
     cats = {e["entry_id"]: e["category"] for e in ws.ledger.entries()}
-    ws.ledger.save_ranking([{"entry_id": e, "anon_id": f"K7QX{e[-2:]}", "category": cats[e], "score": s,
-                             "rank": r} for e, (s, r) in scores.items()], "mean", 1)
+    rows = [{"entry_id": e, "anon_id": f"K7QX{e[-2:]}", "category": cats[e], "score": s, "rank": r}
+            for e, (s, r) in scores.items()]
+    ws.ledger.save_ranking(rows, "mean", 1)
+    ws.ledger.save_awards([{**r, "award": "qualifier" if r["rank"] <= 2 else None} for r in rows], "national")
 
 
 def sha(data: bytes) -> str:
@@ -387,3 +390,19 @@ def test_nominate_more_than_there_are_says_so_and_names_the_round_country(ranked
         info = json.loads(zf.read("nomination.json"))
         countries = [r["country"] for r in read_manifest(zf)[1]]
     assert info["country"] == max(set(countries), key=countries.count)  # no [contest] country: the nominees' own
+
+
+def test_nominate_takes_the_award_holders_only(tmp_path: Path) -> None:
+    """SPEC: the best N "per the awards": a high-school entry that did not qualify (3rd of its category) is never
+    nominated ahead of a middle-school qualifier with a lower score."""
+    with jury_workspace(tmp_path, png_every=0) as ws:
+        rank_all(ws, {"E0001": (50.0, 1), "E0003": (40.0, 2), "E0005": (30.0, 3),  # middle
+                      "E0002": (90.0, 1), "E0004": (85.0, 2), "E0006": (80.0, 3)})  # high
+        out = tmp_path / "n.zip"
+        result = runner.invoke(app, ["nominate", "--top", "3", "--out", str(out), "-w", str(ws.root)])
+        assert result.exit_code == 0, result.output
+        with zipfile.ZipFile(out) as zf:
+            assert [r["national_entry_id"] for r in read_manifest(zf)[1]] == ["E0002", "E0004", "E0001"]
+        ws.ledger.save_awards([], "national")
+        result = runner.invoke(app, ["nominate", "--top", "3", "--out", str(out), "-w", str(ws.root)])
+        assert result.exit_code == 1 and "milsetctl awards" in result.output

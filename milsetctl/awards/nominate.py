@@ -148,11 +148,13 @@ def _zip_info(name: str, compress: int) -> zipfile.ZipInfo:
 
 
 def nominate(ws: Workspace, top: int, out: Path) -> Nomination:
-    """Write the nomination zip of the national round's best `top` entries to `out` and return what it holds.
+    """Write the nomination zip of the national round's best `top` entries to `out` and return what it holds:
+    the award holders (Qualifier Award) with the highest scores across categories (SPEC: "the national round's
+    best N (per the awards)").
 
     Raises NominateError: code 2 at the global stage, for top < 1 or an `out` inside SOURCE; code 1 when nothing
-    is ranked yet, a photo is missing, or a photo changed since `validate` hashed it (the national jury judged
-    other bytes).
+    is ranked or awarded yet, a photo is missing, or a photo changed since `validate` hashed it (the national jury
+    judged other bytes).
     """
     settings = ws.settings
     if settings.stage == "global":
@@ -168,6 +170,9 @@ def nominate(ws: Workspace, top: int, out: Path) -> Nomination:
     if not ranking:
         raise NominateError("no ranking yet: run `milsetctl score SHEETS...` (then `milsetctl awards`) first")
     awards = {r["entry_id"]: r["award"] for r in ws.ledger.awards()}
+    if not any(awards.values()):
+        raise NominateError("no awards yet: run `milsetctl awards` first (the national best are nominated from "
+                            "the Qualifier Award holders)")
     entries = {r["entry_id"]: dict(r) for r in ws.ledger.entries(present_only=False)}
     warnings: list[str] = []
     usable = []
@@ -175,13 +180,15 @@ def nominate(ws: Workspace, top: int, out: Path) -> Nomination:
         entry = entries.get(row["entry_id"])
         if entry is None or row["score"] is None:
             continue
+        if not awards.get(row["entry_id"]):  # SPEC: the best N "per the awards": a qualifier of a category whose
+            continue  # scores run lower is never passed over for an entry that did not qualify in its own
         if entry["status"] != "eligible" or not entry["present"]:
             warnings.append(f"{row['entry_id']} is ranked but no longer eligible ({entry['status']}); left out")
             continue
         usable.append(row)
     chosen, tied = choose(usable, top)
     if top > len(usable):
-        warnings.append(f"--top {top}, but only {len(usable)} ranked eligible entries: all {len(usable)} nominated")
+        warnings.append(f"--top {top}, but only {len(usable)} Qualifier Award holders: all {len(usable)} nominated")
     if tied:
         cut = chosen[-1]
         names = ", ".join(f"{r['entry_id']} ({entries[r['entry_id']]['name']})" for r in [cut, *tied])
