@@ -33,6 +33,9 @@ deadline = 2022-07-11
 theme = "SPACE"
 # the submissions folder, remembered so that `milsetctl validate` works without naming it
 source = ""
+# the manifest named with `validate --manifest FILE` (a corrected copy kept outside a read-only SOURCE),
+# remembered so that the next plain `validate` reads it again; empty: entries.csv/entries.xlsx in SOURCE
+manifest = ""
 # the country this national round runs in: written into `nominate`'s manifest for entries that name none
 country = ""
 
@@ -144,6 +147,12 @@ qualifier_fraction = 0.35
 global_top = 3
 gallery_size = 10
 
+[certificates]
+# the titles printed under the two signature lines (left, right) of the contest's certificates (participation,
+# awards, jurors), and of the member certificates, which MILSET itself issues (no jury signs those)
+signatures = ["Chair of the Jury", "MILSET Secretariat"]
+member_signatures = ["MILSET Secretary General", "MILSET Secretariat"]
+
 [members]
 # the member roster (`milsetctl members`): an organisation is in good standing up to and including its
 # `fee paid until` day; after it, overdue for this many days, then lapsed. Only an organisation in good standing
@@ -238,6 +247,11 @@ class Settings:
     @property
     def source(self) -> str:
         return str(self.raw["contest"].get("source") or "")
+
+    @property
+    def manifest(self) -> str:
+        """The manifest `validate --manifest` named last ("" for SOURCE's own)."""
+        return str(self.raw["contest"].get("manifest") or "")
 
     # --- sections as plain dicts
     def section(self, name: str) -> dict[str, Any]:
@@ -405,12 +419,16 @@ def check_settings(user: dict[str, Any], base: dict[str, Any], path: Path | None
                 raise SettingsError(f"{shown}: must not be negative (default: {_shown(default)})")
             if section == "entrants" and key in ("middle", "high") and (len(value) != 2 or value[0] > value[1]):
                 raise SettingsError(f"{shown}: must be two grades, lowest first, e.g. {_shown(default)}")
+            if section == "certificates" and len(value) != 2:
+                raise SettingsError(f"{shown}: must be two titles (left, right signature), e.g. {_shown(default)}")
     if isinstance(user.get("regions"), dict):
         for region, provinces in user["regions"].items():
             if not (isinstance(provinces, list) and all(isinstance(p, str) for p in provinces)):
                 raise SettingsError(f"{where}[regions] {region} = {_shown(provinces)}: must be a list of province "
                                     'names in quotes, e.g. ["Henan", "Hubei"]')
-    entrants = user.get("entrants") if isinstance(user.get("entrants"), dict) else {}
+    entrants = user.get("entrants")
+    if not isinstance(entrants, dict):
+        entrants = {}
     for table, kind, fits in (("grade_aliases", "a grade number, e.g. 9", lambda v: type(v) is int),
                               ("province_aliases", 'a province name in quotes, e.g. "Guangdong"',
                                lambda v: isinstance(v, str))):
@@ -446,12 +464,26 @@ def write_default(path: Path, source: str = "") -> None:
 def remember_source(path: Path, source: str) -> None:
     """Record the submissions folder in the settings file, keeping the coordinator's comments (rewritten whole
     under a temporary name: a killed run never leaves the coordinator's settings cut short)."""
+    _remember(path, "source", source)
+
+
+def remember_manifest(path: Path, manifest: str) -> None:
+    """Record the manifest `validate --manifest` read ("" for SOURCE's own), like remember_source."""
+    _remember(path, "manifest", manifest)
+
+
+def _remember(path: Path, key: str, value: str) -> None:
+    """Set `key = "value"` in the settings file's [contest] section, keeping every comment and other line."""
     text = path.read_text(encoding="utf-8")
     lines = text.splitlines(keepends=True)
+    written = f"{key} = {json.dumps(value, ensure_ascii=False)}\n"
+    section = ""
     for i, line in enumerate(lines):
-        if line.strip().startswith("source =") or line.strip().startswith("source="):
-            lines[i] = f"source = {json.dumps(source, ensure_ascii=False)}\n"
+        stripped = line.strip()
+        if stripped.startswith("["):
+            section = stripped
+        elif section == "[contest]" and stripped.replace(" ", "").startswith(f"{key}="):
+            lines[i] = written
             write_text_atomic(path, "".join(lines))
             return
-    remembered = f"source = {json.dumps(source, ensure_ascii=False)}\n"
-    write_text_atomic(path, text.replace("[contest]\n", f"[contest]\n{remembered}", 1))
+    write_text_atomic(path, text.replace("[contest]\n", f"[contest]\n{written}", 1))

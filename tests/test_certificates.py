@@ -186,7 +186,8 @@ def test_qualifier_certificates_from_awards_and_member_has_no_roster(tmp_path: P
         batch = issue_certificates(ws, "qualifier", workers=1)
         assert [i.entry_id for i in batch.issued] == ["E0001"]
         text = pdf_text(batch.issued[0].file)
-        assert "Qualifier Award" in text and "张伟" in text and "Night sky 1" in text
+        assert "Qualifier Award · Middle School" in text and "张伟" in text and "Night sky 1" in text
+        assert "Chair of the Jury" in text and "MILSET Secretariat" in text
         with pytest.raises(CertificateError, match="no member roster yet"):
             issue_certificates(ws, "member")
         res = runner.invoke(app, ["certificates", "member", "-w", str(ws.root)])
@@ -237,6 +238,7 @@ def test_juror_certificates_for_active_jurors_in_every_script(tmp_path: Path) ->
         assert [i.file.name for i in batch.issued] == ["J01-Ольга Иванова.pdf", "J02-𠮷田 花子.pdf"]
         text = pdf_text(batch.issued[1].file)
         assert "𠮷田 花子" in text and "Certificate of Appreciation" in text and "東京大学" in text
+        assert "national jury" in text and "international" not in text  # the workspace's stage is national
         res = runner.invoke(app, ["verify", format_code(batch.issued[0].code), "-w", str(ws.root), "--json"])
         got = json.loads(res.stdout)
         assert res.exit_code == 0 and got["kind"] == "juror" and got["recipient"] == "Ольга Иванова"
@@ -267,6 +269,10 @@ def test_global_places_and_gallery_get_their_wording(tmp_path: Path) -> None:
         gallery = issue_certificates(ws, "gallery", workers=1)
         assert [i.entry_id for i in gallery.issued] == ["E0003"]
         assert "Virtual Gallery Selection" in pdf_text(gallery.issued[0].file)
+        ws.ledger.save_jurors([{"key": "a@x.org", "name": "Ana Lima", "affiliation": "USP", "country": "Brazil",
+                                "email": "a@x.org", "school": None}])
+        jurors = issue_certificates(ws, "juror", workers=1)
+        assert "international jury" in pdf_text(jurors.issued[0].file)  # the global stage's jury
 
 
 def test_reprint_with_a_changed_name_gets_a_new_code_and_the_old_one_is_superseded(tmp_path: Path) -> None:

@@ -242,6 +242,8 @@ def test_member_certificates_for_organisations_in_good_standing(tmp_path: Path) 
         assert "中国青少年科技教育协会" in texts[0] and "China" in texts[0]
         assert "Jeunes Sciences Québec" in texts[1] and "Canada" in texts[1]
         assert all("Member in Good Standing 2022" in t for t in texts)
+        # MILSET issues them: signed by its offices ([certificates] member_signatures), never a jury's chair
+        assert all("MILSET Secretary General" in t and "Jury" not in t for t in texts)
         check = verify_code(ws, batch.issued[0].code)
         assert check["valid"] and check["kind"] == "member" and check["recipient"] == "中国青少年科技教育协会"
 

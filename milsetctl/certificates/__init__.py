@@ -42,6 +42,9 @@ AWARD_WORDING = {
     "gallery": "Virtual Gallery Selection",
     "juror": "Certificate of Appreciation",
 }
+# the category a Qualifier Award is given in (national stage: awards per category, SPEC "Contestants")
+CATEGORY_WORDING = {"middle": "Middle School", "high": "High School"}
+DEFAULT_SIGNATURES = ("Chair of the Jury", "MILSET Secretariat")
 
 
 class CertificateError(StageError):
@@ -63,6 +66,10 @@ class Certificate:
     entry_id: str | None = None
     photo: Path | None = None
     sha256: str | None = None
+    # layout, not content (the code does not sign them): the titles under the signature lines ([certificates]
+    # signatures / member_signatures) and the contest stage, which names the juror's jury national or international
+    signatures: tuple[str, ...] = DEFAULT_SIGNATURES
+    stage: str = "national"
 
     def content(self) -> dict[str, Any]:
         """The canonical content the code signs (what a forger would want to change)."""
@@ -178,6 +185,11 @@ def _year(ws: Workspace) -> str:
     return str(ws.settings.deadline_end.year)
 
 
+def signature_titles(ws: Workspace, key: str) -> list[str]:
+    """The two signature titles from [certificates] `key` (an older settings file may lack the section)."""
+    return list(ws.settings.raw.get("certificates", {}).get(key) or DEFAULT_SIGNATURES)
+
+
 def recipients(ws: Workspace, kind: str) -> list[Certificate]:
     """Who gets a certificate of this kind, from the ledger (entries, awards, jurors).
 
@@ -190,16 +202,22 @@ def recipients(ws: Workspace, kind: str) -> list[Certificate]:
         return member_certificates(ws)
     contest, year = ws.settings.name, _year(ws)
     source = Path(ws.settings.source) if ws.settings.source else None
+    signatures, stage = tuple(signature_titles(ws, "signatures")), ws.settings.stage
 
     def from_entry(row: Any, award_key: str) -> Certificate:
         photo = source / row["file"] if source and row["file"] else None
+        award = AWARD_WORDING[award_key]
+        if award_key == "qualifier" and row["category"] in CATEGORY_WORDING:  # awarded within its category
+            award = f"{award} · {CATEGORY_WORDING[row['category']]}"
         return Certificate(kind=kind, key=row["entry_id"], entry_id=row["entry_id"], name=row["name"] or "",
-                           school=row["school"] or "", award=AWARD_WORDING[award_key], title=row["title"] or "",
-                           contest=contest, year=year, photo=photo, sha256=row["sha256"])
+                           school=row["school"] or "", award=award, title=row["title"] or "",
+                           contest=contest, year=year, photo=photo, sha256=row["sha256"], signatures=signatures,
+                           stage=stage)
 
     if kind == "juror":
         return [Certificate(kind=kind, key=j["juror_id"], name=j["name"], school=j["affiliation"] or j["school"] or "",
-                            award=AWARD_WORDING["juror"], title="", contest=contest, year=year)
+                            award=AWARD_WORDING["juror"], title="", contest=contest, year=year,
+                            signatures=signatures, stage=stage)
                 for j in ws.ledger.jurors(active_only=True)]
     entries = {r["entry_id"]: r for r in ws.ledger.entries()}
     if kind == "participation":
@@ -243,6 +261,7 @@ def thumbnail(cache: Path, cert: Certificate) -> Path | None:
     from PIL import Image, ImageOps
 
     try:
+        im: Image.Image  # the opened file, then the converted picture
         with Image.open(cert.photo) as im:
             # JPEG: decode at 1/2, 1/4 or 1/8 scale, the smallest whose longest side still holds THUMB_PX (a
             # 3000x2000 photo decodes at 750x500: 39 ms, not 136 ms for the full frame). The box keeps the aspect
@@ -482,7 +501,8 @@ def _combine(issued: list[Issued], parts: Path, target: Path) -> tuple[int, int]
     digest = _codes_digest(codes)
     if target.is_file():
         try:
-            if (PdfReader(str(target)).metadata or {}).get("/MilsetctlCodes") == digest:
+            metadata = PdfReader(str(target)).metadata
+            if metadata is not None and metadata.get("/MilsetctlCodes") == digest:
                 return 0, 0
         except Exception:  # noqa: BLE001 - an unreadable old file is simply written again
             pass

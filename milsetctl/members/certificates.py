@@ -26,6 +26,9 @@ def member_certificates(ws: Any) -> list[Any]:
     day = contest_day(ws.settings)
     grace = grace_days(ws.settings)
     year = str(day.year)
+    from milsetctl.certificates import signature_titles
+
+    signatures = tuple(signature_titles(ws, "member_signatures"))  # MILSET issues these: no jury signs them
     out = []
     for m in members:
         paid = date.fromisoformat(m["fee_paid_until"]) if m["fee_paid_until"] else None
@@ -33,5 +36,5 @@ def member_certificates(ws: Any) -> list[Any]:
             continue
         out.append(Certificate(kind="member", key=m["member_id"], name=m["organisation"], school=m["country"] or "",
                                award=f"Member in Good Standing {year}", title="", contest="MILSET", year="",
-                               entry_id=None, photo=None, sha256=None))
+                               entry_id=None, photo=None, sha256=None, signatures=signatures))
     return out
