@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -53,7 +53,7 @@ def _error(message: str) -> None:
     err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
 
 
-def _fail(message: str, code: int = 1) -> None:
+def _fail(message: str, code: int = 1) -> NoReturn:
     _error(message)
     raise typer.Exit(code)
 
@@ -279,6 +279,17 @@ def validate(
         if ws is not None:
             ws.close()
         _fail(f"--report {report}: inside the submissions folder {folder}; nothing may be written there", 2)
+    # a manifest named with --manifest before (a corrected copy outside a read-only SOURCE) is read again: going
+    # back to SOURCE's own without a word would undo the coordinator's corrections
+    named_manifest = manifest is not None
+    if manifest is None and ws is not None and ws.settings.manifest and not replace_source:
+        manifest = Path(ws.settings.manifest)
+        if not manifest.is_file():
+            ws.close()
+            _fail(f"the manifest {manifest}, named with --manifest before, is not there any more: name it (or another) "
+                  "again with --manifest FILE; SOURCE's own entries.csv with --manifest SOURCE/entries.csv", 2)
+        err.print(f"[bold]note:[/] reading the manifest {escape(str(manifest))} (named with --manifest before; "
+                  "another one: --manifest FILE)", soft_wrap=True)
     # the manifest is read before anything is written: a broken one stops here, with no workspace created,
     # no source switched and no progress bar
     try:
@@ -311,6 +322,8 @@ def validate(
         if ws is not None:
             ws.close()  # and its lock
         _fail(str(exc), 2)
+    if named_manifest or replace_source:  # remembered for the next plain `validate`
+        _remember_manifest(ws, folder, subs.manifest if named_manifest else None)
     # how the manifest was read (its header row, encoding, Excel's delimiter hint): notes of milsetctl/ingest
     for note in subs.notes:
         err.print(f"[bold]note:[/] {escape(note)}", soft_wrap=True)
@@ -332,6 +345,22 @@ def validate(
             _print_json(result.as_json())
         else:
             render_validation(out, result, limit)
+
+
+def _remember_manifest(ws, folder: Path, manifest: Path | None) -> None:  # type: ignore[no-untyped-def]
+    """Remember the manifest a run read in contest.toml ("" when it is SOURCE's own, found without naming it)."""
+    from milsetctl import settings as settings_mod
+    from milsetctl.settings import SETTINGS_FILE
+
+    own = None
+    for name in ("entries.csv", "entries.xlsx"):
+        if (folder / name).is_file():
+            own = (folder / name).resolve()
+            break
+    value = "" if manifest is None or manifest.resolve() == own else str(manifest.resolve())
+    if value != ws.settings.manifest:
+        settings_mod.remember_manifest(ws.root / SETTINGS_FILE, value)
+        ws.settings.raw["contest"]["manifest"] = value
 
 
 @app.command()
@@ -722,7 +751,7 @@ def verify(
         spec = ("valid", "kind", "recipient", "entry_id", "issued_at") if result["valid"] else ("valid", "superseded")
         sys.stdout.write(json.dumps({k: result[k] for k in spec if k in result}, ensure_ascii=False) + "\n")
     else:
-        render_verify(out, result)
+        render_verify(out, result, ws.settings.tz)
     if not result["valid"]:
         raise typer.Exit(1)
 # ==== end certificates ====
@@ -1187,6 +1216,8 @@ def _stdout_closed() -> bool:
 
     if _Console.pipe_closed or type(sys.stdout).__name__ == "PacifyFlushWrapper":
         return True
+    if sys.__stdout__ is None:  # no stdout at all (pythonw)
+        return False
     try:
         poller = select.poll()
         poller.register(sys.__stdout__.fileno(), select.POLLERR)
@@ -1199,6 +1230,8 @@ def _quiet_stdout() -> None:
     """Point stdout at /dev/null so the interpreter's final flush raises no second BrokenPipeError."""
     import os
 
+    if sys.__stdout__ is None:
+        return
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.__stdout__.fileno())

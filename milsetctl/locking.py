@@ -118,10 +118,19 @@ class Holder:
     host: str
     user: str
     since: str  # ISO 8601 with this machine's UTC offset
+    tz: str = ""  # the contest time zone the message shows `since` in ("": this machine's)
 
     def describe(self) -> str:
-        """'`milsetctl validate subs` (pid 4242 on host1, alice) running since 2026-11-30 11:20:05+08:00'."""
-        since = self.since.replace("T", " ")
+        """'`milsetctl validate subs` (pid 4242 on host1, alice) running since 2026-11-30 11:20 (UTC+08:00)'."""
+        from zoneinfo import ZoneInfo
+
+        from milsetctl.timefmt import shown_time
+
+        try:
+            zone = ZoneInfo(self.tz) if self.tz else None
+        except (ValueError, KeyError):  # an unknown zone name: this machine's time, still with its offset
+            zone = None
+        since = shown_time(self.since, zone)
         return f"`{self.command}` (pid {self.pid} on {self.host}, {self.user}) running since {since}"
 
 
@@ -145,6 +154,21 @@ def _user() -> str:
     return current_user()
 
 
+def _contest_tz(root: Path) -> str:
+    """The contest time zone named in the workspace's settings file, read without loading the workspace (the
+    settings' default when the file names none); "" without a readable settings file."""
+    import tomllib
+
+    from milsetctl.settings import DEFAULT_TOML, SETTINGS_FILE
+
+    try:
+        data = tomllib.loads((root / SETTINGS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ""
+    zone = (data.get("contest") or {}).get("timezone") or tomllib.loads(DEFAULT_TOML)["contest"]["timezone"]
+    return str(zone)
+
+
 def read_holder(root: Path) -> Holder | None:
     """Who holds (or last held) the lock of the workspace at `root`; None when nobody recorded it or the record
     cannot be read. A record left by a killed holder stays until the next holder overwrites it: it means something
@@ -152,7 +176,7 @@ def read_holder(root: Path) -> Holder | None:
     try:
         data = json.loads((root / HOLDER_FILE).read_text(encoding="utf-8"))
         holder = Holder(command=str(data["command"]), pid=int(data["pid"]), host=str(data["host"]),
-                        user=str(data.get("user", "")), since=str(data["since"]))
+                        user=str(data.get("user", "")), since=str(data["since"]), tz=_contest_tz(root))
     except (OSError, ValueError, KeyError, TypeError):
         return None
     if holder.host == socket.gethostname() and not _pid_alive(holder.pid):

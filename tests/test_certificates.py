@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -251,6 +252,9 @@ def test_only_names_unknown_entries_and_verify_speaks_plainly(printed) -> None:
     assert res.exit_code == 1 and "E0999" in res.stderr
     res = runner.invoke(app, ["verify", format_code(batch.issued[0].code).lower(), "-w", str(ws.root)])
     assert res.exit_code == 0 and "genuine" in res.stdout and "张伟" in res.stdout and "E0001" in res.stdout
+    # issued when, in the contest time zone (Asia/Shanghai), readable; `--json` keeps the ISO time
+    assert re.search(r"issued \d{4}-\d\d-\d\d \d\d:\d\d \(UTC\+08:00\)", " ".join(res.stdout.split()))
+    assert "+00:00" not in res.stdout
     res = runner.invoke(app, ["verify", "AAAA-AAAA-AAAA-AAAA", "-w", str(ws.root)])
     assert res.exit_code == 1 and "not genuine" in res.stdout
 

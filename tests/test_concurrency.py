@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -91,6 +92,8 @@ def test_a_second_writer_waits_or_stops_naming_the_running_command_and_readers_n
     message = " ".join(err.split())
     assert "in use by `milsetctl validate submissions -w ws -j 1 --json`" in message
     assert f"pid {first.pid}" in message and "running since" in message and "waited 0.3 s" in message
+    # the holder's start in the contest time zone (Asia/Shanghai by default), readable: no raw ISO
+    assert re.search(r"running since \d{4}-\d\d-\d\d \d\d:\d\d \(UTC\+08:00\)", message), message
 
     code, out, err = finish(reader)
     assert code == 0 and "waiting" not in err and "workspace" in out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import tzinfo
 from typing import Any
 
 from rich.console import Console
@@ -12,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from milsetctl.certificates import Batch, format_code
+from milsetctl.timefmt import shown_time
 
 
 @contextmanager
@@ -40,13 +42,15 @@ def render_batch(console: Console, batch: Batch) -> None:
         console.print(f"combined print file: {escape(str(batch.combined))}", soft_wrap=True)
 
 
-def render_verify(console: Console, result: dict[str, Any]) -> None:
+def render_verify(console: Console, result: dict[str, Any], tz: tzinfo | None = None) -> None:
+    """The verdict in a sentence; times in `tz` (the contest time zone), readable (JSON keeps ISO)."""
     if not result["valid"]:
         old = result.get("superseded")
         if old:
             console.print(f"[bold red]replaced, no longer valid:[/] this {old['kind']} certificate for "
                           f"{escape(old['recipient'])}" + (f" (entry {old['entry_id']})" if old["entry_id"] else "")
-                          + f", issued {old['issued_at']}, was replaced on {old['at']} by {old['by']} "
+                          + f", issued {shown_time(old['issued_at'], tz)}, was replaced on "
+                          f"{shown_time(old['at'], tz)} by {old['by']} "
                           f"({escape(old['reason'])})", soft_wrap=True)
         else:
             console.print("[bold red]not genuine:[/] no certificate was issued with this code")
@@ -55,4 +59,4 @@ def render_verify(console: Console, result: dict[str, Any]) -> None:
     console.print(f"[bold green]genuine:[/] {what} for {escape(result['recipient'])}"
                   + (f", entry {result['entry_id']}" if result["entry_id"] else "")
                   + (f", photo {escape(repr(result['title']))}" if result.get("title") else "")
-                  + f", issued {result['issued_at']}", soft_wrap=True)
+                  + f", issued {shown_time(result['issued_at'], tz)}", soft_wrap=True)
