@@ -333,6 +333,7 @@ class Ledger:
         """
         stamp = now_iso()
         with self.db:
+            changes = self._entry_changes(rows)
             self.db.execute("UPDATE entries SET present=0")
             for row in rows:
                 self.db.execute(
@@ -361,8 +362,28 @@ class Ledger:
                     for f in fs
                 ],
             )
+            if changes:  # a corrected name or title is on record: who changed the manifest's word, and when
+                self._append_audit("entry-change", {"entries": changes})
             if audit is not None:
                 self.audit(*audit)
+
+    # what a re-validation may change in an entry and the audit trail records (old -> new)
+    TRACKED_ENTRY_FIELDS = ("contestant_id", "name", "school", "grade", "province", "country", "email", "title",
+                            "description", "category")
+
+    def _entry_changes(self, rows: list[dict[str, Any]]) -> dict[str, dict[str, list[Any]]]:
+        """entry_id -> {field: [old, new]} for the entries in `rows` the ledger holds with other values."""
+        fields = self.TRACKED_ENTRY_FIELDS
+        old = {r["entry_id"]: r for r in self.db.execute(f"SELECT entry_id, {', '.join(fields)} FROM entries")}
+        changes: dict[str, dict[str, list[Any]]] = {}
+        for row in rows:
+            before = old.get(row["entry_id"])
+            if before is None:
+                continue
+            diff = {f: [before[f], row.get(f)] for f in fields if (before[f] or None) != (row.get(f) or None)}
+            if diff:
+                changes[row["entry_id"]] = diff
+        return changes
 
     def entries(self, present_only: bool = True) -> list[sqlite3.Row]:
         sql = "SELECT * FROM entries" + (" WHERE present=1" if present_only else "") + " ORDER BY entry_id"

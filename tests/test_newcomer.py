@@ -379,3 +379,33 @@ def test_readme_stands_alone_and_its_layout_matches_the_tree() -> None:
     assert top <= listed, f"folders missing from the README layout: {sorted(top - listed)}"
     packages = {p.parent.relative_to(ROOT).as_posix() for p in (ROOT / "milsetctl").glob("*/__init__.py")}
     assert packages <= listed, f"packages missing from the README layout: {sorted(packages - listed)}"
+
+
+# --- a name corrected in a copy of the manifest (SOURCE read-only) ------------------------------------------
+
+def test_a_manifest_named_with_manifest_is_remembered_and_its_corrections_audited(tmp_path: Path) -> None:
+    """A coordinator corrects a name in a copy of the manifest (SOURCE is read-only) and validates with --manifest;
+    the next plain `validate` must read that copy again, never silently go back to SOURCE's spelling; the change
+    is in the audit trail."""
+    src = _contest(tmp_path / "inbox", n=2)
+    ws = tmp_path / "ws"
+    first = _ids(_json("validate", str(src), "-w", str(ws)))
+    fixed = tmp_path / "fixed.csv"
+    fixed.write_text((src / "entries.csv").read_text(encoding="utf-8").replace("N0", "谢娜娜"), encoding="utf-8")
+    assert _ids(_json("validate", "-w", str(ws), "--manifest", str(fixed))) == first
+    again = runner.invoke(app, ["validate", "-w", str(ws), "--jobs", "1"])
+    assert again.exit_code == 0, again.output
+    assert "named with --manifest before" in " ".join(again.stderr.split())
+    with open_workspace(ws) as opened:
+        names = {e["file"]: e["name"] for e in opened.ledger.entries()}
+        changes = [json.loads(r["detail"]) for r in opened.ledger.audit_rows(["entry-change"])]
+        assert opened.settings.manifest == str(fixed.resolve())
+        opened.close()
+    assert names["photos/p0.jpg"] == "谢娜娜"
+    assert changes == [{"entries": {first["photos/p0.jpg"]: {"name": ["N0", "谢娜娜"]}}}]
+    fixed.unlink()
+    gone = runner.invoke(app, ["validate", "-w", str(ws), "--jobs", "1"])
+    assert gone.exit_code == 2 and "not there any more" in " ".join(gone.stderr.split())
+    # back to SOURCE's own: named once, then forgotten again
+    _json("validate", "-w", str(ws), "--manifest", str(src / "entries.csv"))
+    assert 'manifest = ""' in (ws / "contest.toml").read_text(encoding="utf-8")
