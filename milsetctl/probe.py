@@ -456,7 +456,7 @@ def _progression_complete(layout: _JpegLayout) -> bool:
     """Whether a progressive file's scans bring every coefficient of every component to full precision."""
     if not layout.progressive:
         return True
-    precision = {c: [None] * 64 for c in layout.components}
+    precision: dict[Any, list[int | None]] = {c: [None] * 64 for c in layout.components}
     for scan in layout.scans:
         for c in scan.components:
             if c in precision:
@@ -669,11 +669,11 @@ def _probe_content(probe: Probe, max_pixels: int) -> None:
     elif im.format:
         info.format = im.format
     if png is None:
-        probe.pil_info.update(im.info)
+        probe.pil_info.update(im.info)  # type: ignore[arg-type]  # a few formats' info has (x, y) keys: kept
         _collect_text(im, probe)
-        raw = im.info.get("exif")
-        if isinstance(raw, bytes):
-            _use_exif(probe, parse_exif(raw), "APP1" if info.format == "JPEG" else f"{info.format} EXIF")
+        exif_raw = im.info.get("exif")
+        if isinstance(exif_raw, bytes):
+            _use_exif(probe, parse_exif(exif_raw), "APP1" if info.format == "JPEG" else f"{info.format} EXIF")
         elif info.format == "TIFF":
             with _quiet():
                 _use_exif(probe, im.getexif(), "TIFF tags")

@@ -5,6 +5,8 @@ cd "$(dirname "$0")/.."
 bash scripts/install.sh --test
 echo "== ruff"
 .venv/bin/ruff check milsetctl tests bench sample_data
+echo "== mypy (settings: [tool.mypy] in pyproject.toml)"
+.venv/bin/mypy
 echo "== unit tests"
 .venv/bin/python -m pytest -q tests --ignore=tests/acceptance
 if [ -d ../shared/corpus ]; then

@@ -130,7 +130,8 @@ def _warps(a: np.ndarray, b: np.ndarray) -> list[np.ndarray]:
         step = warp.copy()
         step[:, 2] /= 1 << level
         try:
-            _, step = cv2.findTransformECC(lb, la, step, cv2.MOTION_AFFINE, criteria, None, 5)
+            # opencv's stubs want a mask with gaussFiltSize; None (no mask) is valid at run time
+            _, step = cv2.findTransformECC(lb, la, step, cv2.MOTION_AFFINE, criteria, None, 5)  # type: ignore[call-overload]
         except cv2.error:  # flat or hopeless pair: keep the warp so far
             continue
         step[:, 2] *= 1 << level

@@ -127,7 +127,7 @@ def _without_memory_patterns(ocr: Any) -> None:
         holder = getattr(stage, "session", None)
         session = getattr(holder, "session", None)
         path = getattr(session, "_model_path", None)
-        if session is None or not path:
+        if holder is None or session is None or not path:
             continue
         options = ort.SessionOptions()
         options.intra_op_num_threads = options.inter_op_num_threads = 1
@@ -257,7 +257,7 @@ def recognise(crop: Any) -> tuple[str, float]:
 
     rec = engine()(crop, use_det=False, use_cls=False, use_rec=True)
     texts, scores = getattr(rec, "txts", None), getattr(rec, "scores", None)
-    if not texts:
+    if not texts or scores is None:
         return "", 0.0
     return str(texts[0]).strip(), float(np.asarray(scores[0]))
 

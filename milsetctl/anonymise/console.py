@@ -25,25 +25,25 @@ def package_progress(console: Console) -> Iterator:
 def render_package(console: Console, result: PackageResult) -> None:
     """Counts, where the package and contact sheet are, notes and problems (the result is already computed).
     Lines are not wrapped, so paths stay whole and copyable."""
-    console = _NoWrap(console)
+    out = _NoWrap(console)
     new, updated, withdrawn = len(result.new), len(result.updated), len(result.withdrawn)
-    console.print(f"[bold]Jury package:[/] {escape(str(result.package))}")
-    console.print(f"  packaged [bold]{len(result.entries)}[/] photos: [green]{new} new[/], {updated} rewritten, "
-                  f"{len(result.entries) - new - updated} unchanged; [yellow]{withdrawn} withdrawn[/]")
+    out.print(f"[bold]Jury package:[/] {escape(str(result.package))}")
+    out.print(f"  packaged [bold]{len(result.entries)}[/] photos: [green]{new} new[/], {updated} rewritten, "
+              f"{len(result.entries) - new - updated} unchanged; [yellow]{withdrawn} withdrawn[/]")
     if result.withdrawn:
-        console.print("  withdrawn (no longer eligible): " + ", ".join(
+        out.print("  withdrawn (no longer eligible): " + ", ".join(
             f"{escape(anon)} ({escape(entry)})" for anon, entry in result.withdrawn))
     if result.contact_html:
-        console.print(f"  contact sheet: {escape(str(result.contact_html))}")
+        out.print(f"  contact sheet: {escape(str(result.contact_html))}")
     if result.contact_pdf:
-        console.print(f"  printable:     {escape(str(result.contact_pdf))}")
+        out.print(f"  printable:     {escape(str(result.contact_pdf))}")
     for stray in result.removed_strays:
-        console.print(f"  [yellow]removed[/] {escape(stray)}: a file in the package the ledger does not know")
+        out.print(f"  [yellow]removed[/] {escape(stray)}: a file in the package the ledger does not know")
     for note in result.notes:
-        console.print(f"  [cyan]note[/] {escape(note)}")
+        out.print(f"  [cyan]note[/] {escape(note)}")
     for problem in result.problems:
-        console.print(f"  [red]not packaged[/] {escape(problem)}")
-    console.print("  The key (anonymous ID -> entry) is kept only in the ledger; send the jurors the package folder.")
+        out.print(f"  [red]not packaged[/] {escape(problem)}")
+    out.print("  The key (anonymous ID -> entry) is kept only in the ledger; send the jurors the package folder.")
 
 
 class _NoWrap:

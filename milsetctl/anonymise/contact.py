@@ -54,6 +54,7 @@ def thumbnail(path: Path, cache: Path | None = None, sha256: str = "") -> str | 
     cached = cache / f"{sha256}.jpg" if cache is not None and sha256 else None
     if cached is not None and cached.is_file():
         return "data:image/jpeg;base64," + base64.b64encode(cached.read_bytes()).decode("ascii")
+    im: Image.Image  # the opened file, then the converted picture
     try:
         with Image.open(path) as im:
             im.draft("RGB", (THUMB_PX * 2, THUMB_PX * 2))

@@ -112,6 +112,7 @@ def reencode_png(data: bytes) -> bytes:
 
     from milsetctl.anonymise.icc import ICCError, scrub_icc
 
+    im: Image.Image  # the opened file, then the converted picture
     try:
         with warnings.catch_warnings(), Image.open(io.BytesIO(data)) as im:
             warnings.simplefilter("ignore")  # Pillow's notes on a damaged EXIF block: the pixels are what we keep
@@ -238,6 +239,7 @@ def build_package(ws: Any, progress: Progress | None = None, contact_sheet: bool
     for done, entry in enumerate(order, 1):
         entry_id = entry["entry_id"]
         row = rows.get(entry_id)
+        packaged: PackagedEntry | None
         try:
             packaged = _package_one(ws, entry, row, taken, photos, result)
         except PhotoError as exc:

@@ -376,7 +376,7 @@ def scan_pdf(scanner: Scanner, file: str, data: bytes) -> None:
         reader = pypdf.PdfReader(io.BytesIO(data))
         for number, page in enumerate(reader.pages, 1):
             scanner.text(file, f"page {number} text", page.extract_text() or "", short=False)
-        meta = reader.metadata or {}
+        meta: dict[Any, Any] = reader.metadata or {}
         scanner.text(file, "document information", " ".join(str(v) for v in meta.values()), short=False)
     except ImportError:
         scanner.add(file, "page text", "not scanned: pypdf is not installed")

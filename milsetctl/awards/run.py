@@ -207,7 +207,7 @@ def compute_awards(ws: Workspace, store: bool = True) -> AwardsResult:
             school=e["school"] if e else None, title=e["title"] if e else None, country=e["country"] if e else None,
         ))
     global_stage = stage == "global"
-    rows.sort(key=lambda a: (("", 0) if global_stage else (CATEGORY_ORDER.get(a.category, 9), a.category or ""))
+    rows.sort(key=lambda a: (("", 0) if global_stage else (CATEGORY_ORDER.get(a.category or "", 9), a.category or ""))
               + (a.rank is None, a.rank or 0, a.entry_id))
     by_anon = {r.anon_id: r for r in rows}
     cuts = {("none" if k is None else str(k)): int(v) for k, v in selected.cuts.items()}

@@ -55,8 +55,8 @@ def write_proof(ws: Workspace, kind: str, out: Path | None = None, only: list[st
             cell.value = value
             cell.data_type = "s"  # never a formula: a name beginning = + - @ stays text
             cell.number_format = "@"
-    for col, width in zip("ABCDEF", (12, 28, 36, 40, 30, 22), strict=True):
-        sheet.column_dimensions[col].width = width
+    for letter, width in zip("ABCDEF", (12, 28, 36, 40, 30, 22), strict=True):
+        sheet.column_dimensions[letter].width = width
     sheet.freeze_panes = "A2"
     xlsx = folder / f"{kind}-proof.xlsx"
     tmp = xlsx.with_suffix(".tmp")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import tomllib
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache, lru_cache
@@ -385,6 +385,7 @@ def _province_table() -> dict[str, str]:
     import pycountry
 
     data = _data("provinces.toml")
+    zh: Callable[[str], str]
     try:
         zh = gettext.translation("iso3166-2", pycountry.LOCALES_DIR, languages=["zh_CN"]).gettext
     except OSError:

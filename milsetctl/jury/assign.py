@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict, deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from milsetctl.jury.conflicts import conflict_key, conflict_reason
 
 Pair = tuple[str, str]  # (juror_id, anon_id)
+Movable = Callable[[str, str], bool]  # (juror_id, anon_id) -> whether the pair may move to another juror
 
 
 @dataclass(frozen=True)
@@ -197,8 +198,8 @@ def _fill_quorum(k: int, ids: list[str], active: list[str], ok: dict[str, set[st
     _balance(active, ok, holds, lambda j, a: (j, a) not in fixed, history, entry_rank, juror_rank, new_pairs)
 
 
-def _balance(active: list[str], ok: dict[str, set[str]], holds: dict[str, set[str]], movable, history: set[Pair],
-             entry_rank: dict[str, int], juror_rank: dict[str, int], new_pairs: set[Pair]) -> None:
+def _balance(active: list[str], ok: dict[str, set[str]], holds: dict[str, set[str]], movable: Movable,
+             history: set[Pair], entry_rank: dict[str, int], juror_rank: dict[str, int], new_pairs: set[Pair]) -> None:
     """Move entries along chains juror -> juror until no juror's load exceeds another's by 2 or more.
 
     A chain u -> v -> ... -> w moves one entry at each step (each step's receiver has no conflict with the entry
@@ -225,7 +226,7 @@ def _balance(active: list[str], ok: dict[str, set[str]], holds: dict[str, set[st
         by_load = sorted(active, key=lambda j: (-len(holds[j]), juror_rank[j]))
 
 
-def _find_path(source: str, active: list[str], ok: dict[str, set[str]], holds: dict[str, set[str]], movable,
+def _find_path(source: str, active: list[str], ok: dict[str, set[str]], holds: dict[str, set[str]], movable: Movable,
                history: set[Pair], entry_rank: dict[str, int], juror_rank: dict[str, int], new_pairs: set[Pair]
                ) -> list[tuple[str, str, str]] | None:
     """Shortest chain of moves from `source` to a juror carrying at least 2 entries less (BFS), or None.

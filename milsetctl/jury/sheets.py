@@ -195,9 +195,9 @@ def write_sheet(path: Path, meta: SheetMeta, entries: Sequence[JuryEntry],
                 as_text(cell, value)
             cell.alignment = centre
         tail = n_crit + 2
-        for offset, text in enumerate((comment, entry.category, entry.title, entry.description)):
+        for offset, cell_text in enumerate((comment, entry.category, entry.title, entry.description)):
             cell = scores.cell(row=row, column=tail + offset)
-            as_text(cell, text)
+            as_text(cell, cell_text)
             cell.alignment = wrap if offset in (0, 2, 3) else top
     last_row = len(entries) + 1
     if entries:

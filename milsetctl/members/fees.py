@@ -264,7 +264,7 @@ def refund_batch(path: Path, settings: Settings, out: Path) -> RefundBatch:
             problem = str(exc)
         batch.rows.append(BatchRow(row, list(cells), refund, problem))
     header = ["row", *batch.headers, "refund", "retained", "currency", "outcome", "reason"]
-    body = []
+    body: list[list[Any]] = []
     width = len(batch.headers)
     for r in batch.rows:
         own = [cell_text(c) if not isinstance(c, int | float) or isinstance(c, bool) else c
@@ -276,7 +276,7 @@ def refund_batch(path: Path, settings: Settings, out: Path) -> RefundBatch:
             body.append([r.row, *own, None, None, rules.currency, "not computed", r.problem])
     decimals = len(money_text(Decimal(0), rules.currency).partition(".")[2])
     fmt = "0." + "0" * decimals if decimals else "0"
-    summary = [["", f"amount ({rules.currency})"],
+    summary: list[list[Any]] = [["", f"amount ({rules.currency})"],
                *[[k, batch.total(k)] for k in ("paid", "refund", "retained")],
                ["withdrawals", len(batch.rows)], ["not computed", len(batch.problems)]]
     batch.out = write_table(out, header, body, sheet="refunds", money_format=fmt,

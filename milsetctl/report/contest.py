@@ -208,7 +208,7 @@ _SVG_META = re.compile(r"<metadata>.*?</metadata>\s*", re.S)
 COLOR = "#2f6f9f"
 
 
-def _rc() -> dict[str, Any]:
+def _rc() -> Any:  # rc_context's stubs want Literal keys
     """Glyphs drawn as paths (the page needs no font), DejaVu Sans first with Noto Sans CJK SC as the fallback
     for Chinese province and juror names (Debian fonts-noto-cjk), and no mathtext: a '$' in a name is a '$'."""
     return {"font.family": ["DejaVu Sans", "Noto Sans CJK SC"], "svg.fonttype": "path", "text.parse_math": False,
@@ -246,7 +246,7 @@ def _bar_chart(labels: list[str], values: list[int], xlabel: str, kinds: list[st
     ax.set_yticks(range(len(labels)), shown[0])
     ax.bar_label(bars, padding=3)
     ax.set_xlabel(xlabel)
-    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.xaxis.get_major_locator().set_params(integer=True)  # type: ignore[call-arg]  # a MaxNLocator: it takes it
     return _svg(fig)
 
 

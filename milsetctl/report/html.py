@@ -66,6 +66,7 @@ def _embed(path: Path) -> tuple[str, int, int] | None:
     """(data URI, width, height) of a thumbnail, shrunk to THUMB_PX; None when it cannot be read."""
     from PIL import Image
 
+    im: Image.Image  # the opened file, then the converted picture
     try:
         with Image.open(path) as im:
             im.draft("RGB", (THUMB_PX, THUMB_PX))

@@ -203,7 +203,7 @@ def _display_width(text: str) -> int:
 
 def _column_widths(df: pd.DataFrame) -> list[float]:
     """Widths that fit most cells: the 95th percentile, so one long description does not take a screen."""
-    widths = []
+    widths: list[float] = []
     for col in df.columns:
         lengths = sorted(_display_width(str(v)) for v in df[col] if v is not None)
         typical = lengths[int(len(lengths) * 0.95)] if lengths else 0

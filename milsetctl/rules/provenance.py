@@ -163,11 +163,15 @@ def c2pa_evidence(store: dict[str, Any]) -> str | None:
         for assertion in manifest.get("assertions") or []:
             if not (isinstance(assertion, dict) and str(assertion.get("label", "")).startswith("c2pa.actions")):
                 continue
-            data = assertion.get("data") if isinstance(assertion.get("data"), dict) else {}
+            data = assertion.get("data")
+            if not isinstance(data, dict):
+                data = {}
             for action in data.get("actions") or []:
                 if not isinstance(action, dict):
                     continue
-                params = action.get("parameters") if isinstance(action.get("parameters"), dict) else {}
+                params = action.get("parameters")
+                if not isinstance(params, dict):
+                    params = {}
                 kind = _source_type(action.get("digitalSourceType")) or _source_type(params.get("digitalSourceType"))
                 if kind is None:
                     continue

@@ -150,7 +150,7 @@ def prepare(scores: pd.DataFrame | ScoreCube, *, criteria: Sequence[str]) -> Sco
         e, rest = divmod(int(np.argmax(counts)), n_j * n_c)
         j, c = divmod(rest, n_c)
         raise ValueError(f"juror {jurors[j]!r} scored {criteria[c]!r} of {anon_ids[e]!r} more than once")
-    values = np.full(n_e * n_j * n_c, np.nan)
+    values: np.ndarray = np.full(n_e * n_j * n_c, np.nan)  # flat, then (entry, juror, criterion)
     values[linear] = score
     values = values.reshape(n_e, n_j, n_c)
     complete = ~np.isnan(values).any(axis=2)

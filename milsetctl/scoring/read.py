@@ -511,6 +511,8 @@ class _Checker:
         j_raw, j_uni = _factorize(f["juror"])
         a_raw, a_uni = _factorize(f["anon"])
         v_raw, v_uni = _factorize(f["value"])
+        c_raw: Any  # arrays on a long sheet (a criterion per row), else None and never read
+        c_uni: Any
         c_raw, c_uni = _factorize(f["criterion"], len(self.criteria)) if long else (None, None)
         skip = np.zeros(n, dtype=bool)
         if long:  # a blank line (every column blank) is no row at all
@@ -620,8 +622,8 @@ class _Checker:
                     problems.append(Problem(sheet, jname(i) or None, row, span,
                                             f"{aname(i)}: no score given (all {len(members)} criteria blank)"))
                 mask &= ~in_skipped
-        for i in np.flatnonzero(mask):
-            add(int(i), jname(i), f"{aname(i)} {cname(i)}: {verdicts[v_raw[i]]}")
+        for i in np.flatnonzero(mask).tolist():
+            add(i, jname(i), f"{aname(i)} {cname(i)}: {verdicts[v_raw[i]]}")
         valid = ~bad  # rows whose juror, anon ID and criterion are known (the value may still be bad)
 
         # the same juror, entry and criterion more than once (a wide sheet: the same anon ID on two rows)

@@ -251,7 +251,7 @@ class _ScoreRows(Sequence[tuple[Any, ...]]):
 
 
 def _rows(pairs: pd.DataFrame, texts: list[str]) -> _ScoreRows:
-    comments = pairs["comment"].to_numpy(dtype=object)
+    comments: Any = pairs["comment"].to_numpy(dtype=object)
     comments = np.where(pd.isna(comments), None, comments)
     return _ScoreRows([pairs["juror"].tolist(), pairs["anon_id"].tolist(), list(texts), comments.tolist(),
                        pairs["sheet"].tolist(), pairs["row"].astype(np.int64).tolist()])
@@ -285,7 +285,7 @@ def _stored_frame(rows: Sequence[tuple[Any, ...]], criteria: Sequence[str]) -> t
     # a juror who recused themselves (scores blank, RECUSED in the comment) owes nothing for that entry; only the
     # incomplete rows are looked at (a score run reads 150,000 rows)
     recused = np.zeros(len(rows), dtype=bool)
-    for i in np.flatnonzero(~complete):
+    for i in np.flatnonzero(~complete).tolist():
         if rows[i][3] and all(v is None for v in objs[i].values()) and RECUSAL.search(str(rows[i][3])):
             recused[i] = True
     complete |= recused
@@ -397,8 +397,9 @@ def score_round(ws: Any, sheets: Sequence[Path], *, method: str | None = None, a
     say("Measuring agreement")
     agreement, jurors = _agreement(cube, criteria, weights, sheet_of)
 
-    compare_frame, methods = None, []
-    if compare and ranking is not None:
+    compare_frame: pd.DataFrame | None = None
+    methods: list[str] = []
+    if compare and ranking is not None and cube is not None:
         say("Comparing methods")
         compare_frame, methods = _compare(ws, cube, rnd, criteria, weights, score_min, score_max, method,
                                           int(jury.get("trimmed_min_jurors", 5)), stage)
