@@ -59,6 +59,15 @@ def test_counts_by_province_region_category_status(ws: Workspace) -> None:
     assert not r.has_scores and r.agreement == {} and r.per_juror.empty
 
 
+def test_countries_abroad_count_once_whatever_their_spelling(tmp_path: Path) -> None:
+    """"RUS" and "Russia", "spain" and "Spain": one group each, under one name (pycountry's, as the gallery)."""
+    people = _people(CN2022_104={"country": "RUS"}, CN2022_102={"country": "spain"}, CN2022_106={"country": "ES"})
+    with jury_workspace(tmp_path, people=people) as w:
+        region = contest_report(w).by_region.set_index("region")
+    assert region.loc["Spain", "entries"] == 2 and region.loc["Russia", "entries"] == 1
+    assert not {"RUS", "spain", "ES"} & set(region.index)
+
+
 def test_scores_per_juror_criterion_and_agreement(ws: Workspace) -> None:
     scored(ws)
     r = contest_report(ws)

@@ -264,3 +264,27 @@ def test_cli_gallery_table_and_rerun(tmp_path: Path) -> None:
     assert "E0001" in first.stdout and f"{ANON[1]}.html" in first.stdout and "images made 4, reused 0" in first.stdout
     assert "images made 0, reused 4" in second.stdout  # the cache is the workspace's, whatever --out says
     assert (tmp_path / "copy" / "index.html").is_file() and (tmp_path / "copy" / "gallery.css").is_file()
+
+
+def test_country_shows_one_spelling_per_country(tmp_path: Path) -> None:
+    """The newcomer's gallery said "· 中国" for one entry and "· China" for the others: every spelling of a
+    country shows as one name (pycountry's, as the jury's conflict check matches them)."""
+    from dataclasses import replace
+
+    from jury_fixtures import PEOPLE
+
+    from milsetctl.jury.conflicts import country_name
+
+    people = [replace(PEOPLE[0], country="中国"), PEOPLE[2], replace(PEOPLE[4], country=" cn "),
+              replace(PEOPLE[3], country="Russian Federation")]
+    with jury_workspace(tmp_path, people=people, png_every=0, stage="global") as ws:
+        global_awards(ws, count=4)
+        build_gallery(ws)
+        root = Path(ws.root) / "gallery"
+    html = (root / "index.html").read_text(encoding="utf-8")
+    wheres = re.findall(r'<p class="where">(.*?)</p>', html, re.S)
+    assert [w.rsplit("·", 1)[1].strip() for w in wheres] == ["China", "China", "China", "Russia"]
+    assert "中国" not in html
+    assert "· China" in (root / f"{ANON[0]}.html").read_text(encoding="utf-8")
+    assert [country_name(c) for c in ("中華人民共和國", "KOR", "Atlantis ", None)] == ["China", "South Korea",
+                                                                                    "Atlantis", ""]

@@ -63,8 +63,8 @@ def test_entries_per_region_in_regions_status_and_the_contest_report(tmp_path: P
         entries = ws.ledger.entries()
         counts = region_counts(entries, ws.settings)
         # PEOPLE[:4]: Beijing, Madrid (Spain), Guangdong, Novosibirsk (Russia); then 2 Henan, 2 Guangdong, Korea,
-        # and one with no province
-        assert counts == {"North": 1, "South": 3, "Spain": 1, "Russia": 1, NO_REGION: 3, "Korea": 1}
+        # and one with no province; "Korea" counts under its one name per country, "South Korea"
+        assert counts == {"North": 1, "South": 3, "Spain": 1, "Russia": 1, NO_REGION: 3, "South Korea": 1}
         assert sum(counts.values()) == len(entries) == 10  # none lost
         report = region_report(ws.settings, entries)
         assert report.unplaced == {"Henan": ["E0005", "E0007"], "(no province)": ["E0010"]}
@@ -79,7 +79,7 @@ def test_entries_per_region_in_regions_status_and_the_contest_report(tmp_path: P
     assert {r["region"]: r["entries"] for r in doc["regions"]} == {"North": 1, "East": 0, "Central": 0, "South": 3,
                                                                      "West": 0}
     assert doc["entries_in_no_region"][0] == {"province": "Henan", "entries": ["E0005", "E0007"]}
-    assert doc["abroad"] == {"Korea": 1, "Russia": 1, "Spain": 1} and doc["entries"] == 10
+    assert doc["abroad"] == {"Russia": 1, "South Korea": 1, "Spain": 1} and doc["entries"] == 10
     res = runner.invoke(app, ["regions", "-w", str(root)], env={"COLUMNS": "200"})
     assert "Henan: 2 entries in no region (E0005, E0007)" in res.stdout
     res = runner.invoke(app, ["status", "-w", str(root)], env={"COLUMNS": "200"})

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from milsetctl.gallery.images import THUMB_PX, WEB_PX, ImageError, web_images, write_atomic
+from milsetctl.jury.conflicts import country_name
 from milsetctl.models import StageError
 
 GLOBAL_AWARDS = ("global-1", "global-2", "global-3", "gallery")
@@ -156,7 +157,8 @@ def build_gallery(ws: Any, out: Path | None = None) -> Gallery:
                 write_atomic(target, data)
         gallery.photos.append(photo)
         items.append({"photo": photo, "entry": entry, "award_label": _label(row["award"], row["rank"], stage),
-                      "category_title": CATEGORY_TITLE.get(row["category"] or "", row["category"] or "")})
+                      "category_title": CATEGORY_TITLE.get(row["category"] or "", row["category"] or ""),
+                      "country": country_name(entry["country"])})  # one spelling per country (中国 = China)
     if not items:
         raise GalleryError("no photo of the gallery could be read: " + "; ".join(gallery.warnings))
     _write_pages(ws, gallery, items, len(rows))

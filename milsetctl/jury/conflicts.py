@@ -75,6 +75,26 @@ def country_key(country: str | None) -> str:
     return _country_table().get(key, key)
 
 
+# pycountry names to show where its common name is still the formal one
+_COUNTRY_SHOWN = {"RU": "Russia"}
+
+
+def country_name(country: str | None) -> str:
+    """The country as a page or table shows it: one name for every spelling of one country ("中国", "CN",
+    "china" -> "China"; pycountry's common name, else its ISO 3166 name), the text as written (stripped) when
+    no country matches, "" when unknown."""
+    written = (country or "").strip()
+    code = country_key(written)
+    if not (len(code) == 2 and code.isascii() and code.isupper()):
+        return written
+    import pycountry
+
+    found = pycountry.countries.get(alpha_2=code)
+    if found is None:
+        return written
+    return _COUNTRY_SHOWN.get(code) or getattr(found, "common_name", None) or found.name
+
+
 def conflict_key(stage: str, school: str | None, country: str | None) -> str:
     """What two people must share to be in conflict at this stage: the school's key (national) or the country's
     (global); "" when unknown (an unknown school or country is no conflict: nothing says there is one)."""

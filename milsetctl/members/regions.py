@@ -18,7 +18,6 @@ from milsetctl.settings import Settings
 
 NO_REGION = "(no region)"
 NO_PROVINCE = "(no province)"
-_CHINA = ("china", "中国", "cn", "chn", "prc", "people's republic of china", "中华人民共和国")
 
 
 @cache
@@ -71,12 +70,13 @@ def entry_region(province: str | None, country: str | None, settings: Settings) 
     """(region, province) an entry is counted under: its region, its country when abroad, else NO_REGION; the
     province by its canonical name, or NO_PROVINCE."""
     from milsetctl.ingest.values import canonical_province, region_of
+    from milsetctl.jury.conflicts import country_key, country_name
 
     aliases = _aliases(settings)
     canon = canonical_province(province, aliases)
     region = region_of(province, settings.regions, aliases) if canon else None
-    if region is None and country and str(country).strip().casefold() not in _CHINA:
-        region = str(country).strip()
+    if region is None and country and country_key(country) != "CN":
+        region = country_name(country)  # one spelling per country (中国 = China), as the gallery shows it
     return region or NO_REGION, canon or NO_PROVINCE
 
 

@@ -157,6 +157,7 @@ def contest_report(ws: Workspace) -> ContestReport:
     (`ledger.score_rows`); agreement recomputed with `scoring.agreement`. Works on a workspace with no scores.
     """
     from milsetctl.ingest.values import canonical_province, region_of
+    from milsetctl.jury.conflicts import country_key, country_name
     from milsetctl.report.tables import count_reasons
 
     s = ws.settings
@@ -166,8 +167,8 @@ def contest_report(ws: Workspace) -> ContestReport:
     for e in ws.ledger.entries():
         province = canonical_province(e["province"], aliases)
         region = region_of(e["province"], regions, aliases) if province else None
-        if region is None and e["country"] and str(e["country"]).strip().casefold() not in ("china", "中国", "cn"):
-            region = str(e["country"]).strip()  # abroad at the global stage: the country is the useful group
+        if region is None and e["country"] and country_key(e["country"]) != "CN":
+            region = country_name(e["country"])  # abroad at the global stage: the country, one spelling of it
         rows.append({"entry_id": e["entry_id"], "status": e["status"] or "review",
                      "category": e["category"] or NO_CATEGORY, "province": province or NO_PROVINCE,
                      "region": region or NO_REGION})
