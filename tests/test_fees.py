@@ -209,10 +209,22 @@ def test_batch_writes_a_formula_safe_table_of_what_is_refunded_and_why(tmp_path:
     assert rows[2][9] == "not refunded" and "after the contest deadline 2022-07-11" in rows[2][10]
     assert rows[4][9] == "not computed" and "'two hundred' is not an amount" in rows[4][10]
     assert sheet.cell(row=2, column=7).number_format == "0.00"
+    # paid is a number like refund and retained (it was the text '1000.00'), in the currency's format; a paid
+    # cell that could not be read stays as written
+    paid = sheet.cell(row=2, column=4)
+    assert paid.value == 1000 and paid.data_type == "n" and paid.number_format == "0.00"
+    assert rows[4][3] == "two hundred"
     summary = {r[0].value: r[1].value for r in openpyxl.load_workbook(out)["summary"].iter_rows(min_row=2)}
     assert summary["refund"] == pytest.approx(922.58) and summary["not computed"] == 2
     audit = [a for a in open_workspace(root).ledger.audit_trail(10) if a["action"] == "fees-refund-batch"]
     assert audit and json.loads(audit[0]["detail"])["refund"] == "922.58"
+    # the terminal table says whose withdrawal each row is (the file's name column), not only its row number
+    res = runner.invoke(app, ["fees", "refund", "--batch", str(src), "--out", str(out), "-w", str(root)],
+                        env={"COLUMNS": "120"})
+    lines = res.stdout.splitlines()
+    assert any("name" in line and "paid" in line for line in lines)
+    assert any("张伟" in line and "750.00" in line for line in lines)
+    assert any("Olga" in line and "not refunded" in line for line in lines)
 
 
 def test_batch_from_xlsx_with_chinese_headers_in_yen_to_csv(tmp_path: Path) -> None:

@@ -88,16 +88,20 @@ def render_refund(console: Console, r: Any) -> None:
 def render_refund_batch(console: Console, batch: Any) -> None:
     cur = batch.currency
     table = Table(title=f"Refunds: {_e(batch.source.name)}", header_style="bold")
-    for col, justify in (("row", "right"), ("paid", "right"), ("refund", "right"), ("retained", "right"),
-                         ("outcome", "left")):
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    table.add_column("row", justify="right")
+    if batch.who is not None:  # whose withdrawal: the file's name or registration column
+        table.add_column(_e(batch.headers[batch.who]), overflow="ellipsis", max_width=30)
+    for col in ("paid", "refund", "retained"):
+        table.add_column(col, justify="right")
+    table.add_column("outcome")
     for r in batch.rows[:40]:
+        who = [_e(batch.who_of(r))] if batch.who is not None else []
         if r.refund:
             outcome = "[green]refunded[/]" if r.refund.refunded else "[red]not refunded[/] (after the deadline)"
-            table.add_row(str(r.row), money_text(r.refund.paid, cur), money_text(r.refund.refund, cur),
+            table.add_row(str(r.row), *who, money_text(r.refund.paid, cur), money_text(r.refund.refund, cur),
                           money_text(r.refund.retained, cur), outcome)
         else:
-            table.add_row(str(r.row), "", "", "", "[yellow]not computed[/] (see above)")
+            table.add_row(str(r.row), *who, "", "", "", "[yellow]not computed[/] (see above)")
     console.print(table)
     if len(batch.rows) > 40:
         console.print(f"  … {len(batch.rows) - 40} more rows in the table")

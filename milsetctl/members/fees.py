@@ -156,6 +156,11 @@ BATCH_ALIASES: dict[str, list[str]] = {
                      "退出日期", "退出时间", "退赛日期", "退赛时间", "撤回日期", "撤回时间", "退报日期"],
     "currency": ["货币", "币种"],
 }
+# columns that say whose withdrawal a row is, most telling first: the first one present is shown beside the row
+# numbers on the terminal (the file's own header names it)
+WHO_HEADERS = ("name", "participant", "contestant", "organisation", "organization", "registration",
+               "registration no", "registration number", "registration id", "contestant id", "id",
+               "姓名", "名称", "单位", "报名编号", "报名号", "注册号")
 
 
 @dataclass
@@ -174,6 +179,13 @@ class RefundBatch:
     rows: list[BatchRow] = field(default_factory=list)
     out: Path | None = None
     notes: list[str] = field(default_factory=list)
+    who: int | None = None  # index in `headers` of the column naming the person (WHO_HEADERS), if any
+
+    def who_of(self, row: BatchRow) -> str:
+        """The row's name/registration cell as text ("" without such a column)."""
+        if self.who is None or self.who >= len(row.cells):
+            return ""
+        return cell_text(row.cells[self.who])
 
     @property
     def problems(self) -> list[str]:
@@ -232,6 +244,8 @@ def refund_batch(path: Path, settings: Settings, out: Path) -> RefundBatch:
     table = located
     cols = columns_of(table.headers)
     batch = RefundBatch(path, [h.strip() for h in table.headers], rules.currency, notes=list(table.notes))
+    keys = [header_key(h) for h in table.headers]
+    batch.who = next((keys.index(header_key(w)) for w in WHO_HEADERS if header_key(w) in keys), None)
 
     def where(row: int, column: str) -> str:
         i = cols[column]
@@ -269,7 +283,8 @@ def refund_batch(path: Path, settings: Settings, out: Path) -> RefundBatch:
     for r in batch.rows:
         own = [cell_text(c) if not isinstance(c, int | float) or isinstance(c, bool) else c
                for c in (r.cells + [None] * width)[:width]]
-        if r.refund:
+        if r.refund:  # the amount read, as a number in the currency's format like refund and retained
+            own[cols["paid"]] = r.refund.paid
             body.append([r.row, *own, r.refund.refund, r.refund.retained, r.refund.currency,
                          "refunded" if r.refund.refunded else "not refunded", r.refund.reason])
         else:
