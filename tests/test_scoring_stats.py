@@ -458,6 +458,21 @@ def test_juror_report_flags_harsh_lenient_and_against_the_panel():
     assert rep.loc["HARSH", "offset"] == pytest.approx(-2, abs=0.5)
     assert rep.loc["REVERSED", "corr"] < -0.8 and rep.loc["J0", "corr"] > 0.9
     assert rep.loc["LENIENT", "n"] == 20
+    # on an 80-column terminal each flag stays whole on its juror's line (the newcomer saw "lenien" / "t")
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from milsetctl.scoring.console import render_jurors
+
+    shown = rep.rename(index={"LENIENT": "Prof. Dr. Maria García-López", "REVERSED": "Jean-Baptiste Rousseau"})
+    shown["sheet"] = [f"{j}-scores-round-1.xlsx" for j in shown.index]
+    console = Console(width=80, record=True, color_system=None)
+    render_jurors(console, SimpleNamespace(jurors=shown))
+    lines = console.export_text().splitlines()
+    assert max(len(line) for line in lines) <= 80
+    for word in ("harsh", "lenient", "against", "panel"):  # "against the panel" may wrap between its words
+        assert any(f" {word} " in line for line in lines), (word, "\n".join(lines))
     assert sum(rep.loc["LENIENT", "distribution"].values()) == 20
 
 

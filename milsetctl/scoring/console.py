@@ -146,9 +146,16 @@ def render_jurors(console: Console, result: ScoreResult) -> None:
     buckets = list(report.attrs.get("buckets") or [])
     chart = f"Scores {buckets[0]}…{buckets[-1]}" if buckets else "Scores"
     table = Table(title="Jurors (weighted score of each entry, sheet's scale)", title_justify="left")
-    for name, justify in (("Juror", "left"), ("Sheet", "left"), ("Entries", "right"), ("Mean", "right"),
-                          ("Offset", "right"), ("Rank corr.", "right"), (chart, "left"), ("Flag", "left")):
-        table.add_column(name, justify=justify, overflow="fold", no_wrap=name == chart)  # type: ignore[arg-type]
+    # on a narrow terminal the names and sheets give way: numbers, the chart and each word of a flag stay whole
+    # (a flag cut mid-word read "lenien" / "t" on an 80-column terminal)
+    table.add_column("Juror", overflow="fold")
+    table.add_column("Sheet", overflow="ellipsis", max_width=18)  # a long file name: its start
+    for name in ("Entries", "Mean", "Offset"):
+        table.add_column(name, justify="right", no_wrap=True)
+    table.add_column("Rank corr.", justify="right", min_width=5)
+    table.add_column(chart, no_wrap=True)
+    words = [len(w) for f in report["flag"] if f for w in str(f).split()]
+    table.add_column("Flag", min_width=max([4, *words]), overflow="fold")  # wraps between words only
     for juror, r in report.iterrows():
         flag = r["flag"]
         style = {"harsh": "yellow", "lenient": "yellow", "against the panel": "red"}.get(flag, "")
