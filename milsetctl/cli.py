@@ -207,6 +207,8 @@ def validate(
                                              min=1, metavar="N")] = None,
     limit: Annotated[int, typer.Option(help="Entries needing attention shown in the terminal.", metavar="N")] = 40,
     replace_source: ReplaceSourceOpt = False,
+    after_purge: Annotated[bool, typer.Option("--after-purge", help="Validate a workspace whose personal data was "
+                                              "purged: reads the names back from SOURCE.")] = False,
 ) -> None:
     """Check every submission against the contest rules and say who is eligible, and why not.
 
@@ -253,6 +255,14 @@ def validate(
                 lock.release()
                 raise
             ws.lock = lock
+            from milsetctl.privacy import purged_at
+
+            purged = purged_at(ws)
+            if purged and not after_purge:
+                ws.close()
+                _fail(f"this contest's personal data was purged ({purged} UTC, milsetctl audit --kind purge): "
+                      "validate would read the names, schools and e-mails back from the submissions. To do that "
+                      "on purpose: milsetctl validate --after-purge", 2)
             if source is None:
                 if not ws.settings.source:
                     ws.close()
@@ -392,11 +402,15 @@ def decide(
 @app.command()
 def status(workspace: WorkspaceOpt = Path(".")) -> None:
     """Where the contest stands: entries by status and category, open reviews, decisions, last run."""
+    from milsetctl.audit import verify_chain
     from milsetctl.console import render_status
     from milsetctl.decisions import contest_status
 
     with _open(workspace, read_only=True) as ws:
         render_status(out, contest_status(ws))
+        check = verify_chain(ws.ledger)  # one line: a hand-edited trail is seen without asking for it
+        out.print(f"audit trail: [bold green]intact[/] ({check.records} records)" if check.ok else
+                  f"audit trail: [bold red]BROKEN at record {check.broken_id}[/] (milsetctl audit --verify)")
 
 
 @app.command()
@@ -1104,10 +1118,15 @@ def audit_cmd(
         kinds = [k for item in (kind or []) for k in item.replace(",", " ").split()]
         records = trail(ws.ledger, entry=entry, kinds=kinds or None, limit=limit or None)
         total = len(ws.ledger.audit_rows())
+        check = verify_chain(ws.ledger)  # cheap: a listing never shows an edited record without saying so
     if as_json:
-        _print_json({"timezone": zone, "total": total, "records": [r.as_json(tz) for r in records]})
+        _print_json({"timezone": zone, "total": total, "records": [r.as_json(tz) for r in records],
+                     "verify": check.as_json()})
     else:
-        render_trail(out, records, tz, zone, total)
+        render_trail(out, records, tz, zone, total, check)
+    if not check.ok and as_json:  # the listing ran (exit 0); the banner is in the table view, this for scripts
+        _warn(f"the audit trail is BROKEN at record {check.broken_id}: {check.problem} (milsetctl audit --verify "
+              "exits 1 on it)")
 
 
 @app.command("export")
@@ -1171,8 +1190,9 @@ def purge_cmd(
                 if not sys.stdin.isatty():
                     _fail("purge cannot be undone: add --yes to run it without a terminal (--dry-run shows what "
                           "it would remove)", 2)
-                render_purge(err, preview)
-                if not typer.confirm("Remove this personal data for good?", default=False, err=True):
+                render_purge(err, preview, asking=True)
+                if not typer.confirm("Remove this personal data for good? It cannot be undone.", default=False,
+                                     err=True):
                     _fail("nothing removed", 1)
             report = purge_personal_data(ws, dry_run=dry_run)
         except PrivacyError as exc:

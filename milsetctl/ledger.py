@@ -778,6 +778,27 @@ class Ledger:
                 out[table] = self.db.execute(f'SELECT {", ".join(cols)} FROM "{table}"').fetchall()
         return out
 
+    def place_values(self, columns: dict[str, tuple[str, ...]]) -> list[str]:
+        """Every distinct value of the given place/organisation columns (table -> columns) that exist."""
+        tables, out = self._tables(), []
+        for table, cols in columns.items():
+            have = {c for c, _ in tables.get(table, [])}
+            for col in cols:
+                if col in have:
+                    out += [str(r[0]) for r in self.db.execute(
+                        f'SELECT DISTINCT "{col}" FROM "{table}" WHERE "{col}" IS NOT NULL')]
+        return out
+
+    def _unique_columns(self, table: str) -> set[str]:
+        """Columns of `table` that are a primary key or UNIQUE alone: a scrub there could merge two rows."""
+        cols = {str(c[1]) for c in self.db.execute(f'PRAGMA table_info("{table}")') if c[5]}
+        for index in self.db.execute(f'PRAGMA index_list("{table}")').fetchall():
+            if index[2]:  # unique
+                members = [str(c[2]) for c in self.db.execute(f'PRAGMA index_info("{index[1]}")')]
+                if len(members) == 1:
+                    cols.add(members[0])
+        return cols
+
     def member_history_personal(self) -> list[sqlite3.Row]:
         """Contact names and e-mails the member roster ever held (member_history), if the roster exists."""
         if "member_history" not in self._tables():
@@ -848,8 +869,9 @@ class Ledger:
             for table, described in tables.items():
                 if table in caches or table == "audit":
                     continue
+                unique = self._unique_columns(table)  # identities: scrubbing one could collide with another row
                 for column, kind in described:
-                    if (table, column) in done or column in keep or kind not in ("TEXT", ""):
+                    if (table, column) in done or column in keep or column in unique or kind not in ("TEXT", ""):
                         continue
                     changed = [(new, old) for (old,) in self.db.execute(
                         f'SELECT DISTINCT "{column}" FROM "{table}" WHERE "{column}" IS NOT NULL')

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
+from milsetctl.audit import PURGE_ACTION
 from milsetctl.workspace import Workspace
 
 PURGED = "[purged]"
@@ -47,6 +48,7 @@ EXPORT_FORMATS = (".csv", ".xlsx")
 # award, is a child anyone who knows the region's entrants can name
 MIN_REGION = 3
 SMALL_REGION = f"(a province with fewer than {MIN_REGION} entries)"
+SMALL_COUNTRY = f"(a country with fewer than {MIN_REGION} entries)"
 RESULT_COLUMNS = ["anon_id", "category", "country", "province", "status", "decision", "rules", "score", "rank",
                   "award"]
 # per table: the columns that hold personal data and are cleared outright (None) or set to another column's value
@@ -60,13 +62,29 @@ CLEARED: dict[str, dict[str, str | None]] = {
 CACHE_TABLES = ("files", "photos", "rule_results")  # stat cache, probe results (EXIF names, GPS), rule findings
 # never scrubbed: digests, codes, IDs (a personal value can't be one, and the chain/codes must stay byte-exact)
 NOT_SCRUBBED = {"hash", "prev_hash", "body_sha256", "sha256", "code", "entry_id", "anon_id", "juror_id",
-                "member_id", "at", "issued_at", "created_at", "first_seen", "updated_at", "assigned_at"}
+                "member_id", "at", "issued_at", "created_at", "first_seen", "updated_at", "assigned_at",
+                # places, organisations and the contest's own words: never a person's data
+                "key", "organisation", "country", "province", "region", "category", "grade", "status", "award",
+                "kind", "stage", "method", "rule", "severity", "decision", "recipient_key", "field"}
+# where the workspace keeps what, and what the purge does with a file there that holds a personal value:
+# derived working files milsetctl makes again are removed; official outputs the secretariat must keep are listed
+REMOVED_FOLDERS = {
+    "cache": "thumbnails of the photos (validate makes them again)",
+    "reports": "validation reports naming the entrants (validate --report makes them again)",
+    "members": "member roster exports with contact persons (members export makes them again)",
+    "jury/package": "the jury's contact sheet with the entries' titles (anonymise makes it again)",
+}
 KEPT_OUTPUTS = {
     "certificates": "certificates (PDFs with names, already handed out)",
     "gallery": "the virtual gallery (published names and photos)",
     "awards": "award exports and nomination zips (names)",
-    "jury/sheets": "score sheets (named after the jurors)",
+    "jury/sheets": "the jurors' score sheets (named after the jurors; the record of the scoring)",
+    "fees": "fee quotes and refund lists (contestants' names; the secretariat's accounts)",
 }
+# the workspace's own files: the ledger is purged in place, the settings and the secret hold nothing personal
+NOT_FILES = {"ledger.sqlite", "ledger.sqlite-wal", "ledger.sqlite-shm", "ledger.sqlite-journal", "contest.toml",
+             "secret.key", ".milsetctl.lock", ".milsetctl.lock.json"}
+TEXT_FILES = {".html", ".htm", ".csv", ".tsv", ".txt", ".json", ".xml", ".md", ".toml", ".xlsx", ".zip", ".pdf"}
 
 
 class PrivacyError(ValueError):
@@ -104,7 +122,7 @@ def anonymised_tables(ws: Workspace) -> tuple[list[list[Any]], list[list[Any]]]:
     findings = ledger.current_findings()
     results: list[list[Any]] = []
     counter = 0
-    small_regions = Counter((e["country"], e["province"]) for e in entries if e["province"])
+    places = _places(ws, entries)
     for e in entries:
         eid = e["entry_id"]
         anon_id = anon.get(eid)
@@ -113,8 +131,8 @@ def anonymised_tables(ws: Workspace) -> tuple[list[list[Any]], list[list[Any]]]:
             anon_id = f"X{counter:04d}"
         rules = sorted({f"{f.rule} ({f.severity})" for f in findings.get(eid, []) if str(f.severity) != "info"})
         rank = ranking.get(eid)
-        province = e["province"] if small_regions[(e["country"], e["province"])] >= MIN_REGION else SMALL_REGION
-        results.append([anon_id, e["category"], e["country"], province, e["status"] or "unchecked",
+        country, province = places[eid]
+        results.append([anon_id, e["category"], country, province, e["status"] or "unchecked",
                         decisions.get(eid, {}).get("decision", ""), "; ".join(rules),
                         None if rank is None or rank["score"] is None else round(float(rank["score"]), 4),
                         None if rank is None else rank["rank"], awards.get(eid) or ""])
@@ -138,6 +156,29 @@ def anonymised_tables(ws: Workspace) -> tuple[list[list[Any]], list[list[Any]]]:
         stats.append(["score min", cat, min(scores)])
         stats.append(["score max", cat, max(scores)])
     return results, stats
+
+
+def _places(ws: Workspace, entries: list[Any]) -> dict[str, tuple[str | None, str | None]]:
+    """entry_id -> (country, province) as the export shows them: each spelled one way first ('中国', 'CN', 'china'
+    -> 'China' by the jury's pycountry canonicaliser; '广东省', 'Guangdong Sheng' -> 'Guangdong' by
+    `canonical_province` with [entrants.province_aliases]), then counted: a country or a (country, province)
+    shared by fewer than MIN_REGION entries becomes SMALL_COUNTRY / SMALL_REGION (one entrant from a small place,
+    with a score and a rank, is a child anyone who knows the place's entrants can name)."""
+    from milsetctl.ingest.values import canonical_province
+    from milsetctl.jury.conflicts import country_name
+
+    aliases = dict(ws.settings.section("entrants").get("province_aliases") or {})
+    named = {e["entry_id"]: (country_name(e["country"]) or None, canonical_province(e["province"], aliases))
+             for e in entries}
+    countries = Counter(c for c, _ in named.values() if c)
+    provinces = Counter((c, p) for c, p in named.values() if p)
+    shown: dict[str, tuple[str | None, str | None]] = {}
+    for eid, (country, province) in named.items():
+        shown_country = country if country is None or countries[country] >= MIN_REGION else SMALL_COUNTRY
+        shown_province = province if province is None or provinces[(country, province)] >= MIN_REGION \
+            else SMALL_REGION
+        shown[eid] = (shown_country, shown_province)
+    return shown
 
 
 def _atomic(path: Path, write: Any) -> None:
@@ -253,17 +294,62 @@ def _variants(value: str) -> set[str]:
     return {v for v in out if len(v.strip()) >= 2 and not v.strip().isdigit()}
 
 
+# what each source of personal values holds, by meaning: these are people's data. Organisations, countries,
+# provinces and regions are not, even where a certificate printed them as its "recipient" or "school" (a member
+# certificate names the organisation and its country)
+PERSONAL_ENTRY_FIELDS = ("contestant_id", "name", "school", "email", "file", "title", "description")
+PERSONAL_CERTIFICATE_FIELDS = ("name", "school", "title")  # in a contestant's certificate content
+MEMBER_KIND = "member"  # certificates issued to member organisations: nothing personal in them
+# columns whose values are places or organisations: never a scrub pattern (and never scrubbed: NOT_SCRUBBED)
+PLACE_COLUMNS = {"entries": ("country", "province"), "jurors": ("country",),
+                 "members": ("organisation", "country", "region", "key")}
+MIN_PATTERN = 3  # shorter values never become patterns for free text ("Li", "Wu": they are in ordinary words)
+
+
+def _is_cjk(text: str) -> bool:
+    return bool(text) and all("\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff" or ch >= "\U00020000"
+                              for ch in text)
+
+
+def _is_place(value: str) -> bool:
+    """A country (any spelling pycountry knows, English or Chinese) or a Chinese province."""
+    from milsetctl.ingest.values import _place_key, _province_table, _strip_place
+    from milsetctl.jury.conflicts import country_key
+
+    code = country_key(value)
+    if len(code) == 2 and code.isascii() and code.isupper():
+        return True
+    table = _province_table()
+    return _place_key(value) in table or _place_key(_strip_place(value)) in table
+
+
+def scrub_worthy(value: str, kept: set[str]) -> bool:
+    """Whether `value` may be a pattern that replaces text elsewhere: at least MIN_PATTERN characters (two for a
+    name in Chinese characters: most Chinese names are two or three), not a number, not a country or province,
+    not a value a place/organisation column holds (`kept`, casefolded). A value failing this is still cleared
+    from its own column; it is only not searched for in free text, where it would eat ordinary words."""
+    v = value.strip()
+    if v.isdigit() or v.casefold() in kept:
+        return False
+    if len(v) < MIN_PATTERN and not (len(v) == 2 and _is_cjk(v)):
+        return False
+    return not _is_place(v)
+
+
 def personal_values(ws: Workspace) -> set[str]:
-    """Every personal value the ledger holds: contestants' name, e-mail, school, contestant ID, file path and name,
-    title, description, extra manifest values; jurors' name, e-mail, school, affiliation; member contacts; issued
-    certificates' recipient names, schools and titles."""
+    """Every personal value the ledger holds, collected per column by meaning: contestants' name, e-mail, school,
+    contestant ID, file path and name, title, description, extra manifest values; the old values of names,
+    titles and schools a re-validation changed (entry-change audit records); jurors' name, e-mail, school,
+    affiliation; member contact persons and their e-mails (now and in the roster's history); the names, schools
+    and titles contestants' certificates printed. Only values `scrub_worthy` says may be searched for are
+    returned (with their JSON-escaped and file-name variants)."""
     found: set[str] = set()
     rows = ws.ledger.personal_rows(CLEARED)
     for table, columns in CLEARED.items():
         for row in rows.get(table, []):
             for col, target in columns.items():
                 value = row[col]
-                if value is None or (target is not None and value == row[target]):
+                if value is None or col == "key" or (target is not None and value == row[target]):
                     continue
                 if col == "extra":
                     try:
@@ -275,13 +361,27 @@ def personal_values(ws: Workspace) -> set[str]:
                     found.add(str(value))
     for row in ws.ledger.member_history_personal():
         found.update(str(v) for v in (row["old"], row["new"]) if v)
+    for record in ws.ledger.audit_rows(kinds=["entry-change"]):
+        try:
+            changes = json.loads(record["detail"] or "{}").get("entries", {})
+        except (ValueError, AttributeError):
+            continue
+        for fields in (changes.values() if isinstance(changes, dict) else []):
+            for name, pair in (fields.items() if isinstance(fields, dict) else []):
+                if name in PERSONAL_ENTRY_FIELDS and isinstance(pair, list):
+                    found.update(str(v) for v in pair if v)
     for row in ws.ledger.certificate_rows():
-        found.add(str(row["recipient"]))
+        if row["kind"] == MEMBER_KIND:
+            continue
         content = json.loads(row["content"])
-        found.update(str(content[k]) for k in ("name", "school", "title") if content.get(k))
+        if content.get("purged"):
+            continue
+        found.add(str(row["recipient"]))
+        found.update(str(content[k]) for k in PERSONAL_CERTIFICATE_FIELDS if content.get(k))
+    kept = {str(v).strip().casefold() for v in ws.ledger.place_values(PLACE_COLUMNS) if v}
     values: set[str] = set()
     for value in found:
-        values |= _variants(value.strip())
+        values |= {v for v in _variants(value.strip()) if scrub_worthy(v, kept)}
     values.discard(PURGED_NAME)
     return values
 
@@ -351,7 +451,7 @@ def _purged_certificates(ws: Workspace) -> dict[str, str]:
     kept: dict[str, str] = {}
     for row in rows:
         content = json.loads(row["content"])
-        if content.get("purged"):
+        if content.get("purged") or row["kind"] == MEMBER_KIND:  # a member organisation's: nothing personal
             continue
         award = content.get("award")
         genuine = hmac.compare_digest(make_code(secret, content), row["code"])
@@ -374,12 +474,13 @@ def _folder_size(folder: Path) -> tuple[int, int]:
 
 
 def _holds_personal(path: Path, pattern: re.Pattern[str] | None) -> bool:
-    """Whether a report file holds a personal value: its text (HTML, CSV, JSON), or for XLSX/ZIP the text of its
-    members (an XLSX's cells sit in zipped XML)."""
+    """Whether a file holds a personal value: its text (HTML, CSV, JSON), for XLSX/ZIP the text of its members
+    (an XLSX's cells sit in zipped XML), for a PDF its extracted text. Photos and other binary files: False
+    (the purge does not read pictures)."""
     import html
     import zipfile
 
-    if pattern is None:
+    if pattern is None or path.suffix.lower() not in TEXT_FILES:
         return False
 
     def found(blob: bytes) -> bool:
@@ -387,31 +488,103 @@ def _holds_personal(path: Path, pattern: re.Pattern[str] | None) -> bool:
         return bool(pattern.search(text) or pattern.search(html.unescape(text)))
 
     try:
+        if path.suffix.lower() == ".pdf":
+            from pypdf import PdfReader
+
+            reader = PdfReader(str(path))
+            return any(pattern.search(page.extract_text() or "") for page in reader.pages[:200])
         if zipfile.is_zipfile(path):
             with zipfile.ZipFile(path) as zf:
                 return any(found(zf.read(info)) for info in zf.infolist() if info.file_size < 200_000_000)
         return found(path.read_bytes())
-    except (OSError, zipfile.BadZipFile, RuntimeError):  # unreadable: say it holds some, to be safe
+    except Exception:  # noqa: BLE001 - unreadable (a broken PDF or zip): say it holds some, to be safe
         return True
 
 
-def _doomed_files(ws: Workspace, pattern: re.Pattern[str] | None) -> list[Path]:
-    """Workspace folders/files the purge deletes: cache/ (thumbnails) and every file in reports/ that holds a
-    personal value (the validation reports; the contest report and anonymised exports hold none and stay)."""
-    doomed: list[Path] = []
-    if (ws.root / "cache").is_dir():
-        doomed.append(ws.root / "cache")
-    reports = ws.root / "reports"
-    if reports.is_dir():
-        doomed += sorted(p for p in reports.rglob("*") if p.is_file() and _holds_personal(p, pattern))
-    return doomed
+def _folder_of(rel: PurePosixPath, folders: dict[str, str]) -> str | None:
+    for folder in sorted(folders, key=len, reverse=True):
+        if rel.parts[: len(PurePosixPath(folder).parts)] == PurePosixPath(folder).parts:
+            return folder
+    return None
+
+
+@dataclass
+class _FilePlan:
+    doomed: list[Path] = field(default_factory=list)  # removed: cache/ whole, derived files holding personal values
+    kept: list[str] = field(default_factory=list)  # one line per folder or file left, saying why
+
+
+def _plan_files(ws: Workspace, pattern: re.Pattern[str] | None) -> _FilePlan:
+    """Scan the whole workspace (not SOURCE) and decide per file: cache/ goes whole; a file holding a personal
+    value in a REMOVED_FOLDERS folder goes; KEPT_OUTPUTS folders are listed as kept whole; any other file holding a
+    personal value is listed by name, for the coordinator to decide. Files a purge interrupted before deleting
+    them (listed by an earlier purge record) go too."""
+    plan = _FilePlan()
+    root = ws.root
+    source = Path(ws.settings.source).resolve() if ws.settings.source else None
+    if (root / "cache").is_dir():
+        plan.doomed.append(root / "cache")
+    unknown: list[str] = []
+    kept_counts: Counter[str] = Counter()
+    for path in sorted(root.rglob("*")):
+        rel = PurePosixPath(path.relative_to(root).as_posix())
+        if not path.is_file() or path.is_symlink() or rel.parts[0] == "cache" or str(rel) in NOT_FILES:
+            continue
+        if source is not None and (path.resolve() == source or source in path.resolve().parents):
+            continue
+        kept_folder = _folder_of(rel, KEPT_OUTPUTS)
+        if kept_folder is not None and kept_folder != "fees":  # known to hold names: listed whole, not read
+            kept_counts[kept_folder] += 1
+            continue
+        if not _holds_personal(path, pattern):
+            continue
+        if kept_folder is not None:
+            kept_counts[kept_folder] += 1
+        elif _folder_of(rel, REMOVED_FOLDERS) is not None:
+            plan.doomed.append(path)
+        else:
+            unknown.append(str(rel))
+    for rel_text in _earlier_deletions(ws):
+        path = root / rel_text
+        if path.exists() and path not in plan.doomed and path.resolve().is_relative_to(root.resolve()):
+            plan.doomed.append(path)
+    for folder, what in KEPT_OUTPUTS.items():
+        if kept_counts[folder]:
+            plan.kept.append(f"{folder}/: {kept_counts[folder]} files: {what}; delete them when no longer needed")
+    for rel_text in unknown:
+        plan.kept.append(f"{rel_text}: holds personal data and is not a file milsetctl makes: delete it by hand "
+                         "if it is not needed")
+    return plan
+
+
+def _earlier_deletions(ws: Workspace) -> list[str]:
+    """The files and folders earlier purges said they deleted (a purge killed after its ledger transaction and
+    before the last file went: the next run finishes the job, the ledger no longer knowing the names)."""
+    out: list[str] = []
+    for record in ws.ledger.audit_rows(kinds=[PURGE_ACTION]):
+        try:
+            detail = json.loads(record["detail"] or "{}")
+        except ValueError:
+            continue
+        out += [str(f).rstrip("/") for f in (detail.get("deleted") or []) if isinstance(f, str)]
+    return out
+
+
+def purged_at(ws: Workspace) -> str | None:
+    """When the personal data was last purged (the purge record's UTC time), or None if never."""
+    rows = ws.ledger.audit_rows(kinds=[PURGE_ACTION])
+    return str(rows[-1]["at"]) if rows else None
 
 
 def purge_personal_data(ws: Workspace, dry_run: bool = False) -> PurgeReport:
     """Remove the personal data (see the module docstring for what and why); with `dry_run`, only count it.
 
-    Raises PrivacyError when the audit trail is broken (the purge rewrites records' text and vouches for them in
-    its own record: it must not vouch for a trail already edited)."""
+    The ledger changes in one transaction (all or nothing); the files go after it commits, and a purge stopped
+    before the last file went is finished by the next run. Raises PrivacyError when the audit trail is broken (the
+    purge rewrites records' text and vouches for them in its own record: it must not vouch for a trail already
+    edited), when the ledger refuses the change (nothing changed then) or a file cannot be deleted."""
+    import sqlite3
+
     from milsetctl.audit import verify_chain
 
     report = PurgeReport(dry_run=dry_run)
@@ -427,9 +600,11 @@ def purge_personal_data(ws: Workspace, dry_run: bool = False) -> PurgeReport:
     def scrub(text: str) -> str:
         return pattern.sub(PURGED, text) if pattern is not None else text
 
-    for path in _doomed_files(ws, pattern):
+    plan = _plan_files(ws, pattern)
+    for path in plan.doomed:
         files, size = _folder_size(path) if path.is_dir() else (1, path.stat().st_size)
-        report.folders.append((str(path.relative_to(ws.root)) + ("/" if path.is_dir() else ""), files, size))
+        report.folders.append((path.relative_to(ws.root).as_posix() + ("/" if path.is_dir() else ""), files, size))
+    report.kept = list(plan.kept)
     # the jurors as the score sheets name them become their juror IDs (J01...), not one "[purged]" juror
     jurors = {str(r["name"]).casefold(): r["juror_id"] for r in ws.ledger.jurors()}
     named = ws.ledger.distinct_values("scores", "juror")
@@ -437,28 +612,35 @@ def purge_personal_data(ws: Workspace, dry_run: bool = False) -> PurgeReport:
     renamed = {name: jurors.get(name.casefold()) or f"juror-{next(others)}" for name in named
                if not re.fullmatch(r"J\d+|juror-\d+", name)}  # already a pseudonym (a purged ledger)
     pseudonyms = {("scores", "juror"): renamed}
-    counts = ws.ledger.purge_personal_data(
-        CLEARED, CACHE_TABLES, NOT_SCRUBBED, scrub, certificates, PURGED_NAME, pseudonyms, dry_run=dry_run,
-        detail={"deleted": [f for f, _, _ in report.folders], "deleted_files": sum(n for _, n, _ in report.folders)})
+    try:
+        counts = ws.ledger.purge_personal_data(
+            CLEARED, CACHE_TABLES, NOT_SCRUBBED, scrub, certificates, PURGED_NAME, pseudonyms, dry_run=dry_run,
+            detail={"deleted": [f for f, _, _ in report.folders],
+                    "deleted_files": sum(n for _, n, _ in report.folders)})
+    except sqlite3.Error as exc:
+        raise PrivacyError(f"the ledger refused the purge ({exc}); nothing was changed (the purge is one "
+                           "transaction). Please report this with `milsetctl purge --personal-data --dry-run` "
+                           "output.") from exc
     report.ledger = [(k, v) for k, v in counts.items() if v]
-    for rel, what in KEPT_OUTPUTS.items():
-        folder = ws.root / rel
-        if folder.is_dir():
-            files, _ = _folder_size(folder)
-            if files:
-                report.kept.append(f"{rel}/: {files} files: {what}; delete them when no longer needed")
     if ws.settings.source:
-        report.kept.append(f"the submissions folder {ws.settings.source} (milsetctl never writes there; a later "
-                           "`validate` would read the names from it again)")
+        report.kept.append(f"the submissions folder {ws.settings.source} (milsetctl never writes there); `validate` "
+                           "now refuses to read the names from it again unless told --after-purge")
     if dry_run:
         return report
-    for path in _doomed_files(ws, pattern):
-        if path.is_dir():
-            shutil.rmtree(path)
-        else:
-            path.unlink(missing_ok=True)
+    failed = []
+    for path in plan.doomed:
+        try:
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink(missing_ok=True)
+        except OSError as exc:
+            failed.append(f"{path.relative_to(ws.root).as_posix()}: {exc.strerror or exc}")
     report.ledger_bytes_before = ws.ledger.path.stat().st_size
     ws.ledger.compact()
     report.vacuumed = True
     report.ledger_bytes_after = ws.ledger.path.stat().st_size
+    if failed:
+        raise PrivacyError("the ledger is purged, but these could not be deleted (run the purge again once they "
+                           "can be): " + "; ".join(failed))
     return report

@@ -35,8 +35,14 @@ def _detail_text(detail: Any, width: int = 160) -> str:
 
 
 def render_trail(console: Console, records: Sequence[AuditRecord], tz: tzinfo | None, zone: str,
-                 total: int) -> None:
+                 total: int, check: ChainCheck | None = None) -> None:
+    """The records as a table; with a failed `check`, a warning banner first naming the first broken record."""
     from milsetctl.report.tables import contest_time
+
+    if check is not None and not check.ok:
+        console.print(f"[bold white on red] WARNING: audit trail BROKEN at record {check.broken_id} [/] "
+                      f"{escape(check.problem or '')}. Records from {check.broken_id} on cannot be trusted; "
+                      "details: milsetctl audit --verify", soft_wrap=True)
 
     if not records:
         console.print("No audit records match." if total else "The audit trail is empty.")
@@ -54,7 +60,9 @@ def render_trail(console: Console, records: Sequence[AuditRecord], tz: tzinfo | 
             detail += " [dim](personal data purged)[/]"
         if r.command:
             detail += f"\n[dim]$ {escape(r.command)}[/]"
-        table.add_row(str(r.id), contest_time(r.at, tz, zone=False) or r.at, escape(r.who), escape(r.action), detail)
+        mark = "" if check is None or check.ok or check.broken_id is None or r.id < check.broken_id else " [red]![/]"
+        table.add_row(str(r.id) + mark, contest_time(r.at, tz, zone=False) or r.at, escape(r.who), escape(r.action),
+                      detail)
     console.print(table)
 
 
@@ -85,10 +93,11 @@ def render_export(console: Console, result: AnonymisedExport) -> None:
     console.print("  no names, e-mails, schools, contestant IDs, file names or titles; entries by anonymous ID")
 
 
-def render_purge(console: Console, report: PurgeReport) -> None:
+def render_purge(console: Console, report: PurgeReport, asking: bool = False) -> None:
+    """The purge's result, its --dry-run, or (`asking`) the preview shown before the terminal asks to go on."""
     verb = "Would remove" if report.dry_run else "Removed"
-    table = Table(title=f"{verb} personal data" + (" (dry run: nothing changed)" if report.dry_run else ""),
-                  title_justify="left")
+    note = "" if not report.dry_run else " (nothing changed yet)" if asking else " (dry run: nothing changed)"
+    table = Table(title=f"{verb} personal data{note}", title_justify="left")
     table.add_column("where")
     table.add_column("what")
     table.add_column("count", justify="right")
@@ -97,10 +106,10 @@ def render_purge(console: Console, report: PurgeReport) -> None:
     for folder, files, size in report.folders:
         table.add_row(escape(folder), f"files ({size / 1e6:.1f} MB)", str(files))
     console.print(table)
-    for note in report.kept:
-        console.print(f"[bold]kept:[/] {escape(note)}", soft_wrap=True)
-    if report.dry_run:
-        console.print("Run again without --dry-run (and with --yes) to remove it.")
+    for line in report.kept:
+        console.print(f"[bold]kept:[/] {escape(line)}", soft_wrap=True)
+    if report.dry_run and not asking:
+        console.print("To remove it: milsetctl purge --personal-data (asks first; --yes without a terminal).")
     elif report.vacuumed:
         console.print(f"Ledger compacted (VACUUM): {report.ledger_bytes_before / 1e6:.1f} MB → "
                       f"{report.ledger_bytes_after / 1e6:.1f} MB; deleted text no longer sits in free pages.")

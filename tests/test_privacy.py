@@ -48,8 +48,11 @@ def _build(root: Path) -> Path:
     rows = [dict(r) for r in ws.ledger.entries()]
     for r in rows:
         r.pop("present"), r.pop("first_seen"), r.pop("updated_at")
-    rows[6]["country"] = "=HYPERLINK(\"http://x\")"  # hostile text: stays text in the export
-    rows[2]["province"] = rows[4]["province"] = "Beijing"  # with E0001: three entries from Beijing
+    for i in (5, 6, 7):  # hostile text, three times (a country of one would be grouped): stays text in the export
+        rows[i]["country"] = "=HYPERLINK(\"http://x\")"
+    # with E0001: three entries from Beijing, from China, each written another way
+    rows[2]["province"], rows[4]["province"] = "北京市", "beijing"
+    rows[0]["country"], rows[4]["country"] = "中国", "CN"
     rows[6]["extra"] = json.dumps({"parent": "Zhao Guoqiang", "phone": "+86 138 0000 1234"})
     findings = {"E0008": [Finding("duplicate", Severity.REJECT, f"the same photo as E0001 by {PEOPLE[0].name}",
                                   {"other_file": f"photos/{PEOPLE[0].name} 0.jpg"})],
@@ -127,9 +130,13 @@ def test_export_anonymised_csv_and_xlsx_hold_no_personal_value(finished: Path, t
     assert rows["K7Q0"]["award"] == "qualifier" and rows["K7Q0"]["rank"] == 1 and rows["K7Q0"]["score"] == 90.0
     assert rows["X0001"]["status"] == "rejected" and rows["X0001"]["rules"] == "duplicate (reject)"
     assert rows["K7Q2"]["decision"] == "accept"
-    # a province is named only where three entries share it: one entrant from Madrid is a child one can name
+    # a province or a country is named only where three entries share it (counted once spelt one way): one
+    # entrant from Madrid, or from Spain, is a child one can name
     assert [r["province"] for r in rows.values()].count("Beijing") == 3
+    assert [r["country"] for r in rows.values()].count("China") == 3
     assert "Madrid" not in text and "Punjab" not in text
+    assert not {"Spain", "Russia", "Pakistan", "中国", "CN"} & {str(c.value) for c in cells}
+    assert [r["country"] for r in rows.values()].count("(a country with fewer than 3 entries)") == 2
     hostile = next(c for c in cells if c.value == "=HYPERLINK(\"http://x\")")
     assert hostile.data_type == "s" and hostile.quotePrefix  # shown as typed, never run
     stats = [tuple(r) for r in book["statistics"].iter_rows(min_row=2, values_only=True)]
