@@ -157,6 +157,24 @@ def default_jobs(settings: Settings, jobs: int | None) -> int:
     return max(1, wanted)
 
 
+# multiprocessing's resource tracker (a helper process the pool's semaphores start) outlives a parent killed with
+# SIGKILL and then warns on the terminal "resource_tracker: There appear to be 5 leaked semaphore objects to clean
+# up at shutdown": it cleans them up all the same, and the killed run is resumed by the next one, so the warning
+# only alarms. The tracker is started with this interpreter's -W options (multiprocessing.util.
+# _args_from_interpreter_flags reads sys.warnoptions), so a filter added here before the pool starts reaches it.
+_TRACKER_WARNING = "ignore:resource_tracker:UserWarning"
+
+
+def _quiet_resource_tracker() -> None:
+    """Silence the tracker's leak warning, here and in the tracker process it starts (see _TRACKER_WARNING)."""
+    import sys
+    import warnings
+
+    if _TRACKER_WARNING not in sys.warnoptions:
+        sys.warnoptions.append(_TRACKER_WARNING)
+        warnings.filterwarnings("ignore", message="resource_tracker", category=UserWarning)
+
+
 def _run_jobs(jobs: list[PhotoJob], workers: int) -> Iterator[PhotoOutcome]:
     if not jobs:
         return
@@ -165,6 +183,7 @@ def _run_jobs(jobs: list[PhotoJob], workers: int) -> Iterator[PhotoOutcome]:
         for job in jobs:
             yield analyse_photo(job)
         return
+    _quiet_resource_tracker()
     ctx = get_context("spawn")  # no fork of a process holding threads or sqlite handles
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
                              initargs=(os.getpid(),), max_tasks_per_child=WORKER_RECYCLE) as pool:
