@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -86,7 +87,9 @@ def render_validation(console: Console, result: ValidationResult, attention_limi
         console.print(_reasons_table(reasons))
 
     attention = [r for r in result.entries if r.status != Status.ELIGIBLE]
-    attention.sort(key=lambda r: (r.status != Status.REJECTED, r.entry.entry_id))
+    # the entries waiting for the coordinator's decision first: they are what a coordinator must act on (a
+    # rejection stands without them); then the rejected ones
+    attention.sort(key=lambda r: (r.status != Status.REVIEW, r.entry.entry_id))
     if attention and attention_limit > 0:
         need = Table(title="Entries that need attention", header_style="bold", show_lines=True, expand=True)
         need.add_column("entry", no_wrap=True)
@@ -112,8 +115,10 @@ def render_validation(console: Console, result: ValidationResult, attention_limi
     shown = min(len(attention), max(attention_limit, 0))
     if len(attention) > shown:
         more = len(attention) - shown
-        console.print(f"… and {more} more: write them all with --report report.html" if shown else
-                      f"{more} entries need attention: list them with --report report.html")
+        left = Counter(str(r.status) for r in attention[shown:])
+        kinds = ", ".join(f"{left[k]} {'to review' if k == 'review' else k}" for k in ("review", "rejected") if left[k])
+        console.print(f"… and {more} more ({kinds}): write them all with --report report.html" if shown else
+                      f"{more} entries need attention ({kinds}): list them with --report report.html")
     cache_note = f", {result.photos_cached} from cache" if result.photos_cached else ""
     console.print(
         f"Checked {len(result.entries)} entries ({result.photos_analysed} photos analysed{cache_note}) "

@@ -11,7 +11,7 @@ ws=demo-workspace
 .venv/bin/python sample_data/make_sample.py
 mkdir -p "$ws"
 
-echo; echo "== 1. validate: who is eligible, and why not"
+echo; echo "== 1. validate: who is eligible, and why not (the entries waiting for a decision listed first)"
 "${ctl[@]}" validate sample_data/submissions -w "$ws" --report "$ws/reports/validation.html" --limit 12
 
 echo; echo "== 2. decide: the coordinator settles five doubtful entries (three stay open for review)"
@@ -21,6 +21,8 @@ echo; echo "== 2. decide: the coordinator settles five doubtful entries (three s
 "${ctl[@]}" decide E0030 reject -w "$ws" --reason "a recognisable face on the poster"
 "${ctl[@]}" decide E0035 accept -w "$ws" --reason "Henan has no regional round; stays in the national round"
 "${ctl[@]}" status -w "$ws"
+echo "-- the validation report written again, with these decisions (cached: no photo is read again)"
+"${ctl[@]}" validate sample_data/submissions -w "$ws" --report "$ws/reports/validation.html" --limit 0
 
 echo; echo "== 3. anonymise: the blind jury package, checked byte by byte"
 "${ctl[@]}" anonymise -w "$ws"

@@ -291,6 +291,20 @@ def test_terminal_output_reads_well(tmp_path: Path) -> None:
     assert "missing-file" in out and "Most frequent reasons" in out
 
 
+
+def test_attention_table_shows_the_entries_to_decide_first(tmp_path: Path) -> None:
+    """A limited table must not hide what the coordinator has to act on behind rejections: the entry waiting for
+    a decision (E0006, the stray photo) comes before the rejected E0003..E0005, and the rest is counted by kind."""
+    src = _contest(tmp_path)
+    result = runner.invoke(app, ["validate", str(src), "-w", str(tmp_path / "ws"), "--jobs", "1", "--limit", "1"],
+                           env={"COLUMNS": "120"})
+    assert result.exit_code == 0
+    out = result.stdout
+    table = out.split("Entries that need attention")[1].split("… and")[0]
+    assert "E0006" in table and "E0003" not in table
+    assert "… and 3 more (3 rejected)" in out
+
+
 def test_interrupted_run_resumes(tmp_path: Path) -> None:
     from milsetctl.pipeline import validate
     from milsetctl.workspace import init_workspace
