@@ -256,11 +256,13 @@ def validate(
                 raise
             ws.lock = lock
             from milsetctl.privacy import purged_at
+            from milsetctl.report.tables import contest_time
 
             purged = purged_at(ws)
             if purged and not after_purge:
+                when = contest_time(purged, ws.settings.tz) or purged
                 ws.close()
-                _fail(f"this contest's personal data was purged ({purged} UTC, milsetctl audit --kind purge): "
+                _fail(f"this contest's personal data was purged on {when} (milsetctl audit --kind purge): "
                       "validate would read the names, schools and e-mails back from the submissions. To do that "
                       "on purpose: milsetctl validate --after-purge", 2)
             if source is None:

@@ -17,10 +17,19 @@ was purged. Choices:
   their digest and are listed by the purge's own record, so `audit --verify` still passes.
 - jurors' and member contacts' names and e-mails go as well (adults, but personal data nothing needs any more);
   jurors keep their J01 IDs.
-- workspace files: `cache/` (thumbnails of the photos, certificate thumbnails) and every file in `reports/` holding
-  a personal value (the validation reports: names and thumbnails) are deleted; deliverables already handed out
-  (certificates, gallery, award exports, nomination zips, score sheets named after jurors) are listed as kept, for
-  the coordinator to delete when no longer needed. SOURCE is never written: the purge says so.
+- personal values are collected per column by meaning (names, e-mails, schools, contestant IDs, titles,
+  descriptions, contact persons; the old values entry-change audit records keep), never from places or
+  organisations (a member certificate prints the organisation as recipient, its country as "school"); a value
+  shorter than 3 characters (2 for a Chinese name), a number, a country or province, or a value a place or
+  organisation column holds is never searched for in free text (`scrub_worthy`): "China" would eat every country.
+- workspace files: the whole workspace (not SOURCE) is scanned. `cache/` goes whole; a file holding a personal
+  value in a folder of derived working files milsetctl makes again (REMOVED_FOLDERS: reports/, members/,
+  jury/package/) goes; official outputs the secretariat keeps (KEPT_OUTPUTS: certificates, gallery, award exports
+  and nominations, score sheets, fee and refund lists) are listed as kept, for the coordinator to delete when no
+  longer needed; any other file holding a personal value is listed by name. SOURCE is never written: the purge
+  says so, and `validate` refuses to read the names back from it unless told --after-purge.
+- the ledger changes in one transaction (a refusal changes nothing and is one clear message); files go after it
+  commits, and an interrupted purge's files are deleted by the next run (its record lists them).
 The ledger is compacted (VACUUM, secure_delete) so that deleted text does not linger in free pages or the WAL.
 """
 
@@ -70,7 +79,7 @@ NOT_SCRUBBED = {"hash", "prev_hash", "body_sha256", "sha256", "code", "entry_id"
 # derived working files milsetctl makes again are removed; official outputs the secretariat must keep are listed
 REMOVED_FOLDERS = {
     "cache": "thumbnails of the photos (validate makes them again)",
-    "reports": "validation reports naming the entrants (validate --report makes them again)",
+    "reports": "reports naming entrants or jurors (validate --report and report make them again)",
     "members": "member roster exports with contact persons (members export makes them again)",
     "jury/package": "the jury's contact sheet with the entries' titles (anonymise makes it again)",
 }
@@ -108,7 +117,8 @@ def anonymised_tables(ws: Workspace) -> tuple[list[list[Any]], list[list[Any]]]:
     """(results, statistics) without personal data.
 
     results: one row per present entry, RESULT_COLUMNS: anon_id (the jury's anonymous ID, or X0001... for entries
-    that never went to the jury), category, country, province (named only when MIN_REGION entries share it),
+    that never went to the jury), category, country and province (spelt one way, named only when MIN_REGION
+    entries share it: `_places`),
     status, decision (accept/reject/''), rules (the reject/review findings' rule IDs, 'rule (severity)' joined by
     '; '), score, rank, award. Sorted by category, rank, anon_id, so the order says nothing about the manifest.
     statistics: [statistic, group, value] rows: entries by category and status, by country/province, reasons,
@@ -269,7 +279,7 @@ def export_anonymised(ws: Workspace, path: Path) -> AnonymisedExport:
 class PurgeReport:
     dry_run: bool
     ledger: list[tuple[str, int]] = field(default_factory=list)  # (what, count)
-    folders: list[tuple[str, int, int]] = field(default_factory=list)  # (folder, files, bytes)
+    folders: list[tuple[str, int, int, str]] = field(default_factory=list)  # (folder or file, files, bytes, why)
     kept: list[str] = field(default_factory=list)
     values: int = 0  # distinct personal values found
     vacuumed: bool = False
@@ -278,7 +288,7 @@ class PurgeReport:
 
     def as_json(self) -> dict[str, Any]:
         return {"dry_run": self.dry_run, "ledger": dict(self.ledger),
-                "folders": [{"folder": f, "files": n, "bytes": b} for f, n, b in self.folders],
+                "folders": [{"folder": f, "files": n, "bytes": b, "why": w} for f, n, b, w in self.folders],
                 "kept": self.kept, "personal_values": self.values}
 
 
@@ -550,7 +560,8 @@ def _plan_files(ws: Workspace, pattern: re.Pattern[str] | None) -> _FilePlan:
             plan.doomed.append(path)
     for folder, what in KEPT_OUTPUTS.items():
         if kept_counts[folder]:
-            plan.kept.append(f"{folder}/: {kept_counts[folder]} files: {what}; delete them when no longer needed")
+            n = kept_counts[folder]
+            plan.kept.append(f"{folder}/: {n} file{'s' if n != 1 else ''}: {what}; delete when no longer needed")
     for rel_text in unknown:
         plan.kept.append(f"{rel_text}: holds personal data and is not a file milsetctl makes: delete it by hand "
                          "if it is not needed")
@@ -603,7 +614,10 @@ def purge_personal_data(ws: Workspace, dry_run: bool = False) -> PurgeReport:
     plan = _plan_files(ws, pattern)
     for path in plan.doomed:
         files, size = _folder_size(path) if path.is_dir() else (1, path.stat().st_size)
-        report.folders.append((path.relative_to(ws.root).as_posix() + ("/" if path.is_dir() else ""), files, size))
+        rel = PurePosixPath(path.relative_to(ws.root).as_posix())
+        folder = _folder_of(rel, REMOVED_FOLDERS)
+        why = REMOVED_FOLDERS[folder] if folder else "left by a purge stopped half-way"
+        report.folders.append((str(rel) + ("/" if path.is_dir() else ""), files, size, why))
     report.kept = list(plan.kept)
     # the jurors as the score sheets name them become their juror IDs (J01...), not one "[purged]" juror
     jurors = {str(r["name"]).casefold(): r["juror_id"] for r in ws.ledger.jurors()}
@@ -615,8 +629,8 @@ def purge_personal_data(ws: Workspace, dry_run: bool = False) -> PurgeReport:
     try:
         counts = ws.ledger.purge_personal_data(
             CLEARED, CACHE_TABLES, NOT_SCRUBBED, scrub, certificates, PURGED_NAME, pseudonyms, dry_run=dry_run,
-            detail={"deleted": [f for f, _, _ in report.folders],
-                    "deleted_files": sum(n for _, n, _ in report.folders)})
+            detail={"deleted": [f for f, _, _, _ in report.folders],
+                    "deleted_files": sum(n for _, n, _, _ in report.folders)})
     except sqlite3.Error as exc:
         raise PrivacyError(f"the ledger refused the purge ({exc}); nothing was changed (the purge is one "
                            "transaction). Please report this with `milsetctl purge --personal-data --dry-run` "

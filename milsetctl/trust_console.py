@@ -103,8 +103,8 @@ def render_purge(console: Console, report: PurgeReport, asking: bool = False) ->
     table.add_column("count", justify="right")
     for row in report.ledger:
         table.add_row("ledger", escape(row[0]), str(row[1]))
-    for folder, files, size in report.folders:
-        table.add_row(escape(folder), f"files ({size / 1e6:.1f} MB)", str(files))
+    for folder, files, size, why in report.folders:
+        table.add_row(escape(folder), f"{escape(why)} ({size / 1e6:.1f} MB)", str(files))
     console.print(table)
     for line in report.kept:
         console.print(f"[bold]kept:[/] {escape(line)}", soft_wrap=True)

@@ -197,3 +197,22 @@ def test_edit_with_the_sqlite3_shell_is_caught(decided: Path) -> None:
                     "UPDATE audit SET detail=replace(detail, 'reject', 'accept') WHERE id=5;"], check=True)
     code, doc = verify(decided)
     assert code == 1 and doc["broken_record"] == 5
+
+
+def test_plain_listing_and_status_warn_about_an_edited_record(decided: Path) -> None:
+    res = runner.invoke(app, ["audit", "-w", str(decided)], terminal_width=200)
+    assert res.exit_code == 0 and "BROKEN" not in res.stdout
+    res = runner.invoke(app, ["status", "-w", str(decided)], terminal_width=200)
+    assert res.exit_code == 0 and "audit trail: intact" in res.stdout
+    with sqlite3.connect(decided / "ledger.sqlite") as db:
+        db.execute("UPDATE audit SET detail=replace(detail, 'reject', 'accept') WHERE id=3")
+    for args in (["audit"], ["audit", "--entry", "E0002"]):
+        res = runner.invoke(app, [*args, "-w", str(decided)], terminal_width=200)
+        assert res.exit_code == 0, res.output  # a listing still lists; --verify is the check that fails
+        banner = res.stdout.splitlines()[0]
+        assert "WARNING: audit trail BROKEN at record 3" in banner and "audit --verify" in banner
+    res = runner.invoke(app, ["audit", "--json", "-w", str(decided)])
+    doc = json.loads(res.stdout)
+    assert res.exit_code == 0 and doc["verify"]["broken_record"] == 3 and "BROKEN at record 3" in res.stderr
+    res = runner.invoke(app, ["status", "-w", str(decided)], terminal_width=200)
+    assert "audit trail: BROKEN at record 3" in res.stdout

@@ -11,6 +11,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 from jury_fixtures import PEOPLE, jury_workspace
+from test_members import HEADER, ROWS, write_csv
 from typer.testing import CliRunner
 
 from milsetctl.certificates import issue_certificates, verify_code
@@ -241,3 +242,128 @@ def test_personal_pattern_matches_whole_names_and_cjk_anywhere() -> None:
     assert scrub("CN2022-101 and CN2022-1015") == "[purged] and CN2022-1015"
     assert scrub("from Maria García, Madrid") == "from [purged], Madrid"
     assert personal_pattern(set()) is None
+
+
+def _with_members_and_files(root: Path) -> Path:
+    """The finished contest plus what the demo adds: a member roster, member certificates (the organisation as
+    recipient, the country as 'school'), the roster export, a refund list, the jury's contact sheet, an
+    anonymised export in reports/ and a file milsetctl does not make."""
+    from milsetctl.members import export_roster, import_roster
+
+    with open_workspace(root) as ws:
+        import_roster(ws, write_csv(root.parent / "roster.csv", HEADER, ROWS))
+        batch = issue_certificates(ws, "member", workers=1)
+        assert [i.recipient for i in batch.issued] == ["中国青少年科技教育协会", "Jeunes Sciences Québec"]
+        export_roster(ws, root / "members" / "members.xlsx")
+        title = ws.ledger.entry("E0002")["title"]
+    (root / "fees").mkdir()
+    book = openpyxl.Workbook()
+    book.active.append(["entry", "name", "refund"])
+    book.active.append(["E0004", PEOPLE[3].name, 50])
+    book.save(root / "fees" / "refunds.xlsx")
+    (root / "jury" / "package").mkdir(parents=True, exist_ok=True)
+    (root / "jury" / "package" / "contact-sheet.html").write_text(f"<p>K7Q1 {title}</p>", encoding="utf-8")
+    (root / "notes").mkdir()
+    (root / "notes" / "calls.csv").write_text(f"called,{PEOPLE[5].email}\n", encoding="utf-8")
+    res = runner.invoke(app, ["export", "--anonymised", str(root / "reports" / "results-anonymised.xlsx"),
+                              "-w", str(root)])
+    assert res.exit_code == 0, res.output
+    return root
+
+
+def test_purge_after_member_certificates_keeps_places_organisations_and_the_anonymised_export(finished: Path) -> None:
+    root = _with_members_and_files(finished)
+    with open_workspace(root) as ws:
+        members_before = [tuple(r) for r in ws.ledger.db.execute(
+            "SELECT member_id, key, organisation, country, region FROM members ORDER BY member_id")]
+        places_before = [tuple(r) for r in ws.ledger.db.execute("SELECT entry_id, country, province FROM entries")]
+        member_code = next(r["code"] for r in ws.ledger.certificate_rows() if r["kind"] == "member")
+    export_before = (root / "reports" / "results-anonymised.xlsx").read_bytes()
+    res = runner.invoke(app, ["purge", "--personal-data", "--dry-run", "--json", "-w", str(root)])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    removed = {f["folder"]: f["why"] for f in doc["folders"]}
+    assert set(removed) == {"cache/", "reports/validation.html", "members/members.xlsx",
+                            "jury/package/contact-sheet.html"}
+    assert "members export" in removed["members/members.xlsx"]
+    kept = "\n".join(doc["kept"])
+    assert "fees/: 1 file:" in kept and "notes/calls.csv: holds personal data" in kept
+    assert "certificates/" in kept and "reports/results-anonymised.xlsx" not in kept
+    assert not any(k.startswith(("members.", "entries.country", "jurors.country")) for k in doc["ledger"])
+
+    res = runner.invoke(app, ["purge", "--personal-data", "--yes", "-w", str(root)], terminal_width=200)
+    assert res.exit_code == 0 and res.exception is None, res.output
+    assert "Traceback" not in res.output
+    with open_workspace(root) as ws:
+        assert [tuple(r) for r in ws.ledger.db.execute(
+            "SELECT member_id, key, organisation, country, region FROM members ORDER BY member_id")] == members_before
+        assert [tuple(r) for r in ws.ledger.db.execute(
+            "SELECT entry_id, country, province FROM entries")] == places_before
+        assert ws.ledger.db.execute("SELECT country FROM jurors").fetchone()[0] == "Spain"
+        assert ws.ledger.db.execute("SELECT COUNT(*) FROM members WHERE contact IS NOT NULL OR email IS NOT NULL"
+                                    ).fetchone()[0] == 0
+        answer = verify_code(ws, member_code)
+        assert answer["valid"] and answer["recipient"] == "中国青少年科技教育协会"
+    assert (root / "reports" / "results-anonymised.xlsx").read_bytes() == export_before
+    assert not (root / "members" / "members.xlsx").exists()
+    assert not (root / "jury" / "package" / "contact-sheet.html").exists()
+    assert (root / "fees" / "refunds.xlsx").exists() and (root / "notes" / "calls.csv").exists()
+    assert not leaked((root / "ledger.sqlite").read_bytes())
+    res = runner.invoke(app, ["audit", "--verify", "-w", str(root)])
+    assert res.exit_code == 0, res.output
+
+
+def test_scrub_patterns_are_people_never_places_or_short_tokens() -> None:
+    from milsetctl.privacy import scrub_worthy
+
+    kept = {"中国青少年科技教育协会".casefold(), "kenya"}
+    for value in ("China", "中国", "CN", "Spain", "Guangdong", "广东省", "Li", "7", "2022", "中国青少年科技教育协会"):
+        assert not scrub_worthy(value, kept), value
+    for value in ("张伟", "Maria García", "maria.garcia@example.es", "CN2022-101", "Night sky 1"):
+        assert scrub_worthy(value, kept), value
+
+
+def test_old_values_of_a_corrected_entry_are_scrubbed_from_the_audit_trail(finished: Path) -> None:
+    with open_workspace(finished) as ws:
+        rows = [dict(r) for r in ws.ledger.entries()]
+        for r in rows:
+            r.pop("present"), r.pop("first_seen"), r.pop("updated_at")
+        rows[1]["name"], rows[1]["title"] = "Wilhelmina Oldname", "Portrait of Grandma Ruth"
+        ws.ledger.save_results(rows, {})
+        rows[1]["name"], rows[1]["title"] = "Maria García", "Night sky 2"  # the re-validation corrects both
+        ws.ledger.save_results(rows, {})
+        changes = [json.loads(r["detail"]) for r in ws.ledger.audit_rows(kinds=["entry-change"])]
+        assert changes[-1]["entries"]["E0002"]["name"] == ["Wilhelmina Oldname", "Maria García"]
+    res = runner.invoke(app, ["purge", "--personal-data", "--yes", "-w", str(finished)])
+    assert res.exit_code == 0, res.output
+    blob = (finished / "ledger.sqlite").read_bytes()
+    assert b"Wilhelmina Oldname" not in blob and b"Grandma Ruth" not in blob
+    res = runner.invoke(app, ["audit", "--verify", "--json", "-w", str(finished)])
+    assert res.exit_code == 0 and json.loads(res.stdout)["verify"]["ok"]
+
+
+def test_validate_refuses_a_purged_workspace_unless_told(finished: Path) -> None:
+    res = runner.invoke(app, ["purge", "--personal-data", "--yes", "-w", str(finished)])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["validate", "-w", str(finished)])
+    assert res.exit_code == 2 and "purged" in res.stderr and "--after-purge" in res.stderr
+    with open_workspace(finished) as ws:
+        assert ws.ledger.entry("E0001")["name"] is None  # nothing read back
+
+
+def test_purge_preview_asks_and_dry_run_hints() -> None:
+    from rich.console import Console
+
+    from milsetctl.privacy import PurgeReport
+    from milsetctl.trust_console import render_purge
+
+    report = PurgeReport(dry_run=True, ledger=[("entries: rows with personal fields", 8)])
+    asking = Console(record=True, width=120)
+    render_purge(asking, report, asking=True)
+    text = asking.export_text()
+    assert "Would remove personal data (nothing changed yet)" in text and "To remove it" not in text
+    assert "--dry-run" not in text
+    dry = Console(record=True, width=120)
+    render_purge(dry, report)
+    text = dry.export_text()
+    assert "dry run: nothing changed" in text and "To remove it: milsetctl purge --personal-data" in text
