@@ -1199,6 +1199,8 @@ def purge_cmd(
             report = purge_personal_data(ws, dry_run=dry_run)
         except PrivacyError as exc:
             _fail(str(exc), 1)
+        except (OSError, ValueError) as exc:  # the ledger's transaction rolled back: say so, no traceback
+            _fail(f"the purge stopped: {exc}. The ledger is unchanged (one transaction); run it again once fixed", 1)
     if as_json:
         _print_json(report.as_json())
     else:

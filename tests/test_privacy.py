@@ -277,7 +277,8 @@ def test_purge_after_member_certificates_keeps_places_organisations_and_the_anon
         members_before = [tuple(r) for r in ws.ledger.db.execute(
             "SELECT member_id, key, organisation, country, region FROM members ORDER BY member_id")]
         places_before = [tuple(r) for r in ws.ledger.db.execute("SELECT entry_id, country, province FROM entries")]
-        member_code = next(r["code"] for r in ws.ledger.certificate_rows() if r["kind"] == "member")
+        member_code = next(r["code"] for r in ws.ledger.certificate_rows()
+                           if r["kind"] == "member" and r["recipient"] == "中国青少年科技教育协会")
     export_before = (root / "reports" / "results-anonymised.xlsx").read_bytes()
     res = runner.invoke(app, ["purge", "--personal-data", "--dry-run", "--json", "-w", str(root)])
     assert res.exit_code == 0, res.output
@@ -367,3 +368,18 @@ def test_purge_preview_asks_and_dry_run_hints() -> None:
     render_purge(dry, report)
     text = dry.export_text()
     assert "dry run: nothing changed" in text and "To remove it: milsetctl purge --personal-data" in text
+
+
+def test_a_purge_the_ledger_refuses_changes_nothing_and_says_so(finished: Path) -> None:
+    import sqlite3
+
+    with sqlite3.connect(finished / "ledger.sqlite") as db:  # a table some later version adds, with a constraint
+        db.execute("CREATE TABLE notes (note TEXT CHECK (note NOT LIKE '%[purged]%'))")
+        db.execute("INSERT INTO notes VALUES (?)", (f"called {PEOPLE[1].name}",))
+    res = runner.invoke(app, ["purge", "--personal-data", "--yes", "-w", str(finished)])
+    assert res.exit_code == 1 and isinstance(res.exception, SystemExit), res.output  # _fail, not a traceback
+    assert "the ledger refused the purge" in res.stderr and "nothing was changed" in res.stderr
+    with open_workspace(finished) as ws:
+        assert ws.ledger.entry("E0001")["name"] == PEOPLE[0].name
+        assert not ws.ledger.audit_rows(kinds=["purge"])
+    assert (finished / "cache").exists()
