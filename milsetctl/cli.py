@@ -1195,7 +1195,8 @@ def purge_cmd(
                 render_purge(err, preview, asking=True)
                 if not typer.confirm("Remove this personal data for good? It cannot be undone.", default=False,
                                      err=True):
-                    _fail("nothing removed", 1)
+                    err.print("Nothing removed.")
+                    raise typer.Exit(1)
             report = purge_personal_data(ws, dry_run=dry_run)
         except PrivacyError as exc:
             _fail(str(exc), 1)

@@ -637,8 +637,8 @@ def purge_personal_data(ws: Workspace, dry_run: bool = False) -> PurgeReport:
                            "output.") from exc
     report.ledger = [(k, v) for k, v in counts.items() if v]
     if ws.settings.source:
-        report.kept.append(f"the submissions folder {ws.settings.source} (milsetctl never writes there); `validate` "
-                           "now refuses to read the names from it again unless told --after-purge")
+        report.kept.append(f"the submissions folder {ws.settings.source} (milsetctl never writes there); once purged, "
+                           "`validate` refuses to read the names from it again unless told --after-purge")
     if dry_run:
         return report
     failed = []

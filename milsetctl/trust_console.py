@@ -40,9 +40,9 @@ def render_trail(console: Console, records: Sequence[AuditRecord], tz: tzinfo | 
     from milsetctl.report.tables import contest_time
 
     if check is not None and not check.ok:
-        console.print(f"[bold white on red] WARNING: audit trail BROKEN at record {check.broken_id} [/] "
-                      f"{escape(check.problem or '')}. Records from {check.broken_id} on cannot be trusted; "
-                      "details: milsetctl audit --verify", soft_wrap=True)
+        console.print(f"[bold white on red] WARNING: audit trail BROKEN [/] {escape(check.problem or '')}. "
+                      f"Records from {check.broken_id} on (marked !) cannot be trusted; details: milsetctl audit "
+                      "--verify", soft_wrap=True)
 
     if not records:
         console.print("No audit records match." if total else "The audit trail is empty.")

@@ -210,7 +210,8 @@ def test_plain_listing_and_status_warn_about_an_edited_record(decided: Path) -> 
         res = runner.invoke(app, [*args, "-w", str(decided)], terminal_width=200)
         assert res.exit_code == 0, res.output  # a listing still lists; --verify is the check that fails
         banner = res.stdout.splitlines()[0]
-        assert "WARNING: audit trail BROKEN at record 3" in banner and "audit --verify" in banner
+        assert "WARNING: audit trail BROKEN" in banner and "record 3 (decide) was edited" in banner
+        assert "Records from 3 on (marked !)" in banner and "audit --verify" in banner
     res = runner.invoke(app, ["audit", "--json", "-w", str(decided)])
     doc = json.loads(res.stdout)
     assert res.exit_code == 0 and doc["verify"]["broken_record"] == 3 and "BROKEN at record 3" in res.stderr
