@@ -386,3 +386,30 @@ def test_a_purge_the_ledger_refuses_changes_nothing_and_says_so(finished: Path) 
         assert ws.ledger.entry("E0001")["name"] == PEOPLE[0].name
         assert not ws.ledger.audit_rows(kinds=["purge"])
     assert (finished / "cache").exists()
+
+
+def test_in_a_terminal_the_purge_shows_what_it_would_remove_then_asks(finished: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+    import types
+
+    import milsetctl.cli as cli
+
+    class Terminal(types.ModuleType):  # sys, except that stdin is a terminal
+        def __getattr__(self, name: str) -> object:
+            if name == "stdin":
+                return types.SimpleNamespace(isatty=lambda: True)
+            return getattr(sys, name)
+
+    monkeypatch.setattr(cli, "sys", Terminal("sys"))
+    res = runner.invoke(app, ["purge", "--personal-data", "-w", str(finished)], input="n\n", terminal_width=200)
+    assert res.exit_code == 1 and "Nothing removed." in res.stderr, res.output
+    preview, question = res.stderr.index("Would remove personal data (nothing changed yet)"), \
+        res.stderr.index("Remove this personal data for good?")
+    assert preview < question and "--dry-run" not in res.stderr and "To remove it" not in res.stderr
+    with open_workspace(finished) as ws:
+        assert ws.ledger.entry("E0001")["name"] == PEOPLE[0].name
+    res = runner.invoke(app, ["purge", "--personal-data", "-w", str(finished)], input="y\n", terminal_width=200)
+    assert res.exit_code == 0 and "Removed personal data" in res.stdout, res.output
+    with open_workspace(finished) as ws:
+        assert ws.ledger.entry("E0001")["name"] is None
