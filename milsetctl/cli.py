@@ -208,7 +208,8 @@ def validate(
     limit: Annotated[int, typer.Option(help="Entries needing attention shown in the terminal.", metavar="N")] = 40,
     replace_source: ReplaceSourceOpt = False,
     after_purge: Annotated[bool, typer.Option("--after-purge", help="Validate a workspace whose personal data was "
-                                              "purged: reads the names back from SOURCE.")] = False,
+                                              "purged anyway: SOURCE is read again as NEW entries, names and all "
+                                              "(the purged entries keep their IDs and results).")] = False,
 ) -> None:
     """Check every submission against the contest rules and say who is eligible, and why not.
 
@@ -263,8 +264,9 @@ def validate(
                 when = contest_time(purged, ws.settings.tz) or purged
                 ws.close()
                 _fail(f"this contest's personal data was purged on {when} (milsetctl audit --kind purge): "
-                      "validate would read the names, schools and e-mails back from the submissions. To do that "
-                      "on purpose: milsetctl validate --after-purge", 2)
+                      "validate would read the names, schools and e-mails back from the submissions, as new entries "
+                      "(the purged ones cannot be matched again: their keys are gone). To do that on purpose: "
+                      "milsetctl validate --after-purge", 2)
             if source is None:
                 if not ws.settings.source:
                     ws.close()
