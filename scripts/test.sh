@@ -8,7 +8,8 @@ echo "== ruff"
 echo "== mypy (settings: [tool.mypy] in pyproject.toml)"
 .venv/bin/mypy
 echo "== unit tests"
-.venv/bin/python -m pytest -q tests --ignore=tests/acceptance
+# on every core, one test file per worker at a time (a file's module fixtures are built once)
+.venv/bin/python -m pytest -q -n auto --dist loadfile tests --ignore=tests/acceptance
 if [ -d ../shared/corpus ]; then
   echo "== acceptance test on ../shared/corpus"
   .venv/bin/python -m pytest -q tests/acceptance

@@ -281,8 +281,8 @@ def refund_batch(path: Path, settings: Settings, out: Path) -> RefundBatch:
     body: list[list[Any]] = []
     width = len(batch.headers)
     for r in batch.rows:
-        own = [cell_text(c) if not isinstance(c, int | float) or isinstance(c, bool) else c
-               for c in (r.cells + [None] * width)[:width]]
+        own: list[Any] = [cell_text(c) if not isinstance(c, int | float) or isinstance(c, bool) else c
+                          for c in (r.cells + [None] * width)[:width]]
         if r.refund:  # the amount read, as a number in the currency's format like refund and retained
             own[cols["paid"]] = r.refund.paid
             body.append([r.row, *own, r.refund.refund, r.refund.retained, r.refund.currency,
