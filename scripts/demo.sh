@@ -39,8 +39,8 @@ echo; echo "== 6. score: combine the sheets, rank, and see how far the jurors ag
 echo; echo "== 7. awards: the Qualifier Award, top 35% per category"
 "${ctl[@]}" awards -w "$ws" --export "$ws/awards/awards.xlsx"
 
-echo; echo "== 8. nominate: the national best 5, originals and manifest, for the global round"
-"${ctl[@]}" nominate -w "$ws" --top 5 --out "$ws/awards/nomination-CN.zip"
+echo; echo "== 8. nominate: the national best 3 (of the Qualifier Award holders), originals and manifest, for the global round"
+"${ctl[@]}" nominate -w "$ws" --top 3 --out "$ws/awards/nomination-CN.zip"
 
 echo; echo "== 9. certificates: participation and Qualifier Award, one PDF each plus a print file"
 "${ctl[@]}" certificates participation -w "$ws"

@@ -89,7 +89,8 @@ def render_warnings(console: Console, result: AwardsResult) -> None:
 
 def render_nomination(console: Console, result: Nomination) -> None:
     """The nominees in order (a tied one marked '='), then where the zip is."""
-    table = Table(title=f"Nominated: the best {min(result.top, len(result.nominees))} overall", title_justify="left")
+    table = Table(title=f"Nominated: the best {min(result.top, len(result.nominees))} Qualifier Award holders",
+                  title_justify="left")
     for col, justify in (("#", "right"), ("entry", "left"), ("country", "left"), ("cat.", "left"),
                          ("nat. rank", "right"), ("name", "left"), ("title", "left"), ("score", "right")):
         table.add_column(col, justify=justify, no_wrap=col not in ("name", "title"))  # type: ignore[arg-type]

@@ -25,6 +25,7 @@ from typing import Any
 
 from milsetctl.ingest import inside
 from milsetctl.ingest.columns import COLUMNS
+from milsetctl.jury.conflicts import country_name
 from milsetctl.ledger import now_iso
 from milsetctl.models import StageError
 from milsetctl.report.tables import neutralise
@@ -217,7 +218,8 @@ def nominate(ws: Workspace, top: int, out: Path) -> Nomination:
         if entry["sha256"] and entry["sha256"] != sha:
             raise NominateError(f"{entry['entry_id']}: {path} changed since it was validated (sha256 "
                                 f"{entry['sha256'][:12]}... then, {sha[:12]}... now); re-run validate and the jury")
-        country = entry["country"] or default_country
+        # one name per country for the global round ("中国", "CN" -> "China"); as written when none matches
+        country = country_name(entry["country"] or default_country)
         if not country:
             warnings.append(f"{entry['entry_id']}: no country (set [contest] country in contest.toml)")
         zip_name = f"photos/{entry['entry_id']}_{safe_name(rel.rsplit('/', 1)[-1])}"
