@@ -411,8 +411,11 @@ def status(workspace: WorkspaceOpt = Path(".")) -> None:
     from milsetctl.decisions import contest_status
 
     with _open(workspace, read_only=True) as ws:
+        check = verify_chain(ws.ledger)  # a hand-edited trail is seen without asking for it: first and last line
+        if not check.ok:
+            out.print(f"[bold red]The audit trail is BROKEN at record {check.broken_id}: records from there on "
+                      "cannot be trusted (milsetctl audit --verify)[/]", soft_wrap=True)
         render_status(out, contest_status(ws))
-        check = verify_chain(ws.ledger)  # one line: a hand-edited trail is seen without asking for it
         out.print(f"audit trail: [bold green]intact[/] ({check.records} records)" if check.ok else
                   f"audit trail: [bold red]BROKEN at record {check.broken_id}[/] (milsetctl audit --verify)")
 
@@ -1175,6 +1178,9 @@ def purge_cmd(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be removed; change nothing.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do it without asking (needed when not run in a "
                                       "terminal).")] = False,
+    despite_broken_audit: Annotated[bool, typer.Option(
+        "--despite-broken-audit", help="Purge even though `audit --verify` finds the trail broken; the purge's "
+        "record says at which record, and vouches for nothing from there on.")] = False,
     workspace: WorkspaceOpt = Path("."),
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object to stdout.")] = False,
 ) -> None:
@@ -1191,6 +1197,8 @@ def purge_cmd(
         try:
             if not dry_run and not yes:
                 preview = purge_personal_data(ws, dry_run=True)
+                if preview.audit_broken and not despite_broken_audit:
+                    purge_personal_data(ws, dry_run=False)  # refuses with the one clear message, changing nothing
                 if not sys.stdin.isatty():
                     _fail("purge cannot be undone: add --yes to run it without a terminal (--dry-run shows what "
                           "it would remove)", 2)
@@ -1199,7 +1207,7 @@ def purge_cmd(
                                      err=True):
                     err.print("Nothing removed.")
                     raise typer.Exit(1)
-            report = purge_personal_data(ws, dry_run=dry_run)
+            report = purge_personal_data(ws, dry_run=dry_run, despite_broken_audit=despite_broken_audit)
         except PrivacyError as exc:
             _fail(str(exc), 1)
         except (OSError, ValueError) as exc:  # the ledger's transaction rolled back: say so, no traceback

@@ -817,20 +817,25 @@ class Ledger:
     def purge_personal_data(self, cleared: dict[str, dict[str, str | None]], caches: Iterable[str],
                             keep: set[str], scrub: Any, certificates: dict[str, str], purged_name: str,
                             pseudonyms: dict[tuple[str, str], dict[str, str]], dry_run: bool = False,
-                            detail: dict[str, Any] | None = None) -> dict[str, int]:
+                            detail: dict[str, Any] | None = None,
+                            finding_note: str = ": details removed with the personal data") -> dict[str, int]:
         """Remove personal data in one transaction; returns what was (with `dry_run`: would be) removed, by kind.
 
         cleared: table -> column -> None (set NULL) or another column (set to its value: NOT NULL identities);
         caches: tables emptied; certificates: code -> the content the row keeps (recipient becomes `purged_name`,
         file NULL); pseudonyms: (table, column) -> exact value -> replacement; every other text column of every
-        table except `keep` columns goes through `scrub(text) -> text`. Audit records whose command or detail
-        changed are marked scrubbed and listed in the purge's own record (the chain stays verifiable)."""
+        table except `keep` columns goes through `scrub(text) -> text`; every finding keeps entry, rule and
+        severity, its message becomes `rule + finding_note` and its data (boxes, texts read from the photo) goes.
+        Audit records whose command or detail changed are marked scrubbed and listed in the purge's own record
+        (the chain stays verifiable)."""
         tables, counts = self._tables(), {}
         done = {(t, c) for t, cols in cleared.items() for c in cols} | set(pseudonyms)
         done |= {("issued_certificates", c) for c in ("recipient", "content", "file")}
         # contact/e-mail history is cleared below; the other fields' history (organisation, country, region,
         # dates) is nobody's personal data
         done |= {("member_history", "old"), ("member_history", "new")}
+        # findings quote what was read from the photo (watermark text, EXIF artist): message neutral, data gone
+        done |= {("findings", "message"), ("findings", "data")}
         caches = [t for t in caches if t in tables]
 
         def count(sql: str, *args: Any) -> int:
@@ -856,6 +861,13 @@ class Ledger:
                 counts["member history: contact changes"] = count(f"SELECT COUNT(*) FROM member_history WHERE {where}")
                 if not dry_run:
                     self.db.execute(f"UPDATE member_history SET old=NULL, new=NULL WHERE {where}")
+            if "findings" in tables:
+                where = "message IS NOT (rule || ?) OR data IS NOT NULL"
+                counts["findings: details removed (rule and severity kept)"] = count(
+                    f"SELECT COUNT(*) FROM findings WHERE {where}", finding_note)
+                if not dry_run:
+                    self.db.execute(f"UPDATE findings SET message = rule || ?, data = NULL WHERE {where}",
+                                    (finding_note, finding_note))
             for table in caches:
                 counts[f"{table} (cache): rows"] = count(f'SELECT COUNT(*) FROM "{table}"')
                 if not dry_run:

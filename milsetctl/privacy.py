@@ -40,6 +40,7 @@ import hmac
 import json
 import os
 import re
+import secrets
 import shutil
 import tempfile
 from collections import Counter
@@ -52,13 +53,22 @@ from milsetctl.workspace import Workspace
 
 PURGED = "[purged]"
 PURGED_NAME = "(name purged)"
+# a finding's message after the purge (after its rule ID): the text read from a photo (a watermark's "© Photo by
+# Li Ming"), an EXIF artist or a sidecar value can name a child in any finding, in words no personal column holds
+FINDING_NOTE = ": details removed with the personal data"
 EXPORT_FORMATS = (".csv", ".xlsx")
-# a province with fewer entries than this is not named in the export: one entrant from a small region, with an
-# award, is a child anyone who knows the region's entrants can name
+# a province with fewer contestants than this is not named in the export: one entrant from a small region, with
+# an award, is a child anyone who knows the region's entrants can name (counted by child: three entries of one
+# child are still one child)
 MIN_REGION = 3
-SMALL_REGION = f"(a province with fewer than {MIN_REGION} entries)"
-SMALL_COUNTRY = f"(a country with fewer than {MIN_REGION} entries)"
-RESULT_COLUMNS = ["anon_id", "category", "country", "province", "status", "decision", "rules", "score", "rank",
+SMALL_REGION = f"(a province with fewer than {MIN_REGION} contestants)"
+SMALL_COUNTRY = f"(a country with fewer than {MIN_REGION} contestants)"
+# the export's IDs are drawn at random for each export: the jury's anonymous IDs are also the public gallery's page
+# names (the page shows the name), and entry-ID order follows the manifest, so either would lead back to the child
+EXPORT_ID_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+EXPORT_ID_NOTE = ("export_id is drawn at random for this export: it links to no entry, jury ID or gallery page, and "
+                  "another export gives other IDs; rows are ordered by category, rank and status")
+RESULT_COLUMNS = ["export_id", "category", "country", "province", "status", "decision", "rules", "score", "rank",
                   "award"]
 # per table: the columns that hold personal data and are cleared outright (None) or set to another column's value
 # (NOT NULL identity columns); every other text column is scrubbed value by value
@@ -116,29 +126,24 @@ class AnonymisedExport:
 def anonymised_tables(ws: Workspace) -> tuple[list[list[Any]], list[list[Any]]]:
     """(results, statistics) without personal data.
 
-    results: one row per present entry, RESULT_COLUMNS: anon_id (the jury's anonymous ID, or X0001... for entries
-    that never went to the jury), category, country and province (spelt one way, named only when MIN_REGION
-    entries share it: `_places`),
+    results: one row per present entry, RESULT_COLUMNS: export_id (random per export, `_export_ids`), category,
+    country and province (spelt one way, named only when MIN_REGION contestants share it: `_places`),
     status, decision (accept/reject/''), rules (the reject/review findings' rule IDs, 'rule (severity)' joined by
-    '; '), score, rank, award. Sorted by category, rank, anon_id, so the order says nothing about the manifest.
+    '; '), score, rank, award. Sorted by category, rank, status, then the random ID, so the order says nothing
+    about the manifest.
     statistics: [statistic, group, value] rows: entries by category and status, by country/province, reasons,
     awards per category, score mean/min/max per category."""
     ledger = ws.ledger
     entries = ledger.entries()
-    anon = {r["entry_id"]: r["anon_id"] for r in ledger.anon_rows(include_withdrawn=True)}
+    ids = _export_ids(len(entries))
     ranking = {r["entry_id"]: r for r in ledger.ranking()}
     awards = {r["entry_id"]: r["award"] for r in ledger.awards()}
     decisions = ledger.latest_decisions()
     findings = ledger.current_findings()
     results: list[list[Any]] = []
-    counter = 0
     places = _places(ws, entries)
-    for e in entries:
+    for e, anon_id in zip(entries, ids, strict=True):
         eid = e["entry_id"]
-        anon_id = anon.get(eid)
-        if anon_id is None:
-            counter += 1
-            anon_id = f"X{counter:04d}"
         rules = sorted({f"{f.rule} ({f.severity})" for f in findings.get(eid, []) if str(f.severity) != "info"})
         rank = ranking.get(eid)
         country, province = places[eid]
@@ -146,8 +151,8 @@ def anonymised_tables(ws: Workspace) -> tuple[list[list[Any]], list[list[Any]]]:
                         decisions.get(eid, {}).get("decision", ""), "; ".join(rules),
                         None if rank is None or rank["score"] is None else round(float(rank["score"]), 4),
                         None if rank is None else rank["rank"], awards.get(eid) or ""])
-    results.sort(key=lambda r: (str(r[1] or "~"), r[8] is None, r[8] or 0, str(r[0])))
-    stats: list[list[Any]] = [["entries", "all", len(results)]]
+    results.sort(key=lambda r: (str(r[1] or "~"), r[8] is None, r[8] or 0, str(r[4]), str(r[0])))
+    stats: list[list[Any]] = [["note", "export_id", EXPORT_ID_NOTE], ["entries", "all", len(results)]]
     for (cat, status), n in sorted(Counter((r[1] or "none", r[4]) for r in results).items()):
         stats.append(["entries by category and status", f"{cat} / {status}", n])
     for (country, province), n in sorted(Counter((r[2] or "", r[3] or "") for r in results).items()):
@@ -168,20 +173,35 @@ def anonymised_tables(ws: Workspace) -> tuple[list[list[Any]], list[list[Any]]]:
     return results, stats
 
 
+def _export_ids(n: int) -> list[str]:
+    """`n` distinct IDs like 'R7KQ2M' from `secrets` (not the jury's anonymous IDs, not in entry order): a new set
+    for every export, so two exports cannot be joined either."""
+    ids: set[str] = set()
+    while len(ids) < n:
+        ids.add("R" + "".join(secrets.choice(EXPORT_ID_ALPHABET) for _ in range(5)))
+    out = list(ids)
+    secrets.SystemRandom().shuffle(out)
+    return out
+
+
 def _places(ws: Workspace, entries: list[Any]) -> dict[str, tuple[str | None, str | None]]:
     """entry_id -> (country, province) as the export shows them: each spelled one way first ('中国', 'CN', 'china'
     -> 'China' by the jury's pycountry canonicaliser; '广东省', 'Guangdong Sheng' -> 'Guangdong' by
-    `canonical_province` with [entrants.province_aliases]), then counted: a country or a (country, province)
-    shared by fewer than MIN_REGION entries becomes SMALL_COUNTRY / SMALL_REGION (one entrant from a small place,
-    with a score and a rank, is a child anyone who knows the place's entrants can name)."""
+    `canonical_province` with [entrants.province_aliases]), then counted by child (contestant ID, else name, else
+    the entry): a country or a (country, province) shared by fewer than MIN_REGION children becomes SMALL_COUNTRY
+    / SMALL_REGION (one entrant from a small place, with a score and a rank, is a child anyone who knows the
+    place's entrants can name)."""
     from milsetctl.ingest.values import canonical_province
     from milsetctl.jury.conflicts import country_name
 
     aliases = dict(ws.settings.section("entrants").get("province_aliases") or {})
     named = {e["entry_id"]: (country_name(e["country"]) or None, canonical_province(e["province"], aliases))
              for e in entries}
-    countries = Counter(c for c, _ in named.values() if c)
-    provinces = Counter((c, p) for c, p in named.values() if p)
+    child = {e["entry_id"]: ("id", str(e["contestant_id"]).strip().casefold()) if e["contestant_id"] else
+             ("name", " ".join(str(e["name"]).split()).casefold()) if e["name"] else ("entry", e["entry_id"])
+             for e in entries}
+    countries = Counter(c for c, _ in {(c, child[eid]) for eid, (c, _) in named.items() if c})
+    provinces = Counter(cp for cp, _ in {((c, p), child[eid]) for eid, (c, p) in named.items() if p})
     shown: dict[str, tuple[str | None, str | None]] = {}
     for eid, (country, province) in named.items():
         shown_country = country if country is None or countries[country] >= MIN_REGION else SMALL_COUNTRY
@@ -285,11 +305,12 @@ class PurgeReport:
     vacuumed: bool = False
     ledger_bytes_before: int = 0
     ledger_bytes_after: int = 0
+    audit_broken: str | None = None  # the audit trail was broken before this purge (where, why)
 
     def as_json(self) -> dict[str, Any]:
         return {"dry_run": self.dry_run, "ledger": dict(self.ledger),
                 "folders": [{"folder": f, "files": n, "bytes": b, "why": w} for f, n, b, w in self.folders],
-                "kept": self.kept, "personal_values": self.values}
+                "kept": self.kept, "personal_values": self.values, "audit_broken": self.audit_broken}
 
 
 _FILE_NAME = re.compile(r"\.(jpe?g|png|tiff?|heic|heif|webp|gif|bmp|dng|xlsx|xls|csv|json|pdf|zip)$", re.IGNORECASE)
@@ -587,22 +608,31 @@ def purged_at(ws: Workspace) -> str | None:
     return str(rows[-1]["at"]) if rows else None
 
 
-def purge_personal_data(ws: Workspace, dry_run: bool = False) -> PurgeReport:
+def purge_personal_data(ws: Workspace, dry_run: bool = False, despite_broken_audit: bool = False) -> PurgeReport:
     """Remove the personal data (see the module docstring for what and why); with `dry_run`, only count it.
 
     The ledger changes in one transaction (all or nothing); the files go after it commits, and a purge stopped
     before the last file went is finished by the next run. Raises PrivacyError when the audit trail is broken (the
     purge rewrites records' text and vouches for them in its own record: it must not vouch for a trail already
-    edited), when the ledger refuses the change (nothing changed then) or a file cannot be deleted."""
+    edited) unless `despite_broken_audit` (then its record says where the trail was broken before it ran; a dry
+    run always runs and reports the break in `audit_broken`), when the ledger refuses the change (nothing changed
+    then) or a file cannot be deleted."""
     import sqlite3
 
     from milsetctl.audit import verify_chain
 
     report = PurgeReport(dry_run=dry_run)
     check = verify_chain(ws.ledger)
+    broken: dict[str, Any] = {}
     if not check.ok:
-        raise PrivacyError(f"the audit trail is broken at record {check.broken_id} ({check.problem}); the purge "
-                           "would vouch for it. Look at `milsetctl audit --verify` first.")
+        report.audit_broken = f"the audit trail is broken at record {check.broken_id} ({check.problem})"
+        broken = {"audit_broken_before_purge": {"record": check.broken_id, "problem": check.problem,
+                                                "note": "the purge vouches for no record from this one on"}}
+        if not dry_run and not despite_broken_audit:
+            raise PrivacyError(f"{report.audit_broken}; the purge would vouch for it. Look at `milsetctl audit "
+                               "--verify` first; to purge anyway (its record will say the trail was broken at record "
+                               f"{check.broken_id} before it ran): milsetctl purge --personal-data "
+                               "--despite-broken-audit")
     values = personal_values(ws)
     report.values = len(values)
     pattern = personal_pattern(values)
@@ -630,12 +660,17 @@ def purge_personal_data(ws: Workspace, dry_run: bool = False) -> PurgeReport:
         counts = ws.ledger.purge_personal_data(
             CLEARED, CACHE_TABLES, NOT_SCRUBBED, scrub, certificates, PURGED_NAME, pseudonyms, dry_run=dry_run,
             detail={"deleted": [f for f, _, _, _ in report.folders],
-                    "deleted_files": sum(n for _, n, _, _ in report.folders)})
+                    "deleted_files": sum(n for _, n, _, _ in report.folders), **broken},
+            finding_note=FINDING_NOTE)
     except sqlite3.Error as exc:
         raise PrivacyError(f"the ledger refused the purge ({exc}); nothing was changed (the purge is one "
                            "transaction). Please report this with `milsetctl purge --personal-data --dry-run` "
                            "output.") from exc
     report.ledger = [(k, v) for k, v in counts.items() if v]
+    manifest = ws.settings.manifest
+    if manifest and not Path(manifest).resolve().is_relative_to(ws.root.resolve()):  # inside: the file scan
+        report.kept.append(f"the corrected manifest {manifest} (outside the workspace: milsetctl never deletes "
+                           "there): it holds every contestant's name and personal data; it is yours to delete")
     if ws.settings.source:
         report.kept.append(f"the submissions folder {ws.settings.source} (milsetctl never writes there); once purged, "
                            "`validate` refuses to read the names from it again unless told --after-purge")

@@ -90,13 +90,19 @@ def render_export(console: Console, result: AnonymisedExport) -> None:
     console.print(f"Anonymised results written to [bold]{escape(str(result.path))}[/]: {result.rows} entries, "
                   f"{result.statistics} statistics rows" + (f" (statistics in {escape(str(result.statistics_path))})"
                                                             if result.statistics_path else ""), soft_wrap=True)
-    console.print("  no names, e-mails, schools, contestant IDs, file names or titles; entries by anonymous ID")
+    console.print("  no names, e-mails, schools, contestant IDs, file names or titles; entries by an ID drawn at "
+                  "random for this export (it links to no entry, jury ID or gallery page; each export differs)")
 
 
 def render_purge(console: Console, report: PurgeReport, asking: bool = False) -> None:
     """The purge's result, its --dry-run, or (`asking`) the preview shown before the terminal asks to go on."""
     verb = "Would remove" if report.dry_run else "Removed"
     note = "" if not report.dry_run else " (nothing changed yet)" if asking else " (dry run: nothing changed)"
+    if report.audit_broken:
+        console.print(f"[bold red]{escape(report.audit_broken)}[/]: " + (
+            "the purge's record says so and vouches for no record from there on" if not report.dry_run else
+            "the purge refuses unless told --despite-broken-audit (milsetctl audit --verify shows the break)"),
+            soft_wrap=True)
     table = Table(title=f"{verb} personal data{note}", title_justify="left")
     table.add_column("where")
     table.add_column("what")

@@ -216,4 +216,7 @@ def test_plain_listing_and_status_warn_about_an_edited_record(decided: Path) -> 
     doc = json.loads(res.stdout)
     assert res.exit_code == 0 and doc["verify"]["broken_record"] == 3 and "BROKEN at record 3" in res.stderr
     res = runner.invoke(app, ["status", "-w", str(decided)], terminal_width=200)
-    assert "audit trail: BROKEN at record 3" in res.stdout
+    assert res.exit_code == 0
+    lines = res.stdout.splitlines()
+    assert "audit trail is BROKEN at record 3" in lines[0] and "audit --verify" in lines[0]  # first, not buried
+    assert "audit trail: BROKEN at record 3" in lines[-1]

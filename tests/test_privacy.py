@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -125,19 +126,30 @@ def test_export_anonymised_csv_and_xlsx_hold_no_personal_value(finished: Path, t
     text = "\n".join(str(c.value) for c in cells if c.value is not None)
     assert not leaked(text.encode("utf-8")) and "Zhao Guoqiang" not in text and "Night sky" not in text
     header = [c.value for c in book["results"][1]]
-    assert header == ["anon_id", "category", "country", "province", "status", "decision", "rules", "score", "rank",
-                      "award"]
+    assert header == ["export_id", "category", "country", "province", "status", "decision", "rules", "score",
+                      "rank", "award"]
     rows = {r[0]: dict(zip(header, r, strict=True)) for r in book["results"].iter_rows(min_row=2, values_only=True)}
-    assert rows["K7Q0"]["award"] == "qualifier" and rows["K7Q0"]["rank"] == 1 and rows["K7Q0"]["score"] == 90.0
-    assert rows["X0001"]["status"] == "rejected" and rows["X0001"]["rules"] == "duplicate (reject)"
-    assert rows["K7Q2"]["decision"] == "accept"
+    by_score = {r["score"]: r for r in rows.values()}
+    assert by_score[90.0]["award"] == "qualifier" and by_score[90.0]["rank"] == 1
+    rejected = [r for r in rows.values() if r["status"] == "rejected"]
+    assert len(rejected) == 1 and rejected[0]["rules"] == "duplicate (reject)" and rejected[0]["score"] is None
+    assert by_score[88.0]["decision"] == "accept"
+    # the IDs link to nothing: not the jury's (the gallery's page names), not entry IDs, new for every export
+    with open_workspace(finished) as ws:
+        known = {r["anon_id"] for r in ws.ledger.anon_rows(include_withdrawn=True)}
+        known |= {e["entry_id"] for e in ws.ledger.entries()}
+    assert len(rows) == 8 and not set(rows) & known and all(re.fullmatch(r"R[A-Z2-9]{5}", i) for i in rows)
+    assert "random" in text  # the file says so
+    # rows by category, rank, status: the order tells nothing of the manifest
+    order = [(str(r["category"]), r["rank"] is None, r["rank"] or 0, r["status"]) for r in rows.values()]
+    assert order == sorted(order)
     # a province or a country is named only where three entries share it (counted once spelt one way): one
     # entrant from Madrid, or from Spain, is a child one can name
     assert [r["province"] for r in rows.values()].count("Beijing") == 3
     assert [r["country"] for r in rows.values()].count("China") == 3
     assert "Madrid" not in text and "Punjab" not in text
     assert not {"Spain", "Russia", "Pakistan", "中国", "CN"} & {str(c.value) for c in cells}
-    assert [r["country"] for r in rows.values()].count("(a country with fewer than 3 entries)") == 2
+    assert [r["country"] for r in rows.values()].count("(a country with fewer than 3 contestants)") == 2
     hostile = next(c for c in cells if c.value == "=HYPERLINK(\"http://x\")")
     assert hostile.data_type == "s" and hostile.quotePrefix  # shown as typed, never run
     stats = [tuple(r) for r in book["statistics"].iter_rows(min_row=2, values_only=True)]
@@ -150,10 +162,27 @@ def test_export_anonymised_csv_and_xlsx_hold_no_personal_value(finished: Path, t
         assert not leaked(blob)
     table = list(csv.reader((tmp_path / "out.csv").read_text(encoding="utf-8-sig").splitlines()))
     assert len(table) == 9 and "'=HYPERLINK(\"http://x\")" in [c for r in table for c in r]
+    assert not {r[0] for r in table[1:]} & set(rows)  # another export, other IDs
     res = runner.invoke(app, ["export", str(tmp_path / "x.csv"), "-w", str(finished)])
     assert res.exit_code == 2
     res = runner.invoke(app, ["export", "--anonymised", str(tmp_path / "x.pdf"), "-w", str(finished)])
     assert res.exit_code == 2
+
+
+def test_export_counts_children_not_entries_per_place(finished: Path) -> None:
+    """Three entries from Beijing by one child are one child from Beijing: the place is not named."""
+    from milsetctl.privacy import SMALL_COUNTRY, SMALL_REGION, anonymised_tables
+
+    with open_workspace(finished) as ws:
+        results, _ = anonymised_tables(ws)
+        assert [r[3] for r in results].count("Beijing") == 3
+        ws.ledger.db.execute("UPDATE entries SET contestant_id = 'CN-BJ-7' WHERE entry_id IN ('E0001', 'E0003')")
+        ws.ledger.db.execute("UPDATE entries SET contestant_id = NULL, name = ' li  MING ' WHERE entry_id = 'E0005'")
+        ws.ledger.db.execute("UPDATE entries SET name = 'Li Ming' WHERE entry_id IN ('E0001', 'E0003')")
+        ws.ledger.commit()
+        results, _ = anonymised_tables(ws)  # two children (one by ID, one by name): fewer than 3
+        assert "Beijing" not in [r[3] for r in results] and "China" not in [r[2] for r in results]
+        assert [r[3] for r in results].count(SMALL_REGION) >= 3 and [r[2] for r in results].count(SMALL_COUNTRY) >= 3
 
 
 def test_dry_run_and_refusal_change_nothing(finished: Path) -> None:
@@ -226,9 +255,63 @@ def test_purge_refuses_to_vouch_for_a_broken_trail(finished: Path) -> None:
     with sqlite3.connect(finished / "ledger.sqlite") as db:
         db.execute("UPDATE audit SET who='nobody' WHERE id=2")
     res = runner.invoke(app, ["purge", "--personal-data", "--yes", "-w", str(finished)])
-    assert res.exit_code == 1 and "broken at record 2" in res.stderr
+    assert res.exit_code == 1 and "broken at record 2" in res.stderr and "--despite-broken-audit" in res.stderr
     with open_workspace(finished) as ws:
         assert ws.ledger.entry("E0001")["name"] == PEOPLE[0].name
+    # the dry run always runs, and says the trail is broken
+    res = runner.invoke(app, ["purge", "--personal-data", "--dry-run", "-w", str(finished)], terminal_width=200)
+    assert res.exit_code == 0 and "broken at record 2" in res.stdout and "Would remove" in res.stdout
+    res = runner.invoke(app, ["purge", "--personal-data", "--dry-run", "--json", "-w", str(finished)])
+    assert res.exit_code == 0 and "record 2" in json.loads(res.stdout)["audit_broken"]
+    with open_workspace(finished) as ws:
+        assert ws.ledger.entry("E0001")["name"] == PEOPLE[0].name
+    res = runner.invoke(app, ["purge", "--help"], terminal_width=200)
+    assert "--despite-broken-audit" in res.stdout
+    # told to, it purges, and its record says where the trail was broken before it ran
+    res = runner.invoke(app, ["purge", "--personal-data", "--yes", "--despite-broken-audit", "-w", str(finished)],
+                        terminal_width=200)
+    assert res.exit_code == 0, res.output
+    assert "broken at record 2" in res.stdout
+    with open_workspace(finished) as ws:
+        assert ws.ledger.entry("E0001")["name"] is None
+        record = [r for r in ws.ledger.audit_rows() if r["action"] == "purge"][-1]
+        broken = json.loads(record["detail"])["audit_broken_before_purge"]
+        assert broken["record"] == 2 and "operator" in broken["problem"]
+
+
+def test_purge_neutralises_every_finding_and_names_the_corrected_manifest(finished: Path, tmp_path: Path) -> None:
+    """Text read from a photo names a child in words no personal column holds; the corrected manifest outside the
+    workspace holds every name and is listed for the coordinator."""
+    manifest = tmp_path / "fixed.csv"
+    manifest.write_text("name\nLi Ming\n", encoding="utf-8")
+    with open_workspace(finished) as ws:
+        ws.ledger.db.execute("INSERT INTO findings VALUES ('E0004', 'text-watermark', 'review', ?, ?)", (
+            'watermark: "\u00a9 Photo by Xiaoqing Oyang" along the bottom edge',
+            json.dumps({"boxes": [[0, 90, 100, 100]], "texts": ["\u00a9 Photo by Xiaoqing Oyang"]})))
+        ws.ledger.db.execute("INSERT INTO rule_results VALUES ('ef', 'text-watermark', 'k', ?, 'now')",
+                             (json.dumps([{"message": "Xiaoqing Oyang"}]),))
+        ws.ledger.commit()
+        text = (finished / "contest.toml").read_text(encoding="utf-8")
+    (finished / "contest.toml").write_text(text.replace('manifest = ""', f'manifest = "{manifest}"'),
+                                           encoding="utf-8")
+    res = runner.invoke(app, ["purge", "--personal-data", "--dry-run", "-w", str(finished)], terminal_width=300)
+    assert res.exit_code == 0, res.output
+    assert str(manifest) in res.stdout and "yours to delete" in res.stdout and "findings" in res.stdout
+    res = runner.invoke(app, ["purge", "--personal-data", "--yes", "--json", "-w", str(finished)])
+    assert res.exit_code == 0, res.output
+    assert any(str(manifest) in line for line in json.loads(res.stdout)["kept"])
+    assert manifest.exists()  # never deleted outside the workspace
+    for path in finished.glob("ledger.sqlite*"):
+        blob = path.read_bytes()
+        assert b"Xiaoqing" not in blob and b"Oyang" not in blob, path
+    with open_workspace(finished) as ws:
+        rows = ws.ledger.db.execute("SELECT entry_id, rule, severity, message, data FROM findings "
+                                    "ORDER BY entry_id, rule").fetchall()
+        assert ("E0004", "text-watermark", "review", "text-watermark: details removed with the personal data",
+                None) in [tuple(r) for r in rows]
+        assert ("E0008", "duplicate", "reject") in [tuple(r)[:3] for r in rows]  # the rule stays for the results
+        assert all(r["data"] is None and r["message"].endswith("details removed with the personal data")
+                   for r in rows)
 
 
 def test_personal_pattern_matches_whole_names_and_cjk_anywhere() -> None:
