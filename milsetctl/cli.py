@@ -218,7 +218,7 @@ def validate(
     The same submissions at another path (a moved drive) continue the contest with the same entry IDs.
     """
     from milsetctl import settings as settings_mod
-    from milsetctl.console import photo_progress, render_validation
+    from milsetctl.console import photo_progress, render_changes, render_validation
     from milsetctl.ingest import ManifestError, read_submissions
     from milsetctl.pipeline import validate as run_validate
     from milsetctl.settings import SettingsError
@@ -337,7 +337,11 @@ def validate(
             ws.close()  # and its lock
         _fail(str(exc), 2)
     if named_manifest or replace_source:  # remembered for the next plain `validate`
-        _remember_manifest(ws, folder, subs.manifest if named_manifest else None)
+        remembered_now = _remember_manifest(ws, folder, subs.manifest if named_manifest else None)
+        if remembered_now:
+            err.print(f"[bold]note:[/] this workspace now remembers the manifest {escape(remembered_now)}: a plain "
+                      "`milsetctl validate` reads it again (SOURCE's own: --manifest SOURCE/entries.csv)",
+                      soft_wrap=True)
     # how the manifest was read (its header row, encoding, Excel's delimiter hint): notes of milsetctl/ingest
     for note in subs.notes:
         err.print(f"[bold]note:[/] {escape(note)}", soft_wrap=True)
@@ -357,12 +361,14 @@ def validate(
             err.print(f"Report written to [bold]{escape(str(written))}[/]", soft_wrap=True)
         if as_json:
             _print_json(result.as_json())
+            render_changes(err, result)  # SPEC fixes the JSON: what changed goes to the terminal
         else:
             render_validation(out, result, limit)
 
 
-def _remember_manifest(ws, folder: Path, manifest: Path | None) -> None:  # type: ignore[no-untyped-def]
-    """Remember the manifest a run read in contest.toml ("" when it is SOURCE's own, found without naming it)."""
+def _remember_manifest(ws, folder: Path, manifest: Path | None) -> str:  # type: ignore[no-untyped-def]
+    """Remember the manifest a run read in contest.toml ("" when it is SOURCE's own, found without naming it).
+    Returns the manifest newly remembered, "" when nothing new is (the same one, or SOURCE's own again)."""
     from milsetctl import settings as settings_mod
     from milsetctl.settings import SETTINGS_FILE
 
@@ -375,6 +381,8 @@ def _remember_manifest(ws, folder: Path, manifest: Path | None) -> None:  # type
     if value != ws.settings.manifest:
         settings_mod.remember_manifest(ws.root / SETTINGS_FILE, value)
         ws.settings.raw["contest"]["manifest"] = value
+        return value
+    return ""
 
 
 @app.command()

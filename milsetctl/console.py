@@ -124,6 +124,32 @@ def render_validation(console: Console, result: ValidationResult, attention_limi
         f"Checked {len(result.entries)} entries ({result.photos_analysed} photos analysed{cache_note}) "
         f"in {result.elapsed_s:.1f} s."
     )
+    render_changes(console, result)
+
+
+CHANGES_SHOWN = 10  # entries listed by name; the rest are in the audit trail
+
+
+def render_changes(console: Console, result: ValidationResult, limit: int = CHANGES_SHOWN) -> None:
+    """What this run changed in entries validated before (a corrected manifest), and the outputs made before that
+    still show the old words: the coordinator must see it, not only the audit trail. Prints nothing otherwise."""
+    if not result.changes:
+        return
+    console.print("[bold]Changed since the last run:[/]")
+    for entry_id in sorted(result.changes)[:limit]:
+        diffs = "; ".join(f"{name} {_shown(old)} → {_shown(new)}"
+                          for name, (old, new) in result.changes[entry_id].items())
+        console.print(f"  {entry_id} {escape(diffs)}", soft_wrap=True)
+    if len(result.changes) > limit:
+        console.print(f"  … and {len(result.changes) - limit} more: milsetctl audit --kind entry-change")
+    if result.remake:
+        console.print("[bold yellow]Made before with the old words; run again:[/]")
+        for line in result.remake:
+            console.print(f"  {escape(_clip(line, 400))}", soft_wrap=True)
+
+
+def _shown(value: object) -> str:
+    return "—" if value is None or value == "" else _clip(str(value), 60)
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")

@@ -324,12 +324,13 @@ class Ledger:
 
     # --- entries and findings
     def save_results(self, rows: list[dict[str, Any]], findings: dict[str, list[Finding]],
-                     audit: tuple[str, dict[str, Any]] | None = None) -> None:
+                     audit: tuple[str, dict[str, Any]] | None = None) -> dict[str, dict[str, list[Any]]]:
         """Replace the current picture of the contest: entries upserted, findings rewritten.
 
         Entries that vanished from the manifest stay in the ledger (with their decisions) marked absent.
         `audit`: (action, detail) of the run's audit record, written in the same transaction (a killed run leaves
-        both or neither).
+        both or neither). Returns what changed in entries the ledger held before: entry_id -> {field: [old, new]}
+        (the "entry-change" audit record's detail), so the run can tell the coordinator.
         """
         stamp = now_iso()
         with self.db:
@@ -366,6 +367,7 @@ class Ledger:
                 self._append_audit("entry-change", {"entries": changes})
             if audit is not None:
                 self.audit(*audit)
+        return changes
 
     # what a re-validation may change in an entry and the audit trail records (old -> new)
     TRACKED_ENTRY_FIELDS = ("contestant_id", "name", "school", "grade", "province", "country", "email", "title",

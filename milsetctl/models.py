@@ -117,6 +117,11 @@ class ValidationResult:
     elapsed_s: float = 0.0
     photos_analysed: int = 0  # photos probed in this run (the rest came from the cache)
     photos_cached: int = 0
+    # what this run changed in entries validated before: entry_id -> {field: [old, new]} (the "entry-change" audit
+    # record), and the outputs made before that still show the old words, as lines naming what to run again.
+    # Terminal only: SPEC fixes validate's JSON, so as_json leaves both out.
+    changes: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
+    remake: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, int]:
         counts = {"entries": len(self.entries), "eligible": 0, "review": 0, "rejected": 0}

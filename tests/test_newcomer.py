@@ -20,7 +20,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from milsetctl.cli import app
-from milsetctl.console import reflow, render_rule
+from milsetctl.console import reflow, render_changes, render_rule
 from milsetctl.decisions import contest_status
 from milsetctl.models import Entry, EntryResult, Finding, Severity, Status, ValidationResult
 from milsetctl.pipeline import validate as run_validate
@@ -409,3 +409,65 @@ def test_a_manifest_named_with_manifest_is_remembered_and_its_corrections_audite
     # back to SOURCE's own: named once, then forgotten again
     _json("validate", "-w", str(ws), "--manifest", str(src / "entries.csv"))
     assert 'manifest = ""' in (ws / "contest.toml").read_text(encoding="utf-8")
+
+
+def test_a_corrected_name_is_shown_with_the_outputs_to_make_again(tmp_path: Path) -> None:
+    """Participation certificates printed, an award list exported, a nomination zip and a gallery made; then the
+    coordinator corrects a name with --manifest: the terminal names the change and each output to make again, and
+    says the workspace now remembers the manifest; the JSON stays SPEC's."""
+    src = _contest(tmp_path / "inbox", n=2)
+    ws = tmp_path / "ws"
+    first = _ids(_json("validate", str(src), "-w", str(ws)))
+    p0, p1 = first["photos/p0.jpg"], first["photos/p1.jpg"]
+    for entry_id in (p0, p1):  # the small test photos are under the minimum width: accepted anyway
+        assert runner.invoke(app, ["decide", entry_id, "accept", "--reason", "test", "-w", str(ws)]).exit_code == 0
+    printed = runner.invoke(app, ["certificates", "participation", "-w", str(ws)])
+    assert printed.exit_code == 0, printed.output
+    zip_path = ws / "awards" / "nomination-CN.zip"
+    with open_workspace(ws) as opened:  # the outputs made after the jury, as `awards` and `nominate` leave them
+        opened.ledger.save_awards([{"entry_id": p0, "anon_id": "A1", "category": "middle", "score": 90.0, "rank": 1,
+                                    "award": "qualifier"},
+                                   {"entry_id": p1, "anon_id": "A2", "category": "middle", "score": 50.0, "rank": 2,
+                                    "award": None}], "national")
+        opened.ledger.audit("nominate", {"zip": str(zip_path), "top": 1, "entries": [p0]})
+        opened.close()
+    (ws / "awards").mkdir()
+    (ws / "awards" / "awards.xlsx").write_bytes(b"x")
+    zip_path.write_bytes(b"x")
+    (ws / "gallery").mkdir()
+    (ws / "gallery" / "index.html").write_text("<html></html>", encoding="utf-8")
+    fixed = tmp_path / "fixed.csv"
+    fixed.write_text((src / "entries.csv").read_text(encoding="utf-8").replace("N0", "陈晶"), encoding="utf-8")
+
+    run = runner.invoke(app, ["validate", "-w", str(ws), "--manifest", str(fixed), "--jobs", "1"])
+    assert run.exit_code == 0, run.output
+    said = run.stdout.splitlines()
+    assert f"  {p0} name N0 → 陈晶" in said
+    assert not any(p1 in line for line in said[said.index(f"  {p0} name N0 → 陈晶"):])  # unchanged: not named
+    assert f"  participation certificates issued for {p0}: milsetctl certificates participation (reprints them " \
+           "with new codes)" in said
+    assert f"  the gallery shows {p0}: milsetctl gallery" in said
+    export = ws / "awards" / "awards.xlsx"
+    assert f"  the award list {export} names {p0}: milsetctl awards --export {export}" in said
+    assert f"  the nomination zip {zip_path} holds {p0}: milsetctl nominate --top 1 --out {zip_path}" in said
+    notes = " ".join(run.stderr.split())
+    assert f"this workspace now remembers the manifest {fixed.resolve()}" in notes
+
+    # the same run again: nothing changed, nothing to re-make, nothing newly remembered
+    again = runner.invoke(app, ["validate", "-w", str(ws), "--manifest", str(fixed), "--jobs", "1"])
+    assert again.exit_code == 0, again.output
+    assert "Changed since the last run" not in again.stdout and "now remembers" not in again.stderr
+
+    # --json: SPEC's object on stdout, the change on stderr; twelve changes list ten, then the audit command
+    many = tmp_path / "many.csv"
+    many.write_text(fixed.read_text(encoding="utf-8").replace("Moon", "Sun"), encoding="utf-8")
+    doc = runner.invoke(app, ["validate", "-w", str(ws), "--manifest", str(many), "--json", "--jobs", "1"])
+    assert doc.exit_code == 0, doc.output
+    assert set(json.loads(doc.stdout)) == {"entries", "summary"}
+    assert f"{p1} title Moon → Sun" in doc.stderr
+    result = ValidationResult("s", "w", [], changes={f"E{i:04d}": {"name": ["a", "b"]} for i in range(12)})
+    console = Console(file=io.StringIO(), width=100)
+    render_changes(console, result)
+    text = console.file.getvalue()
+    assert "E0009 name a → b" in text and "E0010" not in text
+    assert "… and 2 more: milsetctl audit --kind entry-change" in text
