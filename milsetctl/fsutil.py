@@ -24,6 +24,20 @@ def temp_name(path: Path) -> Path:
 
 
 @contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A temporary name beside `path` for a writer that wants a file name (openpyxl, WeasyPrint, pypdf); on a
+    clean exit it replaces `path` in one rename, on an exception it is removed and `path` is untouched."""
+    path = Path(path)
+    tmp = temp_name(path)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
 def atomic_write(path: Path, mode: str = "wb", encoding: str | None = None, fsync: bool = False,
                  **open_kwargs: Any) -> Iterator[IO[Any]]:
     """Open a temporary file beside `path` for writing; on a clean exit it replaces `path` in one rename, on an
@@ -34,20 +48,13 @@ def atomic_write(path: Path, mode: str = "wb", encoding: str | None = None, fsyn
     raise (OSError)."""
     if "w" not in mode:
         raise ValueError(f"atomic_write: a writing mode, not {mode!r}")
-    path = Path(path)
-    tmp = temp_name(path)
     if "b" not in mode and encoding is None:
         encoding = "utf-8"
-    try:
-        with open(tmp, mode, encoding=encoding, **open_kwargs) as fh:
-            yield fh
-            if fsync:
-                fh.flush()
-                os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, open(tmp, mode, encoding=encoding, **open_kwargs) as fh:
+        yield fh
+        if fsync:
+            fh.flush()
+            os.fsync(fh.fileno())
 
 
 def write_bytes_atomic(path: Path, data: bytes, fsync: bool = False) -> Path:
@@ -64,13 +71,8 @@ def write_text_atomic(path: Path, text: str, encoding: str = "utf-8", fsync: boo
 
 def copy_atomic(source: Path, target: Path) -> Path:
     """Copy a file (contents and times, as shutil.copy2) so that `target` is whole or absent."""
-    tmp = temp_name(Path(target))
-    try:
+    with atomic_path(target) as tmp:
         shutil.copy2(source, tmp)
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return Path(target)
 
 

@@ -38,17 +38,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import re
 import secrets
 import shutil
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from milsetctl.audit import PURGE_ACTION
+from milsetctl.fsutil import atomic_path
 from milsetctl.workspace import Workspace
 
 PURGED = "[purged]"
@@ -215,16 +214,10 @@ def _atomic(path: Path, write: Any) -> None:
     """Write through a temporary file in the same folder, then rename (no half-written file under `path`)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-        os.close(fd)
+        with atomic_path(path) as tmp:
+            write(tmp)
     except OSError as exc:
         raise PrivacyError(f"{path}: cannot write there: {exc.strerror or exc}") from exc
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> None:

@@ -14,12 +14,11 @@ and WPS show as text. Files go to a temporary name in the same folder, then are 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from milsetctl.fsutil import atomic_path
 from milsetctl.report.tables import _XML_ILLEGAL
 from milsetctl.sheetcells import formula_like, neutralise
 from milsetctl.workspace import Workspace
@@ -161,14 +160,8 @@ def export_awards(ws: Workspace, rows: Sequence[Any], path: Path, names: bool = 
     path = path.resolve()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=suffix, dir=path.parent)
-        os.close(fd)
+        with atomic_path(path) as tmp:
+            (_write_xlsx if suffix == ".xlsx" else _write_csv)(tmp, header, table)
     except OSError as exc:
         raise ExportError(f"{path}: cannot write there: {exc.strerror or exc}") from exc
-    try:
-        (_write_xlsx if suffix == ".xlsx" else _write_csv)(Path(tmp), header, table)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from milsetctl.certificates.fonts import first_missing_char, missing_fonts
+from milsetctl.fsutil import atomic_path, atomic_write
 from milsetctl.models import StageError
 from milsetctl.workspace import Workspace
 
@@ -273,9 +274,8 @@ def thumbnail(cache: Path, cert: Certificate) -> Path | None:
             # BICUBIC is as sharp there as LANCZOS, and cheaper
             im.thumbnail((THUMB_PX, THUMB_PX), Image.Resampling.BICUBIC)
             folder.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            im.save(tmp, "JPEG", quality=85, optimize=True)
-        os.replace(tmp, path)
+            with atomic_path(path) as tmp:
+                im.save(tmp, "JPEG", quality=85, optimize=True)
     except (OSError, ValueError, Image.DecompressionBombError):  # unreadable: the certificate prints without it
         return None
     return path
@@ -422,23 +422,14 @@ def _html_document(html: str) -> Any:
     return HTML(string=html, base_url=str(templates_dir())).render(font_config=_font_config())
 
 
-def _temp(path: Path) -> Path:
-    """Where `path` is written first: hidden, unique to this process, same folder (so os.replace is atomic and a
-    killed run never leaves a half PDF under a final name)."""
-    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
-
-
 def _write_pdf(document: Any, path: Path) -> None:
-    tmp = _temp(path)
-    try:
+    """A killed run never leaves a half PDF under a final name (fsutil.atomic_path)."""
+    with atomic_path(path) as tmp:
         document.write_pdf(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _render_pdf(job: tuple[str, str]) -> str:
-    """HTML -> PDF at `path` (temporary name, then os.replace). Returns the path."""
+    """HTML -> PDF at `path` (temporary name, then renamed). Returns the path."""
     html, path = job
     _write_pdf(_html_document(html), Path(path))
     return path
@@ -526,13 +517,8 @@ def _combine(issued: list[Issued], parts: Path, target: Path) -> tuple[int, int]
             singles += 1
             i += 1
     writer.add_metadata({"/Title": f"{target.stem}: {len(issued)} certificates", "/MilsetctlCodes": digest})
-    tmp = _temp(target)
-    try:
-        with tmp.open("wb") as fh:
-            writer.write(fh)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_write(target, "wb") as fh:
+        writer.write(fh)
     return used_parts, singles
 
 

@@ -4,12 +4,12 @@ send out."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from milsetctl.certificates import recipients
 from milsetctl.certificates.fonts import first_missing_char
+from milsetctl.fsutil import atomic_path
 from milsetctl.workspace import Workspace
 
 HEADERS = ("recipient", "name", "school", "title", "award", "prints")
@@ -59,17 +59,15 @@ def write_proof(ws: Workspace, kind: str, out: Path | None = None, only: list[st
         sheet.column_dimensions[letter].width = width
     sheet.freeze_panes = "A2"
     xlsx = folder / f"{kind}-proof.xlsx"
-    tmp = xlsx.with_suffix(".tmp")
-    wb.save(tmp)
-    os.replace(tmp, xlsx)
+    with atomic_path(xlsx) as tmp:
+        wb.save(tmp)
 
     env = Environment(autoescape=True)
     shown = [tuple(_marked(v) for v in row) for row in rows]  # a box in the PDF would hide which character it is
     html = env.from_string(PROOF_HTML).render(kind=kind, contest=ws.settings.name, headers=HEADERS, rows=shown)
     pdf = folder / f"{kind}-proof.pdf"
-    tmp = pdf.with_suffix(".tmp")
-    HTML(string=html).write_pdf(tmp)
-    os.replace(tmp, pdf)
+    with atomic_path(pdf) as tmp:
+        HTML(string=html).write_pdf(tmp)
     return Proof(kind, xlsx, pdf, len(rows), sum(1 for r in rows if r[-1] != "yes"))
 
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 from pathlib import Path
+
+from milsetctl.fsutil import write_bytes_atomic
 
 WEB_PX = 1600  # long side of the photo page's image
 THUMB_PX = 480  # long side of the index thumbnail
@@ -26,9 +27,7 @@ class ImageError(RuntimeError):
 def write_atomic(path: Path, data: bytes) -> None:
     """Temporary name in the same folder, then rename: a reader (or a killed run) never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    write_bytes_atomic(path, data)
 
 
 def _flatten(im):  # type: ignore[no-untyped-def]

@@ -9,14 +9,13 @@ folder, then are renamed: a run killed half-way leaves the old file whole.
 from __future__ import annotations
 
 import csv
-import os
-import tempfile
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from milsetctl.fsutil import atomic_path
 from milsetctl.report.tables import _XML_ILLEGAL
 from milsetctl.sheetcells import FORMULA_START, formula_like, neutralise
 
@@ -59,22 +58,16 @@ def write_table(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]]
     path = path.resolve()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=suffix, dir=path.parent)
-        os.close(fd)
     except OSError as exc:
         raise SheetError(f"{path}: cannot write there: {exc.strerror or exc}") from exc
     try:
-        if suffix == ".xlsx":
-            _write_xlsx(Path(tmp), header, rows, sheet, widths or {}, money_format, extra_sheets or {})
-        else:
-            _write_csv(Path(tmp), header, rows)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            if suffix == ".xlsx":
+                _write_xlsx(tmp, header, rows, sheet, widths or {}, money_format, extra_sheets or {})
+            else:
+                _write_csv(tmp, header, rows)
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
         raise SheetError(f"{path}: cannot write: {exc.strerror or exc}") from exc
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 

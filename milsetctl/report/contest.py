@@ -13,7 +13,6 @@ from __future__ import annotations
 import io
 import json
 import math
-import os
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,6 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+
+from milsetctl.fsutil import write_text_atomic
 
 if TYPE_CHECKING:
     from milsetctl.workspace import Workspace
@@ -338,7 +339,4 @@ def render_contest_html(report: ContestReport) -> str:
 def write_contest_html(report: ContestReport, path: Path) -> Path:
     """Write the page to a temporary name beside `path`, then rename (a killed run leaves no half page)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(render_contest_html(report), encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    return write_text_atomic(path, render_contest_html(report))
