@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -66,6 +67,15 @@ def _warn(text: str) -> None:
 def _print_json(document: object) -> None:
     """`--json`: one JSON object on stdout and nothing else there."""
     sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=1) + "\n")
+
+
+def _show(result: Any, render: Callable[[Console, Any], None], as_json: bool) -> None:
+    """A command's result: its JSON (result.as_json(), SPEC's shape) on stdout with --json, else `render` on the
+    terminal; one renderer of one result model either way."""
+    if as_json:
+        _print_json(result.as_json())
+    else:
+        render(out, result)
 
 
 def _version(value: bool) -> None:
@@ -641,10 +651,7 @@ def awards(
             except ExportError as exc:
                 _fail(str(exc), 1)
             err.print(f"Award list written to [bold]{escape(str(written))}[/]")
-        if as_json:
-            _print_json(result.as_json())
-        else:
-            render_awards(out, result)
+        _show(result, render_awards, as_json)
 
 
 @app.command()
@@ -673,10 +680,7 @@ def nominate(
             _fail(str(exc), exc.code)
         for note in result.warnings:
             _warn(note)
-        if as_json:
-            _print_json(result.as_json())
-        else:
-            render_nomination(out, result)
+        _show(result, render_nomination, as_json)
 # ==== end awards ====
 
 
@@ -703,10 +707,7 @@ def gallery(
             _fail(str(exc), exc.code)
         for note in result.warnings:
             _warn(note)
-        if as_json:
-            _print_json(result.as_json())
-        else:
-            render_gallery(out, result)
+        _show(result, render_gallery, as_json)
 # ==== end gallery ====
 
 
@@ -755,10 +756,7 @@ def certificates(
             _fail(str(exc), exc.code)
         for refused in batch.refused:
             _error(f"refused: {refused.reason}")
-        if as_json:
-            _print_json(batch.as_json())
-        else:
-            render_batch(out, batch)
+        _show(batch, render_batch, as_json)
         if batch.refused:
             raise typer.Exit(1)
 
@@ -872,10 +870,7 @@ def members_import(
         err.print(f"[bold]note:[/] {escape(note)}", soft_wrap=True)
     for problem in result.problems:
         _error(problem)
-    if as_json:
-        _print_json(result.as_json())
-    else:
-        render_import(out, result)
+    _show(result, render_import, as_json)
     if result.problems:
         raise typer.Exit(1)
 
@@ -912,10 +907,7 @@ def members_status(
 
     with _open(workspace, read_only=True) as ws:
         result = member_status(ws, _day_option(on, ws.settings.tz, "--on"))
-    if as_json:
-        _print_json(result.as_json())
-    else:
-        render_status(out, result)
+    _show(result, render_status, as_json)
 
 
 @members_app.command("export")
@@ -958,10 +950,7 @@ def fees_quote(
             quote = quote_fee(ws, event, org)
         except FeeInputError as exc:
             _fail(str(exc), 2)
-    if as_json:
-        _print_json(quote.as_json())
-    else:
-        render_quote(out, quote)
+    _show(quote, render_quote, as_json)
 
 
 @fees_app.command("refund")
@@ -1003,10 +992,7 @@ def fees_refund(
             _fail(str(exc), 2)
         except SettingsError as exc:
             _fail(str(exc), 2)
-        if as_json:
-            _print_json(refund.as_json())
-        else:
-            render_refund(out, refund)
+        _show(refund, render_refund, as_json)
         return
     if paid is not None or registered_on is not None or withdrawn_on is not None:
         _fail("--batch reads every withdrawal from the file: leave out --paid, --registered-on, --withdrawn-on", 2)
@@ -1034,10 +1020,7 @@ def fees_refund(
             ws.ledger.audit("fees-refund-batch", {"source": str(batch), "out": str(result.out),
                                                   "withdrawals": len(result.rows), "problems": len(result.problems),
                                                   **result.as_json()["totals"]})
-    if as_json:
-        _print_json(result.as_json())
-    else:
-        render_refund_batch(out, result)
+    _show(result, render_refund_batch, as_json)
     if result.problems:
         raise typer.Exit(1)
 
@@ -1172,10 +1155,7 @@ def export_cmd(
             result = export_anonymised(ws, out_file)
         except PrivacyError as exc:
             _fail(str(exc), 1)
-    if as_json:
-        _print_json(result.as_json())
-    else:
-        render_export(out, result)
+    _show(result, render_export, as_json)
 
 
 @app.command("purge")
@@ -1220,10 +1200,7 @@ def purge_cmd(
             _fail(str(exc), 1)
         except (OSError, ValueError) as exc:  # the ledger's transaction rolled back: say so, no traceback
             _fail(f"the purge stopped: {exc}. The ledger is unchanged (one transaction); run it again once fixed", 1)
-    if as_json:
-        _print_json(report.as_json())
-    else:
-        render_purge(out, report)
+    _show(report, render_purge, as_json)
 # ==== end audit, export, purge ====
 
 def main() -> None:
