@@ -380,14 +380,12 @@ def _remember_manifest(ws, folder: Path, manifest: Path | None) -> str:  # type:
     """Remember the manifest a run read in contest.toml ("" when it is SOURCE's own, found without naming it).
     Returns the manifest newly remembered, "" when nothing new is (the same one, or SOURCE's own again)."""
     from milsetctl import settings as settings_mod
+    from milsetctl.ingest import find_manifest
     from milsetctl.settings import SETTINGS_FILE
 
-    own = None
-    for name in ("entries.csv", "entries.xlsx"):
-        if (folder / name).is_file():
-            own = (folder / name).resolve()
-            break
-    value = "" if manifest is None or manifest.resolve() == own else str(manifest.resolve())
+    own = find_manifest(folder, None)
+    value = "" if manifest is None or own is not None and manifest.resolve() == own.resolve() \
+        else str(manifest.resolve())
     if value != ws.settings.manifest:
         settings_mod.remember_manifest(ws.root / SETTINGS_FILE, value)
         ws.settings.raw["contest"]["manifest"] = value

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from milsetctl.ingest.columns import BUILTIN_ALIASES, COLUMNS, match_headers
+from milsetctl.ingest.columns import BUILTIN_ALIASES, COLUMNS, MANIFEST_NAMES, match_headers
 from milsetctl.ingest.tables import ManifestError, Table, cell_text, locate_header, read_table
 from milsetctl.ingest.values import DateOrder, infer_date_order, nfc, number_id_text, parse_datetime, path_candidates
 from milsetctl.models import Entry, Finding, Severity
@@ -24,7 +24,6 @@ from milsetctl.settings import Settings
 
 __all__ = ["ManifestError", "Submissions", "read_submissions", "IMAGE_EXTENSIONS"]
 
-MANIFEST_NAMES = ("entries.csv", "entries.xlsx", "entries.tsv", "entries.txt")
 IMAGE_EXTENSIONS = {
     ".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".heic", ".heif", ".hif", ".avif", ".tif", ".tiff",
     ".gif", ".bmp", ".dib", ".jxl", ".psd", ".dng", ".cr2", ".cr3", ".nef", ".arw", ".raf", ".orf", ".rw2",
@@ -118,7 +117,9 @@ def _leaves_folder(cell: str) -> bool:
     return any(".." in c.split("/") for c in [text, *path_candidates(cell)])
 
 
-def _find_manifest(source: Path, manifest: Path | None) -> Path | None:
+def find_manifest(source: Path, manifest: Path | None) -> Path | None:
+    """The manifest a run reads: `manifest` (relative to the working folder, else to SOURCE; ManifestError when
+    neither has it), else SOURCE's own entries.csv/.xlsx/.tsv/.txt at its top (any case), else None."""
     if manifest is not None:
         path = manifest if manifest.is_absolute() else (Path.cwd() / manifest)
         if not path.exists() and (source / manifest).exists():
@@ -394,7 +395,7 @@ def read_submissions(source: Path, settings: Settings, manifest: Path | None = N
         raise ManifestError(f"{source}: not a folder")
     refused: dict[str, str] = {}
     images = scan_images(source, exclude=exclude, refused=refused)
-    manifest_path = _find_manifest(source, manifest)
+    manifest_path = find_manifest(source, manifest)
     result = Submissions(source=source, entries=[], files=images, manifest=manifest_path)
     # ---- nomination packages (global stage): milsetctl/ingest/nominations.py ----
     from milsetctl.ingest.nominations import find_packages, read_nominations

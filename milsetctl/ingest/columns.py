@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+# a manifest's file name, case folded, as it sits at the top of a submissions folder or nomination package
+MANIFEST_NAMES = ("entries.csv", "entries.xlsx", "entries.tsv", "entries.txt")
 COLUMNS = (
     "contestant_id", "name", "school", "grade", "province", "country", "email", "file", "title",
     "description", "submitted_at",

@@ -32,12 +32,12 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from milsetctl.ingest.columns import MANIFEST_NAMES
 from milsetctl.ingest.tables import ManifestError, read_table
 from milsetctl.models import Entry
 from milsetctl.settings import Settings
 from milsetctl.sheetcells import formula_like
 
-MANIFEST_NAMES = ("entries.csv", "entries.xlsx", "entries.tsv", "entries.txt")
 NOMINATION_INFO = "nomination.json"
 # larger members are not extracted (a photo may weigh 10 MB; anything near this is a zip bomb or a video)
 MAX_MEMBER_BYTES = 256 * 1024 * 1024
