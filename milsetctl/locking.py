@@ -76,7 +76,7 @@ def _parent_alive(parent: int, start_ppid: int) -> bool:
         return _windows_pid_alive(parent)
     if os.getppid() != start_ppid:
         return False
-    return parent == start_ppid or _pid_alive(parent)
+    return parent == start_ppid or pid_alive(parent)
 
 
 def _windows_pid_alive(pid: int) -> bool:
@@ -179,12 +179,13 @@ def read_holder(root: Path) -> Holder | None:
                         user=str(data.get("user", "")), since=str(data["since"]), tz=_contest_tz(root))
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    if holder.host == socket.gethostname() and not _pid_alive(holder.pid):
+    if holder.host == socket.gethostname() and not pid_alive(holder.pid):
         return None  # a killed holder's record, read in the instant before the new holder writes its own
     return holder
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process `pid` runs on this machine (another user's counts as running: its files are left alone)."""
     if os.name == "nt":
         return _windows_pid_alive(pid)
     try:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from milsetctl.locking import pid_alive
 from milsetctl.models import ValidationResult
 
 if TYPE_CHECKING:
@@ -71,21 +72,9 @@ def _remove_stale_parts(path: Path) -> None:
     """Remove the temporaries a killed run left beside `path` (`.STEM.PID.partSUFFIX` of a process that is gone)."""
     for part in path.parent.glob(f".{glob.escape(path.stem)}.*.part{glob.escape(path.suffix)}"):
         pid = part.name[len(path.stem) + 2:-len(".part" + path.suffix)]
-        if pid.isdigit() and not _running(int(pid)):
+        if pid.isdigit() and not pid_alive(int(pid)):
             with contextlib.suppress(OSError):
                 part.unlink()
-
-
-def _running(pid: int) -> bool:
-    if pid == os.getpid() or os.name == "nt":  # Windows: signal 0 is CTRL_C_EVENT, never send it
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # another user's process: leave its file alone
-        return True
-    return True
 
 
 __all__ = ["FORMATS", "report_format", "write_report"]
