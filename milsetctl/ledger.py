@@ -17,7 +17,7 @@ from itertools import chain
 from pathlib import Path
 from typing import Any
 
-from milsetctl.models import Entry, Finding, PhotoInfo, Severity
+from milsetctl.models import Entry, Finding, PhotoInfo, Severity, person_key
 
 LEDGER_FILE = "ledger.sqlite"
 SCHEMA_VERSION = 2
@@ -572,6 +572,7 @@ class Ledger:
         The scores replaced are counted in the run's detail and the audit trail, so a re-score is on record.
         """
         stamp, who = now_iso(), current_user()
+        jurors = self.stored_spellings(jurors)
         named = json.dumps(sorted(set(jurors)), ensure_ascii=False)
         # Foreign-key enforcement off for this transaction only: no table refers to `scores`, and its one
         # reference (run_id) is the run inserted just below. With it on, SQLite deletes a child table row by row
@@ -675,12 +676,21 @@ class Ledger:
         return self.db.execute("SELECT * FROM awards ORDER BY category, rank, entry_id").fetchall()
 
     def score_rows_except(self, jurors: Iterable[str]) -> list[tuple[str, str, str, str | None, str, int | None]]:
-        """Stored scores of every juror NOT in `jurors`, as `score_rows` gives them: a re-score of some jurors
-        reads back only the scores it keeps."""
+        """Stored scores of every juror NOT in `jurors` (under any spelling `person_key` holds the same), as
+        `score_rows` gives them: a re-score of some jurors reads back only the scores it keeps."""
+        named = json.dumps(sorted(self.stored_spellings(jurors)), ensure_ascii=False)
         return self.db.execute(
             "SELECT juror, anon_id, scores, comment, sheet, row FROM scores "
-            "WHERE juror NOT IN (SELECT value FROM json_each(?))", (json.dumps(sorted(jurors), ensure_ascii=False),)
+            "WHERE juror NOT IN (SELECT value FROM json_each(?))", (named,)
         ).fetchall()
+
+    def stored_spellings(self, jurors: Iterable[str]) -> list[str]:
+        """`jurors` plus every spelling of them the stored scores use: a juror who re-sends as "LI MING" after
+        "Li Ming" replaces the scores stored before, instead of being counted as a second juror."""
+        given = set(jurors)
+        keys = {person_key(j) for j in given}
+        stored = (r[0] for r in self.db.execute("SELECT DISTINCT juror FROM scores"))
+        return sorted(given | {s for s in stored if person_key(s) in keys})
 
     # --- certificates
     def issued_certificate(self, code: str) -> sqlite3.Row | None:

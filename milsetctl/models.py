@@ -5,10 +5,19 @@ Nothing here talks to disk or SQL; the ledger stores these, renderers format the
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
+
+
+def person_key(name: str) -> str:
+    """A person's identity as typed by different hands: case-, width- and space-insensitive ("LI MING",
+    "Li Ming", "LiMing" and full-width "Ｌｉ Ｍｉｎｇ" are one juror; "李 明" and "李明" too). The score sheets and
+    the ledger's stored scores compare jurors with it, within a run and across runs."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", name)).casefold()
 
 
 class StageError(RuntimeError):

@@ -186,7 +186,8 @@ def test_unreadable_file_is_one_problem_and_the_others_are_read(tmp_path: Path) 
     result = read([broken, write_xlsx(tmp_path / "fine.xlsx", "Fay", GOOD)])
     assert len(errors(result)) == 1
     p = errors(result)[0]
-    assert p.sheet == "broken.xlsx" and p.problem.startswith("cannot open the workbook") and p.row is None
+    assert p.sheet == "broken.xlsx" and p.row is None
+    assert p.problem.startswith("a damaged file: it starts like a workbook (a zip) but cannot be opened")
     assert len(table(result)) == 16
 
 
@@ -319,9 +320,18 @@ def test_a_folder_gives_its_sheets_and_nothing_else(tmp_path: Path) -> None:
     (folder / "notes.txt").write_text("remember J03", encoding="utf-8")
     (folder / "withdrawn").mkdir()
     write_xlsx(folder / "withdrawn" / "J03 C.xlsx", "C", GOOD)
-    assert sheet_paths([folder, a]) == [a, b]
+    (folder / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    lock, notes = folder / "~$J01 A.xlsx", folder / "notes.txt"
+    # every file is looked at (only the system's own files are not); sub-folders are not searched
+    assert sheet_paths([folder, a]) == [a, b, notes, lock]
     with pytest.raises(FileNotFoundError, match="nope.xlsx: no such file or folder"):
         sheet_paths([folder / "nope.xlsx"])
+    # ... and none is passed over without a word: the lock file and the notes are named in notes, not errors
+    result = read(sheet_paths([folder]))
+    assert errors(result) == [] and len(table(result)) == 32
+    said = {p.sheet: p.problem for p in result.notes}
+    assert "the sheet itself is J01 A.xlsx" in said["~$J01 A.xlsx"] and "close the program" in said["~$J01 A.xlsx"]
+    assert said["notes.txt"].startswith("not a score sheet (no anon_id column")
 
 
 def test_code_helpers_agree_with_their_fallbacks() -> None:

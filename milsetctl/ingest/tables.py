@@ -16,6 +16,15 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
+from milsetctl.ingest.sheetfile import (
+    WORKBOOK_KINDS,
+    UnreadableSpreadsheet,
+    identify,
+    read_workbook,
+    refusal,
+    sniff_delimiter,
+)
+
 
 class ManifestError(ValueError):
     """The manifest cannot be used as a whole (unreadable, no header, a required column missing)."""
@@ -39,11 +48,12 @@ class Table:
 
 
 # The encodings Excel and WPS write a "CSV" in besides UTF-8/UTF-16, most likely first: the order breaks ties.
-LEGACY_ENCODINGS = ("gb18030", "cp1252", "big5", "shift_jis", "latin_1")
+# Mac Roman is what Excel for Mac writes as "Comma Separated Values" (with classic-Mac CR line endings).
+LEGACY_ENCODINGS = ("gb18030", "cp1252", "big5", "shift_jis", "mac_roman", "latin_1")
 ENCODING_NAMES = {
     "gb18030": "GB18030 (Chinese Excel/WPS)", "cp1252": "Windows-1252 (Western European Excel)",
     "big5": "Big5 (Traditional Chinese Excel)", "shift_jis": "Shift-JIS (Japanese Excel)",
-    "latin_1": "Latin-1 (ISO 8859-1)",
+    "mac_roman": "Mac Roman (Excel for Mac)", "latin_1": "Latin-1 (ISO 8859-1)",
 }
 
 
@@ -92,6 +102,7 @@ def _decode_legacy(raw: bytes, path: Path) -> tuple[str, str, list[str]]:
     from charset_normalizer import from_bytes
 
     matches = list(from_bytes(raw, cp_isolation=list(LEGACY_ENCODINGS), threshold=0.25))
+    mac = b"\r" in raw and b"\n" not in raw  # classic-Mac line endings: Excel for Mac, so Mac Roman first
     if not matches:
         try:
             raw.decode("gb18030")
@@ -104,6 +115,8 @@ def _decode_legacy(raw: bytes, path: Path) -> tuple[str, str, list[str]]:
 
     def rank(m: Any) -> tuple[float, float, int]:
         priority = LEGACY_ENCODINGS.index(m.encoding) if m.encoding in LEGACY_ENCODINGS else 99
+        if mac and m.encoding == "mac_roman":
+            priority = -1
         return (round(mess[m.encoding], 2), -round(m.coherence, 2), priority)
 
     matches.sort(key=rank)
@@ -157,7 +170,8 @@ def _mostly_utf8(raw: bytes) -> bool:
 
 
 def _undecodable(path: Path, raw: bytes, exc: UnicodeDecodeError) -> ManifestError:
-    line = raw[: exc.start].count(b"\n") + 1
+    before = raw[: exc.start]
+    line = (before.count(b"\n") if b"\n" in raw else before.count(b"\r")) + 1  # Excel for Mac: CR-only lines
     return ManifestError(
         f"{path.name}: cannot read the text on line {line}: it is neither UTF-8, UTF-16 nor GB18030/GBK. "
         "Save the spreadsheet as 'CSV UTF-8' (or as .xlsx) and try again."
@@ -165,14 +179,11 @@ def _undecodable(path: Path, raw: bytes, exc: UnicodeDecodeError) -> ManifestErr
 
 
 def _sniff_dialect(text: str) -> type[csv.Dialect] | csv.Dialect:
-    """Only the delimiter is sniffed; quoting stays Excel's (double quotes). The sniffer otherwise takes the
-    apostrophe that keeps a cell like '=1+2 as text (or a title such as 'Twas) for a quote character, and the
-    row falls apart."""
-    first = "\n".join(text.splitlines()[:20])
-    try:
-        return _delimited(csv.Sniffer().sniff(first, delimiters=",;\t|").delimiter)
-    except csv.Error:
-        return csv.excel_tab if first.count("\t") > first.count(",") else csv.excel
+    """Only the delimiter is sniffed (`sheetfile.sniff_delimiter`, the project's one sniffer); quoting stays
+    Excel's (double quotes): an apostrophe that keeps a cell like '=1+2 as text, or a title such as 'Twas, is
+    no quote character."""
+    delimiter = sniff_delimiter(text)
+    return csv.excel_tab if delimiter == "\t" else _delimited(delimiter)
 
 
 # Excel's delimiter hint on the first line ("sep=;"), as Excel writes it and as it comes back after a re-save
@@ -251,39 +262,34 @@ def workbook_too_large(path: Path) -> str | None:
     return None
 
 
-def read_xlsx(path: Path) -> Table:
-    from openpyxl import load_workbook
-
-    too_large = workbook_too_large(path)
-    if too_large:
-        raise ManifestError(f"{path.name}: not read: {too_large}")
+def read_xlsx(path: Path, kind: str | None = None) -> Table:
+    """A workbook (xlsx, Strict xlsx, xls, ods, or an HTML table saved as .xls): its first sheet with data, the
+    others at hand for `locate_header`. Raises ManifestError naming the file."""
     try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # zip errors, not an xlsx, password-protected...
-        raise ManifestError(f"{path.name}: cannot open the workbook: {exc}") from exc
-    try:
-        sheets: list[tuple[str, list[list[Any]]]] = []
-        for sheet in book.worksheets:
-            # read-only mode trusts the sheet's stored dimension; some exporters write "A1" for any size,
-            # which would read one cell. Forget it and read what is there.
-            sheet.reset_dimensions()
-            try:
-                sheets.append((sheet.title, [list(r) for r in sheet.iter_rows(values_only=True)]))
-            except Exception as exc:  # cells are parsed while iterating: a crafted sheet fails here, not on open
-                raise ManifestError(f"{path.name}: sheet {sheet.title!r} cannot be read: {exc}") from exc
-    finally:
-        book.close()
+        sheets = read_workbook(path, kind)
+    except UnreadableSpreadsheet as exc:
+        raise ManifestError(f"{path.name}: {exc}") from exc
     tables = []
-    for title, rows in sheets:
-        if any(not _blank(r) for r in rows):
-            table = _to_table(path, rows, "xlsx")
-            table.sheet = title
+    for sheet in sheets:
+        if sheet.rows:
+            table = _to_table(path, _numbered(sheet.rows), "xlsx" if kind is None else kind)
+            table.sheet = sheet.title
             tables.append(table)
     if not tables:
         raise ManifestError(f"{path.name}: the manifest has no header row")
     # the first sheet with data; the others stay at hand for a workbook whose first sheet is a cover or notes
     tables[0].other_sheets = tables[1:]
     return tables[0]
+
+
+def _numbered(rows: list[tuple[int, list[Any]]]) -> list[list[Any]]:
+    """Rows given with their numbers back to a list where row n is at index n-1 (blank rows in between)."""
+    out: list[list[Any]] = []
+    for number, cells in rows:
+        while len(out) < number - 1:
+            out.append([])
+        out.append(cells)
+    return out
 
 
 def _blank(cells: list[Any]) -> bool:
@@ -332,11 +338,16 @@ def _locate_in_sheet(table: Table, accept: Callable[[list[str]], bool], limit: i
 
 
 def read_table(path: Path) -> Table:
-    suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
-        return read_xlsx(path)
-    if suffix == ".xls":
-        raise ManifestError(f"{path.name}: old Excel .xls files are not read; save it as .xlsx or CSV UTF-8")
+    """A spreadsheet read by what it holds, whatever its name says (`sheetfile.identify`): a workbook of any kind
+    `sheetfile.read_workbook` reads, else delimited text. Raises ManifestError naming the file and what it is."""
+    try:
+        kind = identify(path)
+    except OSError as exc:
+        raise ManifestError(f"{path}: cannot read the file: {exc.strerror or exc}") from exc
+    if kind in WORKBOOK_KINDS:
+        return read_xlsx(path, kind)
+    if kind != "text":
+        raise ManifestError(f"{path.name}: {refusal(kind)}")
     return read_csv(path)
 
 

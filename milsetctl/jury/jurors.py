@@ -16,7 +16,7 @@ from typing import Any
 from openpyxl.utils import get_column_letter
 
 from milsetctl.ingest.columns import header_key
-from milsetctl.ingest.tables import ManifestError, cell_text, read_table
+from milsetctl.ingest.tables import ManifestError, cell_text, locate_header, read_table
 
 JUROR_COLUMNS = ("name", "affiliation", "country", "email", "school")
 
@@ -104,17 +104,27 @@ def read_jurors(path: Path) -> list[JurorRow]:
     except ManifestError as exc:
         raise JurorFileError(path, [str(exc).replace("manifest", "juror file")]) from exc
     mapping = _alias_map()
-    columns: dict[str, int] = {}
-    for index, header in enumerate(table.headers):
-        column = mapping.get(header_key(header))
-        if column and column not in columns:
-            columns[column] = index
-    if "name" not in columns:
+
+    def columns_of(headers: list[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for index, header in enumerate(headers):
+            column = mapping.get(header_key(header))
+            if column and column not in found:
+                found[column] = index
+        return found
+
+    # the header is the first row naming the juror's name and one more column: a title row above it (a merged
+    # "2022 ... 评委名单" banner, a blank line) is skipped, as the manifest and roster readers do
+    located = locate_header(table, lambda headers: "name" in (found := columns_of(headers)) and len(found) >= 2) \
+        or locate_header(table, lambda headers: "name" in columns_of(headers))
+    if located is None:
         found = ", ".join(h for h in table.headers if h.strip()) or "none"
         raise JurorFileError(path, [
-            f"{path.name} row 1: no name column (headers found: {found}); expected name/姓名, and optionally "
-            "affiliation/单位, country/国家, email/邮箱, school/学校"
+            f"{path.name} row {table.header_row}: no name column (headers found: {found}); expected name/姓名, "
+            "and optionally affiliation/单位, country/国家, email/邮箱, school/学校"
         ])
+    table = located
+    columns = columns_of(table.headers)
 
     def cell(cells: list[Any], column: str) -> str:
         index = columns.get(column)

@@ -16,6 +16,7 @@ import re
 import unicodedata
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +24,22 @@ import numpy as np
 import pandas as pd
 
 from milsetctl.ingest.columns import header_key
+from milsetctl.ingest.sheetfile import (
+    WORKBOOK_KINDS,
+    Sheet,
+    Uncalculated,
+    UnreadableSpreadsheet,
+    identify,
+    read_workbook,
+    refusal,
+    sniff_delimiter,
+)
 from milsetctl.ingest.tables import ManifestError, decode_text
+from milsetctl.models import person_key
 
-# what a folder is searched for (a notes.txt beside the sheets is no sheet); a file named is read whatever it is
-SHEET_SUFFIXES = (".xlsx", ".xlsm", ".csv", ".tsv")
+# every file in a sheets folder is looked at (by content, whatever its name); one that is no spreadsheet is named
+# in a note, never skipped without a word. Only the operating system's own files pass unmentioned.
+SYSTEM_FILES = {".ds_store", "thumbs.db", "desktop.ini", "icon\r"}
 HIDDEN_SHEET = "milsetctl"
 
 # Names jurors and spreadsheet tools give the columns (compared after `_key`: case, width, spaces, brackets).
@@ -156,7 +169,12 @@ class SheetsRead(ProblemSplit):
 
 
 class SheetError(ValueError):
-    """A whole sheet cannot be used (one problem; the other sheets are still read)."""
+    """A whole sheet cannot be used (one problem; the other sheets are still read). `kind` "no-sheet" or
+    "not-spreadsheet" marks a file that holds no score sheet at all (a note when its name does not claim one)."""
+
+    def __init__(self, message: str, kind: str = "") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 # --- text normalisation ------------------------------------------------------------------------------------------
@@ -170,8 +188,32 @@ def _key(text: Any) -> str:
     return t.strip()
 
 
-def _name_key(name: str) -> str:
-    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", name)).strip().casefold()
+_name_key = person_key
+
+
+# what browsers, mail clients and file managers add to a file's name when it is saved or copied again
+_COPY_MARKS = (
+    re.compile(r"^(copy of|kopie von|copie de|copia de)\s+", re.IGNORECASE),
+    re.compile(r"\s*[-_]?\s*(\(\s*\d+\s*\)|（\s*\d+\s*）)$"),  # "J02 (1)", "J02（2）", "J02-(1)"
+    re.compile(r"\s*-\s*(copy|kopie|copie|副本)(\s*\(\s*\d+\s*\))?$", re.IGNORECASE),  # "J03 - Copy (2)"
+    re.compile(r"\s+(copy|副本)(\s+\d+)?$", re.IGNORECASE),  # macOS "J03 copy 2"
+    re.compile(r"(的副本|副本)$"),
+    re.compile(r"^(副本|复制)\s*[-_]?\s*"),
+)
+
+
+def file_juror_name(stem: str) -> str:
+    """A juror's name as a file name gives it, without the marks of a second download or a copy:
+    'J02 Wang Fang (1)' -> 'J02 Wang Fang', 'Copy of J03' -> 'J03', 'J03 - 副本' -> 'J03'."""
+    name = stem.strip()
+    changed = True
+    while changed and name:
+        changed = False
+        for mark in _COPY_MARKS:
+            trimmed = mark.sub("", name).strip()
+            if trimmed and trimmed != name:
+                name, changed = trimmed, True
+    return name
 
 
 def _clean_name(value: Any) -> str:
@@ -192,10 +234,17 @@ def _parse_score(value: Any, whole: bool, lo: float, hi: float) -> tuple[float, 
     """One distinct cell value -> (number, None) or (nan, problem text). Blank gives 'missing score'."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return math.nan, "missing score (blank cell)"
+    if isinstance(value, Uncalculated):
+        return math.nan, (f"a formula with no stored value ({value.formula}): the program that wrote the file "
+                          "saved the formula but not its result; open the sheet in a spreadsheet program and save it")
     if isinstance(value, bool):
         return math.nan, f"not a number: {value!r}"
+    if isinstance(value, datetime | date | time):
+        return math.nan, (f"a date ({_date_shown(value)}), not a score: the spreadsheet program turned what was "
+                          "typed (such as 9/10) into a date; type the score alone, as a whole number")
     if isinstance(value, int | float | np.integer | np.floating):
-        number = float(value)
+        # Excel shows 15 significant digits: =0.3*10 stores 3.0000000000000004 and shows 3
+        number = float(f"{float(value):.15g}")
         shown = _show(number)
     else:
         text = unicodedata.normalize("NFKC", str(value)).strip()
@@ -214,6 +263,12 @@ def _parse_score(value: Any, whole: bool, lo: float, hi: float) -> tuple[float, 
     if number < lo or number > hi:
         return math.nan, f"out of range {_show(lo)}-{_show(hi)}: {shown}"
     return number, None
+
+
+def _date_shown(value: datetime | date | time) -> str:
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d") if value.time() == time() else value.strftime("%Y-%m-%d %H:%M")
+    return value.isoformat()
 
 
 def _show(number: float) -> str:
@@ -294,50 +349,117 @@ class _Columns:
 
 
 def _find_header(rows: list[tuple[int, list[Any]]], criteria: Sequence[str]) -> int:
-    """Index in `rows` of the header row: the first of the top rows naming an anon ID column, else the first."""
-    anon_keys = {_key(a) for a in ANON_ALIASES} | {_key(c) for c in criteria}
-    for i, (_, cells) in enumerate(rows[:10]):
-        if any(_key(c) in anon_keys for c in cells if c is not None):
+    """Index in `rows` of the header row: among the top 30 rows (title rows, notes and blank lines may sit above
+    it), the first naming an anon ID column and a criterion, else the first naming either, else the first."""
+    anon_keys = {_key(a) for a in ANON_ALIASES}
+    crit_keys = set(_criterion_names(criteria))
+    either = -1
+    for i, (_, cells) in enumerate(rows[:30]):
+        keys = {_key(c) for c in cells if c is not None and not isinstance(c, int | float)}
+        has_anon, has_crit = bool(keys & anon_keys), bool(keys & crit_keys)
+        if has_anon and has_crit:
             return i
-    return 0
+        if either < 0 and (has_anon or has_crit):
+            either = i
+    return max(either, 0)
 
 
-def _rows_xlsx(path: Path) -> tuple[list[tuple[int, list[Any]]], dict[str, str]]:
-    """(row number, cells) of the scores sheet, and the hidden key/value sheet (empty when absent)."""
-    from openpyxl import load_workbook
+def _header_quality(rows: list[tuple[int, list[Any]]], criteria: Sequence[str]) -> tuple[int, int]:
+    """(anon ID column found, criteria named) of a sheet's header: how a workbook's score tab is recognised."""
+    if not rows:
+        return (0, 0)
+    h = _find_header(rows, criteria)
+    headers = _merged_headers(rows, h, criteria)[0]
+    cols = _Columns(headers, criteria)
+    return (int(cols.anon >= 0), len(cols.criteria) + (2 if cols.long else 0))
 
-    from milsetctl.ingest.tables import workbook_too_large
 
-    too_large = workbook_too_large(path)
-    if too_large:
-        raise SheetError(f"not read: {too_large}")
+def _merged_headers(rows: list[tuple[int, list[Any]]], h: int, criteria: Sequence[str]) -> tuple[list[str], int]:
+    """The header as text, and how many rows it takes (1 or 2).
+
+    A two-row header is one header: a bilingual sheet (匿名编号 / anon_id), or a group row ("Scores 1-10" merged
+    over the criteria) above the criteria's names. The row below the header belongs to it when it names a
+    column and holds no score; each column takes the first of the two names that is a column's name.
+    """
+    headers = ["" if c is None else str(c) for c in rows[h][1]] if rows else []
+    if h + 1 >= len(rows):
+        return headers, 1
+    below = rows[h + 1][1]
+    if rows[h + 1][0] != rows[h][0] + 1 or any(isinstance(c, int | float) and not isinstance(c, bool)
+                                               for c in below if c is not None):
+        return headers, 1
+    second = ["" if c is None else str(c) for c in below]
+    cols2 = _Columns(second, criteria)
+    if cols2.anon < 0 and not cols2.criteria and cols2.comment < 0:
+        return headers, 1
+    if any(_looks_like_score(c) for c in second):
+        return headers, 1
+    cols1 = _Columns(headers, criteria)
+    known1 = _known_columns(cols1)
+    width = max(len(headers), len(second))
+    merged = []
+    for i in range(width):
+        top = headers[i] if i < len(headers) else ""
+        low = second[i] if i < len(second) else ""
+        merged.append(top if (i in known1 or not low.strip()) else low)
+    return merged, 2
+
+
+def _known_columns(cols: _Columns) -> set[int]:
+    return {i for i in (cols.anon, cols.juror, cols.comment, cols.criterion, cols.score) if i >= 0} | set(
+        cols.criteria.values())
+
+
+def _looks_like_score(text: str) -> bool:
+    return bool(re.fullmatch(r"\s*[+-]?\d+([.,]\d+)?\s*", unicodedata.normalize("NFKC", text)))
+
+
+@dataclass
+class _Workbook:
+    """The tab holding the scores, the hidden key/value sheet, and what the chair should know of the choice."""
+
+    sheet: Sheet
+    meta: dict[str, str]
+    notes: list[str]
+
+
+def _workbook(path: Path, kind: str, criteria: Sequence[str]) -> _Workbook:
+    """The workbook's scores tab: the one whose header names anon_id and the criteria, wherever it is (a notes or
+    instructions tab may come first, tabs may be renamed: 说明 then 评分表); visible tabs before hidden ones."""
     try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # not a zip, not a workbook, encrypted...
-        raise SheetError(f"cannot open the workbook: {exc}") from exc
-    try:
-        meta: dict[str, str] = {}
-        names = {ws.title.strip().casefold(): ws for ws in book.worksheets}
-        hidden = names.get(HIDDEN_SHEET)
-        if hidden is not None:
-            hidden.reset_dimensions()
-            for r in hidden.iter_rows(max_col=2, values_only=True):
+        sheets = read_workbook(path, kind)
+    except UnreadableSpreadsheet as exc:
+        raise SheetError(str(exc)) from exc
+    meta: dict[str, str] = {}
+    candidates: list[Sheet] = []
+    for sheet in sheets:
+        if sheet.title.strip().casefold() == HIDDEN_SHEET:
+            for _, r in sheet.rows:
                 if r and r[0] is not None:
                     meta[str(r[0]).strip()] = "" if len(r) < 2 or r[1] is None else str(r[1]).strip()
-        sheet = names.get("scores") or names.get("评分") or next(
-            (ws for ws in book.worksheets if ws.title.strip().casefold() not in (HIDDEN_SHEET, "instructions")
-             and ws.sheet_state == "visible"), book.worksheets[0])
-        sheet.reset_dimensions()
-        rows = [(i, list(r)) for i, r in enumerate(sheet.iter_rows(values_only=True), start=1)]
-    except Exception as exc:  # cells are parsed while iterating: a damaged or crafted sheet fails here, not on open
-        raise SheetError(f"the workbook cannot be read: {exc}") from exc
-    finally:
-        book.close()
-    return rows, meta
+        else:
+            candidates.append(sheet)
+    if not candidates or all(not s.rows for s in candidates):
+        raise SheetError("the workbook's sheets are empty")
+    scored = [(_header_quality(s.rows, criteria), s.visible, -k, s) for k, s in enumerate(candidates)]
+    best = max(scored, key=lambda t: (t[0][0], t[0][1], t[1], t[2]))
+    (anon, _), _, _, sheet = best
+    notes = []
+    if anon and not meta and len(candidates) > 1 and sheet is not candidates[0]:  # (not news in our own sheets)
+        notes.append(f"the scores are on the sheet {sheet.title!r} (the first sheet, {candidates[0].title!r}, holds "
+                     "no anon_id column)")
+    if not anon:
+        names = ", ".join(repr(s.title) for s in candidates)
+        first = next((s for s in candidates if s.rows), candidates[0])
+        if len(candidates) > 1:
+            raise SheetError(f"no sheet has a header row naming anon_id and the criteria (sheets: {names})")
+        sheet = first
+    return _Workbook(sheet, meta, notes)
 
 
 def _decode_csv(path: Path) -> tuple[bytes, str, str]:
-    """(raw bytes, text, encoding) of a CSV in UTF-8 (BOM or not), UTF-16 or GB18030, as Excel/WPS write them."""
+    """(raw bytes, text, encoding) of a delimited text as Excel, WPS, LibreOffice and Excel for Mac write it (UTF-8
+    with or without BOM, UTF-16 'Unicode text', GB18030, Windows-1252, Mac Roman...: `ingest.tables.decode_text`)."""
     from milsetctl.ingest.tables import CSV_MAX_BYTES
 
     try:
@@ -350,23 +472,19 @@ def _decode_csv(path: Path) -> tuple[bytes, str, str]:
         text, encoding = decode_text(raw, path)
     except ManifestError as exc:
         raise SheetError(str(exc).split(": ", 1)[-1].replace("the spreadsheet", "the sheet")) from exc
-    return raw, text.lstrip("\ufeff"), encoding
-
-
-def _delimiter(text: str) -> str:
-    first = "\n".join(text[:20000].splitlines()[:20])
-    try:
-        return csv.Sniffer().sniff(first, delimiters=",;\t|").delimiter
-    except csv.Error:
-        return "\t" if first.count("\t") > first.count(",") else ","
+    text = text.lstrip("\ufeff")
+    if "\r" in text and "\n" not in text:  # Excel for Mac: classic-Mac CR line endings
+        text = text.replace("\r", "\n")
+    return raw, text, encoding
 
 
 def _csv_frame(raw: bytes, text: str, encoding: str, sep: str) -> pd.DataFrame:
     """Every cell as text (header row = row 1), blank lines kept so that index + 2 is the sheet row number."""
-    source: Any = io.BytesIO(raw) if encoding.startswith("utf-8") else io.StringIO(text)
+    as_bytes = encoding.startswith("utf-8") and b"\n" in raw
+    source: Any = io.BytesIO(raw) if as_bytes else io.StringIO(text)
     try:
         return pd.read_csv(source, sep=sep, dtype=object, keep_default_na=False, na_values=[""],
-                           skip_blank_lines=False, encoding="utf-8-sig" if encoding.startswith("utf-8") else None,
+                           skip_blank_lines=False, encoding="utf-8-sig" if as_bytes else None,
                            engine="c")
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
         raise SheetError(f"not a readable CSV: {exc}") from exc
@@ -376,22 +494,25 @@ def _wide_cells(sheet: str, kind: str, rows: list[tuple[int, list[Any]]], criter
                 problems: list[Problem], juror: _SheetJuror) -> _Cells:
     """A one-row-per-entry sheet (the contract's Scores sheet, or the same columns as CSV) in long form."""
     h = _find_header(rows, criteria)
-    header_row, header_cells = rows[h] if rows else (1, [])
-    headers = ["" if c is None else str(c) for c in header_cells]
+    header_row = rows[h][0] if rows else 1
+    headers, taken = _merged_headers(rows, h, criteria)
     cols = _Columns(headers, criteria)
     use_column = cols.juror >= 0 and not juror.from_sheet
     cells = _Cells(sheet, kind, "wide", headers, {}, None if use_column else juror.name,
                    None if use_column else juror.juror_id)
+    if taken == 2:
+        problems.append(Problem(sheet, cells.juror, header_row, None, f"rows {header_row} and {header_row + 1} are "
+                                "read as one two-row header", "note"))
     if cols.long:
-        return _long_cells_from_rows(cells, cols, rows[h + 1:], criteria, problems)
+        return _long_cells_from_rows(cells, cols, rows[h + taken:], criteria, problems)
     if cols.anon < 0:
         raise SheetError(f"no anon_id column in the header row (row {header_row}: "
-                         f"{', '.join(h for h in headers if h.strip()) or 'empty'})")
+                         f"{', '.join(h for h in headers if h.strip())[:200] or 'empty'})", "no-sheet")
     _header_notes(cells, cols, header_row, criteria, problems)
     data: dict[str, list[Any]] = {k: [] for k in ("juror", "anon", "criterion", "value", "row", "col", "anon_col",
                                                   "comment")}
     crit_cols = list(cols.criteria.items())
-    for number, row in rows[h + 1:]:
+    for number, row in rows[h + taken:]:
         def at(i: int, row: list[Any] = row) -> Any:
             return row[i] if 0 <= i < len(row) else None
 
@@ -819,15 +940,17 @@ def _more_rows(members: np.ndarray, rows: np.ndarray, first: int) -> str:
 
 # --- public -----------------------------------------------------------------------------------------------------------
 def sheet_paths(items: Iterable[Path]) -> list[Path]:
-    """Files named, and every .xlsx/.csv in the folders named (sorted; Excel's ~$ lock files skipped).
+    """Files named, and every file in the folders named (sorted), whatever its suffix: `read_sheets` looks at each
+    by its content and says what it made of it. The operating system's own files (.DS_Store, Thumbs.db) and other
+    hidden files are left out; Excel's `~$` lock files are kept, to be named (the sheet is still open in Excel).
 
     Raises FileNotFoundError naming the first path that does not exist (a usage error for the CLI).
     """
     found: list[Path] = []
     for item in items:
         if item.is_dir():
-            found.extend(sorted(p for p in item.iterdir() if p.is_file() and p.suffix.lower() in SHEET_SUFFIXES
-                                and not p.name.startswith(("~$", ".~lock", "."))))
+            found.extend(sorted(p for p in item.iterdir() if (p.is_file() or p.suffix.lower() == ".numbers")
+                                and not p.name.startswith(".") and p.name.casefold() not in SYSTEM_FILES))
         elif item.is_file():
             found.append(item)
         else:
@@ -837,6 +960,43 @@ def sheet_paths(items: Iterable[Path]) -> list[Path]:
         if p.resolve() not in {u.resolve() for u in unique}:
             unique.append(p)
     return unique
+
+
+# suffixes that say "a score sheet": such a file that cannot be used is an error; any other file (notes.txt, a
+# scanned PDF) that holds no score sheet is named in a note
+_SHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods", ".csv", ".tsv", ".numbers", ".xlsb")
+
+
+def _copies(paths: Sequence[Path], problems: list[Problem]) -> list[Path]:
+    """The paths without byte-identical copies (a mail attachment saved twice as 'J02.csv' and 'J02 (1).csv'): the
+    copy is one sheet, read once, with a note naming both files. Which is kept: the name without a copy mark."""
+    import hashlib
+
+    by_digest: dict[str, list[Path]] = {}
+    order: list[str] = []
+    for path in paths:
+        try:
+            if path.is_dir():
+                raise OSError
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError:
+            digest = f"unread:{path}"
+        if digest not in by_digest:
+            order.append(digest)
+        by_digest.setdefault(digest, []).append(path)
+    kept: list[Path] = []
+    for digest in order:
+        group = by_digest[digest]
+        if len(group) == 1:
+            kept.append(group[0])
+            continue
+        group.sort(key=lambda p: (file_juror_name(p.stem) != p.stem, len(p.name), p.name))
+        kept.append(group[0])
+        for copy in group[1:]:
+            problems.append(Problem(copy.name, None, None, None, f"the same file as {group[0].name} (byte for byte: "
+                                    "saved or copied twice); read once, as that sheet", "note"))
+    keep = set(kept)
+    return [p for p in paths if p in keep]
 
 
 def read_sheets(paths: Sequence[Path], *, criteria: Sequence[str], score_min: float, score_max: float,
@@ -855,44 +1015,54 @@ def read_sheets(paths: Sequence[Path], *, criteria: Sequence[str], score_min: fl
     problems: list[Problem] = []
     per_sheet: list[tuple[_Cells, pd.DataFrame, pd.DataFrame]] = []
     refused: list[str] = []
-    names: list[str] = []
-    for path in paths:
+    names: list[str] = [p.name for p in paths]
+    for path in _copies(paths, problems):
         name = path.name
-        names.append(name)
         before = len(problems)
         try:
             cells = _load(path, criteria, round_id, roster, problems, (float(score_min), float(score_max)))
         except SheetError as exc:
             del problems[before:]
-            problems.append(Problem(name, None, None, None, f"{exc}; the sheet is not used"))
-            refused.append(name)
+            lenient = exc.kind == "lock" or (exc.kind in ("no-sheet", "not-spreadsheet")
+                                             and path.suffix.lower() not in _SHEET_SUFFIXES)
+            if not lenient:
+                problems.append(Problem(name, None, None, None, f"{exc}; the sheet is not used"))
+                refused.append(name)
+            else:
+                problems.append(Problem(name, None, None, None, f"{exc}: not read" if exc.kind == "lock" else
+                                        f"not a score sheet ({exc}): not read", "note"))
             continue
         scores, pairs = checker.check(cells, problems)
         per_sheet.append((cells, scores, pairs))
 
-    # a juror on two sheets: which one counts cannot be guessed, so neither does
+    # a juror on two sheets (by name under any spelling, or by juror ID): which one counts cannot be guessed, so
+    # neither does
+    identities = [{str(j): _identity(cells, str(j), roster) for j in pd.unique(pairs["juror"])}
+                  for cells, _, pairs in per_sheet]
     sheets_of: dict[str, list[str]] = {}
-    for cells, _, pairs in per_sheet:
-        for j in pd.unique(pairs["juror"]):
-            sheets_of.setdefault(_name_key(j), []).append(cells.sheet)
+    for (cells, _, _), ids in zip(per_sheet, identities, strict=True):
+        for keys in ids.values():
+            for k in keys:
+                if cells.sheet not in sheets_of.setdefault(k, []):
+                    sheets_of[k].append(cells.sheet)
     twice = {k: v for k, v in sheets_of.items() if len(v) > 1}
     score_parts, pair_parts = [], []
     jurors: list[str] = []
     sheet_of: dict[str, str] = {}
     juror_ids: dict[str, str] = {}
-    for cells, scores, pairs in per_sheet:
-        if twice:
-            clash = pairs["juror"].map(lambda j: _name_key(j) in twice).to_numpy(dtype=bool)
-            if clash.any():
-                for j in dict.fromkeys(pairs["juror"][clash].tolist()):
-                    others = [s for s in twice[_name_key(j)] if s != cells.sheet] or [cells.sheet]
-                    problems.append(Problem(cells.sheet, j, None, None,
-                                            f"juror {j} also has scores on {', '.join(others)}: a juror twice; "
-                                            "neither sheet's scores of this juror are used"))
-                pairs = pairs[~clash]
-                scores = scores[~scores["juror"].map(lambda j: _name_key(j) in twice).to_numpy(dtype=bool)]
-                if pairs.empty:
-                    refused.append(cells.sheet)
+    for (cells, scores, pairs), ids in zip(per_sheet, identities, strict=True):
+        clashing = {j for j, keys in ids.items() if keys & twice.keys()}
+        if clashing:
+            for j in clashing:
+                others = sorted({s for k in ids[j] & twice.keys() for s in twice[k]} - {cells.sheet})
+                problems.append(Problem(cells.sheet, j, None, None,
+                                        f"juror {j} also has scores on {', '.join(others)}: a juror twice (two "
+                                        "different sheets); neither sheet's scores of this juror are used. Keep "
+                                        "the one that counts in the folder and run score again"))
+            pairs = pairs[~pairs["juror"].isin(clashing).to_numpy(dtype=bool)]
+            scores = scores[~scores["juror"].astype(object).isin(clashing).to_numpy(dtype=bool)]
+            if pairs.empty:
+                refused.append(cells.sheet)
         for j, group in pairs.groupby("juror", sort=False):
             juror = str(j)
             jurors.append(juror)
@@ -912,30 +1082,64 @@ def read_sheets(paths: Sequence[Path], *, criteria: Sequence[str], score_min: fl
                       juror_ids=juror_ids, sheets=names, refused=refused)
 
 
+def _identity(cells: _Cells, juror: str, roster: Roster | None) -> set[str]:
+    """The keys that make two sheets' jurors one person: the name under any spelling, and a juror ID (the roster's,
+    or the 'J03' a file name starts with: 'Copy of J03.csv' beside 'J03 Zhang Min.csv')."""
+    keys = {"name:" + _name_key(juror)}
+    hinted = cells.juror_id if cells.juror == juror else None
+    in_name = re.match(r"^(J\d+)(?:[\s_-]|$)", file_juror_name(Path(cells.sheet).stem), re.IGNORECASE)
+    if in_name and cells.juror == juror:
+        keys.add("id:" + in_name.group(1).casefold())
+    if roster is not None:
+        rid = roster.juror_id(juror, hinted)
+        if rid is not None:
+            keys.add("id:" + rid.casefold())
+    return keys
+
+
 def _load(path: Path, criteria: Sequence[str], round_id: str | None, roster: Roster | None,
           problems: list[Problem], score_range: tuple[float, float]) -> _Cells:
-    """One file -> its cells in long form (raises SheetError when the sheet as a whole cannot be used)."""
+    """One file -> its cells in long form, read by what it holds whatever its name says (raises SheetError when
+    the sheet as a whole cannot be used)."""
     name = path.name
-    suffix = path.suffix.lower()
-    if suffix == ".xls":
-        raise SheetError("old Excel .xls files are not read; save it as .xlsx or CSV UTF-8")
-    if suffix in (".xlsx", ".xlsm"):
-        rows, meta = _rows_xlsx(path)
+    if path.is_dir():  # a .numbers package folder, as macOS keeps it
+        raise SheetError(str(refusal("numbers")), "not-spreadsheet")
+    if name.startswith(("~$", ".~lock")):
+        raise SheetError("the lock file a spreadsheet program keeps while the sheet is open (the sheet itself is "
+                         f"{name.lstrip('~$').removeprefix('.~lock.').rstrip('#')}): close the program", "lock")
+    try:
+        kind = identify(path)
+    except OSError as exc:
+        raise SheetError(f"cannot read the file: {exc.strerror or exc}") from exc
+    if kind in WORKBOOK_KINDS:
+        book = _workbook(path, kind, criteria)
+        meta, sheet = book.meta, book.sheet
         token = meta.get("round_id", "").strip()
         if round_id and token and token != round_id:
             raise SheetError(f"a sheet for another round ({token}; this round is {round_id})")
         _check_scale(meta, score_range)
-        if not rows or all(all(_blank(c) for c in r) for _, r in rows):
+        if not sheet.rows:
             raise SheetError("the Scores sheet is empty")
-        return _wide_cells(name, "xlsx", rows, criteria, problems, _sheet_juror(path, meta, roster))
+        juror = _sheet_juror(path, meta, roster)
+        cells = _wide_cells(name, "xlsx", sheet.rows, criteria, problems, juror)
+        for note in book.notes:
+            problems.append(Problem(name, cells.juror, None, None, note, "note"))
+        if sheet.hidden_rows:
+            shown = ", ".join(str(r) for r in sheet.hidden_rows[:10]) + (", ..." if len(sheet.hidden_rows) > 10
+                                                                         else "")
+            problems.append(Problem(name, cells.juror, None, None, f"{len(sheet.hidden_rows)} row(s) hidden in the "
+                                    f"sheet ({shown}) were read and counted like the others", "note"))
+        return cells
+    if kind != "text":
+        raise SheetError(str(refusal(kind)), "not-spreadsheet")
     raw, text, encoding = _decode_csv(path)
     if not text or text.isspace():  # (no stripped copy of a 17 MB text)
         raise SheetError("the file is empty")
-    sep = _delimiter(text)
+    sep = sniff_delimiter(text)
+    juror = _sheet_juror(path, {}, roster)
     first = next(csv.reader(io.StringIO(text[:20000], newline=""), delimiter=sep), [])
     cols = _Columns(first, criteria)
-    juror = _sheet_juror(path, {}, roster)
-    if cols.long:
+    if cols.long:  # the header on line 1: the fast path for a long CSV of 600,000 scores
         frame = _csv_frame(raw, text, encoding, sep)
         headers = [str(c) for c in frame.columns]
         frame.columns = range(len(headers))
@@ -944,12 +1148,12 @@ def _load(path: Path, criteria: Sequence[str], round_id: str | None, roster: Ros
         if cols.juror < 0:
             cells.juror, cells.juror_id = juror.name, juror.juror_id
         return _long_cells(cells, _Columns(headers, criteria), frame, problems)
-    # a per-juror CSV: small, read row by row like the XLSX
+    # a per-juror CSV (or a long one under title rows): small, read row by row like the XLSX
     try:
         records = list(csv.reader(io.StringIO(text, newline=""), delimiter=sep))
     except csv.Error as exc:
         raise SheetError(f"not valid CSV: {exc}") from exc
-    rows = [(i, list(r)) for i, r in enumerate(records, start=1)]
+    rows = [(i, list(r)) for i, r in enumerate(records, start=1) if any(c.strip() for c in r)]
     return _wide_cells(name, "csv", rows, criteria, problems, juror)
 
 
@@ -978,11 +1182,11 @@ def _sheet_juror(path: Path, meta: Mapping[str, str], roster: Roster | None) -> 
     ("J03 Wang Fang.csv" -> J03's name when the roster knows J03)."""
     named = _clean_name(meta.get("juror"))
     juror_id = (meta.get("juror_id") or "").strip() or None
-    name = named or _clean_name(path.stem)
+    name = named or _clean_name(file_juror_name(path.stem))
     if not named:
-        m = re.match(r"^(J\d+)[\s_-]+(.+)$", name)
+        m = re.match(r"^(J\d+)(?:[\s_-]+(.+))?$", name, re.IGNORECASE)
         if m:
-            juror_id = juror_id or m.group(1)
+            juror_id = juror_id or m.group(1).upper()
     rid = roster.juror_id(name, juror_id) if roster is not None else None
     if roster is not None and rid is not None:
         return _SheetJuror(roster.names[rid], rid, bool(named))
