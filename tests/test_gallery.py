@@ -69,9 +69,10 @@ def test_global_gallery_pages_exist_link_and_describe(tmp_path: Path) -> None:
         root = Path(ws.root) / "gallery"
     assert gallery.out == root and gallery.stage == "global"
     assert [p.entry_id for p in gallery.photos] == [f"E{i:04d}" for i in range(1, 9)]  # rank order
+    keys = [p.key for p in gallery.photos]
     index = parse(root / "index.html")
     pages = [h for h in index.hrefs if h.endswith(".html") and h != "index.html"]
-    assert pages == [f"{a}.html" for a in ANON]
+    assert pages == [f"{k}.html" for k in keys]
     html = (root / "index.html").read_text(encoding="utf-8")
     assert "<h1>Global top 8</h1>" in html
     assert '<html lang="en">' in html and 'href="gallery.css"' in html and 'class="skip" href="#main"' in html
@@ -82,21 +83,21 @@ def test_global_gallery_pages_exist_link_and_describe(tmp_path: Path) -> None:
     # a Han name is marked Chinese, a Latin one is not
     assert ("zh", "张伟") in index.langs and ("zh", "刘䶮") in index.langs
     assert not any("Maria" in text for _, text in index.langs)
-    for n, anon in enumerate(ANON):
-        page = parse(root / f"{anon}.html")
-        assert page.imgs[0]["src"] == f"images/{anon}.jpg"
+    for n, key in enumerate(keys):
+        page = parse(root / f"{key}.html")
+        assert page.imgs[0]["src"] == f"images/{key}.jpg"
         assert page.imgs[0]["alt"] == f"Stars over the hills, photo {n + 1}."
         for href in page.hrefs:  # every link leads to a file that is there
             assert (root / href.split("#")[0]).is_file() or href.startswith("#"), href
-        prev_link = f'rel="prev" href="{ANON[n - 1]}.html"'
-        next_link = f'rel="next" href="{ANON[n + 1]}.html"' if n + 1 < len(ANON) else None
-        text = (root / f"{anon}.html").read_text(encoding="utf-8")
+        prev_link = f'rel="prev" href="{keys[n - 1]}.html"'
+        next_link = f'rel="next" href="{keys[n + 1]}.html"' if n + 1 < len(keys) else None
+        text = (root / f"{key}.html").read_text(encoding="utf-8")
         assert (prev_link in text) == (n > 0)
         assert next_link is None or next_link in text
-    assert "First prize" in (root / f"{ANON[0]}.html").read_text(encoding="utf-8")
-    # files are named by anonymous ID, never by the contestant's name
+    assert "First prize" in (root / f"{keys[0]}.html").read_text(encoding="utf-8")
+    # files are named by the gallery's own IDs, never by the contestant's name
     names = sorted(p.name for p in (root / "images").iterdir())
-    assert names == sorted([f"{a}.jpg" for a in ANON] + [f"{a}-{THUMB_PX}.jpg" for a in ANON])
+    assert names == sorted([f"{k}.jpg" for k in keys] + [f"{k}-{THUMB_PX}.jpg" for k in keys])
     assert (root / "gallery.css").is_file()
 
 
@@ -106,13 +107,13 @@ def test_script_in_title_and_name_shows_as_text(tmp_path: Path) -> None:
                              ("<script>alert(1)</script>", 'A "quoted" <b>bold</b> sky & stars'))
         ws.ledger.db.commit()
         global_awards(ws)
-        build_gallery(ws)
+        keys = [p.key for p in build_gallery(ws).photos]
         root = Path(ws.root) / "gallery"
-    for page in (root / "index.html", root / f"{ANON[0]}.html", root / f"{ANON[1]}.html"):
+    for page in (root / "index.html", root / f"{keys[0]}.html", root / f"{keys[1]}.html"):
         html = page.read_text(encoding="utf-8")
         assert "<script" not in html and "<b>" not in html
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-    parsed = parse(root / f"{ANON[0]}.html")
+    parsed = parse(root / f"{keys[0]}.html")
     assert parsed.imgs[0]["alt"] == 'A "quoted" <b>bold</b> sky & stars'  # attribute escaped, decodes back
     assert "<script>alert(1)</script>" in "".join(parsed.text)
 
@@ -120,7 +121,7 @@ def test_script_in_title_and_name_shows_as_text(tmp_path: Path) -> None:
 def test_gallery_images_hold_no_metadata_and_are_upright(tmp_path: Path) -> None:
     with jury_workspace(tmp_path, stage="global") as ws:
         global_awards(ws)
-        build_gallery(ws)
+        keys = [p.key for p in build_gallery(ws).photos]
         root = Path(ws.root) / "gallery"
         rotated_original = Path(ws.settings.source) / ws.ledger.entry("E0002")["file"]
     for path in (root / "images").iterdir():
@@ -134,7 +135,7 @@ def test_gallery_images_hold_no_metadata_and_are_upright(tmp_path: Path) -> None
             assert not im.getexif() and "icc_profile" not in im.info and "comment" not in im.info
             assert max(im.size) == (THUMB_PX if path.stem.endswith(f"-{THUMB_PX}") else WEB_PX)
     # E0002 is stored 1800x2400 with EXIF Orientation 6: shown upright it is landscape
-    with Image.open(root / "images" / f"{ANON[1]}.jpg") as im, Image.open(rotated_original) as orig:
+    with Image.open(root / "images" / f"{keys[1]}.jpg") as im, Image.open(rotated_original) as orig:
         assert im.size == (1600, 1200)
         upright = ImageOps.exif_transpose(orig).convert("RGB").resize(im.size)
         wrong = orig.convert("RGB").rotate(-90, expand=True).transpose(Image.Transpose.ROTATE_180).resize(im.size)
@@ -161,7 +162,7 @@ def test_national_gallery_shows_qualifiers_per_category(tmp_path: Path) -> None:
     assert html.index("Middle school") < html.index("High school")
     assert html.count('class="card"') == 4 and "Olga" not in html
     assert sorted(p.name for p in (tmp_path / "site").glob("*.html")) == sorted(
-        ["index.html", "K7QX2M.html", "P3RT9A.html", "Z8WB4C.html", "T4VS7F.html"])
+        ["index.html"] + [f"{p.key}.html" for p in gallery.photos])
 
 
 def test_no_awards_says_run_awards_first(tmp_path: Path) -> None:
@@ -185,7 +186,9 @@ def test_rerun_reuses_images_and_drops_pages_no_longer_awarded(tmp_path: Path) -
         second = build_gallery(ws)
         root = Path(ws.root) / "gallery"
     assert second.made == 0 and second.reused == 6
-    assert sorted(p.name for p in root.glob("*.html")) == sorted(["index.html"] + [f"{a}.html" for a in ANON[:3]])
+    assert [p.key for p in second.photos] == [p.key for p in first.photos[:3]]  # a page keeps its address
+    assert sorted(p.name for p in root.glob("*.html")) == sorted(["index.html"] + [f"{p.key}.html"
+                                                                                  for p in second.photos])
     assert len(list((root / "images").iterdir())) == 6
     assert not list(root.rglob("*.tmp"))
 
@@ -199,7 +202,8 @@ def test_cli_gallery_json(tmp_path: Path) -> None:
     doc = json.loads(result.stdout)
     assert doc["stage"] == "global" and Path(doc["gallery"]).is_file()
     assert [e["award"] for e in doc["entries"]] == ["global-1", "global-2", "global-3", "gallery"]
-    assert [e["page"] for e in doc["entries"]] == [f"{a}.html" for a in ANON[:4]]
+    assert [e["page"] for e in doc["entries"]] == [f"{e['key']}.html" for e in doc["entries"]]
+    assert not {e["key"] for e in doc["entries"]} & set(ANON)
 
 
 def test_han_names_are_marked_chinese() -> None:
@@ -219,7 +223,8 @@ def test_missing_photo_is_left_out_with_a_warning_and_out_in_source_refused(tmp_
         assert caught.value.code == 2
     assert [p.entry_id for p in gallery.photos] == ["E0001", "E0002", "E0004"]
     assert len(gallery.warnings) == 1 and gallery.warnings[0].startswith("E0003: photo not found")
-    assert 'rel="next" href="H2NM6D.html"' in (tmp_path / "site" / "P3RT9A.html").read_text(encoding="utf-8")
+    keys = [p.key for p in gallery.photos]
+    assert f'rel="next" href="{keys[2]}.html"' in (tmp_path / "site" / f"{keys[1]}.html").read_text(encoding="utf-8")
 
 
 def _swapped_primaries_icc() -> bytes:
@@ -244,8 +249,8 @@ def test_icc_profile_is_applied_then_dropped(tmp_path: Path) -> None:
         profile = _swapped_primaries_icc()
         Image.new("RGB", (800, 600), (230, 20, 20)).save(photo, "JPEG", quality=95, icc_profile=profile)
         global_awards(ws, count=1)
-        build_gallery(ws)
-        image = Path(ws.root) / "gallery" / "images" / f"{ANON[0]}.jpg"
+        key = build_gallery(ws).photos[0].key
+        image = Path(ws.root) / "gallery" / "images" / f"{key}.jpg"
     data = image.read_bytes()
     assert b"ICC_PROFILE" not in data
     with Image.open(image) as im:
@@ -261,7 +266,8 @@ def test_cli_gallery_table_and_rerun(tmp_path: Path) -> None:
     first = runner.invoke(app, ["gallery", "-w", str(root)], env={"COLUMNS": "200"})
     second = runner.invoke(app, ["gallery", "-w", str(root), "--out", str(tmp_path / "copy")], env={"COLUMNS": "200"})
     assert first.exit_code == 0 and second.exit_code == 0, first.output + second.output
-    assert "E0001" in first.stdout and f"{ANON[1]}.html" in first.stdout and "images made 4, reused 0" in first.stdout
+    assert "E0001" in first.stdout and "images made 4, reused 0" in first.stdout
+    assert re.search(r"\b[a-z2-9]{8}\.html", first.stdout) and not any(a in first.stdout for a in ANON)
     assert "images made 0, reused 4" in second.stdout  # the cache is the workspace's, whatever --out says
     assert (tmp_path / "copy" / "index.html").is_file() and (tmp_path / "copy" / "gallery.css").is_file()
 
@@ -279,12 +285,37 @@ def test_country_shows_one_spelling_per_country(tmp_path: Path) -> None:
               replace(PEOPLE[3], country="Russian Federation")]
     with jury_workspace(tmp_path, people=people, png_every=0, stage="global") as ws:
         global_awards(ws, count=4)
-        build_gallery(ws)
+        first_key = build_gallery(ws).photos[0].key
         root = Path(ws.root) / "gallery"
     html = (root / "index.html").read_text(encoding="utf-8")
     wheres = re.findall(r'<p class="where">(.*?)</p>', html, re.S)
     assert [w.rsplit("·", 1)[1].strip() for w in wheres] == ["China", "China", "China", "Russia"]
     assert "中国" not in html
-    assert "· China" in (root / f"{ANON[0]}.html").read_text(encoding="utf-8")
+    assert "· China" in (root / f"{first_key}.html").read_text(encoding="utf-8")
     assert [country_name(c) for c in ("中華人民共和國", "KOR", "Atlantis ", None)] == ["China", "South Korea",
                                                                                     "Atlantis", ""]
+
+
+def test_gallery_names_are_its_own_not_the_jury_ids(tmp_path: Path) -> None:
+    """Issue 15: pages and images named by the jury's anonymous IDs tied a juror's sheet (anon ID -> scores) to a
+    named student on the public gallery. The gallery draws its own IDs, keeps them across re-runs, and an earlier
+    gallery's pages named by anonymous ID are removed."""
+    with jury_workspace(tmp_path, stage="global") as ws:
+        global_awards(ws)
+        root = Path(ws.root) / "gallery"
+        (root / "images").mkdir(parents=True)
+        (root / f"{ANON[0]}.html").write_text("<p>an old page</p>", encoding="utf-8")  # as the gallery named it
+        (root / "images" / f"{ANON[0]}.jpg").write_bytes(b"\xff\xd8old")
+        first = build_gallery(ws)
+        second = build_gallery(ws)
+        stored = json.loads(ws.ledger.meta_value("gallery_ids") or "{}")
+    keys = [p.key for p in first.photos]
+    assert len(set(keys)) == 8 and all(re.fullmatch(r"[a-z2-9]{8}", k) for k in keys)
+    assert keys == [p.key for p in second.photos] and stored == {p.entry_id: p.key for p in first.photos}
+    files = sorted(p for p in root.rglob("*") if p.is_file())
+    for path in files:
+        text = path.read_bytes().decode("utf-8", "ignore")
+        for anon in ANON:
+            assert anon not in path.name and anon.lower() not in path.name.lower()
+            assert anon not in text, (path.name, anon)
+    assert not (root / f"{ANON[0]}.html").exists() and not (root / "images" / f"{ANON[0]}.jpg").exists()

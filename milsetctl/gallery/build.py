@@ -3,11 +3,15 @@
 Selection (issue 8): at the global stage the global top 10 (awards "global-1".."global-3" then "gallery", in rank
 order); at the national stage the qualifiers (award "qualifier"), per category. The stage is the one the award
 list was made at (ledger `awards.stage`). Pages are Jinja2 with autoescape: a title `<script>` shows as text.
-Image files are named by anonymous ID (or `rank-NN` when an entry has none), never by the contestant's name.
+Pages and images are named by the gallery's own random IDs (issue 15), never by the contestant's name nor by the
+jury's anonymous IDs: the gallery is public, and a juror's score sheet lists anonymous IDs with that juror's
+scores, so a page named after one would tie a juror's scores to a named student.
 """
 
 from __future__ import annotations
 
+import json
+import secrets
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -25,6 +29,10 @@ CATEGORY_ORDER = {"middle": 0, "high": 1}
 CATEGORY_TITLE = {"middle": "Middle school (grades 7–9)", "high": "High school (grades 10–12)"}
 CSS = "gallery.css"
 IMAGES = "images"
+# the gallery's IDs: lower case and 8 long, so they are never taken for a jury ID (6 upper-case characters)
+GALLERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+GALLERY_ID_LENGTH = 8
+GALLERY_IDS = "gallery_ids"  # ledger meta key: JSON {entry_id: gallery ID}
 
 
 class GalleryError(StageError):
@@ -34,7 +42,7 @@ class GalleryError(StageError):
 @dataclass
 class GalleryPhoto:
     entry_id: str
-    key: str  # anon ID or rank-NN: the name of the page and image files
+    key: str  # the gallery's own random ID: the name of the page and image files
     rank: int | None
     award: str
     category: str | None
@@ -114,6 +122,32 @@ def select(ws: Any) -> tuple[str, list[Any]]:
     return stage, chosen
 
 
+def gallery_ids(ledger: Any, entry_ids: list[str]) -> dict[str, str]:
+    """Each entry's public ID in the gallery: drawn at random (`secrets`) the first time the entry is shown and
+    kept in the ledger, so its page keeps its address across re-runs. Unrelated to the jury's anonymous ID,
+    the entry ID and the order."""
+    try:
+        known = json.loads(ledger.meta_value(GALLERY_IDS) or "{}")
+    except ValueError:
+        known = {}
+    known = {str(k): str(v) for k, v in known.items()} if isinstance(known, dict) else {}
+    taken = set(known.values())
+    added = False
+    for entry_id in entry_ids:
+        if entry_id in known:
+            continue
+        while True:
+            candidate = "".join(secrets.choice(GALLERY_ALPHABET) for _ in range(GALLERY_ID_LENGTH))
+            if candidate not in taken:
+                break
+        known[entry_id] = candidate
+        taken.add(candidate)
+        added = True
+    if added:
+        ledger.set_meta(GALLERY_IDS, json.dumps(known, sort_keys=True))
+    return {entry_id: known[entry_id] for entry_id in entry_ids}
+
+
 def _source(ws: Any, rel: str) -> Path:
     from milsetctl.anonymise.package import PhotoError, source_path
 
@@ -136,12 +170,13 @@ def build_gallery(ws: Any, out: Path | None = None) -> Gallery:
     gallery = Gallery(out=out, stage=stage)
     cache = Path(ws.root) / "cache" / "gallery"
     items: list[dict[str, Any]] = []
-    for n, row in enumerate(rows, 1):
+    public = gallery_ids(ws.ledger, [str(row["entry_id"]) for row in rows])
+    for row in rows:
         entry = ws.ledger.entry(row["entry_id"])
         if entry is None:
             gallery.warnings.append(f"{row['entry_id']}: in the award list but not in the ledger; left out")
             continue
-        key = row["anon_id"] or f"rank-{n:02d}"
+        key = public[str(row["entry_id"])]
         try:
             big, thumb, made = web_images(_source(ws, entry["file"]), cache)
         except ImageError as exc:
