@@ -18,7 +18,6 @@ import io
 import re
 import zipfile
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,6 @@ NOT_READ: dict[str, tuple[str, str]] = {
                   "clear the password, save), or for a CSV"),
     "numbers": ("an Apple Numbers file",
                 "in Numbers choose File > Export To > Excel (or CSV) and send the .xlsx"),
-    "xlsb": ("an Excel binary workbook (.xlsb)", "open it in Excel and save it as Excel Workbook (.xlsx)"),
     "xml-2003": ("an Excel 2003 XML spreadsheet", "open it in Excel and save it as Excel Workbook (.xlsx)"),
     "docx": ("a Word document", "the scores must come in a spreadsheet (.xlsx, .xls, .ods or CSV)"),
     "pdf": ("a PDF document", "the scores must come in a spreadsheet (.xlsx, .xls, .ods or CSV)"),
@@ -45,7 +43,7 @@ NOT_READ: dict[str, tuple[str, str]] = {
                "save the spreadsheet as .xlsx or CSV UTF-8"),
     "empty": ("an empty file (0 bytes)", "the file was not saved or not copied whole: ask for it again"),
 }
-WORKBOOK_KINDS = ("xlsx", "xlsx-strict", "xls", "ods", "html")
+WORKBOOK_KINDS = ("xlsx", "xlsx-strict", "xls", "ods", "xlsb", "html")
 
 
 class UnreadableSpreadsheet(ValueError):
@@ -179,7 +177,7 @@ def refusal(kind: str) -> UnreadableSpreadsheet:
 
 # --- workbooks -----------------------------------------------------------------------------------------------------
 def read_workbook(path: Path, kind: str | None = None) -> list[Sheet]:
-    """Every sheet of a workbook (xlsx, Strict xlsx, xls, ods, or an HTML table saved as .xls), in workbook order.
+    """Every sheet of a workbook (xlsx, Strict xlsx, xls, ods, xlsb, or an HTML table saved as .xls), in order.
 
     Cells: str, int, float, datetime/date/time, bool, None, or `Uncalculated` (xlsx formulas saved without a
     value). Rows hidden in the program are read like the others and listed in `Sheet.hidden_rows`; formatted
@@ -188,8 +186,8 @@ def read_workbook(path: Path, kind: str | None = None) -> list[Sheet]:
     kind = kind or identify(path)
     if kind in ("xlsx", "xlsx-strict"):
         return _read_xlsx(path, strict=kind == "xlsx-strict")
-    if kind in ("xls", "ods"):
-        return _read_with_pandas(path, kind)
+    if kind in ("xls", "ods", "xlsb"):
+        return _read_with_calamine(path, kind)
     if kind == "html":
         return _read_html(path)
     raise refusal(kind)
@@ -327,50 +325,29 @@ def _scan_sheet_xml(book: Any, ws: Any) -> _SheetFacts:
     return facts
 
 
-def _read_with_pandas(path: Path, kind: str) -> list[Sheet]:
-    """An .xls (xlrd) or .ods (odfpy), through pandas: every cell as the program shows it, dates as datetimes."""
-    import pandas as pd
+def _read_with_calamine(path: Path, kind: str) -> list[Sheet]:
+    """An .xls (Excel 97-2003, WPS), .ods (LibreOffice) or .xlsb through calamine, the reader pandas recommends
+    for them: every cell as the program shows it, dates as datetimes, blank rows in place (row n is row n)."""
+    from python_calamine import CalamineWorkbook
 
-    engine = "xlrd" if kind == "xls" else "odf"
+    what = {"xls": "an Excel 97-2003 workbook (.xls)", "ods": "an OpenDocument spreadsheet (.ods)",
+            "xlsb": "an Excel binary workbook (.xlsb)"}[kind]
+    sheets = []
     try:
-        frames = pd.read_excel(path, sheet_name=None, header=None, dtype=object, engine=engine)
-    except ImportError as exc:
-        raise UnreadableSpreadsheet(kind, f"reading this file needs the Python package behind {engine!r}, which is "
-                                    f"not installed ({exc}); reinstall milsetctl") from exc
-    except Exception as exc:  # noqa: BLE001 - xlrd/odfpy raise their own types for damaged files
-        what = "an Excel 97-2003 workbook (.xls)" if kind == "xls" else "an OpenDocument spreadsheet (.ods)"
+        book = CalamineWorkbook.from_path(str(path))
+        visible = {m.name: "visible" in str(m.visible).lower() for m in book.sheets_metadata}
+        for title in book.sheet_names:
+            data = book.get_sheet_by_name(title).to_python(skip_empty_area=False)
+            rows = []
+            for number, values in enumerate(data, start=1):
+                cells = [None if (isinstance(v, str) and v == "") else v for v in values]
+                if any(c is not None and (not isinstance(c, str) or c.strip()) for c in cells):
+                    rows.append((number, cells))
+            sheets.append(Sheet(str(title), rows, visible.get(title, True)))
+    except Exception as exc:  # noqa: BLE001 - calamine raises its own types for damaged files
         raise UnreadableSpreadsheet(kind, f"{what} that cannot be read ({exc}): open it and save it again as "
                                     ".xlsx") from exc
-    sheets = []
-    for title, frame in frames.items():
-        rows = []
-        for number, values in enumerate(frame.itertuples(index=False, name=None), start=1):
-            cells = [_plain(v) for v in values]
-            if any(c is not None and (not isinstance(c, str) or c.strip()) for c in cells):
-                rows.append((number, cells))
-        sheets.append(Sheet(str(title), rows))
     return sheets
-
-
-def _plain(value: Any) -> Any:
-    """A pandas cell as openpyxl would give it: None for empty, datetime for dates, int for whole numbers of
-    integer type."""
-    import pandas as pd
-
-    if value is None:
-        return None
-    if isinstance(value, float) and value != value:
-        return None
-    if value is pd.NaT:
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.to_pydatetime()
-    if isinstance(value, datetime | date | time | str | int | float | bool):
-        return value
-    try:
-        return value.item()  # numpy scalars
-    except AttributeError:
-        return value
 
 
 def _read_html(path: Path) -> list[Sheet]:

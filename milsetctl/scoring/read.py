@@ -986,17 +986,30 @@ def _copies(paths: Sequence[Path], problems: list[Problem]) -> list[Path]:
         by_digest.setdefault(digest, []).append(path)
     kept: list[Path] = []
     for digest in order:
-        group = by_digest[digest]
-        if len(group) == 1:
-            kept.append(group[0])
-            continue
-        group.sort(key=lambda p: (file_juror_name(p.stem) != p.stem, len(p.name), p.name))
-        kept.append(group[0])
-        for copy in group[1:]:
-            problems.append(Problem(copy.name, None, None, None, f"the same file as {group[0].name} (byte for byte: "
-                                    "saved or copied twice); read once, as that sheet", "note"))
+        first, *rest = sorted(by_digest[digest], key=lambda p: (file_juror_name(p.stem) != p.stem, len(p.name),
+                                                                 p.name))
+        kept.append(first)
+        for other in rest:
+            if _file_identity(other) & _file_identity(first):
+                problems.append(Problem(other.name, None, None, None, f"the same file as {first.name} (byte for "
+                                        "byte: saved or copied twice); read once, as that sheet", "note"))
+            else:  # two jurors' names, one content: both read, but the chair should look
+                kept.append(other)
+                problems.append(Problem(other.name, None, None, None, f"byte for byte the same file as {first.name}, "
+                                        "under another juror's name: check that each juror's own sheet is in the "
+                                        "folder", "note"))
     keep = set(kept)
     return [p for p in paths if p in keep]
+
+
+def _file_identity(path: Path) -> set[str]:
+    """Who a file name says the sheet is from: the name without copy marks, and a leading juror ID ('J03')."""
+    name = file_juror_name(path.stem)
+    keys = {"name:" + _name_key(name)}
+    m = re.match(r"^(J\d+)(?:[\s_-]|$)", unicodedata.normalize("NFKC", name), re.IGNORECASE)
+    if m:
+        keys.add("id:" + m.group(1).casefold())
+    return keys
 
 
 def read_sheets(paths: Sequence[Path], *, criteria: Sequence[str], score_min: float, score_max: float,
