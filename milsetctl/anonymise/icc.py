@@ -1,4 +1,5 @@
-"""Scrub an ICC profile: keep every colour tag byte for byte, replace every free-text tag by neutral text.
+"""Scrub an ICC profile: keep every colour tag byte for byte, replace every free-text tag by neutral text, and zero
+the header fields that name a device or a moment (issue 15: a Nikon's profile said `NIKO`/`D750`/2022-07-05).
 
 Editors let the user type a profile's description and copyright, so a profile can carry a person's name
 ('desc' "Profile of Maria García"). The profile is rebuilt rather than patched in place: the header, then the
@@ -16,6 +17,9 @@ NEUTRAL = "ICC profile"
 TEXT_SIGNATURES = {b"desc", b"cprt", b"dmnd", b"dmdd", b"vued", b"scrd", b"targ", b"meta"}
 TEXT_TYPES = {b"text", b"desc", b"mluc", b"dict", b"utf8", b"utf6", b"zut8", b"zxml", b"utf1"}
 HEADER = 128
+# header fields that say whose device made the profile, and when (ICC.1:2010 section 7.2): zero means "not given".
+# The rest of the header (size, CMM, version, class, colour spaces, rendering intent, illuminant) is colour data.
+IDENTIFYING_HEADER = (("date", 24, 36), ("device maker", 48, 52), ("device model", 52, 56), ("creator", 80, 84))
 # the numeric tag types of ICC.1:2010 section 10 (and v2's), plus private types common in real profiles (Apple
 # 'vcgt' video card gamma, 'mmod', 'ndin'). A colour tag of any other type is no tag this module can vouch for
 # (or a corrupted offset pointing into text): the profile is refused rather than copied.
@@ -93,32 +97,65 @@ def is_text_tag(sig: bytes, data: bytes) -> bool:
     return sig in TEXT_SIGNATURES or data[:4] in TEXT_TYPES
 
 
-def scrub_icc(profile: bytes) -> bytes:
-    """The profile with every free-text tag replaced by "ICC profile" and the profile ID zeroed.
+def header_traces(profile: bytes) -> list[str]:
+    """What the header still says about the device and the date, e.g. ["device maker 'NIKO'", "date 2022-07-05
+    09:30:00"]; empty for a scrubbed profile."""
+    found = []
+    for label, start, end in IDENTIFYING_HEADER:
+        field = profile[start:end]
+        if len(field) < end - start or not any(field):
+            continue
+        if label == "date":
+            y, mo, d, h, mi, sec = struct.unpack(">6H", field)
+            found.append(f"date {y:04d}-{mo:02d}-{d:02d} {h:02d}:{mi:02d}:{sec:02d}")
+        else:
+            shown = field.decode("latin-1") if all(32 <= b < 127 for b in field) else field.hex()
+            found.append(f"{label} {shown!r}")
+    return found
 
-    Colour tags (TRC, matrix, LUTs, white point...) keep their bytes; the tag table keeps its signatures and
-    order; offsets change because the data is laid out anew (4-byte aligned, as the spec requires).
-    Raises ICCError when the header or tag table is inconsistent (the caller drops such a profile).
-    """
+
+def _table(profile: bytes) -> list[tuple[bytes, int, int]]:
+    """(signature, offset, size) of every tag in table order. Raises ICCError when the header or table is
+    inconsistent."""
     if len(profile) < HEADER + 4:
         raise ICCError("profile shorter than its header")
     declared = struct.unpack(">I", profile[:4])[0]
     if declared > len(profile) or declared < HEADER + 4 or profile[36:40] != b"acsp":
         raise ICCError("not an ICC profile (size or 'acsp' signature wrong)")
-    version = profile[8]
     count = struct.unpack(">I", profile[HEADER:HEADER + 4])[0]
     table_end = HEADER + 4 + 12 * count
     if count > 1000 or table_end > declared:
         raise ICCError(f"tag table of {count} tags does not fit in the profile")
-    tags = [struct.unpack(">4sII", profile[HEADER + 4 + 12 * i:HEADER + 16 + 12 * i]) for i in range(count)]
+    table = [struct.unpack(">4sII", profile[HEADER + 4 + 12 * i:HEADER + 16 + 12 * i]) for i in range(count)]
+    for sig, offset, size in table:
+        if offset + size > declared or offset < table_end and size:
+            raise ICCError(f"tag {sig!r} points outside the profile")
+    return table
+
+
+def tags(profile: bytes) -> list[tuple[bytes, bytes]]:
+    """(signature, data) of every tag in table order. Raises ICCError (see _table)."""
+    return [(sig, profile[offset:offset + size]) for sig, offset, size in _table(profile)]
+
+
+def scrub_icc(profile: bytes) -> bytes:
+    """The profile with every free-text tag replaced by "ICC profile", the profile ID and the identifying header
+    fields (IDENTIFYING_HEADER) zeroed.
+
+    Colour tags (TRC, matrix, LUTs, white point...) keep their bytes; the tag table keeps its signatures and
+    order; offsets change because the data is laid out anew (4-byte aligned, as the spec requires).
+    Raises ICCError when the header or tag table is inconsistent (the caller drops such a profile).
+    """
+    entries = _table(profile)
+    version = profile[8]
+    count = len(entries)
+    table_end = HEADER + 4 + 12 * count
 
     body = bytearray(profile[:HEADER])
     body += struct.pack(">I", count) + b"\x00" * (12 * count)
     placed: dict[tuple[int, int], tuple[int, int]] = {}  # (old offset, size) -> (new offset, size): shared data
     table = bytearray()
-    for sig, offset, size in tags:
-        if offset + size > declared or offset < table_end and size:
-            raise ICCError(f"tag {sig!r} points outside the profile")
+    for sig, offset, size in entries:
         data = profile[offset:offset + size]
         if is_text_tag(sig, data):
             new = _neutral(sig, data, version)
@@ -145,4 +182,6 @@ def scrub_icc(profile: bytes) -> bytes:
     body[HEADER + 4:table_end] = table
     struct.pack_into(">I", body, 0, len(body))
     body[84:100] = b"\x00" * 16  # profile ID (MD5) no longer matches; zero means "not computed" (ICC 7.2.18)
+    for _label, start, end in IDENTIFYING_HEADER:
+        body[start:end] = b"\x00" * (end - start)
     return bytes(body)
