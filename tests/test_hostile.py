@@ -520,7 +520,9 @@ def test_jury_sheets_keep_titles_as_text(hostile_ws, tmp_path: Path) -> None:  #
     assert sheets and result is not None
     for sheet in sheets:
         values = _xlsx_values(sheet)
-        assert FORMULAS[1] in values or FORMULAS[3] in values or "\t=1" in values  # titles as typed, as text
+        # the titles here are other contestants' schools ("-2+3"): the blind view shows them redacted (issue 15),
+        # and a cell beginning with "-" is still text, no formula
+        assert "-[removed]" in values
 
 
 def test_certificate_proof_list_keeps_formulas_as_text(hostile_ws) -> None:  # type: ignore[no-untyped-def]

@@ -9,8 +9,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from milsetctl.anonymise.package import PackageResult
-from milsetctl.anonymise.verify import Leak
+from milsetctl.anonymise.package import PackageResult, describe_waiting
+from milsetctl.anonymise.verify import SHEETS, Leak
 
 
 @contextmanager
@@ -43,6 +43,12 @@ def render_package(console: Console, result: PackageResult) -> None:
         out.print(f"  [cyan]note[/] {escape(note)}")
     for problem in result.problems:
         out.print(f"  [red]not packaged[/] {escape(problem)}")
+    if result.waiting:
+        n = len(result.waiting)
+        out.print(f"  [yellow]waiting for a decision[/] ({n} entr{'y' if n == 1 else 'ies'}, not in the package: no "
+                  f"juror will see {'it' if n == 1 else 'them'}): {escape(describe_waiting(result.waiting))}")
+        out.print("  Settle each with milsetctl decide ENTRY accept|reject --reason TEXT, then run milsetctl "
+                  "anonymise again (and milsetctl jury sheets, if the sheets are out).")
     out.print("  The key (anonymous ID -> entry) is kept only in the ledger; send the jurors the package folder.")
 
 
@@ -59,7 +65,7 @@ def render_leaks(console: Console, leaks: list[Leak], files: int) -> None:
     if not leaks:
         console.print(f"[green]No identifying trace found[/] in {files} files.", soft_wrap=True)
         return
-    table = Table(title=f"Identifying traces in the jury package ({len(leaks)})", header_style="bold",
+    table = Table(title=f"Identifying traces in the jurors' files ({len(leaks)})", header_style="bold",
                   expand=True)
     table.add_column("file", overflow="fold", ratio=2)
     table.add_column("block", no_wrap=True)
@@ -67,3 +73,6 @@ def render_leaks(console: Console, leaks: list[Leak], files: int) -> None:
     for leak in leaks:
         table.add_row(escape(leak.file), escape(leak.block), escape(leak.what))
     console.print(table)
+    if any(leak.file.startswith(SHEETS.as_posix() + "/") for leak in leaks):
+        console.print(f"Score sheets in {SHEETS.as_posix()}/ hold traces: run milsetctl jury sheets again to "
+                      "re-issue them from the blind view (typed scores are carried over).", soft_wrap=True)

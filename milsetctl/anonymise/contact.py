@@ -3,8 +3,8 @@
 Thumbnails are made from the STRIPPED package photos (never the originals) and embedded as data URIs, so the
 page makes no request and carries no metadata. Order: by category, then by anon ID, which is random: nothing in
 the order follows the entry IDs, names or submission times. Titles and descriptions are autoescaped by Jinja2
-(shown as text, never run as HTML: SPEC "Never"); any contestant name, school, ID or e-mail a contestant typed
-into them is replaced by "[removed]" so the sheet cannot undo the blinding.
+(shown as text, never run as HTML: SPEC "Never"); they are the entry's blind view (blind.py): any contestant's
+name, school, ID or e-mail typed into them is replaced by "[removed]", as on the score sheets.
 """
 
 from __future__ import annotations
@@ -12,14 +12,13 @@ from __future__ import annotations
 import base64
 import io
 import os
-import re
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from milsetctl.anonymise.verify import EMAIL_RE, Scanner, make_needles, spellings
+from milsetctl.anonymise.blind import BlindView
 
 TEMPLATE = "contact-sheet.html"
 HTML_NAME = "contact-sheet.html"
@@ -28,7 +27,6 @@ THUMB_PX = 400  # long side; a card is ~60 mm wide on A4, 400 px prints at ~170 
 THUMB_QUALITY = 78
 CATEGORY_ORDER = {"middle": 0, "high": 1}
 CATEGORY_TITLE = {"middle": "Middle school (grades 7–9)", "high": "High school (grades 10–12)"}
-REDACTED = "[removed]"
 
 
 @lru_cache(maxsize=1)
@@ -73,34 +71,10 @@ def thumbnail(path: Path, cache: Path | None = None, sha256: str = "") -> str | 
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def redact(text: str, scanner: Scanner) -> tuple[str, bool]:
-    """`text` with every needle (any entry's name, school, contestant ID, e-mail, file name) and any e-mail
-    address replaced; whether anything was replaced. Found as verify finds them (Scanner.in_text), so what the
-    sheet shows, verify accepts."""
-    changed = False
-    for needle in scanner.in_text(text):
-        if needle.short:
-            continue
-        for variant in sorted(spellings(needle.text), key=len, reverse=True):
-            text, n = re.subn(re.escape(variant), REDACTED, text, flags=re.I)
-            changed = changed or n > 0
-    if scanner.in_text(text, short=False):  # a spelling no pattern caught (case folding): all of it goes
-        return REDACTED, True
-    short = scanner.short_pattern()
-    if short is not None:
-        text, n = short.subn(REDACTED, text)
-        changed = changed or n > 0
-    raw = text.encode("utf-8")
-    if EMAIL_RE.search(raw):
-        text = EMAIL_RE.sub(REDACTED.encode(), raw).decode("utf-8")
-        changed = True
-    return text, changed
-
-
 def sheet_cards(ws: Any, entries: list[Any], root: Path) -> tuple[list[dict[str, Any]], list[str]]:
     """The cards in contact-sheet order, grouped by category: [{"title", "cards": [...]}], and notes on
-    redacted text."""
-    scanner = Scanner(make_needles(ws.ledger.entries(present_only=False)))
+    redacted text. Each card is the entry's blind view (blind.py), as on the score sheets."""
+    view = BlindView.of_ledger(ws.ledger)
     notes: list[str] = []
     ordered = sorted(entries, key=lambda e: (CATEGORY_ORDER.get(e.category or "", 9), e.category or "", e.anon_id))
     cache = Path(ws.root) / "cache" / "jury-thumbs"
@@ -108,13 +82,12 @@ def sheet_cards(ws: Any, entries: list[Any], root: Path) -> tuple[list[dict[str,
         thumbs = list(pool.map(lambda e: thumbnail(root / e.file, cache, getattr(e, "sha256", "")), ordered))
     groups: list[dict[str, Any]] = []
     for e, thumb in zip(ordered, thumbs, strict=True):
-        title, t_changed = redact(e.title, scanner)
-        description, d_changed = redact(e.description, scanner)
-        if t_changed or d_changed:
-            notes.append(f"{e.entry_id}: identifying text in the {'title' if t_changed else 'description'} "
-                         f"replaced by {REDACTED} on the contact sheet")
-        card = {"anon_id": e.anon_id, "title": title, "description": description,
-                "category": e.category or "none", "src": thumb}
+        blind = view.of(e.anon_id, e.category, e.title, e.description)
+        note = blind.note(e.entry_id)
+        if note:
+            notes.append(note)
+        card = {"anon_id": blind.anon_id, "title": blind.title, "description": blind.description,
+                "category": blind.category or "none", "src": thumb}
         label = CATEGORY_TITLE.get(e.category or "", f"Category: {e.category}" if e.category else "No category")
         if not groups or groups[-1]["title"] != label:
             groups.append({"title": label, "cards": []})

@@ -73,6 +73,8 @@ class PackageResult:
     contact_pdf: Path | None = None
     leaks: list[Leak] = field(default_factory=list)
     files_scanned: int = 0
+    # entries whose review findings wait for `decide`: not in the package, so they would silently miss the jury
+    waiting: list[tuple[str, list[str]]] = field(default_factory=list)  # (entry_id, review rule IDs)
 
     @property
     def new(self) -> list[PackagedEntry]:
@@ -198,21 +200,26 @@ def build_package(ws: Any, progress: Progress | None = None, contact_sheet: bool
     ledger = ws.ledger
     entries = ledger.entries()
     eligible = [e for e in entries if e["status"] == "eligible"]
+    waiting = waiting_entries(ledger, entries)
     if not eligible:
         counts: dict[str, int] = {}
         for e in entries:
             counts[e["status"]] = counts.get(e["status"], 0) + 1
         seen = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no entries at all"
-        raise AnonymiseError(f"no eligible entries to package ({seen}); run milsetctl validate, settle the "
+        named = f"; waiting for a decision: {describe_waiting(waiting)}" if waiting else ""
+        raise AnonymiseError(f"no eligible entries to package ({seen}{named}); run milsetctl validate, settle the "
                              "reviews with milsetctl decide, then anonymise again")
     root = package_dir(ws)
     photos = root / PHOTOS
     photos.mkdir(parents=True, exist_ok=True)
-    result = PackageResult(package=root)
+    result = PackageResult(package=root, waiting=waiting)
     eligible_ids = {e["entry_id"] for e in eligible}
 
     rows = {r["entry_id"]: r for r in ledger.anon_rows(include_withdrawn=True)}
     taken = {r["anon_id"] for r in rows.values()}
+    # a new ID is never a contestant ID as well (C7K2QX on the contact sheet would read as that contestant's)
+    taken |= {str(e["contestant_id"]).strip().upper() for e in ledger.entries(present_only=False)
+              if e["contestant_id"]}
     # withdraw: file out first, then the ledger, so a kill in between is finished by the next run
     for entry_id, row in sorted(rows.items()):
         if row["withdrawn"] or entry_id in eligible_ids:
@@ -265,10 +272,29 @@ def build_package(ws: Any, progress: Progress | None = None, contact_sheet: bool
                                "problems": len(result.problems)})
     if verify:
         if stage:
-            stage("Scanning the package for identifying traces")
-        result.leaks = verify_package(root, ledger)
+            stage("Scanning the jurors' files (package, score sheets) for identifying traces")
+        result.leaks = verify_package(ws)  # the package and the score sheets already sent, if any
         result.files_scanned = result.leaks.files
     return result
+
+
+def waiting_entries(ledger: Any, entries: list[Any]) -> list[tuple[str, list[str]]]:
+    """(entry_id, the rule IDs of its review findings) for every entry whose status is "review": a coordinator's
+    decision is still due, and until it comes the entry is not in the package (nor on any score sheet)."""
+    out = []
+    for e in entries:
+        if e["status"] != "review":
+            continue
+        rules = sorted({f.rule for f in ledger.findings_for(e["entry_id"]) if str(f.severity) == "review"})
+        out.append((str(e["entry_id"]), rules))
+    return out
+
+
+def describe_waiting(waiting: list[tuple[str, list[str]]], limit: int = 20) -> str:
+    """"E0003 (face), E0007 (camera-origin, language)", at most `limit` named, then how many more."""
+    shown = ", ".join(f"{entry_id} ({', '.join(rules) or 'review'})" for entry_id, rules in waiting[:limit])
+    more = len(waiting) - limit
+    return shown + (f" and {more} more" if more > 0 else "")
 
 
 def _previous(entry: Any, row: Any, root: Path) -> PackagedEntry | None:

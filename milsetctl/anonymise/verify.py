@@ -1,18 +1,24 @@
-"""The package scanner: prove the blind package holds no trace of who made the photos.
+"""The jurors' files scanner: prove that nothing a juror receives holds a trace of who made the photos.
 
-Every file in the package is read byte by byte, block by block: a JPEG's every segment except the entropy-coded
-scan data (which is the picture, and would raise random-byte false alarms), plus anything after EOI; a PNG's every
-chunk except IDAT (compressed text and the iCCP profile inflated first); the contact sheet's HTML text (its
-embedded thumbnails decoded and scanned as images); the PDF's page text, metadata, non-image streams and
-embedded JPEGs. It looks for
+It scans the blind package (`jury/package/`) and the score sheets (`jury/sheets/*.xlsx`), each file by its
+content, reading what a juror can see and the raw bytes only where they are text or free metadata:
 
-- every entry's name, contestant ID, school, e-mail and original file name, from the WHOLE ledger (rejected and
-  withdrawn entries too), in UTF-8, UTF-16LE, UTF-16BE and, for non-ASCII text, GB18030; Latin letters
-  case-insensitively; needles under 4 bytes only as whole words of the titles and descriptions (the PDF shows
-  the same text as the HTML; its page numbers would match a contestant ID such as "17");
-- any e-mail address;
-- identifying structures whatever they hold: EXIF GPS IFD or GPS tags, owner/serial tags, maker notes, Artist,
-  Copyright, UserComment; XMP packets; IPTC / Photoshop resources; JPEG comments; PNG text chunks.
+- a JPEG's metadata segments (APPn, COM, anything after EOI), not the tables a decoder needs (DQT, DHT, SOF...)
+  nor the scan data: those are numbers, and a contestant ID made of hex digits (`C000`) turns up in numbers;
+- a PNG's chunks except the picture and colour chunks (compressed text inflated first);
+- an ICC profile's text tags and the header fields that name a device and a date (`NIKO`, `D750`, 2022-07-05),
+  not its colour tags;
+- the contact sheet's HTML text, attribute values and comments (its embedded thumbnails scanned as images);
+- the PDF as pypdf reads it (pdfscan.py): page text decoded, document information, XMP, every string of every
+  object, embedded images and files; not the glyph codes of its text nor its fonts;
+- a score sheet's cells, sheet names, properties and every other text part of the workbook (sheetscan.py).
+
+It looks for every entry's name (any spelling: match.py; in pinyin in the contestants' own words and in binary
+metadata), contestant ID, school, e-mail and original file name, from the WHOLE ledger (rejected and withdrawn
+entries too); in binary metadata in UTF-8,
+UTF-16LE, UTF-16BE and GB18030; any e-mail address; and identifying structures whatever they hold: EXIF GPS,
+owner/serial tags, maker notes, Artist, Copyright, UserComment; XMP packets; IPTC / Photoshop resources; JPEG
+comments; PNG text chunks.
 
 SPEC "Never": the jury package holds no contestant name, school, ID, e-mail, GPS position or camera serial.
 """
@@ -21,25 +27,29 @@ from __future__ import annotations
 
 import base64
 import html as html_mod
-import io
-import json
 import re
-import unicodedata
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
-import numpy as np
 from PIL import ExifTags
 
+from milsetctl.anonymise import icc as icc_mod
 from milsetctl.anonymise import jpeg as jpeg_mod
 from milsetctl.anonymise import png as png_mod
+from milsetctl.anonymise.match import (  # noqa: F401 - spellings, SHORT: the scanner's public vocabulary
+    EMAIL_RE,
+    SHORT,
+    ByteIndex,
+    Matcher,
+    Needle,
+    make_needles,
+    spellings,
+)
 
-SHORT = 4  # needles shorter than this many UTF-8 bytes are matched as whole words of text only
-EMAIL_RE = re.compile(rb"[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63})*\.[A-Za-z]{2,24}")
 EXIF_FLAGS = {
     0x8825: "GPS position (EXIF GPS IFD)",
     0xA430: "camera owner name (EXIF OwnerName)",
@@ -55,14 +65,16 @@ EXIF_FLAGS = {
 # the only EXIF anonymise writes: the orientation (and the pointers a TIFF structure may need)
 KEPT_EXIF_TAGS = {0x0112, 0x8769, 0xA005}
 XMP_MARKS = (b"<x:xmpmeta", b"<?xpacket", b"http://ns.adobe.com/xap/1.0/")
-FIELDS = (("name", "contestant name"), ("contestant_id", "contestant ID"), ("school", "school"),
-          ("email", "e-mail address"))
+# PNG chunks that hold only numbers (picture, palette, colour): not scanned as text
+NUMERIC_PNG = png_mod.KEEP | set(png_mod.FIXED_SIZE) | {b"acTL", b"fcTL", b"fdAT", b"bKGD", b"hIST", b"sPLT"}
+SHEETS = Path("jury") / "sheets"  # the jurors' score sheets (jury/run.py writes them there)
 
 
 @dataclass(frozen=True)
 class Leak:
-    """One identifying trace: the file (path inside the package), the block it sits in, and what it is
-    (the kind and whose, e.g. "contestant name of E0003 (UTF-16LE)"; the value itself is not repeated)."""
+    """One identifying trace: the file (path inside the package, or jury/sheets/NAME for a score sheet), the
+    block it sits in, and what it is (the kind and whose, e.g. "contestant name of E0003 (UTF-16LE)"; the value
+    itself is not repeated)."""
 
     file: str
     block: str
@@ -72,88 +84,6 @@ class Leak:
         return f"{self.file} [{self.block}]: {self.what}"
 
 
-@dataclass(frozen=True)
-class Needle:
-    text: str
-    what: str  # e.g. "contestant name of E0003"
-    encoded: tuple[tuple[str, bytes], ...]  # (encoding label, lower-cased bytes)
-    short: bool
-
-
-def spellings(text: str) -> set[str]:
-    """The spellings a name takes in metadata: as typed, NFC and NFD (macOS writes decomposed names), without
-    accents (an ASCII-only EXIF field holds "Maria Garcia"), each in lower, upper and case-folded form."""
-    forms = {text, unicodedata.normalize("NFC", text), unicodedata.normalize("NFD", text)}
-    plain = "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
-    if plain.strip():
-        forms.add(plain)
-    return {v for form in forms for v in (form, form.lower(), form.upper(), form.casefold())}
-
-
-def make_needles(entries: Iterable[Any]) -> list[Needle]:
-    """Needles from ledger entry rows (mappings with entry_id, name, contestant_id, school, email, file)."""
-    needles: list[Needle] = []
-    seen: set[tuple[str, str]] = set()
-    for row in entries:
-        row = dict(row)
-        values = [(row.get(field), label) for field, label in FIELDS]
-        if row.get("file"):
-            values.append((PurePosixPath(str(row["file"]).replace("\\", "/")).name, "original file name"))
-        try:  # the global stage qualifies a clashing ID ("brazil:001") and keeps the national one in `extra`
-            extra = json.loads(row.get("extra") or "{}")
-        except (TypeError, ValueError):
-            extra = {}
-        if isinstance(extra, dict) and extra.get("national_contestant_id"):
-            values.append((extra["national_contestant_id"], "contestant ID"))
-        for value, label in values:
-            text = " ".join(str(value or "").split())
-            if not text or (text.lower(), label) in seen:
-                continue
-            seen.add((text.lower(), label))
-            encoded: dict[bytes, str] = {}
-            for variant in spellings(text):
-                for enc, tag in (("utf-8", "UTF-8"), ("utf-16-le", "UTF-16LE"), ("utf-16-be", "UTF-16BE"),
-                                 ("gb18030", "GB18030")):
-                    if enc == "gb18030" and variant.isascii():
-                        continue
-                    try:
-                        raw = variant.encode(enc).lower()
-                    except UnicodeEncodeError:
-                        continue
-                    encoded.setdefault(raw, tag)
-            short = len(text.encode("utf-8")) < SHORT
-            needles.append(Needle(text, f"{label} of {row.get('entry_id', '?')}",
-                                  tuple((tag, raw) for raw, tag in encoded.items()), short))
-    return needles
-
-
-class _Index:
-    """Many byte needles against one haystack in one vectorised pass: every 4-byte window of the haystack is
-    looked up among the needles' first 4 bytes (numpy), and only those candidates are compared. A contest of
-    5,000 entries gives ~200,000 needle encodings; testing each with `in` on every block would take minutes."""
-
-    def __init__(self, items: list[tuple[bytes, int, str]]) -> None:
-        self.small = [item for item in items if len(item[0]) < 4]
-        self.by_prefix: dict[int, list[tuple[bytes, int, str]]] = {}
-        for item in items:
-            if len(item[0]) >= 4:
-                self.by_prefix.setdefault(int.from_bytes(item[0][:4], "big"), []).append(item)
-        self.keys = np.array(sorted(self.by_prefix), dtype=np.uint32)
-
-    def find(self, low: bytes) -> list[tuple[int, str]]:
-        """(needle index, encoding label) for every needle found in `low` (already lower-cased)."""
-        found = [(i, tag) for raw, i, tag in self.small if raw and raw in low]
-        if len(low) < 4 or not len(self.keys):
-            return found
-        a = np.frombuffer(low, dtype=np.uint8).astype(np.uint32)
-        windows = (a[:-3] << 24) | (a[1:-2] << 16) | (a[2:-1] << 8) | a[3:]
-        for pos in np.flatnonzero(np.isin(windows, self.keys)):
-            for raw, i, tag in self.by_prefix[int(windows[pos])]:
-                if low.startswith(raw, int(pos)):
-                    found.append((i, tag))
-        return found
-
-
 class Scanner:
     """Scans bytes and text against the needles; collects Leaks (each (file, block, what) once)."""
 
@@ -161,16 +91,9 @@ class Scanner:
         self.needles = needles
         self.leaks: list[Leak] = []
         self._seen: set[tuple[str, str, str]] = set()
-        long_ = [(i, n) for i, n in enumerate(needles) if not n.short]
-        self._bytes = _Index([(raw, i, tag) for i, n in long_ for tag, raw in n.encoded])
-        self._text = _Index([(v.casefold().encode("utf-8"), i, "") for i, n in long_ for v in spellings(n.text)])
-        shorts = sorted({n.text.casefold() for n in needles if n.short}, key=len, reverse=True)
-        self._short_re = re.compile(r"(?<![0-9A-Za-z])(" + "|".join(map(re.escape, shorts)) + r")(?![0-9A-Za-z])",
-                                    re.I) if shorts else None
-        self._short: dict[str, list[Needle]] = {}
-        for n in needles:
-            if n.short:
-                self._short.setdefault(n.text.casefold(), []).append(n)
+        self._bytes = ByteIndex([(raw, i, tag) for i, n in enumerate(needles) if not n.short
+                                 for tag, raw in n.encoded])
+        self.matcher = Matcher(needles)
 
     def add(self, file: str, block: str, what: str) -> None:
         key = (file, block, what)
@@ -179,7 +102,7 @@ class Scanner:
             self.leaks.append(Leak(file, block, what))
 
     def bytes_(self, file: str, block: str, data: bytes) -> None:
-        """A binary block: every long needle in every encoding, and e-mail addresses (also in UTF-16)."""
+        """Binary metadata: every long needle in every encoding, and e-mail addresses (also in UTF-16)."""
         if not data:
             return
         for i, tag in self._bytes.find(data.lower()):
@@ -189,33 +112,26 @@ class Scanner:
                 self.add(file, block, "an e-mail address")
                 break
 
-    def text(self, file: str, block: str, text: str, short: bool = True) -> None:
-        """Text (HTML, PDF page text): long needles as substrings (case-insensitive), short ones as whole words
-        when `short` (only in text contestants wrote: the tool's own page numbers and dates would match "17")."""
-        for needle in self.in_text(text, short):
-            self.add(file, block, needle.what)
-        if EMAIL_RE.search(text.encode("utf-8", "replace")):
-            self.add(file, block, "an e-mail address")
+    def text(self, file: str, block: str, text: str, short: bool = True, emails: bool = True) -> None:
+        """Text a reader sees: long needles in any spelling (match.py), short ones as whole words when `short`
+        (only in text contestants wrote: the tool's own page numbers and dates would match "17"), and any e-mail
+        address when `emails` (a score sheet's instructions give the chair's, to send it back to)."""
+        for span in self.matcher.spans(text, short):
+            if span.needle is not None:
+                self.add(file, block, span.needle.what)
+            elif emails:
+                self.add(file, block, "an e-mail address")
 
     def short_words(self, file: str, block: str, text: str) -> None:
-        for needle in self.in_text(text, short=True, long=False):
-            self.add(file, block, needle.what)
+        """Only what the ambiguous needles find (short IDs as whole words, pinyin), in the contestants' own text:
+        its other needles are scanned with the rest of the page."""
+        for span in self.matcher.spans(text, short=True):
+            if span.needle is not None and span.loose:
+                self.add(file, block, span.needle.what)
 
-    def in_text(self, text: str, short: bool = True, long: bool = True) -> list[Needle]:
-        """The needles found in `text` (long ones case-insensitively anywhere, short ones as whole words)."""
-        found: dict[int, Needle] = {}
-        if long:
-            for i, _tag in self._text.find(text.casefold().encode("utf-8")):
-                found[i] = self.needles[i]
-        if short and self._short_re is not None:
-            for match in self._short_re.finditer(text):
-                for needle in self._short.get(match.group(1).casefold(), []):
-                    found[id(needle)] = needle
-        return list(found.values())
-
-    def short_pattern(self) -> re.Pattern[str] | None:
-        """One whole-word pattern for every short needle (None when there is none)."""
-        return self._short_re
+    def in_text(self, text: str, short: bool = True) -> list[Needle]:
+        """The needles found in `text`."""
+        return self.matcher.found(text, short)
 
     # --- structures ---------------------------------------------------------------------------------------
     def exif(self, file: str, block: str, tiff: bytes) -> None:
@@ -238,20 +154,41 @@ class Scanner:
         if b"8BIM" in data or data.startswith(b"Photoshop 3.0"):
             self.add(file, block, "IPTC/Photoshop resource block")
 
+    def icc(self, file: str, block: str, profile: bytes) -> None:
+        """A colour profile: the header's device maker, model, creator and date; the text tags (and tags of a type
+        no colour tag has) as bytes; not the colour data. A profile that cannot be followed is scanned whole."""
+        try:
+            tags = icc_mod.tags(profile)
+        except icc_mod.ICCError as exc:
+            self.add(file, block, f"unreadable ICC profile ({exc}); scanned whole")
+            self.bytes_(file, block, profile)
+            return
+        traces = icc_mod.header_traces(profile)
+        if traces:
+            self.add(file, block, "ICC profile header names the device or a date: " + ", ".join(traces))
+        for sig, data in tags:
+            if icc_mod.is_text_tag(sig, data) or data[:4] not in icc_mod.COLOUR_TYPES:
+                self.bytes_(file, block, data)
+
     def jpeg(self, file: str, data: bytes, where: str = "") -> None:
-        """Every segment but the scan data; falls back to the whole file when the structure breaks."""
+        """Every metadata segment (not the decoder's tables nor the scan data); falls back to the whole file when
+        the structure breaks."""
         try:
             pieces = jpeg_mod.segments(data)
         except jpeg_mod.JPEGError as exc:
             self.add(file, where + "file", f"unreadable JPEG structure ({exc}); scanned whole")
             self.bytes_(file, where + "file", data)
             return
+        icc_chunks: list[bytes] = []
         for seg in pieces:
-            if seg.marker == jpeg_mod.SCAN:
+            if seg.marker in jpeg_mod.DECODING:
                 continue
             payload = seg.payload(data)
             block = where + jpeg_mod.segment_name(seg.marker, payload)
-            self.bytes_(file, block, data[seg.start:seg.end])
+            if seg.marker == jpeg_mod.APP2 and payload.startswith(jpeg_mod.ICC_HEADER):
+                icc_chunks.append(payload)
+                continue
+            self.bytes_(file, block, payload)
             self.marks(file, block, payload)
             if seg.marker == jpeg_mod.COM:
                 self.add(file, block, "JPEG comment segment")
@@ -261,8 +198,18 @@ class Scanner:
                 self.add(file, block, "IPTC/Photoshop segment")
             elif seg.marker == jpeg_mod.APP1 and payload.startswith(jpeg_mod.EXIF_HEADER):
                 self.exif(file, block, payload[len(jpeg_mod.EXIF_HEADER):])
+        if icc_chunks:
+            block = where + "APP2 ICC"
+            profile = jpeg_mod.reassemble_icc(icc_chunks)
+            if profile is None:
+                self.add(file, block, "ICC profile in incomplete or repeated chunks; scanned whole")
+                for chunk in icc_chunks:
+                    self.bytes_(file, block, chunk)
+            else:
+                self.icc(file, block, profile)
 
     def png(self, file: str, data: bytes, where: str = "") -> None:
+        """Every chunk but the picture and colour numbers (NUMERIC_PNG); text chunks inflated, iCCP as a profile."""
         try:
             pieces = png_mod.chunks(data)
         except png_mod.PNGError as exc:
@@ -270,25 +217,28 @@ class Scanner:
             self.bytes_(file, where + "file", data)
             return
         for chunk in pieces:
-            if chunk.type == b"IDAT":
+            if chunk.type in NUMERIC_PNG:
                 continue
             name = chunk.type.decode("latin-1")
             block = where + ("data after IEND" if name == "<trailer>" else name)
             body = chunk.body(data)
-            self.bytes_(file, block, data[chunk.start:chunk.end])
             self.marks(file, block, body)
+            if chunk.type == b"iCCP":
+                try:
+                    name_, profile = png_mod.iccp_profile(body)
+                except (ValueError, zlib.error):
+                    self.bytes_(file, block, body)
+                    continue
+                self.bytes_(file, block, name_)
+                self.icc(file, block + " profile", profile)
+                continue
+            self.bytes_(file, block, body)
             if chunk.type in png_mod.TEXT_CHUNKS:
                 self.add(file, block, "PNG text chunk")
                 for inflated in _inflate_all(body):
                     self.bytes_(file, block, inflated)
             elif chunk.type == b"eXIf":
                 self.exif(file, block, body)
-            elif chunk.type == b"iCCP":
-                try:
-                    name_, profile = png_mod.iccp_profile(body)
-                except (ValueError, zlib.error):
-                    continue
-                self.bytes_(file, block + " profile", profile)
             elif name == "<trailer>":
                 self.add(file, block, f"{chunk.end - chunk.start} bytes after the end of the image")
 
@@ -364,69 +314,55 @@ def scan_html(scanner: Scanner, file: str, text: str) -> None:
         scanner.image(file, raw, f"thumbnail {i} ")
 
 
-STREAM_RE = re.compile(rb"<<((?:[^<>]|<<(?:[^<>]|<<[^<>]*>>)*>>|<[0-9A-Fa-f\s]*>)*)>>\s*stream\r?\n", re.S)
-
-
-def scan_pdf(scanner: Scanner, file: str, data: bytes) -> None:
-    """Page text and document metadata through pypdf; every stream: embedded JPEGs scanned as JPEGs, other
-    streams inflated (FlateDecode) and scanned as bytes; the bytes outside streams (object dictionaries) too."""
-    try:
-        import pypdf
-
-        reader = pypdf.PdfReader(io.BytesIO(data))
-        for number, page in enumerate(reader.pages, 1):
-            scanner.text(file, f"page {number} text", page.extract_text() or "", short=False)
-        meta: dict[Any, Any] = reader.metadata or {}
-        scanner.text(file, "document information", " ".join(str(v) for v in meta.values()), short=False)
-    except ImportError:
-        scanner.add(file, "page text", "not scanned: pypdf is not installed")
-    except Exception as exc:  # a PDF pypdf cannot parse is itself suspicious: report it
-        scanner.add(file, "page text", f"unreadable PDF ({type(exc).__name__}: {exc})")
-    outside = bytearray()
-    pos = 0
-    for match in STREAM_RE.finditer(data):
-        head = match.group(1)
-        start = match.end()
-        end = data.find(b"endstream", start)
-        if end < 0:
-            break
-        outside += data[pos:match.start()] + b"<<" + head + b">>"
-        pos = end + len(b"endstream")
-        body = data[start:end].rstrip(b"\r\n")
-        if b"/DCTDecode" in head:
-            scanner.jpeg(file, body, "embedded image ")
-            continue
-        if b"/Image" in head:  # inflated pixels: random bytes to a needle, and the picture is the photo itself
-            continue
-        if b"/FlateDecode" in head:
-            try:
-                body = zlib.decompressobj().decompress(body, 64 << 20)
-            except zlib.error:
-                continue
-        scanner.bytes_(file, "stream", body)
-    outside += data[pos:]
-    scanner.bytes_(file, "objects", bytes(outside))
-
-
-def scan_file(scanner: Scanner, path: Path, rel: str) -> None:
-    """One package file, by its content (not its extension)."""
-    data = path.read_bytes()
-    scanner.text(rel, "file name", rel)
-    if scanner.image(rel, data):
+def scan_data(scanner: Scanner, file: str, data: bytes, where: str = "") -> None:
+    """One file's bytes, by their content (not the name): a photo, a PDF, a zip/XLSX, text, or else bytes."""
+    if scanner.image(file, data, where):
         return
     if data.startswith(b"%PDF"):
-        scan_pdf(scanner, rel, data)
+        from milsetctl.anonymise.pdfscan import scan_pdf
+
+        scan_pdf(scanner, file, data)
+        return
+    if data.startswith(b"PK\x03\x04"):
+        from milsetctl.anonymise.sheetscan import scan_zip
+
+        scan_zip(scanner, file, data, where)
         return
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        scanner.add(rel, "file", "a file that is neither a photo, the contact sheet nor text")
-        scanner.bytes_(rel, "file", data)
+        scanner.add(file, where + "file", "a file that is neither a photo, the contact sheet, a sheet nor text")
+        scanner.bytes_(file, where + "file", data)
         return
-    if rel.lower().endswith((".html", ".htm")) or "<html" in text[:2000].lower():
-        scan_html(scanner, rel, text)
+    if file.lower().endswith((".html", ".htm")) or "<html" in text[:2000].lower():
+        scan_html(scanner, file, text)
     else:
-        scanner.text(rel, "file", text)
+        scanner.text(file, where + "file", text)
+
+
+def scan_file(scanner: Scanner, path: Path, rel: str) -> None:
+    """One package file: its name, then its content."""
+    data = path.read_bytes()
+    scanner.text(rel, "file name", rel)
+    scan_data(scanner, rel, data)
+
+
+def scan_sheet(scanner: Scanner, path: Path, rel: str) -> None:
+    """One juror's file in jury/sheets/: its content, then its name less the juror's own name (the sheet is
+    named after its juror, who may share a name with a contestant)."""
+    from milsetctl.anonymise.sheetscan import scan_zip
+    from milsetctl.jury.sheets import safe_file_name  # how the sheet's file name spells its juror
+
+    data = path.read_bytes()
+    juror = None
+    if data.startswith(b"PK\x03\x04"):
+        juror = scan_zip(scanner, rel, data)
+    else:
+        scan_data(scanner, rel, data)
+    name = path.name
+    if juror:
+        name = name.replace(safe_file_name(juror), " ").replace(juror, " ")
+    scanner.text(rel, "file name", name, short=False)
 
 
 class Leaks(list[Leak]):
@@ -436,16 +372,19 @@ class Leaks(list[Leak]):
 
 
 def verify_package(ws_or_dir: Any, ledger: Any = None) -> Leaks:
-    """Scan every file below the package folder; returns the leaks (a list; `.files` = files scanned).
+    """Scan every file the jurors get; returns the leaks (a list; `.files` = files scanned).
 
-    `ws_or_dir`: a Workspace (its `jury/package`, its ledger) or a package folder (then `ledger` is required).
-    Needles come from every entry in the ledger, present or not, eligible or not. Raises FileNotFoundError when
-    the folder does not exist.
+    `ws_or_dir`: a Workspace (its `jury/package/` and the score sheets `jury/sheets/*.xlsx`, its ledger) or a
+    folder (then `ledger` is required; only that folder is scanned). The sheets' `withdrawn/` and `previous/`
+    copies are the chair's records, never sent again: not scanned. Needles come from every entry in the ledger,
+    present or not, eligible or not. Raises FileNotFoundError when the package folder does not exist.
     """
+    sheets: Path | None = None
     if isinstance(ws_or_dir, Path | str):
         root = Path(ws_or_dir)
     else:
         root = package_dir(ws_or_dir)
+        sheets = Path(ws_or_dir.root) / SHEETS
         ledger = ledger or ws_or_dir.ledger
     if ledger is None:
         raise ValueError("verify_package needs the ledger (the names to look for)")
@@ -459,8 +398,13 @@ def verify_package(ws_or_dir: Any, ledger: Any = None) -> Leaks:
         scan_file(scanner, path, rel)
         if rel.startswith("photos/") and packaged and rel not in packaged:
             scanner.add(rel, "file", "a photo the ledger does not know: not packaged by anonymise")
+    count = len(files)
+    if sheets is not None and sheets.is_dir():
+        for path in sorted(p for p in sheets.iterdir() if p.is_file() and not p.name.startswith(".")):
+            scan_sheet(scanner, path, (SHEETS / path.name).as_posix())
+            count += 1
     leaks = Leaks(scanner.leaks)
-    leaks.files = len(files)
+    leaks.files = count
     return leaks
 
 

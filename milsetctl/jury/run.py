@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from milsetctl.anonymise.blind import BlindView
 from milsetctl.fsutil import copy_atomic
 from milsetctl.jury.assign import Assignment, Juror, JuryEntry, assign
 from milsetctl.jury.jurors import norm_name, read_jurors, reconcile_keys
@@ -83,6 +84,7 @@ def jury_entries(ws: Workspace) -> tuple[list[JuryEntry], list[str]]:
         raise JuryError("no anonymous IDs yet: run `milsetctl anonymise` first (the sheets name entries only by "
                         "their anonymous IDs)")
     rows = {r["entry_id"]: r for r in ws.ledger.entries()}
+    view = BlindView.of_ledger(ws.ledger)  # titles as the contact sheet shows them, redacted (issue 15)
     entries, notes = [], []
     for a in anon:
         row = rows.get(a["entry_id"])
@@ -90,9 +92,9 @@ def jury_entries(ws: Workspace) -> tuple[list[JuryEntry], list[str]]:
             notes.append(f"{a['anon_id']}: its entry is no longer eligible; run `milsetctl anonymise` again to "
                          "withdraw it from the package (left off the sheets)")
             continue
-        entries.append(JuryEntry(anon_id=a["anon_id"], category=row["category"], title=row["title"] or "",
-                                 description=row["description"] or "", school=row["school"],
-                                 country=row["country"]))
+        blind = view.of(a["anon_id"], row["category"], row["title"], row["description"])
+        entries.append(JuryEntry(anon_id=a["anon_id"], category=row["category"], title=blind.title,
+                                 description=blind.description, school=row["school"], country=row["country"]))
     if not entries:
         raise JuryError("no eligible entry has an anonymous ID: run `milsetctl anonymise` first")
     return entries, notes
@@ -207,7 +209,8 @@ def make_sheets(ws: Workspace, jurors_file: Path, quorum: int | None = None, see
         path = folder / name
         typed = read_typed(path, criteria) if path.exists() else None
         if (typed is not None and typed.round_id == round_id and typed.juror_id == jid and typed.anon_ids == ids
-                and all(set(given) <= set(typed.values.get(a, ({}, None))[0]) for a, (given, _c) in filled.items())):
+                and all(set(given) <= set(typed.values.get(a, ({}, None))[0]) for a, (given, _c) in filled.items())
+                and typed.shows([by_anon[a] for a in ids])):
             kept += 1  # same entries in the same order: the juror's file stays as it is, with what they typed
         else:
             if path.exists():

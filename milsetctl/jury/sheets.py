@@ -77,6 +77,11 @@ def sheet_file_name(juror_id: str, juror: str) -> str:
     return f"{juror_id} {safe_file_name(juror)}.xlsx"
 
 
+def _cell_text(value: str | None) -> str:
+    """A text as a cell holds it (openpyxl refuses control characters)."""
+    return ILLEGAL_CHARACTERS_RE.sub("", value or "")
+
+
 def as_text(cell, value: str | None) -> None:  # type: ignore[no-untyped-def]
     """Store `value` as a plain string, never a formula: a title "=HYPERLINK(...)" stays the title.
 
@@ -84,7 +89,7 @@ def as_text(cell, value: str | None) -> None:  # type: ignore[no-untyped-def]
     string beginning with "=" as a formula, so the type is forced back to string; the quote prefix keeps Excel
     from turning it into one when the juror edits the cell.
     """
-    text = ILLEGAL_CHARACTERS_RE.sub("", value or "")
+    text = _cell_text(value)
     cell.value = text
     cell.data_type = "s"
     if formula_like(text):
@@ -247,11 +252,17 @@ class TypedSheet:
     juror_id: str | None
     anon_ids: list[str]
     values: dict[str, tuple[dict[str, Any], str | None]]
+    shown: dict[str, tuple[str, str]] = field(default_factory=dict)  # anon_id -> (title, description) on the sheet
 
     @property
     def typed(self) -> int:
         """How many entries carry at least one typed score or a comment."""
         return sum(1 for given, comment in self.values.values() if given or comment)
+
+    def shows(self, entries: Sequence[JuryEntry]) -> bool:
+        """Whether the sheet shows each entry's title and description as the blind view gives them now (a sheet
+        written before a redaction, or before a corrected title, must be re-issued, not kept)."""
+        return all(self.shown.get(e.anon_id) == (_cell_text(e.title), _cell_text(e.description)) for e in entries)
 
 
 def read_typed(path: Path, criteria: Sequence[str]) -> TypedSheet | None:
@@ -278,6 +289,7 @@ def read_typed(path: Path, criteria: Sequence[str]) -> TypedSheet | None:
         col = {name: i for i, name in enumerate(header)}
         anon_ids: list[str] = []
         values: dict[str, tuple[dict[str, Any], str | None]] = {}
+        shown: dict[str, tuple[str, str]] = {}
         for row in rows:
             cells = list(row) + [None] * (len(header) - len(row))
             anon = cells[col["anon_id"]]
@@ -285,12 +297,14 @@ def read_typed(path: Path, criteria: Sequence[str]) -> TypedSheet | None:
                 continue
             anon = str(anon).strip()
             anon_ids.append(anon)
+            title, description = (cells[col[c]] if c in col else None for c in ("title", "description"))
+            shown[anon] = ("" if title is None else str(title), "" if description is None else str(description))
             given = {c: cells[col[c]] for c in criteria
                      if c in col and cells[col[c]] is not None and str(cells[col[c]]).strip() != ""}
             comment = cells[col["comment"]] if "comment" in col else None
             comment = str(comment) if comment is not None and str(comment).strip() else None
             if given or comment:
                 values[anon] = (given, comment)
-        return TypedSheet(meta.get("round_id"), meta.get("juror_id"), anon_ids, values)
+        return TypedSheet(meta.get("round_id"), meta.get("juror_id"), anon_ids, values, shown)
     finally:
         book.close()
