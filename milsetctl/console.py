@@ -6,9 +6,12 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
 
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, JustifyMethod, RenderableType, RenderResult
 from rich.markup import escape
+from rich.measure import Measurement
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -18,7 +21,9 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.style import StyleType
 from rich.table import Table
+from rich.text import Text
 
 from milsetctl.models import Status, ValidationResult
 from milsetctl.report.tables import TOP_REASONS, reason_counts
@@ -26,6 +31,134 @@ from milsetctl.rules import Rule
 
 STATUS_STYLE = {Status.ELIGIBLE: "green", Status.REVIEW: "yellow", Status.REJECTED: "red"}
 SEVERITY_STYLE = {"reject": "red", "review": "yellow", "info": "cyan"}
+
+
+# --- tables that fit the terminal ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Col:
+    """One column of a `FitTable`, and how it may give way on a narrow terminal."""
+
+    header: str
+    justify: JustifyMethod = "left"
+    style: StyleType = ""
+    no_wrap: bool = False  # numbers, IDs, sparklines: one line each, as wide as the widest
+    drop: int = 0  # 0: always shown; 1, 2, ...: left out in that order when the table cannot fit otherwise
+    fold: bool = False  # may break inside a word as a last resort (file names, messages), never a person's name
+    ratio: int = 1  # its share of the room left once every column has its minimum (findings 5 to a file's 2)
+
+
+FOLD_FLOORS = (12, 8)  # a fold column is made this narrow (unless its text is shorter), the first that fits
+SHORT = 12  # a column this close to its natural width gets it first: short headers and values stay on one line
+
+
+class FitTable:
+    """A rich table whose column widths are chosen when it is printed, for the width it is printed at.
+
+    rich shrinks a table that is too wide by narrowing its widest columns until they fit, breaking words anywhere
+    ("Barthol|omew", "司马相|如"). Here every column is first given its longest word (a whole cell for `no_wrap`
+    columns), so text wraps between words only; when even that is too wide, the `fold` columns (file names,
+    messages) may break inside words (FOLD_FLOORS); then the `drop` columns are left out, in order, and a dim
+    `note` (with {columns}) says which. The room left goes first to the columns a few cells short of their
+    natural width, then to the others by `ratio`. Every line stays within the width and the border whole; only a
+    word too wide for any layout (a 40-character name written without a space) is still broken, in its own column.
+    """
+
+    def __init__(self, *columns: Col, title: str | None = None, note: str | None = None, **options: Any) -> None:
+        self.columns = list(columns)
+        self.title = title
+        self.note = note if note is not None else "(left out to fit the terminal: {columns})"
+        self.options = options
+        self.rows: list[tuple[list[RenderableType], dict[str, Any]]] = []
+
+    def add_row(self, *cells: RenderableType, style: StyleType | None = None, end_section: bool = False) -> None:
+        if len(cells) != len(self.columns):
+            raise ValueError(f"{len(cells)} cells for {len(self.columns)} columns")
+        self.rows.append((list(cells), {"style": style, "end_section": end_section}))
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        table, dropped = self.fit(console, options)
+        yield table
+        if dropped and self.note:
+            yield Text(self.note.format(columns=", ".join(dropped)), style="dim")
+
+    def fit(self, console: Console, options: ConsoleOptions) -> tuple[Table, list[str]]:
+        """The rich Table for `options.max_width`, and the headers of the columns left out."""
+        width = options.max_width
+        probe = Table(**self.options)
+        _, pad_right, _, pad_left = probe.padding
+
+        def overhead(active: list[int]) -> int:
+            edges = (2 if probe.show_edge else 0) + max(len(active) - 1, 0) if probe.box else 0
+            pads = len(active) * (pad_left + pad_right)
+            if not probe.pad_edge and active:
+                pads -= pad_left + pad_right
+            return edges + pads
+
+        measure = options.update(width=width)
+        low, high = [], []
+        for i, col in enumerate(self.columns):
+            lo = hi = 0
+            for cell in [col.header, *(cells[i] for cells, _ in self.rows)]:
+                m = Measurement.get(console, measure, cell)
+                lo, hi = max(lo, m.minimum), max(hi, m.maximum)
+            low.append(hi if col.no_wrap else lo)
+            high.append(hi)
+        layouts = [low] + [[min(lo, floor) if col.fold and not col.no_wrap else lo
+                            for lo, col in zip(low, self.columns, strict=True)] for floor in FOLD_FLOORS]
+        # last resort, every column dropped that may be: a word wider than the terminal leaves, the other wrapping
+        # columns folded too (rich then breaks only the words that cannot fit, in those columns alone)
+        squeezed = [lo if col.no_wrap else min(lo, FOLD_FLOORS[-1] if col.fold else FOLD_FLOORS[0])
+                    for lo, col in zip(low, self.columns, strict=True)]
+        active = list(range(len(self.columns)))
+        droppable = sorted((i for i, c in enumerate(self.columns) if c.drop), key=lambda i: (self.columns[i].drop, -i))
+        mins: list[int] | None = None
+        while mins is None:
+            room = width - overhead(active)
+            for candidate in layouts if droppable else [*layouts, squeezed]:
+                if sum(candidate[i] for i in active) <= room:
+                    mins = candidate
+                    break
+            else:
+                if not droppable:
+                    break
+                active.remove(droppable.pop(0))
+        widths = _share(mins, high, [c.ratio for c in self.columns], active, width - overhead(active)) \
+            if mins is not None else {}
+
+        table = Table(title=self.title, **self.options)
+        for i in active:
+            col = self.columns[i]
+            table.add_column(col.header, justify=col.justify, style=col.style, no_wrap=col.no_wrap,
+                             overflow="ellipsis" if col.no_wrap else "fold", width=widths.get(i))
+        for cells, row_options in self.rows:
+            table.add_row(*(cells[i] for i in active), **row_options)
+        return table, [Text.from_markup(self.columns[i].header).plain for i in range(len(self.columns))
+                       if i not in active]
+
+
+def _share(low: list[int], high: list[int], ratio: list[int], active: list[int], room: int) -> dict[int, int]:
+    """Column widths from their minimums towards their natural widths within `room`: first the columns at most
+    SHORT cells short (fewest first), so short headers and values stay on one line; the rest by `ratio`."""
+    widths = {i: low[i] for i in active}
+    spare = room - sum(widths.values())
+    for i in sorted(active, key=lambda i: high[i] - low[i]):
+        if 0 < high[i] - widths[i] <= SHORT and spare >= high[i] - widths[i]:
+            spare -= high[i] - widths[i]
+            widths[i] = high[i]
+    while spare > 0:
+        hungry = [i for i in active if widths[i] < high[i]]
+        if not hungry:
+            break
+        total = sum(max(ratio[i], 1) for i in hungry)
+        given = 0
+        for i in hungry:
+            give = min(high[i] - widths[i], max(spare * max(ratio[i], 1) // total, 1), spare - given)
+            widths[i] += give
+            given += give
+        spare -= given
+        if given == 0:
+            break
+    return widths
 
 
 class RateColumn(TextColumn):
@@ -61,12 +194,10 @@ def photo_progress(console: Console, label: str = "Checking photos") -> Iterator
         yield update
 
 
-def _reasons_table(reasons: list[tuple[str, str, int]]) -> Table:
+def _reasons_table(reasons: list[tuple[str, str, int]]) -> FitTable:
     """Most frequent reasons, as `validate` and `status` both show them."""
-    top = Table(title="Most frequent reasons", header_style="bold")
-    top.add_column("rule")
-    top.add_column("severity")
-    top.add_column("entries", justify="right")
+    top = FitTable(Col("rule"), Col("severity"), Col("entries", justify="right", no_wrap=True),
+                   title="Most frequent reasons", header_style="bold")
     for rule_id, severity, count in reasons:
         top.add_row(rule_id, f"[{SEVERITY_STYLE.get(severity, 'dim')}]{severity}[/]", str(count))
     return top
@@ -91,15 +222,13 @@ def render_validation(console: Console, result: ValidationResult, attention_limi
     # rejection stands without them); then the rejected ones
     attention.sort(key=lambda r: (r.status != Status.REVIEW, r.entry.entry_id))
     if attention and attention_limit > 0:
-        need = Table(title="Entries that need attention", header_style="bold", show_lines=True, expand=True)
-        need.add_column("entry", no_wrap=True)
-        need.add_column("status", no_wrap=True)
-        need.add_column("contestant", overflow="fold", ratio=2)
-        need.add_column("file", overflow="fold", ratio=2)
-        need.add_column("findings", ratio=5)
+        # on a narrow terminal a contestant's name wraps between its words; a path or a finding may break inside one
+        need = FitTable(Col("entry", no_wrap=True), Col("status", no_wrap=True), Col("contestant", ratio=2),
+                        Col("file", fold=True, ratio=2), Col("findings", fold=True, ratio=5),
+                        title="Entries that need attention", header_style="bold", show_lines=True, expand=True)
         for r in attention[:attention_limit]:
             # a 10,000-character cell must not push every other column to one letter wide
-            who = _clip(" ".join(x for x in (r.entry.contestant_id, r.entry.name) if x) or "—", 60)
+            who = _clip(" ".join(x for x in (r.entry.contestant_id, r.entry.name) if x) or "—", 120)
             lines = [
                 f"[{SEVERITY_STYLE[str(f.severity)]}]{f.rule}[/]: {escape(_clip(f.message, 400))}"
                 for f in r.findings
@@ -194,11 +323,8 @@ def render_rule(console: Console, rule_: Rule, severity: str) -> None:
 
 
 def render_rules(console: Console, rules: list[tuple[Rule, str]]) -> None:
-    table = Table(title="Rules", header_style="bold", show_lines=False, expand=True)
-    table.add_column("rule", no_wrap=True)
-    table.add_column("severity", no_wrap=True)
-    table.add_column("scope", no_wrap=True)
-    table.add_column("why")
+    table = FitTable(Col("rule", no_wrap=True), Col("severity", no_wrap=True), Col("scope", no_wrap=True, drop=1),
+                     Col("why"), title="Rules", header_style="bold", show_lines=False, expand=True)
     for rule_, severity in rules:
         style = SEVERITY_STYLE.get(severity, "dim")
         table.add_row(rule_.id, f"[{style}]{severity}[/]", str(rule_.scope), escape(rule_.summary))
@@ -215,11 +341,9 @@ def render_status(console: Console, st) -> None:  # type: ignore[no-untyped-def]
                       f"({escape('contest.toml: timezone under [contest]')})")
     if not st.entries:
         return
-    table = Table(title="Entries by category", header_style="bold")
-    table.add_column("category")
-    for name in ("eligible", "review", "rejected"):
-        table.add_column(name, justify="right", style=STATUS_STYLE[Status(name)])
-    table.add_column("total", justify="right")
+    table = FitTable(Col("category"), *(Col(name, justify="right", style=STATUS_STYLE[Status(name)], no_wrap=True)
+                                        for name in ("eligible", "review", "rejected")),
+                     Col("total", justify="right", no_wrap=True), title="Entries by category", header_style="bold")
     for category, counts in sorted(st.by_category.items()):
         table.add_row(category, *(str(counts.get(s, 0)) for s in ("eligible", "review", "rejected")),
                       str(sum(counts.values())))
