@@ -577,10 +577,12 @@ def score(
     method: Annotated[str | None, typer.Option("--method", "-m", help="How juror scores combine: mean (the "
                                                "call's rule), trimmed, median or zscore. Default: settings "
                                                "jury.method.", metavar="METHOD")] = None,
-    allow_missing: Annotated[bool, typer.Option("--allow-missing", help="Rank from the usable scores even "
-                                                "though some are missing or unusable (listed).")] = False,
-    compare: Annotated[bool, typer.Option("--compare", help="Also show the entries whose award another method "
-                                          "would change.")] = False,
+    allow_missing: Annotated[bool, typer.Option("--allow-missing", help="Store the scores and the ranking even "
+                                                "though some scores are missing or unusable: each entry is "
+                                                "combined over the jurors who scored it completely, nothing is "
+                                                "filled in or counted as 0, and every gap stays listed.")] = False,
+    compare: Annotated[bool, typer.Option("--compare", help="Show the entries whose award another method would "
+                                          "change, and store nothing (no scores, ranking or run record).")] = False,
     workspace: WorkspaceOpt = Path("."),
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object (a fixed format) to stdout.")] = False,
 ) -> None:
@@ -588,7 +590,7 @@ def score(
 
     Every unusable cell is listed with sheet, juror, row and cell.
     No ranking is stored while a required score is missing (exit 1), unless --allow-missing.
-    Re-scoring a juror replaces that juror's scores; the ledger keeps a record of each run.
+    Re-scoring a juror replaces that juror's scores; the ledger keeps a record of each run. --compare only looks.
     """
     from milsetctl.scoring.console import render_score, score_status
     from milsetctl.scoring.round import ScoreUsageError, score_round

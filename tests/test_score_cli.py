@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import json
+import re
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
 from jury_fixtures import jury_workspace
 from openpyxl import load_workbook
+from rich.cells import cell_len
 from test_scoring_read import CRITERIA, write_csv, write_xlsx
 from typer.testing import CliRunner
 
@@ -387,3 +391,227 @@ def test_a_juror_who_recused_themselves_blocks_nothing(ws_root: Path) -> None:
     blocked = score(ws_root, str(ws_root / "jury" / "sheets"), "--json")
     problems = json.loads(blocked.stdout)["problems"]
     assert blocked.exit_code == 1 and any("no score given" in p["problem"] for p in problems)
+
+
+# ---------------------------------------------------------------- issue 15: score output a chair can trust
+
+def ledger_state(root: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of the tables a score run writes, read with sqlite3 (not through the code under test)."""
+    con = sqlite3.connect(root / "ledger.sqlite")
+    try:
+        return {table: sorted(map(tuple, con.execute(f"SELECT * FROM {table}")), key=repr)
+                for table in ("scores", "score_runs", "ranking", "audit")}
+    finally:
+        con.close()
+
+
+def plain(text: str) -> str:
+    """Terminal text as one line of words (rich's wrapping and box borders taken out)."""
+    return " ".join(text.replace("│", " ").split())
+
+
+def test_kendall_w_over_no_shared_entry_is_a_dash_never_a_number(ws_root: Path) -> None:
+    """Ann scored the middle-school entries, Bo the high-school ones: no entry has both, so there is no W."""
+    sheet(ws_root, "Ann", only=MIDDLE)
+    sheet(ws_root, "Bo", only=HIGH)
+    folder = str(ws_root / "jury" / "sheets")
+    data = json.loads(score(ws_root, folder, "--json").stdout)
+    assert data["agreement"]["kendall_w"] is None and data["agreement"]["kendall_w_entries"] == 0
+    text = plain(score(ws_root, folder).stdout)
+    assert "Kendall's W – (no entry was scored by every juror)" in text
+    assert not re.search(r"Kendall's W \d", text)
+    # the contest report (HTML, and its terminal tables) says the same from the stored scores
+    from rich.console import Console
+
+    from milsetctl.report.contest import contest_report, render_contest_html
+    from milsetctl.report.contest_console import render_contest
+
+    with ledger(ws_root) as ws:
+        report = contest_report(ws)
+    assert report.agreement["kendall_w"] is None
+    html = render_contest_html(report)
+    assert re.search(r"Kendall's W</th><td class=\"n\">–</td>", html), html[html.find("Kendall"):][:200]
+    console = Console(width=80, record=True, file=io.StringIO(), color_system=None)
+    render_contest(console, report)
+    assert re.search(r"Kendall's W\s*│\s*–\s*│", console.export_text())
+
+
+def test_a_juror_with_no_complete_score_is_left_out_of_w_and_the_count_matches(ws_root: Path) -> None:
+    """Cy left impact blank on every row: W is over Ann and Bo, on the 8 entries both scored, and says so (before,
+    it read "W 1.00 ... over 0 entries every juror scored")."""
+    sheet(ws_root, "Ann")
+    sheet(ws_root, "Bo", 1)
+    sheet(ws_root, "Cy", change={(a, "impact"): None for a in QUALITY})
+    folder = str(ws_root / "jury" / "sheets")
+    data = json.loads(score(ws_root, folder, "--json", "--allow-missing").stdout)
+    assert data["agreement"]["kendall_w"] == pytest.approx(1.0) and data["agreement"]["kendall_w_entries"] == 8
+    text = plain(score(ws_root, folder, "--allow-missing").stdout)
+    assert "Kendall's W 1.00 (unusually strong agreement, over 8 entries every juror scored; 1 juror with no " \
+           "complete score left out)" in text
+    assert "over 0 entries" not in text
+
+
+def test_allow_missing_reports_what_it_stored_and_what_it_did(ws_root: Path) -> None:
+    """3 jurors x 8 entries = 24 rows; Cy left 3 entries incomplete: 21 whole scores and 3 rows with gaps."""
+    sheet(ws_root, "Ann")
+    sheet(ws_root, "Bo", 1)
+    gaps = {("MA2222", "impact"): None, ("HD5555", "technique"): None, ("MG8888", "originality"): 11}
+    sheet(ws_root, "Cy", -1, change=gaps)
+    folder = str(ws_root / "jury" / "sheets")
+    result = score(ws_root, folder, "--json", "--allow-missing")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["ranking_stored"] is True and data["allow_missing"] is True and len(data["problems"]) == 3
+    assert data["stored"] == {"rows": 24, "complete": 21, "incomplete": 3, "recused": 0, "replaced": 0}
+    con = sqlite3.connect(ws_root / "ledger.sqlite")
+    try:
+        rows = [json.loads(s) for (s,) in con.execute("SELECT scores FROM scores")]
+        ranked = dict(con.execute("SELECT anon_id, score FROM ranking").fetchall())
+    finally:
+        con.close()
+    assert len(rows) == 24 and sum(all(v is not None for v in r.values()) for r in rows) == 21
+    assert ranked["MA2222"] == pytest.approx(95.0)  # Ann's 9 and Bo's 10: Cy's incomplete score is not a 0
+
+    sheet(ws_root, "Cy", -1, change=gaps)  # again, in words, for the chair
+    text = plain(score(ws_root, folder, "--allow-missing").stdout)
+    assert "21 complete juror×entry scores stored, 3 rows with missing or unusable cells kept as gaps (not used, " \
+           "never counted as 0), replacing 24 rows these jurors had stored" in text
+    assert "--allow-missing: ranked from the complete scores only (3 entries combined over the jurors who scored " \
+           "them completely); nothing was filled in, and the 3 problems above still stand" in text
+    assert "24 juror×entry scores stored" not in text
+
+
+def test_allow_missing_with_nothing_missing_says_so(ws_root: Path) -> None:
+    sheet(ws_root, "Ann")
+    text = plain(score(ws_root, str(ws_root / "jury" / "sheets"), "--allow-missing").stdout)
+    assert "--allow-missing: nothing to allow, every required score is in." in text
+    assert "8 complete juror×entry scores stored, none replaced" in text
+
+
+def test_allow_missing_help_says_what_the_flag_does() -> None:
+    result = runner.invoke(app, ["score", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    text = plain(result.stdout)
+    assert "Store the scores and the ranking even though some scores are missing or unusable: each entry is " \
+           "combined over the jurors who scored it completely, nothing is filled in or counted as 0, and every " \
+           "gap stays listed." in text
+    assert "store nothing (no scores, ranking or run record)" in text
+
+
+def test_compare_stores_no_scoring_run(ws_root: Path) -> None:
+    sheet(ws_root, "Ann")
+    sheet(ws_root, "Bo", 1)
+    folder = str(ws_root / "jury" / "sheets")
+    fresh = ledger_state(ws_root)
+    looked = score(ws_root, folder, "--compare", "--json")
+    assert looked.exit_code == 0, looked.output
+    data = json.loads(looked.stdout)
+    assert data["compare_only"] is True and data["ranking_stored"] is False and data["scores_stored"] is False
+    assert data["run_id"] is None and "compare" in data and len(data["entries"]) == 8  # what it would store
+    assert ledger_state(ws_root) == fresh  # nothing at all: no scores, no run, no ranking, no audit record
+
+    assert score(ws_root, folder).exit_code == 0  # a real run
+    before = ledger_state(ws_root)
+    assert len(before["score_runs"]) == 1 and len(before["scores"]) == 16 and len(before["ranking"]) == 8
+    sheet(ws_root, "Bo", -2)  # Bo's corrected sheet, only looked at
+    text = score(ws_root, folder, "--compare")
+    assert text.exit_code == 0, text.output
+    assert ledger_state(ws_root) == before
+    assert "Compare only: nothing stored" in plain(text.stdout) and "Ranking stored" not in text.stdout
+    assert "Ranking: middle (mean, not stored)" in text.stdout
+
+
+def test_compare_of_blocked_sheets_stores_nothing_and_exits_1(ws_root: Path) -> None:
+    sheet(ws_root, "Ann", change={("MA2222", "impact"): None})
+    before = ledger_state(ws_root)
+    result = score(ws_root, str(ws_root / "jury" / "sheets"), "--compare")
+    assert result.exit_code == 1
+    assert "As it stands no ranking could be stored" in plain(result.stdout)
+    assert ledger_state(ws_root) == before
+
+
+LONG_JURORS = {  # name -> offset; Latin names with titles and long words, Chinese names with titles
+    "Prof. Dr. Maximilian Alexander von Hohenzollern-Sigmaringen": 0,
+    "Dr. Bartholomew Featherstonehaugh-Cholmondeley": 1,
+    "欧阳娜娜研究员（国家天文台）": -1,
+    "司马相如 教授": 0,
+}
+TITLE = "The total solar eclipse of 22 July 2009 over the Yangtze, seen from a Wuhan rooftop"
+
+
+def long_name_round(root: Path) -> str:
+    """Four jurors with long names, sheets named after them with photo titles filled in, one blank cell and a
+    harsh partial juror (so the problems, ranking, jurors and compare tables all show)."""
+    quality = dict(QUALITY, MA2222=9, MC4444=8)
+    for k, (juror, offset) in enumerate(LONG_JURORS.items()):
+        rows = [[a, *[max(1, min(10, q + offset))] * 4, "", "", TITLE, TITLE] for a, q in quality.items()]
+        if k == 2:
+            rows[1][4] = None
+        write_xlsx(ws_root_sheets(root) / f"J0{k + 1} {juror} – returned scores (final).xlsx", juror, rows,
+                   round_id=round_id(root), juror_id=f"J0{k + 1}")
+    write_xlsx(ws_root_sheets(root) / "J05 Dr. Hildegard Wolkenstein-Trostburg.xlsx",
+               "Dr. Hildegard Wolkenstein-Trostburg", [["MA2222", 2, 2, 2, 2], ["ME6666", 1, 1, 1, 1]],
+               round_id=round_id(root), juror_id="J05")
+    return str(ws_root_sheets(root))
+
+
+def ws_root_sheets(root: Path) -> Path:
+    return root / "jury" / "sheets"
+
+
+def check_fits(text: str, names: list[str], width: int = 80) -> None:
+    """Every line at most `width` cells; in every table's Juror column each piece of text is whole words of a
+    juror's name (a name may wrap between its words, never inside one)."""
+    lines = text.splitlines()
+    assert lines and max(cell_len(line) for line in lines) <= width, max(lines, key=cell_len)
+    words = {w for name in names for w in name.split()}
+    column = None
+    for line in lines:
+        cells = re.split(r"[│┃]", line)
+        if len(cells) < 3:
+            column = None if line.startswith(("└", "┗")) else column
+            continue
+        stripped = [c.strip() for c in cells]
+        if "Juror" in stripped:
+            column = stripped.index("Juror")
+            continue
+        if column is not None and stripped[column] and names:
+            pieces = stripped[column].split()
+            assert all(p in words for p in pieces), f"a name broken inside a word: {stripped[column]!r} in {line!r}"
+    assert column is None  # the tables were closed
+
+
+def test_score_output_fits_80_columns_with_long_names(ws_root: Path) -> None:
+    folder = long_name_round(ws_root)
+    data = json.loads(score(ws_root, folder, "--json", "--allow-missing", "--compare").stdout)
+    names = [j["juror"] for j in data["jurors"]]
+    assert len(names) == 5 and data["problems"] and data["compare"]
+    result = runner.invoke(app, ["score", folder, "-w", str(ws_root), "--allow-missing", "--compare"],
+                           env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    for heading in ("Problems (1)", "Ranking: middle", "Jurors (weighted", "another method would change"):
+        assert heading in out
+    check_fits(out, names)
+    assert "司马相如" in out and "Featherstonehaugh-Cholmondeley" in out and "Hohenzollern-Sigmaringen" in out
+
+
+@pytest.mark.parametrize("width", [60, 80, 100, 160])
+def test_score_tables_fit_any_width_through_rich(ws_root: Path, width: int) -> None:
+    """The renderer on rich's Console(width=N): same checks, library call instead of the CLI. At 60 columns a
+    28-cell name written without a space cannot sit beside the sheet and the problem: only the widths are checked."""
+    from rich.console import Console
+
+    from milsetctl.scoring.console import render_score
+    from milsetctl.scoring.round import score_round
+
+    folder = long_name_round(ws_root)
+    with ledger(ws_root) as ws:
+        result = score_round(ws, [Path(folder)], allow_missing=True, compare=True)
+    console = Console(width=width, record=True, file=io.StringIO(), color_system=None)
+    render_score(console, result)
+    text = console.export_text()
+    assert result.jurors is not None
+    check_fits(text, [str(j) for j in result.jurors.index] if width >= 80 else [], width)
+    if width >= 160:  # room for every column: nothing left out
+        assert "left out to fit" not in text

@@ -367,6 +367,24 @@ def test_kendall_w_extremes_and_none():
     assert kendall_w(pd.DataFrame({"J1": [5.0, 5.0], "J2": [7.0, 7.0]})) is None  # all tied: W undefined
 
 
+def test_kendall_w_counts_the_entries_it_was_computed_over():
+    """`concordance_entries` is the N of "over N entries every juror scored": a juror who returned nothing is left
+    out of both, and there is a W only when N >= 2 (a W "over 0 entries" was printed before)."""
+    nan = np.nan
+    with_silent = pd.DataFrame({"J1": [1, 2, 3, 4], "J2": [1, 2, 3, 5], "J3": [nan] * 4}, dtype=float)
+    assert agreement.concordance_entries(with_silent) == 4 and kendall_w(with_silent) == pytest.approx(1.0)
+    disjoint = pd.DataFrame({"J1": [1, 2, nan, nan], "J2": [nan, nan, 3, 5]}, dtype=float)
+    assert agreement.concordance_entries(disjoint) == 0 and kendall_w(disjoint) is None
+    one_shared = pd.DataFrame({"J1": [1, 2, nan], "J2": [3, nan, 5]}, dtype=float)
+    assert agreement.concordance_entries(one_shared) == 1 and kendall_w(one_shared) is None
+    rng = np.random.default_rng(3)
+    for _ in range(200):  # whatever the gaps: a number only over at least 2 shared entries
+        m = pd.DataFrame(rng.integers(1, 11, (6, 4)).astype(float), columns=["a", "b", "c", "d"])
+        m = m.mask(rng.random(m.shape) < 0.4)
+        if kendall_w(m) is not None:
+            assert agreement.concordance_entries(m) >= 2
+
+
 def test_kendall_w_equals_friedman_chi_square_over_m_n_minus_1():
     # W = chi2_F / (m (n - 1)) with scipy's tie-corrected Friedman statistic: an independent implementation
     stats = pytest.importorskip("scipy.stats")

@@ -193,9 +193,9 @@ def _trimmed(x: np.ndarray, mask: np.ndarray, min_jurors: int) -> np.ndarray:
     hi = np.where(mask, x, -np.inf).max(axis=1, initial=-np.inf)  # initial: no juror at all is not an error
     lo = np.where(mask, x, np.inf).min(axis=1, initial=np.inf)
     trim = n >= min_jurors
-    total = np.where(trim, total - hi - lo, total)
     kept = np.where(trim, n - 2, n)
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore"):  # an entry nobody scored: inf - inf, not kept below
+        total = np.where(trim, total - hi - lo, total)
         return np.where(kept > 0, total / np.maximum(kept, 1), np.nan)
 
 

@@ -34,6 +34,15 @@ def _jurors_with_scores(matrix: pd.DataFrame) -> pd.DataFrame:
     return matrix.loc[:, matrix.notna().any(axis=0)].astype(float).round(_DECIMALS)
 
 
+def concordance_entries(matrix: pd.DataFrame) -> int:
+    """How many entries Kendall's W is computed over: those every juror with any score scored.
+
+    A report saying "over N entries" must count exactly what `kendall_w` counted (a juror who returned nothing is
+    left out of both); W is None whenever this is below 2.
+    """
+    return int(_jurors_with_scores(matrix).notna().all(axis=1).sum())
+
+
 def kendall_w(matrix: pd.DataFrame) -> float | None:
     """Kendall's coefficient of concordance W of the jurors' rankings, over the entries every juror scored.
 

@@ -10,8 +10,8 @@ from typing import Any
 import pandas as pd
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
+from milsetctl.console import Col, FitTable
 from milsetctl.models import score_text
 from milsetctl.scoring.read import Problem
 from milsetctl.scoring.round import ScoreResult
@@ -75,9 +75,9 @@ def _f(value: Any, digits: int = 2) -> str:
 def render_problems(console: Console, problems: list[Problem], title: str, style: str, limit: int) -> None:
     if not problems:
         return
-    table = Table(title=title, title_justify="left", title_style=style)
-    for name in ("Sheet", "Juror", "Row", "Cell", "Problem"):
-        table.add_column(name, overflow="fold", no_wrap=name in ("Row", "Cell"))
+    # a juror's name wraps between its words only; a long file name or message may break inside a word
+    table = FitTable(Col("Sheet", fold=True), Col("Juror"), Col("Row", no_wrap=True), Col("Cell"),
+                     Col("Problem", fold=True), title=title, title_justify="left", title_style=style)
     for p in problems[:limit]:
         table.add_row(escape(p.sheet or "(round)"), escape(p.juror or ""), "" if p.row is None else str(p.row),
                       escape(p.cell or ""), escape(p.problem))
@@ -88,7 +88,7 @@ def render_problems(console: Console, problems: list[Problem], title: str, style
 
 def render_ranking(console: Console, result: ScoreResult, limit: int) -> None:
     ranking = result.ranking
-    if ranking is None or not result.ranked:
+    if ranking is None or not result.rankable:
         return
     if result.stage == "global":
         groups = [("all entries, overall", ranking)]
@@ -101,11 +101,10 @@ def render_ranking(console: Console, result: ScoreResult, limit: int) -> None:
                    ranking[category.eq(c).to_numpy() if c is not None else category.isna().to_numpy()])
                   for c in order]
     for label, frame in groups:
-        table = Table(title=f"Ranking: {label} ({result.method})", title_justify="left")
-        table.add_column("Rank", justify="right")
-        table.add_column("Anon ID", no_wrap=True)
-        table.add_column("Score", justify="right")
-        table.add_column("Jurors", justify="right")
+        shown = f"Ranking: {label} ({result.method}{', not stored' if result.preview else ''})"
+        table = FitTable(Col("Rank", justify="right", no_wrap=True), Col("Anon ID", no_wrap=True),
+                         Col("Score", justify="right", no_wrap=True), Col("Jurors", justify="right", no_wrap=True),
+                         title=shown, title_justify="left")
         for anon_id, r in frame.head(limit).iterrows():
             rank = r["rank"]
             table.add_row("–" if rank is pd.NA or rank is None else str(int(rank)), escape(str(anon_id)),
@@ -115,13 +114,31 @@ def render_ranking(console: Console, result: ScoreResult, limit: int) -> None:
             console.print(f"  … {len(frame) - limit} more entries (--json lists every one)")
 
 
+def kendall_text(a: dict[str, Any]) -> str:
+    """Kendall's W with what it was computed over; "–" and the reason whenever there is no W (never a number
+    "over 0 entries")."""
+    w, shared, scoring = a.get("kendall_w"), int(a.get("complete_entries") or 0), a.get("jurors_scoring")
+    left_out = list(a.get("jurors_left_out") or [])
+    aside = (f"; {len(left_out)} juror{'s' if len(left_out) != 1 else ''} with no complete score left out"
+             if left_out else "")
+    if w is None or shared < 2:
+        if scoring is not None and int(scoring) < 2:
+            why = "needs at least 2 jurors with complete scores"
+        elif shared < 2:
+            why = (f"over {shared} entr{'y' if shared == 1 else 'ies'} every juror scored: it needs at least 2"
+                   if shared else "no entry was scored by every juror")
+        else:
+            why = f"every juror gave the {shared} entries they all scored one and the same score"
+        return f"Kendall's W – ({why}{aside})"
+    return f"Kendall's W {_f(w)} ({reading_w(w)}, over {shared} entries every juror scored{aside})"
+
+
 def render_agreement(console: Console, result: ScoreResult) -> None:
     a = result.agreement
     if not a or a.get("entries") is None:
         return
-    w, alpha, icc = a.get("kendall_w"), a.get("krippendorff_alpha"), a.get("icc")
-    parts = [f"Kendall's W {_f(w)} ({reading_w(w)}, over {a.get('complete_entries', 0)} entries every juror "
-             "scored)", f"Krippendorff's alpha {_f(alpha)} ({reading_alpha(alpha)})"]
+    alpha, icc = a.get("krippendorff_alpha"), a.get("icc")
+    parts = [kendall_text(a), f"Krippendorff's alpha {_f(alpha)} ({reading_alpha(alpha)})"]
     if icc:
         parts.append(f"ICC(2,1) {_f(icc.get('icc2_1'))} ({reading_icc(icc.get('icc2_1'))} for one juror), "
                      f"ICC(2,k) {_f(icc.get('icc2_k'))} ({reading_icc(icc.get('icc2_k'))} for the panel's mean)")
@@ -145,17 +162,13 @@ def render_jurors(console: Console, result: ScoreResult) -> None:
         return
     buckets = list(report.attrs.get("buckets") or [])
     chart = f"Scores {buckets[0]}…{buckets[-1]}" if buckets else "Scores"
-    table = Table(title="Jurors (weighted score of each entry, sheet's scale)", title_justify="left")
-    # on a narrow terminal the names and sheets give way: numbers, the chart and each word of a flag stay whole
-    # (a flag cut mid-word read "lenien" / "t" on an 80-column terminal)
-    table.add_column("Juror", overflow="fold")
-    table.add_column("Sheet", overflow="ellipsis", max_width=18)  # a long file name: its start
-    for name in ("Entries", "Mean", "Offset"):
-        table.add_column(name, justify="right", no_wrap=True)
-    table.add_column("Rank corr.", justify="right", min_width=5)
-    table.add_column(chart, no_wrap=True)
-    words = [len(w) for f in report["flag"] if f for w in str(f).split()]
-    table.add_column("Flag", min_width=max([4, *words]), overflow="fold")  # wraps between words only
+    # on a narrow terminal names and flags wrap between words (a name cut "Barthol|omew" or a flag "lenien|t" is
+    # misread); the sheet, then the chart, then the rank correlation are left out before that (--json has them)
+    table = FitTable(Col("Juror"), Col("Sheet", drop=1), Col("Entries", justify="right", no_wrap=True),
+                     Col("Mean", justify="right", no_wrap=True), Col("Offset", justify="right", no_wrap=True),
+                     Col("Rank corr.", justify="right", drop=3), Col(chart, no_wrap=True, drop=2), Col("Flag"),
+                     title="Jurors (weighted score of each entry, sheet's scale)", title_justify="left",
+                     note="(left out to fit the terminal: {columns}; --json lists them)")
     for juror, r in report.iterrows():
         flag = r["flag"]
         style = {"harsh": "yellow", "lenient": "yellow", "against the panel": "red"}.get(flag, "")
@@ -172,11 +185,9 @@ def render_compare(console: Console, result: ScoreResult) -> None:
     if result.compare.empty:
         console.print(f"[bold]Compare:[/] no entry's award changes under {', '.join(result.compare_methods[1:])}.")
         return
-    table = Table(title="Entries whose award another method would change (rank · award)", title_justify="left")
-    table.add_column("Anon ID", no_wrap=True)
-    table.add_column("Category")
-    for m in result.compare_methods:
-        table.add_column(f"[bold]{m}[/] (used)" if m == result.method else m, no_wrap=True)
+    table = FitTable(Col("Anon ID", no_wrap=True), Col("Category"),
+                     *(Col(f"[bold]{m}[/] (used)" if m == result.method else m) for m in result.compare_methods),
+                     title="Entries whose award another method would change (rank · award)", title_justify="left")
     for _, r in result.compare.iterrows():
         cells = [escape(str(r["anon_id"])), escape(str(r["category"] or ""))]
         for m in result.compare_methods:
@@ -203,9 +214,55 @@ def render_score(console: Console, result: ScoreResult, brief: bool = False, lim
         render_agreement(console, result)
         render_jurors(console, result)
         render_compare(console, result)
-    stored = (f"{result.stored_rows} juror×entry scores stored, replacing {result.replaced_rows}"
-              if result.stored else "no scores stored")
-    if result.ranked:
-        console.print(f"[green]Ranking stored[/] (method {result.method}, run {result.run_id}); {stored}.")
+    if result.allow_missing:
+        console.print(allow_missing_text(result))
+    if result.preview:
+        if result.rankable:
+            console.print("[bold]Compare only: nothing stored[/] (the scores, the ranking and the record of runs "
+                          "are as they were); run score again without --compare to store this ranking.")
+        else:
+            console.print(f"[bold]Compare only: nothing stored.[/] As it stands no ranking could be stored: "
+                          f"{escape(result.blocked or '')}")
+    elif result.ranked:
+        console.print(f"[green]Ranking stored[/] (method {result.method}, run {result.run_id}); "
+                      f"{stored_text(result)}.")
     else:
-        console.print(f"[bold red]No ranking stored:[/] {escape(result.blocked or '')} ({stored}).", soft_wrap=True)
+        console.print(f"[bold red]No ranking stored:[/] {escape(result.blocked or '')} ({stored_text(result)}).")
+
+
+def _n(count: int, one: str, many: str | None = None) -> str:
+    return f"{count} {one if count == 1 else (many or one + 's')}"
+
+
+def stored_text(result: ScoreResult) -> str:
+    """What this run put in the ledger, as the chair counts it: whole scores apart from rows kept with gaps."""
+    if not result.stored:
+        return "no scores stored"
+    parts = [f"{_n(result.stored_complete, 'complete juror×entry score')} stored"]
+    if result.stored_incomplete:
+        parts.append(f"{_n(result.stored_incomplete, 'row')} with missing or unusable cells kept as gaps (not "
+                     "used, never counted as 0)")
+    if result.stored_recused:
+        parts.append(_n(result.stored_recused, "recusal"))
+    parts.append(f"replacing {_n(result.replaced_rows, 'row')} these jurors had stored" if result.replaced_rows
+                 else "none replaced")
+    return ", ".join(parts)
+
+
+def allow_missing_text(result: ScoreResult) -> str:
+    """What --allow-missing did in this run, in words (the --help says what it does in general)."""
+    if not result.errors:
+        return "--allow-missing: nothing to allow, every required score is in."
+    if not result.rankable:
+        return "--allow-missing: the usable scores could not be ranked either (see above)."
+    effects = []
+    if result.gap_entries:
+        effects.append(f"{_n(result.gap_entries, 'entry', 'entries')} combined over the jurors who scored "
+                       f"{'it' if result.gap_entries == 1 else 'them'} completely")
+    if result.unranked:
+        effects.append(f"{_n(result.unranked, 'entry', 'entries')} no juror scored completely left without a rank")
+    done = "; ".join(effects) if effects else "no entry lost a score"
+    standing = "the problem above still stands" if len(result.errors) == 1 else \
+        f"the {len(result.errors)} problems above still stand"
+    return (f"--allow-missing: ranked from the complete scores only ({done}); nothing was filled in, and "
+            f"{standing}: send the corrected sheets and run score again.")

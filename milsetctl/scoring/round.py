@@ -81,14 +81,24 @@ class ScoreResult(ProblemSplit):
     category_order: list[str] = field(default_factory=list)  # the contest's categories, youngest first
     read_jurors: list[str] = field(default_factory=list)  # the jurors this run's sheets hold
     refused: list[str] = field(default_factory=list)  # sheets not used at all
+    preview: bool = False  # --compare: everything computed, nothing stored (no scores, ranking or run record)
+    rankable: bool = False  # the ranking stands (stored, or in a preview: would be stored by the same run)
+    allow_missing: bool = False
+    # what the stored juror x entry rows hold: every criterion scored / some cell blank or unusable (kept as a gap,
+    # left out of the ranking) / a recusal (nothing owed); they add up to stored_rows
+    stored_complete: int = 0
+    stored_incomplete: int = 0
+    stored_recused: int = 0
+    gap_entries: int = 0  # entries of the round combined without some juror's incomplete score
+    unranked: int = 0  # entries of the round with no complete score at all (no rank)
 
     @property
     def exit_code(self) -> int:
-        """0 when a ranking was stored, 1 when problems blocked it (SPEC)."""
-        return 0 if self.ranked else 1
+        """0 when a ranking was stored (with --compare: would be), 1 when problems blocked it (SPEC)."""
+        return 0 if self.rankable else 1
 
     def entries_json(self) -> list[dict[str, Any]]:
-        if self.ranking is None or not self.ranked:
+        if self.ranking is None or not self.rankable:
             return []
         r = self.ranking
         return [{"entry_id": e, "anon_id": a, "category": _none(cat),
@@ -102,7 +112,8 @@ class ScoreResult(ProblemSplit):
         notes, and (with --compare) the entries whose award another method would change."""
         agreement = {"kendall_w": _num(self.agreement.get("kendall_w")),
                      "krippendorff_alpha": _num(self.agreement.get("krippendorff_alpha")),
-                     "icc": self.agreement.get("icc")}
+                     "icc": self.agreement.get("icc"),
+                     "kendall_w_entries": self.agreement.get("complete_entries")}
         jurors = []
         if self.jurors is not None:
             for juror, r in self.jurors.iterrows():
@@ -119,6 +130,11 @@ class ScoreResult(ProblemSplit):
             "stage": self.stage,
             "ranking_stored": self.ranked,
             "scores_stored": self.stored,
+            "stored": {"rows": self.stored_rows, "complete": self.stored_complete,
+                       "incomplete": self.stored_incomplete, "recused": self.stored_recused,
+                       "replaced": self.replaced_rows},
+            "allow_missing": self.allow_missing,
+            "compare_only": self.preview,
             "run_id": self.run_id,
             "sheets": self.sheets,
             "jurors": jurors,
@@ -365,13 +381,18 @@ def score_round(ws: Any, sheets: Sequence[Path], *, method: str | None = None, a
     say("Combining and ranking")
     ranking = _ranking(cube, rnd, criteria, weights, score_min, score_max, method,
                        int(jury.get("trimmed_min_jurors", 5)), stage) if cube is not None else None
-    store_scores = (not sheet_errors or allow_missing) and bool(rnd.entry_of)
-    ranked = store_scores and ranking is not None and (not any_errors or allow_missing)
+    storable = (not sheet_errors or allow_missing) and bool(rnd.entry_of)
+    rankable = storable and ranking is not None and (not any_errors or allow_missing)
+    # --compare is a look, not a run: the ledger (scores, ranking, run record, audit) stays as it was
+    store_scores, ranked = storable and not compare, rankable and not compare
     run_id: int | None = None
     replaced = stored = 0
+    kinds = {"complete": 0, "incomplete": 0, "recused": 0}
     if store_scores:
         say("Storing the scores")
-        rows = _json_rows(read.pairs[read.pairs["anon_id"].isin(set(rnd.entry_of))], criteria)
+        to_store = read.pairs[read.pairs["anon_id"].isin(set(rnd.entry_of))]
+        kinds = _row_kinds(to_store, criteria)
+        rows = _json_rows(to_store, criteria)
         detail = {"errors": sum(p.severity == "error" for p in read.problems),
                   "notes": sum(p.severity != "error" for p in read.problems), "refused": read.refused,
                   "allow_missing": allow_missing}
@@ -384,8 +405,8 @@ def score_round(ws: Any, sheets: Sequence[Path], *, method: str | None = None, a
         if ranked and ranking is not None:
             ws.ledger.save_ranking(_ranking_rows(ranking, criteria), method, run_id)
     blocked = None
-    if not ranked:
-        if not store_scores and rnd.entry_of:
+    if not rankable:
+        if not storable and rnd.entry_of:
             blocked = ("the sheets have problems: nothing was stored; fix them and run score again, or rank the "
                        "usable scores with --allow-missing")
         elif ranking is None:
@@ -409,7 +430,45 @@ def score_round(ws: Any, sheets: Sequence[Path], *, method: str | None = None, a
                        agreement=agreement, jurors=jurors, compare=compare_frame, compare_methods=methods,
                        blocked=blocked, read_jurors=list(read.jurors), refused=list(read.refused),
                        category_order=[str(c) for c, grades in ws.settings.section("entrants").items()
-                                                         if isinstance(grades, list)])
+                                                         if isinstance(grades, list)],
+                       preview=compare, rankable=rankable, allow_missing=allow_missing,
+                       stored_complete=kinds["complete"], stored_incomplete=kinds["incomplete"],
+                       stored_recused=kinds["recused"], gap_entries=len(_gap_entries(read, old_pairs, rnd, criteria)),
+                       unranked=0 if ranking is None else int(ranking["rank"].isna().sum()))
+
+
+def _recused(pairs: pd.DataFrame, criteria: Sequence[str]) -> np.ndarray:
+    """Rows whose scores are all blank with a recusal in the comment (the sheet's instructions): nothing owed."""
+    blank = ~pairs[[score_column(c) for c in criteria]].notna().any(axis=1).to_numpy()
+    if "comment" not in pairs.columns or not blank.any():
+        return np.zeros(len(pairs), dtype=bool)
+    comments = pairs["comment"].to_numpy(dtype=object)
+    out = np.zeros(len(pairs), dtype=bool)
+    for i in np.flatnonzero(blank).tolist():  # only the blank rows: a score run has 150,000
+        out[i] = isinstance(comments[i], str) and bool(RECUSAL.search(comments[i]))
+    return out
+
+
+def _row_kinds(pairs: pd.DataFrame, criteria: Sequence[str]) -> dict[str, int]:
+    """How many of the juror x entry rows about to be stored are whole scores, gaps and recusals: `score` says
+    what it stored (with --allow-missing, 21 usable scores and 9 rows with gaps is not "30 scores")."""
+    complete = pairs[[score_column(c) for c in criteria]].notna().all(axis=1).to_numpy()
+    recused = _recused(pairs, criteria) & ~complete
+    return {"complete": int(complete.sum()), "recused": int(recused.sum()),
+            "incomplete": int(len(pairs) - complete.sum() - recused.sum())}
+
+
+def _gap_entries(read: SheetsRead, old_pairs: pd.DataFrame, rnd: _Round, criteria: Sequence[str]) -> set[str]:
+    """Entries of the round that some juror scored incompletely (this run's sheets, or stored by an earlier
+    --allow-missing run): the ranking combines them over the other jurors only."""
+    in_round = set(rnd.in_round)
+    new = read.pairs
+    new_gap = ~new[[score_column(c) for c in criteria]].notna().all(axis=1).to_numpy() & ~_recused(new, criteria)
+    out = {a for a in new["anon_id"][new_gap] if a in in_round}
+    if len(old_pairs):
+        old = old_pairs[~old_pairs["juror"].isin(set(read.jurors)) & ~old_pairs["complete"].to_numpy(dtype=bool)]
+        out |= {a for a in old["anon_id"] if a in in_round}
+    return out
 
 
 def _round_problems(read: SheetsRead, old_pairs: pd.DataFrame, rnd: _Round, roster: Roster | None,
@@ -501,17 +560,21 @@ def _agreement(cube: ScoreCube | None, criteria: list[str], weights: list[float]
                sheet_of: dict[str, str]) -> tuple[dict[str, Any], pd.DataFrame | None]:
     """SPEC's agreement numbers over each juror's weighted score of each entry, and the per-juror report."""
     from milsetctl.scoring.aggregate import juror_entry_scores
-    from milsetctl.scoring.agreement import icc, juror_report, kendall_w, krippendorff_alpha
+    from milsetctl.scoring.agreement import concordance_entries, icc, juror_report, kendall_w, krippendorff_alpha
 
     if cube is None:
         return {"kendall_w": None, "krippendorff_alpha": None, "icc": None}, None
     matrix = juror_entry_scores(cube, criteria=criteria, weights=weights)
     stats = icc(matrix)
+    scored_any = matrix.notna().any(axis=0)
+    # complete_entries counts what kendall_w counted (jurors without a single complete score left out of both), so
+    # the chair never reads a W "over 0 entries every juror scored"
     agreement = {"kendall_w": kendall_w(matrix), "krippendorff_alpha": krippendorff_alpha(matrix),
                  "icc": None if stats is None else {k: (_num(v) if k not in ("n", "k") else v)
                                                     for k, v in stats.items()},
                  "entries": int(matrix.shape[0]), "jurors": int(matrix.shape[1]),
-                 "complete_entries": int(matrix.notna().all(axis=1).sum())}
+                 "complete_entries": concordance_entries(matrix), "jurors_scoring": int(scored_any.sum()),
+                 "jurors_left_out": [str(j) for j in matrix.columns[~scored_any.to_numpy()]]}
     report = juror_report(matrix)
     report["sheet"] = [sheet_of.get(j) for j in report.index]
     return agreement, report
