@@ -402,3 +402,31 @@ def test_anonymise_names_the_entries_waiting_for_a_decision(tmp_path: Path) -> N
     res = runner.invoke(app, ["anonymise", "-w", str(root)], env={"COLUMNS": "200"})
     assert res.exit_code == 1
     assert "waiting for a decision: E0001 (review), E0002 (review), E0003 (face)" in " ".join(res.output.split())
+
+
+def test_sheet_properties_comments_and_hidden_sheets_are_scanned(tmp_path: Path) -> None:
+    """Outside the cells: the workbook's properties, a cell comment, a hidden sheet, a header; the juror's own name
+    and the chair's address are no trace there."""
+    from openpyxl import Workbook
+    from openpyxl.comments import Comment
+
+    book = Workbook()
+    scores = book.active
+    scores.title = "Scores"
+    scores.append(["anon_id", "originality", "comment", "title", "description"])
+    scores.append(["K7QX2M", 7, "fine", "Moon", "Quiet"])
+    scores["A2"].comment = Comment("ask Maria García", "chair")
+    scores.oddHeader.center.text = "Liu Yan"  # pinyin outside the contestants' words: not looked for
+    book.properties.creator = "CN2022-101"
+    hidden = book.create_sheet("milsetctl")
+    hidden.append(["juror", "张伟"])
+    hidden.append(["return_to", "chair@milset.example"])
+    hidden.sheet_state = "hidden"
+    buf = io.BytesIO()
+    book.save(buf)
+    scanner = Scanner(make_needles([{"entry_id": "E0001", "name": "张伟", "contestant_id": "CN2022-101"},
+                                    {"entry_id": "E0002", "name": "Maria García"},
+                                    {"entry_id": "E0003", "name": "刘䶮"}]))
+    scan_data(scanner, "jury/sheets/J01 张伟.xlsx", buf.getvalue())
+    assert {(x.block, x.what) for x in scanner.leaks} == {("docProps/core.xml", "contestant ID of E0001"),
+                                                          ("xl/comments/comment1.xml", "contestant name of E0002")}
