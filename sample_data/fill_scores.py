@@ -3,6 +3,8 @@
 
     python sample_data/fill_scores.py demo-workspace            # fills demo-workspace/jury/sheets/*.xlsx
     python sample_data/fill_scores.py demo-workspace --out DIR  # writes the filled copies to DIR instead
+    python sample_data/fill_scores.py demo-workspace --out DIR --as-returned
+                                     # ... as ten jurors really send them back (below)
 
 Why a script: the demo has to run the whole jury round without ten people. A juror only sees what the sheet
 shows (anonymous ID, title, description), so the "true quality" of a photo is derived from its title and every
@@ -10,6 +12,10 @@ juror scores it with their own noise, seeded by the juror's name and the title: 
 the same scores whatever anonymous IDs `anonymise` drew. Two jurors have a temperament, so the jury report has
 something to show: the third juror is harsh (about 2 points low), the seventh is lenient (about 1.5 points
 high). Every score is a whole number in the sheet's range; one comment in four is filled in.
+
+With --as-returned the folder looks like a jury chair's inbox: most jurors send the XLSX back, the fourth
+saved it as CSV in German Excel (';', UTF-8 with BOM, comments with 'quoted' words), the ninth as CSV in Excel
+for Mac (CR line endings, Mac Roman), and the second juror's mail was saved twice ('... (1).xlsx').
 
 Only openpyxl is needed. Sheets are found by the `Scores` sheet and the header names in its first row (the
 format SPEC and `milsetctl jury sheets` use), so the script works on any sheet `jury sheets` writes.
@@ -97,13 +103,57 @@ def fill_workspace(workspace: Path, out_dir: Path | None = None) -> list[tuple[P
     return done
 
 
+def as_returned(done: list[tuple[Path, int]]) -> list[str]:
+    """Turn the filled sheets in a folder into what ten jurors really send back (see the module's docstring)."""
+    import csv
+    import io
+    import shutil
+
+    said = []
+    for number, (path, _) in enumerate(done, start=1):
+        if number == 2:
+            copy = path.with_name(f"{path.stem} (1){path.suffix}")
+            shutil.copyfile(path, copy)
+            said.append(f"{copy.name}: the same mail saved twice")
+        if number not in (4, 9):
+            continue
+        workbook = load_workbook(path, read_only=True)
+        rows = [list(r) for r in workbook["Scores"].iter_rows(values_only=True)]
+        workbook.close()
+        keep = [i for i, h in enumerate(rows[0]) if str(h).strip().lower() in ("anon_id", *CRITERIA, "comment")]
+        table = [["" if r[i] is None else r[i] for i in keep] for r in rows if any(v is not None for v in r)]
+        if number == 4:  # German Excel: "CSV (Trennzeichen-getrennt)"
+            for r in table[1:]:
+                r[-1] = f"'{r[-1]}'" if r[-1] else "Schärfe 'gut', Licht 'weich'"
+            text = io.StringIO()
+            csv.writer(text, delimiter=";", lineterminator="\r\n").writerows(table)
+            data = b"\xef\xbb\xbf" + text.getvalue().encode("utf-8")
+            said.append(f"{path.stem}.csv: German Excel (';', UTF-8 with BOM)")
+        else:  # Excel for Mac: "Comma Separated Values"
+            for r in table[1:]:
+                r[-1] = r[-1] or "très réussi"
+            text = io.StringIO()
+            csv.writer(text, lineterminator="\r").writerows(table)
+            data = text.getvalue().encode("mac_roman", "replace")
+            said.append(f"{path.stem}.csv: Excel for Mac (CR line endings, Mac Roman)")
+        path.with_suffix(".csv").write_bytes(data)
+        path.unlink()
+    return said
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("workspace", type=Path, help="the contest workspace whose jury/sheets/ to fill")
     parser.add_argument("--out", type=Path, default=None, help="write the filled sheets here (default: in place)")
+    parser.add_argument("--as-returned", action="store_true",
+                        help="with --out: leave the folder as ten jurors really send their sheets back")
     args = parser.parse_args(argv)
-    for path, count in fill_workspace(args.workspace, args.out):
+    done = fill_workspace(args.workspace, args.out)
+    for path, count in done:
         print(f"filled {path} ({count} entries)")
+    if args.as_returned and args.out:
+        for line in as_returned(done):
+            print(f"  returned as {line}")
     return 0
 
 

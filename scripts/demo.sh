@@ -30,11 +30,15 @@ echo; echo "== 3. anonymise: the blind jury package, checked byte by byte"
 echo; echo "== 4. jury sheets: one XLSX per juror"
 "${ctl[@]}" jury sheets -w "$ws" --jurors sample_data/jurors.csv
 
-echo; echo "== 5. the ten jurors fill in their sheets (sample_data/fill_scores.py plays them)"
-.venv/bin/python sample_data/fill_scores.py "$ws"
+echo; echo "== 5. the ten jurors fill in their sheets and mail them back (sample_data/fill_scores.py plays them):"
+echo "   most as XLSX, one as German Excel's ';' CSV, one as Excel for Mac's CSV, one mail saved twice"
+rm -rf "$ws/jury/returned"
+.venv/bin/python sample_data/fill_scores.py "$ws" --out "$ws/jury/returned" --as-returned
 
-echo; echo "== 6. score: combine the sheets, rank, and see how far the jurors agree"
-"${ctl[@]}" score "$ws/jury/sheets" -w "$ws" --compare
+echo; echo "== 6. score: combine the returned sheets, rank, and see how far the jurors agree"
+"${ctl[@]}" score "$ws/jury/returned" -w "$ws"
+echo; echo "   --compare: would another method change an award? (it only looks: nothing is stored)"
+"${ctl[@]}" score "$ws/jury/returned" -w "$ws" --compare | sed -n '/^Compare\|another method would change/,$p'
 
 echo; echo "== 7. awards: the Qualifier Award, top 35% per category"
 "${ctl[@]}" awards -w "$ws" --export "$ws/awards/awards.xlsx"
@@ -68,7 +72,7 @@ echo; echo "== 11. the audit trail (checked link by link) and the anonymised res
 echo
 echo "Validation report: $ws/reports/validation.html"
 echo "Jury package:      $ws/jury/package/ (contact-sheet.html, contact-sheet.pdf, photos/)"
-echo "Score sheets:      $ws/jury/sheets/"
+echo "Score sheets:      $ws/jury/sheets/ (as sent), $ws/jury/returned/ (as the jurors sent them back)"
 echo "Awards:            $ws/awards/awards.xlsx, $ws/awards/nomination-CN.zip"
 echo "Certificates:      $ws/certificates/participation/, $ws/certificates/qualifier/"
 echo "Gallery:           $ws/gallery/index.html"
