@@ -2,7 +2,8 @@
 
 Every record's `hash` is SHA-256 over a canonical serialisation (compact JSON, UTF-8) of
 `["milsetctl-audit-1", id, at, who, action, body_sha256, prev_hash]`, where `prev_hash` is the previous record's
-hash (64 zeros for the first) and `body_sha256` is SHA-256 over the canonical JSON of `{"command", "detail"}`.
+hash (64 zeros for the first) and `body_sha256` is SHA-256 over the canonical JSON of `{"command", "detail"}`
+(auditchain.py computes both, for the ledger that appends records and for the check here).
 The free text sits behind its own digest so that `purge --personal-data` can remove a child's name from a
 record's detail without breaking the chain: the record is marked `scrubbed`, keeps its digest, and the purge's own
 (chained) record lists it. The ledger's `meta` row `audit_head` ("ID HASH") names the last record, so removing the
@@ -17,7 +18,6 @@ Times are stored in UTC (ISO 8601, as every stamp in the ledger) and shown in th
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Sequence
@@ -25,30 +25,15 @@ from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
 
+from milsetctl.auditchain import CHAIN_START_ACTION, GENESIS, body_digest, record_hash
+from milsetctl.timefmt import contest_time
+
 if TYPE_CHECKING:
     from milsetctl.ledger import Ledger
 
-GENESIS = "0" * 64
-CHAIN_VERSION = "milsetctl-audit-1"
 # the record `purge --personal-data` writes, listing the records it scrubbed (verify checks every scrubbed record
 # is listed by one)
 PURGE_ACTION = "purge"
-CHAIN_START_ACTION = "audit-chain-start"
-
-
-def _canonical(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
-
-
-def body_digest(command: str | None, detail: str | None) -> str:
-    """SHA-256 (hex) of a record's free text: the command line and the detail (JSON text)."""
-    return hashlib.sha256(_canonical({"command": command, "detail": detail})).hexdigest()
-
-
-def record_hash(record_id: int, at: str, who: str, action: str, body_sha256: str, prev_hash: str) -> str:
-    """The chain hash of one record (SHA-256 hex), from its fields and the previous record's hash."""
-    return hashlib.sha256(_canonical([CHAIN_VERSION, int(record_id), at, who, action, body_sha256,
-                                      prev_hash])).hexdigest()
 
 
 @dataclass
@@ -63,8 +48,6 @@ class AuditRecord:
     scrubbed: bool = False
 
     def as_json(self, tz: tzinfo | None = None) -> dict[str, Any]:
-        from milsetctl.report.tables import contest_time
-
         return {"id": self.id, "at": self.at, "at_local": _local_iso(self.at, tz), "who": self.who,
                 "action": self.action, "command": self.command, "detail": self.detail, "hash": self.hash,
                 "scrubbed": self.scrubbed} | ({"when": contest_time(self.at, tz)} if tz else {})

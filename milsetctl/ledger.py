@@ -17,6 +17,7 @@ from itertools import chain
 from pathlib import Path
 from typing import Any
 
+from milsetctl.auditchain import CHAIN_START_ACTION, GENESIS, body_digest, record_hash
 from milsetctl.models import Entry, Finding, PhotoInfo, Severity, person_key
 
 LEDGER_FILE = "ledger.sqlite"
@@ -205,8 +206,6 @@ class Ledger:
 
     def _append_audit(self, action: str, detail: dict[str, Any] | str | None = None, who: str | None = None,
                       at: str | None = None) -> int:
-        from milsetctl.audit import GENESIS, body_digest, record_hash
-
         text = json.dumps(detail, ensure_ascii=False, default=str) if isinstance(detail, dict) else detail
         last = self.db.execute("SELECT hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
         prev = last[0] if last is not None and last[0] else GENESIS
@@ -233,8 +232,6 @@ class Ledger:
         if self.meta_value("audit_head") is not None or self.db.execute(
                 "SELECT 1 FROM audit WHERE hash IS NULL LIMIT 1").fetchone() is None:
             return
-        from milsetctl.audit import CHAIN_START_ACTION, GENESIS, body_digest, record_hash
-
         with self.db:
             self.db.execute("BEGIN IMMEDIATE")
             if self.meta_value("audit_head") is not None:  # another process chained them meanwhile

@@ -14,13 +14,13 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable
-from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from milsetctl.models import EntryResult, Finding, ValidationResult
 from milsetctl.sheetcells import FORMULA_START as _FORMULA_START  # noqa: F401 - re-exported (members/sheets)
 from milsetctl.sheetcells import neutralise
+from milsetctl.timefmt import contest_time  # noqa: F401 - re-exported (report.html, the consoles)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -135,28 +135,6 @@ def count_reasons(per_entry: Iterable[Iterable[Finding]]) -> list[tuple[str, str
 def reason_counts(result: ValidationResult) -> list[tuple[str, str, int]]:
     """`count_reasons` over a validation result's entries."""
     return count_reasons(r.findings for r in result.entries)
-
-
-def contest_time(value: str | datetime | None, tz: tzinfo | None, zone: bool = True) -> str | None:
-    """A moment as the contest reads it: '2022-07-05 09:30 Asia/Shanghai' ('2022-07-05 09:30' without `zone`,
-    where the page says the zone once). Accepts an aware datetime or ISO text (the ledger's UTC stamps); naive
-    values are taken as UTC. Unreadable text comes back as it is."""
-    if value is None or value == "":
-        return None
-    moment = value
-    if isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return value
-    assert isinstance(moment, datetime)
-    if tz is None:
-        return moment.isoformat(sep=" ", timespec="minutes")
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    local = moment.astimezone(tz)
-    name = getattr(tz, "key", None) or local.strftime("%Z") or local.strftime("UTC%z")
-    return f"{local:%Y-%m-%d %H:%M} {name}" if zone else f"{local:%Y-%m-%d %H:%M}"
 
 
 def summary_rows(result: ValidationResult) -> pd.DataFrame:
