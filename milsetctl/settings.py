@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from milsetctl.fsutil import write_text_atomic
+from milsetctl.money import AmountError, minor_unit, parse_amount
 
 SETTINGS_FILE = "contest.toml"
 
@@ -389,10 +390,8 @@ def check_settings(user: dict[str, Any], base: dict[str, Any], path: Path | None
         if section == "rules":
             _check_rules(values, where)
             continue
-        if section in ("members", "fees"):  # rates as exact decimals, dates, currency codes: milsetctl/members
-            from milsetctl.members.config import check_section
-
-            check_section(section, values, default_section or {}, where)
+        if section in ("members", "fees"):  # rates as exact decimals, dates, currency codes (milsetctl/members)
+            _check_members_or_fees(section, values, default_section or {}, where)
             continue
         if not isinstance(default_section, dict):
             continue
@@ -439,6 +438,99 @@ def check_settings(user: dict[str, Any], base: dict[str, Any], path: Path | None
     if len(jury.get("weights") or []) != len(jury.get("criteria") or []):
         raise SettingsError(f"{where}[jury] weights = {_shown(jury.get('weights'))}: needs one weight per criterion "
                             f"({len(jury.get('criteria') or [])}: {', '.join(map(str, jury.get('criteria') or []))})")
+
+
+_MEMBER_COLUMNS = ("organisation", "country", "region", "contact", "email", "member_since", "fee_paid_until")
+
+
+def _check_members_or_fees(section: str, values: dict[str, Any], default: dict[str, Any], where: str) -> None:
+    """Check the coordinator's [members] or [fees] table; the first bad value raises SettingsError naming the
+    file, section, key and value (milsetctl/members/config.py reads them into values)."""
+    import difflib
+
+    for key, value in values.items():
+        shown = f"{where}[{section}] {key} = {_shown(value)}"
+        if key not in default:
+            close = difflib.get_close_matches(key, list(default), n=1)
+            hint = f"; did you mean {close[0]}?" if close else f"; [{section}] knows {', '.join(default)}"
+            raise SettingsError(f"{shown}: no such setting (a typo would silently keep the default){hint}")
+        if section == "members" and key == "grace_days" and (type(value) is not int or value < 0):
+            raise SettingsError(f"{shown}: must be a whole number of days, 0 or more (default: 90)")
+        if section == "members" and key == "aliases":
+            if not isinstance(value, dict):
+                raise SettingsError(f"{shown}: must be a table ([members.aliases])")
+            for column, names in value.items():
+                if column not in _MEMBER_COLUMNS:
+                    raise SettingsError(f"{where}[members.aliases] {column}: no such roster column (one of "
+                                        f"{', '.join(_MEMBER_COLUMNS)})")
+                if not (isinstance(names, str) or (isinstance(names, list) and all(isinstance(n, str) for n in names))):
+                    raise SettingsError(f"{where}[members.aliases] {column} = {_shown(names)}: must be a list of "
+                                        'header names in quotes, e.g. ["association"]')
+        if section == "fees":
+            _check_fee(key, value, shown, where, values, default)
+
+
+def _check_fee(key: str, value: Any, shown: str, where: str, values: dict[str, Any], default: dict[str, Any]) -> None:
+    currency = values.get("currency", "EUR")
+    if key == "currency":
+        try:
+            minor_unit(str(value))
+        except AmountError as exc:
+            raise SettingsError(f"{shown}: {exc}") from exc
+    elif key == "registration_deadline":
+        try:
+            if not (value == "" or toml_date(value)):
+                raise ValueError
+        except (ValueError, TypeError) as exc:
+            raise SettingsError(f'{shown}: must be a date (2022-06-30) or "" for the contest deadline') from exc
+    elif key == "withdrawal_fee_percent":
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
+            raise SettingsError(f"{shown}: must be a number from 0 to 100 (default: 25)")
+    elif key == "events":
+        if not isinstance(value, dict):
+            raise SettingsError(f"{shown}: must be tables [fees.events.NAME]")
+        for name, ev in value.items():
+            at = f"{where}[fees.events.{name}]"
+            if not isinstance(ev, dict):
+                raise SettingsError(f"{at} = {_shown(ev)}: must be a table with name, date, member, standard")
+            unknown = set(ev) - {"name", "date", "member", "standard", "currency"}
+            if unknown:
+                raise SettingsError(f"{at} {sorted(unknown)[0]}: no such setting (an event has name, date, "
+                                    "member, standard, currency)")
+            cur = ev.get("currency", currency)
+            try:
+                minor_unit(str(cur))
+            except AmountError as exc:
+                raise SettingsError(f"{at} currency = {_shown(cur)}: {exc}") from exc
+            for rate in ("member", "standard"):
+                if rate not in ev and name in (default.get("events") or {}):
+                    continue  # the default event's rate stays
+                if rate not in ev:
+                    raise SettingsError(f'{at}: no {rate} rate (write {rate} = "100.00")')
+                if isinstance(ev[rate], float):
+                    raise SettingsError(f"{at} {rate} = {ev[rate]}: write the rate in quotes "
+                                        f'("{ev[rate]}") so it stays exact')
+                try:
+                    parse_amount(ev[rate], str(cur), what=f"[fees.events.{name}] {rate}")
+                except AmountError as exc:
+                    raise SettingsError(f"{where}{exc}") from exc
+            if "date" in ev:
+                try:
+                    if toml_date(ev["date"]) is None:
+                        raise ValueError
+                except (ValueError, TypeError) as exc:
+                    raise SettingsError(f"{at} date = {_shown(ev['date'])}: must be a date (2023-07-10)") from exc
+
+
+def toml_date(value: Any) -> date | None:
+    """A date as contest.toml gives it: a TOML date or date-time, or ISO text; None when blank."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and value.strip():
+        return date.fromisoformat(value.strip())
+    return None
 
 
 def _check_rules(values: dict[str, Any], where: str) -> None:

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from milsetctl.cli import app
 from milsetctl.members import import_roster
 from milsetctl.members.fees import FeeInputError, compute_refund, quote_fee
-from milsetctl.members.money import AmountError, minor_unit, money_text, parse_amount, round_money
+from milsetctl.money import AmountError, minor_unit, money_text, parse_amount, round_money
 from milsetctl.settings import SettingsError, defaults
 from milsetctl.workspace import init_workspace, open_workspace
 

@@ -8,8 +8,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from milsetctl.members.money import money_text
 from milsetctl.members.status import GOOD, LAPSED, OVERDUE
+from milsetctl.money import money_text
 
 STATE_STYLE = {GOOD: "green", OVERDUE: "yellow", LAPSED: "red"}
 

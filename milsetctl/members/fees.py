@@ -26,9 +26,9 @@ from milsetctl.ingest.columns import header_key
 from milsetctl.ingest.tables import ManifestError, cell_text, locate_header, read_table
 from milsetctl.ingest.values import parse_datetime
 from milsetctl.members.config import FeeRules, fee_rules
-from milsetctl.members.money import AmountError, money_text, parse_amount, round_money
 from milsetctl.members.sheets import write_table
 from milsetctl.members.status import GOOD, WORDS, standing
+from milsetctl.money import AmountError, money_text, parse_amount, round_money
 from milsetctl.settings import Settings
 
 
