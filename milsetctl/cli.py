@@ -20,7 +20,9 @@ app = typer.Typer(
         "Run a MILSET STEAM Photo Contest: check the submissions and settle doubtful cases, build the blind "
         "jury package and the jurors' score sheets, combine the scores, pick the awards and nominate the "
         "national best for the global round.\n\n"
-        "Start with:  milsetctl validate SUBMISSIONS_FOLDER  (creates a workspace in the current folder)."
+        "Start with:  milsetctl validate SUBMISSIONS_FOLDER  (creates a workspace in the current folder).\n\n"
+        "Every command works on the workspace holding the current folder (that folder or one above it, as git "
+        "finds its repository), or the one named with -w. -w, --by and --wait may come before or after the command."
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -42,11 +44,56 @@ class _Console(Console):
 out = _Console(highlight=False)
 err = _Console(stderr=True, highlight=False)
 
+# ==== global options: -w before or after the command, the workspace found from a sub-folder, --by/--wait anywhere ====
+_SEARCHED = [False]  # this invocation looked for the workspace above the current folder and found none
+
+
+def _workspace_callback(search: bool) -> Callable[[typer.Context, typer.CallbackParam, Path], Path]:
+    """Resolve a command's -w: given after the command, or before it (`milsetctl -w WS status`, the group's own
+    -w); both given, they must name the same folder (else exit 2). Neither: with `search`, the workspace holding
+    the current folder (workspace.find_workspace, as git finds its repository), else the current folder."""
+
+    def resolve(ctx: typer.Context, param: typer.CallbackParam, value: Path) -> Path:
+        if ctx.resilient_parsing:
+            return value
+        before = ctx.find_root().params.get("workspace")
+        given = ctx.get_parameter_source(param.name or "workspace")
+        after = value if given is not None and given.name == "COMMANDLINE" else None
+        if before is not None and after is not None and before.resolve() != after.resolve():
+            _fail(f"two workspaces named: -w {before} before the command and -w {after} after it; name one", 2)
+        chosen = after if after is not None else before
+        if chosen is not None:
+            return Path(chosen)
+        if not search:
+            return value
+        from milsetctl.workspace import find_workspace
+
+        # validate SOURCE / init --source: parsed before -w when -w is not typed (declared first), and a folder
+        # inside the submissions is never the workspace
+        named = ctx.params.get("source")
+        try:
+            found = find_workspace(Path.cwd(), named if isinstance(named, Path) else None)
+        except OSError:  # the current folder was removed under us
+            found = None
+        _SEARCHED[0] = found is None
+        return found if found is not None else value
+
+    return resolve
+
+
 WorkspaceOpt = Annotated[
     Path,
-    typer.Option("--workspace", "-w", help="The contest workspace folder (settings, ledger, outputs).",
-                 file_okay=False, show_default="current folder"),
+    typer.Option("--workspace", "-w", help="The contest workspace folder (settings, ledger, outputs); may also "
+                 "come before the command.", file_okay=False, metavar="DIR",
+                 show_default="the one holding the current folder", callback=_workspace_callback(search=True)),
 ]
+InitWorkspaceOpt = Annotated[  # init makes one where it is told, as `git init` does: no search above
+    Path,
+    typer.Option("--workspace", "-w", help="The folder to make the contest workspace; may also come before the "
+                 "command.", file_okay=False, metavar="DIR", show_default="current folder",
+                 callback=_workspace_callback(search=False)),
+]
+# ==== end global options ====
 
 
 def _error(message: str) -> None:
@@ -94,7 +141,13 @@ def main_options(
     by: Annotated[str | None, typer.Option("--by", envvar="MILSETCTL_USER", metavar="NAME",
                                            help="Who is running this command, for the audit trail and decisions "
                                            "(default: your login name).")] = None,
+    workspace: Annotated[Path | None, typer.Option(
+        "--workspace", "-w", file_okay=False, metavar="DIR", show_default=False,
+        help="The contest workspace folder (the same as the command's own -w). Default: the workspace holding "
+        "the current folder.")
+    ] = None,
 ) -> None:
+    # --wait and --by may also follow the command (_hoist_globals); -w is read by each command's own -w
     _LOCK_WAIT[0] = wait
     _record_invocation(by)
 
@@ -142,7 +195,7 @@ def _open(workspace: Path, read_only: bool = False):  # type: ignore[no-untyped-
     except (WorkspaceError, SettingsError) as exc:  # no workspace here: a usage error, as for validate
         if lock is not None:
             lock.release()
-        _fail(str(exc), 2)
+        _fail(str(exc) + (" No folder above it is one either." if _SEARCHED[0] else ""), 2)
     ws.lock = lock
     return ws
 # ==== end workspace lock ====
@@ -176,7 +229,7 @@ def _switch_source(ws, source: Path, replace: bool, files=None):  # type: ignore
 
 @app.command()
 def init(
-    workspace: WorkspaceOpt = Path("."),
+    workspace: InitWorkspaceOpt = Path("."),
     source: Annotated[Path | None, typer.Option("--source", "-s", help="The submissions folder to remember.",
                                                 exists=True, file_okay=False)] = None,
     replace_source: ReplaceSourceOpt = False,
@@ -1050,14 +1103,117 @@ def regions(
 # ==== end members, fees and regions ====
 
 
+# ==== help as written, global options anywhere ====
+def _escape_markup(command: Any) -> None:
+    """Help is read as rich markup (rich_markup_mode="rich"), where `[members] grace_days` or `[dates] order`
+    would be eaten as a style tag: escaped once, when typer builds the command, every bracket shows as written."""
+    for item in (command, *command.params):
+        for attr in ("help", "short_help", "epilog"):
+            text = getattr(item, attr, None)
+            if isinstance(text, str):
+                setattr(item, attr, escape(text))
+
+
+class _Argument(typer.core.TyperArgument):
+    """An argument whose name (SOURCE, ENTRY, SHEET...) is the whole placeholder: no `<str>` or `<list[Path]>`
+    beside it in --help."""
+
+    def display_type_rich(self, ctx: Any) -> str | None:
+        return None
+
+
+def _plain_placeholders(params: list[Any], ctx: Any) -> None:
+    """No `<bool>` beside a flag (--json, --help), and a word (DIR, FILE, TEXT) where an option names no
+    metavar of its own, as the others say N, FILE or SECONDS."""
+    for param in params:
+        if isinstance(param, typer.core.TyperArgument):
+            param.__class__ = _Argument
+        elif getattr(param, "is_flag", False) or getattr(param, "count", False):
+            if param.metavar is None:
+                param.metavar = ""
+        elif param.metavar is None and hasattr(param, "display_type"):
+            word = str(param.display_type(ctx)).strip("<>")
+            param.metavar = {"str": "TEXT", "int": "INTEGER", "float": "NUMBER"}.get(word, word.upper())
+
+
+class _Command(typer.core.TyperCommand):
+    """Every milsetctl command: help shown as written, no type placeholders."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _escape_markup(self)
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        params = list(super().get_params(ctx))
+        _plain_placeholders(params, ctx)
+        return params
+
+
+class _Group(typer.core.TyperGroup):
+    """A command group (jury, members, fees, and the top level): the same help as the commands."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _escape_markup(self)
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        params = list(super().get_params(ctx))
+        _plain_placeholders(params, ctx)
+        return params
+
+
+_GROUP_VALUE_OPTIONS = ("--by", "--wait", "--workspace", "-w")  # the top level's options that take a value
+_ANYWHERE = ("--by", "--wait")  # of those, the ones typed after the command too (-w: every command has its own)
+
+
+def _hoist_globals(args: list[str]) -> list[str]:
+    """`milsetctl decide E0007 accept --reason x --by Anna` read as `milsetctl --by Anna decide ...`: --by and
+    --wait typed after the command move before it, where the top level reads them. Nothing after `--` moves;
+    the same option before and after the command with another value is a usage error (exit 2)."""
+    head: list[str] = []
+    given: dict[str, str] = {}
+    i = 0
+    while i < len(args) and args[i].startswith("-") and args[i] != "--":  # the top level's own, up to COMMAND
+        name, eq, value = args[i].partition("=")
+        head.append(args[i])
+        i += 1
+        if name in _GROUP_VALUE_OPTIONS and not eq and i < len(args):
+            value = args[i]
+            head.append(args[i])
+            i += 1
+        if name in _ANYWHERE:
+            given[name] = value
+    hoisted: list[str] = []
+    rest: list[str] = []
+    while i < len(args):
+        name, eq, value = args[i].partition("=")
+        if args[i] == "--":
+            rest.extend(args[i:])
+            break
+        if name not in _ANYWHERE:
+            rest.append(args[i])
+            i += 1
+            continue
+        if not eq and i + 1 >= len(args):
+            _fail(f"{name} needs a value ({name} NAME)" if name == "--by" else f"{name} needs a value in seconds", 2)
+        if not eq:
+            value = args[i + 1]
+        if name in given and given[name] != value:
+            _fail(f"{name} given twice: {given[name]} before the command and {value} after it; give it once", 2)
+        given[name] = value
+        hoisted.extend(args[i:i + (1 if eq else 2)])
+        i += 1 if eq else 2
+    return head + hoisted + rest
+
+
 # ==== audit, export --anonymised, purge (milsetctl/audit.py, milsetctl/privacy.py) ====
-class _RecordingGroup(typer.core.TyperGroup):
+class _RecordingGroup(_Group):
     """The top-level command group, remembering the command line it parsed (for the audit trail: the console
     script and CliRunner alike)."""
 
     def parse_args(self, ctx, args):  # type: ignore[no-untyped-def]
         _ARGV[:] = list(args)
-        return super().parse_args(ctx, args)
+        return super().parse_args(ctx, _hoist_globals(list(args)))
 
     def invoke(self, ctx):  # type: ignore[no-untyped-def]
         try:
@@ -1067,6 +1223,7 @@ class _RecordingGroup(typer.core.TyperGroup):
 
             set_invocation(None, None)
             _ARGV.clear()
+            _SEARCHED[0] = False
 
 
 _ARGV: list[str] = []
@@ -1202,6 +1359,20 @@ def purge_cmd(
             _fail(f"the purge stopped: {exc}. The ledger is unchanged (one transaction); run it again once fixed", 1)
     _show(report, render_purge, as_json)
 # ==== end audit, export, purge ====
+
+def _install_command_classes(typer_app: typer.Typer) -> None:
+    """Every command and group of milsetctl built by _Command/_Group (typer builds them when the app runs)."""
+    for command in typer_app.registered_commands:
+        if command.cls is None or command.cls is typer.core.TyperCommand:
+            command.cls = _Command
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            group.typer_instance.info.cls = _Group
+            _install_command_classes(group.typer_instance)
+
+
+_install_command_classes(app)
+
 
 def main() -> None:
     """The console script. A closed pipe (`milsetctl validate | head -3`) is the reader having seen enough, not an

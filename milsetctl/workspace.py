@@ -1,7 +1,8 @@
 """The contest workspace: a folder holding the settings, the ledger and every output.
 
-Commands work on the workspace in the current directory or the one named with -w. `validate SOURCE`
-creates it on first use. It must never sit inside SOURCE: nothing is ever written there.
+Commands work on the workspace holding the current directory (`find_workspace`: that folder or the nearest one
+above it, as git finds its repository) or the one named with -w. `validate SOURCE` creates it on first use, in
+the current directory when no folder above is one. It must never sit inside SOURCE: nothing is ever written there.
 """
 
 from __future__ import annotations
@@ -54,6 +55,27 @@ class Workspace:
 
 def is_workspace(root: Path) -> bool:
     return (root / SETTINGS_FILE).exists() or (root / LEDGER_FILE).exists()
+
+
+def find_workspace(start: Path, source: Path | None = None) -> Path | None:
+    """The workspace `start` is in: `start` itself or the nearest folder above it holding contest.toml or the
+    ledger, as git finds `.git`; None when no folder up to the filesystem's root is one.
+
+    A coordinator working in `jury/sheets/` or `reports/` means the contest around it. Folders inside `source`
+    (the submissions folder named on the command line, never written) are passed over: a stray contest.toml
+    copied in with the photos does not make the submissions a workspace. A folder that cannot be looked into
+    is passed over too."""
+    here = start.resolve()
+    skip = source.resolve() if source is not None else None
+    for folder in (here, *here.parents):
+        if skip is not None and (folder == skip or skip in folder.parents):
+            continue
+        try:
+            if is_workspace(folder):
+                return folder
+        except OSError:  # no permission to look in: keep walking up
+            continue
+    return None
 
 
 def init_workspace(root: Path, source: Path | None = None) -> Workspace:
