@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from milsetctl.ingest.columns import MANIFEST_NAMES
+from milsetctl.ingest.entries import entries_from_table
+from milsetctl.ingest.folder import inside, scan_images
 from milsetctl.ingest.tables import ManifestError, read_table
 from milsetctl.models import Entry
 from milsetctl.settings import Settings
@@ -305,8 +307,6 @@ def read_nominations(source: Path, packages: list[Package], settings: Settings, 
     returned too, so they become `unlisted-file` entries like in any submissions folder. Raises ManifestError
     naming the package when a package's manifest cannot be used.
     """
-    from milsetctl.ingest import entries_from_table, scan_images
-
     entries: list[Entry] = []
     files: dict[str, Path] = {}
     notes: list[str] = []
@@ -376,7 +376,5 @@ def read_nominations(source: Path, packages: list[Package], settings: Settings, 
 def photo_path(workspace: Path, source: Path | None, rel: str) -> Path | None:
     """Where an entry's photo (`file`, relative to SOURCE as the ledger holds it) is on disk: below SOURCE, or, for
     a nomination zip at the global stage, in the workspace's extraction cache. None when in neither."""
-    from milsetctl.ingest import inside
-
     roots = ([source] if source else []) + [workspace / "cache" / "nominations"]
     return next((p for p in (inside(root, rel) for root in roots) if p is not None), None)

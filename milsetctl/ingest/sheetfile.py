@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from milsetctl.ingest.decode import decode_csv_bytes
+
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ODS_MIME = b"application/vnd.oasis.opendocument.spreadsheet"
 
@@ -176,6 +178,32 @@ def refusal(kind: str) -> UnreadableSpreadsheet:
 
 
 # --- workbooks -----------------------------------------------------------------------------------------------------
+# An XLSX is a zip of XML: a 100,000-row manifest is about 60 MB of it, compressed 10- to 20-fold. One that would
+# inflate past this, or whose parts inflate 200-fold and more (a zip bomb), is refused before openpyxl reads it.
+WORKBOOK_MAX_BYTES = 400 * 1024 * 1024
+WORKBOOK_MAX_RATIO = 200
+
+
+def workbook_too_large(path: Path) -> str | None:
+    """Why this workbook must not be opened (it would inflate too far), from its zip directory; None when it is
+    fine or no zip at all (openpyxl then says what it is)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return None
+    total = sum(i.file_size for i in infos)
+    if total > WORKBOOK_MAX_BYTES:
+        return f"it would inflate to {total >> 20} MB of XML (over {WORKBOOK_MAX_BYTES >> 20} MB; a zip bomb?)"
+    for info in infos:
+        if info.file_size > 10 * 1024 * 1024 and info.file_size > WORKBOOK_MAX_RATIO * max(1, info.compress_size):
+            return (f"its part {info.filename} inflates {info.file_size // max(1, info.compress_size)}-fold "
+                    f"to {info.file_size >> 20} MB (a zip bomb?)")
+    return None
+
+
 def read_workbook(path: Path, kind: str | None = None) -> list[Sheet]:
     """Every sheet of a workbook (xlsx, Strict xlsx, xls, ods, xlsb, or an HTML table saved as .xls), in order.
 
@@ -222,8 +250,6 @@ def _read_xlsx(path: Path, strict: bool) -> list[Sheet]:
     import warnings
 
     from openpyxl import load_workbook
-
-    from milsetctl.ingest.tables import workbook_too_large
 
     too_large = workbook_too_large(path)
     if too_large:
@@ -387,8 +413,6 @@ def _html_cell(value: Any) -> Any:
 
 def _decode_html(path: Path) -> str:
     raw = path.read_bytes()
-    from milsetctl.ingest.tables import decode_csv_bytes
-
     try:
         text, _, _ = decode_csv_bytes(raw, path)
     except ValueError:
