@@ -35,7 +35,6 @@ The ledger is compacted (VACUUM, secure_delete) so that deleted text does not li
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import re
@@ -47,6 +46,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from milsetctl.audit import PURGE_ACTION
+from milsetctl.certificates.codes import make_code, purged_seal, workspace_secret
 from milsetctl.fsutil import atomic_path
 from milsetctl.workspace import Workspace
 
@@ -447,27 +447,9 @@ def personal_pattern(values: set[str]) -> re.Pattern[str] | None:
     return re.compile("|".join(parts)) if parts else None
 
 
-def purged_seal(secret: bytes, code: str, kind: str, recipient_key: str, entry_id: str | None,
-                award: str | None) -> str:
-    """HMAC-SHA256 (hex) under the workspace secret of what a purged certificate row keeps: a row edited after the
-    purge (another kind, entry or award) no longer verifies, and nobody without the secret can add one."""
-    msg = json.dumps({"purged": True, "code": code, "kind": kind, "recipient": recipient_key, "entry_id": entry_id,
-                      "award": award}, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
-    return hmac.new(secret, msg, hashlib.sha256).hexdigest()
-
-
-def purged_certificate_genuine(secret: bytes, code: str, row: Any) -> bool:
-    """Whether a certificate row the purge stripped of its name is still the one issued (its seal matches)."""
-    content = json.loads(row["content"])
-    seal = purged_seal(secret, code, row["kind"], row["recipient_key"], row["entry_id"], content.get("award"))
-    return bool(content.get("purged")) and hmac.compare_digest(seal, str(content.get("seal", "")))
-
-
 def _purged_certificates(ws: Workspace) -> dict[str, str]:
     """code -> the content a purged row keeps (kind, recipient key, entry, award, seal). A code whose recorded
     content no longer matches its HMAC is kept without a seal: it did not verify before and will not after."""
-    from milsetctl.certificates import make_code, workspace_secret
-
     rows = ws.ledger.certificate_rows()
     if not rows:
         return {}

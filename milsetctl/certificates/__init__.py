@@ -2,234 +2,55 @@
 
 The code is an HMAC-SHA256 of the certificate's canonical content (kind, recipient, name, award, title, contest)
 under a random secret kept in the workspace (`secret.key`, mode 0600): the same content always gets the same code
-(a reprint keeps it) and nobody without the secret can make a code `verify` accepts (issue 8)."""
+(a reprint keeps it) and nobody without the secret can make a code `verify` accepts (issue 8).
+
+The pieces: model.py (what a certificate says, the wording), codes.py (the secret, the code, `verify_code`),
+recipients.py (who gets each kind; member.py: the member organisations); here, the batch is drawn and printed."""
 
 from __future__ import annotations
 
-import base64
 import gc
 import hashlib
-import hmac
 import json
 import os
 import re
-import secrets
 import shutil
 import unicodedata
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from milsetctl.certificates.codes import (  # noqa: F401 - the package's API
+    SECRET_FILE,
+    format_code,
+    make_code,
+    normalise_code,
+    verify_code,
+    workspace_secret,
+)
 from milsetctl.certificates.fonts import first_missing_char, missing_fonts
+from milsetctl.certificates.model import (  # noqa: F401 - the package's API
+    AWARD_WORDING,
+    CATEGORY_WORDING,
+    DEFAULT_SIGNATURES,
+    KINDS,
+    Batch,
+    Certificate,
+    CertificateError,
+    Issued,
+    Refused,
+    signature_titles,
+)
+from milsetctl.certificates.recipients import recipients
 from milsetctl.fsutil import atomic_path, atomic_write
-from milsetctl.models import StageError
 from milsetctl.workspace import Workspace
 
-KINDS = ("participation", "qualifier", "global", "gallery", "juror", "member")
 TEMPLATE = "certificate.html"
-SECRET_FILE = "secret.key"
 THUMB_PX = 640  # longest side of the cached thumbnail: sharp at 60 mm wide on a 250 dpi print
-
-AWARD_WORDING = {
-    "participation": "Certificate of Participation",
-    "qualifier": "Qualifier Award",
-    "global-1": "Global Award · First Place",
-    "global-2": "Global Award · Second Place",
-    "global-3": "Global Award · Third Place",
-    "gallery": "Virtual Gallery Selection",
-    "juror": "Certificate of Appreciation",
-}
-# the category a Qualifier Award is given in (national stage: awards per category, SPEC "Contestants")
-CATEGORY_WORDING = {"middle": "Middle School", "high": "High School"}
-DEFAULT_SIGNATURES = ("Chair of the Jury", "MILSET Secretariat")
-
-
-class CertificateError(StageError):
-    """The batch cannot be made at all (unknown kind, no roster, missing fonts); `code` is the CLI exit code."""
-
-
-@dataclass
-class Certificate:
-    """What one certificate says. `key` identifies the recipient within the kind (entry ID or juror ID)."""
-
-    kind: str
-    key: str
-    name: str
-    school: str
-    award: str
-    title: str
-    contest: str
-    year: str
-    entry_id: str | None = None
-    photo: Path | None = None
-    sha256: str | None = None
-    # layout, not content (the code does not sign them): the titles under the signature lines ([certificates]
-    # signatures / member_signatures) and the contest stage, which names the juror's jury national or international
-    signatures: tuple[str, ...] = DEFAULT_SIGNATURES
-    stage: str = "national"
-
-    def content(self) -> dict[str, Any]:
-        """The canonical content the code signs (what a forger would want to change)."""
-        return {"kind": self.kind, "recipient": self.key, "entry_id": self.entry_id, "name": self.name,
-                "school": self.school, "award": self.award, "title": self.title, "contest": self.contest}
-
-
-@dataclass
-class Issued:
-    recipient: str
-    entry_id: str | None
-    file: Path
-    code: str
-    skipped: bool = False  # already printed with this code by an earlier run
-    replaces: str | None = None  # the recipient's earlier code, superseded by this reprint (changed content)
-
-
-@dataclass
-class Refused:
-    recipient: str
-    key: str
-    reason: str
-
-
-@dataclass
-class Batch:
-    kind: str
-    folder: Path
-    issued: list[Issued] = field(default_factory=list)
-    refused: list[Refused] = field(default_factory=list)
-    combined: Path | None = None
-
-    def as_json(self) -> dict[str, Any]:
-        """SPEC: {"certificates": [{"recipient", "entry_id", "file", "code"}], "combined": "<file>"}."""
-        return {
-            "certificates": [{"recipient": i.recipient, "entry_id": i.entry_id, "file": str(i.file),
-                              "code": format_code(i.code)} for i in self.issued],
-            "combined": str(self.combined) if self.combined else None,
-        }
-
-
-# --- the secret and the code
-def workspace_secret(ws: Workspace) -> bytes:
-    """The workspace's HMAC key: 32 random bytes in `secret.key` (0600), made on first use."""
-    path = ws.root / SECRET_FILE
-    if not path.exists():  # a temporary of this process's own, then a link: two first users never mix keys
-        tmp = path.with_name(f".{SECRET_FILE}.{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="ascii") as fh:
-            fh.write(secrets.token_hex(32) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        try:
-            os.link(tmp, path)  # fails if another process made the key first: theirs is kept
-        except FileExistsError:
-            pass
-        except OSError:  # a drive without hard links (FAT, some shares)
-            if not path.exists():
-                os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
-    return bytes.fromhex(path.read_text(encoding="ascii").strip())
-
-
-def make_code(secret: bytes, content: dict[str, Any]) -> str:
-    """HMAC-SHA256 of the canonical JSON of `content`, first 80 bits as 16 base32 characters (no dashes)."""
-    msg = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
-    digest = hmac.new(secret, msg, hashlib.sha256).digest()
-    return base64.b32encode(digest[:10]).decode("ascii")
-
-
-def format_code(code: str) -> str:
-    """ABCD-EFGH-IJKL-MNOP: groups of four for reading aloud and typing."""
-    return "-".join(code[i:i + 4] for i in range(0, len(code), 4))
-
-
-def normalise_code(text: str) -> str:
-    """A typed code without dashes/spaces, upper case; 0/1/8 read as the letters O/I/B base32 uses instead."""
-    cleaned = re.sub(r"[\s\-_.]", "", text).upper()
-    return cleaned.translate(str.maketrans("018", "OIB"))
-
-
-def verify_code(ws: Workspace, text: str) -> dict[str, Any]:
-    """SPEC: {"valid": true, "kind", "recipient", "entry_id", "issued_at"} for a genuine code, else
-    {"valid": false}. Genuine = recorded in this ledger AND its HMAC matches the recorded content AND no reprint
-    replaced it; a replaced one gives {"valid": false, "superseded": {"by", "reason", "at", "kind", "recipient",
-    "entry_id", "issued_at"}}."""
-    code = normalise_code(text)
-    row = ws.ledger.issued_certificate(code) if re.fullmatch(r"[A-Z2-7]{16}", code) else None
-    if row is None:
-        return {"valid": False}
-    content = json.loads(row["content"])
-    if content.get("purged"):  # `purge --personal-data` kept the code, kind, entry and award, sealed; not the name
-        from milsetctl.privacy import purged_certificate_genuine
-
-        if not purged_certificate_genuine(workspace_secret(ws), code, row):
-            return {"valid": False}
-    elif not hmac.compare_digest(make_code(workspace_secret(ws), content), code):
-        return {"valid": False}
-    replaced = ws.ledger.certificate_superseded(code)
-    if replaced is not None:  # genuinely issued once, but a reprint with changed content replaced it
-        return {"valid": False, "superseded": {
-            "by": format_code(replaced["by_code"]), "reason": replaced["reason"], "at": replaced["at"],
-            "kind": row["kind"], "recipient": row["recipient"], "entry_id": row["entry_id"],
-            "issued_at": row["issued_at"]}}
-    return {"valid": True, "kind": row["kind"], "recipient": row["recipient"], "entry_id": row["entry_id"],
-            "issued_at": row["issued_at"], "award": content.get("award"), "title": content.get("title"),
-            "code": format_code(code)}
-
-
-# --- recipients
-def _year(ws: Workspace) -> str:
-    return str(ws.settings.deadline_end.year)
-
-
-def signature_titles(ws: Workspace, key: str) -> list[str]:
-    """The two signature titles from [certificates] `key` (an older settings file may lack the section)."""
-    return list(ws.settings.raw.get("certificates", {}).get(key) or DEFAULT_SIGNATURES)
-
-
-def recipients(ws: Workspace, kind: str) -> list[Certificate]:
-    """Who gets a certificate of this kind, from the ledger (entries, awards, jurors).
-
-    Raises CertificateError for an unknown kind (exit 2) and for `member` (no roster yet)."""
-    if kind not in KINDS:
-        raise CertificateError(f"unknown certificate kind {kind!r}: one of {', '.join(KINDS)}", 2)
-    if kind == "member":  # each organisation in good standing on the contest deadline day (milsetctl.members)
-        from milsetctl.members.certificates import member_certificates
-
-        return member_certificates(ws)
-    contest, year = ws.settings.name, _year(ws)
-    source = Path(ws.settings.source) if ws.settings.source else None
-    signatures, stage = tuple(signature_titles(ws, "signatures")), ws.settings.stage
-
-    def from_entry(row: Any, award_key: str) -> Certificate:
-        photo = source / row["file"] if source and row["file"] else None
-        award = AWARD_WORDING[award_key]
-        if award_key == "qualifier" and row["category"] in CATEGORY_WORDING:  # awarded within its category
-            award = f"{award} · {CATEGORY_WORDING[row['category']]}"
-        return Certificate(kind=kind, key=row["entry_id"], entry_id=row["entry_id"], name=row["name"] or "",
-                           school=row["school"] or "", award=award, title=row["title"] or "",
-                           contest=contest, year=year, photo=photo, sha256=row["sha256"], signatures=signatures,
-                           stage=stage)
-
-    if kind == "juror":
-        return [Certificate(kind=kind, key=j["juror_id"], name=j["name"], school=j["affiliation"] or j["school"] or "",
-                            award=AWARD_WORDING["juror"], title="", contest=contest, year=year,
-                            signatures=signatures, stage=stage)
-                for j in ws.ledger.jurors(active_only=True)]
-    entries = {r["entry_id"]: r for r in ws.ledger.entries()}
-    if kind == "participation":
-        return [from_entry(r, "participation") for r in entries.values() if r["status"] == "eligible"]
-    wanted = {"qualifier": ("qualifier",), "global": ("global-1", "global-2", "global-3"), "gallery": ("gallery",)}
-    out = []
-    for a in ws.ledger.awards():
-        if a["award"] in wanted[kind] and a["entry_id"] in entries:
-            out.append(from_entry(entries[a["entry_id"]], a["award"]))
-    return out
-
 
 # --- files
 _WINDOWS_BAD = re.compile(r'[<>:"/\\|?*\x00-\x1f]')

@@ -10,24 +10,21 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from milsetctl.certificates.model import Certificate, CertificateError, signature_titles
 from milsetctl.members.config import contest_day, grace_days
 from milsetctl.members.roster import member_rows
 from milsetctl.members.status import GOOD, standing
 
 
-def member_certificates(ws: Any) -> list[Any]:
+def member_certificates(ws: Any) -> list[Certificate]:
     """`Certificate`s (kind "member", key = member ID) for the roster's organisations in good standing on the
     contest deadline day, in member ID order. Raises CertificateError (exit 1) when no roster was imported."""
-    from milsetctl.certificates import Certificate, CertificateError
-
     members = member_rows(ws)
     if not members:
         raise CertificateError("no member roster yet: import one with `milsetctl members import ROSTER.csv`", 1)
     day = contest_day(ws.settings)
     grace = grace_days(ws.settings)
     year = str(day.year)
-    from milsetctl.certificates import signature_titles
-
     signatures = tuple(signature_titles(ws, "member_signatures"))  # MILSET issues these: no jury signs them
     out = []
     for m in members:
