@@ -21,7 +21,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from milsetctl.anonymise.verify import Scanner
+    from milsetctl.anonymise.scanner import TraceScanner
 
 # operators whose string operands are glyph codes (PDF 32000-1 table 109): their text is in the page text
 TEXT_SHOWING = {b"Tj", b"TJ", b"'", b'"'}
@@ -31,7 +31,7 @@ FONT_SUBTYPES = {"/Type1C", "/CIDFontType0C", "/OpenType"}
 HEX_STRING_RE = re.compile(rb"<[0-9A-Fa-f\s]*>")
 
 
-def scan_pdf(scanner: Scanner, file: str, data: bytes) -> None:
+def scan_pdf(scanner: TraceScanner, file: str, data: bytes) -> None:
     """Everything a juror can read in the PDF `data` (module docstring). A PDF pypdf cannot parse is reported
     (it is itself suspicious) and its bytes scanned whole."""
     try:
@@ -128,7 +128,7 @@ def _own_role(stream: Any) -> str | None:
     return None
 
 
-def _objects(scanner: Scanner, file: str, reader: Any) -> None:
+def _objects(scanner: TraceScanner, file: str, reader: Any) -> None:
     from pypdf.generic import StreamObject
 
     objects: dict[int, Any] = {}
@@ -150,7 +150,7 @@ def _objects(scanner: Scanner, file: str, reader: Any) -> None:
             _stream(scanner, file, num, obj, roles.get(num, "other"), reader)
 
 
-def _strings(scanner: Scanner, file: str, block: str, obj: Any) -> None:
+def _strings(scanner: TraceScanner, file: str, block: str, obj: Any) -> None:
     """Every string inside `obj` (not following references: each object is scanned once), decoded."""
     from pypdf.generic import ArrayObject, ByteStringObject, DictionaryObject, TextStringObject
 
@@ -166,7 +166,7 @@ def _strings(scanner: Scanner, file: str, block: str, obj: Any) -> None:
             _strings(scanner, file, block, value)
 
 
-def _stream(scanner: Scanner, file: str, num: int, stream: Any, role: str, reader: Any) -> None:
+def _stream(scanner: TraceScanner, file: str, num: int, stream: Any, role: str, reader: Any) -> None:
     if role in ("font", "cmap", "skip"):
         return
     block = f"object {num}"
@@ -182,9 +182,7 @@ def _stream(scanner: Scanner, file: str, num: int, stream: Any, role: str, reade
     elif role == "icc":
         scanner.icc(file, f"ICC profile ({block})", data)
     elif role == "file":
-        from milsetctl.anonymise.verify import scan_data
-
-        scan_data(scanner, file, data, f"embedded file ({block}) ")
+        scanner.data(file, data, f"embedded file ({block}) ")
     elif role == "text" or _is_text(data):
         scanner.text(file, "XMP metadata" if role == "text" else block,
                      HEX_STRING_RE.sub(b" ", data).decode("utf-8", "replace"), short=False)
@@ -200,7 +198,7 @@ def _is_text(data: bytes) -> bool:
     return printable / len(sample) > 0.9
 
 
-def _content(scanner: Scanner, file: str, block: str, stream: Any, data: bytes, reader: Any) -> None:
+def _content(scanner: TraceScanner, file: str, block: str, stream: Any, data: bytes, reader: Any) -> None:
     """The strings of a content stream's operators that are not glyph codes (marked-content property lists carry
     /ActualText and /Alt), decoded. Most streams have none: they are not parsed."""
     if not any(op in data for op in (b"BDC", b"DP", b"BI")):

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from openpyxl.utils import get_column_letter
 
 if TYPE_CHECKING:
-    from milsetctl.anonymise.verify import Scanner
+    from milsetctl.anonymise.scanner import TraceScanner
 
 # attributes (local names) whose values are words a person wrote or reads
 TEXT_ATTRIBUTES = {"name", "tooltip", "display", "prompt", "error", "promptTitle", "errorTitle", "Target",
@@ -34,7 +34,7 @@ MAX_PART = 256 << 20  # a zip member larger than this is not read (a zip bomb); 
 HIDDEN = "milsetctl"  # the hidden sheet of key/value rows jury/sheets.py writes
 
 
-def scan_zip(scanner: Scanner, file: str, data: bytes, where: str = "") -> str | None:
+def scan_zip(scanner: TraceScanner, file: str, data: bytes, where: str = "") -> str | None:
     """An XLSX (or any zip a juror might be sent): every part as text or as a file of its own. Returns the juror's
     name the sheet names (hidden sheet `juror`), or None."""
     try:
@@ -68,14 +68,12 @@ def scan_zip(scanner: Scanner, file: str, data: bytes, where: str = "") -> str |
             elif part.lower().endswith((".xml", ".rels", ".vml")):
                 _xml(scanner, file, where + part, body, juror=juror if xlsx else None)
             else:
-                from milsetctl.anonymise.verify import scan_data
-
                 scanner.text(file, where + "part name", part, short=False)
-                scan_data(scanner, file, body, f"{where}{part} ")
+                scanner.data(file, body, f"{where}{part} ")
     return juror
 
 
-def _xml(scanner: Scanner, file: str, block: str, body: bytes, skip: set[str] | None = None,
+def _xml(scanner: TraceScanner, file: str, block: str, body: bytes, skip: set[str] | None = None,
          juror: str | None = None) -> None:
     """The words of one XML part: element text and TEXT_ATTRIBUTES values, each text scanned on its own (cells
     and elements are read apart, as a reader sees them); elements named in `skip` (the cells, read through
@@ -108,7 +106,7 @@ def _mask(text: str, juror: str | None) -> str:
     return text.replace(juror, " ") if juror else text
 
 
-def _cells(scanner: Scanner, file: str, data: bytes, where: str) -> str | None:
+def _cells(scanner: TraceScanner, file: str, data: bytes, where: str) -> str | None:
     """Every cell of every sheet: long needles everywhere, short ones in the entry columns of the sheet whose
     header names anon_id. Returns the juror's name from the hidden sheet."""
     from openpyxl import load_workbook
