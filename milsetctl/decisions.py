@@ -6,9 +6,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from milsetctl.ledger import Ledger
-from milsetctl.models import Finding
+from milsetctl.models import TOP_REASONS, Finding, count_reasons
 from milsetctl.pipeline import entry_status
-from milsetctl.report.tables import TOP_REASONS, contest_time, count_reasons
+from milsetctl.timefmt import contest_time
 from milsetctl.workspace import Workspace
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -151,3 +153,22 @@ def score_text(value: float | None, digits: int = 1) -> str:
         return "–"
     exact = Decimal(repr(round(float(value), 6)))
     return str(exact.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP))
+
+
+SEVERITY_ORDER = {"reject": 0, "review": 1, "info": 2}
+TOP_REASONS = 8  # most frequent reasons shown by validate and status (the HTML report shows 10)
+
+
+def count_reasons(per_entry: Iterable[Iterable[Finding]]) -> list[tuple[str, str, int]]:
+    """(rule, severity, entries carrying it) for reject and review findings, most frequent first; ties by
+    severity (reject first), then rule ID. The one ranking `validate`, `status` and the reports all show."""
+    counts: Counter[tuple[str, str]] = Counter()
+    for findings in per_entry:
+        counts.update({(f.rule, str(f.severity)) for f in findings if str(f.severity) in ("reject", "review")})
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], SEVERITY_ORDER.get(kv[0][1], 9), kv[0][0]))
+    return [(rule, sev, n) for (rule, sev), n in ranked]
+
+
+def reason_counts(result: ValidationResult) -> list[tuple[str, str, int]]:
+    """`count_reasons` over a validation result's entries."""
+    return count_reasons(r.findings for r in result.entries)

@@ -237,8 +237,7 @@ def _write_xlsx(path: Path, sheets: list[tuple[str, list[str], list[list[Any]]]]
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
 
-    from milsetctl.report.tables import _XML_ILLEGAL
-    from milsetctl.sheetcells import formula_like
+    from milsetctl.sheetcells import XML_ILLEGAL, formula_like
 
     wb = openpyxl.Workbook(write_only=True)
     for title, header, rows in sheets:
@@ -254,7 +253,7 @@ def _write_xlsx(path: Path, sheets: list[tuple[str, list[str], list[list[Any]]]]
             values: list[Any] = []
             for value in row:
                 if isinstance(value, str):
-                    value = _XML_ILLEGAL.sub("", value)
+                    value = XML_ILLEGAL.sub("", value)
                     if formula_like(value):  # a string cell shown as typed, never run as a formula
                         cell = WriteOnlyCell(sheet, value=value)
                         cell.data_type, cell.quotePrefix = "s", True

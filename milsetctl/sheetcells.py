@@ -9,6 +9,7 @@ number -3 (a number cell is never a formula).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 FORMULA_START = tuple("=+-@＝＋－＠")
@@ -26,3 +27,8 @@ def neutralise(value: Any) -> Any:
     """A formula-like text with a leading apostrophe (shown as text, the apostrophe hidden by Excel); any other
     value as is. For CSV, where a cell has no type; in XLSX write the cell as a string and set quotePrefix."""
     return "'" + value if formula_like(value) else value
+
+
+# characters XML 1.0 (so XLSX) cannot hold; openpyxl raises IllegalCharacterError on them: every XLSX writer drops
+# them from a text cell
+XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from milsetctl.anonymise.blind import BlindView
+from milsetctl.resources import templates_dir
 
 TEMPLATE = "contact-sheet.html"
 HTML_NAME = "contact-sheet.html"
@@ -32,8 +33,6 @@ CATEGORY_TITLE = {"middle": "Middle school (grades 7–9)", "high": "High school
 @lru_cache(maxsize=1)
 def _template() -> Any:
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
-
-    from milsetctl.report.html import templates_dir
 
     folder = templates_dir()
     if not (folder / TEMPLATE).is_file():

@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from milsetctl.fsutil import atomic_path
-from milsetctl.report.tables import _XML_ILLEGAL
-from milsetctl.sheetcells import formula_like, neutralise
+from milsetctl.sheetcells import XML_ILLEGAL, formula_like, neutralise
 from milsetctl.workspace import Workspace
 
 BASE_COLUMNS = ["rank", "category", "award", "score", "entry_id", "anon_id", "contestant_id", "name", "school",
@@ -113,7 +112,7 @@ def _write_xlsx(path: Path, header: list[str], rows: list[list[Any]]) -> None:
     bold, fill = Font(bold=True, color="FFFFFF"), PatternFill("solid", fgColor="1F3A5F")
     head = []
     for col in header:
-        cell = WriteOnlyCell(sheet, value=_XML_ILLEGAL.sub("", col))  # a juror named "=x()" heads a column
+        cell = WriteOnlyCell(sheet, value=XML_ILLEGAL.sub("", col))  # a juror named "=x()" heads a column
         if formula_like(col):
             cell.data_type, cell.quotePrefix = "s", True
         cell.font, cell.fill = bold, fill
@@ -124,7 +123,7 @@ def _write_xlsx(path: Path, header: list[str], rows: list[list[Any]]) -> None:
         values: list[Any] = []
         for i, value in enumerate(row):
             if isinstance(value, str):
-                value = _XML_ILLEGAL.sub("", value)
+                value = XML_ILLEGAL.sub("", value)
                 if formula_like(value):  # a string cell, shown as typed: never run as a formula
                     cell = WriteOnlyCell(sheet, value=value)
                     cell.data_type = "s"

@@ -28,7 +28,7 @@ from milsetctl.ingest.columns import COLUMNS
 from milsetctl.jury.conflicts import country_name
 from milsetctl.ledger import now_iso
 from milsetctl.models import StageError
-from milsetctl.report.tables import neutralise
+from milsetctl.sheetcells import neutralise
 from milsetctl.workspace import Workspace
 
 MANIFEST_COLUMNS = [*COLUMNS, "category", "score", "national_rank", "national_award", "national_entry_id",

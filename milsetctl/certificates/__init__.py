@@ -47,6 +47,7 @@ from milsetctl.certificates.model import (  # noqa: F401 - the package's API
 )
 from milsetctl.certificates.recipients import recipients
 from milsetctl.fsutil import atomic_path, atomic_write
+from milsetctl.resources import templates_dir
 from milsetctl.workspace import Workspace
 
 TEMPLATE = "certificate.html"
@@ -111,12 +112,6 @@ CHUNK = 25
 # per worker, fewer workers finish sooner (measured: 8 certificates, 1 process 2.6 s, 2 processes 4.9 s)
 MIN_PER_WORKER = 12
 PARTS_DIR = "certificate-parts"  # under the workspace cache: the combined file's parts, named by their codes
-
-
-def templates_dir() -> Path:
-    from milsetctl.report.html import templates_dir as report_templates
-
-    return report_templates()
 
 
 @lru_cache(maxsize=1)

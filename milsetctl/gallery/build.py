@@ -21,6 +21,7 @@ from typing import Any
 from milsetctl.gallery.images import THUMB_PX, WEB_PX, ImageError, web_images, write_atomic
 from milsetctl.jury.conflicts import country_name
 from milsetctl.models import StageError
+from milsetctl.resources import templates_dir
 
 GLOBAL_AWARDS = ("global-1", "global-2", "global-3", "gallery")
 AWARD_LABEL = {"global-1": "First prize", "global-2": "Second prize", "global-3": "Third prize",
@@ -93,8 +94,6 @@ def _inside(path: Path, folder: str) -> bool:
 def _env() -> Any:
     """Compiled once per process; autoescape on every template, undefined names are errors."""
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
-
-    from milsetctl.report.html import templates_dir
 
     env = Environment(loader=FileSystemLoader(str(templates_dir())), autoescape=True, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True)
@@ -210,8 +209,6 @@ def _label(award: str, rank: int | None, stage: str) -> str:
 
 
 def _write_pages(ws: Any, gallery: Gallery, items: list[dict[str, Any]], awarded: int) -> None:
-    from milsetctl.report.html import templates_dir
-
     env = _env()
     contest = ws.settings.name
     # the award list's own size (global_top + gallery_size places, 10 by default), not a fixed "10"

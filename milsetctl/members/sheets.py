@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from milsetctl.fsutil import atomic_path
-from milsetctl.report.tables import _XML_ILLEGAL
-from milsetctl.sheetcells import FORMULA_START, formula_like, neutralise
+from milsetctl.sheetcells import FORMULA_START, XML_ILLEGAL, formula_like, neutralise
 
 FORMATS = (".xlsx", ".csv")
 
@@ -106,7 +105,7 @@ def _write_xlsx(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]]
 
     def cell(sheet: Any, value: Any) -> Any:
         if isinstance(value, str):
-            value = _XML_ILLEGAL.sub("", value)
+            value = XML_ILLEGAL.sub("", value)
             if formula_like(value):  # a string cell, shown as typed: never run as a formula
                 c = WriteOnlyCell(sheet, value=value)
                 c.data_type = "s"
@@ -133,7 +132,7 @@ def _write_xlsx(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]]
             if r == 0:
                 cells = []
                 for value in line:
-                    c = WriteOnlyCell(sheet, value=_XML_ILLEGAL.sub("", str(value)))
+                    c = WriteOnlyCell(sheet, value=XML_ILLEGAL.sub("", str(value)))
                     c.font, c.fill = bold, fill
                     cells.append(c)
                 sheet.append(cells)

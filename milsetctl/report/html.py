@@ -25,6 +25,7 @@ from milsetctl.report.tables import (
     format_camera,
     reason_counts,
 )
+from milsetctl.resources import templates_dir
 from milsetctl.settings import Settings, defaults
 
 TEMPLATE = "report.html"
@@ -34,14 +35,6 @@ BOX_PX = 220
 THUMB_PX = 320
 THUMB_QUALITY = 72
 BOX_KINDS = {"face": "face", "text-watermark": "text"}
-
-
-def templates_dir() -> Path:
-    """The Jinja2 templates: milsetctl/templates/ in an installed wheel, else templates/ at the repository root
-    (a checkout or an editable install)."""
-    package = Path(milsetctl.__file__).resolve().parent
-    installed = package / "templates"
-    return installed if installed.is_dir() else package.parent / "templates"
 
 
 @lru_cache(maxsize=1)

@@ -10,16 +10,21 @@ formula (= + - @, tab, CR) gets a leading apostrophe so Excel, WPS or LibreOffic
 
 from __future__ import annotations
 
-import re
 import unicodedata
-from collections import Counter
-from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from milsetctl.models import EntryResult, Finding, ValidationResult
+from milsetctl.models import (  # noqa: F401 - TOP_REASONS, reason_counts, count_reasons re-exported (consoles, reports)
+    SEVERITY_ORDER,
+    TOP_REASONS,
+    EntryResult,
+    Finding,
+    ValidationResult,
+    count_reasons,
+    reason_counts,
+)
 from milsetctl.sheetcells import FORMULA_START as _FORMULA_START  # noqa: F401 - re-exported (members/sheets)
-from milsetctl.sheetcells import neutralise
+from milsetctl.sheetcells import XML_ILLEGAL, neutralise
 from milsetctl.timefmt import contest_time  # noqa: F401 - re-exported (report.html, the consoles)
 
 if TYPE_CHECKING:
@@ -34,11 +39,6 @@ FINDING_COLUMNS = [
     "entry_id", "status", "contestant_id", "name", "file", "rule", "severity", "message",
 ]  # fmt: skip
 STATUS_ORDER = {"rejected": 0, "review": 1, "eligible": 2}
-SEVERITY_ORDER = {"reject": 0, "review": 1, "info": 2}
-TOP_REASONS = 8  # most frequent reasons shown by validate and status (the HTML report shows 10)
-
-# characters XML 1.0 (so XLSX) cannot hold; openpyxl raises IllegalCharacterError on them
-_XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _MAX_COLUMN_WIDTH = 60
 
 
@@ -122,21 +122,6 @@ def finding_rows(result: ValidationResult) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=FINDING_COLUMNS)
 
 
-def count_reasons(per_entry: Iterable[Iterable[Finding]]) -> list[tuple[str, str, int]]:
-    """(rule, severity, entries carrying it) for reject and review findings, most frequent first; ties by
-    severity (reject first), then rule ID. The one ranking `validate`, `status` and the reports all show."""
-    counts: Counter[tuple[str, str]] = Counter()
-    for findings in per_entry:
-        counts.update({(f.rule, str(f.severity)) for f in findings if str(f.severity) in ("reject", "review")})
-    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], SEVERITY_ORDER.get(kv[0][1], 9), kv[0][0]))
-    return [(rule, sev, n) for (rule, sev), n in ranked]
-
-
-def reason_counts(result: ValidationResult) -> list[tuple[str, str, int]]:
-    """`count_reasons` over a validation result's entries."""
-    return count_reasons(r.findings for r in result.entries)
-
-
 def summary_rows(result: ValidationResult) -> pd.DataFrame:
     """The contest summary as two columns (item, value), for the XLSX summary sheet."""
     import pandas as pd
@@ -157,7 +142,7 @@ def spreadsheet_safe(df: pd.DataFrame, strip_xml_illegal: bool = False) -> pd.Da
 
         def clean(v: Any) -> Any:
             if isinstance(v, str) and strip_xml_illegal:
-                v = _XML_ILLEGAL.sub("", v)
+                v = XML_ILLEGAL.sub("", v)
             return neutralise(v)
 
         out[col] = out[col].astype(object).map(clean)
