@@ -473,8 +473,11 @@ def decide(
 
 
 @app.command()
-def status(workspace: WorkspaceOpt = Path(".")) -> None:
-    """Where the contest stands: entries by status and category, open reviews, decisions, last run."""
+def status(workspace: WorkspaceOpt = Path("."),
+           as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object (SPEC: stages, each with "
+                                                 "state done|stale|not-yet, why and next).")] = False) -> None:
+    """Where the contest stands, stage by stage: done, out of date (and what changed), or not yet; what waits on a
+    person (decisions, jurors' sheets), and the next command to run. Also entries by status and category."""
     from milsetctl.audit import verify_chain
     from milsetctl.console import render_status
     from milsetctl.decisions import contest_status
@@ -484,7 +487,12 @@ def status(workspace: WorkspaceOpt = Path(".")) -> None:
         if not check.ok:
             out.print(f"[bold red]The audit trail is BROKEN at record {check.broken_id}: records from there on "
                       "cannot be trusted (milsetctl audit --verify)[/]", soft_wrap=True)
-        render_status(out, contest_status(ws))
+        st = contest_status(ws)
+        if as_json:
+            _print_json({**st.as_json(), "audit_trail": {"ok": check.ok, "records": check.records,
+                                                         "broken_at": check.broken_id}})
+            return
+        render_status(out, st)
         out.print(f"audit trail: [bold green]intact[/] ({check.records} records)" if check.ok else
                   f"audit trail: [bold red]BROKEN at record {check.broken_id}[/] (milsetctl audit --verify)")
 
@@ -848,7 +856,7 @@ def report_cmd(
 ) -> None:
     """The contest in numbers: one self-contained HTML page with charts (entries by region, province and
     category, rejection reasons, scores per juror and criterion, agreement, awards), and the same tables here."""
-    from milsetctl.report.contest import contest_report, write_contest_html
+    from milsetctl.report.contest import publish_contest_report
     from milsetctl.report.contest_console import render_contest
 
     with _open(workspace) as ws:
@@ -856,9 +864,8 @@ def report_cmd(
         if _inside(path, ws.settings.source):
             _fail(f"--out {path}: inside the submissions folder {ws.settings.source}; nothing may be written there",
                   2)
-        report = contest_report(ws)
         try:
-            write_contest_html(report, path)
+            report = publish_contest_report(ws, path)
         except OSError as exc:
             _fail(f"{path}: cannot write the report ({exc.strerror or exc})", 1)
         if as_json:

@@ -262,9 +262,8 @@ CHANGES_SHOWN = 10  # entries listed by name; the rest are in the audit trail
 def render_changes(console: Console, result: ValidationResult, limit: int = CHANGES_SHOWN) -> None:
     """What this run changed in entries validated before (a corrected manifest), and the outputs made before that
     still show the old words: the coordinator must see it, not only the audit trail. Prints nothing otherwise."""
-    if not result.changes:
-        return
-    console.print("[bold]Changed since the last run:[/]")
+    if result.changes:
+        console.print("[bold]Changed since the last run:[/]")
     for entry_id in sorted(result.changes)[:limit]:
         diffs = "; ".join(f"{name} {_shown(old)} → {_shown(new)}"
                           for name, (old, new) in result.changes[entry_id].items())
@@ -272,7 +271,7 @@ def render_changes(console: Console, result: ValidationResult, limit: int = CHAN
     if len(result.changes) > limit:
         console.print(f"  … and {len(result.changes) - limit} more: milsetctl audit --kind entry-change")
     if result.remake:
-        console.print("[bold yellow]Made before with the old words; run again:[/]")
+        console.print("[bold yellow]Out of date now (made from what the ledger held before); make again:[/]")
         for line in result.remake:
             console.print(f"  {escape(_clip(line, 400))}", soft_wrap=True)
 
@@ -340,6 +339,7 @@ def render_status(console: Console, st) -> None:  # type: ignore[no-untyped-def]
         console.print(f"  times in the contest time zone: {escape(st.timezone)} "
                       f"({escape('contest.toml: timezone under [contest]')})")
     if not st.entries:
+        render_stages(console, st)
         return
     table = FitTable(Col("category"), *(Col(name, justify="right", style=STATUS_STYLE[Status(name)], no_wrap=True)
                                         for name in ("eligible", "review", "rejected")),
@@ -358,3 +358,32 @@ def render_status(console: Console, st) -> None:  # type: ignore[no-untyped-def]
     if st.by_region:
         console.print("Entries by region: " + ", ".join(f"{escape(r)} {n}" for r, n in st.by_region.items()),
                       soft_wrap=True)
+    render_stages(console, st)
+
+
+STATE_STYLE = {"done": "green", "stale": "bold yellow", "not-yet": "dim"}
+STATE_WORD = {"done": "done", "stale": "out of date", "not-yet": "not yet"}
+_ALWAYS_SHOWN = ("validate", "decisions", "anonymise", "score", "awards")
+
+
+def render_stages(console: Console, st) -> None:  # type: ignore[no-untyped-def]
+    """The contest stage by stage (done / out of date, and what changed / not yet), what waits on a person, and
+    the next command. An optional output nobody has made yet (a certificate kind, the gallery) is left out."""
+    if not st.stages:
+        return
+    table = FitTable(Col("stage", no_wrap=True), Col("state", no_wrap=True), Col("why", fold=True, ratio=3),
+                     Col("to make it current", fold=True, ratio=2, drop=1), title="The contest, stage by stage",
+                     header_style="bold")
+    for s in st.stages:
+        if s.state == "not-yet" and s.stage not in _ALWAYS_SHOWN and s.why == ["not made yet"]:
+            continue
+        state = f"[{STATE_STYLE[s.state]}]{STATE_WORD[s.state]}[/]"
+        table.add_row(escape(s.stage), state, escape("; ".join(s.why) if s.state != "done" else ""),
+                      escape(s.next or "") if s.state != "done" else "")
+    console.print(table)
+    for line in st.waiting:
+        console.print(f"[bold]Waiting on a person:[/] {escape(line)}", soft_wrap=True)
+    if st.next:
+        console.print(f"[bold]Next:[/] {escape(st.next)}", soft_wrap=True)
+    else:
+        console.print("[bold green]Nothing is out of date.[/]")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
+from milsetctl import stages
 from milsetctl.ledger import Ledger
 from milsetctl.models import TOP_REASONS, Finding, count_reasons
 from milsetctl.pipeline import entry_status
@@ -14,6 +16,10 @@ from milsetctl.workspace import Workspace
 
 class DecisionError(ValueError):
     pass
+
+
+# findings that mean there is no photo a juror could be shown: an accept cannot cure them
+NO_PHOTO_RULES = frozenset({"missing-file", "unreadable"})
 
 
 @dataclass
@@ -42,6 +48,12 @@ def record_decision(ledger: Ledger, entry_id: str, decision: str, reason: str,
         raise DecisionError(f"{entry_id} has {missing}: it cannot go to the jury, which ranks entries per category "
                             "and awards them to a contestant. Fix its manifest row and run validate again.")
     findings = ledger.findings_for(entry_id)
+    unusable = [f for f in findings if f.rule in NO_PHOTO_RULES]
+    if decision == "accept" and (unusable or not row["present"]):
+        why = unusable[0].message if unusable else "it is gone from the submissions"
+        raise DecisionError(f"{entry_id} has no usable photo ({why}): no juror could see it, and `anonymise` would "
+                            "fail on it. Ask for the photo, put it in the submissions folder and run validate "
+                            "again; then decide.")
     new_status = str(entry_status(findings, {"decision": decision}))
     record = ledger.decide(entry_id, decision, reason.strip(), who, status=new_status)  # one transaction
     return DecisionOutcome(entry_id, record["who"], row["status"] or "unchecked", new_status,
@@ -63,6 +75,17 @@ class ContestStatus:
     last_validate: str | None = None  # '2022-07-12 09:30 (Asia/Shanghai)'
     top_rules: list[tuple[str, str, int]] = field(default_factory=list)  # (rule, severity, entries), as validate
     by_region: dict[str, int] = field(default_factory=dict)  # regional round -> entries; '(no region)' kept
+    stages: list[Any] = field(default_factory=list)  # stages.StageState, in the contest's order
+    waiting: list[str] = field(default_factory=list)  # what waits on a person (decisions, jurors' sheets)
+    next: str | None = None  # the next command to run
+
+    def as_json(self) -> dict[str, Any]:
+        """SPEC: {"stages": [{"stage", "state": "done|stale|not-yet", "why", "next"}], ...}."""
+        return {"stages": [s.as_json() for s in self.stages], "next": self.next, "waiting": self.waiting,
+                "contest": self.contest, "stage": self.stage, "workspace": self.workspace, "source": self.source,
+                "entries": self.entries, "by_status": self.by_status, "by_category": self.by_category,
+                "open_reviews": self.open_reviews, "decisions": self.decisions, "last_validate": self.last_validate,
+                "timezone": self.timezone}
 
 
 def contest_status(ws: Workspace, top: int = TOP_REASONS) -> ContestStatus:
@@ -85,4 +108,39 @@ def contest_status(ws: Workspace, top: int = TOP_REASONS) -> ContestStatus:
     from milsetctl.members.regions import region_counts  # an entry from a province in no region is counted too
 
     st.by_region = dict(region_counts(rows, ws.settings).most_common())
+    st.stages = stages.check(ws)
+    st.waiting = waiting_on_people(ws, st)
+    st.next = next_command(st.stages)
     return st
+
+
+def waiting_on_people(ws: Workspace, st: ContestStatus) -> list[str]:
+    """What waits on a person, not a command: decisions due, and jurors whose sheets have not come back."""
+    out = []
+    if st.open_reviews:
+        shown = ", ".join(st.open_reviews[:10]) + (" …" if len(st.open_reviews) > 10 else "")
+        out.append(f"{len(st.open_reviews)} entr{'y waits' if len(st.open_reviews) == 1 else 'ies wait'} for a "
+                   f"decision ({shown}): they are not in the jury package until decided")
+    assigned = {r[0] for r in ws.ledger.assignment_pairs() if r[2]}
+    if assigned:
+        from milsetctl.models import person_key
+
+        scored = {person_key(r[0]) for r in ws.ledger.db.execute("SELECT DISTINCT juror FROM scores")}
+        names = {r["juror_id"]: r["name"] for r in ws.ledger.jurors(active_only=True)}
+        missing = [f"{j} {names.get(j, '')}".strip() for j in sorted(assigned)
+                   if person_key(names.get(j, j)) not in scored and person_key(j) not in scored]
+        if missing and scored:
+            out.append(f"{len(missing)} juror(s) have not returned a scored sheet: {', '.join(missing[:10])}")
+        elif missing:
+            out.append(f"no juror's scores are in yet ({len(missing)} sheets out)")
+    return out
+
+
+def next_command(states: list[Any]) -> str | None:
+    """The command to run next: the first stage not done whose command is known (decisions first, while due);
+    an optional stage (certificates, gallery...) not made yet is no "next" of itself."""
+    for st in states:
+        if st.state != "done" and st.next and not (stages.STAGES[st.stage].optional and st.state == "not-yet"):
+            return str(st.next)
+    return None
+

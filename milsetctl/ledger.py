@@ -115,6 +115,11 @@ CREATE TABLE IF NOT EXISTS member_history (  -- every value an import set or cha
     id INTEGER PRIMARY KEY AUTOINCREMENT, member_id TEXT NOT NULL REFERENCES members(member_id),
     field TEXT NOT NULL, old TEXT, new TEXT, source TEXT, who TEXT NOT NULL, at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS stage_runs (  -- milsetctl/stages.py: what each stage read when it last ran
+    stage TEXT PRIMARY KEY, at TEXT NOT NULL,
+    snapshot TEXT NOT NULL,  -- JSON {fact: {key: digest}}: the ledger facts the stage's outputs were made from
+    detail TEXT  -- JSON: the command's arguments (sheets folder, zip path), the entries its outputs name, files
+);
 CREATE TABLE IF NOT EXISTS audit (  -- a hash chain: milsetctl/audit.py says how, `audit --verify` checks it
     id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, who TEXT NOT NULL,
     action TEXT NOT NULL, detail TEXT,
@@ -688,6 +693,18 @@ class Ledger:
         keys = {person_key(j) for j in given}
         stored = (r[0] for r in self.db.execute("SELECT DISTINCT juror FROM scores"))
         return sorted(given | {s for s in stored if person_key(s) in keys})
+
+    # --- the stage graph (milsetctl/stages.py)
+    def record_stage(self, stage: str, snapshot: dict[str, Any], detail: dict[str, Any]) -> None:
+        """Remember what `stage` read when it ran (replacing its previous record)."""
+        with self.db:
+            self.db.execute("INSERT OR REPLACE INTO stage_runs VALUES (?, ?, ?, ?)",
+                            (stage, now_iso(), json.dumps(snapshot, ensure_ascii=False, separators=(",", ":")),
+                             json.dumps(detail, ensure_ascii=False, default=str)))
+
+    def stage_runs(self) -> dict[str, sqlite3.Row]:
+        """stage -> its record (stage, at, snapshot, detail)."""
+        return {r["stage"]: r for r in self.db.execute("SELECT * FROM stage_runs")}
 
     # --- certificates
     def issued_certificate(self, code: str) -> sqlite3.Row | None:

@@ -12,7 +12,7 @@ import importlib
 import json
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -364,63 +364,10 @@ def validate(
         [_ledger_row(r) for r in results], {r.entry.entry_id: r.findings for r in results},
         audit=("validate", {"source": str(source), **result.summary(), "analysed": len(todo),
                             "cached": result.photos_cached, "seconds": round(result.elapsed_s, 2)}))
-    result.remake = stale_outputs(ws, result.changes)
+    from milsetctl.stages import check, remake_lines
+
+    result.remake = remake_lines(ws, check(ws))
     return result
-
-
-# the certificate kinds printed for an entry (juror and member certificates name no entry)
-_ENTRY_CERTIFICATES = ("participation", "qualifier", "global", "gallery")
-
-
-def stale_outputs(ws: Any, changed: Iterable[str]) -> list[str]:
-    """What was made before from the ledger and names a changed entry, as lines saying which command to run again.
-
-    Made outputs keep the words they were made with (a corrected name stays wrong there until re-made): issued
-    certificates (the ledger's issued_certificates; a reprint gets a new code and supersedes the old one), the
-    gallery (`<workspace>/gallery/index.html` exists and the entry is in its award selection), award exports in
-    `<workspace>/awards/` (an awarded entry) and nomination zips (the "nominate" audit records whose zip is still
-    there). Returns [] when nothing made names a changed entry; never raises over a missing output."""
-    ids = set(changed)
-    if not ids:
-        return []
-    ledger, root = ws.ledger, Path(ws.root)
-    lines: list[str] = []
-
-    def some(found: Iterable[str]) -> str:
-        found = sorted(found)
-        return ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
-
-    for kind in _ENTRY_CERTIFICATES:
-        hit = {r["entry_id"] for r in ledger.issued_certificates(kind).values()} & ids
-        if hit:
-            lines.append(f"{kind} certificates issued for {some(hit)}: milsetctl certificates {kind} "
-                         "(reprints them with new codes)")
-    if (root / "gallery" / "index.html").is_file():
-        from milsetctl.gallery.build import GalleryError, select
-
-        try:
-            hit = {r["entry_id"] for r in select(ws)[1]} & ids
-        except GalleryError:
-            hit = set()
-        if hit:
-            lines.append(f"the gallery shows {some(hit)}: milsetctl gallery")
-    awards_dir = root / "awards"
-    exports = sorted(p for p in awards_dir.glob("*") if p.suffix.lower() in (".xlsx", ".csv")) \
-        if awards_dir.is_dir() else []
-    hit = {r["entry_id"] for r in ledger.awards() if r["award"]} & ids
-    for export in exports if hit else []:
-        lines.append(f"the award list {export} names {some(hit)}: milsetctl awards --export {export}")
-    zips: dict[str, dict[str, Any]] = {}
-    for row in ledger.audit_rows(["nominate"]):  # the newest package written to each path
-        detail = json.loads(row["detail"] or "{}")
-        if detail.get("zip"):
-            zips[detail["zip"]] = detail
-    for path, detail in zips.items():
-        hit = set(detail.get("entries") or ()) & ids
-        if hit and Path(path).is_file():
-            lines.append(f"the nomination zip {path} holds {some(hit)}: "
-                         f"milsetctl nominate --top {detail.get('top')} --out {path}")
-    return lines
 
 
 _SEVERITY_ORDER = {Severity.REJECT: 0, Severity.REVIEW: 1, Severity.INFO: 2}

@@ -189,10 +189,11 @@ def test_qualifier_certificates_from_awards_and_member_has_no_roster(tmp_path: P
         text = pdf_text(batch.issued[0].file)
         assert "Qualifier Award · Middle School" in text and "张伟" in text and "Night sky 1" in text
         assert "Chair of the Jury" in text and "MILSET Secretariat" in text
-        with pytest.raises(CertificateError, match="no member roster yet"):
+        with pytest.raises(CertificateError, match=r"needs the member roster \(members\), which is not made yet: run "
+                           r"`milsetctl members import ROSTER.xlsx` first"):
             issue_certificates(ws, "member")
         res = runner.invoke(app, ["certificates", "member", "-w", str(ws.root)])
-        assert res.exit_code == 1 and "no member roster" in res.stderr
+        assert res.exit_code == 1 and "needs the member roster (members), which is not made yet" in res.stderr
         res = runner.invoke(app, ["certificates", "bogus", "-w", str(ws.root)])
         assert res.exit_code == 2
 

@@ -233,7 +233,7 @@ def test_member_certificates_for_organisations_in_good_standing(tmp_path: Path) 
 
     with new_ws(tmp_path) as ws:
         res = runner.invoke(app, ["certificates", "member", "-w", str(ws.root)])
-        assert res.exit_code == 1 and "no member roster yet" in res.stderr
+        assert res.exit_code == 1 and "run `milsetctl members import ROSTER.xlsx` first" in res.stderr
         import_roster(ws, write_csv(tmp_path / "roster.csv", HEADER, ROWS))
         batch = issue_certificates(ws, "member", workers=1)
         # good standing on the contest deadline 2022-07-11: China (paid to 2022-12-31) and Québec (to 2022-07-11)

@@ -19,6 +19,7 @@ from rich.cells import cell_len
 from rich.console import Console
 from typer.testing import CliRunner
 
+from milsetctl import stages
 from milsetctl.cli import app
 from milsetctl.console import reflow, render_changes, render_rule
 from milsetctl.decisions import contest_status
@@ -430,6 +431,11 @@ def test_a_corrected_name_is_shown_with_the_outputs_to_make_again(tmp_path: Path
                                    {"entry_id": p1, "anon_id": "A2", "category": "middle", "score": 50.0, "rank": 2,
                                     "award": None}], "national")
         opened.ledger.audit("nominate", {"zip": str(zip_path), "top": 1, "entries": [p0]})
+        export = ws / "awards" / "awards.xlsx"
+        stages.record(opened, "awards")  # as each of these stages records what it was made from when it runs
+        stages.record(opened, "award-list", {"export": str(export), "entries": [p0, p1]})
+        stages.record(opened, "nominate", {"zip": str(zip_path), "top": 1, "entries": [p0]})
+        stages.record(opened, "gallery", {"entries": [p0]})
         opened.close()
     (ws / "awards").mkdir()
     (ws / "awards" / "awards.xlsx").write_bytes(b"x")
@@ -444,12 +450,14 @@ def test_a_corrected_name_is_shown_with_the_outputs_to_make_again(tmp_path: Path
     said = run.stdout.splitlines()
     assert f"  {p0} name N0 → 陈晶" in said
     assert not any(p1 in line for line in said[said.index(f"  {p0} name N0 → 陈晶"):])  # unchanged: not named
-    assert f"  participation certificates issued for {p0}: milsetctl certificates participation (reprints them " \
-           "with new codes)" in said
-    assert f"  the gallery shows {p0}: milsetctl gallery" in said
-    export = ws / "awards" / "awards.xlsx"
-    assert f"  the award list {export} names {p0}: milsetctl awards --export {export}" in said
-    assert f"  the nomination zip {zip_path} holds {p0}: milsetctl nominate --top 1 --out {zip_path}" in said
+    changed = f"changed since it ran: {p0}: name changed"
+    assert f"  participation certificates: {changed} — milsetctl certificates participation" in said
+    assert f"  the virtual gallery: {changed} — milsetctl gallery" in said
+    assert f"  the award list export: {changed} — milsetctl awards --export {export}" in said
+    assert f"  the nomination for the global round: {changed} — milsetctl nominate --top 1 --out {zip_path}" in said
+    # ... and it stays said (status, and every later validate) until each is made again
+    later = runner.invoke(app, ["validate", "-w", str(ws), "--manifest", str(fixed), "--jobs", "1"])
+    assert f"  the virtual gallery: {changed} — milsetctl gallery" in later.stdout.splitlines()
     notes = " ".join(run.stderr.split())
     assert f"this workspace now remembers the manifest {fixed.resolve()}" in notes
 

@@ -197,6 +197,13 @@ def build_package(ws: Any, progress: Progress | None = None, contact_sheet: bool
     the contact sheet and the scan begin (they take a while on thousands of photos).
     Raises AnonymiseError when no entry is eligible. Source of the rules: issue 6 "anonymise", SPEC "Never".
     """
+    from milsetctl import stages
+    from milsetctl.models import StageError
+
+    try:
+        stages.require(ws, "anonymise")
+    except StageError as exc:
+        raise AnonymiseError(str(exc)) from None
     ledger = ws.ledger
     entries = ledger.entries()
     eligible = [e for e in entries if e["status"] == "eligible"]
@@ -275,6 +282,8 @@ def build_package(ws: Any, progress: Progress | None = None, contact_sheet: bool
             stage("Scanning the jurors' files (package, score sheets) for identifying traces")
         result.leaks = verify_package(ws)  # the package and the score sheets already sent, if any
         result.files_scanned = result.leaks.files
+    if not result.leaks and not result.problems:  # a package with a leak or a missing photo is not "made"
+        stages.record(ws, "anonymise", {"outputs": [str(root)]})
     return result
 
 

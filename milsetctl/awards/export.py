@@ -163,4 +163,12 @@ def export_awards(ws: Workspace, rows: Sequence[Any], path: Path, names: bool = 
             (_write_xlsx if suffix == ".xlsx" else _write_csv)(tmp, header, table)
     except OSError as exc:
         raise ExportError(f"{path}: cannot write there: {exc.strerror or exc}") from exc
+    from milsetctl import stages
+
+    stages.record(ws, "award-list", {"export": str(path), "outputs": [str(path)],
+                                     "entries": sorted({str(_field(r, "entry_id")) for r in rows})})
     return path
+
+
+def _field(row: Any, name: str) -> Any:
+    return row[name] if isinstance(row, dict) else getattr(row, name)

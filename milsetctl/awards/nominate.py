@@ -157,7 +157,15 @@ def nominate(ws: Workspace, top: int, out: Path) -> Nomination:
     is ranked or awarded yet, a photo is missing, or a photo changed since `validate` hashed it (the national jury
     judged other bytes).
     """
+    from milsetctl import stages
+    from milsetctl.models import StageError
+
     settings = ws.settings
+    if settings.stage != "global":
+        try:
+            stages.require(ws, "nominate", "milsetctl nominate")
+        except StageError as exc:
+            raise NominateError(str(exc), 1) from None
     if settings.stage == "global":
         raise NominateError("nominate packs a NATIONAL round for the global one; this workspace is at the global "
                             "stage (stage = \"global\" in contest.toml)", 2)
@@ -257,4 +265,6 @@ def nominate(ws: Workspace, top: int, out: Path) -> Nomination:
         Path(tmp_name).unlink(missing_ok=True)
         raise
     ws.ledger.audit("nominate", {"zip": str(out), "top": top, "entries": [n.entry_id for n in nominees]})
+    stages.record(ws, "nominate", {"zip": str(Path(out).resolve()), "top": top, "outputs": [str(out)],
+                                   "entries": [n.entry_id for n in nominees]})
     return Nomination(out, top, nominees, warnings)

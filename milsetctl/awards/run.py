@@ -163,11 +163,17 @@ def compute_awards(ws: Workspace, store: bool = True) -> AwardsResult:
     """
     import pandas as pd
 
+    from milsetctl import stages
     from milsetctl.awards.select import select_awards
+    from milsetctl.models import StageError
 
     ranking = [dict(r) for r in ws.ledger.ranking()]
     if not ranking:
         raise NoRankingError("no ranking yet: run `milsetctl score SHEETS...` first")
+    try:
+        stages.require(ws, "awards", "milsetctl awards")
+    except StageError as exc:
+        raise StaleRankingError(str(exc)) from None
     entries = {r["entry_id"]: r for r in ws.ledger.entries(present_only=False)}
     stale = stale_ranking(ws, ranking, entries)
     if stale:
@@ -217,6 +223,7 @@ def compute_awards(ws: Workspace, store: bool = True) -> AwardsResult:
             for category, rank, anon_ids in selected.ties]
     if store:
         ws.ledger.save_awards([{**r.as_json(), "score": r.score} for r in rows], stage)
+        stages.record(ws, "awards")
     return AwardsResult(stage, str(ranking[0]["method"]), int(ranking[0]["run_id"]), rows, cuts, ties, warnings)
 
 

@@ -355,7 +355,16 @@ def issue_certificates(ws: Workspace, kind: str, out: Path | None = None, only: 
     code; the ledger marks the old code superseded by it (`verify` then says so) and the old PDF is removed.
     Rendering: chunks of up to CHUNK certificates across `workers` processes (default: every core, but no more
     than one per MIN_PER_WORKER certificates).
-    `progress(done, total)` is called as chunks finish. Raises CertificateError."""
+    `progress(done, total)` is called as chunks finish. Raises CertificateError, also when what the kind is
+    printed from is not made yet or out of date (`stages.require`: awards before the Qualifier Award...)."""
+    from milsetctl import stages
+    from milsetctl.models import StageError
+
+    if f"certificates:{kind}" in stages.STAGES:  # (an unknown kind is refused by `recipients`)
+        try:
+            stages.require(ws, f"certificates:{kind}", f"milsetctl certificates {kind}")
+        except StageError as exc:
+            raise CertificateError(str(exc), 1) from None
     people = recipients(ws, kind)
     if only:
         wanted = set(only)
@@ -472,6 +481,10 @@ def issue_certificates(ws: Workspace, kind: str, out: Path | None = None, only: 
                                      "already_printed": sum(1 for i in batch.issued if i.skipped),
                                      "refused": [r.key for r in batch.refused],
                                      "superseded": [item["code"] for item in superseded]})
+    # the whole kind printed: its words are watched from now on
+    if not only and not batch.refused and f"certificates:{kind}" in stages.STAGES:
+        stages.record(ws, f"certificates:{kind}", {"outputs": [str(folder)], "entries": sorted(
+            {i.entry_id for i in batch.issued if i.entry_id})})
     return batch
 
 

@@ -68,6 +68,11 @@ def write_proof(ws: Workspace, kind: str, out: Path | None = None, only: list[st
     pdf = folder / f"{kind}-proof.pdf"
     with atomic_path(pdf) as tmp:
         HTML(string=html).write_pdf(tmp)
+    if not only:
+        from milsetctl import stages
+
+        stages.record(ws, "certificates:proof", {"kind": kind, "outputs": [str(xlsx), str(pdf)],
+                                                 "entries": sorted({c.entry_id for c in people if c.entry_id})})
     return Proof(kind, xlsx, pdf, len(rows), sum(1 for r in rows if r[-1] != "yes"))
 
 

@@ -162,9 +162,16 @@ def build_gallery(ws: Any, out: Path | None = None) -> Gallery:
     Raises GalleryError (code 1) when there are no awards or none for the gallery, (code 2) when `out` is inside
     the submissions folder. A photo that cannot be read is left out with a warning; the rest is built. Pages and
     images of entries no longer in the gallery are removed (the folder is the tool's own)."""
+    from milsetctl import stages
+    from milsetctl.models import StageError
+
     out = Path(out) if out is not None else Path(ws.root) / "gallery"
     if _inside(out, ws.settings.source):
         raise GalleryError(f"--out {out}: inside the submissions folder, which is never written", 2)
+    try:
+        stages.require(ws, "gallery", "milsetctl gallery")
+    except StageError as exc:
+        raise GalleryError(str(exc), 1) from None
     stage, rows = select(ws)
     gallery = Gallery(out=out, stage=stage)
     cache = Path(ws.root) / "cache" / "gallery"
@@ -197,6 +204,7 @@ def build_gallery(ws: Any, out: Path | None = None) -> Gallery:
         raise GalleryError("no photo of the gallery could be read: " + "; ".join(gallery.warnings))
     _write_pages(ws, gallery, items, len(rows))
     _prune(gallery)
+    stages.record(ws, "gallery", {"outputs": [str(out)], "entries": [p.entry_id for p in gallery.photos]})
     return gallery
 
 

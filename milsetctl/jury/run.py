@@ -162,6 +162,13 @@ def make_sheets(ws: Workspace, jurors_file: Path, quorum: int | None = None, see
     Raises JurorFileError (every problem of the juror file; nothing stored), JuryError (no anonymous IDs,
     negative quorum).
     """
+    from milsetctl import stages
+    from milsetctl.models import StageError
+
+    try:
+        stages.require(ws, "jury-sheets")
+    except StageError as exc:
+        raise JuryError(str(exc)) from None
     settings = ws.settings
     jury = settings.jury
     if quorum is None:
@@ -245,6 +252,7 @@ def make_sheets(ws: Workspace, jurors_file: Path, quorum: int | None = None, see
         "added": len(result.added), "removed": len(result.removed), "retired": len(result.retired),
         "withdrawn_sheets": [w["file"] for w in withdrawn], "short": [s["anon_id"] for s in short],
     })
+    stages.record(ws, "jury-sheets", {"jurors_file": str(jurors_file)})
     return JurySheetsResult(round_id=round_id, stage=stage, quorum=result.quorum, seed=seed,
                             min_jurors=int(jury.get("min_jurors", 10)), sheets=rows, withdrawn=withdrawn,
                             short=short, conflicts=conflicts, warnings=warnings, notes=notes, assignment=result)

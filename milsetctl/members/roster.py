@@ -265,6 +265,9 @@ def import_roster(ws: Workspace, path: Path) -> ImportResult:
     if rows:
         ws.ledger.save_members(rows, history, path.name, audits)
     result.total = len(ws.ledger.members())
+    from milsetctl import stages
+
+    stages.record(ws, "members", {"roster": str(path.resolve())})
     return result
 
 

@@ -336,6 +336,17 @@ def render_contest_html(report: ContestReport) -> str:
     return _template().render(report=report, charts=charts, tables=tables, agreement=report.agreement)
 
 
+def publish_contest_report(ws: Workspace, path: Path) -> ContestReport:
+    """`contest_report` written to `path` as HTML, and recorded as the report stage (status says when the entries
+    or awards it shows change). Raises OSError when the page cannot be written."""
+    from milsetctl import stages
+
+    report = contest_report(ws)
+    write_contest_html(report, path)
+    stages.record(ws, "report", {"outputs": [str(path)]})
+    return report
+
+
 def write_contest_html(report: ContestReport, path: Path) -> Path:
     """Write the page to a temporary name beside `path`, then rename (a killed run leaves no half page)."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -404,6 +404,9 @@ def score_round(ws: Any, sheets: Sequence[Path], *, method: str | None = None, a
         replaced, stored = int(info.get("replaced_rows", 0)), int(info.get("stored_rows", len(rows)))
         if ranked and ranking is not None:
             ws.ledger.save_ranking(_ranking_rows(ranking, criteria), method, run_id)
+            from milsetctl import stages
+
+            stages.record(ws, "score", {"sheets": [str(Path(s).resolve()) for s in sheets]})
     blocked = None
     if not rankable:
         if not storable and rnd.entry_of:

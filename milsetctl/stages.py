@@ -1,0 +1,428 @@
+"""The contest's stage graph: what each stage reads from the ledger, whether what it made is still current, and
+which command makes it current.
+
+Every stage (validate, decisions, anonymise, jury sheets, score, awards, the award list, nominate, certificates by
+kind, gallery, report, members) declares the ledger facts it reads. When it runs it records a snapshot of them
+(one short digest per key and field, table `stage_runs`); `check` compares that snapshot with the ledger now and
+says, per stage, done / stale (what changed, by entry and field) / not-yet, and the next command. `require` is
+how a stage refuses to work from an input that is out of date or not made yet (StageError, exit 1), naming what
+changed and the command to run. One place answers "is it current", so a grade corrected after `score`, a title
+corrected after the certificates, or a juror's late sheet is seen by every stage and by `status` alike.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shlex
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from milsetctl.models import StageError
+
+# --- facts -------------------------------------------------------------------------------------------------------
+Rows = dict[str, tuple[Any, ...]]  # key -> field values
+
+
+@dataclass(frozen=True)
+class Fact:
+    """A slice of the ledger a stage reads. `fields` names the values of each key's tuple (for what-changed
+    lines); `added`/`removed` say what a new or vanished key means for the stage's outputs."""
+
+    name: str
+    fields: tuple[str, ...]
+    read: Callable[[Any, dict[str, Any]], Rows]
+    added: str = "new"
+    removed: str = "gone"
+    noun: str = ""  # how a key is named ("sheet", "juror"); empty for entries (their IDs say it)
+
+
+def _eligible(ws: Any, detail: dict[str, Any]) -> Rows:
+    return {r["entry_id"]: (r["category"], r["sha256"]) for r in ws.ledger.entries()
+            if r["status"] == "eligible"}
+
+
+def _eligible_photos(ws: Any, detail: dict[str, Any]) -> Rows:
+    return {r["entry_id"]: (r["sha256"],) for r in ws.ledger.entries() if r["status"] == "eligible"}
+
+
+def _scope(ws: Any, detail: dict[str, Any]) -> set[str] | None:
+    scope = detail.get("entries")
+    return None if scope is None else set(scope)
+
+
+def _words(ws: Any, detail: dict[str, Any]) -> Rows:
+    """What outputs print of an entry: the names, school, title... of the entries the stage's outputs name."""
+    scope = _scope(ws, detail)
+    return {r["entry_id"]: (r["name"], r["school"], r["title"], r["description"], r["contestant_id"], r["country"],
+                            r["province"], r["grade"])
+            for r in ws.ledger.entries(present_only=False) if scope is None or r["entry_id"] in scope}
+
+
+def _blind_words(ws: Any, detail: dict[str, Any]) -> Rows:
+    """What the jurors see of an entry that could unblind them (title, description), for the packaged entries. (Its
+    category is shown too, but a corrected category changes what the ranking cuts, not what a juror saw.)"""
+    packaged = {r["entry_id"] for r in ws.ledger.anon_rows()}
+    return {r["entry_id"]: (r["title"], r["description"]) for r in ws.ledger.entries() if r["entry_id"] in packaged}
+
+
+def _package(ws: Any, detail: dict[str, Any]) -> Rows:
+    return {r["anon_id"]: (r["entry_id"], r["sha256"]) for r in ws.ledger.anon_rows()}
+
+
+def _jurors(ws: Any, detail: dict[str, Any]) -> Rows:
+    return {r["juror_id"]: (r["name"], r["affiliation"], r["country"], r["school"], r["active"])
+            for r in ws.ledger.jurors()}
+
+
+def _sheets(ws: Any, detail: dict[str, Any]) -> Rows:
+    """The score sheets in the folders `score` read (a late sheet, or one re-sent, makes the ranking stale)."""
+    out: Rows = {}
+    for folder in detail.get("sheets") or ():
+        path = Path(folder)
+        files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith((".", "~$"))) \
+            if path.is_dir() else ([path] if path.is_file() else [])
+        for p in files:
+            try:
+                stat = p.stat()
+            except OSError:
+                continue
+            out[p.name] = (f"{stat.st_size}:{stat.st_mtime_ns}",)
+    return out
+
+
+def _ranking(ws: Any, detail: dict[str, Any]) -> Rows:
+    return {r["entry_id"]: (r["category"], r["rank"], None if r["score"] is None else round(float(r["score"]), 6))
+            for r in ws.ledger.ranking()}
+
+
+def _awards(ws: Any, detail: dict[str, Any]) -> Rows:
+    return {r["entry_id"]: (r["award"], r["category"], r["rank"]) for r in ws.ledger.awards() if r["award"]}
+
+
+def _members(ws: Any, detail: dict[str, Any]) -> Rows:
+    return {r["member_id"]: (r["organisation"], r["country"], r["contact"], r["fee_paid_until"])
+            for r in ws.ledger.members()}
+
+
+def _settings(*names: str) -> Callable[[Any, dict[str, Any]], Rows]:
+    """Settings as `section` or `section.key` (only what the stage's result depends on: remembering a manifest
+    rewrites [contest] and changes no ranking)."""
+    def read(ws: Any, detail: dict[str, Any]) -> Rows:
+        raw = ws.settings.raw
+        out: Rows = {}
+        for name in names:
+            section, _, key = name.partition(".")
+            value = (raw.get(section) or {}).get(key) if key else raw.get(section) or {}
+            out[name] = (json.dumps(value, sort_keys=True, default=str),)
+        return out
+    return read
+
+
+FACTS: dict[str, Fact] = {f.name: f for f in (
+    Fact("eligible", ("category", "photo"), _eligible, "is now eligible", "is no longer eligible"),
+    Fact("eligible-photos", ("photo",), _eligible_photos, "is now eligible", "is no longer eligible"),
+    Fact("words", ("name", "school", "title", "description", "contestant ID", "country", "province", "grade"),
+         _words, "is new", "is gone from the submissions"),
+    Fact("blind-words", ("title", "description"), _blind_words, "is new in the package",
+         "left the package"),
+    Fact("package", ("entry", "photo"), _package, "is a new anonymous ID", "was withdrawn", "anonymous ID"),
+    Fact("jurors", ("name", "affiliation", "country", "school", "active"), _jurors, "joined", "left", "juror"),
+    Fact("sheets", ("file",), _sheets, "is new", "is gone", "sheet"),
+    Fact("ranking", ("category", "rank", "score"), _ranking, "is newly ranked", "is no longer ranked"),
+    Fact("awards", ("award", "category", "rank"), _awards, "now has an award", "no longer has an award"),
+    Fact("members", ("organisation", "country", "contact", "fees paid until"), _members, "joined", "left",
+         "member"),
+    Fact("jury-settings", ("settings",), _settings("jury.criteria", "jury.weights", "jury.method", "jury.score_min",
+                                                   "jury.score_max", "contest.stage"), "set", "unset", "setting"),
+    Fact("award-settings", ("settings",), _settings("awards", "contest.stage"), "set", "unset", "setting"),
+)}
+
+
+# --- stages --------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Stage:
+    """One stage of the contest: the facts it reads, the stages whose current output it needs (`needs`), and the
+    command that makes it (`{...}` filled from its last record's detail)."""
+
+    name: str
+    title: str
+    facts: tuple[str, ...]
+    command: str
+    needs: tuple[str, ...] = ()  # stages that must have been made
+    current: tuple[str, ...] = ()  # of those, the ones whose output must also be current (else this is stale)
+    optional: bool = False  # a stage a contest may skip (shown as "not yet" without being waited on)
+    made: Callable[[Any], bool] | None = None  # evidence in the ledger that it ran before stages were recorded
+
+
+def _has(sql: str) -> Callable[[Any], bool]:
+    return lambda ws: ws.ledger.db.execute(sql).fetchone() is not None
+
+
+def _issued(kind: str) -> Callable[[Any], bool]:
+    return lambda ws: bool(ws.ledger.issued_certificates(kind))
+
+
+STAGES: dict[str, Stage] = {s.name: s for s in (
+    Stage("validate", "validate: who is eligible, and why", (), "milsetctl validate"),
+    Stage("decisions", "decisions on the entries waiting for review", (), "milsetctl decide ENTRY accept|reject "
+          "--reason TEXT", ("validate",)),
+    Stage("anonymise", "the blind jury package", ("eligible-photos", "blind-words"), "milsetctl anonymise",
+          ("validate",), made=_has("SELECT 1 FROM anon_ids LIMIT 1")),
+    Stage("jury-sheets", "one score sheet per juror", ("package", "blind-words", "jurors"),
+          "milsetctl jury sheets --jurors {jurors_file}", ("anonymise",), ("anonymise",), optional=True,
+          made=_has("SELECT 1 FROM jurors LIMIT 1")),
+    Stage("score", "the combined ranking", ("eligible", "package", "sheets", "jury-settings"),
+          "milsetctl score {sheets}", ("anonymise",), made=_has("SELECT 1 FROM ranking LIMIT 1")),
+    Stage("awards", "the awards", ("ranking", "award-settings"), "milsetctl awards", ("score",), ("score",),
+          made=_has("SELECT 1 FROM awards LIMIT 1")),
+    Stage("award-list", "the award list export", ("awards", "words"), "milsetctl awards --export {export}",
+          ("awards",), ("awards",), optional=True),
+    Stage("nominate", "the nomination for the global round", ("awards", "words"),
+          "milsetctl nominate --top {top} --out {zip}", ("awards",), ("awards",), optional=True),
+    Stage("certificates:participation", "participation certificates", ("eligible-photos", "words"),
+          "milsetctl certificates participation", ("validate",), optional=True, made=_issued("participation")),
+    Stage("certificates:qualifier", "Qualifier Award certificates", ("awards", "words"),
+          "milsetctl certificates qualifier", ("awards",), ("awards",), optional=True, made=_issued("qualifier")),
+    Stage("certificates:global", "global award certificates", ("awards", "words"), "milsetctl certificates global",
+          ("awards",), ("awards",), optional=True, made=_issued("global")),
+    Stage("certificates:gallery", "gallery certificates", ("awards", "words"), "milsetctl certificates gallery",
+          ("awards",), ("awards",), optional=True, made=_issued("gallery")),
+    Stage("certificates:juror", "juror certificates", ("jurors",), "milsetctl certificates juror",
+          ("jury-sheets",), optional=True, made=_issued("juror")),
+    Stage("certificates:proof", "the certificates' proof list", ("words",),
+          "milsetctl certificates {kind} --proof", ("validate",), optional=True),
+    Stage("gallery", "the virtual gallery", ("awards", "words"), "milsetctl gallery", ("awards",), ("awards",),
+          optional=True),
+    Stage("report", "the contest report", ("eligible", "awards"), "milsetctl report", ("validate",),
+          optional=True),
+    Stage("members", "the member roster", (), "milsetctl members import {roster}", (), optional=True,
+          made=_has("SELECT 1 FROM members LIMIT 1")),
+    Stage("certificates:member", "member certificates", ("members",), "milsetctl certificates member",
+          ("members",), optional=True, made=_issued("member")),
+)}
+
+
+def _digest(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, ensure_ascii=False, default=str).encode("utf-8")).hexdigest()[:6]
+
+
+def _snapshot_of(ws: Any, stage: Stage, detail: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """{fact: {key: "d1.d2..."}}: one short digest per field, so a change can be named by field, and nothing a
+    purge would have to scrub (no names or titles, only digests)."""
+    return {name: {key: ".".join(_digest(v) for v in values) for key, values in FACTS[name].read(ws, detail).items()}
+            for name in stage.facts}
+
+
+def record(ws: Any, stage: str, detail: dict[str, Any] | None = None) -> None:
+    """Remember that `stage` ran, with the facts it read now. detail: its arguments for the next command
+    (`sheets`, `jurors_file`, `top`, `zip`, `export`, `roster`, `kind`), the entries its outputs name (`entries`:
+    only their words are watched), and the files it wrote (`outputs`)."""
+    spec = STAGES[stage]
+    detail = dict(detail or {})
+    ws.ledger.record_stage(stage, _snapshot_of(ws, spec, detail), detail)
+
+
+# --- checks --------------------------------------------------------------------------------------------------------
+@dataclass
+class StageState:
+    """One stage's standing: `state` done | stale | not-yet, `why` (lines), `next` (the command, or None)."""
+
+    stage: str
+    title: str
+    state: str
+    why: list[str] = field(default_factory=list)
+    next: str | None = None
+    at: str | None = None  # when it last ran (ISO, UTC)
+    outputs: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"stage": self.stage, "state": self.state, "why": "; ".join(self.why) or None, "next": self.next,
+                "title": self.title, "at": self.at}
+
+
+def _command(stage: Stage, detail: dict[str, Any]) -> str:
+    values = {"jurors_file": "JURORS.xlsx", "sheets": "SHEETS...", "top": "N", "zip": "FILE.zip",
+              "export": "FILE.xlsx", "roster": "ROSTER.xlsx", "kind": "KIND"}
+    for key in values:
+        given = detail.get(key)
+        if given:
+            values[key] = " ".join(shlex.quote(_shown_path(g)) for g in given) if isinstance(given, list) else \
+                shlex.quote(_shown_path(given))
+    return stage.command.format(**values)
+
+
+def _shown_path(value: Any) -> str:
+    """A recorded path as short as it can be said from here (relative when under the current folder)."""
+    import os
+
+    text = str(value)
+    if not os.path.isabs(text):
+        return text
+    try:
+        rel = os.path.relpath(text)
+    except ValueError:  # another drive (Windows)
+        return text
+    return rel if not rel.startswith("..") else text
+
+
+def _changes(fact: Fact, before: dict[str, str], now: dict[str, str], current: Rows, limit: int = 4) -> list[str]:
+    lines: list[str] = []
+    label = f"{fact.noun} " if fact.noun else ""
+    added = sorted(now.keys() - before.keys())
+    removed = sorted(before.keys() - now.keys())
+    changed = sorted(k for k in now.keys() & before.keys() if now[k] != before[k])
+    for key in changed:
+        old, new = before[key].split("."), now[key].split(".")
+        names = [f for f, a, b in zip(fact.fields, old, new, strict=False) if a != b] or ["content"]
+        values = current.get(key, ())
+        valued, plain = [], []
+        for name in names:
+            index = fact.fields.index(name) if name in fact.fields else -1
+            value = values[index] if 0 <= index < len(values) else None
+            # a category, an award or a rank is said as it is now; a person's words only by field
+            if name in ("category", "award", "rank", "active") and value is not None:
+                valued.append(f"{name} now {value}")
+            else:
+                plain.append(name)
+        parts = valued + ([f"{', '.join(plain)} changed"] if plain else [])
+        lines.append(f"{label}{key}: {', '.join(parts)}")
+    lines += [f"{label}{k} {fact.added}" for k in added]
+    lines += [f"{label}{k} {fact.removed}" for k in removed]
+    if len(lines) > limit:
+        return lines[:limit] + [f"and {len(lines) - limit} more"]
+    return lines
+
+
+def check(ws: Any) -> list[StageState]:
+    """Every stage's standing, in the contest's order (see `Stage`); reads the ledger only."""
+    records = ws.ledger.stage_runs()
+    states: dict[str, StageState] = {}
+    waiting = [r["entry_id"] for r in ws.ledger.entries() if r["status"] == "review"]
+    validated = ws.ledger.last_audit("validate") is not None or \
+        ws.ledger.db.execute("SELECT 1 FROM entries LIMIT 1").fetchone() is not None
+    current_cache: dict[tuple[str, str], Rows] = {}
+
+    def current(fact: str, detail: dict[str, Any]) -> Rows:
+        key = (fact, json.dumps(detail.get("entries"), default=str) + json.dumps(detail.get("sheets"), default=str))
+        if key not in current_cache:
+            current_cache[key] = FACTS[fact].read(ws, detail)
+        return current_cache[key]
+
+    for stage in STAGES.values():
+        st = StageState(stage.name, stage.title, "not-yet")
+        rec = records.get(stage.name)
+        detail = json.loads(rec["detail"] or "{}") if rec is not None else {}
+        st.at = rec["at"] if rec is not None else None
+        st.outputs = [str(o) for o in detail.get("outputs") or ()]
+        if stage.name == "validate":
+            st.state = "done" if validated else "not-yet"
+            st.next = None if validated else "milsetctl validate SOURCE"
+            states[stage.name] = st
+            continue
+        if stage.name == "decisions":
+            if not validated:
+                st.why, st.next = ["validate first"], states["validate"].next
+            elif waiting:
+                shown = ", ".join(waiting[:8]) + (f" and {len(waiting) - 8} more" if len(waiting) > 8 else "")
+                st.why = [f"{len(waiting)} entr{'y waits' if len(waiting) == 1 else 'ies wait'} for a decision: "
+                          f"{shown}"]
+                st.next = f"milsetctl decide {waiting[0]} accept|reject --reason TEXT"
+            else:
+                st.state = "done"
+            states[stage.name] = st
+            continue
+        blocked = [n for n in stage.needs if states[n].state == "not-yet"]
+        if rec is None:
+            if stage.made is not None and stage.made(ws):  # made before this version recorded stages
+                st.state = "done"
+                st.why = ["made before its inputs were recorded: run it again to have them watched"]
+            elif blocked:
+                first = states[blocked[0]]
+                st.why = [f"needs {first.title} ({blocked[0]}) first"]
+                st.next = first.next
+            else:
+                st.why = ["not made yet"]
+                st.next = _command(stage, detail)
+            states[stage.name] = st
+            continue
+        snapshot = json.loads(rec["snapshot"] or "{}")
+        changes: list[str] = []
+        for name in stage.facts:
+            now_rows = current(name, detail)
+            now = {k: ".".join(_digest(v) for v in values) for k, values in now_rows.items()}
+            changes += _changes(FACTS[name], snapshot.get(name, {}), now, now_rows)
+        stale_needs = [n for n in stage.current if states[n].state == "stale"]
+        if changes:
+            st.state = "stale"
+            st.why = [f"changed since it ran: {'; '.join(changes)}"]
+            st.next = _command(stage, detail)
+        if stale_needs:
+            upstream = states[stale_needs[0]]
+            st.state = "stale"
+            st.why.append(f"{upstream.title} ({upstream.stage}) is out of date")
+            st.next = upstream.next
+        if not changes and not stale_needs:
+            st.state = "done"
+        states[stage.name] = st
+    return list(states.values())
+
+
+def state_of(ws: Any, stage: str) -> StageState:
+    return next(s for s in check(ws) if s.stage == stage)
+
+
+def require(ws: Any, stage: str, action: str | None = None) -> None:
+    """Refuse to run `action` (default: the stage) from an input that is out of date or not made yet.
+
+    Looks at the stages `stage` needs: each must be done (made, and current). Raises StageError (exit 1) naming
+    what changed and the command that makes it current."""
+    spec = STAGES[stage]
+    states = {s.stage: s for s in check(ws)}
+    doing = action or f"milsetctl {stage.replace(':', ' ').replace('-', ' ')}"
+    for need in spec.needs:
+        st = states[need]
+        if st.state == "not-yet":
+            steps = _missing_chain(states, need)
+            if len(steps) > 1:
+                order = ", then ".join(f"`{_command(STAGES[s.stage], _detail_of(ws, s.stage))}`" for s in steps)
+                raise StageError(f"{doing} needs {st.title} ({need}), which is not made yet, nor what it is made "
+                                 f"from: run {order}")
+            raise StageError(f"{doing} needs {st.title} ({need}), which is not made yet: run `{st.next}` first")
+        if st.state == "stale" and need in spec.current:
+            raise StageError(f"{doing} would work from out-of-date input: {st.title} ({need}) is out of date "
+                             f"({'; '.join(st.why)}). Run `{st.next}` first")
+
+
+def _missing_chain(states: dict[str, StageState], name: str) -> list[StageState]:
+    """The stages not made yet that `name` waits on, `name` included, in the order to run them."""
+    out: list[StageState] = []
+
+    def visit(n: str) -> None:
+        st = states[n]
+        if st.state != "not-yet" or st in out:
+            return
+        for need in STAGES[n].needs:
+            if need != "decisions":
+                visit(need)
+        out.append(st)
+
+    visit(name)
+    return out
+
+
+def _detail_of(ws: Any, stage: str) -> dict[str, Any]:
+    rec = ws.ledger.stage_runs().get(stage)
+    return json.loads(rec["detail"] or "{}") if rec is not None else {}
+
+
+def remake_lines(ws: Any, stages: Iterable[StageState] | None = None) -> list[str]:
+    """The outputs that are out of date, one line each with the command that makes them current (validate's
+    "make again" list, and status's)."""
+    out = []
+    for st in stages if stages is not None else check(ws):
+        if st.state == "stale":
+            out.append(f"{st.title}: {'; '.join(st.why)} — {st.next}")
+    return out
