@@ -69,6 +69,9 @@ echo; echo "== 11. the audit trail (checked link by link) and the anonymised res
 "${ctl[@]}" audit -w "$ws" --verify
 "${ctl[@]}" export --anonymised "$ws/reports/results-anonymised.xlsx" -w "$ws"
 
+echo; echo "== 12. status: the contest stage by stage, what waits on a person, and the next command"
+"${ctl[@]}" status -w "$ws"
+
 echo
 echo "Validation report: $ws/reports/validation.html"
 echo "Jury package:      $ws/jury/package/ (contact-sheet.html, contact-sheet.pdf, photos/)"
