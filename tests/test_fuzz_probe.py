@@ -1,15 +1,16 @@
-"""Fuzz the probe with a few hundred mutated JPEG/PNG headers (tests/fuzz_seeds.py), in a time budget.
+"""Fuzz the probe with a few hundred mutated JPEG/PNG headers (tests/fuzz_seeds.py).
 
 The probe must turn every file into a verdict (readable, or an error saying why not), never raise, never hang
 and never report a machine failure (`transient`) for a broken file. The corpus runs in one child process: a
 case that hangs inside C code (where no Python timer can interrupt it) is caught by the parent's per-case
-timeout, the child killed, and the case named for replay (`fuzz_seeds.case(N)`).
+hang guard, the child killed, and the case named for replay (`fuzz_seeds.case(N)`). How fast the corpus goes is
+not asserted here (a time budget failed on a busy machine): bench/bench_bounds.py times it against probing the
+unmutated seeds, in the same run.
 """
 
 from __future__ import annotations
 
 import multiprocessing
-import time
 import traceback
 from pathlib import Path
 
@@ -19,20 +20,17 @@ from fuzz_seeds import case, corpus, seeds
 from milsetctl.probe import probe_bytes
 
 CASES = 600  # about 1 s on one core (5,000 pass in 2.5 s)
-PER_CASE_S = 5.0
-BUDGET_S = 20.0
+HANG_S = 120.0  # a case still without a verdict after this long hangs (one takes ~2 ms): a guard, not a budget
 MAX_PIXELS = 120_000_000  # the default contest limit (photo.max_megapixels)
 
 
-def _verdict(index: int) -> tuple[int, str, str | None, str | None, float]:
-    """(index, name, error verdict or None for readable, a problem with the verdict or None, seconds)."""
+def _verdict(index: int) -> tuple[int, str, str | None, str | None]:
+    """(index, name, error verdict or None for readable, a problem with the verdict or None)."""
     name, data = case(index)
-    started = time.monotonic()
     try:
         probe = probe_bytes(data, Path("fuzz.bin"), f"fuzz-{index}", MAX_PIXELS)
     except BaseException:  # noqa: BLE001 - the point of the test: report whatever escaped
-        return index, name, None, "raised: " + traceback.format_exc(limit=4), time.monotonic() - started
-    elapsed = time.monotonic() - started
+        return index, name, None, "raised: " + traceback.format_exc(limit=4)
     problem = None
     if probe.transient:
         problem = f"a broken file reported as a machine failure: {probe.transient}"
@@ -42,7 +40,7 @@ def _verdict(index: int) -> tuple[int, str, str | None, str | None, float]:
         problem = "an empty error message"
     elif probe.info.sha256 == "" or probe.info.size != len(data):
         problem = "hash or size missing"
-    return index, name, probe.info.error, problem, elapsed
+    return index, name, probe.info.error, problem
 
 
 def _child(conn, count: int) -> None:  # type: ignore[no-untyped-def]
@@ -67,14 +65,13 @@ def test_probe_survives_the_fuzz_corpus() -> None:
     ctx = multiprocessing.get_context("fork")
     parent, child_end = ctx.Pipe(duplex=False)
     worker = ctx.Process(target=_child, args=(child_end, CASES), daemon=True)
-    started = time.monotonic()
     worker.start()
     child_end.close()
     results, problems = [], []
     try:
         for expected in range(CASES):
-            if not parent.poll(PER_CASE_S):
-                pytest.fail(f"the probe hangs (over {PER_CASE_S} s) on {case(expected)[0]}")
+            if not parent.poll(HANG_S):
+                pytest.fail(f"the probe hangs (over {HANG_S:g} s) on {case(expected)[0]}")
             result = parent.recv()
             results.append(result)
             if result[3]:
@@ -82,11 +79,8 @@ def test_probe_survives_the_fuzz_corpus() -> None:
     finally:
         worker.kill()
         worker.join(5)
-    total = time.monotonic() - started
     assert not problems, "\n".join(problems[:10])
-    assert total < BUDGET_S, f"{CASES} cases took {total:.1f} s"
-    slowest = max(results, key=lambda r: r[4])
-    assert slowest[4] < PER_CASE_S / 2, slowest
+    assert [r[0] for r in results] == list(range(CASES))  # every case got its verdict
     # the corpus really exercises both verdicts: most mutations break the file, some leave it readable
     broken = sum(1 for r in results if r[2])
     assert CASES * 0.3 < broken < CASES, broken

@@ -13,7 +13,6 @@ import io
 import json
 import re
 import struct
-import time
 import zipfile
 import zlib
 from pathlib import Path
@@ -159,13 +158,13 @@ def _junk_manifest(folder: Path, rows: int) -> None:
     (folder / "entries.csv").write_text("\r\n".join(lines), encoding="utf-8")
 
 
-def test_a_100000_row_junk_manifest_is_read_in_bounded_time(tmp_path: Path) -> None:
+def test_a_100000_row_junk_manifest_is_read_row_by_row(tmp_path: Path) -> None:
+    """Every junk row becomes an entry with its own problems. The time it takes (about 3 s alone on one core) is
+    bench/bench_bounds.py's to judge, as a ratio to parsing the same CSV: a wall-clock limit here failed on a busy
+    machine."""
     make_jpeg(tmp_path / "good.jpg", size=SMALL)
     _junk_manifest(tmp_path, 100_000)
-    started = time.monotonic()
     subs = read_submissions(tmp_path, defaults())
-    elapsed = time.monotonic() - started
-    assert elapsed < 30, elapsed  # about 3 s alone on one core
     listed = [e for e in subs.entries if e.listed]
     assert len(listed) == 80_001  # blank rows skipped; every other row an entry with its own problems
     good = next(e for e in listed if e.contestant_id == "C1")
@@ -273,11 +272,11 @@ def _bombs() -> dict[str, tuple[bytes, str | None]]:
                                   "exif-huge-counts.jpg", "exif-loop.png", "ztxt-bomb.png", "itxt-bomb.png",
                                   "iccp-bomb.png", "5000-text-chunks.png", "50000x50000.png", "50000x50000.jpg",
                                   "20000x20000.png", "65535x65535.jpg"])
-def test_metadata_and_pixel_bombs_get_a_verdict_in_bounded_time(name: str, recwarn: pytest.WarningsRecorder) -> None:
+def test_metadata_and_pixel_bombs_get_a_verdict_without_decoding(name: str, recwarn: pytest.WarningsRecorder) -> None:
+    """A verdict without decoding the claimed pixels or inflating the text (the notes and errors say so); the cost
+    against an ordinary photo's probe is bench/bench_bounds.py's to judge (a wall-clock limit failed when busy)."""
     data, word = _bombs()[name]
-    started = time.monotonic()
     probe = probe_bytes(data, Path(name), name, 120_000_000)
-    assert time.monotonic() - started < 2.0
     assert probe.transient is None
     if word is None:  # the picture is fine; the bad metadata is skipped (with a note for a text bomb)
         assert probe.readable, probe.info.error
@@ -297,9 +296,7 @@ def test_a_batch_with_every_bomb_still_checks_the_good_photo(tmp_path: Path) -> 
         (source / name).write_bytes(data)
         rows.append(_row(i + 2, name))
     write_manifest(source, rows)
-    started = time.monotonic()
     data, result = _validate(source, tmp_path / "ws")
-    assert time.monotonic() - started < 60
     by_file = {e["file"]: e for e in data["entries"]}
     assert len(by_file) == len(rows)
     assert not _findings(by_file["good.jpg"], "unreadable") and not _findings(by_file["good.jpg"], "format")
@@ -371,9 +368,7 @@ def test_zip_bombs_are_refused_and_the_other_packages_read(tmp_path: Path) -> No
             zf.writestr(f"layer{i}.bin", b"\x00" * (4 << 20))
     _zip(source / "nested.zip", [("entries.csv", _package_manifest(["a.jpg"], "Kenya")), ("a.jpg", photo),
                                  ("more.zip", inner.getvalue())])
-    started = time.monotonic()
     entries, files, notes = read_nominations(source, find_packages(source), defaults(), cache)
-    assert time.monotonic() - started < 10
     refused = [n for n in notes if "refused, not extracted" in n]
     assert any(n.startswith("ratio.zip") and "inflates" in n for n in refused), notes
     assert any(n.startswith("many.zip") and f"{MAX_MEMBERS + 2} members" in n for n in refused), notes
@@ -629,7 +624,6 @@ def test_a_workbook_bomb_is_refused_unopened(tmp_path: Path) -> None:
 
     (tmp_path / "m").mkdir()
     manifest = _workbook_bomb(tmp_path / "m" / "entries.xlsx")
-    started = time.monotonic()
     with pytest.raises(ManifestError, match="inflates .*-fold .*zip bomb"):
         read_submissions(tmp_path / "m", defaults())
     assert manifest.stat().st_size < 1 << 20
@@ -640,7 +634,6 @@ def test_a_workbook_bomb_is_refused_unopened(tmp_path: Path) -> None:
                          score_min=1, score_max=10, known_anon_ids={"K7QXAB"}, round_id=None)
     assert result.refused == ["J1 Ann.xlsx"] and len(result.scores) == 4
     assert any("zip bomb" in p.problem for p in result.problems)
-    assert time.monotonic() - started < 5
 
 
 def test_hostile_sidecars_are_findings(tmp_path: Path) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -331,10 +330,9 @@ def test_remote_manifest_is_not_fetched(tmp_path: Path) -> None:
     )
     path.write_bytes(data)
     assert b"c2pa" in data
-    started = time.perf_counter()
     assert findings(path) == []  # the manifest lives elsewhere: nothing embedded to judge
-    assert time.perf_counter() - started < 2.0
-    # and the reader refused to fetch (a default context would try the URL: "could not fetch ...")
+    # and the reader refused to fetch (a default context would try the URL: "could not fetch ..."). That is the
+    # check, not a stopwatch: a wall-clock limit failed on a busy machine (bench/bench_bounds.py times it)
     import c2pa
 
     from milsetctl.rules.provenance import _c2pa_context
