@@ -78,16 +78,25 @@ def _integrity(root: Path) -> str:
 
 def test_a_second_writer_waits_or_stops_naming_the_running_command_and_readers_never_wait(contest: Path) -> None:
     """While `validate` creates and fills a workspace: `decide --wait 0.3` stops with exit 1 naming it, `status`
-    answers at once, and `decide --wait 120` waits for it, then records the decision."""
-    first = _validate_running(contest, "ws")
-    holder = read_holder(contest / "ws")
-    assert holder is not None and holder.pid == first.pid and "validate submissions" in holder.command
-    impatient = start(["--wait", "0.3", "decide", "E0001", "accept", "--reason", "seen", "-w", "ws"], contest)
-    reader = start(["--wait", "0", "status", "-w", "ws"], contest)
-    patient = start(["--wait", "120", "decide", "E0001", "reject", "--reason", "a copy", "-w", "ws"], contest)
+    answers at once, and `decide --wait 120` waits for it, then records the decision.
 
-    code, out, err = finish(impatient)
-    assert first.poll() is None, "validate ended before the second writer gave up: nothing was tested"
+    `validate` is paused (SIGSTOP) while it holds the lock, until the impatient writer and the reader are done:
+    otherwise, on a busy machine, it could finish before a Python start-up of theirs and nothing would be tested.
+    """
+    first = _validate_running(contest, "ws")
+    first.send_signal(signal.SIGSTOP)
+    try:
+        holder = read_holder(contest / "ws")
+        assert holder is not None and holder.pid == first.pid and "validate submissions" in holder.command
+        impatient = start(["--wait", "0.3", "decide", "E0001", "accept", "--reason", "seen", "-w", "ws"], contest)
+        reader = start(["--wait", "0", "status", "-w", "ws"], contest)
+        patient = start(["--wait", "120", "decide", "E0001", "reject", "--reason", "a copy", "-w", "ws"], contest)
+        impatient_done, reader_done = finish(impatient), finish(reader)
+        assert first.poll() is None
+    finally:
+        first.send_signal(signal.SIGCONT)
+
+    code, out, err = impatient_done
     assert code == 1 and out == ""
     message = " ".join(err.split())
     assert "in use by `milsetctl validate submissions -w ws -j 1 --json`" in message
@@ -95,7 +104,7 @@ def test_a_second_writer_waits_or_stops_naming_the_running_command_and_readers_n
     # the holder's start in the contest time zone (Asia/Shanghai by default), readable: no raw ISO
     assert re.search(r"running since \d{4}-\d\d-\d\d \d\d:\d\d \(UTC\+08:00\)", message), message
 
-    code, out, err = finish(reader)
+    code, out, err = reader_done
     assert code == 0 and "waiting" not in err and "workspace" in out
 
     code, out, _ = finish(first)
