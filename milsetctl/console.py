@@ -366,6 +366,10 @@ STATE_WORD = {"done": "done", "stale": "out of date", "not-yet": "not yet"}
 _ALWAYS_SHOWN = ("validate", "decisions", "anonymise", "score", "awards")
 
 
+def validated(st) -> bool:  # type: ignore[no-untyped-def]
+    return any(s.stage == "validate" and s.state == "done" for s in st.stages)
+
+
 def render_stages(console: Console, st) -> None:  # type: ignore[no-untyped-def]
     """The contest stage by stage (done / out of date, and what changed / not yet), what waits on a person, and
     the next command. An optional output nobody has made yet (a certificate kind, the gallery) is left out."""
@@ -377,7 +381,8 @@ def render_stages(console: Console, st) -> None:  # type: ignore[no-untyped-def]
     for s in st.stages:
         if s.state == "not-yet" and s.stage not in _ALWAYS_SHOWN and s.why == ["not made yet"]:
             continue
-        state = f"[{STATE_STYLE[s.state]}]{STATE_WORD[s.state]}[/]"
+        word = "waiting" if s.stage == "decisions" and s.state == "not-yet" and validated(st) else STATE_WORD[s.state]
+        state = f"[{STATE_STYLE[s.state]}]{word}[/]"
         table.add_row(escape(s.stage), state, escape("; ".join(s.why) if s.state != "done" else ""),
                       escape(s.next or "") if s.state != "done" else "")
     console.print(table)

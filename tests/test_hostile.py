@@ -471,6 +471,7 @@ def test_awards_export_csv_and_xlsx_keep_formulas_as_text(hostile_ws, tmp_path: 
 
 def test_nomination_manifest_keeps_formulas_as_text(hostile_ws, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "china.zip"
+    assert runner.invoke(app, ["awards", "-w", str(hostile_ws.root)]).exit_code == 0  # nominate needs the awards
     result = runner.invoke(app, ["nominate", "--top", "2", "--out", str(out), "-w", str(hostile_ws.root)])
     assert result.exit_code == 0, result.output
     with zipfile.ZipFile(out) as zf:
