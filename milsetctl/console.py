@@ -371,6 +371,8 @@ def validated(st) -> bool:  # type: ignore[no-untyped-def]
 
 
 def render_stages(console: Console, st) -> None:  # type: ignore[no-untyped-def]
+    from milsetctl.stages import STAGES
+
     """The contest stage by stage (done / out of date, and what changed / not yet), what waits on a person, and
     the next command. An optional output nobody has made yet (a certificate kind, the gallery) is left out."""
     if not st.stages:
@@ -379,8 +381,8 @@ def render_stages(console: Console, st) -> None:  # type: ignore[no-untyped-def]
                      Col("to make it current", fold=True, ratio=2, drop=1), title="The contest, stage by stage",
                      header_style="bold")
     for s in st.stages:
-        if s.state == "not-yet" and s.stage not in _ALWAYS_SHOWN and s.why == ["not made yet"]:
-            continue
+        if s.state == "not-yet" and s.stage not in _ALWAYS_SHOWN and STAGES[s.stage].optional:
+            continue  # an optional output (a certificate kind, the gallery) nobody has made: not worth a line
         word = "waiting" if s.stage == "decisions" and s.state == "not-yet" and validated(st) else STATE_WORD[s.state]
         state = f"[{STATE_STYLE[s.state]}]{word}[/]"
         table.add_row(escape(s.stage), state, escape("; ".join(s.why) if s.state != "done" else ""),

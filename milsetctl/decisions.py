@@ -137,10 +137,12 @@ def waiting_on_people(ws: Workspace, st: ContestStatus) -> list[str]:
 
 
 def next_command(states: list[Any]) -> str | None:
-    """The command to run next: the first stage not done whose command is known (decisions first, while due);
-    an optional stage (certificates, gallery...) not made yet is no "next" of itself."""
-    for st in states:
-        if st.state != "done" and st.next and not (stages.STAGES[st.stage].optional and st.state == "not-yet"):
-            return str(st.next)
-    return None
+    """The command to run next: the first stage out of date, else a decision due, else the first stage not made
+    yet; an optional stage (certificates, gallery...) not made yet is no "next" of itself."""
+    due = [st for st in states if st.state != "done" and st.next
+           and not (stages.STAGES[st.stage].optional and st.state == "not-yet")]
+    # what is out of date is made current first; then the decisions due (before the package leaves them out);
+    # then what is not made yet
+    order = [s for s in due if s.state == "stale"] + [s for s in due if s.stage == "decisions"] + due
+    return str(order[0].next) if order else None
 

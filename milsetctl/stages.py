@@ -56,8 +56,14 @@ def _scope(ws: Any, detail: dict[str, Any]) -> set[str] | None:
 def _words(ws: Any, detail: dict[str, Any]) -> Rows:
     """What outputs print of an entry: the names, school, title... of the entries the stage's outputs name."""
     scope = _scope(ws, detail)
-    return {r["entry_id"]: (r["name"], r["school"], r["title"], r["description"], r["contestant_id"], r["country"],
-                            r["province"], r["grade"])
+    return {r["entry_id"]: (r["name"], r["school"], r["title"], r["description"], r["contestant_id"], r["country"])
+            for r in ws.ledger.entries(present_only=False) if scope is None or r["entry_id"] in scope}
+
+
+def _manifest_row(ws: Any, detail: dict[str, Any]) -> Rows:
+    """The rest of an entry's manifest row, which a nomination package carries (grade, province, e-mail...)."""
+    scope = _scope(ws, detail)
+    return {r["entry_id"]: (r["grade"], r["province"], r["email"], r["submitted_at"], r["sha256"])
             for r in ws.ledger.entries(present_only=False) if scope is None or r["entry_id"] in scope}
 
 
@@ -124,8 +130,10 @@ def _settings(*names: str) -> Callable[[Any, dict[str, Any]], Rows]:
 FACTS: dict[str, Fact] = {f.name: f for f in (
     Fact("eligible", ("category", "photo"), _eligible, "is now eligible", "is no longer eligible"),
     Fact("eligible-photos", ("photo",), _eligible_photos, "is now eligible", "is no longer eligible"),
-    Fact("words", ("name", "school", "title", "description", "contestant ID", "country", "province", "grade"),
-         _words, "is new", "is gone from the submissions"),
+    Fact("words", ("name", "school", "title", "description", "contestant ID", "country"), _words, "is new",
+         "is gone from the submissions"),
+    Fact("manifest-row", ("grade", "province", "e-mail", "submitted at", "photo"), _manifest_row, "is new",
+         "is gone from the submissions"),
     Fact("blind-words", ("title", "description"), _blind_words, "is new in the package",
          "left the package"),
     Fact("package", ("entry", "photo"), _package, "is a new anonymous ID", "was withdrawn", "anonymous ID"),
@@ -166,7 +174,7 @@ def _issued(kind: str) -> Callable[[Any], bool]:
 
 
 STAGES: dict[str, Stage] = {s.name: s for s in (
-    Stage("validate", "validate: who is eligible, and why", (), "milsetctl validate"),
+    Stage("validate", "the validation", (), "milsetctl validate"),
     Stage("decisions", "decisions on the entries waiting for review", (), "milsetctl decide ENTRY accept|reject "
           "--reason TEXT", ("validate",)),
     Stage("anonymise", "the blind jury package", ("eligible-photos", "blind-words"), "milsetctl anonymise",
@@ -180,7 +188,7 @@ STAGES: dict[str, Stage] = {s.name: s for s in (
           made=_has("SELECT 1 FROM awards LIMIT 1")),
     Stage("award-list", "the award list export", ("awards", "words"), "milsetctl awards --export {export}",
           ("awards",), ("awards",), optional=True),
-    Stage("nominate", "the nomination for the global round", ("awards", "words"),
+    Stage("nominate", "the nomination for the global round", ("awards", "words", "manifest-row"),
           "milsetctl nominate --top {top} --out {zip}", ("awards",), ("awards",), optional=True),
     Stage("certificates:participation", "participation certificates", ("eligible-photos", "words"),
           "milsetctl certificates participation", ("validate",), optional=True, made=_issued("participation")),
