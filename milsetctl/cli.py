@@ -504,10 +504,12 @@ def rules(
     ] = None,
     workspace: WorkspaceOpt = Path("."),
 ) -> None:
-    """List every rule with its ID, severity (as this contest sets it) and why it exists."""
+    """List every rule with its ID, severity (as this contest sets it) and why it exists, then the codes of the
+    problems score reports in the jurors' sheets. RULE may be a rule or a problem code."""
     from milsetctl import settings as settings_mod
-    from milsetctl.console import render_rule, render_rules
-    from milsetctl.rules import all_rules, effective_severity, load_rules
+    from milsetctl.console import render_problem_code, render_problem_codes, render_rule, render_rules
+    from milsetctl.problem_codes import CODES
+    from milsetctl.rules import all_rules, closest, effective_severity, load_rules
     from milsetctl.workspace import is_workspace
 
     try:
@@ -516,12 +518,18 @@ def rules(
         _fail(str(exc), 2)
     if rule_id:
         registry = load_rules()
+        if rule_id in CODES:
+            render_problem_code(out, CODES[rule_id])
+            return
         if rule_id not in registry:
-            _fail(f"no rule {rule_id!r}; `milsetctl rules` lists them", 2)
+            near = closest(rule_id, [*registry, *CODES])
+            _fail(f"no rule or problem code {rule_id!r}" + (f"; did you mean {' or '.join(near)}?" if near else "")
+                  + " (`milsetctl rules` lists them)", 2)
         r = registry[rule_id]
         render_rule(out, r, str(effective_severity(r, settings) or "off"))
         return
     render_rules(out, [(r, str(effective_severity(r, settings) or "off")) for r in all_rules()])
+    render_problem_codes(out, list(CODES.values()))
 
 
 # ==== anonymise: the blind jury package (milsetctl/anonymise/) ====

@@ -26,6 +26,7 @@ from rich.table import Table
 from rich.text import Text
 
 from milsetctl.models import Status, ValidationResult
+from milsetctl.problem_codes import ProblemCode
 from milsetctl.report.tables import TOP_REASONS, reason_counts
 from milsetctl.rules import Rule
 
@@ -328,6 +329,22 @@ def render_rules(console: Console, rules: list[tuple[Rule, str]]) -> None:
         style = SEVERITY_STYLE.get(severity, "dim")
         table.add_row(rule_.id, f"[{style}]{severity}[/]", str(rule_.scope), escape(rule_.summary))
     console.print(table)
+
+
+def render_problem_codes(console: Console, codes: list[ProblemCode]) -> None:
+    table = FitTable(Col("code", no_wrap=True), Col("severity", no_wrap=True), Col("why"),
+                     title="Problems in the jurors' score sheets (score)", header_style="bold", show_lines=False,
+                     expand=True)
+    for c in codes:
+        table.add_row(c.id, f"[{'red' if c.severity == 'error' else 'dim'}]{c.severity}[/]",
+                      escape(c.why.split(". ")[0].rstrip(".") + "."))
+    console.print(table)
+
+
+def render_problem_code(console: Console, code: ProblemCode) -> None:
+    console.print(f"[bold]{code.id}[/]  severity: {code.severity}  area: {code.area} (milsetctl score)")
+    console.print()
+    console.print(escape(code.why))
 
 
 def render_status(console: Console, st) -> None:  # type: ignore[no-untyped-def]

@@ -116,7 +116,7 @@ def test_missing_score_blocks_the_ranking_unless_allow_missing(ws_root: Path) ->
     assert blocked.exit_code == 1
     data = json.loads(blocked.stdout)
     assert data["problems"] == [{"sheet": "Bo.xlsx", "juror": "Bo", "row": 4, "cell": "E4",
-                                 "problem": "ME6666 impact: missing score (blank cell)"}]
+                                 "problem": "ME6666 impact: missing score (blank cell)", "code": "score-blank"}]
     assert data["entries"] == [] and data["ranking_stored"] is False and data["scores_stored"] is False
     with ledger(ws_root) as ws:
         assert ws.ledger.ranking() == [] and ws.ledger.score_rows() == []
@@ -134,7 +134,7 @@ def test_missing_score_blocks_the_ranking_unless_allow_missing(ws_root: Path) ->
     later = json.loads(score(ws_root, str(ws_root / "jury" / "sheets" / "Ann.xlsx"), "--json").stdout)
     assert later["problems"] == [{"sheet": "Bo.xlsx", "juror": "Bo", "row": 4, "cell": None,
                                   "problem": "ME6666: the stored score lacks impact (stored by an earlier "
-                                  "--allow-missing run; send the juror's corrected sheet)"}]
+                                  "--allow-missing run; send the juror's corrected sheet)", "code": "score-missing"}]
     assert later["ranking_stored"] is False and later["scores_stored"] is True
 
 
@@ -159,7 +159,8 @@ def test_an_entry_nobody_scored_and_a_juror_with_no_sheet(ws_root: Path) -> None
     sheet(ws_root, "Ann", only=seven[:-1])
     data = json.loads(score(ws_root, str(ws_root / "jury" / "sheets"), "--json").stdout)
     assert {"sheet": "Ann.xlsx", "juror": "Ann", "row": None, "cell": None,
-            "problem": f"{seven[-1]}: assigned to this juror but not on the sheet (missing scores)"} in data["problems"]
+            "problem": f"{seven[-1]}: assigned to this juror but not on the sheet (missing scores)",
+            "code": "assigned-not-scored"} in data["problems"]
     assert data["scores_stored"] is False
 
 

@@ -519,3 +519,23 @@ def test_dates_shown_as_the_program_shows_them() -> None:
     assert "a date (2022-09-10)" in str(_parse_score(datetime(2022, 9, 10), True, 1, 10)[1])
     assert _parse_score(3.0000000000000004, True, 1, 10) == (3.0, None)
     assert IDS  # the fixtures' IDs are what `read` checks against
+
+
+def test_every_problem_has_a_registered_code(tmp_path: Path) -> None:
+    """Whatever is wrong, the chair gets a stable code with it (`milsetctl rules CODE`)."""
+    from milsetctl.problem_codes import CODES
+
+    bad = [list(r) for r in GOOD]
+    bad[0][1], bad[1][2], bad[2][3], bad[3][4] = "", "x", 11, 7.5
+    write_csv(tmp_path / "J01 Ann.csv", HEAD, bad + [["ZZZZZZ", 1, 1, 1, 1, ""], [None, 5, 5, 5, 5, ""]])
+    write_csv(tmp_path / "J02 Bo.csv", HEAD, GOOD)
+    write_csv(tmp_path / "J02 Bo (1).csv", HEAD, GOOD[:2])
+    (tmp_path / "J03 Cy.xlsx").write_bytes(b"PK\x03\x04broken")
+    (tmp_path / "notes.txt").write_text("remember", encoding="utf-8")
+    write_csv(tmp_path / "J04 Di.csv", ["anon_id", "originality", "comment"], [["K7QX2M", 7, ""]])
+    result = read(sheet_paths([tmp_path]))
+    codes = {p.code for p in result.problems}
+    assert all(p.code in CODES for p in result.problems), [p for p in result.problems if p.code not in CODES]
+    assert {"score-blank", "score-not-number", "score-out-of-range", "score-not-whole", "anon-id-unknown",
+            "anon-id-missing", "juror-twice", "sheet-unreadable", "not-a-sheet",
+            "criterion-column-missing"} <= codes

@@ -211,3 +211,10 @@ def cache_key(rule_: Rule, settings: Any) -> str:
     used = {k: setting_value(settings, k) for k in rule_.uses}
     blob = json.dumps([rule_.id, rule_.version, PROBE_VERSION, used], sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+
+def closest(name: str, known: Iterable[str], limit: int = 3) -> list[str]:
+    """The known names a misspelt one may mean (`rules facce` -> face), most alike first."""
+    import difflib
+
+    return difflib.get_close_matches(name, list(known), n=limit, cutoff=0.6)

@@ -81,10 +81,13 @@ class Problem:
     cell: str | None
     problem: str
     severity: str = "error"
+    # its stable code (milsetctl/problem_codes.py; `milsetctl rules CODE` says why); what is wrong and where is the
+    # problem's identity, so two problems compare by those alone
+    code: str = field(default="", compare=False)
 
     def as_json(self) -> dict[str, Any]:
         return {"sheet": self.sheet, "juror": self.juror, "row": self.row, "cell": self.cell,
-                "problem": self.problem}
+                "problem": self.problem, "code": self.code or None}
 
 
 @dataclass
@@ -502,7 +505,7 @@ def _wide_cells(sheet: str, kind: str, rows: list[tuple[int, list[Any]]], criter
                    None if use_column else juror.juror_id)
     if taken == 2:
         problems.append(Problem(sheet, cells.juror, header_row, None, f"rows {header_row} and {header_row + 1} are "
-                                "read as one two-row header", "note"))
+                                "read as one two-row header", "note", "header-two-rows"))
     if cols.long:
         return _long_cells_from_rows(cells, cols, rows[h + taken:], criteria, problems)
     if cols.anon < 0:
@@ -555,10 +558,10 @@ def _header_notes(cells: _Cells, cols: _Columns, header_row: int, criteria: Sequ
             found = ", ".join(h.strip() for h in cells.headers if h.strip()) or "empty"
             problems.append(Problem(cells.sheet, cells.juror, header_row, None,
                                     f"no column for the criterion '{criterion}' in the header row "
-                                    f"(row {header_row}: {found})"))
+                                    f"(row {header_row}: {found})", "error", "criterion-column-missing"))
     for i in cols.extra:
         problems.append(Problem(cells.sheet, cells.juror, header_row, cells.cell(header_row, i),
-                                f"extra column '{cells.headers[i].strip()}' ignored", "note"))
+                                f"extra column '{cells.headers[i].strip()}' ignored", "note", "column-extra"))
 
 
 def _long_cells_from_rows(cells: _Cells, cols: _Columns, rows: list[tuple[int, list[Any]]],
@@ -575,13 +578,14 @@ def _long_cells(cells: _Cells, cols: _Columns, frame: pd.DataFrame, problems: li
     cells.layout = "long"
     header_row = 1
     if cols.anon < 0:
-        raise SheetError(f"no anon_id column in the header row (row {header_row}: {', '.join(cells.headers)})")
+        raise SheetError(f"no anon_id column in the header row (row {header_row}: {', '.join(cells.headers)})",
+                         "no-sheet")
     if cols.juror < 0 and cells.juror is None:
         raise SheetError("no juror column in the header row of a long score sheet (juror, anon_id, criterion, "
                          "score)")
     for i in cols.extra:
         problems.append(Problem(cells.sheet, None, header_row, cells.cell(header_row, i),
-                                f"extra column '{cells.headers[i].strip()}' ignored", "note"))
+                                f"extra column '{cells.headers[i].strip()}' ignored", "note", "column-extra"))
     n = len(frame)
     values = frame.iloc[:, cols.score]
     cells.frame = {
@@ -623,10 +627,11 @@ class _Checker:
             return _empty_scores(), _empty_pairs(self.criteria)
         rows, cols, anon_cols = f["row"], f["col"], f["anon_col"]
 
-        def add(i: int, juror: str | None, text: str, col: int | None = None, severity: str = "error") -> None:
+        def add(i: int, juror: str | None, text: str, col: int | None = None, severity: str = "error",
+                code: str = "") -> None:
             row = int(rows[i])
             problems.append(Problem(sheet, juror or None, row, cells.cell(row, int(cols[i]) if col is None
-                                                                          else col), text, severity))
+                                                                          else col), text, severity, code))
 
         # each column's distinct values, once
         j_raw, j_uni = _factorize(f["juror"])
@@ -658,7 +663,8 @@ class _Checker:
         if bad.any():
             idx = np.flatnonzero(bad)
             for i, members in _groups(idx, np.zeros(len(idx), dtype=np.int64), rows):
-                add(i, None, "no juror named in this row" + _more_rows(members, rows, i), col=cells.juror_col)
+                add(i, None, "no juror named in this row" + _more_rows(members, rows, i), col=cells.juror_col,
+                    code="juror-missing")
         bad |= skip
 
         # anonymous IDs: 0 known, 1 unknown, 2 withdrawn from the round
@@ -682,14 +688,15 @@ class _Checker:
             group = j_codes[idx].astype(np.int64) * (len(a_uni) + 1) + a_raw[idx]
             for i, members in _groups(idx, group, rows):
                 label = text if kind < 0 else f"{text} {_show_raw(f['anon'][i])}"
-                add(i, jname(i), label + _more_rows(members, rows, i), col=int(anon_cols[i]))
+                add(i, jname(i), label + _more_rows(members, rows, i), col=int(anon_cols[i]),
+                    code="anon-id-missing" if kind < 0 else "anon-id-unknown")
             bad |= mask
         mask = (state == 2) & ~bad
         if mask.any():
             idx = np.flatnonzero(mask)
             for i, members in _groups(idx, j_codes[idx].astype(np.int64) * (len(a_cats) + 1) + a_codes[idx], rows):
                 add(i, jname(i), f"anon ID {aname(i)} was withdrawn from the round: its scores are not ranked"
-                    + _more_rows(members, rows, i), col=int(anon_cols[i]), severity="note")
+                    + _more_rows(members, rows, i), col=int(anon_cols[i]), severity="note", code="anon-id-withdrawn")
             bad |= mask
 
         # criteria (a long sheet names one per row)
@@ -705,7 +712,8 @@ class _Checker:
                     raw = f["criterion"][i]
                     what = ("no criterion named" if _blank(raw) else
                             f"unknown criterion {_show_raw(raw)} (expected {', '.join(self.criteria)})")
-                    add(i, jname(i), what + _more_rows(members, rows, i), col=cells.criterion_col)
+                    add(i, jname(i), what + _more_rows(members, rows, i), col=cells.criterion_col,
+                        code="criterion-unknown")
                 bad |= mask
         else:
             c_idx = np.array([crit_index.get(c, -1) for c in f["criterion"]], dtype=np.int64)
@@ -738,13 +746,14 @@ class _Checker:
                     if RECUSAL.search(str(f["comment"][i] or "")):  # the juror stepped aside, as told to
                         problems.append(Problem(sheet, jname(i) or None, row, span,
                                                 f"{aname(i)}: recused (comment {str(f['comment'][i]).strip()!r}); "
-                                                "ranked on the other jurors' scores", "note"))
+                                                "ranked on the other jurors' scores", "note", "recused"))
                         continue
                     problems.append(Problem(sheet, jname(i) or None, row, span,
-                                            f"{aname(i)}: no score given (all {len(members)} criteria blank)"))
+                                            f"{aname(i)}: no score given (all {len(members)} criteria blank)", "error",
+                                            "entry-skipped"))
                 mask &= ~in_skipped
         for i in np.flatnonzero(mask).tolist():
-            add(i, jname(i), f"{aname(i)} {cname(i)}: {verdicts[v_raw[i]]}")
+            add(i, jname(i), f"{aname(i)} {cname(i)}: {verdicts[v_raw[i]]}", code=_verdict_code(verdicts[v_raw[i]]))
         valid = ~bad  # rows whose juror, anon ID and criterion are known (the value may still be bad)
 
         # the same juror, entry and criterion more than once (a wide sheet: the same anon ID on two rows)
@@ -763,11 +772,11 @@ class _Checker:
                 at_col = None if long else int(anon_cols[i])
                 if same:
                     add(i, jname(i), f"{what} appears more than once (rows {row_list}) with the same scores; "
-                        "counted once", col=at_col, severity="note")
+                        "counted once", col=at_col, severity="note", code="anon-id-repeated")
                     drop[members[rows[members] != rows[i]]] = True
                 else:
                     add(i, jname(i), f"{what} appears more than once (rows {row_list}) with different scores; "
-                        "none of them is used", col=at_col)
+                        "none of them is used", col=at_col, code="anon-id-repeated")
                     drop[members] = True
         keep = valid & ~drop
         usable = keep & ~np.isnan(score)
@@ -798,7 +807,8 @@ class _Checker:
             for m in np.flatnonzero(~present):
                 i = int(first[m // n_c])
                 problems.append(Problem(sheet, jname(i) or None, None, None,
-                                        f"{aname(i)} {self.criteria[m % n_c]}: missing score (no row)"))
+                                        f"{aname(i)} {self.criteria[m % n_c]}: missing score (no row)", "error",
+                                        "score-missing"))
 
         juror_col = _categorical(j_codes[usable], j_cats)
         anon_col = _categorical(a_codes[usable], a_cats)
@@ -821,12 +831,13 @@ class _Checker:
             return
         for a in sorted(self.roster.active.get(juror_id, set()) - anon_ids - self.withdrawn):
             problems.append(Problem(sheet, juror, None, None,
-                                    f"{a}: assigned to this juror but not on the sheet (missing scores)"))
+                                    f"{a}: assigned to this juror but not on the sheet (missing scores)", "error",
+                                    "assigned-not-scored"))
         ever = self.roster.ever.get(juror_id, set())
         for a in sorted(anon_ids - ever - self.withdrawn):
             problems.append(Problem(sheet, juror, None, None,
                                     f"{a}: not assigned to this juror (another juror's entry, or a conflict of "
-                                    "interest); its scores are not used"))
+                                    "interest); its scores are not used", "error", "not-assigned"))
 
 
 def _factorize(values: np.ndarray, period: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -962,6 +973,20 @@ def sheet_paths(items: Iterable[Path]) -> list[Path]:
     return unique
 
 
+# SheetError.kind -> the problem's code (milsetctl/problem_codes.py)
+_SHEET_ERROR_CODES = {"no-sheet": "sheet-no-header", "other-round": "sheet-other-round", "scale": "sheet-scale"}
+
+
+def _verdict_code(verdict: str) -> str:
+    """The code of a score cell's verdict (`_parse_score`'s text)."""
+    for start, code in (("missing score", "score-blank"), ("not a number", "score-not-number"),
+                        ("not a whole number", "score-not-whole"), ("out of range", "score-out-of-range"),
+                        ("a formula", "score-formula"), ("a date", "score-date")):
+        if verdict.startswith(start):
+            return code
+    return "score-not-number"
+
+
 # suffixes that say "a score sheet": such a file that cannot be used is an error; any other file (notes.txt, a
 # scanned PDF) that holds no score sheet is named in a note
 _SHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods", ".csv", ".tsv", ".numbers", ".xlsb")
@@ -992,12 +1017,12 @@ def _copies(paths: Sequence[Path], problems: list[Problem]) -> list[Path]:
         for other in rest:
             if _file_identity(other) & _file_identity(first):
                 problems.append(Problem(other.name, None, None, None, f"the same file as {first.name} (byte for "
-                                        "byte: saved or copied twice); read once, as that sheet", "note"))
+                                        "byte: saved or copied twice); read once, as that sheet", "note", "sheet-copy"))
             else:  # two jurors' names, one content: both read, but the chair should look
                 kept.append(other)
                 problems.append(Problem(other.name, None, None, None, f"byte for byte the same file as {first.name}, "
                                         "under another juror's name: check that each juror's own sheet is in the "
-                                        "folder", "note"))
+                                        "folder", "note", "sheet-same-bytes"))
     keep = set(kept)
     return [p for p in paths if p in keep]
 
@@ -1039,11 +1064,12 @@ def read_sheets(paths: Sequence[Path], *, criteria: Sequence[str], score_min: fl
             lenient = exc.kind == "lock" or (exc.kind in ("no-sheet", "not-spreadsheet")
                                              and path.suffix.lower() not in _SHEET_SUFFIXES)
             if not lenient:
-                problems.append(Problem(name, None, None, None, f"{exc}; the sheet is not used"))
+                problems.append(Problem(name, None, None, None, f"{exc}; the sheet is not used", "error",
+                                        _SHEET_ERROR_CODES.get(exc.kind, "sheet-unreadable")))
                 refused.append(name)
             else:
                 problems.append(Problem(name, None, None, None, f"{exc}: not read" if exc.kind == "lock" else
-                                        f"not a score sheet ({exc}): not read", "note"))
+                                        f"not a score sheet ({exc}): not read", "note", "not-a-sheet"))
             continue
         scores, pairs = checker.check(cells, problems)
         per_sheet.append((cells, scores, pairs))
@@ -1071,7 +1097,8 @@ def read_sheets(paths: Sequence[Path], *, criteria: Sequence[str], score_min: fl
                 problems.append(Problem(cells.sheet, j, None, None,
                                         f"juror {j} also has scores on {', '.join(others)}: a juror twice (two "
                                         "different sheets); neither sheet's scores of this juror are used. Keep "
-                                        "the one that counts in the folder and run score again"))
+                                        "the one that counts in the folder and run score again", "error",
+                                        "juror-twice"))
             pairs = pairs[~pairs["juror"].isin(clashing).to_numpy(dtype=bool)]
             scores = scores[~scores["juror"].astype(object).isin(clashing).to_numpy(dtype=bool)]
             if pairs.empty:
@@ -1085,7 +1112,8 @@ def read_sheets(paths: Sequence[Path], *, criteria: Sequence[str], score_min: fl
                 juror_ids[juror] = rid
             elif roster is not None:
                 problems.append(Problem(cells.sheet, juror, None, None, f"juror {juror} is in no juror file: the "
-                                        "scores count, with no assignment to check them against", "note"))
+                                        "scores count, with no assignment to check them against", "note",
+                                        "juror-unknown"))
             checker.coverage(cells.sheet, juror, rid, set(group["anon_id"]), problems)
         score_parts.append(scores)
         pair_parts.append(pairs)
@@ -1129,19 +1157,19 @@ def _load(path: Path, criteria: Sequence[str], round_id: str | None, roster: Ros
         meta, sheet = book.meta, book.sheet
         token = meta.get("round_id", "").strip()
         if round_id and token and token != round_id:
-            raise SheetError(f"a sheet for another round ({token}; this round is {round_id})")
+            raise SheetError(f"a sheet for another round ({token}; this round is {round_id})", "other-round")
         _check_scale(meta, score_range)
         if not sheet.rows:
             raise SheetError("the Scores sheet is empty")
         juror = _sheet_juror(path, meta, roster)
         cells = _wide_cells(name, "xlsx", sheet.rows, criteria, problems, juror)
         for note in book.notes:
-            problems.append(Problem(name, cells.juror, None, None, note, "note"))
+            problems.append(Problem(name, cells.juror, None, None, note, "note", "sheet-tab"))
         if sheet.hidden_rows:
             shown = ", ".join(str(r) for r in sheet.hidden_rows[:10]) + (", ..." if len(sheet.hidden_rows) > 10
                                                                          else "")
             problems.append(Problem(name, cells.juror, None, None, f"{len(sheet.hidden_rows)} row(s) hidden in the "
-                                    f"sheet ({shown}) were read and counted like the others", "note"))
+                                    f"sheet ({shown}) were read and counted like the others", "note", "rows-hidden"))
         return cells
     if kind != "text":
         raise SheetError(str(refusal(kind)), "not-spreadsheet")
@@ -1180,7 +1208,7 @@ def _check_scale(meta: Mapping[str, str], score_range: tuple[float, float]) -> N
     if made != score_range:
         raise SheetError(f"the sheet was made for scores {_show(made[0])}-{_show(made[1])} but the contest now "
                          f"scores {_show(score_range[0])}-{_show(score_range[1])} (settings jury.score_min/"
-                         "score_max): make the sheets again or restore the settings")
+                         "score_max): make the sheets again or restore the settings", "scale")
 
 
 @dataclass

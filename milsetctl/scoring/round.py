@@ -352,13 +352,13 @@ def score_round(ws: Any, sheets: Sequence[Path], *, method: str | None = None, a
     problems = list(read.problems)
     if not rnd.entry_of:
         problems.append(Problem(None, None, None, None, "the round has no anonymous IDs yet: run `milsetctl "
-                                "anonymise` first, then hand out the sheets"))
+                                "anonymise` first, then hand out the sheets", code="round-not-packaged"))
     elif rnd.unpackaged:
         shown = ", ".join(rnd.unpackaged[:10]) + (" ..." if len(rnd.unpackaged) > 10 else "")
         problems.append(Problem(None, None, None, None, f"{len(rnd.unpackaged)} eligible entr"
                                 f"{'y has' if len(rnd.unpackaged) == 1 else 'ies have'} no anonymous ID, so no "
                                 f"juror could score {'it' if len(rnd.unpackaged) == 1 else 'them'} ({shown}): "
-                                "run `milsetctl anonymise`, then `milsetctl jury sheets`"))
+                                "run `milsetctl anonymise`, then `milsetctl jury sheets`", code="round-not-packaged"))
 
     # this run's jurors replace their stored scores; every other stored juror stays
     new_jurors = set(read.jurors)
@@ -495,13 +495,14 @@ def _round_problems(read: SheetsRead, old_pairs: pd.DataFrame, rnd: _Round, rost
                 continue  # the reader already compared the juror's sheet with the assignment
             if name not in stored_jurors:
                 out.append(Problem(None, name, None, None, f"no scores from juror {name} ({jid}) yet: "
-                                   f"{len(needed)} assigned entr{'y' if len(needed) == 1 else 'ies'} unscored"))
+                                   f"{len(needed)} assigned entr{'y' if len(needed) == 1 else 'ies'} unscored",
+                                   code="juror-no-sheet"))
                 continue
             for a in needed:
                 if (name, a) not in complete_pairs:
                     reported.add((name, a))
                     out.append(Problem(None, name, None, None, f"{a}: assigned to juror {name} ({jid}), no "
-                                       "complete score stored"))
+                                       "complete score stored", code="assigned-not-scored"))
     # stored pairs of jurors not read now, left incomplete by an earlier --allow-missing run
     if len(old_pairs):
         old = old_pairs[~old_pairs["juror"].isin(read_jurors) & old_pairs["anon_id"].isin(in_round)]
@@ -512,11 +513,11 @@ def _round_problems(read: SheetsRead, old_pairs: pd.DataFrame, rnd: _Round, rost
                 missing = ", ".join(lacking.split())
                 out.append(Problem(Path(s).name if s else None, j, None if row is None else int(row), None,
                                    f"{a}: the stored score lacks {missing} (stored by an earlier --allow-missing "
-                                   "run; send the juror's corrected sheet)"))
+                                   "run; send the juror's corrected sheet)", code="score-missing"))
     for a in rnd.in_round:
         if a not in scored_entries:
             out.append(Problem(None, None, None, None, f"{a} ({rnd.entry_of[a]}): no juror has scored this entry "
-                               "completely"))
+                               "completely", code="entry-unscored"))
     return out
 
 
