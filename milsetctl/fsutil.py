@@ -89,3 +89,28 @@ def remove_stale_temps(folder: Path, patterns: tuple[str, ...] = (f".*{TEMP_SUFF
     except OSError:
         pass
     return removed
+
+
+def safe_file_name(text: str, max_bytes: int = 150, fallback: str = "file") -> str:
+    """`text` as one file name every system accepts (Windows, macOS, Linux, inside a zip): pathvalidate's
+    universal rules (no separators, reserved characters or device names such as CON, no trailing dots or
+    spaces), Unicode in NFC, runs of spaces as one, no leading dot (a hidden file), at most `max_bytes` bytes of
+    UTF-8 with a short extension (".jpg") kept whole. Chinese and accented names stay as they are. The one
+    sanitiser for every name the tool writes (certificates, score sheets, nomination zips)."""
+    import re
+    import unicodedata
+
+    from pathvalidate import sanitize_filename
+
+    name = re.sub(r"\s+", " ", unicodedata.normalize("NFC", text)).strip()
+    stem, dot, ext = name.rpartition(".")
+    if not dot or not stem or len(ext) > 8 or not ext.isalnum():
+        stem, ext = name, ""
+    ext = sanitize_filename(ext, platform="universal", replacement_text="_")
+    tail = f".{ext}" if ext else ""
+    budget = max(1, max_bytes - len(tail.encode("utf-8")))
+    stem = sanitize_filename(stem, platform="universal", replacement_text="_", max_len=budget).lstrip(". ")
+    while len(stem.encode("utf-8")) > budget:  # (max_len counts bytes in pathvalidate 3; be sure)
+        stem = stem[:-1]
+    stem = stem.rstrip(". ")
+    return (stem or fallback) + tail

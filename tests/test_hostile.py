@@ -706,3 +706,20 @@ def _csv_bytes(rows: list[list[str]]) -> bytes:
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\r\n").writerows(rows)
     return buffer.getvalue().encode("utf-8-sig")
+
+
+def test_one_file_name_sanitiser_for_every_name_written() -> None:
+    """fsutil.safe_file_name: Windows device names, reserved characters, trailing dots, hidden names, byte
+    lengths with the extension kept; certificates, score sheets and nomination zips all use it."""
+    from milsetctl.certificates import safe_file_name as certificate_name
+    from milsetctl.fsutil import safe_file_name
+    from milsetctl.jury.sheets import sheet_file_name
+
+    assert safe_file_name("CON") != "CON" and safe_file_name("aux.txt").lower() != "aux.txt"
+    assert safe_file_name('a<b>:"c/d\\e|f?g*. ') == "a_b___c_d_e_f_g_"
+    assert not safe_file_name("..hidden").startswith(".") and safe_file_name("  ") == "file"
+    long = safe_file_name("星" * 200 + ".jpg", max_bytes=100)
+    assert long.endswith(".jpg") and len(long.encode()) <= 100
+    assert safe_file_name("Zoe\u0308 Lefe\u0300vre") == "Zoë Lefèvre"  # NFC: one spelling on macOS and Windows
+    assert certificate_name("J01", "CON") == "J01-CON.pdf"
+    assert sheet_file_name("J02", "王 小明?") == "J02 王 小明_.xlsx"

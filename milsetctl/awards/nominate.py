@@ -14,7 +14,6 @@ import hashlib
 import io
 import json
 import os
-import re
 import tempfile
 import time
 import zipfile
@@ -33,7 +32,6 @@ from milsetctl.workspace import Workspace
 
 MANIFEST_COLUMNS = [*COLUMNS, "category", "score", "national_rank", "national_award", "national_entry_id",
                     "national_decision"]
-_UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
 _SAME = 1e-9  # scores closer than this are the same score (they are means of the same few integers)
 
 
@@ -106,12 +104,10 @@ def choose(rows: list[dict[str, Any]], top: int) -> tuple[list[dict[str, Any]], 
 
 def safe_name(text: str) -> str:
     """A file name that is safe in a zip on every system: no separators, no control characters, no leading dot."""
-    name = _UNSAFE.sub("_", text).strip(" .")
-    if len(name.encode("utf-8")) > 150:  # under every file system's 255 bytes once the entry ID is put in front
-        stem, dot, ext = name.rpartition(".")
-        keep = ("." + ext) if dot and len(ext) <= 8 else ""
-        name = (stem if keep else name).encode("utf-8")[: 150 - len(keep)].decode("utf-8", "ignore") + keep
-    return name or "photo"
+    from milsetctl.fsutil import safe_file_name
+
+    # 150 bytes: under every file system's 255 once the entry ID is put in front
+    return safe_file_name(text.replace("\\", "/").rsplit("/", 1)[-1], max_bytes=150, fallback="photo")
 
 
 def _decision_text(decision: dict[str, str] | None) -> str:

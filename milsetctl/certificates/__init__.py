@@ -54,15 +54,14 @@ TEMPLATE = "certificate.html"
 THUMB_PX = 640  # longest side of the cached thumbnail: sharp at 60 mm wide on a 250 dpi print
 
 # --- files
-_WINDOWS_BAD = re.compile(r'[<>:"/\\|?*\x00-\x1f]')
 
 
 def safe_file_name(key: str, name: str, limit: int = 80) -> str:
     """`KEY-Name.pdf`, safe on Windows: no reserved characters, no trailing dot/space; the key (unique within the
     kind, and never a reserved device name such as CON once prefixed) keeps names unique."""
-    base = _WINDOWS_BAD.sub("_", unicodedata.normalize("NFC", f"{key}-{name}")).strip().rstrip(". ")
-    base = re.sub(r"\s+", " ", base)[:limit].rstrip(". ")
-    return (base or key) + ".pdf"
+    from milsetctl.fsutil import safe_file_name as sanitise
+
+    return sanitise(f"{key}-{name}", max_bytes=limit * 3, fallback=key) + ".pdf"
 
 
 def thumbnail(cache: Path, cert: Certificate) -> Path | None:

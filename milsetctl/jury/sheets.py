@@ -9,7 +9,6 @@ validation (whole number in the score range), so a typo is caught while the juro
 from __future__ import annotations
 
 import os
-import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -37,7 +36,6 @@ CRITERIA_MEANING = {
 }
 
 # a cell beginning with one of these is read as a formula by Excel once edited: store it as text, quote-prefixed
-_UNSAFE_FILE_CHARS = re.compile(r'[<>:"/\\|?*\x00-\x1f]')
 
 
 @dataclass
@@ -68,8 +66,10 @@ class SheetMeta:
 def safe_file_name(text: str, limit: int = 60) -> str:
     """A juror's name as a file name on Windows, macOS and Linux: no path or reserved characters, no trailing
     dots or spaces, at most `limit` characters. Chinese and accented names stay as they are."""
-    name = _UNSAFE_FILE_CHARS.sub("_", text).strip().rstrip(". ")
-    return (name[:limit].rstrip(". ") or "juror")
+    from milsetctl.fsutil import safe_file_name as sanitise
+
+    name = sanitise(text, max_bytes=limit * 4, fallback="juror")
+    return name[:limit].rstrip(". ") or "juror"
 
 
 def sheet_file_name(juror_id: str, juror: str) -> str:
