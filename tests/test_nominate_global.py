@@ -406,3 +406,22 @@ def test_nominate_takes_the_award_holders_only(tmp_path: Path) -> None:
         ws.ledger.save_awards([], "national")
         result = runner.invoke(app, ["nominate", "--top", "3", "--out", str(out), "-w", str(ws.root)])
         assert result.exit_code == 1 and "milsetctl awards" in result.output
+
+
+def test_an_entrant_from_another_country_is_named_and_left_out_unless_asked(ranked: Workspace,
+                                                                            tmp_path: Path) -> None:
+    """A guest entrant (another country than the contest's) competes in the national round but is not nominated
+    for the contest's country; named either way, and nominated with --other-countries."""
+    ranked.ledger.db.execute("UPDATE entries SET country='Brazil' WHERE entry_id='E0002'")
+    ranked.ledger.db.commit()
+    result = nominate(ranked, 2, tmp_path / "cn.zip")
+    assert "E0002" not in [n.entry_id for n in result.nominees] and len(result.nominees) == 2
+    said = " ".join(result.warnings)
+    assert "E0002" in said and "Brazil" in said and "--other-countries" in said
+    assert "[contest] country is not set" in said  # China taken from the entrants, and said
+    asked = nominate(ranked, 2, tmp_path / "all.zip", other_countries=True)
+    assert "E0002" in [n.entry_id for n in asked.nominees]
+    root = ranked.root
+    ranked.close()
+    cli = runner.invoke(app, ["nominate", "--top", "2", "--out", str(tmp_path / "c.zip"), "-w", str(root)])
+    assert cli.exit_code == 0 and "--other-countries nominates them too" in " ".join(cli.output.split())

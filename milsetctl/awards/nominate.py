@@ -110,6 +110,36 @@ def safe_name(text: str) -> str:
     return safe_file_name(text.replace("\\", "/").rsplit("/", 1)[-1], max_bytes=150, fallback="photo")
 
 
+def _own_country(ws: Workspace, entries: dict[str, dict[str, Any]], usable: list[dict[str, Any]],
+                 other_countries: bool, warnings: list[str]) -> list[dict[str, Any]]:
+    """The award holders from the contest's country; the others named in a warning (and kept when asked)."""
+    from collections import Counter
+
+    from milsetctl.jury.conflicts import country_key
+
+    own = str(ws.settings.raw["contest"].get("country") or "")
+    if not own:
+        named = Counter(country_key(e["country"]) for e in entries.values() if e["country"])
+        if not named:
+            return usable
+        own = named.most_common(1)[0][0]
+        warnings.append(f"[contest] country is not set in contest.toml: taking {country_name(own)}, the country "
+                        "most entrants name, as this national round's")
+    key = country_key(own)
+    foreign = [r for r in usable if entries[r["entry_id"]]["country"]
+               and country_key(entries[r["entry_id"]]["country"]) != key]
+    if not foreign:
+        return usable
+    names = ", ".join(f"{r['entry_id']} ({entries[r['entry_id']]['name']}, "
+                      f"{country_name(entries[r['entry_id']]['country'])})" for r in foreign)
+    if other_countries:
+        warnings.append(f"from another country than {country_name(own)}, nominated as asked: {names}")
+        return usable
+    warnings.append(f"from another country than {country_name(own)}, so not nominated for it: {names} "
+                    "(--other-countries nominates them too)")
+    return [r for r in usable if r not in foreign]
+
+
 def _decision_text(decision: dict[str, str] | None) -> str:
     if not decision:
         return ""
@@ -144,14 +174,16 @@ def _zip_info(name: str, compress: int) -> zipfile.ZipInfo:
     return info
 
 
-def nominate(ws: Workspace, top: int, out: Path) -> Nomination:
+def nominate(ws: Workspace, top: int, out: Path, other_countries: bool = False) -> Nomination:
     """Write the nomination zip of the national round's best `top` entries to `out` and return what it holds:
     the award holders (Qualifier Award) with the highest scores across categories (SPEC: "the national round's
     best N (per the awards)").
 
     Raises NominateError: code 2 at the global stage, for top < 1 or an `out` inside SOURCE; code 1 when nothing
     is ranked or awarded yet, a photo is missing, or a photo changed since `validate` hashed it (the national jury
-    judged other bytes).
+    judged other bytes). An entrant from another country than the contest's (`[contest] country`, else the
+    country most entrants name, said in a warning) is named and left out unless `other_countries`: a national
+    round nominates its own country's best (a guest entrant competes in the national round, not for its place).
     """
     from milsetctl import stages
     from milsetctl.models import StageError
@@ -191,6 +223,7 @@ def nominate(ws: Workspace, top: int, out: Path) -> Nomination:
             warnings.append(f"{row['entry_id']} is ranked but no longer eligible ({entry['status']}); left out")
             continue
         usable.append(row)
+    usable = _own_country(ws, entries, usable, other_countries, warnings)
     chosen, tied = choose(usable, top)
     if top > len(usable):
         warnings.append(f"--top {top}, but only {len(usable)} Qualifier Award holders: all {len(usable)} nominated")
