@@ -731,6 +731,9 @@ def nominate(
                                            dir_okay=False, metavar="FILE.zip")],
     workspace: WorkspaceOpt = Path("."),
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object to stdout.")] = False,
+    other_countries: Annotated[bool, typer.Option(
+        "--other-countries", help="Nominate award holders from another country than the contest's too (left out "
+        "and named by default: a national round nominates its own country's best).")] = False,
 ) -> None:
     """Pack the national round's best N for the global round: original photos and a manifest.
 
@@ -744,7 +747,7 @@ def nominate(
         _fail(f"--out: {out_file.name}: the nomination package is a .zip file", 2)
     with _open(workspace) as ws:
         try:
-            result = run_nominate(ws, top, out_file)
+            result = run_nominate(ws, top, out_file, other_countries=other_countries)
         except NominateError as exc:
             _fail(str(exc), exc.code)
         for note in result.warnings:
