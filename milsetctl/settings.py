@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 import tomllib
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from milsetctl.dates import Deadline, deadline
 from milsetctl.fsutil import write_text_atomic
 from milsetctl.money import AmountError, minor_unit, parse_amount
 
@@ -29,7 +30,8 @@ name = "MILSET STEAM Photo Contest 2022"
 stage = "national"
 # time zone for submitted_at values written without one, and for the deadline
 timezone = "Asia/Shanghai"
-# last day to submit; the whole day counts (until 23:59:59 in the contest time zone)
+# last day to submit; the whole day counts (until 23:59:59.999 in the contest time zone). A date and time
+# (2022-07-11T18:00:00) is that instant instead. validate's `late` and `fees refund` read it the same way
 deadline = 2022-07-11
 theme = "SPACE"
 # the submissions folder, remembered so that `milsetctl validate` works without naming it
@@ -72,9 +74,10 @@ one_per_contestant = true
 # "Canton" = "Guangdong"
 
 [dates]
-# day/month order of dates like 11/07/2022: "auto" (decided per column by a cell that can only be read one way,
-# such as 13/07/2022; with none, month-first, and each such cell reported for review), "dmy", "mdy", or "ymd"
-# (also reads two-digit year-first dates such as 22/07/11)
+# day/month order of dates like 11/07/2022, in manifests, rosters, withdrawal files and date options: "auto"
+# (decided per column by a cell that can only be read one way, such as 13/07/2022; with none, such a date is not
+# guessed: a manifest cell is reported (date-ambiguous), an option or a roster cell refused), "dmy", "mdy", or
+# "ymd" (also reads two-digit year-first dates such as 22/07/11). Dotted dates (11.07.2022) are always day-first
 order = "auto"
 
 [manifest]
@@ -168,8 +171,9 @@ grace_days = 90
 # ISO 4217 code of the currency fees are paid in; its minor unit (EUR, CNY: 2 decimals, JPY: none) comes from
 # the ISO 4217 table. Amounts are exact decimals, rounded half-up to the minor unit.
 currency = "EUR"
-# `fees refund`: a withdrawal on or before this day (the whole day, contest time zone) is refunded minus the fee
-# below; a later one gets nothing. "" = the contest deadline ([contest] deadline); else a date, e.g. 2022-06-30
+# `fees refund`: a withdrawal on or before this day (the whole day, contest time zone; or the instant a date and
+# time names) is refunded minus the fee below; a later one gets nothing. "" = the contest deadline
+# ([contest] deadline); else a date, e.g. 2022-06-30
 registration_deadline = ""
 # the part of a refunded registration kept for academic materials and service, in percent (the call: 25)
 withdrawal_fee_percent = 25
@@ -236,14 +240,20 @@ class Settings:
         return self._tz
 
     @property
+    def deadline(self) -> Deadline:
+        """[contest] deadline as the contest means it (milsetctl.dates.deadline): the end of the named day in the
+        contest time zone, or the instant a date-time names. validate's `late` rule and fees both judge by it."""
+        return deadline(self.raw["contest"]["deadline"], self.tz)
+
+    @property
     def deadline_end(self) -> datetime:
-        """The first instant that is late: midnight after the deadline day, contest time zone."""
-        day = self.raw["contest"]["deadline"]
-        if isinstance(day, datetime):
-            return day if day.tzinfo else day.replace(tzinfo=self.tz)
-        if isinstance(day, str):
-            day = date.fromisoformat(day)
-        return datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=self.tz)
+        """The first instant that is late: midnight after the deadline day (or just after the instant given)."""
+        return self.deadline.first_late
+
+    @property
+    def dates_order(self) -> str:
+        """[dates] order: how every date reader takes 11/07/2022 ("auto": as the column settles it, else refused)."""
+        return str(self.section("dates").get("order") or "auto").lower()
 
     @property
     def source(self) -> str:

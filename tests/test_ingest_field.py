@@ -265,10 +265,10 @@ def test_incomplete_or_impossible_dates_are_refused(text: str) -> None:
     [
         (["11/07/2022 23:10:05", "13/07/2022 09:00:00"], "auto", "dmy", True),
         (["07/11/2022", "07/13/2022"], "auto", "mdy", True),
-        (["05/07/2022", "06/07/2022"], "auto", "mdy", False),
-        (["13/07/2022", "07/13/2022"], "auto", "mdy", False),
+        (["05/07/2022", "06/07/2022"], "auto", "auto", False),  # nothing settles it: an ambiguous cell is refused
+        (["13/07/2022", "07/13/2022"], "auto", "auto", False),
         (["05/07/2022"], "dmy", "dmy", True),
-        (["2022-07-05", "11 July 2022"], "auto", "mdy", False),
+        (["2022-07-05", "11 July 2022"], "auto", "auto", False),
     ],
 )
 def test_column_date_order(cells: list[str], setting: str, order: str, proven: bool) -> None:
@@ -314,22 +314,30 @@ def _contest_findings(rule_id: str, entries: list[Entry], settings: Settings | N
             for key, emit in REGISTRY[rule_id].check(items, settings or defaults())}
 
 
-def test_an_ambiguous_date_is_reported_with_the_reading_used(tmp_path: Path) -> None:
+def _ambiguous(entries: list[Entry]) -> dict[str, str]:
+    return {e.key: f.message for e in entries for f in e.ingest_findings if f.rule == "date-ambiguous"}
+
+
+def test_an_ambiguous_date_is_reported_with_both_readings_and_not_guessed(tmp_path: Path) -> None:
     photos(tmp_path, "a.jpg", "b.jpg")
     write_lines(tmp_path, ["contestant_id,file,submitted_at", "C1,a.jpg,05/07/2022 10:00",
                            "C2,b.jpg,2022-07-06 10:00"])
     entries = listed(ingest(tmp_path))
-    found = _contest_findings("date-ambiguous", entries)
+    found = _ambiguous(entries)
     assert list(found) == ["file:a.jpg"]
     message = found["file:a.jpg"]
-    assert "entries.csv row 2" in message and "'05/07/2022 10:00'" in message and "2022-05-07" in message
+    assert "entries.csv row 2, column 'submitted_at', cell C2" in message and "'05/07/2022 10:00'" in message
+    assert "2022-07-05 (day first) or 2022-05-07 (month first)" in message
+    assert entries[0].submitted_at is None and entries[0].submitted_at_raw == "05/07/2022 10:00"
+    load_rules()
     assert REGISTRY["date-ambiguous"].severity == "review"
     # a cell that proves the order settles the column: nothing left to report
     write_lines(tmp_path, ["contestant_id,file,submitted_at", "C1,a.jpg,05/07/2022 10:00",
                            "C2,b.jpg,13/07/2022 10:00"])
-    assert _contest_findings("date-ambiguous", listed(ingest(tmp_path))) == {}
+    assert _ambiguous(listed(ingest(tmp_path))) == {}
     # and so does the setting
-    assert _contest_findings("date-ambiguous", entries, settings_with(dates={"order": "dmy"})) == {}
+    write_lines(tmp_path, ["contestant_id,file,submitted_at", "C1,a.jpg,05/07/2022 10:00"])
+    assert _ambiguous(listed(ingest(tmp_path, settings_with(dates={"order": "dmy"})))) == {}
 
 
 # --- grades --------------------------------------------------------------------------------------------------------

@@ -10,10 +10,11 @@ import re
 from pathlib import Path
 from typing import Any
 
+from milsetctl.dates import DateError, Moment, read_column
 from milsetctl.ingest.columns import BUILTIN_ALIASES, COLUMNS, match_headers
 from milsetctl.ingest.folder import link_problem
 from milsetctl.ingest.tables import ManifestError, Table, cell_text, decode_text, locate_header
-from milsetctl.ingest.values import DateOrder, infer_date_order, nfc, number_id_text, parse_datetime, path_candidates
+from milsetctl.ingest.values import nfc, number_id_text, path_candidates
 from milsetctl.models import Entry, Finding, Severity
 from milsetctl.settings import Settings
 
@@ -86,9 +87,10 @@ def _resolve_file(cell: str, images: dict[str, Path]) -> str:
 
 def _entry_from_fields(
     fields: dict[str, Any], settings: Settings, origin: str, key_fallback: str, images: dict[str, Path],
-    where: dict[str, str] | None = None, date_order: DateOrder | None = None,
+    where: dict[str, str] | None = None, when: Moment | DateError | None = None,
 ) -> Entry:
-    """Build an Entry from column -> raw value; unreadable cells become findings naming the cell."""
+    """Build an Entry from column -> raw value; unreadable cells become findings naming the cell. `when` is the
+    submitted_at cell as its column read it (`dates.read_column`): a Moment, or the DateError refusing it."""
     text = {c: cell_text(fields.get(c)) for c in COLUMNS}
     raw_id = fields.get("contestant_id")
     if isinstance(raw_id, float) and raw_id.is_integer():
@@ -102,16 +104,19 @@ def _entry_from_fields(
                                 "(an absolute path or '..') and no file below the folder has its name; nothing "
                                 "was read"))
     submitted = None
-    raw_when = fields.get("submitted_at")
     if text["submitted_at"]:
-        order = date_order.order if date_order else _date_setting(settings)
-        try:
-            submitted = parse_datetime(raw_when if not isinstance(raw_when, str) else text["submitted_at"],
-                                       settings.tz, order)
-        except ValueError as exc:
-            cell = (where or {}).get("submitted_at", "submitted_at")
+        if when is None:
+            when = read_column([fields.get("submitted_at")], settings.tz, settings.dates_order)[1][0]
+        cell = (where or {}).get("submitted_at", "submitted_at")
+        if isinstance(when, Moment):
+            submitted = when.at
+        elif isinstance(when, DateError) and when.rule == "date-ambiguous":
+            findings.append(Finding("date-ambiguous", Severity.REVIEW,
+                                    f"{origin}, {cell}: {when}. Until then the entry has no submission time (the "
+                                    "deadline is not checked)"))
+        elif isinstance(when, DateError):
             findings.append(Finding("unreadable-date", Severity.REVIEW,
-                                    f"{origin}, {cell}: cannot check the deadline: {exc}"))
+                                    f"{origin}, {cell}: cannot check the deadline: {when}"))
     extra = {k: cell_text(v) for k, v in fields.items() if k not in COLUMNS and cell_text(v)}
     return Entry(
         key=f"file:{file_rel}" if file_rel else key_fallback,
@@ -131,10 +136,6 @@ def _entry_from_fields(
         extra=extra,
         ingest_findings=findings,
     )
-
-
-def _date_setting(settings: Settings) -> str:
-    return str(settings.section("dates").get("order") or "auto").lower()
 
 
 def column_label(column: str, header: str) -> str:
@@ -176,7 +177,7 @@ def entries_from_table(table: Table, settings: Settings, images: dict[str, Path]
                        notes: list[str] | None = None) -> list[Entry]:
     """One Entry per data row. The header is the first row (of the first 30) naming the required columns
     (titles and blank rows above it are skipped); a second header row just below it, in another language, is
-    skipped too. Day/month order of the dates is decided for the whole column (`infer_date_order`). What a
+    skipped too. Day/month order of the dates is decided for the whole column (`dates.read_column`). What a
     coordinator should know about the reading (header row, encoding) is appended to `notes`."""
     aliases = settings.section("manifest").get("aliases") or {}
     required = list(settings.section("manifest").get("required_columns") or [])
@@ -192,7 +193,7 @@ def entries_from_table(table: Table, settings: Settings, images: dict[str, Path]
         if match_headers([cell_text(c) for c in best[1]], aliases):
             index = table.lines.index(best)
             located = Table(table.path, [cell_text(c) for c in best[1]], table.lines[index + 1:], table.encoding,
-                            best[0], table.lines, table.notes)
+                            best[0], table.lines, table.notes, date1904=table.date1904)
         else:
             located = table
     table = located
@@ -212,14 +213,15 @@ def entries_from_table(table: Table, settings: Settings, images: dict[str, Path]
             notes.append(f"{table.path.name}: row {rows[0][0]} repeats the header; skipped")
         rows.pop(0)
     date_index = next((i for i, c in columns.items() if c == "submitted_at"), None)
-    date_texts = [cell_text(cells[date_index]) for _, cells in rows
-                  if date_index is not None and date_index < len(cells) and isinstance(cells[date_index], str)]
-    date_order = infer_date_order(date_texts, _date_setting(settings))
+    date_cells = [cells[date_index] if date_index is not None and date_index < len(cells) else None
+                  for _, cells in rows]
+    dates = read_column([cell_text(c) if isinstance(c, str) else c for c in date_cells], settings.tz,
+                        settings.dates_order, date1904=table.date1904)[1]
     entries = []
     # each cell's name, 'column 'file', cell H', made once per column (not per row of 100,000)
     labels = {index: f"column {column_label(column, table.headers[index])}, cell {_col_letter(index)}"
               for index, column in columns.items()}
-    for row_number, cells in rows:
+    for (row_number, cells), when in zip(rows, dates, strict=True):
         fields: dict[str, Any] = {}
         where: dict[str, str] = {}
         for index, column in columns.items():
@@ -230,7 +232,7 @@ def entries_from_table(table: Table, settings: Settings, images: dict[str, Path]
                 # setdefault: a second "file" column must not overwrite the first, recognised one
                 fields.setdefault(header.strip(), cells[index])
         origin = f"{table.path.name} row {row_number}"
-        entries.append(_entry_from_fields(fields, settings, origin, f"row:{row_number}", images, where, date_order))
+        entries.append(_entry_from_fields(fields, settings, origin, f"row:{row_number}", images, where, when))
     return entries
 
 
@@ -273,7 +275,8 @@ def entries_from_sidecars(source: Path, images: dict[str, Path], settings: Setti
         fields["file"] = rel  # a sidecar belongs to the photo beside it
         slots.append((rel, name, fields))
     # the sidecars' dates are one column: their day/month order is decided together
-    texts = [s[2]["submitted_at"] for s in slots if isinstance(s, tuple) and isinstance(s[2].get("submitted_at"), str)]
-    order = infer_date_order(texts, _date_setting(settings))
+    cells = [s[2].get("submitted_at") for s in slots if isinstance(s, tuple)]
+    read = iter(read_column([c if isinstance(c, str | int | float) and not isinstance(c, bool) else None
+                             for c in cells], settings.tz, settings.dates_order)[1])
     return [s if isinstance(s, Entry) else _entry_from_fields(s[2], settings, s[1], f"file:{s[0]}", images,
-                                                                date_order=order) for s in slots]
+                                                                when=next(read)) for s in slots]

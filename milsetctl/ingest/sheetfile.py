@@ -75,6 +75,7 @@ class Sheet:
     rows: list[tuple[int, list[Any]]]
     visible: bool = True
     hidden_rows: list[int] = field(default_factory=list)  # rows hidden in the program that hold data
+    date1904: bool = False  # the workbook counts dates from 1904 (old Excel for Mac): its serial numbers do too
 
 
 def identify(path: Path) -> str:
@@ -287,10 +288,17 @@ def _read_xlsx(path: Path, strict: bool) -> list[Sheet]:
                     raise UnreadableSpreadsheet("xlsx", f"sheet {ws.title!r} cannot be read: {exc}") from exc
             data_rows = {n for n, _ in rows}
             sheets.append(Sheet(ws.title, rows, getattr(ws, "sheet_state", "visible") == "visible",
-                                sorted(data_rows & facts.hidden)))
+                                sorted(data_rows & facts.hidden), _is_1904(book)))
     finally:
         book.close()
     return sheets
+
+
+def _is_1904(book: Any) -> bool:
+    """The workbook's date system is 1904 (workbookPr date1904): a number in a date column counts from 1904-01-01."""
+    from openpyxl.utils.datetime import CALENDAR_MAC_1904
+
+    return bool(getattr(book, "epoch", None) == CALENDAR_MAC_1904)
 
 
 @dataclass

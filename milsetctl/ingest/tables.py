@@ -45,6 +45,7 @@ class Table:
     notes: list[str] = field(default_factory=list)
     sheet: str = ""  # the workbook sheet the rows come from
     other_sheets: list[Table] = field(default_factory=list)  # a workbook's further sheets, for `locate_header`
+    date1904: bool = False  # a workbook in the 1904 date system: read its serial-number dates from 1904
 
 
 def _sniff_dialect(text: str) -> type[csv.Dialect] | csv.Dialect:
@@ -117,6 +118,7 @@ def read_xlsx(path: Path, kind: str | None = None) -> Table:
         if sheet.rows:
             table = _to_table(path, _numbered(sheet.rows), "xlsx" if kind is None else kind)
             table.sheet = sheet.title
+            table.date1904 = sheet.date1904
             tables.append(table)
     if not tables:
         raise ManifestError(f"{path.name}: the manifest has no header row")
@@ -176,7 +178,7 @@ def _locate_in_sheet(table: Table, accept: Callable[[list[str]], bool], limit: i
             notes.append(f"{table.path.name}: the header is row {number}; row(s) above it skipped as titles "
                          f"({above})")
         return Table(table.path, headers, table.lines[index + 1:], table.encoding, number, table.lines, notes,
-                     table.sheet)
+                     table.sheet, date1904=table.date1904)
     return None
 
 

@@ -1,4 +1,5 @@
-"""Turn the text a coordinator's spreadsheet holds into values: dates, grades, provinces, paths, IDs.
+"""Turn the text a coordinator's spreadsheet holds into values: grades, provinces, paths, IDs (dates are read by
+milsetctl/dates.py, the project's one date reader, whose names are re-exported here).
 
 The tables of school-year and province spellings live in `milsetctl/ingest/data/*.toml`; a contest extends them
 in contest.toml (`[entrants.grade_aliases]`, `[entrants.province_aliases]`).
@@ -9,14 +10,22 @@ from __future__ import annotations
 import re
 import tomllib
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from collections.abc import Callable, Mapping
 from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 from urllib.parse import unquote, unquote_plus, urlsplit
-from zoneinfo import ZoneInfo
+
+# dates are read by the project's one date reader (milsetctl/dates.py, issue 17); the names stay importable from here
+from milsetctl.dates import DATE_ORDERS as DATE_ORDERS
+from milsetctl.dates import AmbiguousDateError as AmbiguousDateError
+from milsetctl.dates import DateError as DateError
+from milsetctl.dates import DateOrder as DateOrder
+from milsetctl.dates import infer_date_order as infer_date_order
+from milsetctl.dates import is_ambiguous_date as is_ambiguous_date
+from milsetctl.dates import parse_datetime as parse_datetime
+from milsetctl.dates import read_column as read_column
+from milsetctl.dates import read_moment as read_moment
 
 
 def nfc(text: str) -> str:
@@ -88,188 +97,6 @@ def number_id_text(value: float) -> str:
         return str(int(value))
     mantissa, exponent = f"{value:.14E}".split("E")
     return f"{mantissa.rstrip('0').rstrip('.')}E+{int(exponent):02d}"
-
-
-# --- dates ---------------------------------------------------------------------------------------------------------
-
-DATE_ORDERS = ("auto", "dmy", "mdy", "ymd")
-_EXCEL_EPOCH = datetime(1899, 12, 30)
-_TIME = (
-    r"(?:(?:\s*[T\s,]\s*|(?<=日)\s*)(?P<H>\d{1,2})\s*[:时點点]\s*(?P<M>\d{1,2})?(?:\s*[:分]\s*(?P<S>\d{1,2})"
-    r"(?:\.\d+)?)?\s*[分秒]?)?\s*(?P<tz>Z|[+-]\d{2}:?\d{2})?"
-)
-# 2022-07-05 09:30[:00], 2022/7/5 9:30, 2022.7.5, 2022年7月5日 9时30分
-_YEAR_FIRST = re.compile(
-    r"^(?P<y>\d{4})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?" + _TIME + "$"
-)
-# 11/07/2022, 11.07.2022, 11-07-2022 23:10:05, 7/5/22: day and month in an order the column decides
-_YEAR_LAST = re.compile(r"^(?P<a>\d{1,2})\s*[-/.]\s*(?P<b>\d{1,2})\s*[-/.]\s*(?P<y>\d{4}|\d{2})" + _TIME + "$")
-# 12-hour clocks: 下午 11:30, 上午9:05, 11:30 PM, 11:30 p.m.
-_CLOCK_ZH = re.compile(r"(上午|早上|早晨|凌晨|中午|下午|晚上|傍晚|夜里|夜間|夜间)")
-_CLOCK_EN = re.compile(r"(?i)(?<![a-z])([ap])\.?\s?m\.?(?![a-z])")
-_PM_ZH = {"中午", "下午", "晚上", "傍晚", "夜里", "夜間", "夜间"}
-_MONTH_WORD = re.compile(r"(?i)\b(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\b")
-
-
-@dataclass(frozen=True)
-class DateOrder:
-    """How a column's year-last dates (11/07/2022) are read: `order` is "dmy" or "mdy"; `evidence` says why
-    (a cell with a day over 12, or the contest's setting); `proven` is False when nothing decided it."""
-
-    order: str
-    evidence: str
-    proven: bool
-
-
-def _fields(text: str) -> tuple[int, int] | None:
-    """The first two numbers of a year-last date, or None if the text is not one."""
-    m = _YEAR_LAST.match(_clean_clock(nfc_text(text))[0])
-    return (int(m.group("a")), int(m.group("b"))) if m else None
-
-
-def nfc_text(value: Any) -> str:
-    return unicodedata.normalize("NFKC", str(value)).strip()
-
-
-def infer_date_order(texts: Iterable[str], setting: str = "auto") -> DateOrder:
-    """The day/month order of a column of dates: the contest's `[dates] order` when it names one, else what the
-    column's unambiguous cells show (a first number over 12 is a day: day-first; a second one over 12: month-first).
-    With no evidence, or evidence both ways, month-first is used (Excel's US default) and `proven` is False."""
-    setting = (setting or "auto").lower()
-    if setting in ("dmy", "mdy"):
-        return DateOrder(setting, f"[dates] order = {setting!r}", True)
-    day_first = month_first = None
-    for text in texts:
-        pair = _fields(text) if text else None
-        if pair is None:
-            continue
-        a, b = pair
-        if a > 12 >= b and day_first is None:
-            day_first = text
-        elif b > 12 >= a and month_first is None:
-            month_first = text
-    if day_first and not month_first:
-        return DateOrder("dmy", f"the column also holds {day_first!r}, which can only be day-first", True)
-    if month_first and not day_first:
-        return DateOrder("mdy", f"the column also holds {month_first!r}, which can only be month-first", True)
-    if day_first and month_first:
-        return DateOrder("mdy", f"the column mixes day-first ({day_first!r}) and month-first ({month_first!r})",
-                         False)
-    return DateOrder("mdy", "no cell in the column shows the order", False)
-
-
-def is_ambiguous_date(text: str | None) -> bool:
-    """A year-last date whose day and month could be swapped (05/07/2022), so the reading rests on the column."""
-    pair = _fields(text) if text else None
-    return pair is not None and pair[0] <= 12 and pair[1] <= 12 and pair[0] != pair[1]
-
-
-def _clean_clock(text: str) -> tuple[str, str | None]:
-    """Take a 12-hour marker out of the text: ('2022/7/5 11:30', 'pm') from '2022/7/5 下午 11:30'."""
-    ampm = None
-    m = _CLOCK_ZH.search(text)
-    if m:
-        ampm = "pm" if m.group(1) in _PM_ZH else "am"
-        text = (text[: m.start()] + " " + text[m.end():]).strip()
-    m = _CLOCK_EN.search(text)
-    if m and re.search(r"\d", text[: m.start()]):
-        ampm = "pm" if m.group(1).lower() == "p" else "am"
-        text = (text[: m.start()] + " " + text[m.end():]).strip()
-    return re.sub(r"\s+", " ", text), ampm
-
-
-def parse_datetime(value: Any, tz: ZoneInfo, order: str = "auto") -> datetime:
-    """Read a submission time as spreadsheets write it; a time without a zone is in the contest's zone.
-
-    `order` reads year-last dates (11/07/2022): "dmy" or "mdy"; "ymd" also reads two-digit year-first dates
-    (22/07/11); "auto" takes a first number over 12 as a day and is month-first otherwise (use
-    `infer_date_order` on the column to decide). Handles ISO 8601, 2022/7/5, 2022年7月5日 9时30分, 12-hour clocks
-    (下午 11:30, 9:30 PM), month names (11 July 2022, Jul 11, 2022) and Excel serial numbers.
-    Raises ValueError with a message a coordinator understands.
-    """
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=tz)
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=tz)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return _from_serial(float(value), tz)
-    original = nfc(str(value)).strip()
-    text = nfc_text(original)
-    if re.fullmatch(r"\d{5}(\.\d+)?", text):  # an Excel serial that reached a CSV
-        return _from_serial(float(text), tz)
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
-    except ValueError:
-        pass
-    text, ampm = _clean_clock(text)
-    if order == "ymd":
-        m = re.match(r"^(?P<y>\d{2})\s*[-/.]\s*(?P<m>\d{1,2})\s*[-/.]\s*(?P<d>\d{1,2})" + _TIME + "$", text)
-        if m:
-            return _build(original, 2000 + int(m["y"]), int(m["m"]), int(m["d"]), m, ampm, tz)
-    m = _YEAR_FIRST.match(text)
-    if m:
-        return _build(original, int(m["y"]), int(m["m"]), int(m["d"]), m, ampm, tz)
-    m = _YEAR_LAST.match(text)
-    if m:
-        a, b = int(m["a"]), int(m["b"])
-        if order == "dmy":
-            day, month = (a, b) if b <= 12 or a > 12 else (b, a)
-        else:  # mdy, auto (a first number over 12 can only be a day), ymd's year-last dates
-            day, month = (a, b) if a > 12 else (b, a)
-        year = int(m["y"]) + (2000 if len(m["y"]) == 2 else 0)
-        return _build(original, year, month, day, m, ampm, tz)
-    if _MONTH_WORD.search(text):
-        return _month_name_date(original, text, ampm, order, tz)
-    raise ValueError(f"{original!r} is not a date and time we can read (write it as 2022-07-05 09:30)")
-
-
-def _build(original: str, year: int, month: int, day: int, m: re.Match[str], ampm: str | None,
-           tz: ZoneInfo) -> datetime:
-    hour = int(m["H"] or 0)
-    if ampm:
-        if hour > 12:
-            raise ValueError(f"{original!r} is not a real time (hour {hour} with a 12-hour clock)")
-        hour = hour % 12 + (12 if ampm == "pm" else 0)
-    try:
-        result = datetime(year, month, day, hour, int(m["M"] or 0), int(m["S"] or 0))
-    except ValueError as exc:
-        raise ValueError(f"{original!r} is not a real date ({exc})") from exc
-    if m["tz"]:
-        return datetime.fromisoformat(result.isoformat() + _iso_tz(m["tz"]))
-    return result.replace(tzinfo=tz)
-
-
-def _month_name_date(original: str, text: str, ampm: str | None, order: str, tz: ZoneInfo) -> datetime:
-    """11 July 2022, Jul 11, 2022 10:30, 11-Jul-2022 23:10 through dateutil; the date must be complete (a
-    weekday alone, or a month without a year, is refused rather than filled in from today)."""
-    from dateutil import parser
-
-    kwargs = {"dayfirst": order == "dmy", "yearfirst": order == "ymd"}
-    try:
-        one = parser.parse(text, default=datetime(2000, 1, 1), **kwargs)
-        two = parser.parse(text, default=datetime(2001, 2, 2), **kwargs)
-    except (ValueError, OverflowError) as exc:
-        raise ValueError(f"{original!r} is not a date and time we can read (write it as 2022-07-05 09:30)") from exc
-    if (one.year, one.month, one.day) != (two.year, two.month, two.day):
-        raise ValueError(f"{original!r} is not a complete date (the year, month or day is missing)")
-    if ampm and one.hour <= 12:
-        one = one.replace(hour=one.hour % 12 + (12 if ampm == "pm" else 0))
-    return one if one.tzinfo else one.replace(tzinfo=tz)
-
-
-def _iso_tz(tz: str) -> str:
-    if tz == "Z":
-        return "+00:00"
-    return tz if ":" in tz else f"{tz[:3]}:{tz[3:]}"
-
-
-def _from_serial(serial: float, tz: ZoneInfo) -> datetime:
-    if not 1 <= serial < 2958466:
-        raise ValueError(f"{serial} is not an Excel date")
-    # to the nearest second, as Excel displays it: 44747.395833 is 09:30:00, not 09:29:59.97
-    moment = _EXCEL_EPOCH + timedelta(seconds=round(serial * 86400))
-    return moment.replace(tzinfo=tz)
 
 
 # --- grades --------------------------------------------------------------------------------------------------------

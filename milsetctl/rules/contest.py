@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 
-from milsetctl.ingest.values import infer_date_order, is_ambiguous_date, is_mangled_id, parse_datetime
+from milsetctl.ingest.values import is_mangled_id
 from milsetctl.rules import ContestItem, rule
 from milsetctl.settings import Settings
 
@@ -63,32 +63,3 @@ def mangled_id(items: list[ContestItem], settings: Settings) -> Iterator[tuple[s
                 f"dropped its last digits, so it cannot tell students apart{shared}. Format the column as Text "
                 "and export the sheet again"
             )
-
-
-@rule("date-ambiguous", "review", "contest", uses=("dates.order",))
-def date_ambiguous(items: list[ContestItem], settings: Settings) -> Iterator[tuple[str, str]]:
-    """A submission date could be read day-first or month-first (05/07/2022), and nothing decided which.
-
-    The day/month order of a column is taken from `[dates] order` in contest.toml, or else from the column's
-    own cells: one that can only be read one way (13/07/2022) settles the column. When neither does, the date
-    is read month-first and reported with the reading used, since a wrong guess can move an entry across the
-    deadline.
-    """
-    listed = [i for i in items if i.entry.listed and i.entry.submitted_at_raw]
-    setting = str(settings.section("dates").get("order") or "auto").lower()
-    order = infer_date_order([i.entry.submitted_at_raw or "" for i in listed], setting)
-    if order.proven:
-        return
-    for item in listed:
-        raw = item.entry.submitted_at_raw
-        if not is_ambiguous_date(raw):
-            continue
-        try:
-            read = parse_datetime(raw, settings.tz, order.order)
-        except ValueError:
-            continue  # unreadable: reported where it was read
-        other = "day-first" if order.order == "mdy" else "month-first"
-        yield item.entry.key, (
-            f"{item.entry.origin}, submitted_at {raw!r}: read month-first as {read:%Y-%m-%d} ({order.evidence}); "
-            f"{other} it would be another day. Set [dates] order in contest.toml to settle it"
-        )

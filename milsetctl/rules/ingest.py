@@ -16,6 +16,17 @@ coordinator can look the entry up in the form's own records. Review, not reject:
 no proof that the entry was late.
 """)
 
+ingest_rule("date-ambiguous", "review", """A submission date reads as two days (05/07/2022), and nothing decided which.
+
+The day/month order of a column is taken from `[dates] order` in contest.toml, or else from the column's
+own cells: one that can only be read one way (13/07/2022) settles the column. When neither does, the date
+is not guessed (a wrong guess can move an entry across the deadline): the message names the cell and both
+readings, and the entry has no submission time (no `late`, and it counts as the earliest of a contestant's
+entries) until the column is settled or the cell written year first (2022-07-05). Dotted dates (05.07.2022)
+are day-first and never ambiguous. The same reader refuses such a date in rosters, withdrawal files and date
+options (milsetctl/dates.py).
+""", version=2)
+
 ingest_rule("sidecar-invalid", "reject", """A photo's JSON sidecar cannot be read (not JSON, or not one object).
 
 The sidecar is the entry's only manifest row in a folder of sidecars: without it the contestant,

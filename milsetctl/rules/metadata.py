@@ -126,20 +126,20 @@ def language(entry: Entry, photo: PhotoInfo | None, settings: Settings) -> Itera
                 yield f"{field_name} {reason}"
 
 
-@rule("late", "reject", "entry", uses=("contest.deadline", "contest.timezone"))
+@rule("late", "reject", "entry", version=2, uses=("contest.deadline", "contest.timezone"))
 def late(entry: Entry, photo: PhotoInfo | None, settings: Settings) -> Iterator[str]:
-    """Submitted after the deadline (end of the deadline day, contest time zone).
+    """Submitted after the deadline: the end of the deadline day in the contest time zone, or the instant a
+    date-time deadline names; on or before it is on time.
 
     A time written without a zone is taken in the contest's zone (Asia/Shanghai by default), as the
-    coordinator's spreadsheet means it.
+    coordinator's spreadsheet means it. `fees refund` judges its deadline by the same rule (milsetctl.dates).
     """
     if entry.submitted_at is None:
         return
-    end = settings.deadline_end
-    if entry.submitted_at >= end:
+    deadline = settings.deadline
+    if deadline.is_late(entry.submitted_at):
         local = entry.submitted_at.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
-        last_day = settings.raw["contest"]["deadline"]
-        yield f"submitted {local} ({settings.tz.key}), after the deadline {last_day} end of day"
+        yield f"submitted {local} ({settings.tz.key}), after the deadline {deadline.shown()}"
 
 
 @rule("grade", "reject", "entry", version=2, uses=("entrants.middle", "entrants.high", "entrants.grade_aliases"))
