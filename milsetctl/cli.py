@@ -905,15 +905,16 @@ def _settings_only(workspace: Path):  # type: ignore[no-untyped-def]
         _fail(str(exc), 2)
 
 
-def _day_option(text: str | None, tz, option: str):  # type: ignore[no-untyped-def]
-    from milsetctl.ingest.values import parse_datetime
+def _day_option(text: str | None, settings, option: str):  # type: ignore[no-untyped-def]
+    """A day given as an option, read by the project's date reader ([dates] order settles 11/07/2022, else exit 2)."""
+    from milsetctl.dates import DateError, read_options
 
     if text is None:
         return None
     try:
-        return parse_datetime(text, tz, "ymd" if text.strip()[:4].isdigit() else "auto").astimezone(tz).date()
-    except ValueError as exc:
-        _fail(f"{option}: {exc}", 2)
+        return read_options({option: text}, settings.tz, settings.dates_order)[option].in_zone(settings.tz).day
+    except DateError as exc:
+        _fail(str(exc), 2)
 
 
 @members_app.command("import")
@@ -977,7 +978,7 @@ def members_status(
     from milsetctl.members.console import render_status
 
     with _open(workspace, read_only=True) as ws:
-        result = member_status(ws, _day_option(on, ws.settings.tz, "--on"))
+        result = member_status(ws, _day_option(on, ws.settings, "--on"))
     _show(result, render_status, as_json)
 
 

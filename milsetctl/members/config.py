@@ -11,6 +11,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from milsetctl.dates import Deadline, deadline
 from milsetctl.money import parse_amount
 from milsetctl.settings import Settings, toml_date
 
@@ -32,7 +33,7 @@ class FeeRules:
     """[fees] as values: currency, the registration deadline for refunds, the kept share, the events."""
 
     currency: str
-    registration_deadline: date
+    registration_deadline: Deadline  # the end of the named day, contest time zone, or the instant a date-time names
     deadline_is_contest: bool  # True when [fees] registration_deadline is "" (the contest deadline)
     fee_percent: Decimal
     events: dict[str, Event]
@@ -61,7 +62,8 @@ def fee_rules(settings: Settings) -> FeeRules:
     """[fees] read into values (already checked on load by `check_section`)."""
     fees = settings.section("fees")
     currency = str(fees.get("currency") or "EUR").strip().upper()
-    deadline = toml_date(fees.get("registration_deadline"))
+    own = fees.get("registration_deadline")
+    own = None if own is None or (isinstance(own, str) and not own.strip()) else own
     events = {}
     for key, ev in (fees.get("events") or {}).items():
         cur = str(ev.get("currency") or currency).strip().upper()
@@ -69,6 +71,7 @@ def fee_rules(settings: Settings) -> FeeRules:
             key=str(key), name=str(ev.get("name") or key), day=toml_date(ev.get("date")) or contest_day(settings),
             member=parse_amount(ev.get("member"), cur), standard=parse_amount(ev.get("standard"), cur),
             currency=cur)
-    return FeeRules(currency=currency, registration_deadline=deadline or contest_day(settings),
-                    deadline_is_contest=deadline is None, fee_percent=_percent(fees.get("withdrawal_fee_percent", 25)),
-                    events=events)
+    # the registration deadline means what the contest deadline means (milsetctl.dates.deadline, as validate's `late`)
+    registration = deadline(own, settings.tz) if own is not None else settings.deadline
+    return FeeRules(currency=currency, registration_deadline=registration, deadline_is_contest=own is None,
+                    fee_percent=_percent(fees.get("withdrawal_fee_percent", 25)), events=events)

@@ -1,20 +1,22 @@
 """Registration fees: a quote at the member's or the standard rate, and the call's refund rule.
 
-Money is exact (`Decimal`, never float) and rounded half-up to the currency's minor unit (`money`). Moments are
-compared in the contest time zone: a day written alone means that whole day there, and a time written with
-another zone is converted first.
+Money is exact (`Decimal`, never float) and rounded half-up to the currency's minor unit (`money`). Dates are read
+by the project's one date reader (milsetctl.dates): the options of one command together, and each column of a batch
+file as a whole, so `[dates] order` or a date that can only be read one way (13/07/2022) settles 11/07/2022, and
+nothing settling it is a refusal naming the option or cell. Moments are compared in the contest time zone: a day
+written alone means that whole day there, and a time written with another zone is converted first.
 
 The refund rule (SPEC `fees refund`, the 2022 call): a withdrawal on or before the registration deadline
-([fees] registration_deadline, default the contest deadline; the whole day counts) is refunded minus 25%
+([fees] registration_deadline, default the contest deadline; a day means the whole day in the contest time zone,
+a date-time that instant: `dates.deadline`, as validate's `late` rule reads it) is refunded minus 25%
 ([fees] withdrawal_fee_percent: academic materials and service fee); a later one gets nothing. The refund is the
 paid amount times (100 - 25)%, rounded half-up; what is kept is the rest, so refund + retained = paid exactly.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -22,9 +24,9 @@ from zoneinfo import ZoneInfo
 
 from openpyxl.utils import get_column_letter
 
+from milsetctl.dates import DateError, Moment, read_column, read_options
 from milsetctl.ingest.columns import header_key
 from milsetctl.ingest.tables import ManifestError, cell_text, locate_header, read_table
-from milsetctl.ingest.values import parse_datetime
 from milsetctl.members.config import FeeRules, fee_rules
 from milsetctl.members.sheets import write_table
 from milsetctl.members.status import GOOD, WORDS, standing
@@ -39,46 +41,12 @@ class FeeInputError(ValueError):
 # --- moments -------------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Moment:
-    """A date or date and time as written, placed in the contest time zone. `has_time` False: a day alone."""
-
-    at: datetime
-    has_time: bool
-
-    @property
-    def day(self) -> date:
-        return self.at.date()
-
-    def shown(self) -> str:
-        return self.at.strftime("%Y-%m-%d %H:%M") if self.has_time else self.day.isoformat()
-
-
-_HAS_TIME = re.compile(r"\d\s*[:时點点]\s*\d|T\d")
-
-
-def parse_moment(value: Any, tz: ZoneInfo, what: str, order: str = "auto") -> Moment:
-    """'2022-07-11', '2022-07-11 23:59', '2022-07-11T15:59:00Z', 11/07/2022 (day/month as [dates] order says), an
-    XLSX date cell... -> Moment in `tz`. Raises FeeInputError naming `what`."""
-    if isinstance(value, datetime):
-        has_time = (value.hour, value.minute, value.second) != (0, 0, 0) or value.tzinfo is not None
-        at = value if value.tzinfo else value.replace(tzinfo=tz)
-        return Moment(at.astimezone(tz), has_time)
-    if isinstance(value, date):
-        return Moment(datetime.combine(value, time(0, 0), tzinfo=tz), False)
-    text = cell_text(value)
-    if not text:
-        raise FeeInputError(f"{what}: no date given")
-    try:
-        at = parse_datetime(text, tz, "ymd" if re.match(r"^\d{4}", text) else order)
-    except ValueError as exc:
-        raise FeeInputError(f"{what}: {exc}") from exc
-    return Moment(at.astimezone(tz), bool(_HAS_TIME.search(text)))
-
-
-def _order(settings: Settings) -> str:
-    """[dates] order for dates like 11/07/2022 ("auto": a first number over 12 is a day, else month-first)."""
-    return str(settings.section("dates").get("order") or "auto")
+def _before(withdrawn: Moment, registered: Moment) -> bool:
+    """A withdrawal before its registration: by the instant when both have a time, else by the day (a day alone is
+    not "before" a time on that day)."""
+    if withdrawn.has_time and registered.has_time:
+        return withdrawn.at < registered.at
+    return withdrawn.day < registered.day
 
 
 # --- refunds -------------------------------------------------------------------------------------------------------
@@ -94,17 +62,12 @@ class Refund:
     currency: str
     reason: str
     refunded: bool
-    deadline: date
+    deadline: date  # the registration deadline's day
 
     def as_json(self) -> dict[str, str]:
         return {"paid": money_text(self.paid, self.currency), "refund": money_text(self.refund, self.currency),
                 "retained": money_text(self.retained, self.currency), "currency": self.currency,
                 "reason": self.reason}
-
-
-def deadline_end(day: date, tz: ZoneInfo) -> datetime:
-    """The first instant after the registration deadline day: midnight that follows it, contest time zone."""
-    return datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=tz)
 
 
 def compute_refund(paid: Any, registered_on: Any, withdrawn_on: Any, settings: Settings) -> Refund:
@@ -117,31 +80,41 @@ def compute_refund(paid: Any, registered_on: Any, withdrawn_on: Any, settings: S
         amount = parse_amount(paid, rules.currency, "--paid")
     except AmountError as exc:
         raise FeeInputError(str(exc)) from exc
-    order = _order(settings)
-    registered = parse_moment(registered_on, tz, "--registered-on", order)
-    withdrawn = parse_moment(withdrawn_on, tz, "--withdrawn-on", order)
-    before = withdrawn.at < registered.at if (withdrawn.has_time and registered.has_time) \
-        else withdrawn.day < registered.day
-    if before:
+    try:  # the two options are typed together: one that can only be read one way settles the other
+        read = read_options({"--registered-on": registered_on if registered_on is not None else "",
+                             "--withdrawn-on": withdrawn_on if withdrawn_on is not None else ""},
+                            tz, settings.dates_order)
+    except DateError as exc:
+        raise FeeInputError(str(exc)) from exc
+    registered = read["--registered-on"].in_zone(tz)
+    withdrawn = read["--withdrawn-on"].in_zone(tz)
+    if _before(withdrawn, registered):
         raise FeeInputError(f"--withdrawn-on {withdrawn.shown()} is before --registered-on {registered.shown()}: "
                             "a registration cannot be withdrawn before it was made")
     return _refund(amount, withdrawn, rules, tz)
 
 
-def _refund(amount: Decimal, withdrawn: Moment, rules: FeeRules, tz: ZoneInfo) -> Refund:
+def _refund(amount: Decimal, withdrawn: Moment, rules: FeeRules, tz: ZoneInfo, what: str = "--withdrawn-on") -> Refund:
     deadline = rules.registration_deadline
     which = "the contest deadline" if rules.deadline_is_contest else "the registration deadline"
     pct = rules.fee_percent
     pct_text = f"{pct.normalize():f}"
     when = f"withdrawn {withdrawn.shown()}" + (f" ({tz.key})" if withdrawn.has_time else "")
-    if withdrawn.at < deadline_end(deadline, tz):
+    if withdrawn.has_time or deadline.whole_day:
+        late = deadline.is_late(withdrawn.at)  # a day alone is its 00:00: late only on a later day
+    elif withdrawn.day == deadline.day:  # the day of a deadline with a time: before or after it?
+        raise FeeInputError(f"{what}: {withdrawn.shown()} is the day of {which}, {deadline.shown()}: give the time "
+                            f"of the withdrawal too ({withdrawn.shown()} 09:30)")
+    else:
+        late = withdrawn.day > deadline.day
+    if not late:
         refund = round_money(amount * (Decimal(100) - pct) / Decimal(100), rules.currency)
-        reason = (f"{when}, on or before {which} {deadline.isoformat()}: refunded minus the {pct_text}% "
+        reason = (f"{when}, on or before {which} {deadline.label()}: refunded minus the {pct_text}% "
                   "materials and service fee")
-        return Refund(amount, refund, amount - refund, rules.currency, reason, True, deadline)
+        return Refund(amount, refund, amount - refund, rules.currency, reason, True, deadline.day)
     zero = round_money(Decimal(0), rules.currency)
-    reason = f"{when}, after {which} {deadline.isoformat()} (end of day, {tz.key}): no refund"
-    return Refund(amount, zero, amount, rules.currency, reason, False, deadline)
+    reason = f"{when}, after {which} {deadline.shown()}: no refund"
+    return Refund(amount, zero, amount, rules.currency, reason, False, deadline.day)
 
 
 # --- batch ---------------------------------------------------------------------------------------------------------
@@ -221,7 +194,6 @@ def refund_batch(path: Path, settings: Settings, out: Path) -> RefundBatch:
     cannot be written."""
     rules = fee_rules(settings)
     tz = settings.tz
-    order = _order(settings)
     try:
         table = read_table(path)
     except ManifestError as exc:
@@ -251,10 +223,29 @@ def refund_batch(path: Path, settings: Settings, out: Path) -> RefundBatch:
         i = cols[column]
         return f"{path.name} row {row}, cell {get_column_letter(i + 1)}{row} ({table.headers[i].strip()})"
 
-    for row, cells in table.rows:
+    def cell(cells: list[Any], column: str) -> Any:
+        i = cols.get(column)
+        return cells[i] if i is not None and i < len(cells) else None
+
+    # each date column read as a whole (milsetctl.dates): its own cells settle 11/07/2022 when [dates] order does not
+    dates: dict[str, list[Moment | DateError | None]] = {}
+    for column in ("registered_on", "withdrawn_on"):
+        if column in cols:
+            values = [cell(cells, column) for _, cells in table.rows]
+            dates[column] = read_column([cell_text(v) if isinstance(v, str) else v for v in values], tz,
+                                        settings.dates_order, date1904=table.date1904)[1]
+
+    def moment(position: int, row: int, column: str) -> Moment:
+        read = dates[column][position]
+        if read is None:
+            raise FeeInputError(f"{where(row, column)}: no date given")
+        if isinstance(read, DateError):
+            raise FeeInputError(str(read.at(where(row, column))))
+        return read.in_zone(tz)
+
+    for position, (row, cells) in enumerate(table.rows):
         def get(column: str, cells: list[Any] = cells) -> Any:
-            i = cols.get(column)
-            return cells[i] if i is not None and i < len(cells) else None
+            return cell(cells, column)
 
         problem = None
         refund = None
@@ -266,14 +257,13 @@ def refund_batch(path: Path, settings: Settings, out: Path) -> RefundBatch:
                 amount = parse_amount(get("paid"), rules.currency, where(row, "paid"))
             except AmountError as exc:
                 raise FeeInputError(str(exc)) from exc
-            withdrawn = parse_moment(get("withdrawn_on"), tz, where(row, "withdrawn_on"), order)
+            withdrawn = moment(position, row, "withdrawn_on")
             if "registered_on" in cols and cell_text(get("registered_on")):
-                registered = parse_moment(get("registered_on"), tz, where(row, "registered_on"), order)
-                both = withdrawn.has_time and registered.has_time
-                if (withdrawn.at < registered.at) if both else (withdrawn.day < registered.day):
+                registered = moment(position, row, "registered_on")
+                if _before(withdrawn, registered):
                     raise FeeInputError(f"{where(row, 'withdrawn_on')}: withdrawn {withdrawn.shown()}, before the "
                                         f"registration ({registered.shown()})")
-            refund = _refund(amount, withdrawn, rules, tz)
+            refund = _refund(amount, withdrawn, rules, tz, where(row, "withdrawn_on"))
         except FeeInputError as exc:
             problem = str(exc)
         batch.rows.append(BatchRow(row, list(cells), refund, problem))

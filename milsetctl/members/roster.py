@@ -19,9 +19,9 @@ from typing import Any
 
 from openpyxl.utils import get_column_letter
 
+from milsetctl.dates import DateError, Moment, read_column
 from milsetctl.ingest.columns import header_key
 from milsetctl.ingest.tables import ManifestError, Table, cell_text, locate_header, read_table
-from milsetctl.ingest.values import infer_date_order, parse_datetime
 from milsetctl.members.config import member_aliases
 from milsetctl.members.sheets import unneutralise, write_table
 from milsetctl.settings import Settings
@@ -133,16 +133,21 @@ def _text(value: Any) -> str:
     return unicodedata.normalize("NFC", cell_text(value))
 
 
-def _date_value(value: Any, column: str, settings: Settings, order: str) -> str:
-    """A date cell as ISO text; `member_since` may be a year alone ('1987'). Raises ValueError."""
-    if isinstance(value, float | int) and not isinstance(value, bool) and column == "member_since" \
-            and _YEAR.match(str(int(value))) and float(value).is_integer():
-        return str(int(value))
-    text = _text(value) if not isinstance(value, datetime | date) else value
-    if isinstance(text, str) and column == "member_since" and _YEAR.match(text):
-        return text
-    moment = parse_datetime(text, settings.tz, order)
-    return moment.astimezone(settings.tz).date().isoformat()
+def _year_only(value: Any, column: str) -> str | None:
+    """`member_since` given as a year alone ('1987', or the number 1987): kept as the year."""
+    if column != "member_since" or value is None or isinstance(value, bool | datetime | date):
+        return None
+    if isinstance(value, float | int):
+        return str(int(value)) if float(value).is_integer() and _YEAR.match(str(int(value))) else None
+    text = _text(value)
+    return text if _YEAR.match(text) else None
+
+
+def _date_cell(value: Any, column: str) -> Any:
+    """A date column's cell as the date reader takes it (text cleaned as every roster cell); None for a year."""
+    if value is None or _year_only(value, column):
+        return None
+    return _text(value) if isinstance(value, str) else value
 
 
 def read_roster(path: Path, settings: Settings) -> RosterRead:
@@ -173,16 +178,15 @@ def read_roster(path: Path, settings: Settings) -> RosterRead:
     if unknown:
         result.notes.append(f"{path.name}: column(s) {', '.join(map(repr, unknown))} are not roster columns; "
                             "not imported")
-    dates_setting = str(settings.section("dates").get("order") or "auto")
-    orders = {}
+    # each date column read as a whole: its own cells settle 11/07/2022 when [dates] order does not (milsetctl.dates)
+    dated: dict[str, list[Moment | DateError | None]] = {}
     for index, column in columns.items():
         if column in DATE_COLUMNS:
-            texts = [_text(cells[index]) for _, cells in table.rows if index < len(cells)
-                     and isinstance(cells[index], str)]
-            orders[column] = infer_date_order(texts, dates_setting).order
+            cells = [_date_cell(cells[index] if index < len(cells) else None, column) for _, cells in table.rows]
+            dated[column] = read_column(cells, settings.tz, settings.dates_order, date1904=table.date1904)[1]
     where_sheet = f" sheet {table.sheet!r}" if table.sheet and table.other_sheets else ""
     seen_keys: dict[str, int] = {}
-    for row, cells in table.rows:
+    for position, (row, cells) in enumerate(table.rows):
         values: dict[str, str | None] = {}
         bad: list[str] = []
         for index, column in columns.items():
@@ -190,10 +194,13 @@ def read_roster(path: Path, settings: Settings) -> RosterRead:
             where = f"{path.name}{where_sheet} row {row}, cell {get_column_letter(index + 1)}{row} ({column})"
             text = _text(raw) if raw is not None else ""
             if column in DATE_COLUMNS and text:
-                try:
-                    values[column] = _date_value(raw, column, settings, orders[column])
-                except ValueError as exc:
-                    bad.append(f"{where}: {exc}")
+                read = dated[column][position]
+                if isinstance(read, Moment):
+                    values[column] = read.in_zone(settings.tz).day.isoformat()
+                elif isinstance(read, DateError):
+                    bad.append(f"{where}: {read}")
+                else:
+                    values[column] = _year_only(raw, column)
                 continue
             if column == "organisation":
                 text = " ".join(text.split())
