@@ -83,7 +83,9 @@ def ranked(tmp_path: Path) -> Workspace:
 def test_nominate_zip_holds_originals_and_manifest(ranked: Workspace, tmp_path: Path) -> None:
     ranked.ledger.decide("E0004", "accept", "seen the camera original")
     out = tmp_path / "out" / "china.zip"
-    result = runner.invoke(app, ["nominate", "--top", "3", "--out", str(out), "-w", str(ranked.root)])
+    # the fixture's high-school entrants are guests from Spain, Russia, Pakistan: nominated here as asked
+    result = runner.invoke(app, ["nominate", "--top", "3", "--out", str(out), "-w", str(ranked.root),
+                                 "--other-countries"])
     assert result.exit_code == 0, result.output
     # the 3rd place is shared by E0003 (middle) and E0004 (high), both 70.0: both go, and the tie is said
     assert "tie at place 3" in " ".join(result.stderr.split())
@@ -181,7 +183,7 @@ def test_nominate_refuses_a_photo_changed_since_validation(ranked: Workspace, tm
     ranked.ledger.db.execute("UPDATE entries SET sha256=? WHERE entry_id='E0002'", ("0" * 64,))
     ranked.ledger.db.commit()
     with pytest.raises(NominateError, match="changed since it was validated"):
-        nominate(ranked, 2, tmp_path / "x.zip")
+        nominate(ranked, 2, tmp_path / "x.zip", other_countries=True)
     assert not list(tmp_path.glob("*.zip*"))
 
 
@@ -399,7 +401,8 @@ def test_nominate_takes_the_award_holders_only(tmp_path: Path) -> None:
         rank_all(ws, {"E0001": (50.0, 1), "E0003": (40.0, 2), "E0005": (30.0, 3),  # middle
                       "E0002": (90.0, 1), "E0004": (85.0, 2), "E0006": (80.0, 3)})  # high
         out = tmp_path / "n.zip"
-        result = runner.invoke(app, ["nominate", "--top", "3", "--out", str(out), "-w", str(ws.root)])
+        result = runner.invoke(app, ["nominate", "--top", "3", "--out", str(out), "-w", str(ws.root),
+                                     "--other-countries"])
         assert result.exit_code == 0, result.output
         with zipfile.ZipFile(out) as zf:
             assert [r["national_entry_id"] for r in read_manifest(zf)[1]] == ["E0002", "E0004", "E0001"]
