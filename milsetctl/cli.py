@@ -652,6 +652,9 @@ def score(
                                                 "filled in or counted as 0, and every gap stays listed.")] = False,
     compare: Annotated[bool, typer.Option("--compare", help="Show the entries whose award another method would "
                                           "change, and store nothing (no scores, ranking or run record).")] = False,
+    forget: Annotated[list[str] | None, typer.Option(
+        "--forget", metavar="JUROR", help="Drop this juror's stored scores with this run (a sheet stored before "
+        "under a wrong name); repeatable. The run's audit record counts what was replaced.")] = None,
     workspace: WorkspaceOpt = Path("."),
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object (a fixed format) to stdout.")] = False,
 ) -> None:
@@ -668,7 +671,7 @@ def score(
         try:
             with score_status(err) as progress:
                 result = score_round(ws, sheets, method=method, allow_missing=allow_missing, compare=compare,
-                                     progress=progress)
+                                     progress=progress, forget=forget or ())
         except ScoreUsageError as exc:
             _fail(str(exc), 2)
         except KeyboardInterrupt:

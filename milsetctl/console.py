@@ -380,7 +380,6 @@ def render_status(console: Console, st) -> None:  # type: ignore[no-untyped-def]
 
 STATE_STYLE = {"done": "green", "stale": "bold yellow", "not-yet": "dim"}
 STATE_WORD = {"done": "done", "stale": "out of date", "not-yet": "not yet"}
-_ALWAYS_SHOWN = ("validate", "decisions", "anonymise", "score", "awards")
 
 
 def validated(st) -> bool:  # type: ignore[no-untyped-def]
@@ -388,7 +387,6 @@ def validated(st) -> bool:  # type: ignore[no-untyped-def]
 
 
 def render_stages(console: Console, st) -> None:  # type: ignore[no-untyped-def]
-    from milsetctl.stages import STAGES
 
     """The contest stage by stage (done / out of date, and what changed / not yet), what waits on a person, and
     the next command. An optional output nobody has made yet (a certificate kind, the gallery) is left out."""
@@ -398,8 +396,8 @@ def render_stages(console: Console, st) -> None:  # type: ignore[no-untyped-def]
                      Col("to make it current", fold=True, ratio=2, drop=1), title="The contest, stage by stage",
                      header_style="bold")
     for s in st.stages:
-        if s.state == "not-yet" and s.stage not in _ALWAYS_SHOWN and STAGES[s.stage].optional:
-            continue  # an optional output (a certificate kind, the gallery) nobody has made: not worth a line
+        if s.state == "not-yet" and not s.relevant:
+            continue  # a stage this contest does not have (global certificates at the national stage...)
         word = "waiting" if s.stage == "decisions" and s.state == "not-yet" and validated(st) else STATE_WORD[s.state]
         state = f"[{STATE_STYLE[s.state]}]{word}[/]"
         table.add_row(escape(s.stage), state, escape("; ".join(s.why) if s.state != "done" else ""),

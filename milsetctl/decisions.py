@@ -45,8 +45,9 @@ def record_decision(ledger: Ledger, entry_id: str, decision: str, reason: str,
     if decision == "accept" and (not row["contestant_id"] or not row["category"]):
         missing = "no contestant (no manifest row names it)" if not row["contestant_id"] else \
             "no category (its grade is missing or outside the contest's grades)"
+        fix = "Add a row for its file to the manifest" if not row["contestant_id"] else "Fix its manifest row"
         raise DecisionError(f"{entry_id} has {missing}: it cannot go to the jury, which ranks entries per category "
-                            "and awards them to a contestant. Fix its manifest row and run validate again.")
+                            f"and awards them to a contestant. {fix} and run validate again.")
     findings = ledger.findings_for(entry_id)
     unusable = [f for f in findings if f.rule in NO_PHOTO_RULES]
     if decision == "accept" and (unusable or not row["present"]):
@@ -121,6 +122,14 @@ def waiting_on_people(ws: Workspace, st: ContestStatus) -> list[str]:
         shown = ", ".join(st.open_reviews[:10]) + (" …" if len(st.open_reviews) > 10 else "")
         out.append(f"{len(st.open_reviews)} entr{'y waits' if len(st.open_reviews) == 1 else 'ies wait'} for a "
                    f"decision ({shown}): they are not in the jury package until decided")
+    runs = ws.ledger.score_runs()
+    if runs:
+        import json
+
+        last = json.loads(runs[-1]["detail"] or "{}")
+        if last.get("allow_missing") and last.get("errors"):
+            out.append(f"the ranking was stored with --allow-missing despite {last['errors']} problem(s) in the "
+                       "jurors' sheets: send the corrected sheets and run score again (milsetctl score lists them)")
     assigned = {r[0] for r in ws.ledger.assignment_pairs() if r[2]}
     if assigned:
         from milsetctl.models import person_key
@@ -139,10 +148,15 @@ def waiting_on_people(ws: Workspace, st: ContestStatus) -> list[str]:
 def next_command(states: list[Any]) -> str | None:
     """The command to run next: the first stage out of date, else a decision due, else the first stage not made
     yet; an optional stage (certificates, gallery...) not made yet is no "next" of itself."""
-    due = [st for st in states if st.state != "done" and st.next
-           and not (stages.STAGES[st.stage].optional and st.state == "not-yet")]
+    due = [st for st in states if st.state != "done" and st.next and st.relevant]
+    names = [s.stage for s in states]
+    done_after = {s.stage: any(t.state == "done" and not stages.STAGES[t.stage].optional
+                               for t in states[names.index(s.stage) + 1:]) for s in states}
     # what is out of date is made current first; then the decisions due (before the package leaves them out);
-    # then what is not made yet
-    order = [s for s in due if s.state == "stale"] + [s for s in due if s.stage == "decisions"] + due
+    # then the next stage not made yet (one skipped while later ones ran, such as jury sheets before a long
+    # CSV, is no longer "next"); then the outputs not made yet (certificates, gallery, report)
+    order = ([s for s in due if s.state == "stale"] + [s for s in due if s.stage == "decisions"]
+             + [s for s in due if not stages.STAGES[s.stage].optional and not done_after[s.stage]]
+             + [s for s in due if stages.STAGES[s.stage].optional])
     return str(order[0].next) if order else None
 

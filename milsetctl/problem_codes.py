@@ -47,8 +47,9 @@ _TABLE: tuple[tuple[str, str, str], ...] = (
     ("juror-twice", "error", "The same juror (by name, whatever the case, width or spaces, or by juror ID) is on "
      "two different sheets: which one counts cannot be guessed, so neither does until one is removed."),
     ("juror-missing", "error", "A row of a long sheet names no juror: its scores belong to nobody."),
-    ("juror-unknown", "note", "A juror no juror file names: the scores count, with no assignment to check them "
-     "against."),
+    ("juror-unknown", "error", "Once `jury sheets` has named the jurors, a sheet under another name is a juror's "
+     "sheet saved under a new name (it would count that juror twice) or nobody's: its scores are not used, and the "
+     "jurors still without a sheet are named."),
     ("anon-id-missing", "error", "Scores with no anonymous ID: they cannot be given to an entry."),
     ("anon-id-unknown", "error", "An anonymous ID this round never handed out (a typo, another round's sheet)."),
     ("anon-id-withdrawn", "note", "An entry withdrawn from the round after the sheets went out: its scores are "

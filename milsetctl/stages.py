@@ -104,6 +104,14 @@ def _ranking(ws: Any, detail: dict[str, Any]) -> Rows:
             for r in ws.ledger.ranking()}
 
 
+def _juror_scores(ws: Any, detail: dict[str, Any]) -> Rows:
+    """Each entry's stored scores, juror by juror (what the award list shows in its juror columns)."""
+    by_entry: dict[str, list[tuple[str, str]]] = {}
+    for juror, anon_id, scores in ws.ledger.db.execute("SELECT juror, anon_id, scores FROM scores"):
+        by_entry.setdefault(anon_id, []).append((juror, scores))
+    return {a: (sorted(rows),) for a, rows in by_entry.items()}
+
+
 def _awards(ws: Any, detail: dict[str, Any]) -> Rows:
     return {r["entry_id"]: (r["award"], r["category"], r["rank"]) for r in ws.ledger.awards() if r["award"]}
 
@@ -141,6 +149,7 @@ FACTS: dict[str, Fact] = {f.name: f for f in (
     Fact("sheets", ("file",), _sheets, "is new", "is gone", "sheet"),
     Fact("ranking", ("category", "rank", "score"), _ranking, "is newly ranked", "is no longer ranked"),
     Fact("awards", ("award", "category", "rank"), _awards, "now has an award", "no longer has an award"),
+    Fact("juror-scores", ("jurors' scores",), _juror_scores, "has new scores", "lost its scores", "anonymous ID"),
     Fact("members", ("organisation", "country", "contact", "fees paid until"), _members, "joined", "left",
          "member"),
     Fact("jury-settings", ("settings",), _settings("jury.criteria", "jury.weights", "jury.method", "jury.score_min",
@@ -163,6 +172,7 @@ class Stage:
     current: tuple[str, ...] = ()  # of those, the ones whose output must also be current (else this is stale)
     optional: bool = False  # a stage a contest may skip (shown as "not yet" without being waited on)
     made: Callable[[Any], bool] | None = None  # evidence in the ledger that it ran before stages were recorded
+    relevant: Callable[[Any], bool] | None = None  # whether this contest has the stage at all (None: always)
 
 
 def _has(sql: str) -> Callable[[Any], bool]:
@@ -173,6 +183,18 @@ def _issued(kind: str) -> Callable[[Any], bool]:
     return lambda ws: bool(ws.ledger.issued_certificates(kind))
 
 
+def _at(stage: str) -> Callable[[Any], bool]:
+    return lambda ws: ws.settings.stage == stage
+
+
+def _has_members(ws: Any) -> bool:
+    return ws.ledger.db.execute("SELECT 1 FROM members LIMIT 1").fetchone() is not None
+
+
+def _has_jurors(ws: Any) -> bool:
+    return ws.ledger.db.execute("SELECT 1 FROM jurors LIMIT 1").fetchone() is not None
+
+
 STAGES: dict[str, Stage] = {s.name: s for s in (
     Stage("validate", "the validation", (), "milsetctl validate"),
     Stage("decisions", "decisions on the entries waiting for review", (), "milsetctl decide ENTRY accept|reject "
@@ -180,36 +202,40 @@ STAGES: dict[str, Stage] = {s.name: s for s in (
     Stage("anonymise", "the blind jury package", ("eligible-photos", "blind-words"), "milsetctl anonymise",
           ("validate",), made=_has("SELECT 1 FROM anon_ids LIMIT 1")),
     Stage("jury-sheets", "one score sheet per juror", ("package", "blind-words", "jurors"),
-          "milsetctl jury sheets --jurors {jurors_file}", ("anonymise",), ("anonymise",), optional=True,
+          "milsetctl jury sheets --jurors {jurors_file}", ("anonymise",), ("anonymise",),
           made=_has("SELECT 1 FROM jurors LIMIT 1")),
     Stage("score", "the combined ranking", ("eligible", "package", "sheets", "jury-settings"),
           "milsetctl score {sheets}", ("anonymise",), made=_has("SELECT 1 FROM ranking LIMIT 1")),
     Stage("awards", "the awards", ("ranking", "award-settings"), "milsetctl awards", ("score",), ("score",),
           made=_has("SELECT 1 FROM awards LIMIT 1")),
-    Stage("award-list", "the award list export", ("awards", "words"), "milsetctl awards --export {export}",
+    Stage("award-list", "the award list export", ("awards", "ranking", "juror-scores", "words"),
+          "milsetctl awards --export {export}",
           ("awards",), ("awards",), optional=True),
     Stage("nominate", "the nomination for the global round", ("awards", "words", "manifest-row"),
-          "milsetctl nominate --top {top} --out {zip}", ("awards",), ("awards",), optional=True),
+          "milsetctl nominate --top {top} --out {zip}", ("awards",), ("awards",), optional=True,
+          relevant=_at("national")),
     Stage("certificates:participation", "participation certificates", ("eligible-photos", "words"),
           "milsetctl certificates participation", ("validate",), optional=True, made=_issued("participation")),
     Stage("certificates:qualifier", "Qualifier Award certificates", ("awards", "words"),
-          "milsetctl certificates qualifier", ("awards",), ("awards",), optional=True, made=_issued("qualifier")),
+          "milsetctl certificates qualifier", ("awards",), ("awards",), optional=True, made=_issued("qualifier"),
+          relevant=_at("national")),
     Stage("certificates:global", "global award certificates", ("awards", "words"), "milsetctl certificates global",
-          ("awards",), ("awards",), optional=True, made=_issued("global")),
+          ("awards",), ("awards",), optional=True, made=_issued("global"), relevant=_at("global")),
     Stage("certificates:gallery", "gallery certificates", ("awards", "words"), "milsetctl certificates gallery",
-          ("awards",), ("awards",), optional=True, made=_issued("gallery")),
+          ("awards",), ("awards",), optional=True, made=_issued("gallery"), relevant=_at("global")),
     Stage("certificates:juror", "juror certificates", ("jurors",), "milsetctl certificates juror",
-          ("jury-sheets",), optional=True, made=_issued("juror")),
+          ("jury-sheets",), optional=True, made=_issued("juror"), relevant=_has_jurors),
     Stage("certificates:proof", "the certificates' proof list", ("words",),
-          "milsetctl certificates {kind} --proof", ("validate",), optional=True),
+          "milsetctl certificates {kind} --proof", ("validate",), optional=True, relevant=lambda ws: False),
     Stage("gallery", "the virtual gallery", ("awards", "words"), "milsetctl gallery", ("awards",), ("awards",),
           optional=True),
     Stage("report", "the contest report", ("eligible", "awards"), "milsetctl report", ("validate",),
           optional=True),
     Stage("members", "the member roster", (), "milsetctl members import {roster}", (), optional=True,
+          relevant=_has_members,
           made=_has("SELECT 1 FROM members LIMIT 1")),
     Stage("certificates:member", "member certificates", ("members",), "milsetctl certificates member",
-          ("members",), optional=True, made=_issued("member")),
+          ("members",), optional=True, made=_issued("member"), relevant=_has_members),
 )}
 
 
@@ -220,8 +246,15 @@ def _digest(value: Any) -> str:
 def _snapshot_of(ws: Any, stage: Stage, detail: dict[str, Any]) -> dict[str, dict[str, str]]:
     """{fact: {key: "d1.d2..."}}: one short digest per field, so a change can be named by field, and nothing a
     purge would have to scrub (no names or titles, only digests)."""
-    return {name: {key: ".".join(_digest(v) for v in values) for key, values in FACTS[name].read(ws, detail).items()}
-            for name in stage.facts}
+    out: dict[str, dict[str, str]] = {}
+    for name in stage.facts:
+        rows = FACTS[name].read(ws, detail)
+        out[name] = {FIELDS_KEY: ",".join(FACTS[name].fields),
+                     **{key: ".".join(_digest(v) for v in values) for key, values in rows.items()}}
+    return out
+
+
+FIELDS_KEY = "\x00fields"  # a snapshot's record of the fields it digested (never an entry ID)
 
 
 def record(ws: Any, stage: str, detail: dict[str, Any] | None = None) -> None:
@@ -245,10 +278,11 @@ class StageState:
     next: str | None = None
     at: str | None = None  # when it last ran (ISO, UTC)
     outputs: list[str] = field(default_factory=list)
+    relevant: bool = True  # this contest has the stage (global certificates at the national stage: no)
 
     def as_json(self) -> dict[str, Any]:
         return {"stage": self.stage, "state": self.state, "why": "; ".join(self.why) or None, "next": self.next,
-                "title": self.title, "at": self.at}
+                "title": self.title, "at": self.at, "relevant": self.relevant}
 
 
 def _command(stage: Stage, detail: dict[str, Any]) -> str:
@@ -322,6 +356,7 @@ def check(ws: Any) -> list[StageState]:
     for stage in STAGES.values():
         st = StageState(stage.name, stage.title, "not-yet")
         rec = records.get(stage.name)
+        st.relevant = rec is not None or stage.relevant is None or bool(stage.relevant(ws))
         detail = json.loads(rec["detail"] or "{}") if rec is not None else {}
         st.at = rec["at"] if rec is not None else None
         st.outputs = [str(o) for o in detail.get("outputs") or ()]
@@ -359,9 +394,12 @@ def check(ws: Any) -> list[StageState]:
         snapshot = json.loads(rec["snapshot"] or "{}")
         changes: list[str] = []
         for name in stage.facts:
+            before = dict(snapshot.get(name, {}))
+            if before.pop(FIELDS_KEY, ",".join(FACTS[name].fields)) != ",".join(FACTS[name].fields):
+                continue  # recorded by a version that watched other fields: nothing to compare with
             now_rows = current(name, detail)
             now = {k: ".".join(_digest(v) for v in values) for k, values in now_rows.items()}
-            changes += _changes(FACTS[name], snapshot.get(name, {}), now, now_rows)
+            changes += _changes(FACTS[name], before, now, now_rows)
         stale_needs = [n for n in stage.current if states[n].state == "stale"]
         if changes:
             st.state = "stale"

@@ -171,12 +171,18 @@ def test_sheet_made_for_another_score_range_is_refused(tmp_path: Path) -> None:
     assert result.scores.empty
 
 
-def test_juror_outside_the_juror_file_is_noted(tmp_path: Path) -> None:
-    roster = Roster(names={"J01": "Kim"}, active={"J01": set(IDS)}, ever={"J01": set(IDS)})
-    result = read([write_xlsx(tmp_path / "x.xlsx", "Stranger", GOOD, juror_id="J09")], roster=roster)
-    assert errors(result) == [] and result.jurors == ["Stranger"]
-    assert [p.problem for p in result.notes] == ["juror Stranger is in no juror file: the scores count, with no "
-                                                 "assignment to check them against"]
+def test_juror_outside_the_juror_file_is_refused_naming_who_has_no_sheet(tmp_path: Path) -> None:
+    """Once `jury sheets` named the jurors, a sheet under another name (J05's scores saved as 'Dubois scores.xlsx')
+    would count a juror twice: an error naming the jurors without a sheet, and its scores are not used."""
+    roster = Roster(names={"J01": "Kim", "J02": "Lee"}, active={"J01": set(IDS), "J02": set(IDS)},
+                    ever={"J01": set(IDS), "J02": set(IDS)})
+    result = read([write_xlsx(tmp_path / "x.xlsx", "Stranger", GOOD, juror_id="J09"),
+                   write_xlsx(tmp_path / "J01 Kim.xlsx", "Kim", GOOD, juror_id="J01")], roster=roster)
+    [problem] = [p for p in errors(result) if p.code == "juror-unknown"]
+    assert problem.sheet == "x.xlsx" and problem.juror == "Stranger"
+    assert "is in no juror file, so these scores are not used" in problem.problem
+    assert "jurors with no sheet here: J02 Lee" in problem.problem and "'J02 Lee.xlsx'" in problem.problem
+    assert result.jurors == ["Kim"] and set(result.scores["juror"]) == {"Kim"}
 
 
 def test_unreadable_file_is_one_problem_and_the_others_are_read(tmp_path: Path) -> None:

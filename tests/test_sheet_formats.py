@@ -539,3 +539,23 @@ def test_every_problem_has_a_registered_code(tmp_path: Path) -> None:
     assert {"score-blank", "score-not-number", "score-out-of-range", "score-not-whole", "anon-id-unknown",
             "anon-id-missing", "juror-twice", "sheet-unreadable", "not-a-sheet",
             "criterion-column-missing"} <= codes
+
+
+def test_forget_drops_a_juror_stored_under_a_wrong_name(ws_root: Path, tmp_path: Path) -> None:
+    """A sheet stored once under a wrong name (no juror file yet) stays counted until the chair drops it."""
+    from milsetctl.cli import app
+    from milsetctl.workspace import open_workspace
+
+    runner = CliRunner()
+    first = tmp_path / "first"
+    _wide_csv(first / "Li Ming.csv", ROUND_IDS, 7)
+    _wide_csv(first / "Dubois scores.csv", ROUND_IDS, 5)
+    assert runner.invoke(app, ["score", str(first), "-w", str(ws_root)]).exit_code == 0
+    second = tmp_path / "second"
+    _wide_csv(second / "Jean-Pierre Dubois.csv", ROUND_IDS, 5)
+    unknown = runner.invoke(app, ["score", str(second), "-w", str(ws_root), "--forget", "Nobody"])
+    assert unknown.exit_code == 2 and "no scores of that juror are stored" in unknown.output
+    done = runner.invoke(app, ["score", str(second), "-w", str(ws_root), "--forget", "DUBOIS SCORES", "--json"])
+    assert done.exit_code == 0, done.output
+    with open_workspace(ws_root) as ws:
+        assert {r[0] for r in ws.ledger.score_rows()} == {"Li Ming", "Jean-Pierre Dubois"}

@@ -223,3 +223,55 @@ def test_every_stage_is_known_to_check() -> None:
         assert set(stage.current) <= set(stage.needs)
         assert all(f in stages.FACTS for f in stage.facts)
         assert names.index(stage.name) > max((names.index(n) for n in stage.needs), default=-1)
+
+
+def test_status_walks_a_chair_through_the_round(contest: Any) -> None:
+    """After anonymise the next step is the jurors' sheets; after the awards, the outputs not made yet; a
+    stage this contest does not have (global certificates at the national stage) is not listed."""
+    src, ws, tmp = contest
+    ok("anonymise", "-w", str(ws))
+    st = status(ws)
+    assert st["#"]["next"] == "milsetctl jury sheets --jurors JURORS.xlsx"
+    assert not st["certificates:global"]["relevant"] and not st["certificates:member"]["relevant"]
+    text = ok("status", "-w", str(ws)).stdout
+    assert "certificates:global" not in text and "certificates:member" not in text
+    folder = sheets(ws, tmp / "returned")  # the chair takes long CSVs instead of juror sheets: that is fine
+    ok("score", str(folder), "-w", str(ws))
+    ok("awards", "-w", str(ws))
+    st = status(ws)
+    assert st["#"]["next"] in ("milsetctl award-list", "milsetctl awards --export FILE.xlsx",
+                               "milsetctl nominate --top N --out FILE.zip", "milsetctl certificates participation")
+    assert st["jury-sheets"]["state"] == "not-yet"  # skipped, and no longer suggested once score ran
+
+
+def test_the_award_list_is_stale_when_a_juror_corrects_a_score(contest: Any) -> None:
+    src, ws, tmp = contest
+    ok("anonymise", "-w", str(ws))
+    folder = sheets(ws, tmp / "returned")
+    ok("score", str(folder), "-w", str(ws))
+    ok("awards", "-w", str(ws), "--export", str(tmp / "awards.xlsx"))
+    assert status(ws)["award-list"]["state"] == "done"
+    sheet = folder / "Li Wei.csv"
+    lines = sheet.read_text(encoding="utf-8").splitlines()
+    first = lines[1].split(",")
+    first[1] = str(int(first[1]) - 1)  # one score corrected, the ranking may stay the same
+    sheet.write_text("\n".join([lines[0], ",".join(first), *lines[2:]]) + "\n", encoding="utf-8")
+    ok("score", str(folder), "-w", str(ws))
+    ok("awards", "-w", str(ws))  # the awards made again, the exported list not
+    st = status(ws)
+    assert st["award-list"]["state"] == "stale", st["award-list"]
+    assert st["#"]["next"] == f"milsetctl awards --export {tmp / 'awards.xlsx'}"
+
+
+def test_a_ranking_stored_despite_problems_waits_on_the_chair(contest: Any) -> None:
+    src, ws, tmp = contest
+    ok("anonymise", "-w", str(ws))
+    folder = sheets(ws, tmp / "returned")
+    sheet = folder / "Li Wei.csv"
+    lines = sheet.read_text(encoding="utf-8").splitlines()
+    first = lines[1].split(",")
+    first[2] = ""
+    sheet.write_text("\n".join([lines[0], ",".join(first), *lines[2:]]) + "\n", encoding="utf-8")
+    assert run("score", str(folder), "-w", str(ws), "--allow-missing").exit_code in (0, 1)
+    waiting = " ".join(status(ws)["#"]["waiting"])
+    assert "stored with --allow-missing despite 1 problem(s)" in waiting

@@ -237,7 +237,7 @@ def _n(count: int, one: str, many: str | None = None) -> str:
 def stored_text(result: ScoreResult) -> str:
     """What this run put in the ledger, as the chair counts it: whole scores apart from rows kept with gaps."""
     if not result.stored:
-        return "no scores stored"
+        return "this run stored no scores"
     parts = [f"{_n(result.stored_complete, 'complete juror×entry score')} stored"]
     if result.stored_incomplete:
         parts.append(f"{_n(result.stored_incomplete, 'row')} with missing or unusable cells kept as gaps (not "

@@ -1089,6 +1089,7 @@ def read_sheets(paths: Sequence[Path], *, criteria: Sequence[str], score_min: fl
     jurors: list[str] = []
     sheet_of: dict[str, str] = {}
     juror_ids: dict[str, str] = {}
+    unknown: list[tuple[str, str]] = []  # (sheet, juror) named by no juror file, once `jury sheets` made one
     for (cells, scores, pairs), ids in zip(per_sheet, identities, strict=True):
         clashing = {j for j, keys in ids.items() if keys & twice.keys()}
         if clashing:
@@ -1103,20 +1104,36 @@ def read_sheets(paths: Sequence[Path], *, criteria: Sequence[str], score_min: fl
             scores = scores[~scores["juror"].astype(object).isin(clashing).to_numpy(dtype=bool)]
             if pairs.empty:
                 refused.append(cells.sheet)
+        strangers: set[str] = set()
         for j, group in pairs.groupby("juror", sort=False):
             juror = str(j)
+            rid = roster.juror_id(juror, cells.juror_id) if roster is not None else None
+            if rid is None and roster is not None:
+                # `jury sheets` said who the jurors are: a sheet under another name is a juror's sheet mis-named,
+                # or nobody's; counting it as one more juror would give that juror's scores twice
+                strangers.add(juror)
+                unknown.append((cells.sheet, juror))
+                continue
             jurors.append(juror)
             sheet_of[juror] = cells.sheet
-            rid = roster.juror_id(juror, cells.juror_id) if roster is not None else None
             if rid is not None:
                 juror_ids[juror] = rid
-            elif roster is not None:
-                problems.append(Problem(cells.sheet, juror, None, None, f"juror {juror} is in no juror file: the "
-                                        "scores count, with no assignment to check them against", "note",
-                                        "juror-unknown"))
             checker.coverage(cells.sheet, juror, rid, set(group["anon_id"]), problems)
+        if strangers:
+            pairs = pairs[~pairs["juror"].isin(strangers).to_numpy(dtype=bool)]
+            scores = scores[~scores["juror"].astype(object).isin(strangers).to_numpy(dtype=bool)]
         score_parts.append(scores)
         pair_parts.append(pairs)
+    if unknown and roster is not None:
+        seen = set(juror_ids.values())
+        waiting = [f"{rid} {roster.names[rid]}" for rid in sorted(roster.active) if rid not in seen]
+        for sheet, juror in unknown:
+            hint = (f"jurors with no sheet here: {', '.join(waiting[:6])}{' ...' if len(waiting) > 6 else ''}; if it "
+                    f"is one of theirs, name the file as `jury sheets` did ('{waiting[0]}.xlsx')" if waiting else
+                    "every juror of the juror file has a sheet here")
+            problems.append(Problem(sheet, juror, None, None, f"juror {juror} is in no juror file, so these scores "
+                                    f"are not used ({hint}; or add the juror to the juror file and run jury "
+                                    "sheets again)", "error", "juror-unknown"))
     scores = pd.concat(score_parts, ignore_index=True) if score_parts else _empty_scores()
     pairs = pd.concat(pair_parts, ignore_index=True) if pair_parts else _empty_pairs(criteria)
     return SheetsRead(scores=scores, pairs=pairs, problems=problems, jurors=jurors, sheet_of=sheet_of,

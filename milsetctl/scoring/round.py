@@ -314,13 +314,14 @@ def _stored_frame(rows: Sequence[tuple[Any, ...]], criteria: Sequence[str]) -> t
 
 
 def score_round(ws: Any, sheets: Sequence[Path], *, method: str | None = None, allow_missing: bool = False,
-                compare: bool = False, progress: Progress | None = None) -> ScoreResult:
+                compare: bool = False, progress: Progress | None = None, forget: Sequence[str] = ()) -> ScoreResult:
     """Read `sheets` (files, or folders of .xlsx/.csv), store, combine, rank, measure agreement.
 
     Settings used: jury.criteria/weights/score_min/score_max/method/trimmed_min_jurors, stage, awards.* (for
     --compare). Ranks run within each category at the national stage and overall at the global stage (SPEC
     "Workspace"). Raises ScoreUsageError for a sheet path that does not exist, folders holding no sheet, or an
-    unknown method; every problem with the sheets themselves is in the result, never raised.
+    unknown method, or a `forget` juror with no stored scores; every problem with the sheets themselves is in
+    the result, never raised. forget: jurors whose stored scores this run drops (any spelling of their name).
     """
     from milsetctl.scoring.aggregate import METHODS
 
@@ -362,6 +363,16 @@ def score_round(ws: Any, sheets: Sequence[Path], *, method: str | None = None, a
 
     # this run's jurors replace their stored scores; every other stored juror stays
     new_jurors = set(read.jurors)
+    if forget:  # stored scores of these jurors go with this run (a sheet stored under a wrong name before)
+        from milsetctl.models import person_key
+
+        on_record = [r[0] for r in ws.ledger.db.execute("SELECT DISTINCT juror FROM scores")]
+        for name in forget:
+            same = [s for s in on_record if person_key(s) == person_key(name)]
+            if not same:
+                raise ScoreUsageError(f"--forget {name!r}: no scores of that juror are stored (stored: "
+                                      f"{', '.join(sorted(on_record)) or 'none'})")
+            new_jurors.update(same)
     old_long, old_pairs = _stored_frame(ws.ledger.score_rows_except(new_jurors), criteria)
     combined = pd.concat([old_long, read.scores], ignore_index=True) if len(old_long) else read.scores
     in_round = combined["anon_id"].isin(set(rnd.in_round)).to_numpy()
