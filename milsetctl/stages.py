@@ -439,7 +439,8 @@ def require(ws: Any, stage: str, action: str | None = None) -> None:
             raise StageError(f"{doing} needs {st.title} ({need}), which is not made yet: run `{st.next}` first")
         if st.state == "stale" and need in spec.current:
             raise StageError(f"{doing} would work from out-of-date input: {st.title} ({need}) is out of date "
-                             f"({'; '.join(st.why)}). Run `{st.next}` first")
+                             f"({'; '.join(st.why)}). Run `{st.next}` first (`milsetctl status` lists all that is "
+                             "out of date)")
 
 
 def _missing_chain(states: dict[str, StageState], name: str) -> list[StageState]:
