@@ -32,6 +32,7 @@ import numpy as np
 from PIL import ExifTags, Image, ImageFile, PngImagePlugin, UnidentifiedImageError
 
 from milsetctl.hashing import dhash_hex, phash_hex
+from milsetctl.imageformat import JUNK, PROGRESSIVE_SOF, SOF, SOS, jpeg_segments, png_chunks
 from milsetctl.models import PhotoInfo
 
 # bump when the probe computes something differently: cached PhotoInfo is keyed by it
@@ -248,18 +249,6 @@ TEXT_TOTAL_LIMIT = 64 * 1024 * 1024
 _RAW_PROFILE = re.compile(r"^raw profile type (exif|app1|xmp)$", re.IGNORECASE)
 
 
-def png_chunks(data: bytes) -> Iterator[tuple[bytes, int, int]]:
-    """(type, data offset, length) of each PNG chunk, without reading the chunk data."""
-    i = 8
-    while i + 8 <= len(data):
-        length = int.from_bytes(data[i : i + 4], "big")
-        kind = data[i + 4 : i + 8]
-        yield kind, i + 8, length
-        if kind == b"IEND":
-            return
-        i += 12 + length
-
-
 def _inflate(blob: bytes, limit: int) -> tuple[bytes | None, bool]:
     """(inflated bytes or None when corrupt, whether it stopped at the limit)."""
     inflater = zlib.decompressobj()
@@ -304,7 +293,8 @@ def _png_metadata(data: bytes) -> _PngMeta:
     pillow_limit = PngImagePlugin.MAX_TEXT_CHUNK
     total = 0
     raw_exif: list[tuple[str, bytes]] = []
-    for kind, offset, length in png_chunks(data):
+    for kind, start, _end, length in png_chunks(data, strict=False):
+        offset = start + 8  # the chunk's data field; `length` as declared (a cut chunk's body is shorter)
         if kind not in (b"tEXt", b"zTXt", b"iTXt", b"eXIf", b"iCCP"):
             continue
         body = data[offset : offset + length]
@@ -401,54 +391,23 @@ class _JpegLayout:
 
 
 def _jpeg_layout(data: bytes) -> _JpegLayout:
-    """Walk a JPEG's markers (headers and each scan's start); entropy-coded data is skipped by its 0xFF escapes."""
+    """A JPEG's frame type, components and each scan's parameters and start, read by the lenient walker (junk
+    between segments skipped as libjpeg skips it, entropy-coded data by its 0xFF escapes)."""
     layout = _JpegLayout()
-    i = data.find(b"\xff\xd8")
-    if i < 0:
-        return layout
-    i += 2
-    n = len(data)
-    while i + 4 <= n:
-        if data[i] != 0xFF:
-            i = data.find(b"\xff", i)
-            if i < 0:
-                break
-            continue
-        marker = data[i + 1]
-        if marker == 0xFF:
-            i += 1
-            continue
-        if marker == 0xD9:
-            break
-        if marker in (0x00, 0x01) or 0xD0 <= marker <= 0xD7:
-            i += 2
-            continue
-        length = int.from_bytes(data[i + 2 : i + 4], "big")
-        body = data[i + 4 : i + 2 + length]
-        if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF):
-            layout.progressive = marker in (0xC2, 0xC6, 0xCA, 0xCE)
+    for seg in jpeg_segments(data, strict=False):
+        marker = seg.marker
+        if marker in SOF:
+            body = seg.payload(data)
+            layout.progressive = marker in PROGRESSIVE_SOF
             count = body[5] if len(body) > 5 else 0
             layout.components = tuple(body[6 + 3 * k] for k in range(count) if 6 + 3 * k < len(body))
-        elif marker == 0xDA and body:
-            count = body[0]
+        elif marker == SOS:
+            body = seg.payload(data)
+            count = body[0] if body else 0
             comps = tuple(body[1 + 2 * k] for k in range(count) if 1 + 2 * k < len(body))
             tail = body[1 + 2 * count : 4 + 2 * count]
             if len(tail) == 3:
-                layout.scans.append(_Scan(i + 2 + length, comps, tail[0], tail[1], tail[2] >> 4, tail[2] & 15))
-            # skip the entropy-coded data: the next 0xFF not followed by 0x00 or a restart marker ends it
-            j = i + 2 + length
-            while True:
-                j = data.find(b"\xff", j)
-                if j < 0 or j + 1 >= n:
-                    return layout
-                follower = data[j + 1]
-                if follower == 0x00 or 0xD0 <= follower <= 0xD7 or follower == 0xFF:
-                    j += 2 if follower != 0xFF else 1
-                    continue
-                break
-            i = j
-            continue
-        i += 2 + length
+                layout.scans.append(_Scan(seg.end, comps, tail[0], tail[1], tail[2] >> 4, tail[2] & 15))
     return layout
 
 
@@ -569,18 +528,16 @@ def _squeeze(pixels: np.ndarray) -> np.ndarray:
 
 
 def _jpeg_size(data: bytes) -> tuple[int, int] | None:
-    """(width, height) from the first SOF marker, without a decoder."""
-    i = 2
-    while i + 9 <= len(data) and data[i] == 0xFF:
-        marker = data[i + 1]
-        if marker == 0xFF:
-            i += 1
-            continue
-        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-            return int.from_bytes(data[i + 7 : i + 9], "big"), int.from_bytes(data[i + 5 : i + 7], "big")
-        if marker == 0xDA:
+    """(width, height) from the first SOF marker, without a decoder; None when junk, a scan or the end of the
+    data comes first."""
+    for seg in jpeg_segments(data, strict=False):
+        if seg.marker in SOF:  # payload: precision, height, width (T.81 B.2.2)
+            at = seg.body
+            if at + 5 > len(data):
+                return None
+            return int.from_bytes(data[at + 3 : at + 5], "big"), int.from_bytes(data[at + 1 : at + 3], "big")
+        if seg.marker in (SOS, JUNK):
             return None
-        i += 2 + int.from_bytes(data[i + 2 : i + 4], "big")
     return None
 
 

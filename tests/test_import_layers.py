@@ -30,7 +30,7 @@ PACKAGE = "milsetctl"
 BASE = {
     "milsetctl", "milsetctl.models", "milsetctl.settings", "milsetctl.ledger", "milsetctl.audit",
     "milsetctl.auditchain", "milsetctl.fsutil", "milsetctl.timefmt", "milsetctl.hashing", "milsetctl.locking",
-    "milsetctl.sheetcells", "milsetctl.money", "milsetctl.resources", "milsetctl.dates",
+    "milsetctl.sheetcells", "milsetctl.money", "milsetctl.resources", "milsetctl.dates", "milsetctl.imageformat",
 }  # fmt: skip
 READERS = ("milsetctl.ingest", "milsetctl.probe")
 CLI = {"milsetctl.cli", "milsetctl.__main__"}

@@ -13,12 +13,10 @@ import struct
 from dataclasses import dataclass, field
 
 from milsetctl.anonymise.icc import ICCError, scrub_icc
+from milsetctl.imageformat import EOI, SCAN, SOI, SOS, STANDALONE, TRAILER, JPEGError, jpeg_segments
 
-SOI, EOI, SOS, COM = 0xD8, 0xD9, 0xDA, 0xFE
+COM = 0xFE
 APP0, APP1, APP2, APP13, APP14 = 0xE0, 0xE1, 0xE2, 0xED, 0xEE
-SCAN = -1  # pseudo-marker: entropy-coded data after an SOS header
-TRAILER = -2  # pseudo-marker: bytes after EOI
-STANDALONE = {0x01, *range(0xD0, 0xD8)}  # TEM, RST0-7: markers without a length
 EXIF_HEADER = b"Exif\x00\x00"
 ICC_HEADER = b"ICC_PROFILE\x00"
 XMP_HEADERS = (b"http://ns.adobe.com/xap/1.0/\x00", b"http://ns.adobe.com/xmp/extension/\x00")
@@ -28,25 +26,6 @@ ORIENTATION = 0x0112
 # DAC, DQT, DRI, DNL, DHP, EXP, SOS, EOI and the restart markers. Everything else (APPn, COM, JPGn, reserved or
 # corrupted marker codes) is metadata or noise and is dropped.
 DECODING = {*range(0xC0, 0xD0), 0xDB, 0xDD, 0xDC, 0xDE, 0xDF, SOS, EOI, SCAN, *STANDALONE} - {0xC8}
-
-
-class JPEGError(ValueError):
-    """The marker structure cannot be followed (not a JPEG, or a segment runs past the end)."""
-
-
-@dataclass(frozen=True)
-class Segment:
-    """One piece of the file: `data[start:end]` is its raw bytes (marker, length and payload; fill bytes before
-    the marker included). `marker` is the second marker byte, or SCAN / TRAILER."""
-
-    marker: int
-    start: int
-    end: int
-    body: int  # where the payload begins (after marker and length); == end for markers without a length
-
-    def payload(self, data: bytes) -> bytes:
-        """The segment's bytes after marker and length (the whole piece for SCAN and TRAILER)."""
-        return data[self.body:self.end]
 
 
 def segment_name(marker: int, payload: bytes) -> str:
@@ -80,61 +59,6 @@ def segment_name(marker: int, payload: bytes) -> str:
     if 0xC0 <= marker <= 0xCF:
         return f"SOF{marker - 0xC0}"
     return f"marker 0x{marker:02X}"
-
-
-def segments(data: bytes) -> list[Segment]:
-    """Split a JPEG into its pieces, in file order; the concatenation of every piece is `data`.
-
-    A file that ends without EOI (truncated) ends with its last piece. Raises JPEGError when there is no SOI
-    or a segment's length runs past the end.
-    """
-    n = len(data)
-    if data[:2] != b"\xff\xd8":
-        raise JPEGError("not a JPEG (no SOI marker)")
-    out = [Segment(SOI, 0, 2, 2)]
-    pos = 2
-    while pos < n:
-        if data[pos] != 0xFF:
-            raise JPEGError(f"expected a marker at byte {pos}, found 0x{data[pos]:02X}")
-        start = pos
-        while pos + 1 < n and data[pos + 1] == 0xFF:  # fill bytes
-            pos += 1
-        if pos + 1 >= n:
-            raise JPEGError("file ends inside a marker")
-        marker = data[pos + 1]
-        pos += 2
-        if marker == EOI:
-            out.append(Segment(EOI, start, pos, pos))
-            if pos < n:
-                out.append(Segment(TRAILER, pos, n, pos))
-            return out
-        if marker in STANDALONE:
-            out.append(Segment(marker, start, pos, pos))
-            continue
-        if pos + 2 > n:
-            raise JPEGError(f"segment 0x{marker:02X} at byte {start} is cut short")
-        length = struct.unpack(">H", data[pos:pos + 2])[0]
-        if length < 2 or pos + length > n:
-            raise JPEGError(f"segment 0x{marker:02X} at byte {start} runs past the end of the file")
-        out.append(Segment(marker, start, pos + length, pos + 2))
-        pos += length
-        if marker == SOS:
-            scan_start = pos
-            while True:
-                ff = data.find(b"\xff", pos)
-                if ff < 0 or ff + 1 >= n:
-                    pos = n
-                    break
-                nxt = data[ff + 1]
-                if nxt == 0 or 0xD0 <= nxt <= 0xD7:  # stuffed byte or restart marker: still scan data
-                    pos = ff + 2
-                elif nxt == 0xFF:  # fill byte before a marker
-                    pos = ff + 1
-                else:
-                    pos = ff
-                    break
-            out.append(Segment(SCAN, scan_start, pos, scan_start))
-    return out
 
 
 # --- EXIF (TIFF) structure -------------------------------------------------------------------------------------
@@ -264,7 +188,7 @@ def strip_jpeg(data: bytes) -> Stripped:
     extension markers, reserved or corrupted marker codes, and anything after EOI. Raises JPEGError when the
     structure cannot be followed or a kept segment is malformed (the caller then re-encodes from the pixels).
     """
-    pieces = segments(data)
+    pieces = list(jpeg_segments(data))  # strict: the whole structure is followed before anything is kept
     result = Stripped(b"")
     jfif: bytes | None = None
     adobe: bytes | None = None

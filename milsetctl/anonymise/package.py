@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from milsetctl.anonymise.jpeg import JPEGError, strip_jpeg
-from milsetctl.anonymise.png import SIGNATURE as PNG_SIGNATURE
 from milsetctl.anonymise.png import PNGError, strip_png
 from milsetctl.anonymise.verify import Leak, package_dir, verify_package
+from milsetctl.imageformat import PNG_SIGNATURE
 
 # brief "Anonymous IDs": 6 characters from this alphabet (no 0/O, 1/I to misread), drawn with `secrets`
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"

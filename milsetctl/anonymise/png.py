@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import struct
 import zlib
-from dataclasses import dataclass
 
 from milsetctl.anonymise.icc import ICCError, scrub_icc
 from milsetctl.anonymise.jpeg import Stripped
+from milsetctl.imageformat import PNG_SIGNATURE, PNG_TRAILER, PNGError, png_chunks
 
-SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # chunks that carry only picture or colour data (numbers, no free text)
 KEEP = {b"IHDR", b"PLTE", b"IDAT", b"IEND", b"tRNS", b"gAMA", b"cHRM", b"sRGB", b"sBIT", b"pHYs"}
 # newer colour chunks with fixed numeric layouts (PNG third edition): kept only at their exact size
@@ -23,52 +22,6 @@ SIZES = {b"IHDR": 13, b"gAMA": 4, b"cHRM": 32, b"sRGB": 1, b"pHYs": 9, b"IEND": 
 TEXT_CHUNKS = {b"tEXt", b"zTXt", b"iTXt"}
 ICC_NAME = b"ICC profile"
 MAX_ICC = 16 << 20  # a decompressed profile larger than this is not a colour profile
-
-
-class PNGError(ValueError):
-    """The chunk structure cannot be followed."""
-
-
-@dataclass(frozen=True)
-class Chunk:
-    """One chunk: `data[start:end]` is its raw bytes (length, type, data, CRC); TRAILER-typed for bytes
-    after IEND."""
-
-    type: bytes
-    start: int
-    end: int
-
-    def body(self, data: bytes) -> bytes:
-        """The chunk's data field (the whole piece for the trailer)."""
-        if self.type == b"<trailer>":
-            return data[self.start:self.end]
-        return data[self.start + 8:self.end - 4]
-
-
-def chunks(data: bytes) -> list[Chunk]:
-    """Every chunk in file order, then a b"<trailer>" piece for bytes after IEND, if any.
-
-    A file cut short ends with its last whole chunk. Raises PNGError without the PNG signature or when a
-    chunk's length runs past the end.
-    """
-    if not data.startswith(SIGNATURE):
-        raise PNGError("not a PNG (no signature)")
-    out = []
-    pos = len(SIGNATURE)
-    n = len(data)
-    while pos + 12 <= n:
-        length = struct.unpack(">I", data[pos:pos + 4])[0]
-        kind = data[pos + 4:pos + 8]
-        end = pos + 12 + length
-        if end > n:
-            raise PNGError(f"chunk {kind!r} at byte {pos} runs past the end of the file")
-        out.append(Chunk(kind, pos, end))
-        pos = end
-        if kind == b"IEND":
-            break
-    if pos < n:
-        out.append(Chunk(b"<trailer>", pos, n))
-    return out
 
 
 def _chunk(kind: bytes, body: bytes) -> bytes:
@@ -95,12 +48,12 @@ def strip_png(data: bytes) -> Stripped:
     when the structure cannot be followed, IHDR/IDAT are missing, or a kept chunk fails its CRC or size check
     (the caller then re-encodes from the pixels).
     """
-    pieces = chunks(data)
+    pieces = list(png_chunks(data))  # strict: the whole structure is followed before anything is kept
     kinds = [c.type for c in pieces]
     if not kinds or kinds[0] != b"IHDR" or b"IDAT" not in kinds:
         raise PNGError("PNG without IHDR or IDAT")
     result = Stripped(b"")
-    out = bytearray(SIGNATURE)
+    out = bytearray(PNG_SIGNATURE)
     for c in pieces:
         if c.type in KEEP or FIXED_SIZE.get(c.type) == c.end - c.start - 12:
             raw = data[c.start:c.end]
@@ -119,7 +72,7 @@ def strip_png(data: bytes) -> Stripped:
                 result.dropped.append("iCCP")
                 result.notes.append(f"colour profile dropped ({exc}); the photo shows as sRGB")
         else:
-            result.dropped.append("data after IEND" if c.type == b"<trailer>" else c.type.decode("latin-1"))
+            result.dropped.append("data after IEND" if c.type == PNG_TRAILER else c.type.decode("latin-1"))
     if b"IEND" not in kinds:
         out += _chunk(b"IEND", b"")
         result.notes.append("the file had no IEND chunk; one was added")

@@ -16,6 +16,7 @@ from milsetctl.anonymise import icc as icc_mod
 from milsetctl.anonymise import jpeg as jpeg_mod
 from milsetctl.anonymise import png as png_mod
 from milsetctl.anonymise.match import EMAIL_RE, ByteIndex, Matcher, Needle
+from milsetctl.imageformat import PNG_SIGNATURE, PNG_TRAILER, TRAILER, JPEGError, PNGError, jpeg_segments, png_chunks
 
 EXIF_FLAGS = {
     0x8825: "GPS position (EXIF GPS IFD)",
@@ -148,8 +149,8 @@ class TraceScanner(ABC):
         """Every metadata segment (not the decoder's tables nor the scan data); falls back to the whole file when
         the structure breaks."""
         try:
-            pieces = jpeg_mod.segments(data)
-        except jpeg_mod.JPEGError as exc:
+            pieces = list(jpeg_segments(data))  # strict: a structure that breaks anywhere is scanned whole
+        except JPEGError as exc:
             self.add(file, where + "file", f"unreadable JPEG structure ({exc}); scanned whole")
             self.bytes_(file, where + "file", data)
             return
@@ -166,7 +167,7 @@ class TraceScanner(ABC):
             self.marks(file, block, payload)
             if seg.marker == jpeg_mod.COM:
                 self.add(file, block, "JPEG comment segment")
-            elif seg.marker == jpeg_mod.TRAILER:
+            elif seg.marker == TRAILER:
                 self.add(file, block, f"{seg.end - seg.start} bytes after the end of the image")
             elif seg.marker == jpeg_mod.APP13:
                 self.add(file, block, "IPTC/Photoshop segment")
@@ -185,8 +186,8 @@ class TraceScanner(ABC):
     def png(self, file: str, data: bytes, where: str = "") -> None:
         """Every chunk but the picture and colour numbers (NUMERIC_PNG); text chunks inflated, iCCP as a profile."""
         try:
-            pieces = png_mod.chunks(data)
-        except png_mod.PNGError as exc:
+            pieces = list(png_chunks(data))  # strict: a structure that breaks anywhere is scanned whole
+        except PNGError as exc:
             self.add(file, where + "file", f"unreadable PNG structure ({exc}); scanned whole")
             self.bytes_(file, where + "file", data)
             return
@@ -194,7 +195,7 @@ class TraceScanner(ABC):
             if chunk.type in NUMERIC_PNG:
                 continue
             name = chunk.type.decode("latin-1")
-            block = where + ("data after IEND" if name == "<trailer>" else name)
+            block = where + ("data after IEND" if chunk.type == PNG_TRAILER else name)
             body = chunk.body(data)
             self.marks(file, block, body)
             if chunk.type == b"iCCP":
@@ -213,14 +214,14 @@ class TraceScanner(ABC):
                     self.bytes_(file, block, inflated)
             elif chunk.type == b"eXIf":
                 self.exif(file, block, body)
-            elif name == "<trailer>":
+            elif chunk.type == PNG_TRAILER:
                 self.add(file, block, f"{chunk.end - chunk.start} bytes after the end of the image")
 
     def image(self, file: str, data: bytes, where: str = "") -> bool:
         if data[:2] == b"\xff\xd8":
             self.jpeg(file, data, where)
             return True
-        if data.startswith(png_mod.SIGNATURE):
+        if data.startswith(PNG_SIGNATURE):
             self.png(file, data, where)
             return True
         return False

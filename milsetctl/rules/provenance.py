@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from milsetctl.probe import Probe, png_chunks, xmp_tools
+from milsetctl.imageformat import JUNK, SOS, jpeg_segments, png_chunks
+from milsetctl.probe import Probe, xmp_tools
 from milsetctl.rules import rule
 from milsetctl.settings import Settings
 
@@ -201,19 +202,13 @@ def c2pa_evidence(store: dict[str, Any]) -> str | None:
 
 
 def _jpeg_header_end(data: bytes) -> int:
-    """Offset of the first start-of-scan marker: APP11 (C2PA) segments all come before it."""
-    i = 2
-    while i + 4 <= len(data) and data[i] == 0xFF:
-        marker = data[i + 1]
-        if marker == 0xDA:
-            return i
-        if marker == 0xFF:  # fill byte
-            i += 1
-            continue
-        if marker in (0x01, 0xD8) or 0xD0 <= marker <= 0xD7:
-            i += 2
-            continue
-        i += 2 + int.from_bytes(data[i + 2 : i + 4], "big")
+    """Offset of the first start-of-scan marker: APP11 (C2PA) segments all come before it. The end of the data
+    when the header cannot be followed to a scan (then the whole file is searched)."""
+    for seg in jpeg_segments(data, strict=False):
+        if seg.marker == SOS:
+            return seg.start
+        if seg.marker == JUNK:
+            break
     return len(data)
 
 
@@ -222,7 +217,7 @@ def _may_hold_c2pa(data: bytes, fmt: str | None) -> bool:
     if fmt == "JPEG":
         return data.find(b"c2pa", 0, _jpeg_header_end(data)) >= 0
     if fmt == "PNG":
-        return any(kind == b"caBX" for kind, _, _ in png_chunks(data))
+        return any(chunk.type == b"caBX" for chunk in png_chunks(data, strict=False))
     return b"c2pa" in data
 
 
