@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,8 +20,12 @@ TEMP_SUFFIX = ".tmp"
 
 
 def temp_name(path: Path) -> Path:
-    """The temporary name `atomic_write` uses for `path`: hidden, unique to this process, same folder."""
-    return path.with_name(f".{path.name}.{os.getpid()}{TEMP_SUFFIX}")
+    """The temporary name `atomic_write` uses for `path`: hidden, same folder, unique to this process (`.NAME.PID.tmp`)
+    and, outside the main thread, to this thread too (`.NAME.PID-TID.tmp`): the contact sheet's thumbnail threads
+    may write the same cached file for two byte-identical photos at once."""
+    if threading.current_thread() is threading.main_thread():
+        return path.with_name(f".{path.name}.{os.getpid()}{TEMP_SUFFIX}")
+    return path.with_name(f".{path.name}.{os.getpid()}-{threading.get_native_id()}{TEMP_SUFFIX}")
 
 
 @contextmanager

@@ -18,7 +18,6 @@ import hashlib
 import html
 import io
 import logging
-import os
 import re
 import warnings
 import zlib
@@ -31,6 +30,7 @@ from typing import Any
 import numpy as np
 from PIL import ExifTags, Image, ImageFile, PngImagePlugin, UnidentifiedImageError
 
+from milsetctl.fsutil import atomic_path
 from milsetctl.hashing import dhash_hex, phash_hex
 from milsetctl.imageformat import JUNK, PROGRESSIVE_SOF, SOF, SOS, jpeg_segments, png_chunks
 from milsetctl.models import PhotoInfo
@@ -733,9 +733,8 @@ def write_thumbnail(probe: Probe, folder: Path) -> str | None:
         image = probe.image
         thumb = image.reduce(max(1, max(image.size) // THUMB_SIZE))  # box filter first: 5x cheaper than bicubic
         thumb.thumbnail((THUMB_SIZE, THUMB_SIZE))
-        tmp = target.with_name(f"{name}.{os.getpid()}.tmp")  # two workers may meet on byte-identical copies
-        thumb.save(tmp, "JPEG", quality=80)
-        tmp.replace(target)
+        with atomic_path(target) as tmp:  # per-process name: two workers may meet on byte-identical copies
+            thumb.save(tmp, "JPEG", quality=80)
     return name
 
 

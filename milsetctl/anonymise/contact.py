@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from milsetctl.anonymise.blind import BlindView
+from milsetctl.fsutil import atomic_path, remove_stale_temps, write_bytes_atomic, write_text_atomic
 from milsetctl.resources import templates_dir
 
 TEMPLATE = "contact-sheet.html"
@@ -64,9 +65,7 @@ def thumbnail(path: Path, cache: Path | None = None, sha256: str = "") -> str | 
         return None
     if cached is not None:
         cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_name(f".{cached.name}.tmp")
-        tmp.write_bytes(buf.getvalue())
-        os.replace(tmp, cached)
+        write_bytes_atomic(cached, buf.getvalue())  # per-thread temporary name: two entries may share a photo
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
@@ -77,6 +76,7 @@ def sheet_cards(ws: Any, entries: list[Any], root: Path) -> tuple[list[dict[str,
     notes: list[str] = []
     ordered = sorted(entries, key=lambda e: (CATEGORY_ORDER.get(e.category or "", 9), e.category or "", e.anon_id))
     cache = Path(ws.root) / "cache" / "jury-thumbs"
+    remove_stale_temps(cache)  # a killed run's (anonymise holds the workspace lock: no live writer's)
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:  # Pillow decodes without the GIL
         thumbs = list(pool.map(lambda e: thumbnail(root / e.file, cache, getattr(e, "sha256", "")), ordered))
     groups: list[dict[str, Any]] = []
@@ -114,10 +114,7 @@ def write_contact_sheet(ws: Any, entries: list[Any], root: Path, notes: list[str
     html = render_html(ws, groups, len(entries))
     html_path = root / HTML_NAME
     pdf_path = root / PDF_NAME
-    tmp = root / f".{HTML_NAME}.tmp"
-    tmp.write_text(html, encoding="utf-8")
-    os.replace(tmp, html_path)
-    tmp = root / f".{PDF_NAME}.tmp"
-    HTML(string=html, base_url=str(root)).write_pdf(tmp)
-    os.replace(tmp, pdf_path)
+    write_text_atomic(html_path, html)
+    with atomic_path(pdf_path) as tmp:
+        HTML(string=html, base_url=str(root)).write_pdf(tmp)
     return html_path, pdf_path

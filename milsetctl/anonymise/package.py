@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
-import os
 import secrets
 import warnings
 from collections.abc import Callable
@@ -27,6 +26,7 @@ from typing import Any
 from milsetctl.anonymise.jpeg import JPEGError, strip_jpeg
 from milsetctl.anonymise.png import PNGError, strip_png
 from milsetctl.anonymise.verify import Leak, package_dir, verify_package
+from milsetctl.fsutil import write_bytes_atomic
 from milsetctl.imageformat import PNG_SIGNATURE
 
 # brief "Anonymous IDs": 6 characters from this alphabet (no 0/O, 1/I to misread), drawn with `secrets`
@@ -174,13 +174,9 @@ def source_path(ws: Any, rel: str) -> Path:
 
 
 def _write(path: Path, data: bytes) -> None:
-    """Temporary name in the same folder, then rename: a reader never sees half a file."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    """Temporary name in the same folder, then rename (fsutil): a reader never sees half a file; flushed to the
+    disk first, so a power cut leaves the packaged photo whole or absent too."""
+    write_bytes_atomic(path, data, fsync=True)
 
 
 def _sha(data: bytes) -> str:

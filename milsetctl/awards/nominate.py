@@ -13,8 +13,6 @@ import csv
 import hashlib
 import io
 import json
-import os
-import tempfile
 import time
 import zipfile
 from collections import Counter
@@ -22,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from milsetctl.fsutil import atomic_write
 from milsetctl.ingest import inside
 from milsetctl.ingest.columns import COLUMNS
 from milsetctl.jury.conflicts import country_name
@@ -281,18 +280,12 @@ def nominate(ws: Workspace, top: int, out: Path, other_countries: bool = False) 
             "top": top, "nominated": len(nominees), "generated_at": now_iso(),
             "rule": "best N by score across categories; ties at the Nth place included"}
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w") as zf:
-            zf.writestr(_zip_info("entries.csv", zipfile.ZIP_DEFLATED), _csv_bytes(manifest))
-            zf.writestr(_zip_info("nomination.json", zipfile.ZIP_DEFLATED),
-                        json.dumps(info, ensure_ascii=False, indent=1).encode("utf-8"))
-            for name, data in photos:  # JPEG/PNG do not compress: stored, so the bytes are the original's
-                zf.writestr(_zip_info(name, zipfile.ZIP_STORED), data)
-        os.replace(tmp_name, out)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    with atomic_write(out, "wb") as fh, zipfile.ZipFile(fh, "w") as zf:
+        zf.writestr(_zip_info("entries.csv", zipfile.ZIP_DEFLATED), _csv_bytes(manifest))
+        zf.writestr(_zip_info("nomination.json", zipfile.ZIP_DEFLATED),
+                    json.dumps(info, ensure_ascii=False, indent=1).encode("utf-8"))
+        for name, data in photos:  # JPEG/PNG do not compress: stored, so the bytes are the original's
+            zf.writestr(_zip_info(name, zipfile.ZIP_STORED), data)
     ws.ledger.audit("nominate", {"zip": str(out), "top": top, "entries": [n.entry_id for n in nominees]})
     stages.record(ws, "nominate", {"zip": str(Path(out).resolve()), "top": top, "outputs": [str(out)],
                                    "entries": [n.entry_id for n in nominees]})

@@ -293,7 +293,7 @@ def _move_stale_sheets(folder: Path, current: set[str], names: dict[str, str], a
     `withdrawn/`: a juror who dropped out, or a sheet under a juror's former name. Never deleted: a sheet already
     sent may come back filled in. Leftover temporary files of a killed run are removed."""
     moved = []
-    for tmp in folder.glob(".*.xlsx.tmp"):
+    for tmp in folder.glob(".*.xlsx*.tmp"):  # fsutil's `.NAME.PID.tmp` (and the `.NAME.tmp` of older versions)
         tmp.unlink(missing_ok=True)
     for path in sorted(folder.glob("*.xlsx")):
         match = _SHEET_STEM.match(path.name)

@@ -8,7 +8,6 @@ validation (whole number in the score range), so a typo is caught while the juro
 
 from __future__ import annotations
 
-import os
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from milsetctl.fsutil import atomic_path
 from milsetctl.jury.assign import JuryEntry
 from milsetctl.sheetcells import formula_like
 
@@ -233,13 +233,8 @@ def write_sheet(path: Path, meta: SheetMeta, entries: Sequence[JuryEntry],
     book.active = 0  # opens on the instructions: read before scoring
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
+    with atomic_path(path) as tmp:
         book.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return path
 
 

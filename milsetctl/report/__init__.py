@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import contextlib
 import glob
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from milsetctl.fsutil import TEMP_SUFFIX
 from milsetctl.locking import pid_alive
 from milsetctl.models import ValidationResult
 
@@ -51,30 +51,30 @@ def write_report(result: ValidationResult, path: Path, thumbs_dir: Path | None =
 
     `settings`: the contest's (time zone for every time shown, regions for the provinces); the defaults if None.
 
-    The file is written beside its target and renamed into place, so an interrupted run never leaves a
-    half-written report that looks complete.
+    Each renderer writes through fsutil (a temporary name beside the target, then one rename), so an interrupted
+    run never leaves a half-written report that looks complete.
     """
     path = Path(path)
     kind = report_format(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_parts(path)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.part{path.suffix}")
-    try:
-        _renderer(kind)(result, tmp, Path(thumbs_dir) if thumbs_dir is not None else None, settings)
-        tmp.replace(path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+    _renderer(kind)(result, path, Path(thumbs_dir) if thumbs_dir is not None else None, settings)
     return path
 
 
 def _remove_stale_parts(path: Path) -> None:
-    """Remove the temporaries a killed run left beside `path` (`.STEM.PID.partSUFFIX` of a process that is gone)."""
-    for part in path.parent.glob(f".{glob.escape(path.stem)}.*.part{glob.escape(path.suffix)}"):
-        pid = part.name[len(path.stem) + 2:-len(".part" + path.suffix)]
-        if pid.isdigit() and not pid_alive(int(pid)):
-            with contextlib.suppress(OSError):
-                part.unlink()
+    """Remove the temporaries a killed run left beside `path`, of a process that is gone: fsutil's
+    `.NAME.PID.tmp` (`.NAME.PID-TID.tmp` from a thread) and the `.STEM.PID.partSUFFIX` of earlier versions. The
+    report may be written outside any workspace, where no lock says which temporaries are live: the PID does."""
+    kinds = ((f".{glob.escape(path.name)}.*{TEMP_SUFFIX}", len(path.name) + 2, len(TEMP_SUFFIX)),
+             (f".{glob.escape(path.stem)}.*.part{glob.escape(path.suffix)}", len(path.stem) + 2,
+              len(".part" + path.suffix)))
+    for pattern, head, tail in kinds:
+        for part in path.parent.glob(pattern):
+            pid = part.name[head:-tail].split("-", 1)[0]
+            if pid.isdigit() and not pid_alive(int(pid)):
+                with contextlib.suppress(OSError):
+                    part.unlink()
 
 
 __all__ = ["FORMATS", "report_format", "write_report"]

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import milsetctl
+from milsetctl.fsutil import write_text_atomic
 from milsetctl.models import Entry, EntryResult, ValidationResult
 from milsetctl.report.tables import (
     SEVERITY_ORDER,
@@ -280,5 +281,5 @@ def render_html(result: ValidationResult, thumbs_dir: Path | None, settings: Set
 
 def write_html(result: ValidationResult, path: Path, thumbs_dir: Path | None, settings: Settings | None = None
                ) -> Path:
-    path.write_text(render_html(result, thumbs_dir, settings), encoding="utf-8")
-    return path
+    """The page, written whole or not at all (fsutil)."""
+    return write_text_atomic(path, render_html(result, thumbs_dir, settings))

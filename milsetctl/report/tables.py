@@ -14,6 +14,7 @@ import unicodedata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from milsetctl.fsutil import atomic_path
 from milsetctl.models import (  # noqa: F401 - TOP_REASONS, reason_counts, count_reasons re-exported (consoles, reports)
     SEVERITY_ORDER,
     TOP_REASONS,
@@ -150,9 +151,11 @@ def spreadsheet_safe(df: pd.DataFrame, strip_xml_illegal: bool = False) -> pd.Da
 
 
 def write_csv(result: ValidationResult, path: Path) -> Path:
-    """UTF-8 with BOM: Excel on Chinese Windows otherwise reads the names as GBK mojibake."""
+    """UTF-8 with BOM: Excel on Chinese Windows otherwise reads the names as GBK mojibake. Written whole or not at
+    all (fsutil)."""
     df = spreadsheet_safe(entry_rows(result))
-    df.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\r\n")
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")
     return path
 
 
@@ -218,7 +221,8 @@ def _plain(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_xlsx(result: ValidationResult, path: Path) -> Path:
-    """Sheets 'entries' (one row per entry), 'findings' (one per finding) and 'summary'."""
+    """Sheets 'entries' (one row per entry), 'findings' (one per finding) and 'summary'; written whole or not at
+    all (fsutil)."""
     import openpyxl
 
     sheets = {
@@ -229,5 +233,6 @@ def write_xlsx(result: ValidationResult, path: Path) -> Path:
     wb = openpyxl.Workbook(write_only=True)
     for name, df in sheets.items():
         _write_sheet(wb, name, _plain(spreadsheet_safe(df, strip_xml_illegal=True)))
-    wb.save(path)
+    with atomic_path(path) as tmp:
+        wb.save(tmp)
     return path
