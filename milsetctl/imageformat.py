@@ -15,6 +15,7 @@ section 5 (signature, chunk layout, IEND last).
 from __future__ import annotations
 
 import re
+import struct
 from collections.abc import Iterator
 from typing import NamedTuple
 
@@ -27,6 +28,10 @@ STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})  # TEM, RST0-7: markers witho
 # SOFn (T.81 table B.1): 0xC0-0xCF except DHT (C4), JPG (C8) and DAC (CC)
 SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 PROGRESSIVE_SOF = frozenset({0xC2, 0xC6, 0xCA, 0xCE})
+
+
+# a NamedTuple built without its generated __new__ (a Python call): ~3x cheaper, and a PNG may hold 5,000 chunks
+_new = tuple.__new__
 
 
 class JPEGError(ValueError):
@@ -84,7 +89,7 @@ def jpeg_segments(data: bytes, strict: bool = True) -> Iterator[Segment]:
         if strict:
             raise JPEGError("not a JPEG (no SOI marker)")
         return
-    yield Segment(SOI, 0, 2, 2)
+    yield _new(Segment, (SOI, 0, 2, 2))
     pos = 2
     while pos < n:
         start = pos
@@ -93,7 +98,7 @@ def jpeg_segments(data: bytes, strict: bool = True) -> Iterator[Segment]:
                 raise JPEGError(f"expected a marker at byte {pos}, found 0x{data[pos]:02X}")
             nxt = data.find(b"\xff", pos)
             pos = n if nxt < 0 else nxt
-            yield Segment(JUNK, start, pos, start)
+            yield _new(Segment, (JUNK, start, pos, start))
             continue
         while pos + 1 < n and data[pos + 1] == 0xFF:  # fill bytes (T.81 B.1.1.2)
             pos += 1
@@ -104,15 +109,15 @@ def jpeg_segments(data: bytes, strict: bool = True) -> Iterator[Segment]:
         marker = data[pos + 1]
         pos += 2
         if marker == EOI:
-            yield Segment(EOI, start, pos, pos)
+            yield _new(Segment, (EOI, start, pos, pos))
             if pos < n:
-                yield Segment(TRAILER, pos, n, pos)
+                yield _new(Segment, (TRAILER, pos, n, pos))
             return
         if marker in STANDALONE:
-            yield Segment(marker, start, pos, pos)
+            yield _new(Segment, (marker, start, pos, pos))
             continue
         if marker == 0x00 and not strict:  # 0xFF00 outside a scan: not a marker (libjpeg discards it)
-            yield Segment(JUNK, start, pos, start)
+            yield _new(Segment, (JUNK, start, pos, start))
             continue
         if pos + 2 > n:
             if strict:
@@ -123,20 +128,21 @@ def jpeg_segments(data: bytes, strict: bool = True) -> Iterator[Segment]:
             if strict:
                 raise JPEGError(f"segment 0x{marker:02X} at byte {start} runs past the end of the file")
             if end < pos + 2:  # a length below 2 cannot be followed: the marker is junk, read on after it
-                yield Segment(JUNK, start, pos, start)
+                yield _new(Segment, (JUNK, start, pos, start))
                 continue
-            yield Segment(marker, start, n, pos + 2)
+            yield _new(Segment, (marker, start, n, pos + 2))
             return
-        yield Segment(marker, start, end, pos + 2)
+        yield _new(Segment, (marker, start, end, pos + 2))
         pos = end
         if marker == SOS:
             scan_end = jpeg_scan_end(data, pos)
-            yield Segment(SCAN, pos, scan_end, pos)
+            yield _new(Segment, (SCAN, pos, scan_end, pos))
             pos = scan_end
 
 
 # --- PNG -------------------------------------------------------------------------------------------------------
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_HEAD = struct.Struct(">I4s").unpack_from  # a chunk's length and type
 PNG_TRAILER = b"<trailer>"  # the type given to the bytes after the last chunk (after IEND, normally)
 
 
@@ -181,15 +187,14 @@ def png_chunks(data: bytes, strict: bool = True) -> Iterator[Chunk]:
     pos = len(PNG_SIGNATURE)
     frame = 12 if strict else 8
     while pos + frame <= n:
-        length = int.from_bytes(data[pos : pos + 4], "big")
-        kind = data[pos + 4 : pos + 8]
+        length, kind = _PNG_HEAD(data, pos)
         end = pos + 12 + length
         if end > n:
             if strict:
                 raise PNGError(f"chunk {kind!r} at byte {pos} runs past the end of the file")
-            yield Chunk(kind, pos, n, length)
+            yield _new(Chunk, (kind, pos, n, length))
             return
-        yield Chunk(kind, pos, end, length)
+        yield _new(Chunk, (kind, pos, end, length))
         pos = end
         if kind == b"IEND":
             break
