@@ -1042,8 +1042,8 @@ def fees_refund(
                                                "three options.", exists=True, dir_okay=False,
                                                metavar="FILE")] = None,
     out_file: Annotated[Path | None, typer.Option("--out", help="With --batch: the table to write (.xlsx or "
-                                                  ".csv).", dir_okay=False, show_default="refunds.xlsx beside "
-                                                  "the workspace's fees/", metavar="FILE")] = None,
+                                                  ".csv).", dir_okay=False, show_default="fees/refunds-BATCH.xlsx in "
+                                                  "the workspace, BATCH the --batch file's name", metavar="FILE")] = None,
     workspace: WorkspaceOpt = Path("."),
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object to stdout.")] = False,
 ) -> None:
