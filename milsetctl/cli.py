@@ -1043,7 +1043,8 @@ def fees_refund(
                                                metavar="FILE")] = None,
     out_file: Annotated[Path | None, typer.Option("--out", help="With --batch: the table to write (.xlsx or "
                                                   ".csv).", dir_okay=False, show_default="fees/refunds-BATCH.xlsx in "
-                                                  "the workspace, BATCH the --batch file's name", metavar="FILE")] = None,
+                                                  "the workspace, BATCH the --batch file's name",
+                                                  metavar="FILE")] = None,
     workspace: WorkspaceOpt = Path("."),
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object to stdout.")] = False,
 ) -> None:
