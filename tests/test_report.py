@@ -349,9 +349,10 @@ def test_html_summary_and_order(result: ValidationResult, tmp_path: Path, thumbs
     assert page.by_id["count-review"] == "2"
     assert page.by_id["count-rejected"] == "2"
     cards = page.all("article", "entry")
-    # attention first: rejected, then review, then eligible; the result's order within a status
-    assert [a["id"] for a in cards] == ["entry-E003", "entry-E005", "entry-E002", "entry-E004", "entry-E001"]
-    assert [a["data-status"] for a in cards] == ["rejected", "rejected", "review", "review", "eligible"]
+    # attention first: waiting for a decision (review), then rejected, then eligible, as the terminal lists them;
+    # the result's order within a status
+    assert [a["id"] for a in cards] == ["entry-E002", "entry-E004", "entry-E003", "entry-E005", "entry-E001"]
+    assert [a["data-status"] for a in cards] == ["review", "review", "rejected", "rejected", "eligible"]
     # most frequent reasons: each reject/review rule, as a filter button
     reasons = [a["data-rule"] for a in page.all("button") if a.get("data-rule")]
     assert set(reasons) == {"face", "text-watermark", "language", "min-width", "grade", "unlisted-file", "unreadable"}

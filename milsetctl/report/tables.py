@@ -39,7 +39,8 @@ ENTRY_COLUMNS = [
 FINDING_COLUMNS = [
     "entry_id", "status", "contestant_id", "name", "file", "rule", "severity", "message",
 ]  # fmt: skip
-STATUS_ORDER = {"rejected": 0, "review": 1, "eligible": 2}
+# the entries waiting for a decision first (what the coordinator must act on), as the terminal lists them
+STATUS_ORDER = {"review": 0, "rejected": 1, "eligible": 2}
 _MAX_COLUMN_WIDTH = 60
 
 
