@@ -1,4 +1,4 @@
-"""The audit trail: who did what to the contest, when, with which command, in a hash chain (issue 11).
+"""The audit trail: who did what to the contest, when, with which command, in a hash chain (issues 11, 17).
 
 Every record's `hash` is SHA-256 over a canonical serialisation (compact JSON, UTF-8) of
 `["milsetctl-audit-1", id, at, who, action, body_sha256, prev_hash]`, where `prev_hash` is the previous record's
@@ -6,12 +6,17 @@ hash (64 zeros for the first) and `body_sha256` is SHA-256 over the canonical JS
 (auditchain.py computes both, for the ledger that appends records and for the check here).
 The free text sits behind its own digest so that `purge --personal-data` can remove a child's name from a
 record's detail without breaking the chain: the record is marked `scrubbed`, keeps its digest, and the purge's own
-(chained) record lists it. The ledger's `meta` row `audit_head` ("ID HASH") names the last record, so removing the
-newest records is caught too.
+(chained) record lists it with the digest of the text it left, which is checked from then on.
+The ledger's `meta` row `audit_head` ("ID HASH SEAL") names the last record, sealed with the workspace key
+(HMAC-SHA256, auditchain.py): removing the newest records, or recomputing every hash after an edit, leaves a head
+whose seal does not match. A writing command that finds such a head says so in a record of its own before it
+appends anything, so the break stays on record. A ledger whose audit table has the chain's columns is never
+chained again (only one from before the chain is, once).
 
-What the chain proves: a record edited, removed or moved by hand (sqlite3, a spreadsheet tool) is found, and the
-first broken record named. What it does not: someone who recomputes every hash after an edit is not caught by
-the chain alone; compare the head hash `audit --verify` prints with one written down or sent earlier.
+What the chain proves: a record edited, removed, added or moved by hand (sqlite3, a spreadsheet tool), or the whole
+chain recomputed, is found, and the first broken record named. What it does not: someone holding both the ledger
+and `secret.key` can rewrite the trail and seal it again; only a head kept outside the workspace (`audit --head`,
+written down or mailed; `audit --verify --head HASH` later) shows that.
 
 Times are stored in UTC (ISO 8601, as every stamp in the ledger) and shown in the contest's time zone.
 """
@@ -25,7 +30,15 @@ from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
 
-from milsetctl.auditchain import CHAIN_START_ACTION, GENESIS, body_digest, record_hash
+from milsetctl.auditchain import (
+    CHAIN_START_ACTION,
+    GENESIS,
+    HEAD_BROKEN_ACTION,
+    SEAL_START_ACTION,
+    body_digest,
+    record_hash,
+    seal_matches,
+)
 from milsetctl.timefmt import contest_time
 
 if TYPE_CHECKING:
@@ -108,69 +121,140 @@ class ChainCheck:
     problem: str | None = None  # one line: what is wrong with it
     scrubbed: int = 0  # records whose personal data a purge removed (digest kept)
     chain_started: str | None = None  # when the chain began over older, unchained records (UTC), if it did
+    head_record: int | None = None  # the last record's ID (with `head`: what `audit --head` prints)
+    sealed_since: str | None = None  # when a head an older milsetctl left unsealed was sealed (UTC), if it was
+    kept_head: int | None = None  # `--head HASH`: the record that hash names, found in the trail
+    unchecked_scrubbed: int = 0  # scrubbed by a purge from before purges kept digests: their text is not checked
     notes: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
-        return {"ok": self.ok, "records": self.records, "head": self.head, "broken_record": self.broken_id,
-                "problem": self.problem, "scrubbed": self.scrubbed, "chain_started": self.chain_started}
+        return {"ok": self.ok, "records": self.records, "head": self.head, "head_record": self.head_record,
+                "broken_record": self.broken_id, "problem": self.problem, "scrubbed": self.scrubbed,
+                "chain_started": self.chain_started, "sealed_since": self.sealed_since, "kept_head": self.kept_head}
 
 
-def verify_chain(ledger: Ledger) -> ChainCheck:
-    """Check the whole chain, oldest first; stop at the first broken record.
+def parse_kept_head(text: str) -> tuple[int | None, str]:
+    """A head kept outside the workspace, as `audit --head` printed it ("ID HASH") or the hash alone; ValueError
+    for anything else."""
+    found = re.fullmatch(r"\s*(?:(\d+)[\s:]+)?([0-9A-Fa-f]{64})\s*", text)
+    if found is None:
+        raise ValueError("expected the head `milsetctl audit --head` printed: the record number and a 64-digit hash "
+                         "(or the hash alone)")
+    return (int(found[1]) if found[1] else None), found[2].lower()
+
+
+def _purge_listings(rows: Sequence[Any]) -> dict[int, tuple[int, str | None]]:
+    """Scrubbed record ID -> (the last purge record listing it, the digest of the text it left; None for a purge
+    from before purges kept digests)."""
+    listed: dict[int, tuple[int, str | None]] = {}
+    for row in rows:
+        if row["action"] != PURGE_ACTION:
+            continue
+        detail = _parse_detail(row["detail"])
+        if not isinstance(detail, dict):
+            continue
+        digests = detail.get("scrubbed_digests")
+        digests = digests if isinstance(digests, dict) else {}
+        for rid in detail.get("scrubbed_records", []):
+            if str(rid).isdigit() and int(rid) < int(row["id"]):
+                listed[int(rid)] = (int(row["id"]), digests.get(str(rid)))
+    return listed
+
+
+def verify_chain(ledger: Ledger, kept: tuple[int | None, str] | None = None) -> ChainCheck:
+    """Check the whole chain, oldest first; stop at the first broken record. `kept`: a head kept outside the
+    workspace ((ID or None, hash), `parse_kept_head`), which must be a record of the trail.
 
     Finds: a changed field (time, operator, action, command, detail), a record removed (a gap in the IDs, a
     `prev_hash` that is not the previous record's hash, or records missing after the head the ledger remembers),
-    records swapped or moved, a record marked scrubbed that no purge record lists."""
+    records swapped or moved, a record marked scrubbed that no purge record lists or whose text changed after the
+    purge, a head that is missing, unsealed or not sealed by this workspace's key (the newest records removed, or the
+    chain recomputed), a break a writing command found and recorded. A read-only open never chains a ledger from
+    before the chain: it says so (not ok) until a writing command does."""
     rows = ledger.audit_rows(with_chain=True)
     check = ChainCheck(ok=True, records=len(rows))
-    listed: set[int] = set()
-    for row in rows:
-        if row["action"] == PURGE_ACTION:
-            detail = _parse_detail(row["detail"])
-            if isinstance(detail, dict):
-                listed.update(int(i) for i in detail.get("scrubbed_records", []) if str(i).isdigit())
-        if row["action"] == CHAIN_START_ACTION and check.chain_started is None:
-            check.chain_started = row["at"]
-    prev_hash, prev_id = GENESIS, 0
+
+    def fail(problem: str, rid: int | None) -> ChainCheck:
+        check.ok, check.broken_id, check.problem, check.head = False, rid, problem, None
+        return check
+
+    if ledger.chain_pending and rows:
+        return fail("the trail was written before the hash chain existed (an older milsetctl's ledger) and is not "
+                    "chained yet; read-only commands do not change the ledger: run a writing command (`milsetctl "
+                    "init` changes nothing else) to chain it as found", None)
+    listed = _purge_listings(rows)
+    prev_hash, prev_id, seal_started = GENESIS, 0, None
     for row in rows:
         rid = int(row["id"])
-
-        def broken(problem: str, rid: int = rid) -> ChainCheck:
-            check.ok, check.broken_id, check.problem = False, rid, problem
-            return check
-
+        if row["action"] == CHAIN_START_ACTION and check.chain_started is None:
+            check.chain_started = row["at"]
         if not row["hash"] or not row["body_sha256"]:
-            return broken(f"record {rid} has no hash: written or edited outside milsetctl")
+            return fail(f"record {rid} has no hash: written or edited outside milsetctl", rid)
         if rid != prev_id + 1:
             missing = f"record {prev_id + 1}" if rid == prev_id + 2 else f"records {prev_id + 1}-{rid - 1}"
-            return broken(f"{missing} removed: record {rid} follows record {prev_id}")
+            return fail(f"{missing} removed: record {rid} follows record {prev_id}", rid)
         if row["prev_hash"] != prev_hash:
-            return broken(f"record {rid} is out of order or a record before it was removed or changed "
-                          "(its link to the previous record does not match)")
+            return fail(f"record {rid} is out of order or a record before it was removed or changed "
+                        "(its link to the previous record does not match)", rid)
         if row["scrubbed"]:
             check.scrubbed += 1
-            if rid not in listed:
-                return broken(f"record {rid} is marked as purged of personal data, but no purge record lists it")
+            purge_id, digest = listed.get(rid, (None, None))
+            if purge_id is None:
+                return fail(f"record {rid} is marked as purged of personal data, but no purge record lists it", rid)
+            if digest is None:
+                check.unchecked_scrubbed += 1
+            elif body_digest(row["command"], row["detail"]) != digest:
+                return fail(f"record {rid} ({row['action']}) was edited after the purge scrubbed it: its text is not "
+                            f"what the purge (record {purge_id}) left", rid)
         elif body_digest(row["command"], row["detail"]) != row["body_sha256"]:
-            return broken(f"record {rid} ({row['action']}) was edited: its command or detail changed")
+            return fail(f"record {rid} ({row['action']}) was edited: its command or detail changed", rid)
         if record_hash(rid, row["at"], row["who"], row["action"], row["body_sha256"], prev_hash) != row["hash"]:
-            return broken(f"record {rid} ({row['action']}) was edited: its time, operator or action changed")
+            return fail(f"record {rid} ({row['action']}) was edited: its time, operator or action changed", rid)
+        if row["action"] == HEAD_BROKEN_ACTION:
+            detail = _parse_detail(row["detail"])
+            said = (detail.get("problem") if isinstance(detail, dict) else None) or "no detail"
+            return fail(f"record {rid}: the command run at that time found the trail's head broken ({said}); the "
+                        "records before it cannot be vouched for", rid)
+        if row["action"] == SEAL_START_ACTION:
+            if seal_started is not None:
+                return fail(f"record {rid} sealed the head again: it was sealed before, at record {seal_started} "
+                            "(the seal was removed by hand in between)", rid)
+            seal_started, check.sealed_since = rid, row["at"]
         prev_hash, prev_id = row["hash"], rid
+    if not rows:
+        return check
     head = ledger.audit_head()
-    if head is not None:
-        head_id, head_hash = head
-        if head_id > prev_id:
-            missing = f"record {head_id}" if head_id == prev_id + 1 else f"records {prev_id + 1}-{head_id}"
-            check.ok, check.broken_id = False, prev_id + 1
-            check.problem = f"{missing} removed: the trail ends at record {prev_id}, the ledger's last was {head_id}"
-            return check
-        if head_id < prev_id:
-            check.ok, check.broken_id = False, head_id + 1
-            check.problem = f"record {head_id + 1} was added outside milsetctl: the ledger's last record was {head_id}"
-            return check
-        if head_id == prev_id and head_hash != prev_hash:
-            check.ok, check.broken_id = False, prev_id
-            check.problem = f"record {prev_id} was replaced: its hash is not the one the ledger remembers"
-            return check
-    check.head = prev_hash if rows else None
+    if head is None:
+        return fail(f"the ledger's head is missing: records after record {prev_id} may have been removed "
+                    "(removed by hand: milsetctl always keeps it)", prev_id + 1)
+    if head.record > prev_id:
+        missing = f"record {head.record}" if head.record == prev_id + 1 else f"records {prev_id + 1}-{head.record}"
+        return fail(f"{missing} removed: the trail ends at record {prev_id}, the ledger's last was {head.record}",
+                    prev_id + 1)
+    if head.record < prev_id:
+        return fail(f"record {head.record + 1} was added outside milsetctl: the ledger's last record was "
+                    f"{head.record}", head.record + 1)
+    if head.hash != prev_hash:
+        return fail(f"record {prev_id} was replaced: its hash is not the one the ledger remembers", prev_id)
+    if head.seal is None:
+        return fail("the head is not sealed with the workspace key: written by a milsetctl older than the seal, or "
+                    "rewritten by hand, so removing the newest records or recomputing the chain would not be seen. "
+                    "If this ledger comes from an older milsetctl, compare its head with one you kept (--head) and "
+                    "run a writing command (`milsetctl init` changes nothing else): it seals the head, on record",
+                    None)
+    key = ledger.key()
+    if key is None:
+        return fail(ledger.key_missing() + "; the head's seal cannot be checked", None)
+    if not seal_matches(key, head):
+        return fail(f"the head (record {head.record}) is not sealed by this workspace's key: the newest records were "
+                    "removed or the chain recomputed by hand", prev_id + 1)
+    if kept is not None:
+        kept_id, kept_hash = kept
+        found = next((int(r["id"]) for r in rows if r["hash"] == kept_hash), None)
+        if found is None or (kept_id is not None and kept_id != found):
+            return fail(f"the head you kept ({'record ' + str(kept_id) + ', ' if kept_id else ''}{kept_hash[:16]}…) "
+                        "is not in this trail: records up to it were changed, removed or the chain rewritten "
+                        "(by someone holding secret.key)", None)
+        check.kept_head = found
+    check.head, check.head_record = prev_hash, prev_id
     return check

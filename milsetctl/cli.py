@@ -184,14 +184,19 @@ def _lock_workspace(root: Path, opened=None):  # type: ignore[no-untyped-def]
 def _open(workspace: Path, read_only: bool = False):  # type: ignore[no-untyped-def]
     """Open the workspace for a command. A command that writes holds the workspace lock until the workspace is
     closed; `read_only` commands (status, verify, members list/status, fees quote, regions) take no lock and never
-    wait: the ledger (SQLite, WAL) shows them the last committed state while another command writes."""
+    wait: the ledger (SQLite, WAL) shows them the last committed state while another command writes, and they never
+    write it (no schema upgrade, no audit migration: `mode=ro`, see ledger.Ledger)."""
     from milsetctl.settings import SettingsError
-    from milsetctl.workspace import WorkspaceError, is_workspace, open_workspace
+    from milsetctl.workspace import LedgerUnusable, WorkspaceError, is_workspace, open_workspace
 
     root = workspace.resolve()
     lock = _lock_workspace(root) if not read_only and is_workspace(root) else None
     try:
-        ws = open_workspace(workspace)
+        ws = open_workspace(workspace, read_only=read_only)
+    except LedgerUnusable as exc:  # a ledger newer than this milsetctl, or its sealing key lost
+        if lock is not None:
+            lock.release()
+        _fail(str(exc), 1)
     except (WorkspaceError, SettingsError) as exc:  # no workspace here: a usage error, as for validate
         if lock is not None:
             lock.release()
@@ -484,17 +489,21 @@ def status(workspace: WorkspaceOpt = Path("."),
 
     with _open(workspace, read_only=True) as ws:
         check = verify_chain(ws.ledger)  # a hand-edited trail is seen without asking for it: first and last line
-        if not check.ok:
-            out.print(f"[bold red]The audit trail is BROKEN at record {check.broken_id}: records from there on "
-                      "cannot be trusted (milsetctl audit --verify)[/]", soft_wrap=True)
+        if not check.ok:  # on stderr with --json: stdout holds the one JSON object
+            (err if as_json else out).print(
+                f"[bold red]The audit trail is BROKEN at record {check.broken_id}: records from there on cannot be "
+                "trusted (milsetctl audit --verify)[/]" if check.broken_id is not None else
+                f"[bold red]The audit trail cannot be vouched for: {escape(check.problem or '')}[/]", soft_wrap=True)
         st = contest_status(ws)
         if as_json:
             _print_json({**st.as_json(), "audit_trail": {"ok": check.ok, "records": check.records,
-                                                         "broken_at": check.broken_id}})
+                                                         "broken_at": check.broken_id, "problem": check.problem}})
             return
         render_status(out, st)
         out.print(f"audit trail: [bold green]intact[/] ({check.records} records)" if check.ok else
-                  f"audit trail: [bold red]BROKEN at record {check.broken_id}[/] (milsetctl audit --verify)")
+                  f"audit trail: [bold red]BROKEN at record {check.broken_id}[/] (milsetctl audit --verify)"
+                  if check.broken_id is not None else
+                  "audit trail: [bold red]cannot be vouched for[/] (milsetctl audit --verify says why)")
 
 
 @app.command()
@@ -1236,7 +1245,7 @@ class _RecordingGroup(_Group):
 
     def parse_args(self, ctx, args):  # type: ignore[no-untyped-def]
         _ARGV[:] = list(args)
-        return super().parse_args(ctx, _hoist_globals(list(args)))
+        return super().parse_args(ctx, _head_alone(_hoist_globals(list(args))))
 
     def invoke(self, ctx):  # type: ignore[no-untyped-def]
         try:
@@ -1251,6 +1260,19 @@ class _RecordingGroup(_Group):
 
 _ARGV: list[str] = []
 app.info.cls = _RecordingGroup
+_PRINT_HEAD = "-"  # `audit --head` with no HASH: print the head (typer has no option with an optional value)
+
+
+def _head_alone(args: list[str]) -> list[str]:
+    """`audit --head` followed by nothing or by another option gets the value that says "print the head"."""
+    if "audit" not in args:
+        return args
+    out: list[str] = []
+    for i, arg in enumerate(args):
+        out.append(arg)
+        if arg == "--head" and (i + 1 == len(args) or args[i + 1].startswith("-")):
+            out.append(_PRINT_HEAD)
+    return out
 
 
 def _record_invocation(by: str | None) -> None:
@@ -1275,19 +1297,42 @@ def audit_cmd(
                                        min=0, metavar="N")] = 50,
     verify: Annotated[bool, typer.Option("--verify", help="Check the hash chain: exit 1 naming the first record "
                                          "edited, removed or moved.")] = False,
+    head: Annotated[str | None, typer.Option("--head", help="Alone: print the head (the last record and its hash) "
+                                             "to keep outside the workspace. With --verify: the head kept earlier, "
+                                             "which must still be in the trail.", metavar="[HASH]")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object to stdout.")] = False,
 ) -> None:
     """Who did what to the contest, and when; --verify checks nobody edited the record.
 
     Every decision, run, award, certificate batch, member change and purge, in the contest's time zone, with the
-    operator (--by) and the command line, each record linked to the one before by a SHA-256 hash."""
-    from milsetctl.audit import trail, verify_chain
+    operator (--by) and the command line, each record linked to the one before by a SHA-256 hash; the last one
+    sealed with the workspace key. Keep `audit --head` outside the workspace: `audit --verify --head HASH` later
+    shows a trail rewritten even by someone holding the key."""
+    from milsetctl.audit import parse_kept_head, trail, verify_chain
     from milsetctl.trust_console import render_chain_check, render_trail
 
+    kept = None
+    if head is not None and head != _PRINT_HEAD:
+        try:
+            kept = parse_kept_head(head)
+        except ValueError as exc:
+            _fail(f"--head: {exc}", 2)
     with _open(workspace, read_only=True) as ws:
         tz, zone = ws.settings.tz, str(ws.settings.raw["contest"]["timezone"])
-        if verify:
+        if head == _PRINT_HEAD and not verify:
             check = verify_chain(ws.ledger)
+            if not check.ok:
+                _fail(f"the audit trail is BROKEN{f' at record {check.broken_id}' if check.broken_id else ''}: "
+                      f"{check.problem}; no head to keep (milsetctl audit --verify)", 1)
+            if as_json:
+                _print_json({"head": {"record": check.head_record, "hash": check.head}})
+            elif check.head is not None:
+                sys.stdout.write(f"{check.head_record} {check.head}\n")
+            else:
+                _warn("the audit trail is empty: no head yet")
+            return
+        if verify or kept is not None:
+            check = verify_chain(ws.ledger, kept)
             if as_json:
                 _print_json({"verify": check.as_json()})
             else:
@@ -1303,8 +1348,8 @@ def audit_cmd(
     else:
         render_trail(out, records, tz, zone, total, check)
     if not check.ok and as_json:  # the listing ran (exit 0); the banner is in the table view, this for scripts
-        _warn(f"the audit trail is BROKEN at record {check.broken_id}: {check.problem} (milsetctl audit --verify "
-              "exits 1 on it)")
+        _warn(f"the audit trail is BROKEN{f' at record {check.broken_id}' if check.broken_id else ''}: "
+              f"{check.problem} (milsetctl audit --verify exits 1 on it)")
 
 
 @app.command("export")

@@ -17,11 +17,28 @@ from itertools import chain
 from pathlib import Path
 from typing import Any
 
-from milsetctl.auditchain import CHAIN_START_ACTION, GENESIS, body_digest, record_hash
+from milsetctl.auditchain import (
+    CHAIN_START_ACTION,
+    GENESIS,
+    HEAD_BROKEN_ACTION,
+    KEY_FILE,
+    SEAL_START_ACTION,
+    Head,
+    body_digest,
+    head_value,
+    make_key,
+    parse_head,
+    read_key,
+    record_hash,
+    seal_matches,
+)
 from milsetctl.models import Entry, Finding, PhotoInfo, Severity, person_key
 
 LEDGER_FILE = "ledger.sqlite"
 SCHEMA_VERSION = 2
+# the audit table's columns the hash chain added (issue 11); a table without them predates the chain
+CHAIN_COLUMNS = (("command", "TEXT"), ("body_sha256", "TEXT"), ("prev_hash", "TEXT"), ("hash", "TEXT"),
+                 ("scrubbed", "INTEGER NOT NULL DEFAULT 0"))
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -161,15 +178,29 @@ class LedgerError(RuntimeError):
 
 
 class Ledger:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, read_only: bool = False) -> None:
+        """Open the ledger. A writing open upgrades an older ledger's schema and audit chain; a `read_only` open
+        (status, audit, verify: no workspace lock) never writes: SQLite's `mode=ro`, and a ledger that needs an
+        upgrade is read through an upgraded copy in memory (`upgrade_pending` says what a writing command would
+        do)."""
         self.path = path
+        self.read_only = read_only
+        self.upgrade_pending: list[str] = []  # read-only: what the next writing command upgrades
+        self.chain_pending = False  # read-only: the audit table predates the hash chain (not chained yet)
+        if read_only:
+            self.db = self._open_read_only()
+            return
         self.db = sqlite3.connect(path, timeout=30)
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA foreign_keys=ON")
-        self._migrate()
-        self._migrate_audit()
+        try:
+            self._migrate()
+            self._migrate_audit()
+        except BaseException:
+            self.db.close()
+            raise
 
     def close(self) -> None:
         self.db.close()
@@ -179,6 +210,54 @@ class Ledger:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def _open_read_only(self) -> sqlite3.Connection:
+        """A connection that cannot write (`mode=ro`, then `query_only`): the file itself when its schema is
+        current, else an in-memory copy upgraded there (nothing written to the file, which keeps its old schema
+        until a writing command upgrades it under the lock)."""
+        if not self.path.exists():
+            db = sqlite3.connect(":memory:")
+            self.upgrade_pending = ["there is no ledger yet"]
+        else:
+            db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+            gaps = self._schema_gaps(db)
+            if gaps:
+                memory = sqlite3.connect(":memory:")
+                db.backup(memory)
+                db.close()
+                db, self.upgrade_pending = memory, gaps
+        if self.upgrade_pending:
+            db.executescript(SCHEMA)
+            columns = {r[1] for r in db.execute("PRAGMA table_info(audit)")}
+            for name, decl in CHAIN_COLUMNS:
+                if name not in columns:
+                    db.execute(f"ALTER TABLE audit ADD COLUMN {name} {decl}")
+            if db.execute("SELECT 1 FROM meta WHERE key='schema_version'").fetchone() is None:
+                db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            db.commit()
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA query_only=ON")
+        return db
+
+    def _schema_gaps(self, db: sqlite3.Connection) -> list[str]:
+        """What a writing open would upgrade in this ledger (empty: nothing); LedgerError when it is newer."""
+        import re
+
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        gaps = [f"table {t}" for t in re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", SCHEMA) if t not in tables]
+        if "meta" in tables:
+            row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            if row is not None and int(row[0]) > SCHEMA_VERSION:
+                raise LedgerError(
+                    f"{self.path}: ledger schema {row[0]} is newer than this milsetctl ({SCHEMA_VERSION}); upgrade")
+            if row is None or int(row[0]) < SCHEMA_VERSION:
+                gaps.append(f"schema version {row[0] if row else 'none'} -> {SCHEMA_VERSION}")
+        if "audit" in tables:
+            columns = {r[1] for r in db.execute("PRAGMA table_info(audit)")}
+            if "hash" not in columns:
+                self.chain_pending = True
+            gaps += [f"audit column {name}" for name, _ in CHAIN_COLUMNS if name not in columns]
+        return gaps
 
     def _migrate(self) -> None:
         with self.db:
@@ -216,43 +295,118 @@ class Ledger:
         prev = last[0] if last is not None and last[0] else GENESIS
         at, who, command = at or now_iso(), who or current_user(), _INVOCATION.get("command")
         body = body_digest(command, text)
+        key = self.sealing_key()
         rid = int(self.db.execute(
             "INSERT INTO audit (at, who, action, detail, command, body_sha256, prev_hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (at, who, action, text, command, body, prev)).lastrowid or 0)
         digest = record_hash(rid, at, who, action, body, prev)
         self.db.execute("UPDATE audit SET hash=? WHERE id=?", (digest, rid))
-        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('audit_head', ?)", (f"{rid} {digest}",))
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('audit_head', ?)", (head_value(rid, digest, key),))
         return rid
 
+    def key(self) -> bytes | None:
+        """The workspace key (`secret.key` beside the ledger) that seals the audit trail's head and signs the
+        certificate codes; None when missing or unreadable."""
+        return read_key(self.path.parent)
+
+    def sealing_key(self) -> bytes:
+        """The workspace key, made on first use, but never over a trail or codes made with a key now lost
+        (LedgerError: a new key would silently vouch for whatever the ledger holds now)."""
+        key = read_key(self.path.parent)
+        if key is not None:
+            return key
+        head = parse_head(self.meta_value("audit_head"))
+        if self.read_only or (head is not None and head.seal is not None) or self.db.execute(
+                "SELECT 1 FROM issued_certificates LIMIT 1").fetchone() is not None:
+            raise LedgerError(self.key_missing())
+        return make_key(self.path.parent)
+
+    def key_missing(self) -> str:
+        return (f"{self.path.parent / KEY_FILE} is missing or unreadable: the audit trail's head is sealed and the "
+                "certificate codes signed with it. Restore it from a backup of the workspace; milsetctl does not make "
+                "a new key over a trail and codes made with the old one")
+
     def _migrate_audit(self) -> None:
-        """Chain the records of a ledger older than the chain (no hashes yet), once, at first open, and record
-        that the chain starts there. Unhashed records in a ledger that was chained already are left alone: they
-        were written or edited by hand, and `audit --verify` names them."""
+        """Chain the records of a ledger older than the chain, once: only when its audit table lacks the chain's
+        columns (issue 11), in the same transaction that adds them, with a record saying the chain starts there.
+        A ledger that has them is never chained again, whatever was deleted or blanked: unhashed records are named
+        by `audit --verify`. Then the head is checked (`_check_head`)."""
         columns = {r[1] for r in self.db.execute("PRAGMA table_info(audit)")}
-        with self.db:
-            for name, decl in (("command", "TEXT"), ("body_sha256", "TEXT"), ("prev_hash", "TEXT"),
-                               ("hash", "TEXT"), ("scrubbed", "INTEGER NOT NULL DEFAULT 0")):
-                if name not in columns:
-                    self.db.execute(f"ALTER TABLE audit ADD COLUMN {name} {decl}")
-        if self.meta_value("audit_head") is not None or self.db.execute(
-                "SELECT 1 FROM audit WHERE hash IS NULL LIMIT 1").fetchone() is None:
+        if "hash" in columns and all(name in columns for name, _ in CHAIN_COLUMNS):
+            self._check_head()
             return
         with self.db:
             self.db.execute("BEGIN IMMEDIATE")
-            if self.meta_value("audit_head") is not None:  # another process chained them meanwhile
-                return
-            prev, ids = GENESIS, []
-            for row in self.db.execute("SELECT * FROM audit ORDER BY id").fetchall():
-                body = body_digest(row["command"], row["detail"])
-                digest = record_hash(row["id"], row["at"], row["who"], row["action"], body, prev)
-                self.db.execute("UPDATE audit SET body_sha256=?, prev_hash=?, hash=? WHERE id=?",
-                                (body, prev, digest, row["id"]))
-                prev = digest
-                ids.append(int(row["id"]))
+            columns = {r[1] for r in self.db.execute("PRAGMA table_info(audit)")}
+            pre_chain = "hash" not in columns
+            for name, decl in CHAIN_COLUMNS:
+                if name not in columns:
+                    self.db.execute(f"ALTER TABLE audit ADD COLUMN {name} {decl}")
+            if pre_chain:
+                self._chain_as_found()
+        self._check_head()
+
+    def _chain_as_found(self) -> None:
+        """Hash the records of a ledger from before the chain, as they are now, and record that the chain starts
+        here (inside the caller's transaction)."""
+        prev, ids = GENESIS, []
+        for row in self.db.execute("SELECT * FROM audit ORDER BY id").fetchall():
+            body = body_digest(row["command"], row["detail"])
+            digest = record_hash(row["id"], row["at"], row["who"], row["action"], body, prev)
+            self.db.execute("UPDATE audit SET body_sha256=?, prev_hash=?, hash=? WHERE id=?",
+                            (body, prev, digest, row["id"]))
+            prev = digest
+            ids.append(int(row["id"]))
+        if ids:
             self._append_audit(CHAIN_START_ACTION, {
-                "chained_records": len(ids), "first": ids[0] if ids else None, "last": ids[-1] if ids else None,
-                "note": "records before this one were written before the hash chain existed; they are chained as "
-                        "found at this moment"})
+                "chained_records": len(ids), "first": ids[0], "last": ids[-1],
+                "note": "records before this one were written before the hash chain existed; they are chained "
+                        "as found at this moment"})
+
+    def _check_head(self) -> None:
+        """At a writing open: does the head match the trail's last record, under this workspace's seal? If not
+        (records removed or the head rewritten by hand since the last command), a record saying so is appended
+        before anything else, so that what this command appends cannot cover the break. A head an older milsetctl
+        left unsealed is sealed once, on record. LedgerError when the key that sealed the head is gone."""
+        value, last_id, last_hash = self.db.execute(
+            "SELECT (SELECT value FROM meta WHERE key='audit_head'), (SELECT max(id) FROM audit), "
+            "(SELECT hash FROM audit ORDER BY id DESC LIMIT 1)").fetchone()
+        head = parse_head(value)
+        if last_id is None and head is None:
+            return  # a new ledger
+        key = read_key(self.path.parent)
+        if head is not None and head.seal is not None and key is None:
+            raise LedgerError(self.key_missing())
+        found = self._head_problem(head, key, last_id, last_hash)
+        if found is None:
+            return
+        action, detail = found
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            self._append_audit(action, {**detail, "head_found": value, "last_record": last_id})
+
+    def _head_problem(self, head: Head | None, key: bytes | None, last_id: int | None,
+                      last_hash: str | None) -> tuple[str, dict[str, Any]] | None:
+        """(action, detail) of the record `_check_head` appends, or None when the head is sound."""
+        if head is not None and head.record == last_id and head.hash == last_hash:
+            if head.seal is not None and key is not None and seal_matches(key, head):
+                return None
+            if head.seal is None:
+                sealed = self.db.execute("SELECT id FROM audit WHERE action=? ORDER BY id LIMIT 1",
+                                         (SEAL_START_ACTION,)).fetchone()
+                if sealed is None:
+                    return SEAL_START_ACTION, {"note": "the head an older milsetctl left unsealed is sealed from "
+                                                       "here on, as found at this moment"}
+                return HEAD_BROKEN_ACTION, {"problem": f"the head's seal was removed by hand (it was sealed before, "
+                                                       f"at record {sealed[0]})"}
+        if head is None:
+            problem = "the ledger's head was missing: the newest records may have been removed"
+        elif head.record != last_id or head.hash != last_hash:
+            problem = (f"the head named record {head.record}, the trail ended at record {last_id}: records were "
+                       "removed, added or changed by hand")
+        else:
+            problem = "the head's seal did not match this workspace's key: the head was rewritten by hand"
+        return HEAD_BROKEN_ACTION, {"problem": problem}
 
     def audit_rows(self, kinds: list[str] | None = None, with_chain: bool = False) -> list[sqlite3.Row]:
         """Every audit record, oldest first (only the actions in `kinds` when given)."""
@@ -262,13 +416,10 @@ class Ledger:
                                    "ORDER BY id", (json.dumps(kinds),)).fetchall()
         return self.db.execute(f"SELECT {cols} FROM audit ORDER BY id").fetchall()
 
-    def audit_head(self) -> tuple[int, str] | None:
-        """(ID, hash) of the last record the chain appended, as remembered in `meta`; None before the chain."""
-        value = self.meta_value("audit_head")
-        if not value or " " not in value:
-            return None
-        rid, digest = value.split(" ", 1)
-        return (int(rid), digest) if rid.isdigit() else None
+    def audit_head(self) -> Head | None:
+        """(ID, hash, seal) of the last record the chain appended, as remembered in `meta`; None before the chain
+        (or when the head was removed)."""
+        return parse_head(self.meta_value("audit_head"))
 
     def audit_trail(self, limit: int = 50) -> list[sqlite3.Row]:
         return self.db.execute("SELECT * FROM audit ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
@@ -922,19 +1073,20 @@ class Ledger:
                     counts[f"{table}.{column}: texts scrubbed"] = len(changed)
                     if not dry_run:
                         self.db.executemany(f'UPDATE "{table}" SET "{column}"=? WHERE "{column}"=?', changed)
-            scrubbed = []
+            scrubbed, digests = [], {}
             for rid, command, text in self.db.execute("SELECT id, command, detail FROM audit ORDER BY id").fetchall():
                 new_command = scrub(command) if command else command
                 new_text = scrub(text) if text else text
                 if (new_command, new_text) != (command, text):
                     scrubbed.append(int(rid))
+                    digests[str(rid)] = body_digest(new_command, new_text)  # what is left: checked from now on
                     if not dry_run:
                         self.db.execute("UPDATE audit SET command=?, detail=?, scrubbed=1 WHERE id=?",
                                         (new_command, new_text, rid))
             counts["audit records: personal values replaced"] = len(scrubbed)
             if not dry_run:
                 self._append_audit("purge", {**(detail or {}), "removed": {k: v for k, v in counts.items() if v},
-                                             "scrubbed_records": scrubbed})
+                                             "scrubbed_records": scrubbed, "scrubbed_digests": digests})
         return counts
 
     def compact(self) -> None:

@@ -14,7 +14,8 @@ was purged. Choices:
 - titles, descriptions and the manifest's extra columns go: a child's free text often holds a name.
 - free text elsewhere (decision reasons, finding messages, audit details and command lines, score sheet paths,
   juror comments) keeps its words with each personal value replaced by "[purged]"; audit records so changed keep
-  their digest and are listed by the purge's own record, so `audit --verify` still passes.
+  their digest and are listed by the purge's own record with the digest of the text left (issue 17), so `audit
+  --verify` still passes and an edit of that text afterwards is found.
 - jurors' and member contacts' names and e-mails go as well (adults, but personal data nothing needs any more);
   jurors keep their J01 IDs.
 - personal values are collected per column by meaning (names, e-mails, schools, contestant IDs, titles,

@@ -40,9 +40,10 @@ def render_trail(console: Console, records: Sequence[AuditRecord], tz: tzinfo | 
     from milsetctl.report.tables import contest_time
 
     if check is not None and not check.ok:
+        where = (f"Records from {check.broken_id} on (marked !) cannot be trusted" if check.broken_id is not None
+                 else "The trail cannot be vouched for")
         console.print(f"[bold white on red] WARNING: audit trail BROKEN [/] {escape(check.problem or '')}. "
-                      f"Records from {check.broken_id} on (marked !) cannot be trusted; details: milsetctl audit "
-                      "--verify", soft_wrap=True)
+                      f"{where}; details: milsetctl audit --verify", soft_wrap=True)
 
     if not records:
         console.print("No audit records match." if total else "The audit trail is empty.")
@@ -70,20 +71,32 @@ def render_chain_check(console: Console, check: ChainCheck, tz: tzinfo | None) -
     from milsetctl.report.tables import contest_time
 
     if not check.ok:
-        console.print(f"[bold red]audit trail BROKEN[/] at record {check.broken_id}: {escape(check.problem or '')}",
-                      soft_wrap=True)
-        console.print(f"({check.records} records read; the records before {check.broken_id} are intact)")
+        where = f" at record {check.broken_id}" if check.broken_id is not None else ""
+        console.print(f"[bold red]audit trail BROKEN[/]{where}: {escape(check.problem or '')}", soft_wrap=True)
+        if check.broken_id is not None and check.broken_id > 1:
+            console.print(f"({check.records} records read; the records before {check.broken_id} are intact)")
         return
     if not check.records:
         console.print("[bold green]audit trail intact[/]: no records yet")
         return
-    console.print(f"[bold green]audit trail intact[/]: {check.records} records, each linked to the one before")
-    console.print(f"  head hash: {check.head}  (write it down: a later --verify must end on it or after it)",
-                  soft_wrap=True)
+    console.print(f"[bold green]audit trail intact[/]: {check.records} records, each linked to the one before, the "
+                  "last sealed with the workspace key")
+    console.print(f"  head: {check.head_record} {check.head}", soft_wrap=True)
+    console.print("  (keep it outside the workspace: `milsetctl audit --head` prints it; a later `audit --verify "
+                  "--head` with it finds it in the trail, even against someone holding secret.key)", soft_wrap=True)
+    if check.kept_head is not None:
+        console.print(f"  the head you kept is record {check.kept_head} of this trail")
     if check.chain_started:
         console.print(f"  the chain began on {contest_time(check.chain_started, tz)} over the records already there")
+    if check.sealed_since:
+        console.print(f"  the head was first sealed on {contest_time(check.sealed_since, tz)} (an older milsetctl "
+                      "left it unsealed): records before that are vouched for by the chain alone")
     if check.scrubbed:
-        console.print(f"  {check.scrubbed} records had personal data purged (their digest kept, listed by the purge)")
+        console.print(f"  {check.scrubbed} records had personal data purged (their text checked against the digest "
+                      "the purge recorded)")
+    if check.unchecked_scrubbed:
+        console.print(f"  {check.unchecked_scrubbed} of them were purged by a milsetctl that kept no digest of what "
+                      "it left: their text is not checked", soft_wrap=True)
 
 
 def render_export(console: Console, result: AnonymisedExport) -> None:

@@ -14,12 +14,17 @@ from pathlib import Path
 from typing import Any
 
 from milsetctl import settings as settings_mod
-from milsetctl.ledger import LEDGER_FILE, Ledger
+from milsetctl.ledger import LEDGER_FILE, Ledger, LedgerError
 from milsetctl.settings import SETTINGS_FILE, Settings
 
 
 class WorkspaceError(RuntimeError):
     pass
+
+
+class LedgerUnusable(WorkspaceError):
+    """The ledger cannot be opened as it is (newer than this milsetctl, or the key that sealed it is gone): not a
+    usage error; one message, exit 1."""
 
 
 class SourceError(WorkspaceError):
@@ -101,7 +106,8 @@ def init_workspace(root: Path, source: Path | None = None) -> Workspace:
     return ws
 
 
-def open_workspace(root: Path) -> Workspace:
+def open_workspace(root: Path, read_only: bool = False) -> Workspace:
+    """The workspace at `root`; `read_only`: its ledger opened so that nothing is written (ledger.Ledger)."""
     root = root.resolve()
     if not is_workspace(root):
         raise WorkspaceError(
@@ -109,7 +115,11 @@ def open_workspace(root: Path) -> Workspace:
             "or `milsetctl validate SOURCE` to create it, or name one with -w."
         )
     settings = settings_mod.load(root / SETTINGS_FILE)
-    return Workspace(root=root, settings=settings, ledger=Ledger(root / LEDGER_FILE))
+    try:
+        ledger = Ledger(root / LEDGER_FILE, read_only=read_only)
+    except LedgerError as exc:
+        raise LedgerUnusable(str(exc)) from None
+    return Workspace(root=root, settings=settings, ledger=ledger)
 
 
 def check_outside(workspace: Path, source: Path) -> None:

@@ -4,6 +4,7 @@ checks. The tamper tests edit the ledger by hand with sqlite3, as someone coveri
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sqlite3
 from pathlib import Path
@@ -39,8 +40,9 @@ def decided(decided_once: Path, tmp_path: Path) -> Path:
     """A copy of the decided workspace (settings and ledger) for a test to tamper with."""
     root = tmp_path / "ws"
     root.mkdir()
-    for name in ("contest.toml", "ledger.sqlite"):
-        shutil.copy2(decided_once / name, root / name)
+    for name in ("contest.toml", "ledger.sqlite", "secret.key"):  # the key seals the trail's head
+        if (decided_once / name).exists():
+            shutil.copy2(decided_once / name, root / name)
     return root
 
 
@@ -220,3 +222,151 @@ def test_plain_listing_and_status_warn_about_an_edited_record(decided: Path) -> 
     lines = res.stdout.splitlines()
     assert "audit trail is BROKEN at record 3" in lines[0] and "audit --verify" in lines[0]  # first, not buried
     assert "audit trail: BROKEN at record 3" in lines[-1]
+
+
+# --- issue 17: a chain a file edit cannot rebuild ------------------------------------------------------------------
+def rechain(root: Path, key: bytes | None = None) -> tuple[int, str]:
+    """What someone who edited records does next: recompute every hash with the documented formula (audit.py) and
+    write the head as milsetctl does; with `key` (someone holding secret.key too) the head is sealed as well."""
+    from milsetctl.auditchain import GENESIS, body_digest, head_value, record_hash
+
+    prev, rid = GENESIS, 0
+    with sqlite3.connect(root / "ledger.sqlite") as db:
+        for rid, at, who, action, command, detail in db.execute(
+                "SELECT id, at, who, action, command, detail FROM audit ORDER BY id").fetchall():
+            body = body_digest(command, detail)
+            digest = record_hash(rid, at, who, action, body, prev)
+            db.execute("UPDATE audit SET body_sha256=?, prev_hash=?, hash=? WHERE id=?", (body, prev, digest, rid))
+            prev = digest
+        value = head_value(rid, prev, key) if key is not None else f"{rid} {prev}"
+        db.execute("INSERT OR REPLACE INTO meta VALUES ('audit_head', ?)", (value,))
+    return rid, prev
+
+
+def ledger_state(root: Path) -> tuple[bytes, int]:
+    """The ledger file's bytes and what its write-ahead log holds (a reader leaves an empty one at most)."""
+    wal = root / "ledger.sqlite-wal"
+    return (root / "ledger.sqlite").read_bytes(), wal.stat().st_size if wal.exists() else 0
+
+
+def test_issue17_edit_head_deleted_hash_blanked_is_never_rechained(decided: Path) -> None:
+    """Issue 17's reproduction: edit a record, delete meta.audit_head, blank one hash. The next open (read-only or
+    writing) used to re-chain everything as "pre-chain" and `audit --verify` said intact."""
+    with sqlite3.connect(decided / "ledger.sqlite") as db:
+        db.execute("UPDATE audit SET detail=replace(detail, 'reject', 'accept') WHERE id=3")
+        db.execute("DELETE FROM meta WHERE key='audit_head'")
+        db.execute("UPDATE audit SET hash=NULL WHERE id=1")
+    code, doc = verify(decided)
+    assert code == 1 and doc["broken_record"] == 1 and "no hash" in doc["problem"]
+    res = runner.invoke(app, ["decide", "E0006", "accept", "--reason", "seen", "-w", str(decided)])
+    assert res.exit_code == 0, res.output
+    code, doc = verify(decided)
+    assert code == 1 and doc["broken_record"] == 1
+    assert "audit-chain-start" not in [r[1] for r in rows(decided)]
+
+
+def test_issue17_newest_record_deleted_and_head_moved_back_is_caught(decided: Path) -> None:
+    """Issue 17: deleting the newest record and copying the previous hash into the head went unnoticed; now the
+    head's seal (HMAC under secret.key) no longer matches, whether the seal is dropped or the old one kept."""
+    with sqlite3.connect(decided / "ledger.sqlite") as db:
+        seal = db.execute("SELECT value FROM meta WHERE key='audit_head'").fetchone()[0].split()[2]
+        db.execute("DELETE FROM audit WHERE id=6")
+        db.execute("UPDATE meta SET value=(SELECT id || ' ' || hash FROM audit WHERE id=5) WHERE key='audit_head'")
+    code, doc = verify(decided)
+    assert code == 1 and "not sealed" in doc["problem"]
+    with sqlite3.connect(decided / "ledger.sqlite") as db:
+        db.execute("UPDATE meta SET value=value || ' ' || ? WHERE key='audit_head'", (seal,))
+    code, doc = verify(decided)
+    assert code == 1 and doc["broken_record"] == 6 and "not sealed by this workspace's key" in doc["problem"]
+
+
+def test_newest_records_and_the_head_deleted_is_caught(decided: Path) -> None:
+    with sqlite3.connect(decided / "ledger.sqlite") as db:
+        db.execute("DELETE FROM audit WHERE id>=5")
+        db.execute("DELETE FROM meta WHERE key='audit_head'")
+    code, doc = verify(decided)
+    assert code == 1 and doc["broken_record"] == 5 and "head" in doc["problem"]
+
+
+def test_every_hash_recomputed_after_an_edit_is_caught_without_the_key(decided: Path) -> None:
+    with sqlite3.connect(decided / "ledger.sqlite") as db:
+        db.execute("UPDATE audit SET detail=replace(detail, 'reject', 'accept') WHERE id=3")
+    rechain(decided)
+    code, doc = verify(decided)
+    assert code == 1 and "seal" in doc["problem"]
+
+
+def test_a_head_kept_outside_catches_the_key_holder(decided: Path) -> None:
+    """Someone holding the ledger and secret.key can rewrite and re-seal the chain: only a head written down
+    before (`audit --head`, then `audit --verify --head HASH`) shows it."""
+    res = runner.invoke(app, ["audit", "--head", "-w", str(decided)])
+    assert res.exit_code == 0, res.output
+    kept = res.stdout.strip()
+    assert re.fullmatch(r"6 [0-9a-f]{64}", kept)
+    res = runner.invoke(app, ["decide", "E0006", "accept", "--reason", "seen", "-w", str(decided)])
+    assert res.exit_code == 0
+    res = runner.invoke(app, ["audit", "--verify", "--head", kept, "-w", str(decided)])
+    assert res.exit_code == 0 and "intact" in res.stdout  # later records appended after it: fine
+    res = runner.invoke(app, ["audit", "--verify", "--head", kept.split()[1], "--json", "-w", str(decided)])
+    assert res.exit_code == 0 and json.loads(res.stdout)["verify"]["kept_head"] == 6
+    with sqlite3.connect(decided / "ledger.sqlite") as db:
+        db.execute("UPDATE audit SET detail=replace(detail, 'reject', 'accept') WHERE id=3")
+    rechain(decided, key=bytes.fromhex((decided / "secret.key").read_text().strip()))
+    assert verify(decided)[0] == 0  # the key holder's rewrite passes the check alone ...
+    res = runner.invoke(app, ["audit", "--verify", "--head", kept, "--json", "-w", str(decided)])
+    doc = json.loads(res.stdout)["verify"]
+    assert res.exit_code == 1 and "kept" in doc["problem"]  # ... not a head kept outside
+    res = runner.invoke(app, ["audit", "--verify", "--head", "not-a-hash", "-w", str(decided)])
+    assert res.exit_code == 2
+
+
+def test_read_only_commands_never_write_the_ledger(decided: Path) -> None:
+    """status, audit and verify on a ledger an older milsetctl left (no chain columns, no head, no stage table)
+    read it as it is: not a byte written, no lock taken; a writing command upgrades it."""
+    with sqlite3.connect(decided / "ledger.sqlite") as db:
+        for column in ("command", "body_sha256", "prev_hash", "hash", "scrubbed"):
+            db.execute(f"ALTER TABLE audit DROP COLUMN {column}")
+        db.execute("DELETE FROM meta WHERE key='audit_head'")
+        db.execute("DROP TABLE IF EXISTS stage_runs")
+    before = ledger_state(decided)
+    for args in (["status"], ["status", "--json"], ["audit"], ["audit", "--verify"], ["audit", "--json"],
+                 ["verify", "AAAA-AAAA-AAAA-AAAA"], ["members", "list"]):
+        res = runner.invoke(app, [*args, "-w", str(decided)])
+        assert res.exit_code in (0, 1), (args, res.output)
+        assert "Traceback" not in res.output
+        assert ledger_state(decided) == before, args
+    code, doc = verify(decided)
+    assert code == 1 and "writing command" in doc["problem"]
+    res = runner.invoke(app, ["decide", "E0006", "accept", "--reason", "seen", "-w", str(decided)])
+    assert res.exit_code == 0, res.output
+    code, doc = verify(decided)
+    assert code == 0 and doc["chain_started"] and doc["records"] == 8  # 6 old + the chain's start + decide
+
+
+def test_a_head_from_before_the_seal_is_sealed_once_by_a_writing_command(decided: Path) -> None:
+    """A ledger an older milsetctl chained has a head without a seal: `--verify` cannot vouch for its newest
+    records (exit 1, saying why); the next writing command seals it, on record. A seal removed later by hand and
+    sealed again is named."""
+    with sqlite3.connect(decided / "ledger.sqlite") as db:
+        db.execute("UPDATE meta SET value=(SELECT id || ' ' || hash FROM audit WHERE id=6) WHERE key='audit_head'")
+    before = ledger_state(decided)
+    code, doc = verify(decided)
+    assert code == 1 and "not sealed" in doc["problem"] and ledger_state(decided) == before
+    assert runner.invoke(app, ["decide", "E0006", "accept", "--reason", "seen", "-w", str(decided)]).exit_code == 0
+    code, doc = verify(decided)
+    assert code == 0 and doc["records"] == 8
+    assert [r[1] for r in rows(decided)][-2:] == ["audit-seal-start", "decide"]
+    with sqlite3.connect(decided / "ledger.sqlite") as db:  # the seal stripped again, then a writing command
+        db.execute("UPDATE meta SET value=(SELECT id || ' ' || hash FROM audit WHERE id=8) WHERE key='audit_head'")
+    assert runner.invoke(app, ["decide", "E0006", "accept", "--reason", "again", "-w", str(decided)]).exit_code == 0
+    code, doc = verify(decided)
+    assert code == 1 and doc["broken_record"] == 9 and "sealed before" in doc["problem"]
+
+
+def test_a_missing_key_is_not_replaced_over_a_sealed_trail(decided: Path) -> None:
+    (decided / "secret.key").unlink()
+    code, doc = verify(decided)
+    assert code == 1 and "secret.key" in doc["problem"]
+    res = runner.invoke(app, ["decide", "E0006", "accept", "--reason", "seen", "-w", str(decided)])
+    assert res.exit_code == 1 and "secret.key" in res.stderr and "Traceback" not in res.output
+    assert not (decided / "secret.key").exists()

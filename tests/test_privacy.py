@@ -496,3 +496,24 @@ def test_in_a_terminal_the_purge_shows_what_it_would_remove_then_asks(finished: 
     assert res.exit_code == 0 and "Removed personal data" in res.stdout, res.output
     with open_workspace(finished) as ws:
         assert ws.ledger.entry("E0001")["name"] is None
+
+
+def test_issue17_a_scrubbed_record_edited_after_the_purge_is_caught(finished: Path) -> None:
+    """Issue 17: a record the purge scrubbed could be rewritten at will (its body was never checked again). The
+    purge's record now carries the digest of each text it left, so an edit afterwards is named."""
+    import sqlite3
+
+    res = runner.invoke(app, ["purge", "--personal-data", "--yes", "-w", str(finished)])
+    assert res.exit_code == 0, res.output
+    with sqlite3.connect(finished / "ledger.sqlite") as db:
+        scrubbed = [r[0] for r in db.execute("SELECT id FROM audit WHERE scrubbed=1 ORDER BY id")]
+        purge = json.loads(db.execute("SELECT detail FROM audit WHERE action='purge'").fetchone()[0])
+    res = runner.invoke(app, ["audit", "--verify", "--json", "-w", str(finished)])
+    assert scrubbed and res.exit_code == 0 and json.loads(res.stdout)["verify"]["ok"]
+    with sqlite3.connect(finished / "ledger.sqlite") as db:
+        db.execute("UPDATE audit SET detail=replace(detail, '[purged]', 'Mallory Example') WHERE id=?",
+                   (scrubbed[0],))
+    res = runner.invoke(app, ["audit", "--verify", "--json", "-w", str(finished)])
+    doc = json.loads(res.stdout)["verify"]
+    assert res.exit_code == 1 and doc["broken_record"] == scrubbed[0] and "after the purge" in doc["problem"]
+    assert sorted(int(k) for k in purge["scrubbed_digests"]) == scrubbed
