@@ -47,12 +47,11 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from milsetctl.audit import PURGE_ACTION
-from milsetctl.certificates.codes import make_code, purged_seal, workspace_secret
+from milsetctl.certificates.codes import PURGED_NAME, make_code, purged_seal, workspace_secret
 from milsetctl.fsutil import atomic_path
 from milsetctl.workspace import Workspace
 
 PURGED = "[purged]"
-PURGED_NAME = "(name purged)"
 # a finding's message after the purge (after its rule ID): the text read from a photo (a watermark's "© Photo by
 # Li Ming"), an EXIF artist or a sidecar value can name a child in any finding, in words no personal column holds
 FINDING_NOTE = ": details removed with the personal data"
@@ -459,13 +458,14 @@ def _purged_certificates(ws: Workspace) -> dict[str, str]:
         content = json.loads(row["content"])
         if content.get("purged") or row["kind"] == MEMBER_KIND:  # a member organisation's: nothing personal
             continue
-        award = content.get("award")
+        award, year, issued_on = content.get("award"), content.get("year"), content.get("issued_on")
         genuine = hmac.compare_digest(make_code(secret, content), row["code"])
         small = {"purged": True, "kind": row["kind"], "recipient": row["recipient_key"], "entry_id": row["entry_id"],
                  "award": award}
+        small |= {k: v for k, v in (("year", year), ("issued_on", issued_on)) if v is not None}  # signed: kept
         if genuine:
             small["seal"] = purged_seal(secret, row["code"], row["kind"], row["recipient_key"], row["entry_id"],
-                                        award)
+                                        award, year, issued_on)
         kept[row["code"]] = json.dumps(small, ensure_ascii=False, sort_keys=True)
     return kept
 

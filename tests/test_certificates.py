@@ -253,8 +253,8 @@ def test_only_names_unknown_entries_and_verify_speaks_plainly(printed) -> None:
     assert res.exit_code == 1 and "E0999" in res.stderr
     res = runner.invoke(app, ["verify", format_code(batch.issued[0].code).lower(), "-w", str(ws.root)])
     assert res.exit_code == 0 and "genuine" in res.stdout and "张伟" in res.stdout and "E0001" in res.stdout
-    # issued when, in the contest time zone (Asia/Shanghai), readable; `--json` keeps the ISO time
-    assert re.search(r"issued \d{4}-\d\d-\d\d \d\d:\d\d \(UTC\+08:00\)", " ".join(res.stdout.split()))
+    # issued when: the day the code signs, as the certificate prints it (issue 17: not the ledger's unsigned time)
+    assert re.search(r"issued \d{4}-\d\d-\d\d$", " ".join(res.stdout.split()))
     assert "+00:00" not in res.stdout
     res = runner.invoke(app, ["verify", "AAAA-AAAA-AAAA-AAAA", "-w", str(ws.root)])
     assert res.exit_code == 1 and "not genuine" in res.stdout
@@ -421,3 +421,109 @@ def test_the_printed_qr_code_scans_to_the_verification_code(printed, tmp_path: P
     subprocess.run(["pdftoppm", "-png", "-r", "150", "-singlefile", str(liu.file), str(tmp_path / "page")], check=True)
     found, *_ = cv2.QRCodeDetector().detectAndDecode(cv2.imread(str(tmp_path / "page.png")))
     assert found == f"MILSET-CERT:{format_code(liu.code)}"
+
+
+# --- issue 17: verify says only what the code signs ------------------------------------------------------------
+@pytest.fixture(scope="module")
+def two_printed(tmp_path_factory: pytest.TempPathFactory):
+    with jury_workspace(tmp_path_factory.mktemp("signed"), people=PEOPLE[:2], png_every=0) as ws:
+        batch = issue_certificates(ws, "participation", workers=1)
+    return ws.root, batch
+
+
+def _verify(root: Path, text: str) -> tuple[int, dict, str]:
+    res = runner.invoke(app, ["verify", text, "-w", str(root), "--json"])
+    plain = runner.invoke(app, ["verify", text, "-w", str(root)], terminal_width=200)
+    return res.exit_code, json.loads(res.stdout), plain.stdout
+
+
+def test_issue17_a_name_changed_in_the_ledger_alone_is_not_genuine(two_printed) -> None:
+    """Issue 17: `verify` printed the ledger row's recipient, entry and kind, which the HMAC does not cover: an
+    edited ledger made a genuine code verify for "Mallory Example". Now what it prints comes from the signed
+    content, and a row that disagrees with it is "not genuine"."""
+    import sqlite3
+
+    root, batch = two_printed
+    code = format_code(batch.issued[0].code)
+    status, got, _ = _verify(root, code)
+    assert status == 0 and got["recipient"] == "张伟" and got["entry_id"] == "E0001"
+    for change in ("recipient='Mallory Example'", "entry_id='E0002'", "kind='global'",
+                   "issued_at='2019-01-01T00:00:00+00:00'"):
+        with sqlite3.connect(root / "ledger.sqlite") as db:
+            saved = db.execute("SELECT * FROM issued_certificates WHERE code=?", (batch.issued[0].code,)).fetchone()
+            db.execute(f"UPDATE issued_certificates SET {change} WHERE code=?", (batch.issued[0].code,))
+        try:
+            status, got, plain = _verify(root, code)
+            assert status == 1 and got == {"valid": False}, change
+            assert "not genuine" in plain and "Mallory" not in plain, change
+        finally:
+            with sqlite3.connect(root / "ledger.sqlite") as db:
+                db.execute("DELETE FROM issued_certificates WHERE code=?", (batch.issued[0].code,))
+                db.execute("INSERT INTO issued_certificates VALUES (?, ?, ?, ?, ?, ?, ?, ?)", saved)
+    assert _verify(root, code)[0] == 0
+
+
+def test_issue17_the_contest_year_and_the_issue_day_are_signed(two_printed) -> None:
+    import sqlite3
+
+    root, batch = two_printed
+    status, got, plain = _verify(root, format_code(batch.issued[1].code))
+    with sqlite3.connect(root / "ledger.sqlite") as db:
+        content = json.loads(db.execute("SELECT content FROM issued_certificates WHERE code=?",
+                                        (batch.issued[1].code,)).fetchone()[0])
+    assert content["year"] == "2022" and re.fullmatch(r"\d{4}-\d\d-\d\d", content["issued_on"])
+    assert status == 0 and got["year"] == "2022" and got["issued_at"] == content["issued_on"]
+    assert "2022" in plain and content["issued_on"] in plain
+    # another year in the stored content: the code no longer matches it
+    with sqlite3.connect(root / "ledger.sqlite") as db:
+        db.execute("UPDATE issued_certificates SET content=? WHERE code=?",
+                   (json.dumps({**content, "year": "2023"}, ensure_ascii=False, sort_keys=True),
+                    batch.issued[1].code))
+    try:
+        assert _verify(root, format_code(batch.issued[1].code))[:2] == (1, {"valid": False})
+    finally:
+        with sqlite3.connect(root / "ledger.sqlite") as db:
+            db.execute("UPDATE issued_certificates SET content=? WHERE code=?",
+                       (json.dumps(content, ensure_ascii=False, sort_keys=True), batch.issued[1].code))
+
+
+def test_verify_reads_what_a_scanner_reads_from_the_qr_code(two_printed) -> None:
+    """SPEC: TEXT may be the code as printed, or exactly what a scanner reads from the QR code (a prefix or a URL
+    around the code)."""
+    root, batch = two_printed
+    code = format_code(batch.issued[0].code)
+    for text in (f"MILSET-CERT:{code}", f"https://milset.example/verify?code={code}",
+                 f"https://milset.example/verify/{batch.issued[0].code.lower()}", f"  {code}\n"):
+        status, got, _ = _verify(root, text)
+        assert status == 0 and got["entry_id"] == "E0001", text
+    for text in ("MILSET-CERT:", "https://milset.example/verify?code=AAAA-AAAA-AAAA-AAAA", f"{code}X"):
+        assert _verify(root, text)[:2] == (1, {"valid": False}), text
+
+
+def test_codes_printed_before_the_year_was_signed_still_verify_and_are_kept(tmp_path: Path) -> None:
+    """A certificate printed before issue 17 signed no year or issue day: its code still verifies (saying only what
+    it signs), and a re-run keeps it rather than superseding every certificate already handed out."""
+    import sqlite3
+
+    from milsetctl.certificates.codes import make_code, workspace_secret
+
+    with jury_workspace(tmp_path, people=PEOPLE[:2], png_every=0) as ws:
+        first = issue_certificates(ws, "participation", workers=1)
+        secret = workspace_secret(ws)
+        legacy = {}
+        with sqlite3.connect(ws.root / "ledger.sqlite") as db:
+            for old in first.issued:
+                content = json.loads(db.execute("SELECT content FROM issued_certificates WHERE code=?",
+                                                (old.code,)).fetchone()[0])
+                content.pop("year"), content.pop("issued_on")
+                code = make_code(secret, content)
+                legacy[old.entry_id] = code
+                db.execute("UPDATE issued_certificates SET code=?, content=? WHERE code=?",
+                           (code, json.dumps(content, ensure_ascii=False, sort_keys=True), old.code))
+        status, got, plain = _verify(ws.root, legacy["E0001"])
+        assert status == 0 and got["recipient"] == "张伟" and got["year"] is None and got["issued_at"] is None
+        assert "not signed" in plain
+        again = issue_certificates(ws, "participation", workers=1)
+        assert [i.code for i in again.issued] == [legacy["E0001"], legacy["E0002"]]
+        assert all(i.skipped and i.replaces is None for i in again.issued)
+        assert not ws.ledger.db.execute("SELECT * FROM superseded_certificates").fetchall()

@@ -1,8 +1,9 @@
 """Certificates: one PDF per recipient plus a combined print file, each carrying a verification code.
 
-The code is an HMAC-SHA256 of the certificate's canonical content (kind, recipient, name, award, title, contest)
-under a random secret kept in the workspace (`secret.key`, mode 0600): the same content always gets the same code
-(a reprint keeps it) and nobody without the secret can make a code `verify` accepts (issue 8).
+The code is an HMAC-SHA256 of the certificate's canonical content (kind, recipient, name, award, title, contest,
+and since issue 17 the contest year and the issue day) under a random secret kept in the workspace (`secret.key`,
+mode 0600): the same content always gets the same code (a reprint keeps it, and its first issue day) and nobody
+without the secret can make a code `verify` accepts (issue 8).
 
 The pieces: model.py (what a certificate says, the wording), codes.py (the secret, the code, `verify_code`),
 recipients.py (who gets each kind; member.py: the member organisations); here, the batch is drawn and printed."""
@@ -29,6 +30,8 @@ from milsetctl.certificates.codes import (  # noqa: F401 - the package's API
     format_code,
     make_code,
     normalise_code,
+    same_certificate,
+    signed_content,
     verify_code,
     workspace_secret,
 )
@@ -381,6 +384,11 @@ def issue_certificates(ws: Workspace, kind: str, out: Path | None = None, only: 
     batch = Batch(kind=kind, folder=folder)
     secret = workspace_secret(ws)
     done_before = ws.ledger.issued_certificates(kind)
+    earlier: dict[str, list[Any]] = {}  # every code this kind ever had, oldest first: content set back, code back
+    for issued_row in ws.ledger.certificate_rows():
+        if issued_row["kind"] == kind:
+            earlier.setdefault(issued_row["recipient_key"], []).append(issued_row)
+    signed: dict[str, dict[str, Any]] = {}  # code -> the content it signs, stored with it (issue day included)
     issued_on = datetime.now(ws.settings.tz).date().isoformat()
     cache = ws.root / "cache"
     pending: list[tuple[Certificate, str, str, Path]] = []
@@ -393,13 +401,19 @@ def issue_certificates(ws: Workspace, kind: str, out: Path | None = None, only: 
             batch.refused.append(Refused(cert.name, cert.key, f"{cert.key} {cert.name!r}: the {label} has "
                                          f"U+{ord(ch):04X}, which no certificate font can print"))
             continue
-        code = make_code(secret, cert.content())
+        core = cert.content()
+        again = next((r for r in earlier.get(cert.key, []) if same_certificate(json.loads(r["content"]), core)), None)
+        if again is not None:  # issued before with this content: same code, same issue day (an older code too)
+            code, signed[code] = again["code"], json.loads(again["content"])
+        else:
+            content = signed_content(core, issued_on)
+            code, signed[code] = make_code(secret, content), content
         path = folder / safe_file_name(cert.key, cert.name)
         prior = done_before.get(cert.key)
         if prior is not None and prior["code"] == code and path.is_file():
             batch.issued.append(Issued(cert.name, cert.entry_id, path, code, skipped=True))
             continue
-        day = prior["issued_at"][:10] if prior is not None and prior["code"] == code else issued_on
+        day = signed[code].get("issued_on") or (again["issued_at"][:10] if again is not None else issued_on)
         pending.append((cert, code, day, path))
         batch.issued.append(Issued(cert.name, cert.entry_id, path, code,
                                    replaces=prior["code"] if prior is not None and prior["code"] != code else None))
@@ -422,7 +436,7 @@ def issue_certificates(ws: Workspace, kind: str, out: Path | None = None, only: 
         for cert, code, _, path in chunk.items:
             prior = done_before.get(cert.key)
             row: dict[str, Any] = {"code": code, "kind": kind, "recipient_key": cert.key, "recipient": cert.name,
-                                   "entry_id": cert.entry_id, "content": cert.content(), "file": path}
+                                   "entry_id": cert.entry_id, "content": signed[code], "file": path}
             if prior is not None and prior["code"] != code:
                 changed = _changed_fields(json.loads(prior["content"]), cert.content())
                 row["supersedes"] = prior["code"]

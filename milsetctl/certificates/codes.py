@@ -1,6 +1,14 @@
 """The verification code: an HMAC-SHA256 of the certificate's canonical content under the workspace's random
-secret (`secret.key`, mode 0600), so the same content always gets the same code and nobody without the secret can
-make one `verify` accepts; and the seal a purged certificate row keeps (`purge --personal-data`)."""
+key (`secret.key`, mode 0600; auditchain.py keeps it, the audit trail's head is sealed with it too), so the same
+content always gets the same code and nobody without the key can make one `verify` accepts; and the seal a purged
+certificate row keeps (`purge --personal-data`).
+
+What the code signs is the content stored with it (`issued_certificates.content`): kind, recipient key, entry,
+name, school, award, title, contest, and since issue 17 the contest year and the issue day printed on the
+certificate. `verify` recomputes the code from that content and reports only what it holds; the ledger row's own
+columns (kind, recipient, entry, issue time) are not signed, so a row that disagrees with the content is "not
+genuine". A code printed before issue 17 signs no year or issue day: it still verifies, and says those were not
+signed (nothing printed on paper is invalidated)."""
 
 from __future__ import annotations
 
@@ -8,36 +16,28 @@ import base64
 import hashlib
 import hmac
 import json
-import os
 import re
-import secrets
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
+from milsetctl.auditchain import KEY_FILE
 from milsetctl.workspace import Workspace
 
-SECRET_FILE = "secret.key"
+SECRET_FILE = KEY_FILE
+PURGED_NAME = "(name purged)"  # the recipient a purged certificate row keeps (privacy.py)
+# the fields a reprint keeps from the first issue when the rest of the content is unchanged
+ISSUE_FIELDS = ("issued_on",)
+# what an older milsetctl's content lacks (issue 17 added them): such a code is kept, and says they are unsigned
+SIGNED_SINCE_17 = ("year", "issued_on")
+_CODE = re.compile(r"[A-Z2-7]{16}")
+# a code inside what a scanner reads (MILSET-CERT:XXXX-..., a URL): four groups of four, nothing glued on
+_CODE_IN_TEXT = re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9]{4}(?:[\s\-_.]?[A-Za-z0-9]{4}){3}(?![A-Za-z0-9])")
 
 
 def workspace_secret(ws: Workspace) -> bytes:
-    """The workspace's HMAC key: 32 random bytes in `secret.key` (0600), made on first use."""
-    path = ws.root / SECRET_FILE
-    if not path.exists():  # a temporary of this process's own, then a link: two first users never mix keys
-        tmp = path.with_name(f".{SECRET_FILE}.{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="ascii") as fh:
-            fh.write(secrets.token_hex(32) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        try:
-            os.link(tmp, path)  # fails if another process made the key first: theirs is kept
-        except FileExistsError:
-            pass
-        except OSError:  # a drive without hard links (FAT, some shares)
-            if not path.exists():
-                os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
-    return bytes.fromhex(path.read_text(encoding="ascii").strip())
+    """The workspace's HMAC key, made on first use (never over a ledger sealed or signed with a key now lost:
+    ledger.LedgerError)."""
+    return ws.ledger.sealing_key()
 
 
 def make_code(secret: bytes, content: dict[str, Any]) -> str:
@@ -45,6 +45,23 @@ def make_code(secret: bytes, content: dict[str, Any]) -> str:
     msg = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
     digest = hmac.new(secret, msg, hashlib.sha256).digest()
     return base64.b32encode(digest[:10]).decode("ascii")
+
+
+def signed_content(core: dict[str, Any], issued_on: str) -> dict[str, Any]:
+    """What a new certificate's code signs: its content (Certificate.content(), the year included) and the issue
+    day printed on it."""
+    return {**core, "issued_on": issued_on}
+
+
+def same_certificate(stored: dict[str, Any], core: dict[str, Any]) -> bool:
+    """Whether a certificate already issued (its stored content) says what `core` says: then its code (and its
+    issue day) stay. Content from before issue 17 lacks the year: the rest must match."""
+    if stored.get("purged"):
+        return False
+    kept = {k: v for k, v in stored.items() if k not in ISSUE_FIELDS}
+    if not any(k in stored for k in SIGNED_SINCE_17):
+        return kept == {k: v for k, v in core.items() if k not in SIGNED_SINCE_17}
+    return kept == core
 
 
 def format_code(code: str) -> str:
@@ -58,43 +75,107 @@ def normalise_code(text: str) -> str:
     return cleaned.translate(str.maketrans("018", "OIB"))
 
 
+def code_candidates(text: str) -> list[str]:
+    """The codes `text` may hold (SPEC: the code as printed, typed, or what a scanner reads from the QR code: a
+    prefix such as MILSET-CERT: or a URL around it), most likely first."""
+    found = []
+    whole = normalise_code(text)
+    if _CODE.fullmatch(whole):
+        found.append(whole)
+    for match in _CODE_IN_TEXT.finditer(text):
+        code = normalise_code(match.group())
+        if _CODE.fullmatch(code) and code not in found:
+            found.append(code)
+    return found
+
+
+def _day_agrees(issued_at: str, issued_on: str, tz: tzinfo | None) -> bool:
+    """The ledger's issue time (UTC) falls on the signed issue day, in the contest's time zone, or the next (a
+    batch printed across midnight records its rows after the day it printed)."""
+    try:
+        moment = datetime.fromisoformat(issued_at.replace("Z", "+00:00")).astimezone(tz).date()
+        day = date.fromisoformat(issued_on)
+    except (TypeError, ValueError):
+        return False
+    return day <= moment <= day + timedelta(days=1)
+
+
+def _signed_fields(code: str, row: Any, content: dict[str, Any], secret: bytes,
+                   tz: tzinfo | None) -> dict[str, Any] | None:
+    """What the code signs, from the stored content, when the code matches it and the ledger row agrees with it;
+    else None."""
+    name: Any
+    if content.get("purged"):  # `purge --personal-data` kept the kind, entry and award (and year, day), sealed
+        if not purged_certificate_genuine(secret, code, row):
+            return None
+        recipient, name = content.get("recipient"), PURGED_NAME
+    elif hmac.compare_digest(make_code(secret, content), code):
+        recipient, name = content.get("recipient"), content.get("name")
+    else:
+        return None
+    if (row["kind"], row["recipient_key"], row["recipient"], row["entry_id"]) != (
+            content.get("kind"), recipient, name, content.get("entry_id")):
+        return None  # the ledger says something the code does not sign
+    issued_on = content.get("issued_on")
+    if issued_on is not None and not _day_agrees(row["issued_at"], issued_on, tz):
+        return None
+    return {"kind": content.get("kind"), "recipient": name, "entry_id": content.get("entry_id"),
+            "year": content.get("year") or None, "issued_at": issued_on, "award": content.get("award"),
+            "title": content.get("title") or None, "contest": content.get("contest"),
+            "unsigned": [shown for shown, key in (("year", "year"), ("issued_at", "issued_on")) if key not in content]}
+
+
 def verify_code(ws: Workspace, text: str) -> dict[str, Any]:
-    """SPEC: {"valid": true, "kind", "recipient", "entry_id", "issued_at"} for a genuine code, else
-    {"valid": false}. Genuine = recorded in this ledger AND its HMAC matches the recorded content AND no reprint
-    replaced it; a replaced one gives {"valid": false, "superseded": {"by", "reason", "at", "kind", "recipient",
-    "entry_id", "issued_at"}}."""
-    code = normalise_code(text)
-    row = ws.ledger.issued_certificate(code) if re.fullmatch(r"[A-Z2-7]{16}", code) else None
-    if row is None:
+    """SPEC: {"valid": true, "kind", "recipient", "entry_id", "issued_at"} for a genuine code (plus "year",
+    "award", "title", "contest", "code", and "unsigned": what a code from before issue 17 does not sign), else
+    {"valid": false} ("problem" says why when the code was issued but its row no longer matches what it signs).
+    Genuine = recorded in this ledger AND its HMAC matches the recorded content AND the row agrees with that content
+    AND no reprint replaced it; a replaced one gives {"valid": false, "superseded": {"by", "reason", "at", "kind",
+    "recipient", "entry_id", "issued_at"}}. Every field reported comes from the signed content. Reads only: a
+    workspace without its key verifies nothing."""
+    found = None
+    for code in code_candidates(text):
+        row = ws.ledger.issued_certificate(code)
+        if row is not None:
+            found = (code, row)
+            break
+    if found is None:
         return {"valid": False}
-    content = json.loads(row["content"])
-    if content.get("purged"):  # `purge --personal-data` kept the code, kind, entry and award, sealed; not the name
-        if not purged_certificate_genuine(workspace_secret(ws), code, row):
-            return {"valid": False}
-    elif not hmac.compare_digest(make_code(workspace_secret(ws), content), code):
-        return {"valid": False}
+    code, row = found
+    secret = ws.ledger.key()
+    if secret is None:
+        return {"valid": False, "problem": ws.ledger.key_missing()}
+    try:
+        content = json.loads(row["content"])
+    except ValueError:
+        content = None
+    signed = _signed_fields(code, row, content, secret, ws.settings.tz) if isinstance(content, dict) else None
+    if signed is None:
+        return {"valid": False, "problem": "this code was issued, but the ledger's record of it no longer says what "
+                                           "the code signs (edited outside milsetctl)"}
     replaced = ws.ledger.certificate_superseded(code)
     if replaced is not None:  # genuinely issued once, but a reprint with changed content replaced it
         return {"valid": False, "superseded": {
             "by": format_code(replaced["by_code"]), "reason": replaced["reason"], "at": replaced["at"],
-            "kind": row["kind"], "recipient": row["recipient"], "entry_id": row["entry_id"],
-            "issued_at": row["issued_at"]}}
-    return {"valid": True, "kind": row["kind"], "recipient": row["recipient"], "entry_id": row["entry_id"],
-            "issued_at": row["issued_at"], "award": content.get("award"), "title": content.get("title"),
-            "code": format_code(code)}
+            **{k: signed[k] for k in ("kind", "recipient", "entry_id", "issued_at")}}}
+    return {"valid": True, **signed, "code": format_code(code)}
 
 
 def purged_seal(secret: bytes, code: str, kind: str, recipient_key: str, entry_id: str | None,
-                award: str | None) -> str:
+                award: str | None, year: str | None = None, issued_on: str | None = None) -> str:
     """HMAC-SHA256 (hex) under the workspace secret of what a purged certificate row keeps: a row edited after the
-    purge (another kind, entry or award) no longer verifies, and nobody without the secret can add one."""
-    msg = json.dumps({"purged": True, "code": code, "kind": kind, "recipient": recipient_key, "entry_id": entry_id,
-                      "award": award}, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    purge (another kind, entry, award, year or day) no longer verifies, and nobody without the secret can add one.
+    `year` and `issued_on` are sealed when the certificate signed them (issue 17)."""
+    kept: dict[str, Any] = {"purged": True, "code": code, "kind": kind, "recipient": recipient_key,
+                            "entry_id": entry_id, "award": award}
+    kept |= {k: v for k, v in (("year", year), ("issued_on", issued_on)) if v is not None}
+    msg = json.dumps(kept, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
     return hmac.new(secret, msg, hashlib.sha256).hexdigest()
 
 
 def purged_certificate_genuine(secret: bytes, code: str, row: Any) -> bool:
     """Whether a certificate row the purge stripped of its name is still the one issued (its seal matches)."""
     content = json.loads(row["content"])
-    seal = purged_seal(secret, code, row["kind"], row["recipient_key"], row["entry_id"], content.get("award"))
+    seal = purged_seal(secret, code, content.get("kind"), content.get("recipient"), content.get("entry_id"),
+                       content.get("award"), content.get("year"), content.get("issued_on"))
     return bool(content.get("purged")) and hmac.compare_digest(seal, str(content.get("seal", "")))

@@ -43,15 +43,18 @@ def render_batch(console: Console, batch: Batch) -> None:
 
 
 def render_verify(console: Console, result: dict[str, Any], tz: tzinfo | None = None) -> None:
-    """The verdict in a sentence; times in `tz` (the contest time zone), readable (JSON keeps ISO)."""
+    """The verdict in a sentence, saying only what the code signs (the issue day as printed on the certificate;
+    a replacement's time in `tz`, the contest time zone, readable; JSON keeps ISO)."""
     if not result["valid"]:
         old = result.get("superseded")
         if old:
+            issued = f", issued {old['issued_at']}" if old.get("issued_at") else ""
             console.print(f"[bold red]replaced, no longer valid:[/] this {old['kind']} certificate for "
                           f"{escape(old['recipient'])}" + (f" (entry {old['entry_id']})" if old["entry_id"] else "")
-                          + f", issued {shown_time(old['issued_at'], tz)}, was replaced on "
-                          f"{shown_time(old['at'], tz)} by {old['by']} "
+                          + f"{issued}, was replaced on {shown_time(old['at'], tz)} by {old['by']} "
                           f"({escape(old['reason'])})", soft_wrap=True)
+        elif result.get("problem"):
+            console.print(f"[bold red]not genuine:[/] {escape(result['problem'])}", soft_wrap=True)
         else:
             console.print("[bold red]not genuine:[/] no certificate was issued with this code")
         return
@@ -59,4 +62,9 @@ def render_verify(console: Console, result: dict[str, Any], tz: tzinfo | None = 
     console.print(f"[bold green]genuine:[/] {what} for {escape(result['recipient'])}"
                   + (f", entry {result['entry_id']}" if result["entry_id"] else "")
                   + (f", photo {escape(repr(result['title']))}" if result.get("title") else "")
-                  + f", issued {shown_time(result['issued_at'], tz)}", soft_wrap=True)
+                  + (f", contest year {escape(result['year'])}" if result.get("year") else "")
+                  + (f", issued {result['issued_at']}" if result.get("issued_at") else ""), soft_wrap=True)
+    if result.get("unsigned"):
+        words = " and the ".join("issue day" if w == "issued_at" else w for w in result["unsigned"])
+        console.print(f"  printed before codes signed the {words}: not signed, so not shown; compare the paper with "
+                      "`milsetctl audit --kind certificate-issue`", soft_wrap=True)

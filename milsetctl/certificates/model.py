@@ -52,9 +52,11 @@ class Certificate:
     stage: str = "national"
 
     def content(self) -> dict[str, Any]:
-        """The canonical content the code signs (what a forger would want to change)."""
+        """The canonical content the code signs (what a forger would want to change); the batch adds the issue
+        day (codes.signed_content). The year since issue 17: `verify` reports only what the code signs."""
         return {"kind": self.kind, "recipient": self.key, "entry_id": self.entry_id, "name": self.name,
-                "school": self.school, "award": self.award, "title": self.title, "contest": self.contest}
+                "school": self.school, "award": self.award, "title": self.title, "contest": self.contest,
+                "year": self.year}
 
 
 @dataclass
