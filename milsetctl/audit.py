@@ -97,6 +97,22 @@ def entry_pattern(entry_id: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![A-Za-z0-9]){re.escape(entry_id.strip().upper())}(?![0-9])")
 
 
+# every action the tool records (`audit --kind` accepts these, and any other a ledger holds)
+KNOWN_ACTIONS = ("init", "validate", "entry-change", "replace-source", "decide", "anonymise", "jury-sheets", "score",
+                 "awards", "nominate", "certificates", "certificate-issue", "member-change", "fees-refund-batch",
+                 "export-anonymised", "purge", "audit-chain-start", "audit-seal-start", "audit-head-broken")
+
+
+def unknown_kinds(ledger: Ledger, kinds: Sequence[str]) -> list[tuple[str, list[str]]]:
+    """(kind, the closest known actions) for each kind nothing records: `--kind decde` is a typo, not an empty
+    trail."""
+    import difflib
+
+    held = {r[0] for r in ledger.db.execute("SELECT DISTINCT action FROM audit")}
+    known = sorted(held | set(KNOWN_ACTIONS))
+    return [(k, difflib.get_close_matches(k, known, n=3, cutoff=0.5)) for k in kinds if k not in known]
+
+
 def trail(ledger: Ledger, entry: str | None = None, kinds: Sequence[str] | None = None,
           limit: int | None = 50) -> list[AuditRecord]:
     """The audit records, oldest first: those naming `entry` (an entry ID, in the detail or the command) and of

@@ -1313,7 +1313,7 @@ def audit_cmd(
     operator (--by) and the command line, each record linked to the one before by a SHA-256 hash; the last one
     sealed with the workspace key. Keep `audit --head` outside the workspace: `audit --verify --head HASH` later
     shows a trail rewritten even by someone holding the key."""
-    from milsetctl.audit import parse_kept_head, trail, verify_chain
+    from milsetctl.audit import KNOWN_ACTIONS, parse_kept_head, trail, unknown_kinds, verify_chain
     from milsetctl.trust_console import render_chain_check, render_trail
 
     kept = None
@@ -1344,6 +1344,9 @@ def audit_cmd(
                 render_chain_check(out, check, tz)
             raise typer.Exit(0 if check.ok else 1)
         kinds = [k for item in (kind or []) for k in item.replace(",", " ").split()]
+        for bad, near in unknown_kinds(ws.ledger, kinds):
+            _fail(f"--kind {bad}: no such action" + (f"; did you mean {' or '.join(near)}?" if near else "")
+                  + f" (actions: {', '.join(KNOWN_ACTIONS)})", 2)
         records = trail(ws.ledger, entry=entry, kinds=kinds or None, limit=limit or None)
         total = len(ws.ledger.audit_rows())
         check = verify_chain(ws.ledger)  # cheap: a listing never shows an edited record without saying so

@@ -370,3 +370,18 @@ def test_a_missing_key_is_not_replaced_over_a_sealed_trail(decided: Path) -> Non
     res = runner.invoke(app, ["decide", "E0006", "accept", "--reason", "seen", "-w", str(decided)])
     assert res.exit_code == 1 and "secret.key" in res.stderr and "Traceback" not in res.output
     assert not (decided / "secret.key").exists()
+
+
+def test_a_misspelt_kind_is_an_error_naming_the_closest(tmp_path: Path) -> None:
+    """`audit --kind decde` is a typo, not an empty trail (issue 16: the same words everywhere)."""
+    from typer.testing import CliRunner
+
+    from milsetctl.cli import app
+    from milsetctl.workspace import init_workspace
+
+    init_workspace(tmp_path / "ws").close()
+    runner = CliRunner()
+    bad = runner.invoke(app, ["audit", "-w", str(tmp_path / "ws"), "--kind", "decde"])
+    assert bad.exit_code == 2 and "did you mean decide?" in " ".join(bad.output.split())
+    fine = runner.invoke(app, ["audit", "-w", str(tmp_path / "ws"), "--kind", "decide"])
+    assert fine.exit_code == 0, fine.output  # a known action nothing recorded yet: an empty listing
