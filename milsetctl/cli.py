@@ -156,53 +156,36 @@ def main_options(
 _LOCK_WAIT = [10.0]  # --wait, set by main_options for this invocation
 
 
+def _say_waiting(who: str) -> None:
+    """The workspace is locked by another command: say so once, on stderr, while waiting for it (--wait)."""
+    err.print(f"[bold yellow]waiting:[/] the workspace is in use by {escape(who)}; waiting up to "
+              f"{_LOCK_WAIT[0]:g} s", soft_wrap=True)
+
+
 def _lock_workspace(root: Path, opened=None):  # type: ignore[no-untyped-def]
-    """Take the workspace's lock for this command (Workspace.close lets go); after --wait seconds, exit 1 naming
-    the command that holds it (closing `opened`, the workspace already open, first). The OS drops the lock if this
-    process dies, even by SIGKILL."""
-    from milsetctl.locking import WorkspaceBusy, WorkspaceLock
+    """Take the workspace's lock for this command (workspace.lock_workspace); after --wait seconds, exit 1 naming
+    the command that holds it (closing `opened`, the workspace already open, first)."""
+    from milsetctl.models import StageError
+    from milsetctl.workspace import lock_workspace
 
-    wait = _LOCK_WAIT[0]
-
-    def waiting(holder) -> None:  # type: ignore[no-untyped-def]
-        who = holder.describe() if holder is not None else "another milsetctl command"
-        err.print(f"[bold yellow]waiting:[/] the workspace is in use by {escape(who)}; waiting up to {wait:g} s",
-                  soft_wrap=True)
-
-    lock = WorkspaceLock(root)
     try:
-        return lock.acquire(wait, on_wait=waiting)
-    except (WorkspaceBusy, OSError) as exc:
-        if opened is not None:
-            opened.close()
-        if isinstance(exc, WorkspaceBusy):
-            _fail(str(exc), 1)
-        # a read-only folder: nothing could be written there anyway
-        _fail(f"{root}: cannot lock the workspace for writing ({exc.strerror or exc})", 1)
+        return lock_workspace(root, _LOCK_WAIT[0], _say_waiting, opened)
+    except StageError as exc:
+        _fail(str(exc), exc.code)
 
 
 def _open(workspace: Path, read_only: bool = False):  # type: ignore[no-untyped-def]
-    """Open the workspace for a command. A command that writes holds the workspace lock until the workspace is
-    closed; `read_only` commands (status, verify, members list/status, fees quote, regions) take no lock and never
-    wait: the ledger (SQLite, WAL) shows them the last committed state while another command writes, and they never
-    write it (no schema upgrade, no audit migration: `mode=ro`, see ledger.Ledger)."""
-    from milsetctl.settings import SettingsError
-    from milsetctl.workspace import LedgerUnusable, WorkspaceError, is_workspace, open_workspace
+    """Open the workspace for a command (workspace.open_for_command: a writing command holds the lock until the
+    workspace is closed, a `read_only` one takes none and never waits); a failure is one line and its exit status."""
+    from milsetctl.models import StageError
+    from milsetctl.workspace import NotAWorkspace, open_for_command
 
-    root = workspace.resolve()
-    lock = _lock_workspace(root) if not read_only and is_workspace(root) else None
     try:
-        ws = open_workspace(workspace, read_only=read_only)
-    except LedgerUnusable as exc:  # a ledger newer than this milsetctl, or its sealing key lost
-        if lock is not None:
-            lock.release()
-        _fail(str(exc), 1)
-    except (WorkspaceError, SettingsError) as exc:  # no workspace here: a usage error, as for validate
-        if lock is not None:
-            lock.release()
-        _fail(str(exc) + (" No folder above it is one either." if _SEARCHED[0] else ""), 2)
-    ws.lock = lock
-    return ws
+        return open_for_command(workspace, read_only, _LOCK_WAIT[0], _say_waiting)
+    except NotAWorkspace as exc:  # no workspace here: a usage error, as for validate
+        _fail(str(exc) + (" No folder above it is one either." if _SEARCHED[0] else ""), exc.code)
+    except StageError as exc:  # the lock not had, or the ledger unusable (newer than this milsetctl, key lost)
+        _fail(str(exc), exc.code)
 # ==== end workspace lock ====
 
 

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from milsetctl import settings as settings_mod
 from milsetctl.ledger import LEDGER_FILE, Ledger, LedgerError
-from milsetctl.settings import SETTINGS_FILE, Settings
+from milsetctl.locking import DEFAULT_WAIT_S, Holder, WorkspaceBusy, WorkspaceLock
+from milsetctl.models import StageError
+from milsetctl.settings import SETTINGS_FILE, Settings, SettingsError
 
 
 class WorkspaceError(RuntimeError):
@@ -120,6 +123,56 @@ def open_workspace(root: Path, read_only: bool = False) -> Workspace:
     except LedgerError as exc:
         raise LedgerUnusable(str(exc)) from None
     return Workspace(root=root, settings=settings, ledger=ledger)
+
+
+def lock_workspace(root: Path, wait: float = DEFAULT_WAIT_S, on_wait: Callable[[str], None] | None = None,
+                   opened: Workspace | None = None) -> WorkspaceLock:
+    """Take the workspace's lock for a command that writes (Workspace.close lets go); the OS drops it if the
+    process dies, even by SIGKILL. `on_wait(who)`: called once, naming the command holding the lock, when this
+    call starts waiting. After `wait` seconds, or when the lock file cannot be made (a read-only folder), raises
+    StageError (code 1), closing `opened` (the workspace already open) first."""
+
+    def waiting(holder: Holder | None) -> None:
+        if on_wait is not None:
+            on_wait(holder.describe() if holder is not None else "another milsetctl command")
+
+    try:
+        return WorkspaceLock(root).acquire(wait, on_wait=waiting)
+    except (WorkspaceBusy, OSError) as exc:
+        if opened is not None:
+            opened.close()
+        if isinstance(exc, WorkspaceBusy):
+            raise StageError(str(exc), 1) from None
+        # a read-only folder: nothing could be written there anyway
+        raise StageError(f"{root}: cannot lock the workspace for writing ({exc.strerror or exc})", 1) from None
+
+
+class NotAWorkspace(StageError):
+    """No workspace where one was named (a usage error: code 2)."""
+
+
+def open_for_command(root: Path, read_only: bool = False, wait: float = DEFAULT_WAIT_S,
+                     on_wait: Callable[[str], None] | None = None) -> Workspace:
+    """Open the workspace for a command. One that writes holds the workspace lock until the workspace is closed
+    (waiting up to `wait` seconds, see lock_workspace); `read_only` ones (status, verify, members list/status, fees
+    quote, regions) take no lock and never wait: the ledger (SQLite, WAL) shows them the last committed state while
+    another command writes, and they never write it (no schema upgrade, no audit migration: `mode=ro`, see
+    ledger.Ledger). Raises StageError: code 1 when the lock is not had or the ledger is unusable (newer than this
+    milsetctl, or its sealing key lost), NotAWorkspace (code 2) when there is no workspace at `root`."""
+    resolved = root.resolve()
+    lock = lock_workspace(resolved, wait, on_wait) if not read_only and is_workspace(resolved) else None
+    try:
+        ws = open_workspace(root, read_only=read_only)
+    except LedgerUnusable as exc:
+        if lock is not None:
+            lock.release()
+        raise StageError(str(exc), 1) from None
+    except (WorkspaceError, SettingsError) as exc:
+        if lock is not None:
+            lock.release()
+        raise NotAWorkspace(str(exc), 2) from None
+    ws.lock = lock
+    return ws
 
 
 def check_outside(workspace: Path, source: Path) -> None:
