@@ -6,13 +6,16 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from milsetctl import __version__
+
+if TYPE_CHECKING:
+    from milsetctl.validation import Note
 
 app = typer.Typer(
     name="milsetctl",
@@ -197,10 +200,9 @@ ReplaceSourceOpt = Annotated[
 
 def _inside(path: Path, folder: Path | str) -> bool:
     """Whether writing `path` would write into `folder` (the submissions folder, which is never written)."""
-    if not str(folder):
-        return False
-    target, root = path.resolve(), Path(folder).resolve()
-    return root == target or root in target.parents
+    from milsetctl.fsutil import writes_into
+
+    return writes_into(path, folder)
 
 
 def _switch_source(ws, source: Path, replace: bool, files=None):  # type: ignore[no-untyped-def]
@@ -268,26 +270,14 @@ def validate(
     Re-running is cheap: unchanged photos are not read again, and decisions stay.
     The same submissions at another path (a moved drive) continue the contest with the same entry IDs.
     """
-    from milsetctl import settings as settings_mod
     from milsetctl.console import photo_progress, render_changes, render_validation
-    from milsetctl.ingest import ManifestError, read_submissions
-    from milsetctl.pipeline import validate as run_validate
-    from milsetctl.settings import SettingsError
-    from milsetctl.workspace import (
-        WorkspaceError,
-        adopt_source,
-        check_outside,
-        first_missing,
-        init_workspace,
-        is_workspace,
-        open_workspace,
-        remove_if_created,
-    )
+    from milsetctl.models import StageError
+    from milsetctl.validation import ValidationInterrupted, check_source_folder, prepare_validation
 
-    if source is not None and not source.exists():
-        _fail(f"{source}: no such folder", 2)
-    if source is not None and not source.is_dir():
-        _fail(f"{source}: not a folder (name the folder that holds the photos and the manifest)", 2)
+    try:
+        check_source_folder(source)
+    except StageError as exc:
+        _fail(str(exc), exc.code)
     if report is not None:
         from milsetctl.report import report_format
 
@@ -295,120 +285,25 @@ def validate(
             report_format(report)
         except ValueError as exc:
             _fail(f"--report: {exc}", 2)
-    root = workspace.resolve()
-    created = first_missing(root)  # what this run would create, removed again if it fails
-    ws = None
     try:
-        if is_workspace(root):
-            lock = _lock_workspace(root)
-            try:
-                ws = open_workspace(root)
-            except BaseException:
-                lock.release()
-                raise
-            ws.lock = lock
-            from milsetctl.privacy import purged_at
-            from milsetctl.report.tables import contest_time
-
-            purged = purged_at(ws)
-            if purged and not after_purge:
-                when = contest_time(purged, ws.settings.tz) or purged
-                ws.close()
-                _fail(f"this contest's personal data was purged on {when} (milsetctl audit --kind purge): "
-                      "validate would read the names, schools and e-mails back from the submissions, as new entries "
-                      "(the purged ones cannot be matched again: their keys are gone). To do that on purpose: "
-                      "milsetctl validate --after-purge", 2)
-            if source is None:
-                if not ws.settings.source:
-                    ws.close()
-                    _fail("no submissions folder remembered in this workspace: name one (milsetctl validate SOURCE)",
-                          2)
-                if not Path(ws.settings.source).is_dir():
-                    ws.close()
-                    _fail(f"the submissions folder {ws.settings.source} is not there any more (a moved or unplugged "
-                          "drive?): name where it is now: milsetctl validate SOURCE", 2)
-            if source is not None:
-                check_outside(root, source)  # before anything is remembered: a parent folder is refused whole
-            settings = ws.settings
-        else:
-            if source is None:
-                _fail(f"{root} is not a contest workspace; name the submissions folder: milsetctl validate SOURCE", 2)
-            check_outside(root, source)
-            settings = settings_mod.defaults()
-    except (WorkspaceError, SettingsError) as exc:
-        if ws is not None:
-            ws.close()
-        _fail(str(exc), 2)
-    folder = (source or Path(settings.source)).resolve()
-    if report is not None and _inside(report, folder):
-        if ws is not None:
-            ws.close()
-        _fail(f"--report {report}: inside the submissions folder {folder}; nothing may be written there", 2)
-    # a manifest named with --manifest before (a corrected copy outside a read-only SOURCE) is read again: going
-    # back to SOURCE's own without a word would undo the coordinator's corrections
-    named_manifest = manifest is not None
-    if manifest is None and ws is not None and ws.settings.manifest and not replace_source:
-        manifest = Path(ws.settings.manifest)
-        if not manifest.is_file():
-            ws.close()
-            _fail(f"the manifest {manifest}, named with --manifest before, is not there any more: name it (or another) "
-                  "again with --manifest FILE; SOURCE's own entries.csv with --manifest SOURCE/entries.csv", 2)
-        err.print(f"[bold]note:[/] reading the manifest {escape(str(manifest))} (named with --manifest before; "
-                  "another one: --manifest FILE)", soft_wrap=True)
-    # the manifest is read before anything is written: a broken one stops here, with no workspace created,
-    # no source switched and no progress bar
-    try:
-        subs = read_submissions(folder, settings, manifest, exclude=root)
-    except ManifestError as exc:
-        if ws is not None:
-            ws.close()
-        remove_if_created(created)
-        _fail(str(exc))
-    if ws is not None and not replace_source and not any(e.listed for e in subs.entries) \
-            and any(r["listed"] and r["contestant_id"] for r in ws.ledger.entries()):
-        remembered = ws.settings.source
-        ws.close()
-        _fail(f"{folder} holds no manifest (entries.csv or entries.xlsx) and no sidecars: every photo would lose its "
-              f"contestant. This contest's manifest was read from {remembered}: name that folder, or the manifest "
-              "with --manifest FILE; --replace-source starts over with this folder.", 2)
-    try:
-        if ws is None:
-            ws = init_workspace(root, source)
-            ws.lock = _lock_workspace(ws.root, ws)
-            err.print(f"Created the contest workspace [bold]{escape(str(ws.root))}[/] (settings: contest.toml, "
-                      "ledger: ledger.sqlite)", soft_wrap=True)
-        elif source is not None:
-            change = _switch_source(ws, folder, replace_source, subs.files)
-            if change is not None:
-                adopt_source(ws, change)
-                if change.note:
-                    err.print(f"[bold yellow]note:[/] {escape(change.note)}", soft_wrap=True)
-    except (WorkspaceError, SettingsError) as exc:
-        if ws is not None:
-            ws.close()  # and its lock
-        _fail(str(exc), 2)
-    if named_manifest or replace_source:  # remembered for the next plain `validate`
-        remembered_now = _remember_manifest(ws, folder, subs.manifest if named_manifest else None)
-        if remembered_now:
-            err.print(f"[bold]note:[/] this workspace now remembers the manifest {escape(remembered_now)}: a plain "
-                      "`milsetctl validate` reads it again (SOURCE's own: --manifest SOURCE/entries.csv)",
-                      soft_wrap=True)
-    # how the manifest was read (its header row, encoding, Excel's delimiter hint): notes of milsetctl/ingest
-    for note in subs.notes:
-        err.print(f"[bold]note:[/] {escape(note)}", soft_wrap=True)
-    with ws:
+        job = prepare_validation(workspace, source, manifest, report=report, replace_source=replace_source,
+                                 after_purge=after_purge, lock_wait=_LOCK_WAIT[0], on_wait=_say_waiting,
+                                 on_note=_say_note, status=lambda text: err.status(escape(text)))
+    except StageError as exc:
+        _fail(str(exc), exc.code)
+    with job:
         try:
             with photo_progress(err) as progress:
-                result = run_validate(ws, folder, manifest, jobs, progress, submissions=subs)
-        except (ManifestError, WorkspaceError) as exc:
-            _fail(str(exc))
-        except KeyboardInterrupt:
+                result = job.run(jobs, progress)
+        except ValidationInterrupted:
             err.print("[yellow]Interrupted.[/] Finished photos are saved; run the same command again to resume.")
             raise typer.Exit(130) from None
+        except StageError as exc:
+            _fail(str(exc), exc.code)
         if report is not None:
             from milsetctl.report import write_report
 
-            written = write_report(result, report, ws.thumbs, ws.settings)
+            written = write_report(result, report, job.ws.thumbs, job.ws.settings)
             err.print(f"Report written to [bold]{escape(str(written))}[/]", soft_wrap=True)
         if as_json:
             _print_json(result.as_json())
@@ -417,21 +312,15 @@ def validate(
             render_validation(out, result, limit)
 
 
-def _remember_manifest(ws, folder: Path, manifest: Path | None) -> str:  # type: ignore[no-untyped-def]
-    """Remember the manifest a run read in contest.toml ("" when it is SOURCE's own, found without naming it).
-    Returns the manifest newly remembered, "" when nothing new is (the same one, or SOURCE's own again)."""
-    from milsetctl import settings as settings_mod
-    from milsetctl.ingest import find_manifest
-    from milsetctl.settings import SETTINGS_FILE
-
-    own = find_manifest(folder, None)
-    value = "" if manifest is None or own is not None and manifest.resolve() == own.resolve() \
-        else str(manifest.resolve())
-    if value != ws.settings.manifest:
-        settings_mod.remember_manifest(ws.root / SETTINGS_FILE, value)
-        ws.settings.raw["contest"]["manifest"] = value
-        return value
-    return ""
+def _say_note(note: Note) -> None:
+    """A note of the library (validation.Note) on stderr, as loud as its kind."""
+    if note.kind == "created":
+        err.print(f"Created the contest workspace [bold]{escape(str(note.path))}[/] (settings: contest.toml, "
+                  "ledger: ledger.sqlite)", soft_wrap=True)
+    elif note.kind == "source":
+        err.print(f"[bold yellow]note:[/] {escape(note.text)}", soft_wrap=True)
+    else:
+        err.print(f"[bold]note:[/] {escape(note.text)}", soft_wrap=True)
 
 
 @app.command()

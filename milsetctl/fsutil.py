@@ -119,3 +119,11 @@ def safe_file_name(text: str, max_bytes: int = 150, fallback: str = "file") -> s
         stem = stem[:-1]
     stem = stem.rstrip(". ")
     return (stem or fallback) + tail
+
+
+def writes_into(path: Path, folder: Path | str) -> bool:
+    """Whether writing `path` would write into `folder` (the submissions folder, which is never written)."""
+    if not str(folder):
+        return False
+    target, root = path.resolve(), Path(folder).resolve()
+    return root == target or root in target.parents

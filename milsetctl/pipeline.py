@@ -240,8 +240,8 @@ def validate(
 ) -> ValidationResult:
     """Validate a submissions folder into the workspace's ledger and return the result.
 
-    `submissions`: the folder as `read_submissions` already read it (the CLI reads it first, so that a broken
-    manifest stops before any workspace or progress bar exists); read here when None."""
+    `submissions`: the folder as `read_submissions` already read it (validation.prepare_validation reads it first,
+    so that a broken manifest stops before any workspace or progress bar exists); read here when None."""
     started = time.perf_counter()
     settings = ws.settings
     ledger = ws.ledger
