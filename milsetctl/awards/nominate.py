@@ -122,8 +122,8 @@ def _own_country(ws: Workspace, entries: dict[str, dict[str, Any]], usable: list
         if not named:
             return usable
         own = named.most_common(1)[0][0]
-        warnings.append(f"[contest] country is not set in contest.toml: taking {country_name(own)}, the country "
-                        "most entrants name, as this national round's")
+        warnings.append(f"[contest] country is not set in contest.toml, so this national round is taken to be "
+                        f"{country_name(own)}'s (the country most entrants name); set it to say otherwise")
     key = country_key(own)
     foreign = [r for r in usable if entries[r["entry_id"]]["country"]
                and country_key(entries[r["entry_id"]]["country"]) != key]
