@@ -146,17 +146,52 @@ class ChainCheck:
     def as_json(self) -> dict[str, Any]:
         return {"ok": self.ok, "records": self.records, "head": self.head, "head_record": self.head_record,
                 "broken_record": self.broken_id, "problem": self.problem, "scrubbed": self.scrubbed,
-                "chain_started": self.chain_started, "sealed_since": self.sealed_since, "kept_head": self.kept_head}
+                "chain_started": self.chain_started, "sealed_since": self.sealed_since, "kept_head": self.kept_head,
+                "notes": self.notes}
+
+
+# the shortest hash prefix `--head` accepts: people write heads down shortened ("41 9f2c61d0a8b3…")
+MIN_KEPT_DIGITS = 12
 
 
 def parse_kept_head(text: str) -> tuple[int | None, str]:
-    """A head kept outside the workspace, as `audit --head` printed it ("ID HASH") or the hash alone; ValueError
-    for anything else."""
-    found = re.fullmatch(r"\s*(?:(\d+)[\s:]+)?([0-9A-Fa-f]{64})\s*", text)
-    if found is None:
-        raise ValueError("expected the head `milsetctl audit --head` printed: the record number and a 64-digit hash "
-                         "(or the hash alone)")
+    """A head kept outside the workspace, as `audit --head` printed it ("ID HASH") or the hash alone, the hash
+    whole or its first 12 or more hex digits (an ellipsis after it allowed); ValueError for anything else."""
+    found = re.fullmatch(r"\s*(?:(\d+)[\s:]+)?([0-9A-Fa-f]+)\s*(?:…|\.\.\.?)?\s*", text)
+    if found is None or not MIN_KEPT_DIGITS <= len(found[2]) <= 64:
+        raise ValueError("expected the head `milsetctl audit --head` printed: the record number and the hash, whole "
+                         f"(64 hex digits) or its first {MIN_KEPT_DIGITS} or more (or the hash alone)")
     return (int(found[1]) if found[1] else None), found[2].lower()
+
+
+def _kept_head_problem(rows: Sequence[Any], kept_id: int | None, kept_hash: str,
+                       check: ChainCheck) -> str | None:
+    """Find the head kept outside in the trail (`check.kept_head`, a note when its record number was mistyped);
+    else say why it is not there: mistyped, or the trail changed since, with the real hash to compare by eye."""
+    matches = [int(r["id"]) for r in rows if str(r["hash"] or "").startswith(kept_hash)]
+    shown = kept_hash if len(kept_hash) == 64 else kept_hash + "…"
+    if len(matches) > 1:
+        return (f"the hash you kept ({shown}) begins {len(matches)} records' hashes (records "
+                f"{', '.join(map(str, matches))}): give more of its digits")
+    if matches:
+        check.kept_head = matches[0]
+        if kept_id is not None and kept_id != matches[0]:
+            check.notes.append(f"that hash is record {matches[0]}'s, not {kept_id}'s: a typo in the record number? "
+                               f"Checked as record {matches[0]}'s head")
+        return None
+    ids = {int(r["id"]): str(r["hash"]) for r in rows}
+    last = max(ids)
+    said = f"the head you kept ({'record ' + str(kept_id) + ', ' if kept_id is not None else ''}{shown})"
+    if kept_id is not None and kept_id in ids:
+        return (f"{said} is not in this trail: either it was mistyped, or record {kept_id} or records before it "
+                f"were changed or the chain rewritten since you kept it. Record {kept_id}'s hash now is "
+                f"{ids[kept_id]}: compare the two digit by digit")
+    if kept_id is not None:
+        return (f"{said} is not in this trail, which ends at record {last}: either it was mistyped, or records were "
+                f"removed and the chain rewritten since you kept it. The last record's hash now is {ids[last]}")
+    return (f"{said} matches no record of this trail: either it was mistyped, or the trail was changed since you "
+            f"kept it. The last record ({last}) hash now is {ids[last]}; `milsetctl audit --json` shows every "
+            "record's hash to compare by eye")
 
 
 def _purge_listings(rows: Sequence[Any]) -> dict[int, tuple[int, str | None]]:
@@ -265,12 +300,8 @@ def verify_chain(ledger: Ledger, kept: tuple[int | None, str] | None = None) -> 
         return fail(f"the head (record {head.record}) is not sealed by this workspace's key: the newest records were "
                     "removed or the chain recomputed by hand", prev_id + 1)
     if kept is not None:
-        kept_id, kept_hash = kept
-        found = next((int(r["id"]) for r in rows if r["hash"] == kept_hash), None)
-        if found is None or (kept_id is not None and kept_id != found):
-            return fail(f"the head you kept ({'record ' + str(kept_id) + ', ' if kept_id else ''}{kept_hash[:16]}…) "
-                        "is not in this trail: records up to it were changed, removed or the chain rewritten "
-                        "(by someone holding secret.key)", None)
-        check.kept_head = found
+        kept_problem = _kept_head_problem(rows, kept[0], kept[1], check)
+        if kept_problem is not None:
+            return fail(kept_problem, None)
     check.head, check.head_record = prev_hash, prev_id
     return check

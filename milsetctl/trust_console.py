@@ -86,6 +86,8 @@ def render_chain_check(console: Console, check: ChainCheck, tz: tzinfo | None) -
                   "--head` with it finds it in the trail, even against someone holding secret.key)", soft_wrap=True)
     if check.kept_head is not None:
         console.print(f"  the head you kept is record {check.kept_head} of this trail")
+    for note in check.notes:
+        console.print(f"  [bold yellow]note:[/] {escape(note)}", soft_wrap=True)
     if check.chain_started:
         console.print(f"  the chain began on {contest_time(check.chain_started, tz)} over the records already there")
     if check.sealed_since:

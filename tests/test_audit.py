@@ -385,3 +385,29 @@ def test_a_misspelt_kind_is_an_error_naming_the_closest(tmp_path: Path) -> None:
     assert bad.exit_code == 2 and "did you mean decide?" in " ".join(bad.output.split())
     fine = runner.invoke(app, ["audit", "-w", str(tmp_path / "ws"), "--kind", "decide"])
     assert fine.exit_code == 0, fine.output  # a known action nothing recorded yet: an empty listing
+
+
+def test_a_mistyped_kept_head_is_told_from_tampering(decided: Path) -> None:
+    """A head written down with the wrong record number is found as the record its hash names; a changed digit is
+    "mistyped or changed", with the real hash at that record shown whole; a prefix (the README's "41 9f2c…") is
+    accepted from 12 digits on."""
+    res = runner.invoke(app, ["audit", "--head", "-w", str(decided)])
+    rid, digest = res.stdout.split()
+    wrong = str(int(rid) + 1)
+    runner.invoke(app, ["decide", "E0006", "accept", "--reason", "seen", "-w", str(decided)])  # a record 7 exists
+    res = runner.invoke(app, ["audit", "--verify", "--head", f"{wrong} {digest}", "--json", "-w", str(decided)])
+    doc = json.loads(res.stdout)["verify"]
+    assert res.exit_code == 0 and doc["kept_head"] == int(rid)
+    assert f"that hash is record {rid}'s, not {wrong}'s: a typo in the record number?" in doc["notes"][0]
+    res = runner.invoke(app, ["audit", "--verify", "--head", f"{wrong} {digest}", "-w", str(decided)])
+    assert res.exit_code == 0 and "a typo in the record number?" in res.stdout
+    typo = digest[:20] + ("0" if digest[20] != "0" else "1") + digest[21:]
+    res = runner.invoke(app, ["audit", "--verify", "--head", f"{rid} {typo}", "--json", "-w", str(decided)])
+    doc = json.loads(res.stdout)["verify"]
+    assert res.exit_code == 1 and "mistyped" in doc["problem"] and digest in doc["problem"]
+    assert "secret.key" not in doc["problem"]
+    for written in (f"{rid} {digest[:12]}…", f"{rid} {digest[:16]}", digest[:12] + "...", digest[:40].upper()):
+        res = runner.invoke(app, ["audit", "--verify", "--head", written, "--json", "-w", str(decided)])
+        assert res.exit_code == 0 and json.loads(res.stdout)["verify"]["kept_head"] == int(rid), written
+    res = runner.invoke(app, ["audit", "--verify", "--head", f"{rid} {digest[:11]}…", "-w", str(decided)])
+    assert res.exit_code == 2 and "12" in res.output
