@@ -53,17 +53,21 @@ def money_text(amount: Decimal, currency: str) -> str:
 
 _PLAIN = re.compile(r"^\d+(?:\.\d+)?$")
 _GROUPED = re.compile(r"^\d{1,3}(?:,\d{3})+(?:\.\d+)?$")  # 1,000.00
-_DECIMAL_COMMA = re.compile(r"^\d+,\d{1,2}$")  # 750,00 (read as a decimal comma only when told to: not guessed)
+_DECIMAL_COMMA = re.compile(r"^\d+,\d+$")  # 750,5: a decimal comma, read only with the minor unit's decimals
+_EUROPEAN = re.compile(r"^(?:\d{1,3}(?:\.\d{3})+|\d+),(?P<minor>\d+)$")  # 1.000,00 and 1000,50
+_ONE_GROUP = re.compile(r"^(?P<int>[1-9]\d{0,2})(?P<sep>[.,])(?P<frac>\d{3})$")  # 2.500, 1,500: thousands or decimals?
 _SYMBOLS = {"€": "EUR", "¥": None, "￥": None, "$": "USD", "£": "GBP"}  # ¥ is both CNY and JPY: any of the two
 
 
 def parse_amount(value: Any, currency: str, what: str = "amount") -> Decimal:
     """A paid amount as a person or a spreadsheet writes it -> exact Decimal in `currency`.
 
-    Reads 750, 750.00, 1,000.00, "EUR 750", "750 EUR", "€750", a number cell of an XLSX (its shortest decimal
+    Reads 750, 750.00, 1,000.00, 1.000,00 and 1000,50 (a decimal comma followed by exactly the currency's
+    decimals), "EUR 750", "750 EUR", "€750", a number cell of an XLSX (its shortest decimal
     form, so 750.1 stays 750.1; binary noise under 1e-9 is dropped: 30.099999999999998 is 30.10). Raises
     AmountError (one line, naming `what`) for text that is not an amount, a negative amount, another currency's
-    code or symbol, and more decimals than the currency has (0.5 JPY)."""
+    code or symbol, more decimals than the currency has (0.5 JPY), and text whose only separator is followed by
+    three digits (2.500, 1,500: a thousands group or decimals?), naming both readings."""
     code = str(currency).strip().upper()
     if isinstance(value, bool) or value is None:
         raise AmountError(f"{what}: no amount given")
@@ -78,6 +82,7 @@ def parse_amount(value: Any, currency: str, what: str = "amount") -> Decimal:
                 text = str(near)
     else:
         text = str(value)
+    typed = not isinstance(value, Decimal | int | float)  # text, where a separator may be a thousands one
     shown = text.strip()
     t = unicodedata.normalize("NFKC", shown).replace(" ", "").replace("\u00a0", "")
     if not t:
@@ -104,10 +109,31 @@ def parse_amount(value: Any, currency: str, what: str = "amount") -> Decimal:
             t = m.group(2)
         if t == before:
             break
-    if _GROUPED.match(t):
+    decimals = minor_unit(code)
+    one_group = _ONE_GROUP.match(t) if typed else None
+    if one_group and not (one_group["sep"] == "." and decimals == 3):  # KWD 1.500: its own three decimals
+        # 2.500 is 2500 in Germany and 2.5 in Britain; 1,500 the other way round: not guessed
+        thousands = one_group["int"] + one_group["frac"]
+        fraction = Decimal(f"{one_group['int']}.{one_group['frac']}")
+        small = f"{fraction.normalize():f}"
+        fits = fraction == fraction.quantize(quantum(code), rounding=ROUND_HALF_UP)
+        instead = f"{thousands} or {money_text(fraction, code)}" if fits else thousands
+        raise AmountError(f"{what}: {shown!r} could be {thousands} or {small}: write {instead}")
+    european = _EUROPEAN.match(t) if typed else None
+    if european and decimals and len(european["minor"]) == decimals:  # 1.000,00 EUR: the minor unit settles it
+        t = t.replace(".", "").replace(",", ".")
+    elif _GROUPED.match(t):
         t = t.replace(",", "")
-    elif _DECIMAL_COMMA.match(t):
-        raise AmountError(f"{what}: {shown!r}: write the amount with a decimal point ({t.replace(',', '.')})")
+    elif _DECIMAL_COMMA.match(t) or european:
+        point = Decimal(t.replace(".", "").replace(",", "."))
+        if point != round_money(point, code):
+            unit = "whole amounts only" if decimals == 0 else f"at most {decimals} decimals"
+            raise AmountError(f"{what}: {shown!r} has more decimals than {code} has ({unit})")
+        instead = money_text(point, code)
+        if not decimals:
+            raise AmountError(f"{what}: {shown!r}: {code} has no decimals (write {instead})")
+        raise AmountError(f"{what}: {shown!r}: write the amount with a decimal point ({instead}), or with a decimal "
+                          f"comma and exactly the {decimals} decimals {code} has ({instead.replace('.', ',')})")
     if not _PLAIN.match(t):
         raise AmountError(f"{what}: {shown!r} is not an amount (write it as 750.00)")
     try:
@@ -116,7 +142,6 @@ def parse_amount(value: Any, currency: str, what: str = "amount") -> Decimal:
         raise AmountError(f"{what}: {shown!r} is not an amount") from exc
     if negative and amount != 0:
         raise AmountError(f"{what}: {shown!r} is negative; an amount paid is 0 or more")
-    decimals = minor_unit(code)
     if amount != amount.quantize(quantum(code), rounding=ROUND_HALF_UP):
         unit = "whole amounts only" if decimals == 0 else f"at most {decimals} decimals"
         raise AmountError(f"{what}: {shown!r} has more decimals than {code} has ({unit})")

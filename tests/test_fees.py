@@ -110,8 +110,10 @@ def test_a_different_fee_percent(tmp_path: Path) -> None:
     ("abc", "2022-06-01", "2022-07-01", "--paid: 'abc' is not an amount"),
     ("NaN", "2022-06-01", "2022-07-01", "'NaN' is not an amount"),
     ("1e3", "2022-06-01", "2022-07-01", "'1e3' is not an amount"),
-    ("100,50", "2022-06-01", "2022-07-01", "decimal point"),
-    ("10.001", "2022-06-01", "2022-07-01", "more decimals than EUR has"),
+    ("100,5", "2022-06-01", "2022-07-01", "decimal point (100.50)"),
+    ("2.500", "2022-06-01", "2022-07-01", "--paid: '2.500' could be 2500 or 2.5: write 2500 or 2.50"),
+    ("10.0001", "2022-06-01", "2022-07-01", "more decimals than EUR has"),
+    ("10.001", "2022-06-01", "2022-07-01", "could be 10001 or 10.001: write 10001"),
     ("USD 100", "2022-06-01", "2022-07-01", "is in USD, but the fees are in EUR"),
     ("100", "2022-06-01", "2022-05-31", "before --registered-on 2022-06-01"),
     ("100", "2022-06-01 10:00", "2022-06-01 09:59", "before --registered-on"),
@@ -153,6 +155,54 @@ def test_money_is_exact_decimal() -> None:
             parse_amount(bad, "EUR")
     with pytest.raises(AmountError, match="not an ISO 4217"):
         minor_unit("EURO")
+
+
+# --- European amounts: a thousands group or decimals? -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("paid", "message"), [
+    ("2.500", "--paid: '2.500' could be 2500 or 2.5: write 2500 or 2.50"),  # read 2.50 EUR
+    ("€1.000", "--paid: '€1.000' could be 1000 or 1: write 1000 or 1.00"),  # read 1.00
+    ("1.000", "--paid: '1.000' could be 1000 or 1: write 1000 or 1.00"),
+    ("1,500", "--paid: '1,500' could be 1500 or 1.5: write 1500 or 1.50"),  # read 1500.00; German 1,5
+])
+def test_a_lone_separator_before_three_digits_is_refused_with_both_readings(tmp_path: Path, paid: str,
+                                                                             message: str) -> None:
+    res = runner.invoke(app, ["fees", "refund", "--paid", paid, "--registered-on", "2022-06-01", "--withdrawn-on",
+                              "2022-07-01", "--json", "-w", str(tmp_path / "none")])
+    assert res.exit_code == 2 and res.stdout == ""
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], res.stderr
+
+
+def test_european_amounts_the_minor_unit_settles_are_read() -> None:
+    assert parse_amount("1.000,00", "EUR") == Decimal("1000.00")
+    assert parse_amount("1000,50", "EUR") == Decimal("1000.50")
+    assert parse_amount("€ 12.345.678,90", "EUR") == Decimal("12345678.90")
+    assert parse_amount("0.500", "EUR") == Decimal("0.50")  # no thousands group starts with 0
+    assert parse_amount("1.500", "KWD") == Decimal("1.500")  # three decimals are KWD's own
+    assert parse_amount(Decimal("2.500"), "EUR") == Decimal("2.50")  # a number cell is not text
+    for bad, words in (("1,500", "KWD"), ("2.500", "JPY"), ("1.000,00", "JPY"), ("1.000,5", "EUR")):
+        with pytest.raises(AmountError):
+            parse_amount(bad, words)
+    with pytest.raises(AmountError, match="could be 2500 or 2.5: write 2500$"):
+        parse_amount("2.500", "JPY")  # 2.5 is no yen amount
+
+
+def test_an_ambiguous_amount_in_a_batch_is_not_computed_naming_its_cell(tmp_path: Path) -> None:
+    src = tmp_path / "withdrawals.csv"
+    src.write_text("name,paid,registered_on,withdrawn_on\r\nAnna,2.500,2022-05-01,2022-07-01\r\n"
+                   "Boris,\"1.000,00\",2022-05-01,2022-07-01\r\n", encoding="utf-8")
+    res = runner.invoke(app, ["fees", "refund", "--batch", str(src), "--out", str(tmp_path / "out.csv"), "--json",
+                              "-w", str(tmp_path / "none")])
+    assert res.exit_code == 1
+    doc = json.loads(res.stdout)
+    assert [w.get("refund") for w in doc["withdrawals"]] == [None, "750.00"]
+    (problem,) = doc["problems"]
+    assert "withdrawals.csv row 2, cell B2 (paid): '2.500' could be 2500 or 2.5: write 2500 or 2.50" in problem
+    with open(tmp_path / "out.csv", encoding="utf-8-sig") as fh:
+        rows = list(csv.reader(fh))
+    assert "not computed" in rows[1]
 
 
 def test_fee_settings_are_checked(tmp_path: Path) -> None:
