@@ -100,25 +100,37 @@ def _day_agrees(issued_at: str, issued_on: str, tz: tzinfo | None) -> bool:
     return day <= moment <= day + timedelta(days=1)
 
 
+# the ledger row's own columns, and the content's key each must agree with (what `verify` names when one does not)
+_ROW_FIELDS = (("kind", "kind", "kind"), ("recipient_key", "recipient", "recipient key"),
+               ("recipient", "name", "recipient"), ("entry_id", "entry_id", "entry"))
+
+
 def _signed_fields(code: str, row: Any, content: dict[str, Any], secret: bytes,
-                   tz: tzinfo | None) -> dict[str, Any] | None:
+                   tz: tzinfo | None) -> dict[str, Any] | str:
     """What the code signs, from the stored content, when the code matches it and the ledger row agrees with it;
-    else None."""
+    else one line saying what disagrees (the fields, what the ledger says and what the code signs)."""
     name: Any
     if content.get("purged"):  # `purge --personal-data` kept the kind, entry and award (and year, day), sealed
         if not purged_certificate_genuine(secret, code, row):
-            return None
+            return ("this code was issued, but the ledger's record of it (purged of the name) was changed after the "
+                    "purge: its kind, entry, award, year or issue day is not what was sealed")
         recipient, name = content.get("recipient"), PURGED_NAME
     elif hmac.compare_digest(make_code(secret, content), code):
         recipient, name = content.get("recipient"), content.get("name")
     else:
-        return None
-    if (row["kind"], row["recipient_key"], row["recipient"], row["entry_id"]) != (
-            content.get("kind"), recipient, name, content.get("entry_id")):
-        return None  # the ledger says something the code does not sign
+        return ("this code was issued, but the content the ledger stores with it is no longer what the code signs "
+                "(changed outside milsetctl); the paper certificate may still be genuine: compare it with "
+                "`milsetctl audit --kind certificate-issue`")
+    signed = {"kind": content.get("kind"), "recipient": recipient, "name": name, "entry_id": content.get("entry_id")}
+    differ = [f"{label} {row[col]!r}, the code signs {signed[key]!r}" for col, key, label in _ROW_FIELDS
+              if row[col] != signed[key]]
     issued_on = content.get("issued_on")
     if issued_on is not None and not _day_agrees(row["issued_at"], issued_on, tz):
-        return None
+        differ.append(f"issued at {row['issued_at']!r}, the code signs the issue day {issued_on!r}")
+    if differ:
+        return ("this code was issued, but the workspace's record of it was changed outside milsetctl: the ledger "
+                f"says {'; the ledger says '.join(differ)}. The paper certificate may be genuine; the workspace's "
+                "record of it is not what was issued")
     return {"kind": content.get("kind"), "recipient": name, "entry_id": content.get("entry_id"),
             "year": content.get("year") or None, "issued_at": issued_on, "award": content.get("award"),
             "title": content.get("title") or None, "contest": content.get("contest"),
@@ -149,10 +161,11 @@ def verify_code(ws: Workspace, text: str) -> dict[str, Any]:
         content = json.loads(row["content"])
     except ValueError:
         content = None
-    signed = _signed_fields(code, row, content, secret, ws.settings.tz) if isinstance(content, dict) else None
-    if signed is None:
-        return {"valid": False, "problem": "this code was issued, but the ledger's record of it no longer says what "
-                                           "the code signs (edited outside milsetctl)"}
+    signed = (_signed_fields(code, row, content, secret, ws.settings.tz) if isinstance(content, dict) else
+              "this code was issued, but the content the ledger stores with it is unreadable (changed outside "
+              "milsetctl); the paper certificate may still be genuine")
+    if isinstance(signed, str):
+        return {"valid": False, "problem": signed}
     replaced = ws.ledger.certificate_superseded(code)
     if replaced is not None:  # genuinely issued once, but a reprint with changed content replaced it
         return {"valid": False, "superseded": {
