@@ -11,7 +11,8 @@ The ledger's `meta` row `audit_head` ("ID HASH SEAL") names the last record, sea
 (HMAC-SHA256, auditchain.py): removing the newest records, or recomputing every hash after an edit, leaves a head
 whose seal does not match. A writing command that finds such a head says so in a record of its own before it
 appends anything, so the break stays on record. A ledger whose audit table has the chain's columns is never
-chained again (only one from before the chain is, once).
+chained again (only one from before the chain is, once), nor is one that lacks them but shows it had a chain
+(ledger.py's `_chain_removed`: records only the chain writes, a head, a stage_runs table, codes signing an issue day).
 
 What the chain proves: a record edited, removed, added or moved by hand (sqlite3, a spreadsheet tool), or the whole
 chain recomputed, is found, and the first broken record named. What it does not: someone holding both the ledger
@@ -229,10 +230,16 @@ def verify_chain(ledger: Ledger, kept: tuple[int | None, str] | None = None) -> 
         check.ok, check.broken_id, check.problem, check.head = False, rid, problem, None
         return check
 
+    if ledger.chain_pending and rows and ledger.chain_removed:
+        return fail(f"the trail has no hash chain, but this ledger had one: {ledger.chain_removed}. The chain was "
+                    "removed by hand (no key is needed for that), so no record can be vouched for; milsetctl will "
+                    "not chain it again", 1)
     if ledger.chain_pending and rows:
-        return fail("the trail was written before the hash chain existed (an older milsetctl's ledger) and is not "
-                    "chained yet; read-only commands do not change the ledger: run a writing command (`milsetctl "
-                    "init` changes nothing else) to chain it as found", None)
+        return fail("the trail is not chained: either it was written by a milsetctl older than the hash chain, or "
+                    "the chain was removed by hand (which needs no key); nothing here tells the two apart. Chaining "
+                    "it now (any writing command; `milsetctl init` changes nothing else) vouches only that the "
+                    "records are not changed from then on, not for what they say now: compare them with your own "
+                    "notes first", None)
     listed = _purge_listings(rows)
     prev_hash, prev_id, seal_started = GENESIS, 0, None
     for row in rows:

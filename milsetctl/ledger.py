@@ -177,6 +177,31 @@ class LedgerError(RuntimeError):
     pass
 
 
+def _chain_removed(db: sqlite3.Connection) -> str | None:
+    """When the audit table lacks the chain's columns: what in the ledger shows it had a chain before (things only
+    milsetctl versions with the chain make), in words; None when nothing does (an older milsetctl's ledger, or the
+    chain and every trace of it removed by hand: the two cannot be told apart)."""
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if "audit" not in tables or "hash" in {r[1] for r in db.execute("PRAGMA table_info(audit)")}:
+        return None
+    found = []
+    marks = db.execute("SELECT DISTINCT action FROM audit WHERE action IN (?, ?, ?) ORDER BY action",
+                       (CHAIN_START_ACTION, SEAL_START_ACTION, HEAD_BROKEN_ACTION)).fetchall()
+    if marks:
+        found.append("the trail holds records only the chain writes (" + ", ".join(r[0] for r in marks) + ")")
+    if db.execute("SELECT 1 FROM meta WHERE key='audit_head'").fetchone() if "meta" in tables else None:
+        found.append("the ledger still names a head")
+    if "stage_runs" in tables:
+        found.append("it has a stage_runs table, which only milsetctl versions with the chain make")
+    if "issued_certificates" in tables:
+        signed = db.execute("SELECT count(*) FROM issued_certificates WHERE json_valid(content) AND "
+                            "json_extract(content, '$.issued_on') IS NOT NULL").fetchone()[0]
+        if signed:
+            found.append(f"{signed} certificate(s) were issued with codes signing the issue day, which only "
+                         "milsetctl versions with the chain make")
+    return "; ".join(found) or None
+
+
 class Ledger:
     def __init__(self, path: Path, read_only: bool = False) -> None:
         """Open the ledger. A writing open upgrades an older ledger's schema and audit chain; a `read_only` open
@@ -187,6 +212,9 @@ class Ledger:
         self.read_only = read_only
         self.upgrade_pending: list[str] = []  # read-only: what the next writing command upgrades
         self.chain_pending = False  # read-only: the audit table predates the hash chain (not chained yet)
+        # the audit table lacks the chain's columns, yet the ledger shows it had a chain (why, in words): the chain
+        # was removed by hand, and is never made again over what is there
+        self.chain_removed: str | None = None
         if read_only:
             self.db = self._open_read_only()
             return
@@ -196,6 +224,7 @@ class Ledger:
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA foreign_keys=ON")
         try:
+            self.chain_removed = _chain_removed(self.db)  # before _migrate adds the tables that are evidence
             self._migrate()
             self._migrate_audit()
         except BaseException:
@@ -256,6 +285,7 @@ class Ledger:
             columns = {r[1] for r in db.execute("PRAGMA table_info(audit)")}
             if "hash" not in columns:
                 self.chain_pending = True
+                self.chain_removed = _chain_removed(db)
             gaps += [f"audit column {name}" for name, _ in CHAIN_COLUMNS if name not in columns]
         return gaps
 
@@ -342,7 +372,11 @@ class Ledger:
             for name, decl in CHAIN_COLUMNS:
                 if name not in columns:
                     self.db.execute(f"ALTER TABLE audit ADD COLUMN {name} {decl}")
-            if pre_chain:
+            if pre_chain and self.chain_removed is not None:  # never chained again: the break stays on record
+                self._append_audit(HEAD_BROKEN_ACTION, {
+                    "problem": f"the hash chain was removed by hand ({self.chain_removed}); the records before "
+                               "this one were not chained again and cannot be vouched for"})
+            elif pre_chain:
                 self._chain_as_found()
         self._check_head()
 

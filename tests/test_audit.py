@@ -411,3 +411,34 @@ def test_a_mistyped_kept_head_is_told_from_tampering(decided: Path) -> None:
         assert res.exit_code == 0 and json.loads(res.stdout)["verify"]["kept_head"] == int(rid), written
     res = runner.invoke(app, ["audit", "--verify", "--head", f"{rid} {digest[:11]}…", "-w", str(decided)])
     assert res.exit_code == 2 and "12" in res.output
+
+
+def _drop_chain(root: Path) -> None:
+    """What someone without the key can do: drop the chain's columns and the head."""
+    with sqlite3.connect(root / "ledger.sqlite") as db:
+        for column in ("command", "body_sha256", "prev_hash", "hash", "scrubbed"):
+            db.execute(f"ALTER TABLE audit DROP COLUMN {column}")
+        db.execute("DELETE FROM meta WHERE key='audit_head'")
+
+
+def test_a_chain_removed_by_hand_is_not_told_as_an_older_ledger(decided: Path) -> None:
+    """"Not chained yet" names both causes (an older milsetctl, or the chain removed by hand) and what chaining
+    vouches for; a ledger that shows it had a chain (a stage_runs table, here) is never chained again: BROKEN."""
+    _drop_chain(decided)
+    code, doc = verify(decided)
+    assert code == 1 and "had one" in doc["problem"] and "stage_runs" in doc["problem"]
+    assert "older milsetctl" not in doc["problem"]
+    res = runner.invoke(app, ["init", "-w", str(decided)])
+    assert res.exit_code == 0, res.output
+    code, doc = verify(decided)
+    assert code == 1 and doc["broken_record"] == 1 and not doc["chain_started"]
+    assert any(r[1] == "audit-head-broken" and "removed by hand" in r[2] for r in rows(decided))
+
+
+def test_not_chained_yet_names_both_causes(decided: Path) -> None:
+    _drop_chain(decided)
+    with sqlite3.connect(decided / "ledger.sqlite") as db:
+        db.execute("DROP TABLE stage_runs")
+    code, doc = verify(decided)
+    assert code == 1 and "older" in doc["problem"] and "removed by hand" in doc["problem"]
+    assert "vouches only" in doc["problem"]
