@@ -84,12 +84,15 @@ class Moment:
 class DateOrder:
     """How a column's year-last dates (11/07/2022) are read: `order` is "dmy" or "mdy" when `[dates] order` or a
     cell of the column settles it (`proven`), else "auto", and an ambiguous cell is refused. `evidence` says why.
-    `short_year_first`: `[dates] order = "ymd"`, where 22/07/11 is 11 July 2022."""
+    `short_year_first`: `[dates] order = "ymd"`, where 22/07/11 is 11 July 2022. `declared`: the order is
+    `[dates] order`'s, so a date it cannot read is refused rather than read the other way, and a two-digit year
+    is where the setting says (under "auto" 22/05/10 is refused: 2022-05-10 or 2010-05-22?)."""
 
     order: str
     evidence: str
     proven: bool
     short_year_first: bool = False
+    declared: bool = False
 
     @classmethod
     def of(cls, setting: str | DateOrder | None) -> DateOrder:
@@ -98,8 +101,8 @@ class DateOrder:
             return setting
         setting = (setting or "auto").lower()
         if setting in ("dmy", "mdy"):
-            return cls(setting, f"[dates] order = {setting!r}", True)
-        return cls("auto", "nothing settles which", False, setting == "ymd")
+            return cls(setting, f"[dates] order = {setting!r}", True, declared=True)
+        return cls("auto", "nothing settles which", False, setting == "ymd", declared=setting == "ymd")
 
 
 # --- the forms people write ----------------------------------------------------------------------------------------
@@ -169,12 +172,25 @@ def _clock_hour(hour: int, clock: str | None, written: str) -> tuple[int, int]:
                     f"write the day it falls on and the time (2022-07-12 0{hour}:00), or 凌晨{hour}点")
 
 
-def _year_last(text: str, short_year_first: bool) -> tuple[int, int, bool] | None:
-    """(first number, second number, dotted) of a year-last date, or None if the text is not one."""
+def _year_last(text: str, short_year_first: bool) -> tuple[int, int, bool, str] | None:
+    """(first number, second number, dotted, year as written) of a year-last date, or None if the text is not
+    one."""
     m = _YEAR_LAST.match(_clean_clock(_text(text))[0])
     if m is None or (short_year_first and len(m["y"]) == 2):
         return None
-    return int(m["a"]), int(m["b"]), m["s1"] == m["s2"] == "."
+    return int(m["a"]), int(m["b"]), m["s1"] == m["s2"] == ".", m["y"]
+
+
+def _year_first_too(a: int, b: int, dotted: bool, year: str) -> bool:
+    """A slashed or dashed date with a two-digit year whose first number could be the year (22/05/10: 2022-05-10
+    as well as 2010-05-22). Dotted dates are day-first, their year last (DIN 5008, GOST)."""
+    if len(year) != 2 or dotted:
+        return False
+    try:
+        date(2000 + a, b, int(year))
+    except ValueError:
+        return False
+    return True
 
 
 def is_ambiguous_date(text: str | None, short_year_first: bool = False) -> bool:
@@ -184,11 +200,14 @@ def is_ambiguous_date(text: str | None, short_year_first: bool = False) -> bool:
     return found is not None and not found[2] and found[0] <= 12 and found[1] <= 12 and found[0] != found[1]
 
 
-def infer_date_order(texts: Iterable[str], setting: str = "auto", scope: str = "the column") -> DateOrder:
+def infer_date_order(texts: Iterable[str], setting: str | DateOrder = "auto", scope: str = "the column", *,
+                     dotted_settles: bool = False) -> DateOrder:
     """The day/month order of a column of dates: `[dates] order` when it names one ("dmy", "mdy"), else what the
     column's cells show (a first number over 12 is a day: day-first; a second one over 12: month-first). With no
     evidence, or evidence both ways, the order is "auto" and an ambiguous cell is refused. The evidence named is
-    the smallest such cell, so the answer does not depend on the order of the rows."""
+    the smallest such cell, so the answer does not depend on the order of the rows. `dotted_settles`: a dotted
+    date (11.07.2022, day-first by convention) is day-first evidence too, as for the date options of one command,
+    typed by one person. A date whose two-digit year could come first (22/05/10) settles nothing."""
     base = DateOrder.of(setting)
     if base.proven:
         return base
@@ -198,8 +217,10 @@ def infer_date_order(texts: Iterable[str], setting: str = "auto", scope: str = "
         found = _year_last(text, base.short_year_first) if text else None
         if found is None:
             continue
-        a, b, _ = found
-        if a > 12 >= b:
+        a, b, dotted, year = found
+        if _year_first_too(a, b, dotted, year):
+            continue  # refused itself under "auto" (2022-05-10 or 2010-05-22?): no evidence of anything
+        if (dotted and dotted_settles) or a > 12 >= b:
             day_first.append(text)
         elif b > 12 >= a:
             month_first.append(text)
@@ -274,6 +295,16 @@ def _read_year_last(written: str, m: re.Match[str], clock: str | None, how: Date
     a, b = int(m["a"]), int(m["b"])
     year = int(m["y"]) + (2000 if len(m["y"]) == 2 else 0)
     dotted = m["s1"] == m["s2"] == "."
+    if not how.declared and _year_first_too(a, b, dotted, m["y"]):
+        _refuse_short_year(written, m, clock, how, tz, a, b, year)
+    if how.declared and not dotted and how.order in ("dmy", "mdy"):  # the setting's order, or an error: no swap
+        month = b if how.order == "dmy" else a
+        if month > 12:
+            other = _readings(written, m, clock, tz, [(year, a, b)] if how.order == "dmy" else [(year, b, a)])
+            shape = "day/month/year" if how.order == "dmy" else "month/day/year"
+            instead = f"write it year first ({other[0][0]}), or " if other else "write it year first, or "
+            raise DateError(f"{written!r} cannot be {shape} as [dates] order = \"{how.order}\" says ({month} is "
+                            f"not a month): {instead}correct [dates] order in contest.toml")
     if a > 12 or b > 12 or a == b or dotted:  # one reading only (13/07, 07/13, 07/07), or day-first by convention
         day, month = (b, a) if b > 12 >= a else (a, b)
         return _build(written, year, month, day, m, clock, tz)
@@ -284,6 +315,41 @@ def _read_year_last(written: str, m: re.Match[str], clock: str | None, how: Date
     day_first = _build(written, year, b, a, m, clock, tz)
     month_first = _build(written, year, a, b, m, clock, tz)
     raise AmbiguousDateError(written, day_first.at, month_first.at, how.evidence)
+
+
+class ShortYearError(DateError):
+    """A date with a two-digit year that could be the first number or the last (22/05/10), under "auto"."""
+
+    rule = "date-ambiguous"
+
+
+def _readings(written: str, m: re.Match[str], clock: str | None, tz: tzinfo,
+              candidates: list[tuple[int, int, int]]) -> list[tuple[str, Moment]]:
+    """(ISO day, Moment) of each (year, month, day) that is a real date, in order, without repeats."""
+    out: list[tuple[str, Moment]] = []
+    for year, month, day in candidates:
+        try:
+            moment = _build(written, year, month, day, m, clock, tz)
+        except DateError:
+            continue
+        if all(moment.at != seen.at for _, seen in out):
+            out.append((moment.day.isoformat(), moment))
+    return out
+
+
+def _refuse_short_year(written: str, m: re.Match[str], clock: str | None, how: DateOrder, tz: tzinfo, a: int,
+                       b: int, year: int) -> None:
+    """Raise ShortYearError when 22/05/10 reads as more than one day: year first, or year last in the orders the
+    column allows. Returns when every reading is the same day."""
+    last = [(year, b, a)] if how.order == "dmy" else [(year, a, b)] if how.order == "mdy" else [(year, b, a),
+                                                                                                  (year, a, b)]
+    found = _readings(written, m, clock, tz, [(2000 + a, b, int(m["y"])), *last])
+    if len(found) > 1:
+        days = [day for day, _ in found]
+        listed = ", ".join(days[:-1]) + f" or {days[-1]}"
+        raise ShortYearError(f"{written!r} could be {listed}: a two-digit year could be the first number or the last; "
+                             f"write the date with its four-digit year first ({listed}), or set [dates] order = "
+                             '"ymd" (year first), "dmy" or "mdy" (year last) in contest.toml')
 
 
 def _build(written: str, year: int, month: int, day: int, m: re.Match[str], clock: str | None,
@@ -351,11 +417,12 @@ def _from_serial(serial: float, tz: tzinfo, date1904: bool) -> Moment:
 
 
 def read_column(values: Sequence[Any], tz: tzinfo, setting: str = "auto", *, date1904: bool = False,
-                scope: str = "the column") -> tuple[DateOrder, list[Moment | DateError | None]]:
+                scope: str = "the column", dotted_settles: bool = False
+                ) -> tuple[DateOrder, list[Moment | DateError | None]]:
     """Every cell of one column, read in the order the column settles (`infer_date_order`): per cell a Moment, the
     DateError that refuses it (the caller names the cell with `DateError.at`), or None for a blank cell."""
     texts = [str(v) for v in values if isinstance(v, str)]
-    order = infer_date_order(texts, setting, scope)
+    order = infer_date_order(texts, setting, scope, dotted_settles=dotted_settles)
     out: list[Moment | DateError | None] = []
     for value in values:
         if value is None or (isinstance(value, str) and not value.strip()):
@@ -370,10 +437,11 @@ def read_column(values: Sequence[Any], tz: tzinfo, setting: str = "auto", *, dat
 
 def read_options(options: Mapping[str, Any], tz: tzinfo, setting: str = "auto") -> dict[str, Moment]:
     """The date options of one command (`{"--withdrawn-on": "11/07/2022", ...}`; None: not given), read as one
-    column: `[dates] order` or one option that can only be read one way settles the others. Raises DateError
+    column: `[dates] order` or one option that can only be read one way (13/05/2022, or a dotted 11.07.2022,
+    day-first by convention) settles the others. Raises DateError
     naming the option; an option nothing settles is refused (both readings named), never guessed."""
     given = {name: value for name, value in options.items() if value is not None}
-    order, read = read_column(list(given.values()), tz, setting, scope="the dates given")
+    order, read = read_column(list(given.values()), tz, setting, scope="the dates given", dotted_settles=True)
     found: dict[str, Moment] = {}
     ambiguous: dict[str, AmbiguousDateError] = {}
     for name, result in zip(given, read, strict=True):

@@ -97,6 +97,66 @@ def test_one_date_option_settles_the_others(tmp_path: Path) -> None:
     assert doc["refund"] == "750.00" and "withdrawn 2022-07-11," in doc["reason"]
 
 
+def test_a_two_digit_year_that_could_come_first_is_refused_under_auto(tmp_path: Path) -> None:
+    """`--registered-on 22/05/10 --withdrawn-on 22/07/11` read 2011-07-22 under order = "auto"."""
+    code, doc, err = refund(tmp_path / "none", "22/05/10", "22/07/11")
+    assert code == 2, doc
+    line = one_error_line(err)
+    assert "--registered-on: '22/05/10' could be 2022-05-10 or 2010-05-22" in line and "[dates] order" in line
+    code, doc, err = refund(tmp_path / "none", "2022-05-10", "22/07/11")
+    assert code == 2 and "--withdrawn-on: '22/07/11' could be 2022-07-11 or 2011-07-22" in one_error_line(err)
+    code, doc, err = refund(workspace(tmp_path, "ymd"), "22/05/10", "22/07/11")  # an explicit order is followed
+    assert code == 0 and "withdrawn 2022-07-11," in doc["reason"], err
+    code, doc, err = refund(workspace(tmp_path, "dmy", name="dmy"), "22/05/10", "22/07/11")
+    assert code == 0 and "withdrawn 2011-07-22," in doc["reason"], err
+    with pytest.raises(DateError, match="2005-07-10, 2010-07-05 or 2010-05-07") as caught:
+        read_moment("05/07/10", SHANGHAI)
+    assert caught.value.rule == "date-ambiguous"
+
+
+def test_a_two_digit_year_in_a_batch_cell_is_not_computed_naming_the_cell(tmp_path: Path) -> None:
+    src = tmp_path / "withdrawals.csv"
+    src.write_text("name,paid,registered_on,withdrawn_on\r\nAnna,100,2022-05-01,22/07/11\r\n"
+                   "Boris,100,2022-05-01,13/07/2022\r\n", encoding="utf-8")
+    res = runner.invoke(app, ["fees", "refund", "--batch", str(src), "--out", str(tmp_path / "out.csv"), "--json",
+                              "-w", str(tmp_path / "none")])
+    doc = json.loads(res.stdout)
+    assert res.exit_code == 1 and [w.get("refund") for w in doc["withdrawals"]] == [None, "0.00"]
+    (problem,) = doc["problems"]
+    assert "cell D2 (withdrawn_on): '22/07/11' could be 2022-07-11 or 2011-07-22" in problem
+
+
+@pytest.mark.parametrize(("order", "registered", "withdrawn", "words"), [
+    ("mdy", "2022-05-01", "13/07/2022", '--withdrawn-on: \'13/07/2022\' cannot be month/day/year as [dates] order = '
+                                        '"mdy" says'),
+    ("dmy", "07/14/2022", "2022-07-20", '--registered-on: \'07/14/2022\' cannot be day/month/year as [dates] order '
+                                        '= "dmy" says'),
+])
+def test_a_date_the_declared_order_cannot_read_is_refused_not_swapped(tmp_path: Path, order: str, registered: str,
+                                                                      withdrawn: str, words: str) -> None:
+    code, doc, err = refund(workspace(tmp_path, order), registered, withdrawn)
+    assert code == 2, doc
+    assert words in one_error_line(err)
+
+
+def test_a_declared_order_a_batch_cell_contradicts_is_named(tmp_path: Path) -> None:
+    src = tmp_path / "withdrawals.csv"
+    src.write_text("name,paid,registered_on,withdrawn_on\r\nAnna,100,2022-05-01,13/07/2022\r\n", encoding="utf-8")
+    res = runner.invoke(app, ["fees", "refund", "--batch", str(src), "--out", str(tmp_path / "out.csv"), "--json",
+                              "-w", str(workspace(tmp_path, "mdy"))])
+    (problem,) = json.loads(res.stdout)["problems"]
+    assert 'cell D2 (withdrawn_on): \'13/07/2022\' cannot be month/day/year as [dates] order = "mdy"' in problem
+
+
+def test_a_dotted_date_settles_the_other_options(tmp_path: Path) -> None:
+    """`--registered-on 10/05/2022 --withdrawn-on 11.07.2022` was refused as ambiguous for 10/05/2022."""
+    code, doc, err = refund(tmp_path / "none", "10/05/2022", "11.07.2022")
+    assert code == 0, err
+    assert doc["refund"] == "750.00" and "withdrawn 2022-07-11," in doc["reason"]
+    code, doc, err = refund(tmp_path / "none", "10.05.2022", "11/06/2022")  # 11 June, not 6 November
+    assert code == 0 and "withdrawn 2022-06-11," in doc["reason"], err
+
+
 def test_a_dotted_date_is_day_first(tmp_path: Path) -> None:
     """`11.07.2022` read 7 November too."""
     code, doc, err = refund(tmp_path / "none", "10.05.2022", "11.07.2022")
@@ -313,7 +373,9 @@ def test_a_timed_registration_deadline_in_another_zone(tmp_path: Path) -> None:
     ("11.07.2022", "auto", datetime(2022, 7, 11)),  # dotted: day first
     ("11.07.2022 23:10", "mdy", datetime(2022, 7, 11, 23, 10)),  # whatever the setting says of slashes
     ("07/07/2022", "auto", datetime(2022, 7, 7)),  # the same either way
-    ("13/07/2022", "mdy", datetime(2022, 7, 13)),  # one reading only
+    ("13/07/2022", "dmy", datetime(2022, 7, 13)),  # as the setting says
+    ("22/07/11", "dmy", datetime(2011, 7, 22)),  # a two-digit year where the setting puts it
+    ("07/07/07", "auto", datetime(2007, 7, 7)),  # every reading the same day
     ("22/07/11", "ymd", datetime(2022, 7, 11)),
 ])
 def test_forms(text: str, order: str, expected: datetime) -> None:
