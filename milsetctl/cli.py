@@ -184,11 +184,19 @@ def _open(workspace: Path, read_only: bool = False):  # type: ignore[no-untyped-
     from milsetctl.workspace import NotAWorkspace, open_for_command
 
     try:
-        return open_for_command(workspace, read_only, _LOCK_WAIT[0], _say_waiting)
+        ws = open_for_command(workspace, read_only, _LOCK_WAIT[0], _say_waiting)
     except NotAWorkspace as exc:  # no workspace here: a usage error, as for validate
         _fail(str(exc) + (" No folder above it is one either." if _SEARCHED[0] else ""), exc.code)
     except StageError as exc:  # the lock not had, or the ledger unusable (newer than this milsetctl, key lost)
         _fail(str(exc), exc.code)
+    if not read_only:  # a writing command works on, but never on a broken trail without a word
+        from milsetctl.audit import verify_chain
+
+        check = verify_chain(ws.ledger)
+        if not check.ok:
+            _warn(f"the audit trail is BROKEN{f' at record {check.broken_id}' if check.broken_id else ''}: "
+                  f"{check.problem} (milsetctl audit --verify)")
+    return ws
 # ==== end workspace lock ====
 
 

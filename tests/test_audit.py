@@ -442,3 +442,16 @@ def test_not_chained_yet_names_both_causes(decided: Path) -> None:
     code, doc = verify(decided)
     assert code == 1 and "older" in doc["problem"] and "removed by hand" in doc["problem"]
     assert "vouches only" in doc["problem"]
+
+
+def test_a_writing_command_warns_on_a_broken_trail(decided: Path) -> None:
+    """A record edited by hand: `decide` still works (exit 0) but says on stderr, in one line, that the trail is
+    broken and where."""
+    res = runner.invoke(app, ["decide", "E0006", "accept", "--reason", "seen", "-w", str(decided)])
+    assert res.exit_code == 0 and "BROKEN" not in res.stderr
+    with sqlite3.connect(decided / "ledger.sqlite") as db:
+        db.execute("UPDATE audit SET detail=replace(detail, 'reject', 'accept') WHERE id=3")
+    res = runner.invoke(app, ["decide", "E0007", "accept", "--reason", "seen", "-w", str(decided)])
+    assert res.exit_code == 0, res.output
+    warning = [line for line in res.stderr.splitlines() if "BROKEN" in line]
+    assert len(warning) == 1 and "at record 3" in warning[0] and "milsetctl audit --verify" in warning[0]
