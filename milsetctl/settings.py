@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 import tomllib
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from milsetctl.dates import Deadline, deadline
+from milsetctl.dates import DateError, Deadline, deadline
 from milsetctl.fsutil import write_text_atomic
 from milsetctl.money import AmountError, minor_unit, parse_amount
 
@@ -353,7 +353,7 @@ def _kind(default: Any) -> str | None:
     if isinstance(default, str):
         return "a text in quotes"
     if isinstance(default, (date, datetime)):
-        return "a date (2022-07-11)"
+        return "a date (2022-07-11) or a date and time (2022-07-11T18:00:00)"
     if isinstance(default, list):
         return "a list [...]"
     if isinstance(default, dict):
@@ -367,10 +367,10 @@ def _fits(value: Any, default: Any) -> bool:
     if isinstance(default, (int, float)):
         return isinstance(value, (int, float)) and not isinstance(value, bool)
     if isinstance(default, (date, datetime)):
-        if isinstance(value, str):
+        if isinstance(value, str):  # quoted: an ISO date or date-time, read as every deadline is (dates.deadline)
             try:
-                date.fromisoformat(value)
-            except ValueError:
+                deadline(value, UTC)
+            except DateError:
                 return False
             return True
         return isinstance(value, (date, datetime))
@@ -489,10 +489,11 @@ def _check_fee(key: str, value: Any, shown: str, where: str, values: dict[str, A
             raise SettingsError(f"{shown}: {exc}") from exc
     elif key == "registration_deadline":
         try:
-            if not (value == "" or toml_date(value)):
+            if not (value == "" or isinstance(value, str | date) and toml_date(value)):
                 raise ValueError
         except (ValueError, TypeError) as exc:
-            raise SettingsError(f'{shown}: must be a date (2022-06-30) or "" for the contest deadline') from exc
+            raise SettingsError(f"{shown}: must be a date (2022-06-30), a date and time (2022-06-30T18:00:00) or "
+                                '"" for the contest deadline') from exc
     elif key == "withdrawal_fee_percent":
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
             raise SettingsError(f"{shown}: must be a number from 0 to 100 (default: 25)")
@@ -533,13 +534,14 @@ def _check_fee(key: str, value: Any, shown: str, where: str, values: dict[str, A
 
 
 def toml_date(value: Any) -> date | None:
-    """A date as contest.toml gives it: a TOML date or date-time, or ISO text; None when blank."""
+    """A date as contest.toml gives it: a TOML date or date-time, or ISO text (2022-07-11, 2022-07-11T18:00:00,
+    read by `dates.deadline`: a DateError, a ValueError, for other text); the day as written; None when blank."""
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
         return value
     if isinstance(value, str) and value.strip():
-        return date.fromisoformat(value.strip())
+        return deadline(value, UTC).last.date()
     return None
 
 

@@ -341,6 +341,28 @@ def test_a_day_alone_on_the_day_of_a_timed_deadline_needs_its_time(tmp_path: Pat
     assert refund(root, "2022-07-01", "2022-07-12")[1]["refund"] == "0.00"
 
 
+def test_a_quoted_date_time_deadline_is_accepted_for_both_settings(tmp_path: Path) -> None:
+    """`registration_deadline = "2022-07-11T18:00:00"` and `[contest] deadline = "2022-07-11T18:00:00"` were refused
+    ("must be a date"), though the comments allow a date-time."""
+    for key, text in (("registration_deadline", '"2022-07-11T18:00:00"'), ("deadline", '"2022-07-11T18:00:00"'),
+                      ("deadline", '"2022-07-11 18:00"'), ("registration_deadline", "2022-07-11T18:00:00")):
+        root = workspace(tmp_path, name=f"{key}{len(text)}{text[0]}")
+        path = root / "contest.toml"
+        old = 'registration_deadline = ""' if key == "registration_deadline" else "deadline = 2022-07-11"
+        path.write_text(path.read_text(encoding="utf-8").replace(old, f"{key} = {text}", 1), encoding="utf-8")
+        code, doc, err = refund(root, "2022-06-01", "2022-07-11 18:00")
+        assert code == 0 and doc["refund"] == "750.00", err
+        assert "2022-07-11 18:00" in doc["reason"]
+        code, doc, err = refund(root, "2022-06-01", "2022-07-11 18:01")
+        assert code == 0 and doc["refund"] == "0.00", err
+    for key, old in (("registration_deadline", 'registration_deadline = ""'), ("deadline", "deadline = 2022-07-11")):
+        root = workspace(tmp_path, name=f"bad{key}")
+        path = root / "contest.toml"
+        path.write_text(path.read_text(encoding="utf-8").replace(old, f'{key} = "11 July 18:00"', 1), encoding="utf-8")
+        code, _, err = refund(root, "2022-06-01", "2022-07-11")
+        assert code == 2 and f'{key} = "11 July 18:00"' in err and "a date and time" in err, err
+
+
 def test_a_timed_registration_deadline_in_another_zone(tmp_path: Path) -> None:
     root = workspace(tmp_path)
     path = root / "contest.toml"
