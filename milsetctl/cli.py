@@ -1053,30 +1053,25 @@ def _plain_placeholders(params: list[Any], ctx: Any) -> None:
             param.metavar = {"str": "TEXT", "int": "INTEGER", "float": "NUMBER"}.get(word, word.upper())
 
 
-class _Command(typer.core.TyperCommand):
-    """Every milsetctl command: help shown as written, no type placeholders."""
+class _PlainHelp:
+    """Help shown as written (rich markup escaped once, when the command is built), no type placeholders."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         _escape_markup(self)
 
     def get_params(self, ctx: Any) -> list[Any]:
-        params = list(super().get_params(ctx))
+        params = list(super().get_params(ctx))  # type: ignore[misc]
         _plain_placeholders(params, ctx)
         return params
 
 
-class _Group(typer.core.TyperGroup):
+class _Command(_PlainHelp, typer.core.TyperCommand):
+    """Every milsetctl command."""
+
+
+class _Group(_PlainHelp, typer.core.TyperGroup):
     """A command group (jury, members, fees, and the top level): the same help as the commands."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        _escape_markup(self)
-
-    def get_params(self, ctx: Any) -> list[Any]:
-        params = list(super().get_params(ctx))
-        _plain_placeholders(params, ctx)
-        return params
 
 
 _GROUP_VALUE_OPTIONS = ("--by", "--wait", "--workspace", "-w")  # the top level's options that take a value
