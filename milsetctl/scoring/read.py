@@ -1027,13 +1027,22 @@ def _copies(paths: Sequence[Path], problems: list[Problem]) -> list[Path]:
     return [p for p in paths if p in keep]
 
 
+def _juror_id_in(name: str) -> str | None:
+    """The juror ID a file name starts with ('J03 Zhang Min', 'J03'), in capitals; None without one."""
+    m = _FILE_JUROR_ID.match(unicodedata.normalize("NFKC", name))
+    return m.group(1).upper() if m else None
+
+
+_FILE_JUROR_ID = re.compile(r"^(J\d+)(?:[\s_-]|$)", re.IGNORECASE)
+
+
 def _file_identity(path: Path) -> set[str]:
     """Who a file name says the sheet is from: the name without copy marks, and a leading juror ID ('J03')."""
     name = file_juror_name(path.stem)
     keys = {"name:" + _name_key(name)}
-    m = re.match(r"^(J\d+)(?:[\s_-]|$)", unicodedata.normalize("NFKC", name), re.IGNORECASE)
-    if m:
-        keys.add("id:" + m.group(1).casefold())
+    juror_id = _juror_id_in(name)
+    if juror_id:
+        keys.add("id:" + juror_id.casefold())
     return keys
 
 
@@ -1145,9 +1154,9 @@ def _identity(cells: _Cells, juror: str, roster: Roster | None) -> set[str]:
     or the 'J03' a file name starts with: 'Copy of J03.csv' beside 'J03 Zhang Min.csv')."""
     keys = {"name:" + _name_key(juror)}
     hinted = cells.juror_id if cells.juror == juror else None
-    in_name = re.match(r"^(J\d+)(?:[\s_-]|$)", file_juror_name(Path(cells.sheet).stem), re.IGNORECASE)
+    in_name = _juror_id_in(file_juror_name(Path(cells.sheet).stem))
     if in_name and cells.juror == juror:
-        keys.add("id:" + in_name.group(1).casefold())
+        keys.add("id:" + in_name.casefold())
     if roster is not None:
         rid = roster.juror_id(juror, hinted)
         if rid is not None:
@@ -1242,9 +1251,7 @@ def _sheet_juror(path: Path, meta: Mapping[str, str], roster: Roster | None) -> 
     juror_id = (meta.get("juror_id") or "").strip() or None
     name = named or _clean_name(file_juror_name(path.stem))
     if not named:
-        m = re.match(r"^(J\d+)(?:[\s_-]+(.+))?$", name, re.IGNORECASE)
-        if m:
-            juror_id = juror_id or m.group(1).upper()
+        juror_id = juror_id or _juror_id_in(name)
     rid = roster.juror_id(name, juror_id) if roster is not None else None
     if roster is not None and rid is not None:
         return _SheetJuror(roster.names[rid], rid, bool(named))
