@@ -338,8 +338,22 @@ def _changes(fact: Fact, before: dict[str, str], now: dict[str, str], current: R
     return lines
 
 
-def check(ws: Any) -> list[StageState]:
-    """Every stage's standing, in the contest's order (see `Stage`); reads the ledger only."""
+def _closure(names: Iterable[str]) -> set[str]:
+    """The stages named and every stage they need, however far back."""
+    out: set[str] = set()
+    todo = list(names)
+    while todo:
+        name = todo.pop()
+        if name not in out:
+            out.add(name)
+            todo.extend(STAGES[name].needs)
+    return out
+
+
+def check(ws: Any, only: Iterable[str] | None = None) -> list[StageState]:
+    """Every stage's standing, in the contest's order (see `Stage`); reads the ledger only. `only`: just these
+    stages and those they need (what `require` asks: a command does not read every stage's facts to start)."""
+    wanted = None if only is None else _closure(only)
     records = ws.ledger.stage_runs()
     states: dict[str, StageState] = {}
     waiting = [r["entry_id"] for r in ws.ledger.entries() if r["status"] == "review"]
@@ -354,6 +368,8 @@ def check(ws: Any) -> list[StageState]:
         return current_cache[key]
 
     for stage in STAGES.values():
+        if wanted is not None and stage.name not in wanted:
+            continue
         st = StageState(stage.name, stage.title, "not-yet")
         rec = records.get(stage.name)
         st.relevant = rec is not None or stage.relevant is None or bool(stage.relevant(ws))
@@ -426,14 +442,14 @@ def require(ws: Any, stage: str, action: str | None = None) -> None:
     Looks at the stages `stage` needs: each must be done (made, and current). Raises StageError (exit 1) naming
     what changed and the command that makes it current."""
     spec = STAGES[stage]
-    states = {s.stage: s for s in check(ws)}
+    states = {s.stage: s for s in check(ws, spec.needs)}
     doing = action or f"milsetctl {stage.replace(':', ' ').replace('-', ' ')}"
     for need in spec.needs:
         st = states[need]
         if st.state == "not-yet":
             steps = _missing_chain(states, need)
             if len(steps) > 1:
-                order = ", then ".join(f"`{_command(STAGES[s.stage], _detail_of(ws, s.stage))}`" for s in steps)
+                order = ", then ".join(f"`{_command(STAGES[s.stage], {})}`" for s in steps)  # (none has a record)
                 raise StageError(f"{doing} needs {st.title} ({need}), which is not made yet, nor what it is made "
                                  f"from: run {order}")
             raise StageError(f"{doing} needs {st.title} ({need}), which is not made yet: run `{st.next}` first")
@@ -458,11 +474,6 @@ def _missing_chain(states: dict[str, StageState], name: str) -> list[StageState]
 
     visit(name)
     return out
-
-
-def _detail_of(ws: Any, stage: str) -> dict[str, Any]:
-    rec = ws.ledger.stage_runs().get(stage)
-    return json.loads(rec["detail"] or "{}") if rec is not None else {}
 
 
 def remake_lines(ws: Any, stages: Iterable[StageState] | None = None) -> list[str]:
