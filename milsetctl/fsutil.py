@@ -114,10 +114,8 @@ def safe_file_name(text: str, max_bytes: int = 150, fallback: str = "file") -> s
     ext = sanitize_filename(ext, platform="universal", replacement_text="_")
     tail = f".{ext}" if ext else ""
     budget = max(1, max_bytes - len(tail.encode("utf-8")))
-    stem = sanitize_filename(stem, platform="universal", replacement_text="_", max_len=budget).lstrip(". ")
-    while len(stem.encode("utf-8")) > budget:  # (max_len counts bytes in pathvalidate 3; be sure)
-        stem = stem[:-1]
-    stem = stem.rstrip(". ")
+    # pathvalidate's max_len counts UTF-8 bytes
+    stem = sanitize_filename(stem, platform="universal", replacement_text="_", max_len=budget).strip(". ")
     return (stem or fallback) + tail
 
 

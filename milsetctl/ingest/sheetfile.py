@@ -272,9 +272,7 @@ def _read_xlsx(path: Path, strict: bool) -> list[Sheet]:
                 warnings.simplefilter("ignore")
                 try:
                     iterator = ws.iter_rows(values_only=True, max_row=facts.last_row or None)
-                    for number, values in enumerate(iterator, start=1):
-                        if facts.last_row and number > facts.last_row:
-                            break
+                    for number, values in enumerate(iterator, start=1):  # (max_row: never past the last)
                         cells = list(values)
                         if facts.uncalculated:
                             for col, formula in facts.uncalculated.get(number, {}).items():
