@@ -13,14 +13,13 @@ from typing import Any
 
 import pytest
 import typer.main
-from conftest import make_jpeg, write_manifest
+from test_newcomer import _contest  # the small contest every workspace test makes
 from typer.testing import CliRunner
 
 from milsetctl.cli import app
 from milsetctl.workspace import find_workspace
 
 runner = CliRunner()
-SIZE = (900, 600)  # small photos: these tests are about finding the workspace, not the pictures
 
 
 def _init(ws: Path) -> None:
@@ -35,17 +34,6 @@ def _flat(text: str) -> str:
 def _names_workspace(stdout: str, ws: Path) -> bool:
     """status's `workspace: PATH` line, however the terminal's width wrapped or folded the path."""
     return f"workspace:{ws.resolve()}" in "".join(stdout.split())
-
-
-def _contest(src: Path, n: int = 2) -> Path:
-    rows = []
-    for i in range(n):
-        rel = f"photos/p{i}.jpg"
-        make_jpeg(src / rel, size=SIZE, exif={"make": "Canon", "model": "EOS"}, seed=i + 1)
-        rows.append({"contestant_id": f"C{i}", "name": f"N{i}", "grade": "8", "province": "Hebei", "file": rel,
-                     "title": "Moon", "description": "The moon.", "submitted_at": "2022-07-01"})
-    write_manifest(src, rows)
-    return src
 
 
 def _hashes(folder: Path) -> dict[str, str]:
@@ -173,7 +161,7 @@ def test_init_makes_the_workspace_where_it_is_told(tmp_path: Path, monkeypatch: 
 
 def test_validate_creates_in_the_current_folder_then_finds_it_from_below(tmp_path: Path,
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    src = _contest(tmp_path / "submissions")
+    src = _contest(tmp_path / "submissions", n=2)
     ws = tmp_path / "contest"
     ws.mkdir()
     monkeypatch.chdir(ws)
@@ -190,7 +178,7 @@ def test_validate_creates_in_the_current_folder_then_finds_it_from_below(tmp_pat
 
 
 def test_validate_from_inside_source_writes_nothing_there(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    src = _contest(tmp_path / "submissions")
+    src = _contest(tmp_path / "submissions", n=2)
     (src / "contest.toml").write_text("# a stray copy sent in with the photos\n", encoding="utf-8")
     before = _hashes(src)
     monkeypatch.chdir(src / "photos")

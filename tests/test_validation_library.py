@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import make_jpeg, write_manifest
+from conftest import make_jpeg
+from test_newcomer import _contest  # the small contest every workspace test makes
 
 from milsetctl.models import StageError
 from milsetctl.validation import Note, prepare_validation, run_validation
@@ -14,19 +15,8 @@ from milsetctl.workspace import NotAWorkspace, is_workspace, open_for_command
 SIZE = (900, 600)  # small photos: these tests are about the workspace, not the pictures
 
 
-def _contest(src: Path, n: int = 3) -> Path:
-    rows = []
-    for i in range(n):
-        rel = f"photos/p{i}.jpg"
-        make_jpeg(src / rel, size=SIZE, exif={"make": "Canon", "model": "EOS"}, seed=i + 1)
-        rows.append({"contestant_id": f"C{i}", "name": f"N{i}", "grade": "8", "province": "Hebei", "file": rel,
-                     "title": "Moon", "description": "The moon.", "submitted_at": "2022-07-01"})
-    write_manifest(src, rows)
-    return src
-
-
 def test_a_script_validates_a_folder_and_a_second_call_reuses_the_cache(tmp_path: Path) -> None:
-    src = _contest(tmp_path / "src")
+    src = _contest(tmp_path / "src", n=3)
     root = tmp_path / "contest" / "ws"
     heard: list[Note] = []
     ticks: list[tuple[int, int]] = []
