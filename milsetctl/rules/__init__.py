@@ -60,6 +60,9 @@ class Rule:
     version: int = 1
     uses: tuple[str, ...] = ()  # dotted settings keys the result depends on ("photo.min_width")
     expensive: bool = False  # needs the decoded pixels and real CPU (detectors)
+    # run by validate's second pass, after every other verdict is saved: a rule that costs most of validate's time
+    # (the text detector) must not hold back the coordinator's first look at 20,000 entries
+    second_pass: bool = False
 
     @property
     def why(self) -> str:
@@ -105,13 +108,15 @@ def rule(
     version: int = 1,
     uses: tuple[str, ...] = (),
     expensive: bool = False,
+    second_pass: bool = False,
 ) -> Callable[[Callable[..., Iterable[Any]]], Callable[..., Iterable[Any]]]:
     def register(func: Callable[..., Iterable[Any]]) -> Callable[..., Iterable[Any]]:
         if rule_id in REGISTRY and REGISTRY[rule_id].check is not func:
             raise ValueError(f"rule {rule_id!r} registered twice")
         if not (func.__doc__ or "").strip():
             raise ValueError(f"rule {rule_id!r} needs a docstring saying why it exists")
-        REGISTRY[rule_id] = Rule(rule_id, Severity(severity), Scope(scope), func, version, uses, expensive)
+        REGISTRY[rule_id] = Rule(rule_id, Severity(severity), Scope(scope), func, version, uses, expensive,
+                                 second_pass)
         return func
 
     return register

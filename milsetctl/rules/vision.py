@@ -115,6 +115,7 @@ TEXT_VERSION = 2  # bump when what the text rule finds changes (2: detection whe
     version=TEXT_VERSION,
     uses=("analysis.text_min_score", "analysis.text_min_chars", "analysis.text_photo_px", "analysis.text_band_px"),
     expensive=True,
+    second_pass=True,
 )
 def text_watermark(probe: Probe, settings: Settings) -> Iterator[tuple[str, dict[str, Any]]]:
     """Visible text or a watermark is detected; the message says what was read, where, and what it looks like.
