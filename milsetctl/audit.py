@@ -99,9 +99,10 @@ def entry_pattern(entry_id: str) -> re.Pattern[str]:
 
 
 # every action the tool records (`audit --kind` accepts these, and any other a ledger holds)
-KNOWN_ACTIONS = ("init", "validate", "entry-change", "replace-source", "decide", "anonymise", "jury-sheets", "score",
-                 "awards", "nominate", "certificates", "certificate-issue", "member-change", "fees-refund-batch",
-                 "export-anonymised", "purge", "audit-chain-start", "audit-seal-start", "audit-head-broken")
+KNOWN_ACTIONS = ("init", "validate", "validate-second-pass", "entry-change", "replace-source", "decide", "anonymise",
+                 "jury-sheets", "score", "awards", "nominate", "certificates", "certificate-issue", "member-change",
+                 "fees-refund-batch", "export-anonymised", "purge", "audit-chain-start", "audit-seal-start",
+                 "audit-head-broken")
 
 
 def unknown_kinds(ledger: Ledger, kinds: Sequence[str]) -> list[tuple[str, list[str]]]:

@@ -271,14 +271,18 @@ def validate(
     after_purge: Annotated[bool, typer.Option("--after-purge", help="Validate a workspace whose personal data was "
                                               "purged anyway: SOURCE is read again as NEW entries, names and all "
                                               "(the purged entries keep their IDs and results).")] = False,
+    first_pass: Annotated[bool, typer.Option("--first-pass", help="Stop after the first pass: every verdict but "
+                                             "the text check, which is the slow part (a later validate runs "
+                                             "it).")] = False,
 ) -> None:
     """Check every submission against the contest rules and say who is eligible, and why not.
 
     Reads SOURCE only (nothing is ever written there); results go to the workspace's ledger.
     Re-running is cheap: unchanged photos are not read again, and decisions stay.
     The same submissions at another path (a moved drive) continue the contest with the same entry IDs.
+    Two passes: every verdict but the text check is saved first; then the text check runs, resumably.
     """
-    from milsetctl.console import photo_progress, render_changes, render_validation
+    from milsetctl.console import render_changes, render_first_pass, render_validation, validation_progress
     from milsetctl.models import StageError
     from milsetctl.validation import ValidationInterrupted, check_source_folder, prepare_validation
 
@@ -301,8 +305,9 @@ def validate(
         _fail(str(exc), exc.code)
     with job:
         try:
-            with photo_progress(err) as progress:
-                result = job.run(jobs, progress)
+            with validation_progress(err) as (progress, second_progress):
+                result = job.run(jobs, progress, second_progress=second_progress, second_pass=not first_pass,
+                                 on_first_pass=lambda first, left: render_first_pass(err, first, left, first_pass))
         except ValidationInterrupted:
             err.print("[yellow]Interrupted.[/] Finished photos are saved; run the same command again to resume.")
             raise typer.Exit(130) from None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -193,6 +193,52 @@ def photo_progress(console: Console, label: str = "Checking photos") -> Iterator
 
     with progress:
         yield update
+
+
+@contextmanager
+def validation_progress(console: Console) -> Iterator[tuple[Callable[[int, int, str], None],
+                                                            Callable[[int, int, str], None]]]:
+    """validate's two progress bars, one per pass: yields (first, second) callbacks(done, total, current); the
+    second bar appears when the second pass starts."""
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        RateColumn(),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    )
+    first = progress.add_task("Checking photos", total=None)
+    second: list[Any] = []
+
+    def update_first(done: int, total: int, current: str) -> None:
+        progress.update(first, completed=done, total=total)
+
+    def update_second(done: int, total: int, current: str) -> None:
+        if not second:
+            second.append(progress.add_task("Text check (second pass)", total=total))
+        progress.update(second[0], completed=done, total=total)
+
+    with progress:
+        yield update_first, update_second
+
+
+def render_first_pass(console: Console, result: ValidationResult, left: int, stop: bool = False) -> None:
+    """The line validate prints when every verdict but the second pass's is saved (`stop`: --first-pass)."""
+    summary = result.summary()
+    if not left:
+        return
+    photos = f"{left} photo{'s' if left != 1 else ''}"
+    then = (f"The text check of {photos} is left for later: `milsetctl validate` runs it (anonymise and awards wait "
+            "for it)." if stop else f"Text check of {photos} next; Ctrl-C keeps what is done, and `milsetctl "
+            "validate` resumes.")
+    console.print(f"Every verdict but the text check is saved: {summary['eligible']} eligible, {summary['review']} "
+                  f"to review, {summary['rejected']} rejected (`milsetctl status` shows them from another terminal). "
+                  f"{then}", soft_wrap=True)
 
 
 def _reasons_table(reasons: list[tuple[str, str, int]]) -> FitTable:

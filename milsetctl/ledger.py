@@ -492,6 +492,40 @@ class Ledger:
                 found.setdefault(sha, {})[rule_id] = [_finding(f) for f in json.loads(blob)]
         return found
 
+    def set_second_pass(self, keys: dict[str, str]) -> None:
+        """Remember which rules validate's second pass runs, with the cache key of their current settings."""
+        value = json.dumps(keys, sort_keys=True)
+        if self.meta_value("second_pass") != value:
+            self.set_meta("second_pass", value)
+
+    def pending_checks(self) -> dict[str, list[str]]:
+        """Second-pass rule -> entry IDs whose check has not run yet: entries present, with a photo and not rejected,
+        whose photo has no finding of that rule under the current settings. Empty once the second pass is done."""
+        keys = json.loads(self.meta_value("second_pass") or "{}")
+        out: dict[str, list[str]] = {}
+        for rule_id, key in sorted(keys.items()):
+            rows = self.db.execute(
+                "SELECT entry_id FROM entries e WHERE present=1 AND sha256 IS NOT NULL AND status != 'rejected' "
+                "AND NOT EXISTS (SELECT 1 FROM rule_results r WHERE r.sha256=e.sha256 AND r.rule=? "
+                "AND r.cache_key=?) ORDER BY entry_id", (rule_id, key)).fetchall()
+            if rows:
+                out[rule_id] = [r[0] for r in rows]
+        return out
+
+    def second_pass_progress(self) -> tuple[int, int]:
+        """(photos checked, photos to check) by validate's second pass, over the entries it runs for."""
+        keys = json.loads(self.meta_value("second_pass") or "{}")
+        total = self.db.execute("SELECT count(DISTINCT sha256) FROM entries WHERE present=1 AND sha256 IS NOT NULL "
+                                "AND status != 'rejected'").fetchone()[0]
+        if not keys:
+            return total, total
+        missing = " OR ".join(["NOT EXISTS (SELECT 1 FROM rule_results r WHERE r.sha256=e.sha256 AND r.rule=? "
+                               "AND r.cache_key=?)"] * len(keys))
+        left = self.db.execute(
+            "SELECT count(DISTINCT sha256) FROM entries e WHERE present=1 AND sha256 IS NOT NULL AND status != "
+            f"'rejected' AND ({missing})", [v for item in sorted(keys.items()) for v in item]).fetchone()[0]
+        return total - left, total
+
     # --- photo analysis cache
     def store_info(self, info: PhotoInfo, probe_version: int) -> None:
         self.db.execute(

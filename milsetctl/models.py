@@ -133,6 +133,8 @@ class ValidationResult:
     # Terminal only: SPEC fixes validate's JSON, so as_json leaves both out.
     changes: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
     remake: list[str] = field(default_factory=list)
+    # photos whose second-pass check (the text rule) had not run when this result was saved (0 once it has)
+    second_pass_pending: int = 0
 
     def summary(self) -> dict[str, int]:
         counts = {"entries": len(self.entries), "eligible": 0, "review": 0, "rejected": 0}

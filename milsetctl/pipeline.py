@@ -50,6 +50,9 @@ class PhotoJob:
     settings_raw: dict[str, Any]
     thumbs: str
     rule_modules: list[str] = field(default_factory=list)  # what the worker imports to know these rules
+    # second-pass rules: not run now, but settled as "nothing found" when the file cannot be decoded (so the second
+    # pass does not open it again)
+    later: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -83,6 +86,8 @@ def analyse_photo(job: PhotoJob) -> PhotoOutcome:
         findings = {rule_id: [] for rule_id in job.rule_ids}
         findings["unreadable"] = [Finding("unreadable", Severity.REVIEW, f"could not be checked: {why}")]
         return PhotoOutcome(job.rel, info, findings, list(job.rule_ids), transient=True)
+    if not probe.readable:
+        findings.update({rule_id: [] for rule_id in job.later})
     for rule_id in job.rule_ids:
         rule_ = registry[rule_id]
         if rule_.expensive and not probe.readable:
@@ -230,6 +235,9 @@ def entry_status(findings: list[Finding], decision: dict[str, str] | None) -> St
     return Status.ELIGIBLE
 
 
+OnFirstPass = Callable[[ValidationResult, int], None]
+
+
 def validate(
     ws: Workspace,
     source: Path | None = None,
@@ -237,11 +245,24 @@ def validate(
     jobs: int | None = None,
     progress: Progress | None = None,
     submissions: Submissions | None = None,
+    *,
+    second_progress: Progress | None = None,
+    on_first_pass: OnFirstPass | None = None,
+    second_pass: bool = True,
 ) -> ValidationResult:
     """Validate a submissions folder into the workspace's ledger and return the result.
 
+    Two passes, each resumable (issue 18, "verdicts early"): the first runs every rule but the second-pass ones
+    (`Rule.second_pass`: the text detector, most of the CPU) and saves every entry's verdict; `on_first_pass(result,
+    photos left for the second pass)` hears of it. The second pass then runs those rules on the photos of entries
+    not already rejected, saving each photo's findings as it goes, and saves the verdicts again. Until it has run
+    for an entry, `ledger.pending_checks()` names the entry (status, anonymise and awards read that).
+    `second_pass=False` stops after the first pass (a later call resumes).
+
     `submissions`: the folder as `read_submissions` already read it (validation.prepare_validation reads it first,
-    so that a broken manifest stops before any workspace or progress bar exists); read here when None."""
+    so that a broken manifest stops before any workspace or progress bar exists); read here when None.
+    `progress(done, total, file)` / `second_progress(...)`: each pass's progress.
+    Raises ManifestError, WorkspaceError."""
     started = time.perf_counter()
     settings = ws.settings
     ledger = ws.ledger
@@ -254,13 +275,15 @@ def validate(
     subs = submissions if submissions is not None else read_submissions(source, settings, manifest,
                                                                         exclude=ws.root)
     ledger.assign_ids(subs.entries)
-    registry = load_rules()
     if held_by_this_process(ws.root):  # thumbnails half-written by a killed run (a live run's look the same)
         remove_stale_temps(ws.thumbs, ("*.tmp",))
 
     photo_rules = [r for r in rules_in_scope(Scope.PHOTO) if effective_severity(r, settings) is not None]
+    first_rules = [r for r in photo_rules if not r.second_pass]
+    later_rules = [r for r in photo_rules if r.second_pass]
     keys = {r.id: cache_key(r, settings) for r in photo_rules}
     modules = sorted({r.check.__module__ for r in photo_rules})
+    ledger.set_second_pass({r.id: keys[r.id] for r in later_rules})
 
     # which photos need work: the stat cache tells an unchanged file without reading it
     wanted = sorted({e.file for e in subs.entries if e.file and e.file in subs.files})
@@ -282,29 +305,64 @@ def validate(
         sha = known[2] if known and known[:2] == (st.st_size, st.st_mtime_ns) else None
         info_json = known_infos.get(sha) if sha else None
         cached = known_findings.get(sha, {}) if sha else {}
-        if info_json is not None and all(r.id in cached for r in photo_rules):
+        if info_json is not None and all(r.id in cached for r in first_rules):
             infos[rel] = PhotoInfo(**json.loads(info_json))
             photo_findings[rel] = cached
             continue
-        todo.append(PhotoJob(rel, str(path), [r.id for r in photo_rules], settings.raw, str(ws.thumbs), modules))
+        todo.append(PhotoJob(rel, str(path), [r.id for r in first_rules], settings.raw, str(ws.thumbs), modules,
+                             [r.id for r in later_rules]))
 
-    total = len(wanted)
-    done = total - len(todo)
+    workers = default_jobs(settings, jobs)
+    _run_pass(ws, todo, workers, len(wanted), progress, stats, subs, keys, infos, photo_findings)
+    result = _settle(ws, subs, source, infos, photo_findings, photo_rules, started, len(todo), len(wanted))
+
+    # the second pass: the photos of entries not rejected whose second-pass findings are not known yet
+    later: list[PhotoJob] = []
+    if later_rules:
+        seen: set[str] = set()
+        for r in result.entries:
+            file = r.entry.file
+            if r.status == Status.REJECTED or file is None or file in seen or file not in infos or file not in stats:
+                continue
+            seen.add(file)
+            missing = [rule_.id for rule_ in later_rules if rule_.id not in photo_findings.get(file, {})]
+            if missing:
+                later.append(PhotoJob(file, str(subs.files[file]), missing, settings.raw, str(ws.thumbs), modules))
+    result.second_pass_pending = len(later)
+    if on_first_pass is not None:
+        on_first_pass(result, len(later))
+    if not later or not second_pass:
+        return result
+    _run_pass(ws, later, workers, len(later), second_progress, stats, subs, keys, infos, photo_findings, done=0)
+    first = result
+    result = _settle(ws, subs, source, infos, photo_findings, photo_rules, started, len(todo), len(wanted),
+                     second_pass=len(later))
+    for entry_id, fields in first.changes.items():  # what the first save changed is this run's change too
+        result.changes[entry_id] = {**fields, **result.changes.get(entry_id, {})}
+    return result
+
+
+def _run_pass(ws: Workspace, todo: list[PhotoJob], workers: int, total: int, progress: Progress | None,
+              stats: dict[str, os.stat_result], subs: Submissions, keys: dict[str, str], infos: dict[str, PhotoInfo],
+              photo_findings: dict[str, dict[str, list[Finding]]], done: int | None = None) -> None:
+    """Run one pass's photo jobs, keeping each photo's findings in the ledger as it arrives (committed every
+    second: a killed run loses at most a second's work) and in `infos`/`photo_findings`."""
+    ledger = ws.ledger
+    done = total - len(todo) if done is None else done
     if progress:
         progress(done, total, "")
-    workers = default_jobs(settings, jobs)
     last_commit = time.monotonic()
     try:
         for outcome in _run_jobs(todo, workers):
             rel = outcome.rel
             infos[rel] = outcome.info
-            photo_findings[rel] = outcome.findings
+            photo_findings.setdefault(rel, {}).update(outcome.findings)
             if outcome.info.sha256 and not outcome.transient:
                 st = stats[rel]
                 ledger.remember_file(str(subs.files[rel]), st.st_size, st.st_mtime_ns, outcome.info.sha256)
                 ledger.store_info(outcome.info, PROBE_VERSION)
                 for rule_id, found in outcome.findings.items():
-                    if rule_id not in outcome.failed_rules:
+                    if rule_id not in outcome.failed_rules and rule_id in keys:
                         ledger.store_findings(outcome.info.sha256, rule_id, keys[rule_id], found)
             done += 1
             if progress:
@@ -315,6 +373,15 @@ def validate(
     finally:
         ledger.commit()
 
+
+def _settle(ws: Workspace, subs: Submissions, source: Path, infos: dict[str, PhotoInfo],
+            photo_findings: dict[str, dict[str, list[Finding]]], photo_rules: list[Any], started: float,
+            analysed: int, wanted: int, second_pass: int | None = None) -> ValidationResult:
+    """Every entry's verdict from the photo findings known so far, the entry and contest rules, and the decisions;
+    saved in the ledger with the run's audit record, in one transaction (a killed run leaves both or neither)."""
+    settings = ws.settings
+    ledger = ws.ledger
+    registry = load_rules()
     # per-entry and contest rules: cheap, always run
     # every finding, ingest's own too, goes through the contest's [rules] severities ("off" removes it)
     per_entry: dict[str, list[Finding]] = {e.key: apply_severity(e.ingest_findings, settings) for e in subs.entries}
@@ -356,14 +423,16 @@ def validate(
         workspace=str(ws.root),
         entries=results,
         elapsed_s=time.perf_counter() - started,
-        photos_analysed=len(todo),
-        photos_cached=len(wanted) - len(todo),
+        photos_analysed=analysed,
+        photos_cached=wanted - analysed,
     )
-    # the results and the run's audit record in one transaction: a killed run leaves both or neither
+    detail: dict[str, Any] = {"source": str(source), **result.summary(), "analysed": analysed,
+                              "cached": result.photos_cached, "seconds": round(result.elapsed_s, 2)}
+    if second_pass is not None:  # one "validate" record per run, and this one for its second pass
+        detail["photos"] = second_pass
     result.changes = ledger.save_results(
         [_ledger_row(r) for r in results], {r.entry.entry_id: r.findings for r in results},
-        audit=("validate", {"source": str(source), **result.summary(), "analysed": len(todo),
-                            "cached": result.photos_cached, "seconds": round(result.elapsed_s, 2)}))
+        audit=("validate" if second_pass is None else "validate-second-pass", detail))
     from milsetctl.stages import check, remake_lines
 
     result.remake = remake_lines(ws, check(ws))

@@ -200,13 +200,14 @@ STAGES: dict[str, Stage] = {s.name: s for s in (
     Stage("decisions", "decisions on the entries waiting for review", (), "milsetctl decide ENTRY accept|reject "
           "--reason TEXT", ("validate",)),
     Stage("anonymise", "the blind jury package", ("eligible-photos", "blind-words"), "milsetctl anonymise",
-          ("validate",), made=_has("SELECT 1 FROM anon_ids LIMIT 1")),
+          ("validate",), ("validate",), made=_has("SELECT 1 FROM anon_ids LIMIT 1")),
     Stage("jury-sheets", "one score sheet per juror", ("package", "blind-words", "jurors"),
           "milsetctl jury sheets --jurors {jurors_file}", ("anonymise",), ("anonymise",),
           made=_has("SELECT 1 FROM jurors LIMIT 1")),
     Stage("score", "the combined ranking", ("eligible", "package", "sheets", "jury-settings"),
           "milsetctl score {sheets}", ("anonymise",), made=_has("SELECT 1 FROM ranking LIMIT 1")),
-    Stage("awards", "the awards", ("ranking", "award-settings"), "milsetctl awards", ("score",), ("score",),
+    Stage("awards", "the awards", ("ranking", "award-settings"), "milsetctl awards", ("score", "validate"),
+          ("score", "validate"),
           made=_has("SELECT 1 FROM awards LIMIT 1")),
     Stage("award-list", "the award list export", ("awards", "ranking", "juror-scores", "words"),
           "milsetctl awards --export {export}",
@@ -379,6 +380,15 @@ def check(ws: Any, only: Iterable[str] | None = None) -> list[StageState]:
         if stage.name == "validate":
             st.state = "done" if validated else "not-yet"
             st.next = None if validated else "milsetctl validate SOURCE"
+            pending = ws.ledger.pending_checks() if validated else {}
+            if pending:  # the second pass (the text check) stopped or has not run: every other verdict is in
+                checked, total = ws.ledger.second_pass_progress()
+                waiting_ids = sorted({e for ids in pending.values() for e in ids})
+                shown = ", ".join(waiting_ids[:6]) + (f" and {len(waiting_ids) - 6} more" if len(waiting_ids) > 6
+                                                      else "")
+                st.state, st.next = "stale", "milsetctl validate"
+                st.why = [f"the second pass ({', '.join(pending)}) has checked {checked} of {total} photos; not yet: "
+                          f"{shown}"]
             states[stage.name] = st
             continue
         if stage.name == "decisions":

@@ -20,7 +20,7 @@ from milsetctl.fsutil import writes_into
 from milsetctl.ingest import ManifestError, Submissions, find_manifest, read_submissions
 from milsetctl.locking import DEFAULT_WAIT_S
 from milsetctl.models import StageError, ValidationResult
-from milsetctl.pipeline import Progress
+from milsetctl.pipeline import OnFirstPass, Progress
 from milsetctl.pipeline import validate as run_pipeline
 from milsetctl.privacy import purged_at
 from milsetctl.settings import SETTINGS_FILE, SettingsError
@@ -75,11 +75,17 @@ class PreparedValidation:
     manifest: Path | None  # the manifest named now or remembered (None: SOURCE's own)
     submissions: Submissions
 
-    def run(self, jobs: int | None = None, progress: Progress | None = None) -> ValidationResult:
-        """Check the photos into the ledger (unchanged ones come from the cache). Raises StageError (code 1) when the
-        submissions become unusable meanwhile, ValidationInterrupted (code 130) on Ctrl-C."""
+    def run(self, jobs: int | None = None, progress: Progress | None = None, *,
+            second_progress: Progress | None = None, on_first_pass: OnFirstPass | None = None,
+            second_pass: bool = True) -> ValidationResult:
+        """Check the photos into the ledger (unchanged ones come from the cache), in two passes (see
+        milsetctl.pipeline.validate: `on_first_pass` hears when every verdict but the second pass's is saved;
+        `second_pass=False` stops there). Raises StageError (code 1) when the submissions become unusable meanwhile,
+        ValidationInterrupted (code 130) on Ctrl-C."""
         try:
-            return run_pipeline(self.ws, self.folder, self.manifest, jobs, progress, submissions=self.submissions)
+            return run_pipeline(self.ws, self.folder, self.manifest, jobs, progress, submissions=self.submissions,
+                                second_progress=second_progress, on_first_pass=on_first_pass,
+                                second_pass=second_pass)
         except (ManifestError, WorkspaceError) as exc:
             raise StageError(str(exc), 1) from None
         except KeyboardInterrupt:
@@ -276,6 +282,8 @@ def run_validation(
     on_wait: Callable[[str], None] | None = None,
     on_note: OnNote | None = None,
     progress: Progress | None = None,
+    second_progress: Progress | None = None,
+    second_pass: bool = True,
 ) -> ValidationRun:
     """`milsetctl validate` for a script or a test: prepare_validation, check the photos, close the workspace.
 
@@ -290,5 +298,5 @@ def run_validation(
 
     with prepare_validation(root, source, manifest, report=report, replace_source=replace_source,
                             after_purge=after_purge, lock_wait=lock_wait, on_wait=on_wait, on_note=keep) as job:
-        result = job.run(jobs, progress)
+        result = job.run(jobs, progress, second_progress=second_progress, second_pass=second_pass)
         return ValidationRun(result, job.ws.root, job.ws.created, notes)

@@ -1,0 +1,140 @@
+"""validate's two passes (issue 18, "verdicts early"): every verdict but the text check is saved first; the text
+check runs second, only for entries not already rejected, resumably; `status` says how far it is, and `anonymise`
+and `awards` name the entries it has not reached.
+
+The photos are drawn here; the OCR models are real.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import make_jpeg, write_manifest
+from PIL import ImageDraw
+from typer.testing import CliRunner
+
+from milsetctl import pipeline
+from milsetctl.cli import app
+from milsetctl.validation import run_validation
+from milsetctl.workspace import open_workspace
+from tests.test_rules_vision import font, landscape
+
+pytest.importorskip("rapidocr")
+
+runner = CliRunner()
+
+
+def _contest(src: Path) -> Path:
+    """Four entries: a photo with a copyright line (E0001), two clean ones, and a clean one whose grade rejects it."""
+    marked = landscape((2100, 1400), seed=3)
+    ImageDraw.Draw(marked).text((60, 1310), "© Zhang Wei 2022 www.zhangwei-photo.cn", font=font(44),
+                                fill=(255, 255, 255))
+    (src / "photos").mkdir(parents=True)
+    marked.save(src / "photos" / "a.jpg", quality=92)
+    rows = [{"contestant_id": "C1", "name": "Zhang Wei", "grade": "8", "province": "Hebei", "file": "photos/a.jpg",
+             "title": "Hills", "description": "Hills at dusk.", "submitted_at": "2022-07-01"}]
+    for i, grade in ((2, "9"), (3, "10"), (4, "5")):
+        make_jpeg(src / "photos" / f"p{i}.jpg", size=(2100, 1400), exif={"make": "Canon", "model": "EOS"}, seed=i)
+        rows.append({"contestant_id": f"C{i}", "name": f"N{i}", "grade": grade, "province": "Hebei",
+                     "file": f"photos/p{i}.jpg", "title": "Moon", "description": "The moon.",
+                     "submitted_at": "2022-07-01"})
+    write_manifest(src, rows)
+    return src
+
+
+def _text_rows(ws_root: Path) -> int:
+    ws = open_workspace(ws_root, read_only=True)
+    try:
+        return ws.ledger.db.execute("SELECT count(*) FROM rule_results WHERE rule='text-watermark'").fetchone()[0]
+    finally:
+        ws.close()
+
+
+def _status(ws: Path) -> dict[str, dict[str, Any]]:
+    result = runner.invoke(app, ["status", "-w", str(ws), "--json"])
+    assert result.exit_code == 0, result.output
+    return {s["stage"]: s for s in json.loads(result.stdout)["stages"]}
+
+
+def test_first_pass_saves_every_other_verdict_and_the_text_check_follows(tmp_path: Path) -> None:
+    src, ws = _contest(tmp_path / "src"), tmp_path / "ws"
+    first = runner.invoke(app, ["validate", str(src), "-w", str(ws), "--jobs", "1", "--first-pass", "--json"])
+    assert first.exit_code == 0, first.output
+    doc = {e["entry_id"]: e for e in json.loads(first.stdout)["entries"]}
+    assert not any(f["rule"] == "text-watermark" for e in doc.values() for f in e["findings"])
+    assert doc["E0004"]["status"] == "rejected"  # grade 5: rejected in the first pass
+    assert "Every verdict but the text check is saved" in first.stderr and "left for later" in first.stderr
+    assert _text_rows(ws) == 0
+
+    stages = _status(ws)
+    assert stages["validate"]["state"] == "stale" and stages["validate"]["next"] == "milsetctl validate"
+    why = stages["validate"]["why"]
+    assert "checked 0 of 3 photos" in why and "E0001" in why and "E0004" not in why
+
+    refused = runner.invoke(app, ["anonymise", "-w", str(ws)])
+    assert refused.exit_code == 1
+    assert "E0001" in refused.output and "milsetctl validate" in refused.output
+
+    second = runner.invoke(app, ["validate", "-w", str(ws), "--jobs", "1", "--json"])
+    assert second.exit_code == 0, second.output
+    doc = {e["entry_id"]: e for e in json.loads(second.stdout)["entries"]}
+    marks = [f for f in doc["E0001"]["findings"] if f["rule"] == "text-watermark"]
+    assert marks and doc["E0001"]["status"] == "review"
+    assert "Text check (second pass)" in second.stderr
+    assert _text_rows(ws) == 3  # the rejected entry's photo was never text-checked
+    assert _status(ws)["validate"]["state"] == "done"
+    ws_ = open_workspace(ws, read_only=True)
+    try:
+        actions = [r["action"] for r in ws_.ledger.audit_trail()]
+        assert ws_.ledger.pending_checks() == {}
+    finally:
+        ws_.close()
+    # one "validate" record per run, and one for the second pass that ran
+    assert actions.count("validate") == 2 and actions.count("validate-second-pass") == 1
+
+
+def test_an_interrupted_second_pass_resumes_with_the_photos_left(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    src, ws = _contest(tmp_path / "src"), tmp_path / "ws"
+    real = pipeline._run_jobs
+    passes: list[list[str]] = []
+
+    def stop_after_one(jobs: list[pipeline.PhotoJob], workers: int) -> Iterator[pipeline.PhotoOutcome]:
+        passes.append([j.rel for j in jobs])
+        for n, outcome in enumerate(real(jobs, workers)):
+            yield outcome
+            if len(passes) == 2 and n == 0:  # the second pass, after its first photo
+                raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline, "_run_jobs", stop_after_one)
+    with pytest.raises(Exception) as stopped:
+        run_validation(ws, src, jobs=1)
+    assert getattr(stopped.value, "code", None) == 130
+    assert len(passes[0]) == 4 and len(passes[1]) == 3  # the first pass read all four, the second three
+    assert _text_rows(ws) == 1
+    assert "checked 1 of 3 photos" in _status(ws)["validate"]["why"]
+
+    passes.clear()
+    monkeypatch.setattr(pipeline, "_run_jobs", lambda jobs, workers: (passes.append([j.rel for j in jobs]),
+                                                                     *real(jobs, workers))[1:])
+    run = run_validation(ws, jobs=1)
+    assert passes[0] == [] and len(passes[1]) == 2  # nothing read again in the first pass; two photos left
+    assert run.result.second_pass_pending == 0 and _text_rows(ws) == 3
+    assert _status(ws)["validate"]["state"] == "done"
+
+
+def test_the_first_pass_never_loads_the_text_models(tmp_path: Path) -> None:
+    """A worker of the first pass imports no OCR runtime: memory goes to the text pass's workers only."""
+    src, ws = _contest(tmp_path / "src"), tmp_path / "ws"
+    code = ("import sys; from pathlib import Path; from milsetctl.validation import run_validation; "
+            f"run_validation(Path({str(ws)!r}), Path({str(src)!r}), jobs=1, second_pass=False); "
+            "print(sorted(m for m in ('rapidocr', 'onnxruntime') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout + out.stderr
+    assert _text_rows(ws) == 0
