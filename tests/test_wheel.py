@@ -60,7 +60,7 @@ def test_wheel_installs_and_writes_the_html_report(tmp_path: Path) -> None:
     dist = tmp_path / "dist"
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input", "-q"]
     build = subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-w", str(dist),
-                            str(project)], capture_output=True, text=True, timeout=120)
+                            str(project)], capture_output=True, text=True, timeout=600)
     assert build.returncode == 0, build.stderr
     log = (build.stdout + build.stderr).lower()
     assert "deprecat" not in log and "warning" not in log, log  # SPDX license string; every data folder listed
@@ -83,7 +83,7 @@ def test_wheel_installs_and_writes_the_html_report(tmp_path: Path) -> None:
     # its own .pth files (the editable install's finder among them) are not run from there
     (fresh_site / "deps-from-project.pth").write_text(sysconfig.get_path("purelib") + "\n", encoding="utf-8")
     install = subprocess.run([*pip, "--python", str(python), "install", "--no-deps", "--no-index", str(wheels[0])],
-                             capture_output=True, text=True, timeout=120)
+                             capture_output=True, text=True, timeout=600)
     assert install.returncode == 0, install.stderr
 
     outside = tmp_path / "elsewhere"
@@ -94,7 +94,7 @@ def test_wheel_installs_and_writes_the_html_report(tmp_path: Path) -> None:
                            capture_output=True, text=True, env=env, check=True).stdout.strip()
     assert Path(where).resolve().is_relative_to(fresh_site.resolve()), where
     run = subprocess.run([str(python), "-m", "milsetctl", "validate", str(src), "-w", "ws", "--report", "x.html",
-                          "--jobs", "1"], cwd=outside, capture_output=True, text=True, env=env, timeout=180)
+                          "--jobs", "1"], cwd=outside, capture_output=True, text=True, env=env, timeout=600)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "Traceback" not in run.stderr
     report = (outside / "x.html").read_text(encoding="utf-8")
