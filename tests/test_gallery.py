@@ -321,3 +321,111 @@ def test_gallery_names_are_its_own_not_the_jury_ids(tmp_path: Path) -> None:
             assert anon not in path.name and anon.lower() not in path.name.lower()
             assert anon not in text, (path.name, anon)
     assert not (root / f"{ANON[0]}.html").exists() and not (root / "images" / f"{ANON[0]}.jpg").exists()
+
+
+def _sharp_photo(size: tuple[int, int]) -> Image.Image:
+    """Smooth gradients crossed by thin lines, rings and an 8 px checkerboard: edges where a cheap resize shows
+    (jaggies, lost lines), on a background a JPEG keeps well."""
+    from PIL import ImageDraw
+
+    w, h = size
+    ramp = Image.linear_gradient("L").resize(size)
+    im = Image.merge("RGB", (ramp, ramp.transpose(Image.Transpose.ROTATE_180), Image.new("L", size, 120)))
+    draw = ImageDraw.Draw(im)
+    for x in range(0, w, 37):
+        draw.line([(x, 0), (x + h // 3, h)], fill=((x * 7) % 256, 40, 200), width=1 + x % 3)
+    for r in range(40, min(w, h) // 2, 55):
+        draw.ellipse([w // 2 - r, h // 2 - r, w // 2 + r, h // 2 + r], outline=(250, 250, 30), width=2)
+    for x in range(0, w // 4, 8):
+        for y in range(0, h // 4, 8):
+            if (x // 8 + y // 8) % 2:
+                draw.rectangle([x, y, x + 7, y + 7], fill=(0, 0, 0))
+    return im
+
+
+def _mad(a: Image.Image, b: Image.Image) -> float:
+    """Mean absolute difference per channel, 0-255."""
+    return sum(ImageStat.Stat(ImageChops.difference(a.convert("RGB"), b.convert("RGB"))).mean) / 3
+
+
+def test_images_decoded_at_draft_scale_match_a_lanczos_reference(tmp_path: Path) -> None:
+    """Issue 18: a 12 MP camera JPEG is decoded at 1/2 scale and shrunk with a box reduction and one BICUBIC pass,
+    not LANCZOS from the full frame. What a visitor sees must not suffer: each image is the size a LANCZOS
+    resize of the full, upright decode has, and differs from that reference by no more (+0.5 of 255) than the
+    reference itself loses to the gallery's JPEG quality. (A plain box resize fails this: +1.0.)"""
+    import io
+
+    from milsetctl.gallery.images import QUALITY
+
+    with jury_workspace(tmp_path, stage="global") as ws:
+        photo = Path(ws.settings.source) / ws.ledger.entry("E0001")["file"]
+        exif = Image.Exif()
+        exif[0x0112] = 6  # stored 4000x3000, shown upright as 3000x4000
+        _sharp_photo((4000, 3000)).save(photo, "JPEG", quality=92, exif=exif.tobytes())
+        global_awards(ws, count=1)
+        key = build_gallery(ws).photos[0].key
+        images = Path(ws.root) / "gallery" / "images"
+    with Image.open(photo) as im:
+        full = ImageOps.exif_transpose(im).convert("RGB")
+    for px, name in ((WEB_PX, f"{key}.jpg"), (THUMB_PX, f"{key}-{THUMB_PX}.jpg")):
+        reference = full.copy()
+        reference.thumbnail((px, px), Image.Resampling.LANCZOS, reducing_gap=None)
+        buf = io.BytesIO()
+        reference.save(buf, "JPEG", quality=QUALITY)
+        with Image.open(buf) as encoded:
+            jpeg_loss = _mad(encoded, reference)
+        with Image.open(images / name) as got:
+            assert got.size == reference.size == (px * 3 // 4, px)
+            assert _mad(got, reference) <= jpeg_loss + 0.5, (name, _mad(got, reference), jpeg_loss)
+
+
+def test_worker_processes_make_the_same_gallery_with_progress(tmp_path: Path) -> None:
+    """The images are made by a pool of processes on a large gallery: two workers write byte for byte what one
+    process writes, report each photo to the progress callback, and a photo that cannot be decoded is left out
+    with a warning from either."""
+    sites = {}
+    for workers in (1, 2):
+        calls: list[tuple[int, int]] = []
+        with jury_workspace(tmp_path / f"w{workers}", stage="global") as ws:
+            (Path(ws.settings.source) / ws.ledger.entry("E0005")["file"]).write_bytes(b"\xff\xd8\xff\xe0 broken")
+            global_awards(ws)
+            gallery = build_gallery(ws, progress=lambda done, total, seen=calls: seen.append((done, total)),
+                                    workers=workers)
+            root = Path(ws.root) / "gallery" / "images"
+        assert calls == [(i, 8) for i in range(9)]
+        assert [p.entry_id for p in gallery.photos] == ["E0001", "E0002", "E0003", "E0004", "E0006", "E0007",
+                                                        "E0008"]
+        assert len(gallery.warnings) == 1 and gallery.warnings[0].startswith("E0005: ")
+        assert "cannot decode the photo" in gallery.warnings[0] and gallery.made == 14
+        sites[workers] = [(root / p.image.split("/")[1]).read_bytes() + (root / p.thumb.split("/")[1]).read_bytes()
+                          for p in gallery.photos]
+    assert sites[1] == sites[2]
+
+
+def test_photo_the_stat_cache_vouches_for_is_not_read_again(tmp_path: Path) -> None:
+    """7,000 originals are ~30 GB: a re-run takes a photo's cached images without reading it when validate's stat
+    cache vouches for the file (same size and modification time as when it was hashed). A file changed since
+    (another modification time) is read again."""
+    import hashlib
+    import os
+
+    with jury_workspace(tmp_path, stage="global") as ws:
+        global_awards(ws, count=2)
+        photos = [Path(ws.settings.source) / ws.ledger.entry(e)["file"] for e in ("E0001", "E0002")]
+        for path in photos:
+            st = path.stat()
+            ws.ledger.remember_file(str(path), st.st_size, st.st_mtime_ns,
+                                    hashlib.sha256(path.read_bytes()).hexdigest())
+        ws.ledger.db.commit()
+        first = build_gallery(ws)
+        for path in photos:  # same size, garbage inside; E0001 keeps its modification time, E0002 does not
+            st = path.stat()
+            path.write_bytes(b"\x00" * st.st_size)
+            if path == photos[0]:
+                os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+        second = build_gallery(ws, tmp_path / "again")
+    assert first.made == 4
+    assert [p.entry_id for p in second.photos] == ["E0001"] and second.reused == 2 and second.made == 0
+    assert second.warnings and second.warnings[0].startswith("E0002: ") and "cannot decode" in second.warnings[0]
+    assert (tmp_path / "again" / second.photos[0].image).read_bytes() == \
+        (Path(first.out) / first.photos[0].image).read_bytes()

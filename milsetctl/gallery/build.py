@@ -13,12 +13,22 @@ from __future__ import annotations
 import json
 import secrets
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from milsetctl.gallery.images import THUMB_PX, WEB_PX, ImageError, web_images, write_atomic
+from milsetctl.gallery.images import (
+    THUMB_PX,
+    WEB_PX,
+    ImageError,
+    ImageJob,
+    cache_paths,
+    default_workers,
+    make_all,
+    write_atomic,
+)
 from milsetctl.jury.conflicts import country_name
 from milsetctl.models import StageError
 from milsetctl.resources import templates_dir
@@ -156,12 +166,30 @@ def _source(ws: Any, rel: str) -> Path:
         raise ImageError(str(exc)) from None
 
 
-def build_gallery(ws: Any, out: Path | None = None) -> Gallery:
+def _vouched(path: Path, known: dict[str, tuple[int, int, str]]) -> str:
+    """The photo's content hash when validate's stat cache vouches for it (same size and modification time as
+    when validate read it), else "": a photo whose images are cached is then not read again (7,000 originals are
+    ~30 GB)."""
+    record = known.get(str(path))
+    if record is None:
+        return ""
+    try:
+        st = path.stat()
+    except OSError:
+        return ""
+    return record[2] if (st.st_size, st.st_mtime_ns) == (record[0], record[1]) else ""
+
+
+def build_gallery(ws: Any, out: Path | None = None, progress: Callable[[int, int], None] | None = None,
+                  workers: int | None = None) -> Gallery:
     """Write the gallery into `out` (default `<workspace>/gallery/`) and return what it holds.
 
     Raises GalleryError (code 1) when there are no awards or none for the gallery, (code 2) when `out` is inside
     the submissions folder. A photo that cannot be read is left out with a warning; the rest is built. Pages and
-    images of entries no longer in the gallery are removed (the folder is the tool's own)."""
+    images of entries no longer in the gallery are removed (the folder is the tool's own).
+    `progress(done, total)`: before the first photo and after each one. `workers`: processes that make the images
+    (default: one per core, fewer for a small gallery; 1 makes them in this process). Interrupted, the images made
+    so far stay cached and a re-run reuses them."""
     from milsetctl import stages
     from milsetctl.models import StageError
 
@@ -175,8 +203,10 @@ def build_gallery(ws: Any, out: Path | None = None) -> Gallery:
     stage, rows = select(ws)
     gallery = Gallery(out=out, stage=stage)
     cache = Path(ws.root) / "cache" / "gallery"
-    items: list[dict[str, Any]] = []
     public = gallery_ids(ws.ledger, [str(row["entry_id"]) for row in rows])
+    known = ws.ledger.all_file_shas()
+    chosen: list[tuple[Any, Any, GalleryPhoto]] = []
+    jobs: list[ImageJob] = []
     for row in rows:
         entry = ws.ledger.entry(row["entry_id"])
         if entry is None:
@@ -184,18 +214,34 @@ def build_gallery(ws: Any, out: Path | None = None) -> Gallery:
             continue
         key = public[str(row["entry_id"])]
         try:
-            big, thumb, made = web_images(_source(ws, entry["file"]), cache)
+            original = _source(ws, entry["file"])
         except ImageError as exc:
             gallery.warnings.append(f"{row['entry_id']}: {exc}; left out of the gallery")
             continue
-        gallery.made += 2 if made else 0
-        gallery.reused += 0 if made else 2
         photo = GalleryPhoto(row["entry_id"], key, row["rank"], row["award"], row["category"], f"{key}.html",
                              f"{IMAGES}/{key}.jpg", f"{IMAGES}/{key}-{THUMB_PX}.jpg")
-        for rel, data in ((photo.image, big), (photo.thumb, thumb)):
-            target = out / rel
-            if not (target.is_file() and target.read_bytes() == data):
-                write_atomic(target, data)
+        chosen.append((row, entry, photo))
+        jobs.append(ImageJob(str(original), str(cache), (str(out / photo.image), str(out / photo.thumb)),
+                             _vouched(original, known)))
+    to_make = sum(1 for job in jobs if not (job.sha256 and all(p.is_file() for p in cache_paths(cache, job.sha256))))
+    total, done = len(jobs), 0
+    if progress:
+        progress(0, total)
+
+    def tick() -> None:
+        nonlocal done
+        done += 1
+        if progress:
+            progress(done, total)
+
+    items: list[dict[str, Any]] = []
+    outcomes = make_all(jobs, workers if workers is not None else default_workers(to_make), tick)
+    for (row, entry, photo), outcome in zip(chosen, outcomes, strict=True):
+        if outcome.error is not None:
+            gallery.warnings.append(f"{row['entry_id']}: {outcome.error}; left out of the gallery")
+            continue
+        gallery.made += 2 if outcome.made else 0
+        gallery.reused += 0 if outcome.made else 2
         gallery.photos.append(photo)
         items.append({"photo": photo, "entry": entry, "award_label": _label(row["award"], row["rank"], stage),
                       "category_title": CATEGORY_TITLE.get(row["category"] or "", row["category"] or ""),

@@ -1,12 +1,30 @@
-"""Terminal summary of a built gallery (formats a Gallery; computes nothing)."""
+"""Terminal output for the gallery: a progress bar while the images are made, a summary after (computes nothing)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from milsetctl.gallery.build import Gallery
+
+
+@contextmanager
+def gallery_progress(console: Console) -> Iterator[Callable[[int, int], None]]:
+    """A rich progress bar on `console` (stderr) while the photos are made (7,000 take minutes); yields the
+    `progress(done, total)` callback."""
+    with Progress(TextColumn("Gallery photos"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=console, transient=True) as bar:
+        task = bar.add_task("images", total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
 
 
 def render_gallery(console: Console, gallery: Gallery) -> None:
