@@ -399,7 +399,7 @@ def rules(
     workspace: WorkspaceOpt = Path("."),
 ) -> None:
     """List every rule with its ID, severity (as this contest sets it) and why it exists, then the codes of the
-    problems score reports in the jurors' sheets. RULE may be a rule or a problem code."""
+    problems score, members import, fees, awards and nominate report. RULE may be a rule or a problem code."""
     from milsetctl import settings as settings_mod
     from milsetctl.console import render_problem_code, render_problem_codes, render_rule, render_rules
     from milsetctl.problem_codes import CODES

@@ -377,18 +377,31 @@ def render_rules(console: Console, rules: list[tuple[Rule, str]]) -> None:
     console.print(table)
 
 
+PROBLEM_STYLE = {"error": "red", "warning": "yellow", "note": "dim"}
+
+
 def render_problem_codes(console: Console, codes: list[ProblemCode]) -> None:
-    table = FitTable(Col("code", no_wrap=True), Col("severity", no_wrap=True), Col("why"),
-                     title="Problems in the jurors' score sheets (score)", header_style="bold", show_lines=False,
-                     expand=True)
+    """One table per area (score sheets, member roster, fees, awards...), titled with the command that reports
+    its problems."""
+    from milsetctl.problem_codes import AREAS
+
+    by_area: dict[str, list[ProblemCode]] = {}
     for c in codes:
-        table.add_row(c.id, f"[{'red' if c.severity == 'error' else 'dim'}]{c.severity}[/]",
-                      escape(c.why.split(". ")[0].rstrip(".") + "."))
-    console.print(table)
+        by_area.setdefault(c.area, []).append(c)
+    for area, group in by_area.items():
+        title, commands = AREAS[area]
+        table = FitTable(Col("code", no_wrap=True), Col("severity", no_wrap=True), Col("why"),
+                         title=escape(f"{title} ({', '.join(commands)})"), header_style="bold", show_lines=False,
+                         expand=True)
+        for c in group:
+            table.add_row(c.id, f"[{PROBLEM_STYLE[c.severity]}]{c.severity}[/]",
+                          escape(c.why.split(". ")[0].rstrip(".") + "."))
+        console.print(table)
 
 
 def render_problem_code(console: Console, code: ProblemCode) -> None:
-    console.print(f"[bold]{code.id}[/]  severity: {code.severity}  area: {code.area} (milsetctl score)")
+    console.print(f"[bold]{code.id}[/]  severity: {code.severity}  area: {escape(code.area)} "
+                  f"({escape(code.command)})")
     console.print()
     console.print(escape(code.why))
 

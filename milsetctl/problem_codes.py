@@ -1,23 +1,50 @@
-"""Stable codes for the problems the jury round reports, as the validate rules have IDs.
+"""Stable codes for the problems the jury round, the member roster, the fees and the awards report, as the validate
+rules have IDs.
 
-A chair filters, counts and looks up problems by code (`milsetctl rules sheet-formula`, the `code` of each problem
-in `score --json`), whatever the wording of the message becomes. Each code has an area, a default severity
-("error" blocks the ranking unless --allow-missing; "note" is information) and the why `milsetctl rules` prints.
-The codes are fixed: scripts may rely on them. README's table of them is generated from this registry
-(`python -m milsetctl.problem_codes`); tests/test_problem_codes.py fails when the two drift.
+A chair or a secretariat filters, counts and looks up problems by code (`milsetctl rules score-formula`, the `code`
+of each problem in `score --json`, the `[fee-amount]` at the end of a refusal), whatever the wording of the message
+becomes. Each code has an area (the command that reports it), a default severity and the why `milsetctl rules`
+prints:
+
+- "error": refused: the command stops (exit 1 or 2), or the row, file or score is not used (score: blocks the
+  ranking unless --allow-missing);
+- "warning": the work is done, but a person has to look (a tie to announce, an entrant left out);
+- "note": information (how a file was read, a column ignored).
+
+The codes are fixed: scripts may rely on them. README's tables of them are generated from this registry
+(`python -m milsetctl.reference --write`); tests/test_reference.py fails when the two drift.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+SEVERITIES = ("error", "warning", "note")
+
 
 @dataclass(frozen=True)
 class ProblemCode:
     id: str
-    area: str  # "score sheets"
-    severity: str  # "error" | "note"
+    area: str  # a key of AREAS
+    severity: str  # one of SEVERITIES
     why: str
+
+    @property
+    def command(self) -> str:
+        """The command(s) that report it."""
+        return ", ".join(AREAS[self.area][1])
+
+
+# area -> (what its problems are about, the commands that report them), in the order `milsetctl rules` lists them
+AREAS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "score sheets": ("Problems in the jurors' score sheets", ("milsetctl score",)),
+    "member roster": ("Problems in the member roster", ("milsetctl members import",)),
+    "fees": ("Problems with registration fees and refunds", ("milsetctl fees quote", "milsetctl fees refund")),
+    "tables": ("Problems reading or writing the roster's and the refunds' tables",
+               ("milsetctl members import", "milsetctl members export", "milsetctl fees refund --batch")),
+    "awards": ("Problems giving the awards", ("milsetctl awards",)),
+    "nominate": ("Problems packing the nomination for the global round", ("milsetctl nominate",)),
+}
 
 
 _TABLE: tuple[tuple[str, str, str], ...] = (
@@ -76,7 +103,149 @@ _TABLE: tuple[tuple[str, str, str], ...] = (
     ("round-not-packaged", "error", "Eligible entries have no anonymous ID, so no juror could score them (run "
      "anonymise, then jury sheets)."),
 )
-CODES: dict[str, ProblemCode] = {c: ProblemCode(c, "score sheets", sev, why) for c, sev, why in _TABLE}
+_ROSTER: tuple[tuple[str, str, str], ...] = (
+    ("roster-no-header", "error", "No row near the top of any sheet names the organisation column and one more "
+     "roster column, so nothing can be imported; the message lists the headers found, the names understood, and "
+     "that [members.aliases] in contest.toml adds more."),
+    ("roster-empty", "error", "The roster has a header but no organisation under it: importing it would change "
+     "nothing, which is said rather than passed over (a filter left on, the wrong sheet exported)."),
+    ("roster-name-missing", "error", "A row with no organisation name: a member is known by its name across "
+     "imports, so the row cannot be placed; it is left out, the other rows are imported."),
+    ("roster-name-twice", "error", "The same organisation (its name, whatever the case, width or spaces) on two rows "
+     "of one file: which row is right cannot be guessed, so the second is left out and both rows are named."),
+    ("roster-email", "error", "An e-mail cell that is not an address (a typing slip, two addresses in one cell): "
+     "certificates and notices would go nowhere; the row is left out until it is corrected."),
+    ("roster-date-unreadable", "error", "A member_since or fee_paid_until cell that is not a date: good standing, "
+     "and with it the member's rate, is decided by that date, so the row is left out rather than guessed."),
+    ("roster-date-ambiguous", "error", "A date that reads as two different days (05/07/2022) and neither [dates] "
+     "order nor the column's other cells settle which: the row is left out; write it year first."),
+    ("roster-column-ignored", "note", "A column that is no roster column (a secretariat's own notes): it is not "
+     "imported, and named so that a misspelt header is noticed (add it under [members.aliases])."),
+)
+_FEES: tuple[tuple[str, str, str], ...] = (
+    ("fee-amount", "error", "The amount paid cannot be used: not a number, negative, more decimals than the currency "
+     "has, another currency's symbol, or a separator that reads two ways (2.500). Money is exact: an amount is "
+     "never guessed."),
+    ("fee-currency", "error", "A batch row's currency column names another currency than the fees are in: the "
+     "refund would be computed in the wrong money."),
+    ("fee-date-missing", "error", "A batch row gives no withdrawal date: whether it is refunded depends on it."),
+    ("fee-date-unreadable", "error", "A registration or withdrawal date that is not a date (or a time that is no "
+     "time): the refund turns on the day, so it is not computed."),
+    ("fee-date-ambiguous", "error", "A date that reads as two different days (05/07/2022) and nothing settles "
+     "which; a withdrawal on 5 July and one on 7 May may fall on either side of the deadline."),
+    ("fee-withdrawn-before-registered", "error", "The withdrawal is dated before the registration: one of the two "
+     "dates is wrong (often day and month swapped)."),
+    ("fee-deadline-day", "error", "The withdrawal is given as a day alone, on the day of a registration deadline "
+     "that has a time: whether it came before or after the deadline cannot be told; give the time too."),
+    ("fee-no-columns", "error", "The withdrawals file has no header row naming the paid and withdrawn_on columns "
+     "(or their Chinese names), so no refund can be computed."),
+    ("fee-event-unknown", "error", "`fees quote` names an event the settings do not list ([fees.events.*]): there "
+     "is no rate to quote; the events the settings list are named."),
+    ("fee-org-ambiguous", "error", "`--org` matches several members by a part of their names: the quote would "
+     "depend on which one is meant; they are named."),
+)
+_TABLES: tuple[tuple[str, str, str], ...] = (
+    ("table-unreadable", "error", "The roster or withdrawals file cannot be read as a table: damaged, empty, too "
+     "large, or not a spreadsheet (a PDF, a photo). Nothing is read from it; the message says what the file is."),
+    ("table-read", "note", "How the file was read, where it could have been read otherwise: the text encoding "
+     "guessed, Excel's sep= line, title rows above the header skipped, the data found on another sheet."),
+    ("table-format", "error", "The file to write is neither .xlsx nor .csv: the format is chosen by the extension, "
+     "and a table the secretariat cannot open helps nobody."),
+    ("table-unwritable", "error", "The table cannot be written there (no such folder, no permission, the disk "
+     "full); the old file, if any, is left whole."),
+)
+_AWARDS: tuple[tuple[str, str, str], ...] = (
+    ("awards-no-ranking", "error", "`score` has stored no ranking yet, so there is nothing to give awards from."),
+    ("awards-ranking-stale", "error", "The stored ranking no longer describes the round: an entry ranked then is "
+     "not eligible now, an eligible entry was never scored, or a grade changed the category. Awards from it would "
+     "go to the wrong entries, so none are given until `score` runs again."),
+    ("awards-tie-qualifier", "warning", "Entries share the last qualifying rank of a category: every one of them "
+     "gets the Qualifier Award (SPEC), and the chair has to announce it; they are named by entry, contestant and "
+     "title."),
+    ("awards-tie-medal", "warning", "At the global stage entries share a global-N rank: each gets that award and "
+     "the next place is skipped; named, as the chair has to announce it."),
+    ("awards-tie-gallery", "warning", "At the global stage entries share a rank that straddles the gallery cut: "
+     "all of them are in the gallery, which then holds more than gallery_size photos."),
+    ("awards-allow-missing", "warning", "The ranking was stored with --allow-missing despite problems in the "
+     "sheets: some entries are ranked on fewer jurors' scores than others."),
+    ("awards-unscored", "warning", "An entry in the ranking has no score at all, so no rank and no award; named, "
+     "since it counts among its category's entries for the cut."),
+    ("awards-export-format", "error", "`--export` names a file that is neither .xlsx nor .csv: nothing is computed "
+     "or stored."),
+    ("awards-export-unwritable", "error", "The award list cannot be written where `--export` says (no folder, no "
+     "permission)."),
+)
+_NOMINATE: tuple[tuple[str, str, str], ...] = (
+    ("nominate-global-stage", "error", "The workspace is at the global stage: `nominate` packs a national round "
+     "for the global one, so there is nothing to nominate to."),
+    ("nominate-top", "error", "`--top` is below 1: a nomination of no entry is no nomination."),
+    ("nominate-out-in-source", "error", "The zip would be written inside the submissions folder, which milsetctl "
+     "never writes to (SPEC \"Never\")."),
+    ("nominate-no-ranking", "error", "Nothing is ranked yet: run `score`, then `awards`."),
+    ("nominate-no-awards", "error", "The ranking has no awards yet: the best N are chosen among the Qualifier "
+     "Award holders, so `awards` runs first."),
+    ("nominate-awards-stale", "error", "The award list is out of date (what it was made from changed since): the "
+     "nomination would carry the wrong entries; run the command named first."),
+    ("nominate-no-source", "error", "The workspace names no submissions folder, so the original photos cannot be "
+     "packed."),
+    ("nominate-photo-unreadable", "error", "A nominee's original photo cannot be read (moved, deleted, outside "
+     "the submissions folder): the package would lack it."),
+    ("nominate-photo-changed", "error", "A nominee's photo changed since `validate` hashed it: the national jury "
+     "judged other bytes than the package would carry; validate again and re-run the jury."),
+    ("nominate-not-eligible", "warning", "An award holder is no longer eligible (rejected or withdrawn since the "
+     "awards): left out of the nomination and named."),
+    ("nominate-other-country", "warning", "An award holder from another country than the contest's: a national "
+     "round nominates its own country's best, so the entrant is left out (or nominated with --other-countries) "
+     "and named either way."),
+    ("nominate-country-inferred", "note", "[contest] country is not set, so the round is taken to be the country "
+     "most entrants name; set it in contest.toml to say otherwise."),
+    ("nominate-fewer-holders", "note", "--top asks for more entries than there are Qualifier Award holders: all of "
+     "them are nominated."),
+    ("nominate-tie", "note", "Entries tied with the Nth place are all nominated, so the package holds more than "
+     "--top entries; they are named."),
+    ("nominate-no-country", "warning", "A nominee names no country and [contest] country is not set: the global "
+     "round would not know whose entry it is."),
+)
+
+CODES: dict[str, ProblemCode] = {
+    c: ProblemCode(c, area, sev, why)
+    for area, table in (("score sheets", _TABLE), ("member roster", _ROSTER), ("fees", _FEES), ("tables", _TABLES),
+                        ("awards", _AWARDS), ("nominate", _NOMINATE))
+    for c, sev, why in table
+}
+
+
+class Coded(str):
+    """A message a command reports with its problem code: the text the user sees ("...; row left out
+    [roster-email]"), so it goes wherever a message goes (printed, joined, searched, in a list of strings), and
+    carries `code` and the bare `message` for the JSON of scripts. An unknown code is refused at once: a message
+    never carries a code `milsetctl rules` cannot explain."""
+
+    code: str
+    message: str
+
+    def __new__(cls, code: str, message: str) -> Coded:
+        if code not in CODES:
+            raise KeyError(f"{code!r} is no problem code (milsetctl/problem_codes.py)")
+        self = super().__new__(cls, f"{message} [{code}]")
+        self.code = code
+        self.message = message
+        return self
+
+    def __getnewargs__(self) -> tuple[str, str]:  # type: ignore[override]  # copy and pickle rebuild it whole
+        return self.code, self.message
+
+    @property
+    def severity(self) -> str:
+        return CODES[self.code].severity
+
+    def as_json(self) -> dict[str, str]:
+        return {"code": self.code, "severity": self.severity, "message": self.message}
+
+
+def issues_json(messages: list[str]) -> list[dict[str, str]]:
+    """The coded messages among `messages`, as JSON objects (code, severity, message)."""
+    return [m.as_json() for m in messages if isinstance(m, Coded)]
 
 
 def markdown_table() -> str:

@@ -1,5 +1,6 @@
 """README's reference tables, generated from the registries so they cannot drift: every validate rule (ID,
-default severity, scope, why) and every problem code `score` reports.
+default severity, scope, why) and every problem code `score`, `members`, `fees`, `awards` and `nominate` report,
+one table per area.
 
     python -m milsetctl.reference            # print the block
     python -m milsetctl.reference --write    # rewrite it in README.md, between the two markers
@@ -24,7 +25,7 @@ def _cell(text: str) -> str:
 
 def block() -> str:
     """The markdown between the markers (the markers included)."""
-    from milsetctl.problem_codes import CODES
+    from milsetctl.problem_codes import AREAS, CODES
     from milsetctl.rules import all_rules
 
     lines = [BEGIN, "", "Every rule `validate` applies (`milsetctl rules RULE` gives the whole why):", "",
@@ -35,7 +36,21 @@ def block() -> str:
               "`score --json`; `milsetctl rules CODE` says why):", "",
               "| code | severity | why |", "| --- | --- | --- |"]
     for c in CODES.values():
-        lines.append(f"| `{c.id}` | {c.severity} | {_cell(c.why)} |")
+        if c.area == "score sheets":
+            lines.append(f"| `{c.id}` | {c.severity} | {_cell(c.why)} |")
+    lines += ["", "So has every problem the roster, fees and awards commands report: the terminal shows it at the end "
+              "of the message (`error: ... [fee-amount]`), and their `--json` lists each under `issues` "
+              "(`code`, `severity`, `message`; a refund row not computed has its `code`, a tie its `code`). "
+              "\"error\" means refused (the command stops, or the row is left out), \"warning\" done but a person has "
+              "to look, \"note\" information."]
+    for area, (title, commands) in AREAS.items():
+        if area == "score sheets":
+            continue
+        lines += ["", f"{title} ({', '.join(f'`{c}`' for c in commands)}):", "", "| code | severity | why |",
+                  "| --- | --- | --- |"]
+        for c in CODES.values():
+            if c.area == area:
+                lines.append(f"| `{c.id}` | {c.severity} | {_cell(c.why)} |")
     lines += ["", END]
     return "\n".join(lines)
 

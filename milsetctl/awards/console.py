@@ -80,9 +80,9 @@ def render_awards(console: Console, result: AwardsResult) -> None:
 
 
 def render_warnings(console: Console, result: AwardsResult) -> None:
-    """Ties on a cut (by name) and stale-ranking notes, on stderr."""
+    """Ties on a cut (by name) and the ranking's gaps, on stderr, each with its problem code."""
     for tie in result.ties:
-        console.print(Text("warning: ", style="bold yellow") + Text(tie.message()))
+        console.print(Text("warning: ", style="bold yellow") + Text(tie.said()))
     for note in result.warnings:
         console.print(Text("warning: ", style="bold yellow") + Text(note))
 

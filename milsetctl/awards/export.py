@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from milsetctl.fsutil import atomic_path
+from milsetctl.problem_codes import Coded
 from milsetctl.sheetcells import XML_ILLEGAL, formula_like, neutralise
 from milsetctl.workspace import Workspace
 
@@ -28,14 +29,20 @@ FORMATS = (".xlsx", ".csv")
 
 
 class ExportError(ValueError):
-    """The export cannot be written (unknown format, unwritable folder)."""
+    """The export cannot be written (unknown format, unwritable folder). `said` is the message with its problem
+    code (awards-export-format, awards-export-unwritable), which is what str() gives."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.said = Coded(code, message)
+        super().__init__(self.said)
 
 
 def export_format(path: Path) -> str:
     """'.xlsx' or '.csv' from the file name; ExportError for anything else (a usage error)."""
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
-        raise ExportError(f"{path.name}: export to .xlsx or .csv (not {suffix or 'no extension'!r})")
+        raise ExportError("awards-export-format",
+                          f"{path.name}: export to .xlsx or .csv (not {suffix or 'no extension'!r})")
     return suffix
 
 
@@ -162,7 +169,7 @@ def export_awards(ws: Workspace, rows: Sequence[Any], path: Path, names: bool = 
         with atomic_path(path) as tmp:
             (_write_xlsx if suffix == ".xlsx" else _write_csv)(tmp, header, table)
     except OSError as exc:
-        raise ExportError(f"{path}: cannot write there: {exc.strerror or exc}") from exc
+        raise ExportError("awards-export-unwritable", f"{path}: cannot write there: {exc.strerror or exc}") from exc
     from milsetctl import stages
 
     stages.record(ws, "award-list", {"export": str(path), "outputs": [str(path)],

@@ -26,6 +26,7 @@ from milsetctl.ingest.columns import COLUMNS
 from milsetctl.jury.conflicts import country_name
 from milsetctl.ledger import now_iso
 from milsetctl.models import StageError
+from milsetctl.problem_codes import Coded, issues_json
 from milsetctl.sheetcells import neutralise
 from milsetctl.workspace import Workspace
 
@@ -35,7 +36,12 @@ _SAME = 1e-9  # scores closer than this are the same score (they are means of th
 
 
 class NominateError(StageError):
-    """Nomination impossible; `code` is the CLI exit status (1: nothing to nominate from, 2: usage)."""
+    """Nomination impossible; `code` is the CLI exit status (1: nothing to nominate from, 2: usage), `said` the
+    message with its problem code (milsetctl/problem_codes.py), which is what str() gives."""
+
+    def __init__(self, problem: str, message: str, code: int = 1) -> None:
+        self.said = Coded(problem, message)
+        super().__init__(self.said, code)
 
 
 @dataclass
@@ -60,7 +66,7 @@ class Nomination:
     out: Path
     top: int
     nominees: list[Nominee]
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # Coded
 
     @property
     def tied(self) -> list[Nominee]:
@@ -73,6 +79,7 @@ class Nomination:
                          "national_rank": n.national_rank, "award": n.award, "country": n.country,
                          "file": n.zip_file, "sha256": n.sha256, "tied": n.tied} for n in self.nominees],
             "warnings": self.warnings,
+            "issues": issues_json(self.warnings),  # the warnings with their codes
         }  # fmt: skip
 
 
@@ -122,8 +129,9 @@ def _own_country(ws: Workspace, entries: dict[str, dict[str, Any]], usable: list
         if not named:
             return usable
         own = named.most_common(1)[0][0]
-        warnings.append(f"[contest] country is not set in contest.toml, so this national round is taken to be "
-                        f"{country_name(own)}'s (the country most entrants name); set it to say otherwise")
+        warnings.append(Coded("nominate-country-inferred", f"[contest] country is not set in contest.toml, so this "
+                              f"national round is taken to be {country_name(own)}'s (the country most entrants "
+                              "name); set it to say otherwise"))
     key = country_key(own)
     foreign = [r for r in usable if entries[r["entry_id"]]["country"]
                and country_key(entries[r["entry_id"]]["country"]) != key]
@@ -132,10 +140,11 @@ def _own_country(ws: Workspace, entries: dict[str, dict[str, Any]], usable: list
     names = ", ".join(f"{r['entry_id']} ({entries[r['entry_id']]['name']}, "
                       f"{country_name(entries[r['entry_id']]['country'])})" for r in foreign)
     if other_countries:
-        warnings.append(f"from another country than {country_name(own)}, nominated as asked: {names}")
+        warnings.append(Coded("nominate-other-country",
+                              f"from another country than {country_name(own)}, nominated as asked: {names}"))
         return usable
-    warnings.append(f"from another country than {country_name(own)}, so not nominated for it: {names} "
-                    "(--other-countries nominates them too)")
+    warnings.append(Coded("nominate-other-country", f"from another country than {country_name(own)}, so not "
+                          f"nominated for it: {names} (--other-countries nominates them too)"))
     return [r for r in usable if r not in foreign]
 
 
@@ -185,29 +194,34 @@ def nominate(ws: Workspace, top: int, out: Path, other_countries: bool = False) 
     round nominates its own country's best (a guest entrant competes in the national round, not for its place).
     """
     from milsetctl import stages
-    from milsetctl.models import StageError
 
     settings = ws.settings
     if settings.stage != "global":
         try:
             stages.require(ws, "nominate", "milsetctl nominate")
-        except StageError as exc:
-            raise NominateError(str(exc), 1) from None
+        except StageError as exc:  # nothing ranked, no awards, or an award list out of date
+            problem = ("nominate-no-ranking" if not ws.ledger.ranking() else "nominate-no-awards"
+                       if not any(r["award"] for r in ws.ledger.awards()) else "nominate-awards-stale")
+            raise NominateError(problem, str(exc), 1) from None
     if settings.stage == "global":
-        raise NominateError("nominate packs a NATIONAL round for the global one; this workspace is at the global "
+        raise NominateError("nominate-global-stage",
+                            "nominate packs a NATIONAL round for the global one; this workspace is at the global "
                             "stage (stage = \"global\" in contest.toml)", 2)
     if top < 1:
-        raise NominateError(f"--top must be at least 1, not {top}", 2)
+        raise NominateError("nominate-top", f"--top must be at least 1, not {top}", 2)
     source = Path(settings.source) if settings.source else None
     out = out.resolve()
     if source is not None and (source.resolve() == out.parent or source.resolve() in out.parents):
-        raise NominateError(f"{out}: inside the submissions folder {source}; nothing may be written there", 2)
+        raise NominateError("nominate-out-in-source",
+                            f"{out}: inside the submissions folder {source}; nothing may be written there", 2)
     ranking = [dict(r) for r in ws.ledger.ranking()]
     if not ranking:
-        raise NominateError("no ranking yet: run `milsetctl score SHEETS...` (then `milsetctl awards`) first")
+        raise NominateError("nominate-no-ranking",
+                            "no ranking yet: run `milsetctl score SHEETS...` (then `milsetctl awards`) first")
     awards = {r["entry_id"]: r["award"] for r in ws.ledger.awards()}
     if not any(awards.values()):
-        raise NominateError("no awards yet: run `milsetctl awards` first (the national best are nominated from "
+        raise NominateError("nominate-no-awards",
+                            "no awards yet: run `milsetctl awards` first (the national best are nominated from "
                             "the Qualifier Award holders)")
     entries = {r["entry_id"]: dict(r) for r in ws.ledger.entries(present_only=False)}
     warnings: list[str] = []
@@ -219,19 +233,24 @@ def nominate(ws: Workspace, top: int, out: Path, other_countries: bool = False) 
         if not awards.get(row["entry_id"]):  # SPEC: the best N "per the awards": a qualifier of a category whose
             continue  # scores run lower is never passed over for an entry that did not qualify in its own
         if entry["status"] != "eligible" or not entry["present"]:
-            warnings.append(f"{row['entry_id']} is ranked but no longer eligible ({entry['status']}); left out")
+            warnings.append(Coded("nominate-not-eligible",
+                                  f"{row['entry_id']} is ranked but no longer eligible ({entry['status']}); left out"))
             continue
         usable.append(row)
     usable = _own_country(ws, entries, usable, other_countries, warnings)
     chosen, tied = choose(usable, top)
     if top > len(usable):
-        warnings.append(f"--top {top}, but only {len(usable)} Qualifier Award holders: all {len(usable)} nominated")
+        warnings.append(Coded("nominate-fewer-holders",
+                              f"--top {top}, but only {len(usable)} Qualifier Award holders: all {len(usable)} "
+                              "nominated"))
     if tied:
         cut = chosen[-1]
         names = ", ".join(f"{r['entry_id']} ({entries[r['entry_id']]['name']})" for r in [cut, *tied])
-        warnings.append(f"tie at place {top} (score {float(cut['score']):.1f}): {names} all nominated")
+        warnings.append(Coded("nominate-tie",
+                              f"tie at place {top} (score {float(cut['score']):.1f}): {names} all nominated"))
     if source is None:
-        raise NominateError("the workspace names no submissions folder (contest.toml [contest] source)")
+        raise NominateError("nominate-no-source",
+                            "the workspace names no submissions folder (contest.toml [contest] source)")
     default_country = str(settings.raw["contest"].get("country") or "")
     decisions = ws.ledger.latest_decisions()
     tied_ids = {r["entry_id"] for r in tied}
@@ -248,16 +267,19 @@ def nominate(ws: Workspace, top: int, out: Path, other_countries: bool = False) 
                 raise FileNotFoundError(2, "not a file below the submissions folder")
             data = path.read_bytes()
         except OSError as exc:
-            raise NominateError(f"{entry['entry_id']}: cannot read the original photo {path}: "
+            raise NominateError("nominate-photo-unreadable",
+                                f"{entry['entry_id']}: cannot read the original photo {path}: "
                                 f"{exc.strerror or exc}") from exc
         sha = hashlib.sha256(data).hexdigest()
         if entry["sha256"] and entry["sha256"] != sha:
-            raise NominateError(f"{entry['entry_id']}: {path} changed since it was validated (sha256 "
+            raise NominateError("nominate-photo-changed",
+                                f"{entry['entry_id']}: {path} changed since it was validated (sha256 "
                                 f"{entry['sha256'][:12]}... then, {sha[:12]}... now); re-run validate and the jury")
         # one name per country for the global round ("中国", "CN" -> "China"); as written when none matches
         country = country_name(entry["country"] or default_country)
         if not country:
-            warnings.append(f"{entry['entry_id']}: no country (set [contest] country in contest.toml)")
+            warnings.append(Coded("nominate-no-country",
+                                  f"{entry['entry_id']}: no country (set [contest] country in contest.toml)"))
         zip_name = f"photos/{entry['entry_id']}_{safe_name(rel.rsplit('/', 1)[-1])}"
         nominee = Nominee(entry["entry_id"], row["category"], float(row["score"]), int(row["rank"]),
                           awards.get(entry["entry_id"]), country, entry["contestant_id"], entry["name"],

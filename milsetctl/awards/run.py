@@ -16,6 +16,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from milsetctl.problem_codes import Coded, issues_json
 from milsetctl.workspace import Workspace
 
 AWARDS = ("qualifier", "global-1", "global-2", "global-3", "gallery")
@@ -23,12 +24,21 @@ CATEGORY_ORDER = {"middle": 0, "high": 1}  # grades 7-9 first, as the call lists
 
 
 class NoRankingError(LookupError):
-    """Nothing ranked yet: `score` has not stored a ranking."""
+    """Nothing ranked yet: `score` has not stored a ranking. `said` is the message with its problem code
+    (milsetctl/problem_codes.py), which is what str() gives."""
+
+    problem = "awards-no-ranking"
+
+    def __init__(self, message: str) -> None:
+        self.said = Coded(self.problem, message)
+        super().__init__(self.said)
 
 
 class StaleRankingError(NoRankingError):
     """The stored ranking no longer describes the round: an entry ranked then is not eligible now, or an eligible
     entry was never scored. Awards from it would be wrong, so none are given until `score` runs again."""
+
+    problem = "awards-ranking-stale"
 
 
 def stale_ranking(ws: Workspace, ranking: list[dict[str, Any]], entries: dict[str, Any]) -> list[str]:
@@ -90,6 +100,16 @@ class Tie:
     entries: list[AwardRow]
     cut: int | None = None  # national: the category's qualifying cut (rank <= cut)
 
+    @property
+    def code(self) -> str:
+        """The tie's problem code: on the qualifier cut, on a global-N rank, or on the gallery cut."""
+        return {"qualifier": "awards-tie-qualifier", "gallery": "awards-tie-gallery"}.get(self.award,
+                                                                                            "awards-tie-medal")
+
+    def said(self) -> Coded:
+        """The message with its code, as the terminal shows it."""
+        return Coded(self.code, self.message())
+
     def message(self) -> str:
         names = "; ".join(r.who() for r in self.entries)
         n = len(self.entries)
@@ -101,7 +121,7 @@ class Tie:
         return f"tie for {self.award}: {n} entries share rank {self.rank}, all get {self.award}: {names}"
 
     def as_json(self) -> dict[str, Any]:
-        return {"category": self.category, "rank": self.rank, "award": self.award, "cut": self.cut,
+        return {"category": self.category, "rank": self.rank, "award": self.award, "cut": self.cut, "code": self.code,
                 "entries": [{"entry_id": r.entry_id, "anon_id": r.anon_id, "contestant_id": r.contestant_id,
                              "name": r.name, "title": r.title} for r in self.entries]}
 
@@ -115,7 +135,7 @@ class AwardsResult:
     # national: category -> qualifying cut (rank <= cut); global: {"global": global_top, "gallery": gallery_size}
     cuts: dict[str, int] = field(default_factory=dict)
     ties: list[Tie] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # Coded
 
     @property
     def categories(self) -> list[str | None]:
@@ -136,7 +156,9 @@ class AwardsResult:
         """SPEC's `awards --json`: {"entries": [{entry_id, anon_id, category, score, rank, award}], ...}."""
         return {"stage": self.stage, "method": self.method, "entries": [r.as_json() for r in self.rows],
                 "cuts": self.cuts, "ties": [t.as_json() for t in self.ties], "counts": self.counts(),
-                "warnings": self.warnings}
+                "warnings": self.warnings,
+                # the ties and warnings with their codes (milsetctl/problem_codes.py)
+                "issues": issues_json([*(t.said() for t in self.ties), *self.warnings])}
 
 
 def _none(value: Any) -> Any:
@@ -197,11 +219,12 @@ def compute_awards(ws: Workspace, store: bool = True) -> AwardsResult:
     run = next((dict(r) for r in ws.ledger.score_runs() if r["run_id"] == ranking[0]["run_id"]), None)
     detail = json.loads(run["detail"] or "{}") if run else {}
     if detail.get("allow_missing") and detail.get("errors"):
-        warnings.append(f"the ranking was stored with --allow-missing despite {detail['errors']} problem(s) in the "
-                        "sheets: some entries are ranked on fewer jurors' scores than others")
+        warnings.append(Coded("awards-allow-missing", f"the ranking was stored with --allow-missing despite "
+                              f"{detail['errors']} problem(s) in the sheets: some entries are ranked on fewer jurors' "
+                              "scores than others"))
     unranked = [r["entry_id"] for r in ranking if _none(r["rank"]) is None]
     if unranked:
-        warnings.append(f"no score at all, so no rank and no award: {', '.join(unranked)}")
+        warnings.append(Coded("awards-unscored", f"no score at all, so no rank and no award: {', '.join(unranked)}"))
     for r in ranking:
         e = entries.get(r["entry_id"])
         rank = _none(r["rank"])

@@ -31,11 +31,23 @@ from milsetctl.members.config import FeeRules, fee_rules
 from milsetctl.members.sheets import write_table
 from milsetctl.members.status import GOOD, WORDS, standing
 from milsetctl.money import AmountError, money_text, parse_amount, round_money
+from milsetctl.problem_codes import Coded, issues_json
 from milsetctl.settings import Settings
 
 
 class FeeInputError(ValueError):
-    """A value given on the command line cannot be used (one line; a usage error, exit 2)."""
+    """A value given on the command line, or a cell of a batch, cannot be used (one line; on the command line a
+    usage error, exit 2). `said` is the message with its problem code (milsetctl/problem_codes.py), which is also
+    what str() gives, so the code reaches the terminal wherever the message is printed."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.said = Coded(code, message)
+        super().__init__(self.said)
+
+
+def _date_code(exc: DateError) -> str:
+    """A date refusal's problem code: ambiguous, or not a date at all."""
+    return "fee-date-ambiguous" if exc.rule == "date-ambiguous" else "fee-date-unreadable"
 
 
 # --- moments -------------------------------------------------------------------------------------------------------
@@ -79,17 +91,18 @@ def compute_refund(paid: Any, registered_on: Any, withdrawn_on: Any, settings: S
     try:
         amount = parse_amount(paid, rules.currency, "--paid")
     except AmountError as exc:
-        raise FeeInputError(str(exc)) from exc
+        raise FeeInputError("fee-amount", str(exc)) from exc
     try:  # the two options are typed together: one that can only be read one way settles the other
         read = read_options({"--registered-on": registered_on if registered_on is not None else "",
                              "--withdrawn-on": withdrawn_on if withdrawn_on is not None else ""},
                             tz, settings.dates_order)
     except DateError as exc:
-        raise FeeInputError(str(exc)) from exc
+        raise FeeInputError(_date_code(exc), str(exc)) from exc
     registered = read["--registered-on"].in_zone(tz)
     withdrawn = read["--withdrawn-on"].in_zone(tz)
     if _before(withdrawn, registered):
-        raise FeeInputError(f"--withdrawn-on {withdrawn.shown()} is before --registered-on {registered.shown()}: "
+        raise FeeInputError("fee-withdrawn-before-registered",
+                            f"--withdrawn-on {withdrawn.shown()} is before --registered-on {registered.shown()}: "
                             "a registration cannot be withdrawn before it was made")
     return _refund(amount, withdrawn, rules, tz)
 
@@ -103,7 +116,8 @@ def _refund(amount: Decimal, withdrawn: Moment, rules: FeeRules, tz: ZoneInfo, w
     if withdrawn.has_time or deadline.whole_day:
         late = deadline.is_late(withdrawn.at)  # a day alone is its 00:00: late only on a later day
     elif withdrawn.day == deadline.day:  # the day of a deadline with a time: before or after it?
-        raise FeeInputError(f"{what}: {withdrawn.shown()} is the day of {which}, {deadline.shown()}: give the time "
+        raise FeeInputError("fee-deadline-day",
+                            f"{what}: {withdrawn.shown()} is the day of {which}, {deadline.shown()}: give the time "
                             f"of the withdrawal too ({withdrawn.shown()} 09:30)")
     else:
         late = withdrawn.day > deadline.day
@@ -141,7 +155,12 @@ class BatchRow:
     row: int
     cells: list[Any]  # the file's own cells, as read
     refund: Refund | None
-    problem: str | None  # why it was not computed (named with file, row and cell)
+    problem: str | None  # why it was not computed (named with file, row and cell; a Coded message)
+
+    @property
+    def code(self) -> str | None:
+        """The problem's code (milsetctl/problem_codes.py), None when the refund was computed."""
+        return getattr(self.problem, "code", None)
 
 
 @dataclass
@@ -164,6 +183,10 @@ class RefundBatch:
     def problems(self) -> list[str]:
         return [r.problem for r in self.rows if r.problem]
 
+    def issues(self) -> list[dict[str, str]]:
+        """How the file was read and what was not computed, each with its code (JSON objects)."""
+        return issues_json([*self.notes, *self.problems])
+
     def total(self, what: str) -> Decimal:
         return sum((getattr(r.refund, what) for r in self.rows if r.refund), Decimal(0))
 
@@ -171,10 +194,12 @@ class RefundBatch:
         return {
             "source": str(self.source), "out": str(self.out) if self.out else None, "currency": self.currency,
             "withdrawals": [{"row": r.row, **(r.refund.as_json() if r.refund else {}),
-                             "refunded": bool(r.refund and r.refund.refunded), "problem": r.problem}
+                             "refunded": bool(r.refund and r.refund.refunded), "problem": r.problem,
+                             "code": r.code}
                             for r in self.rows],
             "totals": {k: money_text(self.total(k), self.currency) for k in ("paid", "refund", "retained")},
             "problems": self.problems,
+            "issues": self.issues(),  # notes and problems with their codes
         }
 
 
@@ -197,7 +222,7 @@ def refund_batch(path: Path, settings: Settings, out: Path) -> RefundBatch:
     try:
         table = read_table(path)
     except ManifestError as exc:
-        raise FeeInputError(str(exc).replace("manifest", "withdrawals file")) from exc
+        raise FeeInputError("table-unreadable", str(exc).replace("manifest", "withdrawals file")) from exc
     mapping = _batch_map()
 
     def columns_of(headers: list[str]) -> dict[str, int]:
@@ -211,11 +236,13 @@ def refund_batch(path: Path, settings: Settings, out: Path) -> RefundBatch:
     located = locate_header(table, lambda hs: all(c in columns_of(hs) for c in ("paid", "withdrawn_on")))
     if located is None:
         seen = ", ".join(repr(h.strip()) for h in table.headers if str(h).strip()) or "(none)"
-        raise FeeInputError(f"{path.name}: no paid and withdrawn_on columns in the header row (found: {seen}); "
+        raise FeeInputError("fee-no-columns",
+                            f"{path.name}: no paid and withdrawn_on columns in the header row (found: {seen}); "
                             "expected paid, registered_on, withdrawn_on (缴费金额, 报名日期, 退出日期)")
     table = located
     cols = columns_of(table.headers)
-    batch = RefundBatch(path, [h.strip() for h in table.headers], rules.currency, notes=list(table.notes))
+    batch = RefundBatch(path, [h.strip() for h in table.headers], rules.currency,
+                        notes=[Coded("table-read", n) for n in table.notes])
     keys = [header_key(h) for h in table.headers]
     batch.who = next((keys.index(header_key(w)) for w in WHO_HEADERS if header_key(w) in keys), None)
 
@@ -238,9 +265,9 @@ def refund_batch(path: Path, settings: Settings, out: Path) -> RefundBatch:
     def moment(position: int, row: int, column: str) -> Moment:
         read = dates[column][position]
         if read is None:
-            raise FeeInputError(f"{where(row, column)}: no date given")
+            raise FeeInputError("fee-date-missing", f"{where(row, column)}: no date given")
         if isinstance(read, DateError):
-            raise FeeInputError(str(read.at(where(row, column))))
+            raise FeeInputError(_date_code(read), str(read.at(where(row, column))))
         return read.in_zone(tz)
 
     for position, (row, cells) in enumerate(table.rows):
@@ -252,20 +279,22 @@ def refund_batch(path: Path, settings: Settings, out: Path) -> RefundBatch:
         try:
             currency = cell_text(get("currency")).upper() if "currency" in cols else ""
             if currency and currency != rules.currency:
-                raise FeeInputError(f"{where(row, 'currency')}: {currency}, but the fees are in {rules.currency}")
+                raise FeeInputError("fee-currency",
+                                    f"{where(row, 'currency')}: {currency}, but the fees are in {rules.currency}")
             try:
                 amount = parse_amount(get("paid"), rules.currency, where(row, "paid"))
             except AmountError as exc:
-                raise FeeInputError(str(exc)) from exc
+                raise FeeInputError("fee-amount", str(exc)) from exc
             withdrawn = moment(position, row, "withdrawn_on")
             if "registered_on" in cols and cell_text(get("registered_on")):
                 registered = moment(position, row, "registered_on")
                 if _before(withdrawn, registered):
-                    raise FeeInputError(f"{where(row, 'withdrawn_on')}: withdrawn {withdrawn.shown()}, before the "
+                    raise FeeInputError("fee-withdrawn-before-registered",
+                                        f"{where(row, 'withdrawn_on')}: withdrawn {withdrawn.shown()}, before the "
                                         f"registration ({registered.shown()})")
             refund = _refund(amount, withdrawn, rules, tz, where(row, "withdrawn_on"))
         except FeeInputError as exc:
-            problem = str(exc)
+            problem = exc.said
         batch.rows.append(BatchRow(row, list(cells), refund, problem))
     header = ["row", *batch.headers, "refund", "retained", "currency", "outcome", "reason"]
     body: list[list[Any]] = []
@@ -326,7 +355,7 @@ def find_event(rules: FeeRules, name: str):  # type: ignore[no-untyped-def]
         if wanted in (header_key(ev.key), header_key(ev.name)):
             return ev
     known = ", ".join(f"{e.key} ({e.name})" for e in rules.events.values()) or "none"
-    raise FeeInputError(f"no event {name!r} in the settings ([fees.events.*]: {known})")
+    raise FeeInputError("fee-event-unknown", f"no event {name!r} in the settings ([fees.events.*]: {known})")
 
 
 def quote_fee(ws: Any, event: str, org: str | None) -> Quote:
@@ -345,7 +374,8 @@ def quote_fee(ws: Any, event: str, org: str | None) -> Quote:
                      reason="no organisation named: the standard rate (--org ORG for a member's)", **base)
     member, candidates = find_member(ws, org)
     if member is None and len(candidates) > 1 and all(header_key(org) in header_key(c) for c in candidates):
-        raise FeeInputError(f"--org {org!r} names several members: {'; '.join(candidates)}; give more of the name "
+        raise FeeInputError("fee-org-ambiguous",
+                            f"--org {org!r} names several members: {'; '.join(candidates)}; give more of the name "
                             "or the member ID")
     if member is None:
         hint = f" (did you mean {' or '.join(candidates)}?)" if candidates else ""

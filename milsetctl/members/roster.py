@@ -24,6 +24,7 @@ from milsetctl.ingest.columns import header_key
 from milsetctl.ingest.tables import ManifestError, Table, cell_text, locate_header, read_table
 from milsetctl.members.config import member_aliases
 from milsetctl.members.sheets import unneutralise, write_table
+from milsetctl.problem_codes import Coded, issues_json
 from milsetctl.settings import Settings
 from milsetctl.workspace import Workspace
 
@@ -54,7 +55,12 @@ _YEAR = re.compile(r"^(1[89]\d\d|20\d\d)$")
 
 
 class RosterError(ValueError):
-    """The roster file cannot be used as a whole (unreadable, no organisation column); exit 1."""
+    """The roster file cannot be used as a whole (unreadable, no organisation column); exit 1. `said` is the message
+    with its problem code (milsetctl/problem_codes.py), which is what str() gives."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.said = Coded(code, message)
+        super().__init__(self.said)
 
 
 @dataclass
@@ -70,8 +76,8 @@ class RosterRow:
 class RosterRead:
     rows: list[RosterRow]
     columns: list[str]  # the roster columns the file has
-    problems: list[str] = field(default_factory=list)  # one line each: file, row, cell, what is wrong
-    notes: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # one line each: file, row, cell, what is wrong (Coded)
+    notes: list[str] = field(default_factory=list)  # Coded
 
 
 @dataclass
@@ -97,6 +103,7 @@ class ImportResult:
             "unchanged": self.unchanged,
             "not_in_file": [{"member_id": m, "organisation": o} for m, o in self.not_in_file],
             "problems": self.problems,
+            "issues": issues_json([*self.notes, *self.problems]),  # notes and problems with their codes
         }
 
 
@@ -157,7 +164,7 @@ def read_roster(path: Path, settings: Settings) -> RosterRead:
     try:
         table = read_table(path)
     except ManifestError as exc:
-        raise RosterError(str(exc).replace("manifest", "roster")) from exc
+        raise RosterError("table-unreadable", str(exc).replace("manifest", "roster")) from exc
     mapping = _alias_map(settings)
 
     def accept(headers: list[str]) -> bool:
@@ -167,17 +174,17 @@ def read_roster(path: Path, settings: Settings) -> RosterRead:
     located: Table | None = locate_header(table, accept)
     if located is None:
         seen = ", ".join(repr(h.strip()) for h in table.headers if str(h).strip()) or "(none)"
-        raise RosterError(f"{path.name}: no organisation column in the header row (row {table.header_row}; found: "
-                          f"{seen}). Expected organisation/组织, country/国家, region, contact/联系人, email/邮箱, "
-                          "member_since/入会时间, fee_paid_until/会费缴至; or add an alias under [members.aliases] "
-                          "in contest.toml.")
+        raise RosterError("roster-no-header", f"{path.name}: no organisation column in the header row (row "
+                          f"{table.header_row}; found: {seen}). Expected organisation/组织, country/国家, region, "
+                          "contact/联系人, email/邮箱, member_since/入会时间, fee_paid_until/会费缴至; or add an alias "
+                          "under [members.aliases] in contest.toml.")
     table = located
     columns = _match(table.headers, mapping)
-    result = RosterRead([], [columns[i] for i in sorted(columns)], notes=list(table.notes))
+    result = RosterRead([], [columns[i] for i in sorted(columns)], notes=[Coded("table-read", n) for n in table.notes])
     unknown = [h.strip() for i, h in enumerate(table.headers) if i not in columns and h.strip()]
     if unknown:
-        result.notes.append(f"{path.name}: column(s) {', '.join(map(repr, unknown))} are not roster columns; "
-                            "not imported")
+        result.notes.append(Coded("roster-column-ignored", f"{path.name}: column(s) {', '.join(map(repr, unknown))} "
+                                  "are not roster columns; not imported"))
     # each date column read as a whole: its own cells settle 11/07/2022 when [dates] order does not (milsetctl.dates)
     dated: dict[str, list[Moment | DateError | None]] = {}
     for index, column in columns.items():
@@ -188,7 +195,7 @@ def read_roster(path: Path, settings: Settings) -> RosterRead:
     seen_keys: dict[str, int] = {}
     for position, (row, cells) in enumerate(table.rows):
         values: dict[str, str | None] = {}
-        bad: list[str] = []
+        bad: list[tuple[str, str]] = []  # (problem code, what is wrong where)
         for index, column in columns.items():
             raw = cells[index] if index < len(cells) else None
             where = f"{path.name}{where_sheet} row {row}, cell {get_column_letter(index + 1)}{row} ({column})"
@@ -198,7 +205,8 @@ def read_roster(path: Path, settings: Settings) -> RosterRead:
                 if isinstance(read, Moment):
                     values[column] = read.in_zone(settings.tz).day.isoformat()
                 elif isinstance(read, DateError):
-                    bad.append(f"{where}: {read}")
+                    code = "roster-date-ambiguous" if read.rule == "date-ambiguous" else "roster-date-unreadable"
+                    bad.append((code, f"{where}: {read}"))
                 else:
                     values[column] = _year_only(raw, column)
                 continue
@@ -207,26 +215,29 @@ def read_roster(path: Path, settings: Settings) -> RosterRead:
             if column == "email" and text:
                 text = unicodedata.normalize("NFKC", text).strip()
                 if not _EMAIL.match(text):
-                    bad.append(f"{where}: {text!r} is not an e-mail address")
+                    bad.append(("roster-email", f"{where}: {text!r} is not an e-mail address"))
             values[column] = text or None
         name = values.get("organisation")
         index = next(i for i, c in columns.items() if c == "organisation")
         if not name:
-            bad.insert(0, f"{path.name}{where_sheet} row {row}, cell {get_column_letter(index + 1)}{row} "
-                          "(organisation): the organisation's name is missing")
+            bad.insert(0, ("roster-name-missing", f"{path.name}{where_sheet} row {row}, cell "
+                                                  f"{get_column_letter(index + 1)}{row} (organisation): the "
+                                                  "organisation's name is missing"))
         else:
             key = organisation_key(name)
             if key in seen_keys:
-                bad.insert(0, f"{path.name}{where_sheet} row {row}, cell {get_column_letter(index + 1)}{row} "
-                              f"(organisation): {name} is also on row {seen_keys[key]}; this row is left out")
+                bad.insert(0, ("roster-name-twice", f"{path.name}{where_sheet} row {row}, cell "
+                                                    f"{get_column_letter(index + 1)}{row} (organisation): {name} is "
+                                                    f"also on row {seen_keys[key]}; this row is left out"))
         if bad:
-            result.problems.extend(f"{b}; row left out" if not b.endswith("left out") else b for b in bad)
+            result.problems.extend(Coded(code, f"{b}; row left out" if not b.endswith("left out") else b)
+                                   for code, b in bad)
             continue
         assert name is not None
         seen_keys[organisation_key(name)] = row
         result.rows.append(RosterRow(organisation_key(name), values, row))
     if not result.rows and not result.problems:
-        result.problems.append(f"{path.name}: the roster lists no organisation")
+        result.problems.append(Coded("roster-empty", f"{path.name}: the roster lists no organisation"))
     return result
 
 

@@ -16,16 +16,19 @@ from pathlib import Path
 from typing import Any
 
 from milsetctl.fsutil import atomic_path
+from milsetctl.problem_codes import Coded
 from milsetctl.sheetcells import FORMULA_START, XML_ILLEGAL, formula_like, neutralise
 
 FORMATS = (".xlsx", ".csv")
 
 
 class SheetError(ValueError):
-    """The table cannot be written (format, folder); `code` is the CLI exit code."""
+    """The table cannot be written (format, folder); `code` is the CLI exit code, `said` the message with its
+    problem code (table-format, table-unwritable), which is what str() gives."""
 
-    def __init__(self, message: str, code: int = 1) -> None:
-        super().__init__(message)
+    def __init__(self, problem: str, message: str, code: int = 1) -> None:
+        self.said = Coded(problem, message)
+        super().__init__(self.said)
         self.code = code
 
 
@@ -33,7 +36,8 @@ def table_format(path: Path) -> str:
     """'.xlsx' or '.csv'; SheetError (usage, exit 2) for anything else."""
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
-        raise SheetError(f"{path.name}: write to .xlsx or .csv (not {suffix or 'no extension'!r})", 2)
+        raise SheetError("table-format", f"{path.name}: write to .xlsx or .csv (not {suffix or 'no extension'!r})",
+                         2)
     return suffix
 
 
@@ -58,7 +62,7 @@ def write_table(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]]
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise SheetError(f"{path}: cannot write there: {exc.strerror or exc}") from exc
+        raise SheetError("table-unwritable", f"{path}: cannot write there: {exc.strerror or exc}") from exc
     try:
         with atomic_path(path) as tmp:
             if suffix == ".xlsx":
@@ -66,7 +70,7 @@ def write_table(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]]
             else:
                 _write_csv(tmp, header, rows)
     except OSError as exc:
-        raise SheetError(f"{path}: cannot write: {exc.strerror or exc}") from exc
+        raise SheetError("table-unwritable", f"{path}: cannot write: {exc.strerror or exc}") from exc
     return path
 
 
