@@ -428,6 +428,9 @@ def _progression_complete(layout: _JpegLayout) -> bool:
 _DAMAGE = re.compile(r"premature end of data segment|bad huffman code|bad arithmetic code|instead of RST|"
                      r"extraneous bytes before marker", re.IGNORECASE)
 _EXTRANEOUS = re.compile(r"(\d+) extraneous bytes before marker 0x([0-9a-f]{2})", re.IGNORECASE)
+# warnings about the file's headers, not its picture data: the picture decodes whole (jerror.h's JWRN_* for JFIF and
+# Adobe markers, an ICC profile, an APP segment); every other warning or error of a strict decode is damage
+_HARMLESS = re.compile(r"JFIF|Adobe|ICC|APP\d* marker|thumbnail|Unknown APP", re.IGNORECASE)
 # a few stray bytes before the end marker are padding some cameras write; more means the decoder lost its way
 HARMLESS_EXTRANEOUS = 64
 _RUN = re.compile(rb"(.)\1{4095,}", re.S)
@@ -513,13 +516,16 @@ def _decode_jpeg(data: bytes, size: tuple[int, int], notes: list[str]) -> np.nda
         notes.append("the file ends without its end-of-image marker; all picture data is there")
         return pixels
     extraneous = _EXTRANEOUS.search(warning)
-    if extraneous and int(extraneous.group(1)) <= HARMLESS_EXTRANEOUS:
+    if extraneous and int(extraneous.group(1)) <= HARMLESS_EXTRANEOUS and extraneous.group(2).lower() == "d9":
         notes.append(f"the decoder warned: {warning} (padding; the picture decodes whole)")
         return pixels
-    if _DAMAGE.search(warning):
-        raise _Damaged(_damage_message(warning, pixels, data, _jpeg_layout(data)))
-    notes.append(f"the decoder warned: {warning} (the picture decodes whole)")
-    return pixels
+    if _HARMLESS.search(warning) and not _DAMAGE.search(warning):
+        notes.append(f"the decoder warned: {warning} (the picture decodes whole)")
+        return pixels
+    # anything else stopped the strict decode inside the picture data: a marker that is no marker, a second
+    # frame header, a bad Huffman code... bytes there were overwritten (what libjpeg calls "unsupported marker
+    # type 0x27" is a damaged scan, wherever in it the damage sits)
+    raise _Damaged(_damage_message(warning, pixels, data, _jpeg_layout(data)))
 
 
 def _squeeze(pixels: np.ndarray) -> np.ndarray:

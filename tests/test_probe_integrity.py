@@ -194,3 +194,53 @@ def test_reduced_decode_keeps_the_analysis_size(tmp_path: Path) -> None:
     assert probe.image.size == (1000, 1500)
     assert probe.scale == pytest.approx(4000 / 1000)
     assert (probe.info.display_width, probe.info.display_height) == (4000, 6000)
+
+
+def scan_spans(data: bytes) -> list[tuple[int, int, int]]:
+    """(start, end, Ah) of each scan's compressed data: from past its SOS header to the next marker that is no
+    restart marker or stuffed byte; Ah > 0 for a progressive file's refinement scans."""
+    spans = []
+    at = data.find(b"\xff\xda")
+    while at >= 0:
+        start = at + 2 + int.from_bytes(data[at + 2 : at + 4], "big")
+        end = start
+        while True:
+            end = data.index(b"\xff", end)
+            if data[end + 1] not in (0x00, *range(0xD0, 0xD8)):
+                break
+            end += 2
+        spans.append((start, end, data[start - 1] >> 4))
+        at = data.find(b"\xff\xda", end)
+    return spans
+
+
+@pytest.mark.parametrize("where", [0.02, 0.5, 0.999])
+@pytest.mark.parametrize("fill", ["zeros", "random bytes"])
+@pytest.mark.parametrize("variant", ["baseline", "progressive", "restart markers"])
+def test_damage_is_found_wherever_in_the_scan_it_sits(tmp_path: Path, where: float, fill: str, variant: str) -> None:
+    """Issue 18: early, in the middle, or in the last rows; overwritten with zeros (a wiped sector) or with random
+    bytes, markers and all (a bad transfer): libjpeg's "unsupported marker type" or "two SOF markers" from inside a
+    scan is damage, not a harmless warning."""
+    options = {"baseline": {}, "progressive": {"progressive": True},
+               "restart markers": {"restart_marker_rows": 4}}[variant]
+    data = bytearray(jpeg_bytes(tmp_path, "src.jpg", **options))
+    # the longest scan that is no refinement scan (zeros in a progressive file's refinement scan clear correction
+    # bits: under 0.1% of the pixels change, and libjpeg cannot tell them from real data)
+    start, end, _ = max((span for span in scan_spans(bytes(data)) if span[2] == 0), key=lambda s: s[1] - s[0])
+    size = 512
+    at = min(start + int((end - start) * where), end - size)
+    data[at : at + size] = bytes(size) if fill == "zeros" else random.Random(5).randbytes(size)
+    result = fired(write(tmp_path, "damaged.jpg", bytes(data)))
+    assert list(result) == ["unreadable"], (result, at - start, end - start)
+    assert result["unreadable"][0].startswith(("corrupt JPEG data", "truncated", "cannot decode"))
+
+
+def test_stray_bytes_before_a_marker_that_is_no_end_marker_are_damage(tmp_path: Path) -> None:
+    """A few stray bytes before the end-of-image marker are padding; before a byte pair that is no marker at all
+    (0xFF 0x3B inside the scan) they are overwritten data."""
+    data = bytearray(jpeg_bytes(tmp_path, "src.jpg"))
+    start, end, _ = scan_spans(bytes(data))[-1]
+    middle = (start + end) // 2
+    data[middle : middle + 15] = bytes(range(0x40, 0x4D)) + b"\xff\x3b"
+    result = fired(write(tmp_path, "stray.jpg", bytes(data)))
+    assert list(result) == ["unreadable"], result
