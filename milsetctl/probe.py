@@ -36,7 +36,7 @@ from milsetctl.imageformat import JUNK, PROGRESSIVE_SOF, SOF, SOS, jpeg_segments
 from milsetctl.models import PhotoInfo
 
 # bump when the probe computes something differently: cached PhotoInfo is keyed by it
-PROBE_VERSION = 3
+PROBE_VERSION = 4  # 4: damage anywhere in a scan is unreadable (issue 18)
 # the shared reduced decode keeps its long side between ANALYSIS_MIN and 2x that; detectors work at ~1000 px
 ANALYSIS_MIN = 800
 THUMB_SIZE = 480
