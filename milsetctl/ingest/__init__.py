@@ -10,12 +10,37 @@ entries), nominations.py (a folder of nomination packages at the global stage), 
 the whole folder); below them tables.py and sheetfile.py read any spreadsheet, values.py reads the cells.
 """
 
-from milsetctl.ingest.entries import SIDECAR_MAX_BYTES, column_label, entries_from_sidecars, entries_from_table
-from milsetctl.ingest.folder import IMAGE_EXTENSIONS, find_manifest, inside, scan_images
-from milsetctl.ingest.submissions import Submissions, read_submissions
-from milsetctl.ingest.tables import ManifestError
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# The package's names, each from the module that defines it, imported on first use: the rules and the settings
+# read cells with values.py (`milsetctl.ingest.values`), and importing that must not import the whole reader
+# (entries, spreadsheets, nominations) for `milsetctl rules` or `status`.
+_NAMES = {
+    "SIDECAR_MAX_BYTES": "entries", "column_label": "entries", "entries_from_sidecars": "entries",
+    "entries_from_table": "entries", "IMAGE_EXTENSIONS": "folder", "find_manifest": "folder", "inside": "folder",
+    "scan_images": "folder", "Submissions": "submissions", "read_submissions": "submissions",
+    "ManifestError": "tables",
+}
+
+if TYPE_CHECKING:
+    from milsetctl.ingest.entries import SIDECAR_MAX_BYTES, column_label, entries_from_sidecars, entries_from_table
+    from milsetctl.ingest.folder import IMAGE_EXTENSIONS, find_manifest, inside, scan_images
+    from milsetctl.ingest.submissions import Submissions, read_submissions
+    from milsetctl.ingest.tables import ManifestError
 
 __all__ = [
     "IMAGE_EXTENSIONS", "SIDECAR_MAX_BYTES", "ManifestError", "Submissions", "column_label", "entries_from_sidecars",
     "entries_from_table", "find_manifest", "inside", "read_submissions", "scan_images",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _NAMES.get(name)
+    if module is None:  # a submodule not imported yet (`from milsetctl.ingest import sheetfile`) is found by import
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value

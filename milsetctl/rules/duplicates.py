@@ -15,14 +15,17 @@ from collections import OrderedDict, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from milsetctl.analysis.similarity import compare_images, load_grey
 from milsetctl.models import PhotoInfo
 from milsetctl.rules import ContestItem, rule
 from milsetctl.settings import Settings
+
+# NumPy and the content check (OpenCV) are imported by the functions that use them: `milsetctl rules`, `status`
+# and every settings check load this module to know the rule, and must not pay ~1 s for libraries they never call
+if TYPE_CHECKING:
+    import numpy as np
 
 # Beyond the near-identical threshold, two photos still count as "the same scene" when both hashes are
 # within this many bits AND the same camera model took them minutes apart (a burst, an HDR bracket, two
@@ -34,15 +37,23 @@ SCENE_MAX_SECONDS = 600
 UNCONFIRMED_MAX_DISTANCE = 4
 MAX_LISTED = 5  # others named in one message; the data lists them all
 
-_POP8 = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
+
+@cache
+def _pop8() -> np.ndarray:
+    """Bits set in each byte value, for NumPy < 2 (made once)."""
+    import numpy as np
+
+    return np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
 
 
 def popcount64(values: np.ndarray) -> np.ndarray:
     """Bits set in each uint64 (NumPy >= 2 has it built in)."""
+    import numpy as np
+
     if hasattr(np, "bitwise_count"):
         return np.bitwise_count(values)
     as_bytes = np.ascontiguousarray(values).view(np.uint8).reshape(*values.shape, 8)
-    return _POP8[as_bytes].sum(axis=-1, dtype=np.uint8)
+    return _pop8()[as_bytes].sum(axis=-1, dtype=np.uint8)
 
 
 def close_pairs(a: np.ndarray, b: np.ndarray, limit: int) -> Iterator[tuple[int, int, int, int]]:
@@ -51,6 +62,8 @@ def close_pairs(a: np.ndarray, b: np.ndarray, limit: int) -> Iterator[tuple[int,
     `a` and `b` are two uint64 hashes per photo. Rows are taken in blocks so memory stays ~16 MB
     whatever the number of photos; only the upper triangle is computed.
     """
+    import numpy as np
+
     n = len(a)
     block = max(16, min(1024, 2_000_000 // max(n, 1)))
     for start in range(0, n, block):
@@ -125,6 +138,8 @@ class _Pixels:
         if index in self.cache:
             self.cache.move_to_end(index)
             return self.cache[index]
+        from milsetctl.analysis.similarity import load_grey
+
         path = self.items[index].thumbnail
         grey = load_grey(path) if path is not None else None
         self.cache[index] = grey
@@ -143,6 +158,8 @@ def find_duplicates(
     hashes alone only up to UNCONFIRMED_MAX_DISTANCE. `timings`, when given, receives the CPU milliseconds of
     each content check (for bench/measure_duplicates.py).
     """
+    import numpy as np
+
     max_distance = int(settings.analysis.get("duplicate_max_distance", 16))
     best: dict[tuple[int, int], _Match] = {}
 
@@ -203,6 +220,8 @@ def _confirm(i: int, j: int, distance: int, pixels: _Pixels, timings: list[float
     """A "near" match when the content check says i and j are one picture; None when it says they are not.
 
     Without pixels on either side the hashes decide alone, and only when they are very close."""
+    from milsetctl.analysis.similarity import compare_images
+
     a, b = pixels(i), pixels(j)
     if a is None or b is None:
         if distance > UNCONFIRMED_MAX_DISTANCE:

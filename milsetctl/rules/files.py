@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
 
-from milsetctl.probe import Probe
 from milsetctl.rules import rule
 from milsetctl.settings import Settings
+
+if TYPE_CHECKING:  # the probe imports NumPy and Pillow: `milsetctl rules` lists these rules without them
+    from milsetctl.probe import Probe
 
 IMAGE_FORMATS = {"JPEG", "PNG", "WEBP", "HEIC", "HEIF", "AVIF", "TIFF", "GIF", "BMP", "JXL", "PSD"}
 

@@ -17,12 +17,14 @@ import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from milsetctl.imageformat import JUNK, SOS, jpeg_segments, png_chunks
-from milsetctl.probe import Probe, xmp_tools
 from milsetctl.rules import rule
 from milsetctl.settings import Settings
+
+if TYPE_CHECKING:  # the probe imports NumPy and Pillow: `milsetctl rules` lists these rules without them
+    from milsetctl.probe import Probe
 
 # IPTC digital source types (cv.iptc.org/newscodes/digitalsourcetype/...) that mean "made by an algorithm".
 # Left out on purpose: algorithmicallyEnhanced (denoise, HDR merge: a camera photo), digitalCapture,
@@ -265,6 +267,8 @@ _XMP_AIGC = re.compile(r"AIGC\s*(?:=\s*\"([^\"]*)\"|=\s*'([^']*)'|>([^<]*)<)")
 
 
 def _xmp(xmp: str) -> list[str]:
+    from milsetctl.probe import xmp_tools  # loaded already wherever a probe exists
+
     found: list[str] = []
     for match in _XMP_SOURCE_TYPE.finditer(xmp):
         kind = _source_type(next((g for g in match.groups() if g), ""))
