@@ -40,7 +40,7 @@ from milsetctl.auditchain import (
     record_hash,
     seal_matches,
 )
-from milsetctl.timefmt import contest_time
+from milsetctl.timefmt import contest_time, machine_time
 
 if TYPE_CHECKING:
     from milsetctl.ledger import Ledger
@@ -68,13 +68,9 @@ class AuditRecord:
 
 
 def _local_iso(at: str, tz: tzinfo | None) -> str:
-    from datetime import datetime
-
-    try:
-        moment = datetime.fromisoformat(at.replace("Z", "+00:00"))
-    except ValueError:
-        return at
-    return moment.astimezone(tz).isoformat(timespec="seconds") if tz is not None else moment.isoformat()
+    """The record's time for JSON in the contest's zone, with its offset (timefmt.machine_time); as stored
+    without one."""
+    return (machine_time(at, tz) or at) if tz is not None else at
 
 
 def _parse_detail(text: str | None) -> Any:

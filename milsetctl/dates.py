@@ -77,7 +77,11 @@ class Moment:
         return Moment(self.at.astimezone(tz), self.has_time)
 
     def shown(self) -> str:
-        return self.at.strftime("%Y-%m-%d %H:%M") if self.has_time else self.day.isoformat()
+        """As timefmt writes every moment (no zone: the caller says it once): 2022-07-11, 2022-07-11 23:59, or
+        2022-07-11 23:59:30 when seconds were given (a withdrawal a few seconds after a deadline is late)."""
+        from milsetctl.timefmt import clock
+
+        return clock(self.at, exact=True) if self.has_time else self.day.isoformat()
 
 
 @dataclass(frozen=True)
@@ -496,8 +500,9 @@ class Deadline:
         """2022-07-11, or 2022-07-11 18:00 when a time was given (in the contest time zone)."""
         if self.whole_day:
             return self.day.isoformat()
-        local = self.last.astimezone(self.tz)
-        return local.strftime("%Y-%m-%d %H:%M:%S" if local.second else "%Y-%m-%d %H:%M")
+        from milsetctl.timefmt import clock
+
+        return clock(self.last.astimezone(self.tz), exact=True)
 
     def shown(self) -> str:
         """The label with what it means: '2022-07-11 (end of day, Asia/Shanghai)'."""

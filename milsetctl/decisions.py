@@ -10,7 +10,7 @@ from milsetctl import stages
 from milsetctl.ledger import Ledger
 from milsetctl.models import TOP_REASONS, Finding, count_reasons
 from milsetctl.pipeline import entry_status
-from milsetctl.timefmt import contest_time
+from milsetctl.timefmt import contest_time, machine_time
 from milsetctl.workspace import Workspace
 
 
@@ -73,7 +73,8 @@ class ContestStatus:
     by_category: dict[str, dict[str, int]] = field(default_factory=dict)
     open_reviews: list[str] = field(default_factory=list)
     decisions: int = 0
-    last_validate: str | None = None  # '2022-07-12 09:30 (Asia/Shanghai)'
+    last_validate: str | None = None  # '2022-07-12 09:30 Asia/Shanghai' (timefmt: as every output says a time)
+    last_validate_at: str | None = None  # the same moment for --json: ISO 8601 with the contest's offset
     top_rules: list[tuple[str, str, int]] = field(default_factory=list)  # (rule, severity, entries), as validate
     by_region: dict[str, int] = field(default_factory=dict)  # regional round -> entries; '(no region)' kept
     stages: list[Any] = field(default_factory=list)  # stages.StageState, in the contest's order
@@ -85,7 +86,7 @@ class ContestStatus:
         return {"stages": [s.as_json() for s in self.stages], "next": self.next, "waiting": self.waiting,
                 "contest": self.contest, "stage": self.stage, "workspace": self.workspace, "source": self.source,
                 "entries": self.entries, "by_status": self.by_status, "by_category": self.by_category,
-                "open_reviews": self.open_reviews, "decisions": self.decisions, "last_validate": self.last_validate,
+                "open_reviews": self.open_reviews, "decisions": self.decisions, "last_validate": self.last_validate_at,
                 "timezone": self.timezone}
 
 
@@ -104,6 +105,7 @@ def contest_status(ws: Workspace, top: int = TOP_REASONS) -> ContestStatus:
     st.open_reviews = [r["entry_id"] for r in rows if r["status"] == "review"]
     last = ledger.last_audit("validate")
     st.last_validate = contest_time(last["at"], ws.settings.tz) if last else None
+    st.last_validate_at = machine_time(last["at"], ws.settings.tz) if last else None
     # the same count as validate's "most frequent reasons": entries per (rule, severity), reject and review
     st.top_rules = count_reasons(ledger.current_findings().values())[:top]
     from milsetctl.members.regions import region_counts  # an entry from a province in no region is counted too

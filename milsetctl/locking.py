@@ -121,16 +121,16 @@ class Holder:
     tz: str = ""  # the contest time zone the message shows `since` in ("": this machine's)
 
     def describe(self) -> str:
-        """'`milsetctl validate subs` (pid 4242 on host1, alice) running since 2026-11-30 11:20 (UTC+08:00)'."""
+        """'`milsetctl validate subs` (pid 4242 on host1, alice) running since 2026-11-30 11:20 Asia/Shanghai'."""
         from zoneinfo import ZoneInfo
 
-        from milsetctl.timefmt import shown_time
+        from milsetctl.timefmt import contest_time
 
         try:
             zone = ZoneInfo(self.tz) if self.tz else None
         except (ValueError, KeyError):  # an unknown zone name: this machine's time, still with its offset
             zone = None
-        since = shown_time(self.since, zone)
+        since = contest_time(self.since, zone) or self.since
         return f"`{self.command}` (pid {self.pid} on {self.host}, {self.user}) running since {since}"
 
 

@@ -5,6 +5,7 @@ Renderers format a result object (milsetctl/audit.py, milsetctl/privacy.py); the
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
@@ -18,14 +19,22 @@ from milsetctl.audit import AuditRecord, ChainCheck
 if TYPE_CHECKING:
     from milsetctl.privacy import AnonymisedExport, PurgeReport
 
+_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d")  # an ISO 8601 date and time, as the ledger stamps them
 
-def _detail_text(detail: Any, width: int = 160) -> str:
-    """A record's detail on one line: key=value pairs, long lists shortened."""
+
+def _detail_text(detail: Any, width: int = 160, tz: tzinfo | None = None) -> str:
+    """A record's detail on one line: key=value pairs, long lists shortened; a time (`at`, `...ed_at`) as every
+    output says one (timefmt, in `tz`, the contest time zone), not as the ledger stores it."""
+    from milsetctl.timefmt import contest_time
+
     if isinstance(detail, dict):
         parts = []
         for key, value in detail.items():
             if isinstance(value, list) and len(value) > 6:
                 value = value[:6] + [f"… {len(value) - 6} more"]
+            if isinstance(value, str) and tz is not None and (key == "at" or key.endswith("_at")) \
+                    and _TIMESTAMP.match(value):
+                value = contest_time(value, tz)
             text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
             parts.append(f"{key}={text}")
         line = "  ".join(parts)
@@ -56,7 +65,7 @@ def render_trail(console: Console, records: Sequence[AuditRecord], tz: tzinfo | 
     table.add_column("what", style="bold", no_wrap=True)
     table.add_column("detail / command", overflow="fold")
     for r in records:
-        detail = escape(_detail_text(r.detail))
+        detail = escape(_detail_text(r.detail, tz=tz))
         if r.scrubbed:
             detail += " [dim](personal data purged)[/]"
         if r.command:

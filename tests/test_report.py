@@ -9,6 +9,7 @@ import re
 from datetime import datetime
 from html.parser import HTMLParser
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from PIL import Image
@@ -202,7 +203,7 @@ def test_neutralise(value: object, expected: object) -> None:
 
 
 def test_entry_rows_columns(result: ValidationResult) -> None:
-    df = entry_rows(result)
+    df = entry_rows(result, ZoneInfo("Asia/Shanghai"))
     assert list(df.columns) == ENTRY_COLUMNS
     assert len(df) == len(result.entries)
     row = df.set_index("entry_id").loc["E002"]
@@ -211,7 +212,9 @@ def test_entry_rows_columns(result: ValidationResult) -> None:
     assert row["size_mb"] == pytest.approx(2.29)
     assert row["findings"].startswith("face (review): 2 faces detected; text-watermark (review): ")
     assert df.set_index("entry_id").loc["E001", "camera"] == "Canon EOS 5D"
-    assert df.set_index("entry_id").loc["E003", "decision"] == "reject: grade checked (li, 2025-04-01T10:00)"
+    # the decision's time (the ledger's UTC) in the contest's time, as every output says it (timefmt)
+    assert df.set_index("entry_id").loc["E003", "decision"] == \
+        "reject: grade checked (li, 2025-04-01 18:00 Asia/Shanghai)"
 
 
 # ---------------------------------------------------------------- CSV

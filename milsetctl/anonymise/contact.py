@@ -21,6 +21,7 @@ from typing import Any
 from milsetctl.anonymise.blind import BlindView
 from milsetctl.fsutil import atomic_path, remove_stale_temps, write_bytes_atomic, write_text_atomic
 from milsetctl.resources import templates_dir
+from milsetctl.timefmt import contest_time
 
 TEMPLATE = "contact-sheet.html"
 HTML_NAME = "contact-sheet.html"
@@ -97,8 +98,7 @@ def sheet_cards(ws: Any, entries: list[Any], root: Path) -> tuple[list[dict[str,
 def render_html(ws: Any, groups: list[dict[str, Any]], count: int) -> str:
     return _template().render(
         contest=ws.settings.name, stage=ws.settings.stage, round_id=ws.ledger.round_id(), groups=groups,
-        count=count, generated=datetime.now(UTC).astimezone(ws.settings.tz).strftime("%Y-%m-%d %H:%M ")
-        + str(ws.settings.raw["contest"]["timezone"]),  # the contest's time, as status and the report show it
+        count=count, generated=contest_time(datetime.now(UTC), ws.settings.tz),  # as every output says a time
     )
 
 

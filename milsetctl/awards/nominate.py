@@ -17,6 +17,7 @@ import time
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from milsetctl.ledger import now_iso
 from milsetctl.models import StageError
 from milsetctl.problem_codes import Coded, issues_json
 from milsetctl.sheetcells import neutralise
+from milsetctl.timefmt import contest_time
 from milsetctl.workspace import Workspace
 
 MANIFEST_COLUMNS = [*COLUMNS, "category", "score", "national_rank", "national_award", "national_entry_id",
@@ -148,10 +150,10 @@ def _own_country(ws: Workspace, entries: dict[str, dict[str, Any]], usable: list
     return [r for r in usable if r not in foreign]
 
 
-def _decision_text(decision: dict[str, str] | None) -> str:
+def _decision_text(decision: dict[str, str] | None, tz: tzinfo) -> str:
     if not decision:
         return ""
-    return f"{decision['decision']}: {decision['reason']} ({decision['who']}, {decision['at']})"
+    return f"{decision['decision']}: {decision['reason']} ({decision['who']}, {contest_time(decision['at'], tz)})"
 
 
 def _csv_bytes(rows: list[dict[str, Any]]) -> bytes:
@@ -293,7 +295,7 @@ def nominate(ws: Workspace, top: int, out: Path, other_countries: bool = False) 
             "national_entry_id": entry["entry_id"],
             # a doubt the national coordinator settled (e.g. a province with no regional round): the global one
             # sees why the entry was accepted when the same rule fires again
-            "national_decision": _decision_text(decisions.get(entry["entry_id"])),
+            "national_decision": _decision_text(decisions.get(entry["entry_id"]), settings.tz),
         })  # fmt: skip
     countries = Counter(n.country for n in nominees if n.country)
     info = {"contest": settings.name, "stage": settings.stage,

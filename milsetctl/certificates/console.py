@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from milsetctl.certificates import Batch, format_code
-from milsetctl.timefmt import shown_time
+from milsetctl.timefmt import contest_time
 
 
 @contextmanager
@@ -51,7 +51,7 @@ def render_verify(console: Console, result: dict[str, Any], tz: tzinfo | None = 
             issued = f", issued {old['issued_at']}" if old.get("issued_at") else ""
             console.print(f"[bold red]replaced, no longer valid:[/] this {old['kind']} certificate for "
                           f"{escape(old['recipient'])}" + (f" (entry {old['entry_id']})" if old["entry_id"] else "")
-                          + f"{issued}, was replaced on {shown_time(old['at'], tz)} by {old['by']} "
+                          + f"{issued}, was replaced on {contest_time(old['at'], tz)} by {old['by']} "
                           f"({escape(old['reason'])})", soft_wrap=True)
         elif result.get("problem"):
             console.print(f"[bold red]not genuine:[/] {escape(result['problem'])}", soft_wrap=True)

@@ -112,7 +112,7 @@ def _refund(amount: Decimal, withdrawn: Moment, rules: FeeRules, tz: ZoneInfo, w
     which = "the contest deadline" if rules.deadline_is_contest else "the registration deadline"
     pct = rules.fee_percent
     pct_text = f"{pct.normalize():f}"
-    when = f"withdrawn {withdrawn.shown()}" + (f" ({tz.key})" if withdrawn.has_time else "")
+    when = f"withdrawn {withdrawn.shown()}" + (f" {tz.key}" if withdrawn.has_time else "")  # as timefmt says it
     if withdrawn.has_time or deadline.whole_day:
         late = deadline.is_late(withdrawn.at)  # a day alone is its 00:00: late only on a later day
     elif withdrawn.day == deadline.day:  # the day of a deadline with a time: before or after it?

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import glob
 from collections.abc import Callable
+from datetime import tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,7 +31,14 @@ def _renderer(kind: str) -> Callable[[ValidationResult, Path, Path | None, Setti
     from milsetctl.report.tables import write_csv, write_xlsx
 
     writer = write_csv if kind == "csv" else write_xlsx
-    return lambda result, path, _thumbs, _settings: writer(result, path)
+    # times in the contest's zone, as the HTML report and every other output show them (timefmt)
+    return lambda result, path, _thumbs, settings: writer(result, path, _zone(settings))
+
+
+def _zone(settings: Settings | None) -> tzinfo:
+    from milsetctl.settings import defaults
+
+    return (settings or defaults()).tz
 
 
 def report_format(path: Path) -> str:

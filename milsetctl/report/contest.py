@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from milsetctl.fsutil import write_text_atomic
+from milsetctl.timefmt import contest_time, machine_time
 
 if TYPE_CHECKING:
     from milsetctl.workspace import Workspace
@@ -54,6 +55,7 @@ class ContestReport:
     per_criterion: pd.DataFrame  # criterion, marks, mean, sd, min, max
     agreement: dict[str, Any] = field(default_factory=dict)  # kendall_w, krippendorff_alpha, icc2_1, jurors, entries
     awards: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["award", "entries"]))
+    generated: str = ""  # generated_at as the page shows it: as every output says a time (timefmt); JSON keeps ISO
 
     @property
     def total(self) -> int:
@@ -192,8 +194,9 @@ def contest_report(ws: Workspace) -> ContestReport:
         order = [a for a in AWARD_ORDER if a in vc.index] + sorted(set(vc.index) - set(AWARD_ORDER))
         awards = pd.DataFrame({"award": order, "entries": [int(vc[a]) for a in order]})
 
+    now = datetime.now(UTC)
     return ContestReport(
-        name=s.name, stage=s.stage, generated_at=datetime.now(UTC).astimezone(s.tz).isoformat(timespec="seconds"),
+        name=s.name, stage=s.stage, generated_at=machine_time(now, s.tz) or "", generated=contest_time(now, s.tz) or "",
         criteria=criteria, score_min=float(jury.get("score_min", 1)), score_max=float(jury.get("score_max", 10)),
         by_status=by_status, by_category=_counts(entries, ["category"]), by_region=_counts(entries, ["region"]),
         by_province=_counts(entries, ["province", "region"]), rejections=rejections, scores=scores,

@@ -197,7 +197,8 @@ def _entry_view(r: EntryResult, source: str, thumbs: dict[str, tuple[str, int, i
     dims = None
     if p is not None and (p.display_width or p.width):
         dims = f"{p.display_width or p.width} × {p.display_height or p.height}"
-    submitted = contest_time(e.submitted_at, settings.tz, zone=False) if e.submitted_at else e.submitted_at_raw
+    submitted = contest_time(e.submitted_at, settings.tz, zone=False, exact=True) if e.submitted_at else \
+        e.submitted_at_raw
     grade, place = _grade_view(e.grade), _place_view(e, settings)
     search = " ".join(
         str(v)

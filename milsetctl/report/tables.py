@@ -11,6 +11,7 @@ formula (= + - @, tab, CR) gets a leading apostrophe so Excel, WPS or LibreOffic
 from __future__ import annotations
 
 import unicodedata
+from datetime import tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +27,7 @@ from milsetctl.models import (  # noqa: F401 - TOP_REASONS, reason_counts, count
 )
 from milsetctl.sheetcells import FORMULA_START as _FORMULA_START  # noqa: F401 - re-exported (members/sheets)
 from milsetctl.sheetcells import XML_ILLEGAL, neutralise
-from milsetctl.timefmt import contest_time  # noqa: F401 - re-exported (report.html, the consoles)
+from milsetctl.timefmt import contest_time  # also re-exported (report.html, the consoles)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -49,14 +50,16 @@ def format_findings(findings: list[Finding]) -> str:
     return "; ".join(f"{f.rule} ({f.severity}): {f.message}" for f in findings)
 
 
-def format_decision(decision: dict[str, str] | None) -> str | None:
-    """One cell: 'accept: reason (who, at)'."""
+def format_decision(decision: dict[str, str] | None, tz: tzinfo | None = None) -> str | None:
+    """One cell: 'accept: reason (who, 2022-07-12 00:30 Asia/Shanghai)', the time as every output says it
+    (timefmt, in `tz`, the contest time zone)."""
     if not decision:
         return None
     text = str(decision.get("decision") or "")
     if decision.get("reason"):
         text += f": {decision['reason']}"
-    who_at = ", ".join(str(decision[k]) for k in ("who", "at") if decision.get(k))
+    who_at = ", ".join(str(contest_time(decision[k], tz) if k == "at" else decision[k]) for k in ("who", "at")
+                       if decision.get(k))
     return f"{text} ({who_at})" if who_at else text
 
 
@@ -68,15 +71,17 @@ def format_camera(make: str | None, model: str | None) -> str | None:
     return " ".join(p for p in (make, model) if p) or None
 
 
-def _submitted(r: EntryResult) -> str | None:
+def _submitted(r: EntryResult, tz: tzinfo | None) -> str | None:
+    """In the contest's time, to the second when it has seconds (the `late` rule's deadline is to the second)."""
     e = r.entry
     if e.submitted_at is not None:
-        return e.submitted_at.isoformat(sep=" ")
+        return contest_time(e.submitted_at, tz, exact=True)
     return e.submitted_at_raw
 
 
-def entry_rows(result: ValidationResult) -> pd.DataFrame:
-    """One row per entry, in the result's order, with plain (not yet spreadsheet-safe) values."""
+def entry_rows(result: ValidationResult, tz: tzinfo | None = None) -> pd.DataFrame:
+    """One row per entry, in the result's order, with plain (not yet spreadsheet-safe) values; times in `tz`,
+    the contest time zone (None: this machine's)."""
     import pandas as pd
 
     rows = []
@@ -92,8 +97,8 @@ def entry_rows(result: ValidationResult) -> pd.DataFrame:
             "entry_id": e.entry_id, "status": str(r.status), "category": r.category,
             "contestant_id": e.contestant_id, "name": e.name, "school": e.school, "grade": e.grade,
             "province": e.province, "country": e.country, "file": e.file, "title": e.title,
-            "description": e.description, "submitted_at": _submitted(r), "width": width, "height": height,
-            "size_mb": size_mb, "camera": camera, "decision": format_decision(r.decision),
+            "description": e.description, "submitted_at": _submitted(r, tz), "width": width, "height": height,
+            "size_mb": size_mb, "camera": camera, "decision": format_decision(r.decision, tz),
             "findings": format_findings(r.findings), "origin": e.origin,
         })  # fmt: skip
     df = pd.DataFrame(rows, columns=ENTRY_COLUMNS)
@@ -151,10 +156,10 @@ def spreadsheet_safe(df: pd.DataFrame, strip_xml_illegal: bool = False) -> pd.Da
     return out
 
 
-def write_csv(result: ValidationResult, path: Path) -> Path:
+def write_csv(result: ValidationResult, path: Path, tz: tzinfo | None = None) -> Path:
     """UTF-8 with BOM: Excel on Chinese Windows otherwise reads the names as GBK mojibake. Written whole or not at
-    all (fsutil)."""
-    df = spreadsheet_safe(entry_rows(result))
+    all (fsutil). Times in `tz`, the contest time zone."""
+    df = spreadsheet_safe(entry_rows(result, tz))
     with atomic_path(path) as tmp:
         df.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")
     return path
@@ -221,13 +226,13 @@ def _plain(df: pd.DataFrame) -> pd.DataFrame:
     return out.where(df.notna(), None)
 
 
-def write_xlsx(result: ValidationResult, path: Path) -> Path:
+def write_xlsx(result: ValidationResult, path: Path, tz: tzinfo | None = None) -> Path:
     """Sheets 'entries' (one row per entry), 'findings' (one per finding) and 'summary'; written whole or not at
-    all (fsutil)."""
+    all (fsutil). Times in `tz`, the contest time zone."""
     import openpyxl
 
     sheets = {
-        "entries": entry_rows(result),
+        "entries": entry_rows(result, tz),
         "findings": finding_rows(result),
         "summary": summary_rows(result),
     }

@@ -8,6 +8,7 @@ from datetime import datetime
 from milsetctl.ingest.values import is_mangled_id
 from milsetctl.rules import ContestItem, rule
 from milsetctl.settings import Settings
+from milsetctl.timefmt import contest_time
 
 
 @rule("one-per-contestant", "reject", "contest", version=2, uses=("entrants.one_per_contestant",))
@@ -31,7 +32,8 @@ def one_per_contestant(items: list[ContestItem], settings: Settings) -> Iterator
         if len(members) < 2:
             continue
         kept_order, kept = max(members, key=lambda m: (m[1].entry.submitted_at or floor, m[0]))
-        when = kept.entry.submitted_at.isoformat(sep=" ", timespec="minutes") if kept.entry.submitted_at else "?"
+        # the contest's time, to the second when it has seconds (two entries sent in the same minute)
+        when = contest_time(kept.entry.submitted_at, settings.tz, exact=True) or "?"
         for order, item in members:
             if order != kept_order:
                 yield item.entry.key, (

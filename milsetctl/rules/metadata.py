@@ -11,6 +11,7 @@ from milsetctl.models import Entry, PhotoInfo
 from milsetctl.rules import rule
 from milsetctl.rules.languages import guess_foreign
 from milsetctl.settings import Settings
+from milsetctl.timefmt import contest_time
 
 
 @rule("missing-file", "reject", "entry")
@@ -138,8 +139,9 @@ def late(entry: Entry, photo: PhotoInfo | None, settings: Settings) -> Iterator[
         return
     deadline = settings.deadline
     if deadline.is_late(entry.submitted_at):
-        local = entry.submitted_at.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
-        yield f"submitted {local} ({settings.tz.key}), after the deadline {deadline.shown()}"
+        # to the second when it has seconds: 00:00:30 after a midnight deadline is late, "00:00" would not say so
+        yield f"submitted {contest_time(entry.submitted_at, settings.tz, exact=True)}, after the deadline " \
+              f"{deadline.shown()}"
 
 
 @rule("grade", "reject", "entry", version=2, uses=("entrants.middle", "entrants.high", "entrants.grade_aliases"))
