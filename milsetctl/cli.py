@@ -231,13 +231,23 @@ def init(
     source: Annotated[Path | None, typer.Option("--source", "-s", help="The submissions folder to remember.",
                                                 exists=True, file_okay=False)] = None,
     replace_source: ReplaceSourceOpt = False,
+    country: Annotated[str | None, typer.Option("--country", help="The country this national round runs in "
+                                                "(China, CN or 中国): [contest] country, by which nominate leaves "
+                                                "out entrants from other countries. Asked in a terminal (Enter "
+                                                "skips).", metavar="COUNTRY", show_default=False)] = None,
 ) -> None:
     """Create a contest workspace: contest.toml with every default written out, and the ledger."""
+    from milsetctl.jury.conflicts import contest_country
     from milsetctl.settings import SETTINGS_FILE, SettingsError
-    from milsetctl.workspace import WorkspaceError, adopt_source, init_workspace
+    from milsetctl.workspace import WorkspaceError, adopt_source, init_workspace, set_country
 
+    if country is not None:
+        try:
+            country = contest_country(country)
+        except ValueError as exc:
+            _fail(f"--country: {exc}", 2)
     try:
-        ws = init_workspace(workspace, source)
+        ws = init_workspace(workspace, source, country)
     except (WorkspaceError, SettingsError) as exc:
         _fail(str(exc))
     ws.lock = _lock_workspace(ws.root, ws)
@@ -245,12 +255,38 @@ def init(
         change = _switch_source(ws, source, replace_source) if source is not None else None
         if change is not None:
             adopt_source(ws, change)
+        if country is None and _asks_country(ws.settings):
+            country = _ask_country(contest_country)
+            if country:
+                set_country(ws, country)
         verb = "Created" if ws.created else "Workspace already there:"
         out.print(f"{verb} {ws.root}")
         out.print(f"  settings: {ws.root / SETTINGS_FILE}  (edit to change deadlines, limits, regions)")
         out.print(f"  ledger:   {ws.ledger.path}  (schema v{ws.ledger.schema_version})")
+        set_to = str(ws.settings.raw["contest"].get("country") or "")
+        out.print(f"  country:  {escape(set_to)}  (nominate leaves out entrants from other countries)" if set_to else
+                  "  country:  not set (nominate takes the country most entrants name; init --country sets it)",
+                  soft_wrap=True)
         if change is not None and change.note:
             out.print(f"  {escape(change.note)}", soft_wrap=True)
+
+
+def _asks_country(settings) -> bool:  # type: ignore[no-untyped-def]
+    """Whether init asks for [contest] country: in a terminal, at the national stage, when none is set."""
+    return sys.stdin.isatty() and settings.stage == "national" and not settings.raw["contest"].get("country")
+
+
+def _ask_country(normalise: Callable[[str], str]) -> str | None:
+    """Ask for the contest's country until the answer names one (normalised) or is empty (skipped: None)."""
+    while True:
+        answer = typer.prompt("Country of this national round (China, CN, 中国...; Enter to skip)", default="",
+                              show_default=False, err=True).strip()
+        if not answer:
+            return None
+        try:
+            return normalise(answer)
+        except ValueError as exc:
+            _error(str(exc))
 
 
 @app.command()

@@ -39,7 +39,8 @@ source = ""
 # the manifest named with `validate --manifest FILE` (a corrected copy kept outside a read-only SOURCE),
 # remembered so that the next plain `validate` reads it again; empty: entries.csv/entries.xlsx in SOURCE
 manifest = ""
-# the country this national round runs in: written into `nominate`'s manifest for entries that name none
+# the country this national round runs in (`init --country`, or init's question): `nominate` leaves out entrants
+# from other countries and writes it into its manifest for entries that name none
 country = ""
 
 [photo]
@@ -576,6 +577,12 @@ def remember_source(path: Path, source: str) -> None:
 def remember_manifest(path: Path, manifest: str) -> None:
     """Record the manifest `validate --manifest` read ("" for SOURCE's own), like remember_source."""
     _remember(path, "manifest", manifest)
+
+
+def remember_country(path: Path, country: str) -> None:
+    """Record `[contest] country` (the country this national round runs in; `init --country`), like
+    remember_source."""
+    _remember(path, "country", country)
 
 
 def _remember(path: Path, key: str, value: str) -> None:

@@ -86,8 +86,10 @@ def find_workspace(start: Path, source: Path | None = None) -> Path | None:
     return None
 
 
-def init_workspace(root: Path, source: Path | None = None) -> Workspace:
-    """Create (or re-open) a workspace: settings file with every default written out, and the ledger."""
+def init_workspace(root: Path, source: Path | None = None, country: str | None = None) -> Workspace:
+    """Create (or re-open) a workspace: settings file with every default written out, and the ledger.
+    `country`: `[contest] country`, the country this national round runs in, as jury.conflicts.contest_country
+    names it (nominate leaves out entrants from other countries); None leaves the setting as it is."""
     root = root.resolve()
     if source is not None:
         check_outside(root, source)
@@ -102,11 +104,21 @@ def init_workspace(root: Path, source: Path | None = None) -> Workspace:
     elif source is not None and not settings_mod.load(settings_path).source:
         settings_mod.remember_source(settings_path, str(source.resolve()))
     # another folder than the one remembered: check_source decides, adopt_source records it
+    if country is not None:
+        settings_mod.remember_country(settings_path, country)
     ws = open_workspace(root)
     ws.created = created
     if created:
-        ws.ledger.audit("init", {"workspace": str(root), "source": str(source) if source else None})
+        ws.ledger.audit("init", {"workspace": str(root), "source": str(source) if source else None,
+                                 **({"country": country} if country else {})})
     return ws
+
+
+def set_country(ws: Workspace, country: str) -> None:
+    """Write `[contest] country` into the workspace's settings (the answer `init` asks for in a terminal) and
+    read them again: `country` as jury.conflicts.contest_country names it."""
+    settings_mod.remember_country(ws.root / SETTINGS_FILE, country)
+    ws.settings = settings_mod.load(ws.root / SETTINGS_FILE)
 
 
 def open_workspace(root: Path, read_only: bool = False) -> Workspace:

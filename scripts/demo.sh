@@ -11,6 +11,10 @@ ws=demo-workspace
 .venv/bin/python sample_data/make_sample.py
 mkdir -p "$ws"
 
+echo; echo "== 0. init: the workspace, and the country this national round runs in ([contest] country: nominate"
+echo "   leaves out entrants from other countries; in a terminal init asks for it)"
+"${ctl[@]}" init -w "$ws" --country China
+
 echo; echo "== 1. validate: who is eligible, and why not (the entries waiting for a decision listed first)"
 "${ctl[@]}" validate sample_data/submissions -w "$ws" --report "$ws/reports/validation.html" --limit 12
 

@@ -95,6 +95,24 @@ def country_name(country: str | None) -> str:
     return _COUNTRY_SHOWN.get(code) or getattr(found, "common_name", None) or found.name
 
 
+def contest_country(text: str) -> str:
+    """`[contest] country` as `init` writes it: one English name for any spelling of a country pycountry knows
+    ("China", "CN", "CHN", "中国" -> "China"), as `country_name` shows it (nominate compares by ISO code, so any
+    spelling would do; one name reads the same in contest.toml, the nomination and the gallery). Raises
+    ValueError for a text no country has, naming the closest names (a typo is refused, not written)."""
+    import difflib
+
+    written = (text or "").strip()
+    code = country_key(written)
+    if len(code) == 2 and code.isascii() and code.isupper():
+        return country_name(code)
+    table = _country_table()
+    near = difflib.get_close_matches(_text_key(written), [k for k in table if len(k) > 3], n=3, cutoff=0.6)
+    names = list(dict.fromkeys(country_name(table[k]) for k in near))
+    raise ValueError(f"no country is called {written!r}" + (f"; did you mean {' or '.join(names)}?" if names else
+                     " (an English or Chinese name, or the ISO code: China, CN, 中国)"))
+
+
 def conflict_key(stage: str, school: str | None, country: str | None) -> str:
     """What two people must share to be in conflict at this stage: the school's key (national) or the country's
     (global); "" when unknown (an unknown school or country is no conflict: nothing says there is one)."""
