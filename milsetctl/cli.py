@@ -351,8 +351,10 @@ def validate(
             _fail(str(exc), exc.code)
         if report is not None:
             from milsetctl.report import write_report
+            from milsetctl.stages import record_outputs
 
             written = write_report(result, report, job.ws.thumbs, job.ws.settings)
+            record_outputs(job.ws, "validate-report", [written])  # purge finds it wherever it went
             err.print(f"Report written to [bold]{escape(str(written))}[/]", soft_wrap=True)
         if as_json:
             _print_json(result.as_json())
@@ -1031,6 +1033,9 @@ def fees_refund(
             ws.ledger.audit("fees-refund-batch", {"source": str(batch), "out": str(result.out),
                                                   "withdrawals": len(result.rows), "problems": len(result.problems),
                                                   **result.as_json()["totals"]})
+            from milsetctl.stages import record_outputs
+
+            record_outputs(ws, "refund-table", [result.out or target])  # names: purge knows it as milsetctl's
     _show(result, render_refund_batch, as_json)
     if result.problems:
         raise typer.Exit(1)
@@ -1318,13 +1323,19 @@ def purge_cmd(
     despite_broken_audit: Annotated[bool, typer.Option(
         "--despite-broken-audit", help="Purge even though `audit --verify` finds the trail broken; the purge's "
         "record says at which record, and vouches for nothing from there on.")] = False,
+    outputs: Annotated[bool, typer.Option("--outputs", help="Also delete the official outputs that name people "
+                                          "(certificates, gallery, award lists, nominations, score sheets, refund "
+                                          "tables), in the workspace and wherever milsetctl wrote them; without "
+                                          "it they are kept and listed.")] = False,
     workspace: WorkspaceOpt = Path("."),
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object to stdout.")] = False,
 ) -> None:
     """After the contest: delete the participants' personal data, keep the results.
 
     Names, e-mails, schools and contestant IDs go from the ledger and the caches (thumbnails); anonymous results,
-    the audit trail and issued certificate codes stay verifiable. Cannot be undone."""
+    the audit trail and issued certificate codes stay verifiable. Every file milsetctl wrote is found from its
+    record of outputs, wherever it went: working files holding personal data go, official outputs are listed
+    (--outputs: they go too). Cannot be undone."""
     from milsetctl.privacy import PrivacyError, purge_personal_data
     from milsetctl.trust_console import render_purge
 
@@ -1333,7 +1344,7 @@ def purge_cmd(
     with _open(workspace) as ws:
         try:
             if not dry_run and not yes:
-                preview = purge_personal_data(ws, dry_run=True)
+                preview = purge_personal_data(ws, dry_run=True, outputs=outputs)
                 if preview.audit_broken and not despite_broken_audit:
                     purge_personal_data(ws, dry_run=False)  # refuses with the one clear message, changing nothing
                 if not sys.stdin.isatty():
@@ -1344,7 +1355,8 @@ def purge_cmd(
                                      err=True):
                     err.print("Nothing removed.")
                     raise typer.Exit(1)
-            report = purge_personal_data(ws, dry_run=dry_run, despite_broken_audit=despite_broken_audit)
+            report = purge_personal_data(ws, dry_run=dry_run, despite_broken_audit=despite_broken_audit,
+                                         outputs=outputs)
         except PrivacyError as exc:
             _fail(str(exc), 1)
         except (OSError, ValueError) as exc:  # the ledger's transaction rolled back: say so, no traceback

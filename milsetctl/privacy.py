@@ -23,12 +23,17 @@ was purged. Choices:
   organisations (a member certificate prints the organisation as recipient, its country as "school"); a value
   shorter than 3 characters (2 for a Chinese name), a number, a country or province, or a value a place or
   organisation column holds is never searched for in free text (`scrub_worthy`): "China" would eat every country.
-- workspace files: the whole workspace (not SOURCE) is scanned. `cache/` goes whole; a file holding a personal
-  value in a folder of derived working files milsetctl makes again (REMOVED_FOLDERS: reports/, members/,
-  jury/package/) goes; official outputs the secretariat keeps (KEPT_OUTPUTS: certificates, gallery, award exports
-  and nominations, score sheets, fee and refund lists) are listed as kept, for the coordinator to delete when no
-  longer needed; any other file holding a personal value is listed by name. SOURCE is never written: the purge
-  says so, and `validate` refuses to read the names back from it unless told --after-purge.
+- workspace files: the whole workspace (not SOURCE) is scanned, and every file milsetctl wrote elsewhere is found
+  from the stage graph's record of outputs (stages.recorded_outputs: an award list exported with --export, a
+  nomination zip, a members export, a report written with --report, wherever they went). `cache/` goes whole; a
+  file holding a personal value among the working files milsetctl makes again (REMOVED_FOLDERS: reports/,
+  members/, jury/package/, and the recorded outputs stages.OutputKind calls `remade`) goes; official outputs the
+  secretariat keeps (KEPT_OUTPUTS: certificates, gallery, award exports and nominations, score sheets, fee and
+  refund lists, and the recorded outputs of those kinds wherever they are) are listed as kept, for the
+  coordinator to delete when no longer needed, and go too with `outputs` (`purge --outputs`: the files, and the
+  workspace's own output folders; a folder outside the workspace is never removed whole, it may hold other
+  files); any other file holding a personal value is listed by name. SOURCE and the manifest are never written:
+  the purge says so, and `validate` refuses to read the names back from SOURCE unless told --after-purge.
 - the ledger changes in one transaction (a refusal changes nothing and is one clear message); files go after it
   commits, and an interrupted purge's files are deleted by the next run (its record lists them).
 The ledger is compacted (VACUUM, secure_delete) so that deleted text does not linger in free pages or the WAL.
@@ -283,6 +288,9 @@ def export_anonymised(ws: Workspace, path: Path) -> AnonymisedExport:
         _atomic(stat_path, lambda tmp: _write_csv(tmp, stat_header, stats))
         written = AnonymisedExport(path, len(results), len(stats), stat_path)
     ws.ledger.audit("export-anonymised", {"file": path.name, "rows": len(results)})
+    from milsetctl import stages
+
+    stages.record_outputs(ws, "anonymised-export", [p for p in (path, written.statistics_path) if p is not None])
     return written
 
 
@@ -516,48 +524,136 @@ def _folder_of(rel: PurePosixPath, folders: dict[str, str]) -> str | None:
 
 @dataclass
 class _FilePlan:
-    doomed: list[Path] = field(default_factory=list)  # removed: cache/ whole, derived files holding personal values
+    # removed, with why: cache/ whole, derived files holding personal values (and with `outputs` the official ones)
+    doomed: list[tuple[Path, str]] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)  # one line per folder or file left, saying why
 
+    def doom(self, path: Path, why: str) -> None:
+        if all(path != p for p, _ in self.doomed):
+            self.doomed.append((path, why))
 
-def _plan_files(ws: Workspace, pattern: re.Pattern[str] | None) -> _FilePlan:
-    """Scan the whole workspace (not SOURCE) and decide per file: cache/ goes whole; a file holding a personal
-    value in a REMOVED_FOLDERS folder goes; KEPT_OUTPUTS folders are listed as kept whole; any other file holding a
-    personal value is listed by name, for the coordinator to decide. Files a purge interrupted before deleting
-    them (listed by an earlier purge record) go too."""
+
+def _files(n: int) -> str:
+    return f"{n} file{'s' if n != 1 else ''}"
+
+
+class _Recorded:
+    """The stage graph's record of outputs (stages.recorded_outputs) as the purge asks it: which recorded output
+    a path is, or lies in. Never a recorded folder that holds the workspace, SOURCE or the manifest (an `--out .`
+    is not a licence to empty the workspace), nor a workspace file of NOT_FILES."""
+
+    def __init__(self, ws: Workspace, source: Path | None, manifest: Path | None) -> None:
+        from milsetctl import stages
+
+        root = ws.root.resolve()
+        self.files: dict[Path, stages.RecordedOutput] = {}
+        self.folders: list[tuple[Path, stages.RecordedOutput]] = []
+        for rec in stages.recorded_outputs(ws):
+            try:
+                path = rec.path.resolve()
+            except OSError:
+                continue
+            guarded = [root] + [p for p in (source, manifest) if p is not None]
+            if any(g == path or g.is_relative_to(path) for g in guarded) or \
+                    (path.parent == root and path.name in NOT_FILES) or \
+                    (source is not None and path.is_relative_to(source)):
+                continue
+            if path.is_dir():
+                self.folders.append((path, rec))
+            else:
+                self.files[path] = rec
+        self.folders.sort(key=lambda item: len(item[0].parts), reverse=True)  # the innermost first
+
+    def of(self, path: Path) -> Any:
+        """The recorded output `path` is (a file on record) or lies in (a folder on record), or None."""
+        path = path.resolve()
+        found = self.files.get(path)
+        if found is not None:
+            return found
+        return next((rec for folder, rec in self.folders if path.is_relative_to(folder)), None)
+
+
+def _plan_files(ws: Workspace, pattern: re.Pattern[str] | None, outputs: bool = False) -> _FilePlan:
+    """Decide per file. In the workspace (not SOURCE): cache/ goes whole; a file holding a personal value in a
+    REMOVED_FOLDERS folder, or a recorded output milsetctl makes again, goes; KEPT_OUTPUTS folders and recorded
+    official outputs are listed as kept whole (with `outputs` they go: a workspace folder whole, a recorded
+    output file by file); any other file holding a personal value is listed by name, for the coordinator to
+    decide. Outside it, the recorded outputs the same way, except that a folder there is never removed whole.
+    Files a purge interrupted before deleting them (listed by an earlier purge record) go too."""
     plan = _FilePlan()
     root = ws.root
     source = Path(ws.settings.source).resolve() if ws.settings.source else None
+    manifest = Path(ws.settings.manifest).resolve() if ws.settings.manifest else None
+    recorded = _Recorded(ws, source, manifest)
     if (root / "cache").is_dir():
-        plan.doomed.append(root / "cache")
+        plan.doom(root / "cache", REMOVED_FOLDERS["cache"])
     unknown: list[str] = []
     kept_counts: Counter[str] = Counter()
+    kept_outputs: dict[str, tuple[Any, list[Path]]] = {}  # recorded official outputs: stored path -> files
     for path in sorted(root.rglob("*")):
         rel = PurePosixPath(path.relative_to(root).as_posix())
         if not path.is_file() or path.is_symlink() or rel.parts[0] == "cache" or str(rel) in NOT_FILES:
             continue
         if source is not None and (path.resolve() == source or source in path.resolve().parents):
             continue
+        if manifest is not None and path.resolve() == manifest:
+            continue
         kept_folder = _folder_of(rel, KEPT_OUTPUTS)
         if kept_folder is not None and kept_folder != "fees":  # known to hold names: listed whole, not read
             kept_counts[kept_folder] += 1
+            continue
+        rec = recorded.of(path) if kept_folder is None else None  # fees/: read, as it always was
+        if rec is not None and not rec.kind.remade:  # an official output written elsewhere: named, not read
+            kept_outputs.setdefault(rec.stored, (rec, []))[1].append(path)
             continue
         if not _holds_personal(path, pattern):
             continue
         if kept_folder is not None:
             kept_counts[kept_folder] += 1
-        elif _folder_of(rel, REMOVED_FOLDERS) is not None:
-            plan.doomed.append(path)
+            if outputs:
+                plan.doom(path, f"{KEPT_OUTPUTS[kept_folder]}; --outputs")
+        elif rec is not None:
+            plan.doom(path, f"{rec.kind.what}: made by milsetctl, which makes it again")
+        elif (folder := _folder_of(rel, REMOVED_FOLDERS)) is not None:
+            plan.doom(path, REMOVED_FOLDERS[folder])
         else:
             unknown.append(str(rel))
+    for rec in {id(r): r for r in [*recorded.files.values(), *(r for _, r in recorded.folders)]}.values():
+        path = rec.path
+        if not path.exists() or path.resolve().is_relative_to(root.resolve()):
+            continue  # gone, or in the workspace (scanned above)
+        if path.is_dir():
+            plan.kept.append(f"{path}/: {rec.kind.what}, outside the workspace: milsetctl removes no folder "
+                             "there (it may hold other files); delete it by hand when no longer needed")
+        elif not rec.kind.remade and outputs:
+            plan.doom(path, f"{rec.kind.what}; --outputs")
+        elif not rec.kind.remade:
+            plan.kept.append(f"{path}: {rec.kind.what}, outside the workspace; delete it when no longer needed "
+                             "(or purge with --outputs)")
+        elif _holds_personal(path, pattern):
+            plan.doom(path, f"{rec.kind.what}: made by milsetctl, which makes it again")
     for rel_text in _earlier_deletions(ws):
-        path = root / rel_text
-        if path.exists() and path not in plan.doomed and path.resolve().is_relative_to(root.resolve()):
-            plan.doomed.append(path)
+        path = root / rel_text  # an absolute path (outside the workspace) stays itself
+        inside = path.resolve().is_relative_to(root.resolve())
+        if path.exists() and (inside or path.resolve() in recorded.files):
+            plan.doom(path, "left by a purge stopped half-way")
     for folder, what in KEPT_OUTPUTS.items():
-        if kept_counts[folder]:
-            n = kept_counts[folder]
-            plan.kept.append(f"{folder}/: {n} file{'s' if n != 1 else ''}: {what}; delete when no longer needed")
+        n = kept_counts[folder]
+        if not n:
+            continue
+        if outputs and folder != "fees":
+            plan.doom(root / folder, f"{what}; --outputs")
+        elif not outputs:
+            plan.kept.append(f"{folder}/: {_files(n)}: {what}; delete when no longer needed (or purge with "
+                             "--outputs)")
+    for stored, (rec, files) in kept_outputs.items():
+        if outputs:
+            for path in files:
+                plan.doom(path, f"{rec.kind.what}; --outputs")
+        else:
+            shown = stored + ("/" if rec.path.is_dir() else "")
+            plan.kept.append(f"{shown}: {_files(len(files))}: {rec.kind.what}; delete when no longer needed (or "
+                             "purge with --outputs)")
     for rel_text in unknown:
         plan.kept.append(f"{rel_text}: holds personal data and is not a file milsetctl makes: delete it by hand "
                          "if it is not needed")
@@ -583,8 +679,11 @@ def purged_at(ws: Workspace) -> str | None:
     return str(rows[-1]["at"]) if rows else None
 
 
-def purge_personal_data(ws: Workspace, dry_run: bool = False, despite_broken_audit: bool = False) -> PurgeReport:
+def purge_personal_data(ws: Workspace, dry_run: bool = False, despite_broken_audit: bool = False,
+                        outputs: bool = False) -> PurgeReport:
     """Remove the personal data (see the module docstring for what and why); with `dry_run`, only count it.
+    `outputs`: the official outputs that name people go too (certificates, gallery, award lists, nominations,
+    score sheets, refund tables), in the workspace and wherever milsetctl recorded writing them.
 
     The ledger changes in one transaction (all or nothing); the files go after it commits, and a purge stopped
     before the last file went is finished by the next run. Raises PrivacyError when the audit trail is broken (the
@@ -616,13 +715,12 @@ def purge_personal_data(ws: Workspace, dry_run: bool = False, despite_broken_aud
     def scrub(text: str) -> str:
         return pattern.sub(PURGED, text) if pattern is not None else text
 
-    plan = _plan_files(ws, pattern)
-    for path in plan.doomed:
+    plan = _plan_files(ws, pattern, outputs)
+    for path, why in plan.doomed:
         files, size = _folder_size(path) if path.is_dir() else (1, path.stat().st_size)
-        rel = PurePosixPath(path.relative_to(ws.root).as_posix())
-        folder = _folder_of(rel, REMOVED_FOLDERS)
-        why = REMOVED_FOLDERS[folder] if folder else "left by a purge stopped half-way"
-        report.folders.append((str(rel) + ("/" if path.is_dir() else ""), files, size, why))
+        inside = path.resolve().is_relative_to(ws.root.resolve())
+        shown = path.relative_to(ws.root).as_posix() if inside and path.is_relative_to(ws.root) else str(path)
+        report.folders.append((shown + ("/" if path.is_dir() else ""), files, size, why))
     report.kept = list(plan.kept)
     # the jurors as the score sheets name them become their juror IDs (J01...), not one "[purged]" juror
     jurors = {str(r["name"]).casefold(): r["juror_id"] for r in ws.ledger.jurors()}
@@ -652,14 +750,15 @@ def purge_personal_data(ws: Workspace, dry_run: bool = False, despite_broken_aud
     if dry_run:
         return report
     failed = []
-    for path in plan.doomed:
+    for path, _ in plan.doomed:
         try:
             if path.is_dir():
                 shutil.rmtree(path)
             else:
                 path.unlink(missing_ok=True)
         except OSError as exc:
-            failed.append(f"{path.relative_to(ws.root).as_posix()}: {exc.strerror or exc}")
+            shown = path.relative_to(ws.root).as_posix() if path.is_relative_to(ws.root) else str(path)
+            failed.append(f"{shown}: {exc.strerror or exc}")
     report.ledger_bytes_before = ws.ledger.path.stat().st_size
     ws.ledger.compact()
     report.vacuumed = True

@@ -261,10 +261,121 @@ FIELDS_KEY = "\x00fields"  # a snapshot's record of the fields it digested (neve
 def record(ws: Any, stage: str, detail: dict[str, Any] | None = None) -> None:
     """Remember that `stage` ran, with the facts it read now. detail: its arguments for the next command
     (`sheets`, `jurors_file`, `top`, `zip`, `export`, `roster`, `kind`), the entries its outputs name (`entries`:
-    only their words are watched), and the files it wrote (`outputs`)."""
+    only their words are watched), and the files and folders it wrote (`outputs`: kept relative to the workspace
+    when inside it, see `stored_path`; what earlier runs wrote elsewhere is kept too, for purge)."""
     spec = STAGES[stage]
-    detail = dict(detail or {})
+    detail = _with_outputs(ws, stage, dict(detail or {}))
     ws.ledger.record_stage(stage, _snapshot_of(ws, spec, detail), detail)
+
+
+# --- outputs: every file milsetctl writes, on record for `purge` -------------------------------------------------
+@dataclass(frozen=True)
+class OutputKind:
+    """What a record's outputs are, as `purge --personal-data` says and treats them. `remade`: a working file a
+    command makes again (the purge removes it when it holds personal data); else an official output the
+    secretariat keeps (certificates handed out, a nomination sent): listed, removed only with `--outputs`."""
+
+    what: str
+    remade: bool
+
+
+# the writes that are no stage of their own (an export, a report beside a run): recorded under these names in the
+# same table, never checked by `check` (nothing is made from them)
+EXPORTS: dict[str, OutputKind] = {
+    "validate-report": OutputKind("the validation report (validate --report)", True),
+    "members-export": OutputKind("the member roster export with contact persons (members export)", True),
+    "anonymised-export": OutputKind("the anonymised results (export --anonymised)", True),
+    "refund-table": OutputKind("the refund table with contestants' names (fees refund --batch)", False),
+    "certificate-batch": OutputKind("certificates printed for a selection (certificates --only)", False),
+    "notices": OutputKind("the result notices to contestants (notices)", False),
+}
+OUTPUT_KINDS: dict[str, OutputKind] = {
+    "anonymise": OutputKind("the blind jury package (anonymise)", True),
+    "jury-sheets": OutputKind("the jurors' score sheets (jury sheets)", False),
+    "award-list": OutputKind("the award list export with names (awards --export)", False),
+    "nominate": OutputKind("the nomination zip with names and original photos (nominate)", False),
+    "certificates:proof": OutputKind("the certificates' proof list (certificates --proof)", True),
+    "gallery": OutputKind("the virtual gallery (gallery)", False),
+    "report": OutputKind("the contest report (report)", True),
+    **{name: OutputKind(f"{STAGES[name].title} (milsetctl {name.replace(':', ' ')})", False)
+       for name in STAGES if name.startswith("certificates:") and name != "certificates:proof"},
+    **EXPORTS,
+}
+
+
+def stored_path(ws: Any, path: str | Path) -> str:
+    """A path as a record keeps it: relative to the workspace (POSIX) when inside it, so the records still hold
+    when the workspace is moved or copied; absolute otherwise (resolved now: a relative `--out` means the
+    current folder of the command that wrote it)."""
+    full = Path(path).expanduser().resolve()
+    root = Path(ws.root).resolve()
+    return full.relative_to(root).as_posix() if full.is_relative_to(root) else str(full)
+
+
+def output_path(ws: Any, stored: str) -> Path:
+    """A recorded output as a path to open (`stored_path` undone)."""
+    path = Path(stored)
+    return path if path.is_absolute() else Path(ws.root) / path
+
+
+def _with_outputs(ws: Any, name: str, detail: dict[str, Any]) -> dict[str, Any]:
+    """`detail` with its `outputs` as `stored_path` keeps them, and `earlier_outputs`: what the previous runs
+    recorded elsewhere and is still there (an award list exported to another file last time: purge must find
+    that one too)."""
+    outputs = list(dict.fromkeys(stored_path(ws, p) for p in detail.get("outputs") or ()))
+    if "outputs" in detail:
+        detail["outputs"] = outputs
+    previous = ws.ledger.stage_runs().get(name)
+    before: dict[str, Any] = {}
+    if previous is not None:
+        try:
+            before = json.loads(previous["detail"] or "{}")
+        except ValueError:
+            before = {}
+    earlier = [str(p) for p in [*(before.get("outputs") or ()), *(before.get("earlier_outputs") or ())]
+               if str(p) not in outputs and output_path(ws, str(p)).exists()]
+    if earlier:
+        detail["earlier_outputs"] = list(dict.fromkeys(earlier))
+    else:
+        detail.pop("earlier_outputs", None)
+    return detail
+
+
+def record_outputs(ws: Any, name: str, paths: Iterable[str | Path]) -> None:
+    """Remember files written by an export that is no stage of its own (`EXPORTS`: validate --report, members
+    export, export --anonymised, fees refund --batch), so that purge knows them as milsetctl's."""
+    if name not in EXPORTS:
+        raise KeyError(f"{name!r} is not an export (stages.EXPORTS); a stage's run is recorded with record()")
+    ws.ledger.record_stage(name, {}, _with_outputs(ws, name, {"outputs": [str(p) for p in paths]}))
+
+
+@dataclass(frozen=True)
+class RecordedOutput:
+    """One file or folder a record names: where it is now, which record, and what it is."""
+
+    path: Path
+    stored: str  # as the record keeps it
+    source: str  # the stage or export that wrote it
+    kind: OutputKind
+
+
+def recorded_outputs(ws: Any) -> list[RecordedOutput]:
+    """Every output on record (this run's and earlier runs'), whether or not it is still there, newest record
+    first; a path named by two records is listed once (by the newer)."""
+    out: dict[str, RecordedOutput] = {}
+    rows = sorted(ws.ledger.stage_runs().values(), key=lambda r: str(r["at"]), reverse=True)
+    for row in rows:
+        kind = OUTPUT_KINDS.get(row["stage"])
+        if kind is None:
+            continue
+        try:
+            detail = json.loads(row["detail"] or "{}")
+        except ValueError:
+            continue
+        for stored in [*(detail.get("outputs") or ()), *(detail.get("earlier_outputs") or ())]:
+            if isinstance(stored, str) and stored and stored not in out:
+                out[stored] = RecordedOutput(output_path(ws, stored), stored, str(row["stage"]), kind)
+    return list(out.values())
 
 
 # --- checks --------------------------------------------------------------------------------------------------------

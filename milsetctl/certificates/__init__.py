@@ -498,6 +498,8 @@ def issue_certificates(ws: Workspace, kind: str, out: Path | None = None, only: 
     if not only and not batch.refused and f"certificates:{kind}" in stages.STAGES:
         stages.record(ws, f"certificates:{kind}", {"outputs": [str(folder)], "entries": sorted(
             {i.entry_id for i in batch.issued if i.entry_id})})
+    elif batch.issued:  # a selection, or a batch with refusals: not the stage made, but files purge must know
+        stages.record_outputs(ws, "certificate-batch", [folder])
     return batch
 
 

@@ -252,7 +252,7 @@ def make_sheets(ws: Workspace, jurors_file: Path, quorum: int | None = None, see
         "added": len(result.added), "removed": len(result.removed), "retired": len(result.retired),
         "withdrawn_sheets": [w["file"] for w in withdrawn], "short": [s["anon_id"] for s in short],
     })
-    stages.record(ws, "jury-sheets", {"jurors_file": str(jurors_file)})
+    stages.record(ws, "jury-sheets", {"jurors_file": str(jurors_file), "outputs": [str(folder)]})
     return JurySheetsResult(round_id=round_id, stage=stage, quorum=result.quorum, seed=seed,
                             min_jurors=int(jury.get("min_jurors", 10)), sheets=rows, withdrawn=withdrawn,
                             short=short, conflicts=conflicts, warnings=warnings, notes=notes, assignment=result)

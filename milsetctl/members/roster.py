@@ -308,6 +308,9 @@ def export_roster(ws: Workspace, path: Path) -> tuple[Path, int]:
     widths = {"organisation": 40, "country": 16, "region": 14, "contact": 22, "email": 30, "member_since": 14,
               "fee_paid_until": 14}
     written = write_table(path, COLUMNS, table, sheet="members", widths=widths)
+    from milsetctl import stages
+
+    stages.record_outputs(ws, "members-export", [written])  # contact persons: purge knows it as milsetctl's
     return written, len(table)
 
 
