@@ -796,6 +796,60 @@ def verify(
 # ==== end certificates ====
 
 
+# ==== notices (milsetctl/notices/, milsetctl/mail.py) ====
+@app.command()
+def notices(
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Folder for the notices (PDFs, mail-merge table, "
+                                                 "mail/ with the .eml files).", file_okay=False, metavar="DIR",
+                                                 show_default="WORKSPACE/notices")] = None,
+    eml: Annotated[bool, typer.Option("--eml", help="Also write one ready-to-send .eml per contestant: the letter "
+                                      "as text, the notice and the certificates attached ([mail] from).")] = False,
+    send: Annotated[bool, typer.Option("--send", help="Send the .eml files over SMTP ([mail] in contest.toml; the "
+                                       "password from the environment variable [mail] password_env). Each "
+                                       "contestant once: a re-run sends only what was not sent.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="With --send: list who would get a message; send "
+                                          "nothing.")] = False,
+    resend: Annotated[list[str] | None, typer.Option("--resend", help="With --send: send to this contestant (ID or "
+                                                     "entry ID) again, although sent before; repeat the option.",
+                                                     metavar="ID")] = None,
+    workspace: WorkspaceOpt = Path("."),
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object to stdout.")] = False,
+) -> None:
+    """Tell every contestant their result: one PDF letter each (what happened, why an entry was not judged, the
+    award and its certificate code, what comes next), in the languages of [notices] languages, and a mail-merge
+    table (XLSX, CSV). --eml writes the e-mails, --send sends them."""
+    from milsetctl.mail import MailError
+    from milsetctl.notices import NoticeError, make_notices, send_notices
+    from milsetctl.notices.console import notice_progress, render_notices, render_sent, send_progress
+
+    if (dry_run or resend) and not send:
+        _fail("--dry-run and --resend go with --send", 2)
+    with _open(workspace) as ws:
+        try:
+            with notice_progress(err) as progress:
+                batch = make_notices(ws, out_dir, eml=eml or send, progress=progress)
+        except NoticeError as exc:
+            _fail(str(exc), exc.code)
+        for note in batch.warnings:
+            _warn(note)
+        report = None
+        if send:
+            try:
+                with send_progress(err) as sending:
+                    report = send_notices(ws, batch, dry_run=dry_run, resend=resend, progress=sending)
+            except MailError as exc:
+                _fail(str(exc), exc.code)
+        if as_json:
+            _print_json({**batch.as_json(), **({"mail": report.as_json()} if report is not None else {})})
+        else:
+            render_notices(out, batch)
+            if report is not None:
+                render_sent(out, report)
+        if report is not None and not report.complete:
+            raise typer.Exit(1)
+# ==== end notices ====
+
+
 # ==== report ====
 @app.command("report")
 def report_cmd(

@@ -35,7 +35,7 @@ from milsetctl.auditchain import (
 from milsetctl.models import Entry, Finding, PhotoInfo, Severity, person_key
 
 LEDGER_FILE = "ledger.sqlite"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: mail_log (milsetctl/mail.py)
 # the audit table's columns the hash chain added (issue 11); a table without them predates the chain
 CHAIN_COLUMNS = (("command", "TEXT"), ("body_sha256", "TEXT"), ("prev_hash", "TEXT"), ("hash", "TEXT"),
                  ("scrubbed", "INTEGER NOT NULL DEFAULT 0"))
@@ -137,6 +137,19 @@ CREATE TABLE IF NOT EXISTS stage_runs (  -- milsetctl/stages.py: what each stage
     snapshot TEXT NOT NULL,  -- JSON {fact: {key: digest}}: the ledger facts the stage's outputs were made from
     detail TEXT  -- JSON: the command's arguments (sheets folder, zip path), the entries its outputs name, files
 );
+-- e-mail (schema 3) ----------------------------------------------------------------------------------------
+CREATE TABLE IF NOT EXISTS mail_log (  -- milsetctl/mail.py: every sending attempt, so a re-run never sends twice
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    purpose TEXT NOT NULL,  -- what the mail is ("notices")
+    recipient_key TEXT NOT NULL,  -- whom it is for within the purpose (a contestant ID)
+    to_addr TEXT NOT NULL, subject TEXT NOT NULL,
+    digest TEXT NOT NULL,  -- what the message said, hashed: a notice changed after it was sent is reported
+    message_id TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('sending', 'sent', 'failed')),  -- sending: killed before the answer
+    answer TEXT,  -- the server's refusal, for a failed attempt
+    at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS mail_log_recipient ON mail_log(purpose, recipient_key);
 CREATE TABLE IF NOT EXISTS audit (  -- a hash chain: milsetctl/audit.py says how, `audit --verify` checks it
     id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, who TEXT NOT NULL,
     action TEXT NOT NULL, detail TEXT,
@@ -963,6 +976,46 @@ class Ledger:
                         "INSERT INTO superseded_certificates (code, by_code, reason, at) VALUES (?, ?, ?, ?) "
                         "ON CONFLICT(code) DO UPDATE SET by_code=excluded.by_code, reason=excluded.reason, "
                         "at=excluded.at", (r["supersedes"], r["code"], r.get("reason") or "reprinted", stamp))
+
+    # --- the sent log (milsetctl/mail.py)
+    def mail_log(self, purpose: str) -> dict[str, sqlite3.Row]:
+        """recipient key -> where its mail stands: the attempt that sent it ("sent"), else its latest attempt
+        ("sending": a run was killed before the server answered; "failed": refused, to be tried again)."""
+        out: dict[str, sqlite3.Row] = {}
+        for row in self.db.execute("SELECT * FROM mail_log WHERE purpose=? ORDER BY id", (purpose,)):
+            held = out.get(row["recipient_key"])
+            if held is None or held["state"] != "sent" or row["state"] == "sent":
+                out[row["recipient_key"]] = row
+        return out
+
+    def mail_sending(self, purpose: str, key: str, to: str, subject: str, digest: str, message_id: str) -> None:
+        """A message is about to go (its DATA): committed first, so a run killed now leaves it "sending"."""
+        with self.db:
+            self.db.execute("INSERT INTO mail_log (purpose, recipient_key, to_addr, subject, digest, message_id, "
+                            "state, at) VALUES (?, ?, ?, ?, ?, ?, 'sending', ?)",
+                            (purpose, key, to, subject, digest, message_id, now_iso()))
+
+    def mail_sent(self, purpose: str, key: str, message_id: str) -> None:
+        """The server took the message: "sent", in one transaction with its "mail-sent" audit record."""
+        stamp = now_iso()
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.execute("UPDATE mail_log SET state='sent', at=? WHERE id=(SELECT MAX(id) FROM mail_log WHERE "
+                            "purpose=? AND recipient_key=? AND state='sending')", (stamp, purpose, key))
+            self._append_audit("mail-sent", {"purpose": purpose, "recipient": key, "message_id": message_id},
+                               None, stamp)
+
+    def mail_failed(self, purpose: str, key: str, to: str, subject: str, digest: str, message_id: str,
+                    answer: str) -> None:
+        """The server refused the message (or its address): "failed", tried again by the next run."""
+        with self.db:
+            updated = self.db.execute(
+                "UPDATE mail_log SET state='failed', answer=?, at=? WHERE id=(SELECT MAX(id) FROM mail_log WHERE "
+                "purpose=? AND recipient_key=? AND state='sending')", (answer, now_iso(), purpose, key))
+            if updated.rowcount == 0:
+                self.db.execute("INSERT INTO mail_log (purpose, recipient_key, to_addr, subject, digest, message_id, "
+                                "state, answer, at) VALUES (?, ?, ?, ?, ?, ?, 'failed', ?, ?)",
+                                (purpose, key, to, subject, digest, message_id, answer, now_iso()))
 
     # --- members
     MEMBER_FIELDS = ("organisation", "country", "region", "contact", "email", "member_since", "fee_paid_until")

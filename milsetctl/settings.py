@@ -197,6 +197,29 @@ name = "STEAM Photo Contest"
 member = "20.00"
 standard = "30.00"
 
+[notices]
+# `milsetctl notices`: the languages of the result notices, in order: ["en"], ["zh"], or ["en", "zh"] for a
+# bilingual letter (English, then Simplified Chinese from a new page). Certificates stay English
+languages = ["en"]
+
+[mail]
+# `notices --eml` and `--send`: the address the messages come from (e.g. "MILSET Photo Contest <photo@example.org>")
+# and where replies go ("" = to that address)
+from = ""
+reply_to = ""
+# the SMTP server `notices --send` sends through; starttls upgrades the plain connection (port 587), ssl = true
+# speaks TLS from the start (port 465); user "" = no login
+host = ""
+port = 587
+starttls = true
+ssl = false
+user = ""
+# the NAME of the environment variable that holds the SMTP password (never the password itself: this file travels
+# with the workspace), e.g. export MILSETCTL_SMTP_PASSWORD=... before sending
+password_env = "MILSETCTL_SMTP_PASSWORD"
+# at most this many messages a minute, evenly spaced (mail providers block bursts); 0 = no limit
+per_minute = 30
+
 [rules]
 # override a rule's severity ("reject", "review", "info") or switch it off ("off"), e.g.
 # camera-origin = "info"

@@ -232,6 +232,9 @@ STAGES: dict[str, Stage] = {s.name: s for s in (
           optional=True),
     Stage("report", "the contest report", ("eligible", "awards"), "milsetctl report", ("validate",),
           optional=True),
+    # the result notices: the awards, who is eligible, the words and e-mail addresses they print (manifest-row)
+    Stage("notices", "the result notices", ("awards", "eligible", "words", "manifest-row"), "milsetctl notices",
+          ("awards",), ("awards",), optional=True),
     Stage("members", "the member roster", (), "milsetctl members import {roster}", (), optional=True,
           relevant=_has_members,
           made=_has("SELECT 1 FROM members LIMIT 1")),

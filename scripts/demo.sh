@@ -68,6 +68,14 @@ echo; echo "== 10. gallery and report: the qualifiers' virtual gallery, the cont
 "${ctl[@]}" gallery -w "$ws"
 "${ctl[@]}" report -w "$ws"
 
+echo; echo "== 10b. notices: every contestant's result letter (English and Chinese, [notices] languages), one .eml each"
+echo "   with the letter and the certificates attached ([mail] from), and a mail-merge table; --send would send them"
+grep -q '^\[mail\]' "$ws/contest.toml" ||  # a workspace made before notices existed: add their sections
+    printf '\n[notices]\nlanguages = ["en"]\n\n[mail]\nfrom = ""\n' >> "$ws/contest.toml"
+sed -i -e 's/^languages = \["en"\]$/languages = ["en", "zh"]/' \
+    -e 's/^from = ""$/from = "MILSET Photo Contest <photo@example.org>"/' "$ws/contest.toml"
+"${ctl[@]}" notices --eml -w "$ws"
+
 echo; echo "== 11. the audit trail (checked link by link) and the anonymised results to share"
 "${ctl[@]}" audit -w "$ws" --kind decide --kind awards --kind certificates
 "${ctl[@]}" audit -w "$ws" --verify
@@ -83,6 +91,7 @@ echo "Score sheets:      $ws/jury/sheets/ (as sent), $ws/jury/returned/ (as the 
 echo "Awards:            $ws/awards/awards.xlsx, $ws/awards/nomination-CN.zip"
 echo "Certificates:      $ws/certificates/participation/, $ws/certificates/qualifier/"
 echo "Gallery:           $ws/gallery/index.html"
+echo "Result notices:    $ws/notices/ (one PDF each, mail-merge.xlsx), $ws/notices/mail/ (.eml)"
 echo "Contest report:    $ws/reports/contest-report.html"
 echo "Members and fees:  $ws/members/members.xlsx, $ws/fees/refunds.xlsx, $ws/certificates/member/"
 echo "Anonymised:        $ws/reports/results-anonymised.xlsx (no personal data)"

@@ -1,0 +1,232 @@
+"""A notice drawn: the letter (templates/notice-letter.html) in each language of the contest, as a PDF
+(templates/notice.html, WeasyPrint) and as the plain text of its e-mail, from the same template so the two never
+say different things."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cache
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+from milsetctl.fsutil import atomic_path
+from milsetctl.notices.i18n import LANGUAGES, catalogue_path, format_day, translate, translations
+from milsetctl.notices.model import Notice
+from milsetctl.notices.wording import AWARD, CATEGORY, CERTIFICATE_KIND, PLACE, subject_msg
+from milsetctl.resources import templates_dir
+
+LETTER = "notice-letter.html"
+PAGE = "notice.html"
+STYLE = "notice.css"
+# the HTML lang attribute of each language (the stylesheet picks the Chinese faces and line height by it)
+LANG_TAGS = {"en": "en", "zh": "zh-Hans"}
+PDF_KEY = "/milsetctlnotice"  # WeasyPrint writes <meta name="milsetctl-notice"> under this key (custom_metadata)
+
+
+@dataclass
+class Shared:
+    """What every notice of a batch says alike: the contest, the counts the letters quote, the settings."""
+
+    contest: str
+    stage: str
+    today: date
+    judged: dict[str, int] = field(default_factory=dict)  # category -> photos judged in it
+    judged_all: int = 0
+    percent: str = "35"
+    gallery_size: int = 10
+    verify_url: str | None = None
+
+    def context(self, lang: str) -> dict[str, Any]:
+        return {"contest": self.contest, "stage": self.stage, "today": self.today, "judged": self.judged,
+                "judged_all": self.judged_all, "percent": self.percent, "gallery_size": self.gallery_size,
+                "verify_url": self.verify_url, "lang_tag": LANG_TAGS.get(lang, lang), "categories": CATEGORY,
+                "awards": AWARD, "places": PLACE, "certificate_kinds": CERTIFICATE_KIND}
+
+
+@cache
+def _environment(lang: str) -> Any:
+    """A Jinja2 environment for one language: the i18n extension with the language's catalogue (new-style
+    gettext: parameters are escaped, `%%` is a percent sign), `|t` and `|day` for text built in Python;
+    autoescape, so a name or title is text, never markup."""
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+    env = Environment(loader=FileSystemLoader(str(templates_dir())), autoescape=True, undefined=StrictUndefined,
+                      extensions=["jinja2.ext.i18n"])
+    env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
+    env.filters["t"] = lambda text: translate(text, lang)
+    env.filters["day"] = lambda day: format_day(day, lang)
+    return env
+
+
+def letter_html(notice: Notice, lang: str, shared: Shared) -> str:
+    """The letter in one language, as HTML (one <article>)."""
+    return str(_environment(lang).get_template(LETTER).render(n=notice, c=shared.context(lang)))
+
+
+def subject(notice: Notice, languages: list[str], shared: Shared) -> str:
+    """The e-mail's subject in each language, joined with " / " (one language: just it)."""
+    lines = [translate(subject_msg(shared.contest), lang) for lang in languages]
+    return " / ".join(dict.fromkeys(lines))
+
+
+def page_html(notice: Notice, languages: list[str], shared: Shared, digest: str) -> str:
+    """The whole notice as one HTML document, each language from a new page."""
+    from markupsafe import Markup
+
+    letters = [(LANG_TAGS.get(lang, lang), Markup(letter_html(notice, lang, shared))) for lang in languages]
+    title = f"{subject(notice, languages[:1], shared)} · {notice.name}"
+    return str(_environment(languages[0]).get_template(PAGE).render(letters=letters, digest=digest, title=title))
+
+
+def plain_text(notice: Notice, languages: list[str], shared: Shared) -> str:
+    """The notice as the e-mail's plain-text body: each language's letter, one after the other."""
+    parts = [html_to_text(letter_html(notice, lang, shared)) for lang in languages]
+    return ("\n\n" + "—" * 24 + "\n\n").join(parts) + "\n"
+
+
+@cache
+def templates_digest() -> str:
+    """A hash of the templates, the stylesheet and the catalogues: a notice drawn with other wording or layout is
+    drawn again."""
+    h = hashlib.sha256()
+    for path in [templates_dir() / name for name in (LETTER, PAGE, STYLE)] + \
+            [catalogue_path(lang) for lang in LANGUAGES if lang != "en"]:
+        h.update(path.name.encode())
+        h.update(path.read_bytes() if path.is_file() else b"")
+    return h.hexdigest()[:16]
+
+
+def render_digest(notice: Notice, languages: list[str]) -> str:
+    """What the PDF shows: the notice's facts, its languages and the wording/layout files."""
+    text = f"{notice.digest()}|{','.join(languages)}|{templates_digest()}"
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def pdf_digest(path: Path) -> str | None:
+    """The render digest a notice PDF was drawn with (its metadata), or None."""
+    from pypdf import PdfReader
+
+    try:
+        metadata = PdfReader(str(path)).metadata
+    except Exception:  # noqa: BLE001 - an unreadable old file is drawn again
+        return None
+    value = metadata.get(PDF_KEY) if metadata is not None else None
+    return str(value) if value else None
+
+
+_FONT_CONFIGS: dict[int, Any] = {}
+
+
+def _font_config() -> Any:
+    """One WeasyPrint font configuration per process (it loads the fonts once for the batch)."""
+    config = _FONT_CONFIGS.get(os.getpid())
+    if config is None:
+        from weasyprint.text.fonts import FontConfiguration
+
+        config = _FONT_CONFIGS[os.getpid()] = FontConfiguration()
+    return config
+
+
+def draw_pdf(html: str, path: Path) -> Path:
+    """The notice's HTML as a PDF at `path`, whole or not at all (fsutil.atomic_path); the digest's <meta> goes
+    into the PDF's metadata."""
+    from weasyprint import HTML
+
+    document = HTML(string=html, base_url=str(templates_dir())).render(font_config=_font_config())
+    with atomic_path(path) as tmp:
+        document.write_pdf(tmp, custom_metadata=True)
+    return path
+
+
+# --- the letter as plain text --------------------------------------------------------------------------------------
+class _Text(HTMLParser):
+    """Paragraphs and headings as lines with a blank line between blocks, headings underlined; list items
+    numbered ("1.") or bulleted ("•"), a list item's further paragraphs indented under it; a table row's cells
+    joined with " · "."""
+
+    BLOCKS = {"p", "h1", "h2", "h3", "header", "footer", "section", "article", "table", "div"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.lines: list[str] = []
+        self.current: list[str] = []
+        self.lists: list[list[int]] = []  # per open list: [numbered (0/1), items so far]
+        self.heading = ""
+        self.item_started = False  # the open list item has a line already: the next ones are indented
+
+    def _flush(self, gap: bool = True) -> None:
+        text = " ".join("".join(self.current).split())
+        self.current = []
+        if not text:
+            if gap:
+                self.lines.append("")  # (runs of blank lines become one)
+            return
+        if self.lists and self.item_started:
+            text = "   " + text
+        self.lines.append(text)
+        if self.lists:
+            self.item_started = True
+        if self.heading:
+            mark = "=" if self.heading == "h2" else "-"
+            self.lines.append(mark * (len(text) if text.isascii() else min(2 * len(text), 60)))
+        if gap:
+            self.lines.append("")
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "br":
+            self._flush(gap=False)
+        elif tag in ("ol", "ul"):
+            self._flush()
+            self.lists.append([int(tag == "ol"), 0])
+        elif tag == "li" and self.lists:
+            self._flush()
+            self.lists[-1][1] += 1
+            numbered, count = self.lists[-1]
+            self.item_started = False
+            self.current.append(f"{count}. " if numbered else "• ")
+        elif tag == "p" and self.lists:
+            pass  # a paragraph inside a list item: its own line, under the item
+        elif tag in ("td", "th"):
+            if "".join(self.current).strip():
+                self.current.append(" · ")
+        elif tag in self.BLOCKS:
+            self._flush()
+        if tag in ("h2", "h3"):
+            self.heading = tag
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "p" and self.lists:
+            self._flush(gap=False)
+        elif tag == "li":
+            self._flush(gap=False)
+            self.lines.append("")
+        elif tag in ("ol", "ul") and self.lists:
+            self._flush()
+            self.lists.pop()
+            self.item_started = False
+        elif tag == "tr":
+            self._flush(gap=False)
+        elif tag in self.BLOCKS:
+            self._flush()
+        if tag in ("h2", "h3"):
+            self.heading = ""
+
+    def handle_data(self, data: str) -> None:
+        self.current.append(data)
+
+
+def html_to_text(html: str) -> str:
+    parser = _Text()
+    parser.feed(html)
+    parser.close()
+    parser._flush()
+    lines: list[str] = []
+    for line in parser.lines:
+        if line == "" and (not lines or lines[-1] == ""):
+            continue
+        lines.append(line)
+    return "\n".join(lines).strip()
