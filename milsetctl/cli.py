@@ -704,12 +704,12 @@ def gallery(
     The global top 10 at the global stage, the qualifiers per category at the national stage; web-size images
     made from the original photos with no metadata."""
     from milsetctl.gallery import GalleryError, build_gallery
-    from milsetctl.gallery.console import render_gallery
+    from milsetctl.gallery.console import gallery_progress, render_gallery
 
     with _open(workspace) as ws:
         try:
-            with err.status("Making the gallery…"):
-                result = build_gallery(ws, out_dir)
+            with gallery_progress(err) as progress:
+                result = build_gallery(ws, out_dir, progress)
         except GalleryError as exc:
             _fail(str(exc), exc.code)
         for note in result.warnings:
