@@ -23,7 +23,6 @@ from milsetctl.fsutil import remove_stale_temps
 from milsetctl.ingest import ManifestError, Submissions, read_submissions
 from milsetctl.locking import exit_with_parent, held_by_this_process
 from milsetctl.models import Entry, EntryResult, Finding, PhotoInfo, Severity, Status, ValidationResult
-from milsetctl.probe import PROBE_VERSION, probe_file, write_thumbnail
 from milsetctl.rules import (
     ContestItem,
     Scope,
@@ -66,6 +65,8 @@ class PhotoOutcome:
 
 def analyse_photo(job: PhotoJob) -> PhotoOutcome:
     """Probe one photo and run the photo rules on it. Runs in a worker process; never raises."""
+    from milsetctl.probe import probe_file, write_thumbnail  # NumPy, Pillow: not for `status` (entry_status)
+
     settings = Settings(raw=job.settings_raw)
     registry = load_rules()
     if not all(r in registry for r in job.rule_ids):  # rules registered outside RULE_MODULES (tests, plugins)
@@ -263,6 +264,8 @@ def validate(
     so that a broken manifest stops before any workspace or progress bar exists); read here when None.
     `progress(done, total, file)` / `second_progress(...)`: each pass's progress.
     Raises ManifestError, WorkspaceError."""
+    from milsetctl.probe import PROBE_VERSION
+
     started = time.perf_counter()
     settings = ws.settings
     ledger = ws.ledger
@@ -347,6 +350,8 @@ def _run_pass(ws: Workspace, todo: list[PhotoJob], workers: int, total: int, pro
               photo_findings: dict[str, dict[str, list[Finding]]], done: int | None = None) -> None:
     """Run one pass's photo jobs, keeping each photo's findings in the ledger as it arrives (committed every
     second: a killed run loses at most a second's work) and in `infos`/`photo_findings`."""
+    from milsetctl.probe import PROBE_VERSION
+
     ledger = ws.ledger
     done = total - len(todo) if done is None else done
     if progress:

@@ -33,16 +33,7 @@ HEAVY = ("numpy", "PIL", "cv2", "pandas", "onnxruntime", "rapidocr", "rapidocr_o
 # Imports that still bring a heavy library into a quick command, in modules other engineers own: (importer, imported
 # module) -> why. A command whose heavy libraries all come through one of these is an expected failure (xfail); any
 # other way in fails. Remove an entry with the import (the test then passes: the xfail is not strict).
-KNOWN_DEBT = {
-    ("milsetctl.rules.vision", "milsetctl.probe"): "rules/vision.py imports Probe (NumPy, Pillow) at its top for "
-    "annotations only; every settings check with a [rules] key and `milsetctl rules` load it",
-    ("milsetctl.pipeline", "milsetctl.probe"): "pipeline.py imports probe_file (NumPy, Pillow) at its top; `status` "
-    "imports pipeline for entry_status",
-    ("milsetctl.members", "milsetctl.members.roster"): "members/__init__.py imports the roster (openpyxl) whatever "
-    "submodule is asked for; `status` counts entries per region (members.regions)",
-    ("milsetctl.jury", "milsetctl.jury.jurors"): "jury/__init__.py imports the juror file reader (openpyxl, which "
-    "imports NumPy and Pillow); `status` reads the country table in jury.conflicts",
-}
+KNOWN_DEBT: dict[tuple[str, str], str] = {}  # (importer, imported) -> why it is still there; none today
 
 # Runs in the fresh interpreter: record, for each heavy library, the milsetctl modules on the stack when it was first
 # imported (outermost first); run main() with the arguments; write what was loaded to the report file.

@@ -17,13 +17,13 @@ from typing import Any
 import pytest
 from conftest import make_jpeg, write_manifest
 from PIL import ImageDraw
+from test_rules_vision import font, landscape
 from typer.testing import CliRunner
 
 from milsetctl import pipeline
 from milsetctl.cli import app
 from milsetctl.validation import run_validation
 from milsetctl.workspace import open_workspace
-from tests.test_rules_vision import font, landscape
 
 pytest.importorskip("rapidocr")
 

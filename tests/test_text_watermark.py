@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
+from test_rules_vision import font, landscape, overlap, probe_of, run
 
 from milsetctl.analysis.text import (
     CAPTION,
@@ -27,7 +28,6 @@ from milsetctl.analysis.text import (
     ensure_min_side,
     recognise,
 )
-from tests.test_rules_vision import font, landscape, overlap, probe_of, run
 
 pytest.importorskip("rapidocr")
 

@@ -3,12 +3,31 @@ juror that `score` reads back. `make_sheets` is the whole `milsetctl jury sheets
 
 from __future__ import annotations
 
-from milsetctl.jury.assign import Assignment, Juror, JuryEntry, assign
-from milsetctl.jury.jurors import JurorFileError, JurorRow, read_jurors
-from milsetctl.jury.run import JuryError, JurySheetsResult, make_sheets
-from milsetctl.jury.sheets import SheetMeta, write_sheet
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# imported on first use: `status` and the region counts read the country table in jury.conflicts, and must not
+# import the score sheets' spreadsheet writer (openpyxl, which imports NumPy and Pillow) for it
+_NAMES = {"Assignment": "assign", "Juror": "assign", "JuryEntry": "assign", "assign": "assign",
+          "JurorFileError": "jurors", "JurorRow": "jurors", "read_jurors": "jurors", "JuryError": "run",
+          "JurySheetsResult": "run", "make_sheets": "run", "SheetMeta": "sheets", "write_sheet": "sheets"}
+
+if TYPE_CHECKING:
+    from milsetctl.jury.assign import Assignment, Juror, JuryEntry, assign
+    from milsetctl.jury.jurors import JurorFileError, JurorRow, read_jurors
+    from milsetctl.jury.run import JuryError, JurySheetsResult, make_sheets
+    from milsetctl.jury.sheets import SheetMeta, write_sheet
 
 __all__ = [
     "Assignment", "JuryEntry", "Juror", "assign", "JurorFileError", "JurorRow", "read_jurors", "JuryError",
     "JurySheetsResult", "make_sheets", "SheetMeta", "write_sheet",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _NAMES.get(name)
+    if module is None:  # a submodule not imported yet (`from milsetctl.jury import conflicts`) is found by import
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value

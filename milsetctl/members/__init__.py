@@ -8,7 +8,27 @@
 - `console`: terminal renderers of the results above.
 """
 
-from milsetctl.members.roster import RosterError, export_roster, import_roster, member_rows
-from milsetctl.members.status import member_status, standing
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# imported on first use: `status` counts entries per region (members.regions) and must not import the roster's
+# spreadsheet writer (openpyxl) for it
+_NAMES = {"RosterError": "roster", "export_roster": "roster", "import_roster": "roster", "member_rows": "roster",
+          "member_status": "status", "standing": "status"}
+
+if TYPE_CHECKING:
+    from milsetctl.members.roster import RosterError, export_roster, import_roster, member_rows
+    from milsetctl.members.status import member_status, standing
 
 __all__ = ["RosterError", "export_roster", "import_roster", "member_rows", "member_status", "standing"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _NAMES.get(name)
+    if module is None:  # a submodule not imported yet (`from milsetctl.members import fees`) is found by import
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value

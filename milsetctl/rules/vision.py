@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from milsetctl.probe import Probe
 from milsetctl.rules import rule
 from milsetctl.settings import Settings
+
+if TYPE_CHECKING:  # the probe imports NumPy and Pillow: `milsetctl rules` lists these rules without them
+    from milsetctl.probe import Probe
 
 MAX_LISTED = 5  # boxes or lines spelled out in a message; all of them are in the data
 
