@@ -290,7 +290,6 @@ EXPORTS: dict[str, OutputKind] = {
     "anonymised-export": OutputKind("the anonymised results (export --anonymised)", True),
     "refund-table": OutputKind("the refund table with contestants' names (fees refund --batch)", False),
     "certificate-batch": OutputKind("certificates printed for a selection (certificates --only)", False),
-    "notices": OutputKind("the result notices to contestants (notices)", False),
 }
 OUTPUT_KINDS: dict[str, OutputKind] = {
     "anonymise": OutputKind("the blind jury package (anonymise)", True),
@@ -300,6 +299,9 @@ OUTPUT_KINDS: dict[str, OutputKind] = {
     "certificates:proof": OutputKind("the certificates' proof list (certificates --proof)", True),
     "gallery": OutputKind("the virtual gallery (gallery)", False),
     "report": OutputKind("the contest report (report)", True),
+    # letters sent to families (names, e-mail addresses, the .eml files): kept as sent, like the certificates; a
+    # stage of its own (it is made from the awards), so no export
+    "notices": OutputKind("the result notices to contestants, with names and e-mail addresses (notices)", False),
     **{name: OutputKind(f"{STAGES[name].title} (milsetctl {name.replace(':', ' ')})", False)
        for name in STAGES if name.startswith("certificates:") and name != "certificates:proof"},
     **EXPORTS,

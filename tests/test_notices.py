@@ -161,6 +161,10 @@ def test_cli_json_and_the_stage(contest) -> None:
     res = runner.invoke(app, ["status", "-w", str(ws.root), "--json"])
     states = {s["stage"]: s["state"] for s in json.loads(res.stdout)["stages"]}
     assert states["notices"] == "done"
+    from milsetctl import stages
+
+    kept = {o.path: o for o in stages.recorded_outputs(ws)}[ws.root / "notices"]  # purge finds the letters
+    assert kept.source == "notices" and not kept.kind.remade
 
 
 def test_a_corrected_name_makes_the_notices_stale(tmp_path: Path) -> None:
@@ -215,3 +219,50 @@ def test_an_unknown_language_is_refused_naming_the_setting(tmp_path: Path) -> No
     with notices_contest(tmp_path, settings='[notices]\nlanguages = ["en", "fr"]', certificates=False) as ws, \
             pytest.raises(NoticeError, match=r"\[notices\] languages: no catalogue for 'fr'"):
         make_notices(ws)
+
+
+def test_nominated_and_not_nominated_qualifiers_and_the_verify_page(tmp_path: Path) -> None:
+    from milsetctl import stages
+
+    with notices_contest(tmp_path, settings='[certificates]\nverify_url = "https://example.org/verify"',
+                         certificates=False) as ws:
+        stages.record(ws, "nominate", {"zip": str(tmp_path / "n.zip"), "top": 1, "entries": ["E0001"]})
+        from milsetctl.certificates import issue_certificates
+
+        issue_certificates(ws, "qualifier", workers=1)
+        notices = _by_entry(make_notices(ws))
+        assert notices["E0001"].nominated is True and notices["E0002"].nominated is False
+        text = pdf_text(notices["E0001"].file)
+        assert "Your photo has been nominated for the global round of the contest" in text
+        assert "by entering its code at https://example.org/verify." in text
+        [code] = certificate_codes(ws)["E0001"]
+        links = [a["/A"]["/URI"] for a in PdfReader(str(notices["E0001"].file)).pages[0].get("/Annots", [])
+                 if "/A" in a.get_object()]
+        assert f"https://example.org/verify#{code}" in [str(link) for link in links]
+        assert "Yours was not among them this year, but your Qualifier Award stands." in pdf_text(
+            notices["E0002"].file)
+
+
+def test_global_places_and_the_gallery(tmp_path: Path) -> None:
+    from jury_fixtures import PEOPLE, jury_workspace
+
+    with jury_workspace(tmp_path, people=PEOPLE[:4], png_every=0, stage="global") as ws:
+        ws.ledger.save_ranking([{"entry_id": f"E000{i}", "anon_id": f"A{i}", "category": None, "score": 90.0 - i,
+                                 "rank": i} for i in range(1, 5)], "mean", 1)
+        ws.ledger.save_awards([
+            {"entry_id": "E0001", "anon_id": "A1", "category": None, "score": 89.0, "rank": 1, "award": "global-1"},
+            {"entry_id": "E0002", "anon_id": "A2", "category": None, "score": 88.0, "rank": 2, "award": "global-2"},
+            {"entry_id": "E0003", "anon_id": "A3", "category": None, "score": 87.0, "rank": 4, "award": "gallery"},
+            {"entry_id": "E0004", "anon_id": "A4", "category": None, "score": 86.0, "rank": 5, "award": None},
+        ], "global")
+        notices = _by_entry(make_notices(ws))
+        first = pdf_text(notices["E0001"].file)
+        assert "Congratulations: your photo has won the Global Award, First Place!" in first
+        assert "The jury placed it first of all the photos." in first
+        assert "second of all the photos" in pdf_text(notices["E0002"].file)
+        gallery = pdf_text(notices["E0003"].file)
+        assert "chosen for the Virtual Gallery" in gallery and "one of the best 10 photos" in gallery
+        assert "Your certificate" in gallery  # no gallery certificate printed yet: it will follow
+        assert "Virtual Gallery Selection certificate will follow" in gallery
+        judged = pdf_text(notices["E0004"].file)
+        assert "Your photo was judged in the global round" in judged and "Qualifier" not in judged

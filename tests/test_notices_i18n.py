@@ -82,8 +82,8 @@ def test_the_letter_as_plain_text() -> None:
             '<section><h2>Your photo could not be judged</h2><p>Sorry.</p></section>'
             '<ol class="reasons"><li><p class="problem">Too small.</p><p class="rule">The rule: 2000 px.</p></li>'
             '<li><p>Late.</p></li></ol><table><tr><th>Certificate</th><th>Code</th></tr>'
-            '<tr><td>Participation</td><td>ABCD-EFGH</td></tr></table><p>Bye,<br>Us</p></article>')
+            '<tr><td>Participation<br>参赛证书</td><td>ABCD-EFGH</td></tr></table><p>Bye,<br>Us</p></article>')
     assert html_to_text(html) == (
         "Contest\n\nResult notice\n\nDear A,\n\nYour photo could not be judged\n==============================\n\n"
-        "Sorry.\n\n1. Too small.\n   The rule: 2000 px.\n\n2. Late.\n\nCertificate · Code\nParticipation · ABCD-EFGH"
-        "\n\nBye,\nUs")
+        "Sorry.\n\n1. Too small.\n   The rule: 2000 px.\n\n2. Late.\n\n"
+        "Certificate — Code\nParticipation / 参赛证书 — ABCD-EFGH\n\nBye,\nUs")

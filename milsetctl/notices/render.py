@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
@@ -62,9 +63,15 @@ def _environment(lang: str) -> Any:
     return env
 
 
+# a Chinese full stop, comma... is followed by no space: the template's line breaks between two sentences would
+# show as one
+_CJK_PUNCTUATION_SPACE = re.compile(r"([。！？；：，、）》])\s+")
+
+
 def letter_html(notice: Notice, lang: str, shared: Shared) -> str:
     """The letter in one language, as HTML (one <article>)."""
-    return str(_environment(lang).get_template(LETTER).render(n=notice, c=shared.context(lang)))
+    html = str(_environment(lang).get_template(LETTER).render(n=notice, c=shared.context(lang)))
+    return _CJK_PUNCTUATION_SPACE.sub(r"\1", html) if lang == "zh" else html
 
 
 def subject(notice: Notice, languages: list[str], shared: Shared) -> str:
@@ -146,7 +153,7 @@ def draw_pdf(html: str, path: Path) -> Path:
 class _Text(HTMLParser):
     """Paragraphs and headings as lines with a blank line between blocks, headings underlined; list items
     numbered ("1.") or bulleted ("•"), a list item's further paragraphs indented under it; a table row's cells
-    joined with " · "."""
+    joined with " — " (a line break inside a cell: " / ")."""
 
     BLOCKS = {"p", "h1", "h2", "h3", "header", "footer", "section", "article", "table", "div"}
 
@@ -157,6 +164,7 @@ class _Text(HTMLParser):
         self.lists: list[list[int]] = []  # per open list: [numbered (0/1), items so far]
         self.heading = ""
         self.item_started = False  # the open list item has a line already: the next ones are indented
+        self.in_cell = False
 
     def _flush(self, gap: bool = True) -> None:
         text = " ".join("".join(self.current).split())
@@ -177,7 +185,9 @@ class _Text(HTMLParser):
             self.lines.append("")
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "br":
+        if tag == "br" and self.in_cell:
+            self.current.append(" / ")
+        elif tag == "br":
             self._flush(gap=False)
         elif tag in ("ol", "ul"):
             self._flush()
@@ -191,8 +201,9 @@ class _Text(HTMLParser):
         elif tag == "p" and self.lists:
             pass  # a paragraph inside a list item: its own line, under the item
         elif tag in ("td", "th"):
+            self.in_cell = True
             if "".join(self.current).strip():
-                self.current.append(" · ")
+                self.current.append(" — ")
         elif tag in self.BLOCKS:
             self._flush()
         if tag in ("h2", "h3"):
@@ -208,6 +219,8 @@ class _Text(HTMLParser):
             self._flush()
             self.lists.pop()
             self.item_started = False
+        elif tag in ("td", "th"):
+            self.in_cell = False
         elif tag == "tr":
             self._flush(gap=False)
         elif tag in self.BLOCKS:
