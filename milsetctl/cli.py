@@ -771,15 +771,17 @@ def certificates(
 @app.command()
 def verify(
     code: Annotated[str, typer.Argument(help="The code printed on the certificate (dashes, spaces, case "
-                                        "do not matter), or what a scanner reads from its QR code.",
-                                        metavar="CODE")],
+                                        "do not matter), or what a scanner reads from its QR code (MILSET-CERT:"
+                                        "CODE, or the verify page's address with the code).",
+                                        metavar="TEXT")],
     workspace: WorkspaceOpt = Path("."),
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object to stdout.")] = False,
 ) -> None:
     """Say whether a certificate is genuine: whose it is and for what, or that this workspace never issued it.
 
     Only what the code signs is shown (recipient, entry, kind, contest year, issue day); a ledger record that says
-    otherwise is "not genuine". Reads only: nothing is written."""
+    otherwise is "not genuine". A certificate replaced by a reprint, or whose entry was disqualified or withdrawn
+    since, is no longer valid (exit 1). Reads only: nothing is written."""
     from milsetctl.certificates import verify_code
     from milsetctl.certificates.console import render_verify
 
@@ -787,7 +789,7 @@ def verify(
         result = verify_code(ws, code)
     if as_json:
         spec = (("valid", "kind", "recipient", "entry_id", "issued_at", "year") if result["valid"]
-                else ("valid", "superseded"))
+                else ("valid", "superseded", "revoked"))
         sys.stdout.write(json.dumps({k: result[k] for k in spec if k in result}, ensure_ascii=False) + "\n")
     else:
         render_verify(out, result, ws.settings.tz)

@@ -157,6 +157,21 @@ gallery_size = 10
 # awards, jurors), and of the member certificates, which MILSET itself issues (no jury signs those)
 signatures = ["Chair of the Jury", "MILSET Secretariat"]
 member_signatures = ["MILSET Secretary General", "MILSET Secretariat"]
+# who signs, left to right (one to three), in place of the bare titles above: name, title and optionally a signature
+# image (PNG with a transparent background; a path relative to the workspace), e.g.
+# signatories = [{name = "Dr. Li Na", title = "Chair of the Jury", signature = "signatures/li-na.png"}]
+signatories = []
+member_signatories = []
+# a logo printed at the top of every certificate (PNG, JPEG or SVG; a path relative to the workspace); "" = none
+logo = ""
+# where the contest is held, printed under its name (e.g. "Shanghai, China"); "" = the [contest] country, if any
+place = ""
+# the issue date printed on the certificates, the award day (2022-08-20); "" = the day the batch is printed
+issue_date = ""
+# where the verification page is published (`milsetctl gallery` writes verify.html; e.g.
+# "https://example.org/verify"): the QR code and the footer then link to it with the code. "" = the QR code holds
+# the code alone and the footer says in words how to have it checked
+verify_url = ""
 
 [members]
 # the member roster (`milsetctl members`): an organisation is in good standing up to and including its
@@ -441,6 +456,8 @@ def check_settings(user: dict[str, Any], base: dict[str, Any], path: Path | None
                 hint = f"; did you mean {close[0]}?" if close else f"; [{section}] knows {', '.join(known)}"
                 raise SettingsError(f"{shown}: no such setting (a typo would silently keep the default){hint}")
             default = default_section[key]
+            if (section, key) == ("certificates", "issue_date") and type(value) is date:
+                continue  # written as a TOML date (2022-08-20) as well as quoted; certificates/frame.py reads both
             if not _fits(value, default):
                 inner = f", each {_kind(default[0])}" if isinstance(default, list) and default else ""
                 raise SettingsError(f"{shown}: must be {_kind(default)}{inner} (default: {_shown(default)})")
@@ -452,7 +469,7 @@ def check_settings(user: dict[str, Any], base: dict[str, Any], path: Path | None
                 raise SettingsError(f"{shown}: must not be negative (default: {_shown(default)})")
             if section == "entrants" and key in ("middle", "high") and (len(value) != 2 or value[0] > value[1]):
                 raise SettingsError(f"{shown}: must be two grades, lowest first, e.g. {_shown(default)}")
-            if section == "certificates" and len(value) != 2:
+            if section == "certificates" and key in ("signatures", "member_signatures") and len(value) != 2:
                 raise SettingsError(f"{shown}: must be two titles (left, right signature), e.g. {_shown(default)}")
     if isinstance(user.get("regions"), dict):
         for region, provinces in user["regions"].items():

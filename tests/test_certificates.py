@@ -187,7 +187,8 @@ def test_qualifier_certificates_from_awards_and_member_has_no_roster(tmp_path: P
         batch = issue_certificates(ws, "qualifier", workers=1)
         assert [i.entry_id for i in batch.issued] == ["E0001"]
         text = pdf_text(batch.issued[0].file)
-        assert "Qualifier Award · Middle School" in text and "张伟" in text and "Night sky 1" in text
+        # the award, then what it was given in on a line of its own (issue 19)
+        assert "Qualifier Award\nMiddle School category" in text and "张伟" in text and "Night sky 1" in text
         assert "Chair of the Jury" in text and "MILSET Secretariat" in text
         with pytest.raises(CertificateError, match=r"needs the member roster \(members\), which is not made yet: run "
                            r"`milsetctl members import ROSTER.xlsx` first"):

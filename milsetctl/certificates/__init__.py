@@ -16,7 +16,6 @@ import json
 import os
 import re
 import shutil
-import unicodedata
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from milsetctl.certificates.codes import (  # noqa: F401 - the package's API
     workspace_secret,
 )
 from milsetctl.certificates.fonts import first_missing_char, missing_fonts
+from milsetctl.certificates.frame import issue_day
 from milsetctl.certificates.model import (  # noqa: F401 - the package's API
     AWARD_WORDING,
     CATEGORY_WORDING,
@@ -49,6 +49,13 @@ from milsetctl.certificates.model import (  # noqa: F401 - the package's API
     signature_titles,
 )
 from milsetctl.certificates.recipients import recipients
+from milsetctl.certificates.sheet import (  # noqa: F401 - the package's API
+    display_width,
+    qr_png,
+    qr_text,
+    text_direction,
+)
+from milsetctl.certificates.sheet import sheet as _sheet
 from milsetctl.fsutil import atomic_path, atomic_write
 from milsetctl.resources import templates_dir
 from milsetctl.workspace import Workspace
@@ -181,47 +188,6 @@ def _font_config() -> Any:
     return config
 
 
-def qr_png(text: str) -> str:
-    """The QR code as a data URI of a PNG with one pixel per module (~300 bytes); the template draws it with
-    `image-rendering: pixelated`, so it prints with sharp edges at any size. Cheaper for WeasyPrint than an SVG
-    path of the same code (parsed and drawn for every PDF)."""
-    import segno
-
-    return str(segno.make(text, error="m").png_data_uri(scale=1, border=0, dark="#1c2b4a"))
-
-
-def text_direction(text: str) -> str:
-    """"rtl" when the first strong character is right-to-left (Arabic, Hebrew), else "ltr": the template's `dir`,
-    so an Arabic name or title is laid out as one right-to-left paragraph (WeasyPrint has no dir="auto")."""
-    for ch in text:
-        kind = unicodedata.bidirectional(ch)
-        if kind in ("R", "AL"):
-            return "rtl"
-        if kind == "L":
-            return "ltr"
-    return "ltr"
-
-
-def display_width(text: str) -> int:
-    """Width in half-em units: 2 for a wide (CJK) character, 1 otherwise (Unicode East Asian Width)."""
-    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
-
-
-def _sheet(cert: Certificate, code: str, thumb: Path | None, issued_on: str) -> dict[str, Any]:
-    """What the template needs for one page. A long name or title gets a smaller size (measured on the rendered
-    page: at 32 pt ~28 half-ems fill the name line)."""
-    shown = format_code(code)
-    width = display_width(cert.name)
-    return {"c": cert, "code": shown, "qr": qr_png(f"MILSET-CERT:{shown}"),
-            "thumb": thumb.as_uri() if thumb else None, "issued_on": issued_on,
-            "name_size": " longer" if width > 38 else " long" if width > 28 else "",
-            "title_size": (" long" if display_width(cert.title) > 70 else "")  # no slanted Chinese or Arabic:
-            + (" upright" if display_width(cert.title) != len(cert.title) or text_direction(cert.title) == "rtl"
-               else ""),
-            "dir": {"name": text_direction(cert.name), "school": text_direction(cert.school),
-                    "title": text_direction(cert.title)}}
-
-
 def render_sheets(sheets: list[dict[str, Any]], fonts: dict[str, Any] | None = None) -> str:
     """One HTML document with one A4 page per certificate. `sheets`: dicts from `_sheet`; `fonts`: the batch's
     cut CJK faces (what fonts.batch_fonts yields), named by @font-face rules; None: the system faces."""
@@ -340,6 +306,13 @@ def _combine(issued: list[Issued], parts: Path, target: Path) -> tuple[int, int]
     return used_parts, singles
 
 
+def _same_day(stored: dict[str, Any], fixed_day: str | None) -> bool:
+    """Whether a certificate issued before may keep its code and issue day: always, unless [certificates]
+    issue_date names another day than the one it signs (then it is printed again with that day, a new code, the
+    old one superseded). A code from before issue 17 signs no day: kept."""
+    return fixed_day is None or stored.get("issued_on") in (None, fixed_day)
+
+
 def _changed_fields(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     return [k for k in ("name", "school", "title", "award", "contest", "entry_id") if old.get(k) != new.get(k)]
 
@@ -389,7 +362,8 @@ def issue_certificates(ws: Workspace, kind: str, out: Path | None = None, only: 
         if issued_row["kind"] == kind:
             earlier.setdefault(issued_row["recipient_key"], []).append(issued_row)
     signed: dict[str, dict[str, Any]] = {}  # code -> the content it signs, stored with it (issue day included)
-    issued_on = datetime.now(ws.settings.tz).date().isoformat()
+    fixed_day = issue_day(ws)  # [certificates] issue_date, the award day; else the day the batch is printed
+    issued_on = fixed_day or datetime.now(ws.settings.tz).date().isoformat()
     cache = ws.root / "cache"
     pending: list[tuple[Certificate, str, str, Path]] = []
     for cert in people:
@@ -402,11 +376,12 @@ def issue_certificates(ws: Workspace, kind: str, out: Path | None = None, only: 
                                          f"U+{ord(ch):04X}, which no certificate font can print"))
             continue
         core = cert.content()
-        again = next((r for r in earlier.get(cert.key, []) if same_certificate(json.loads(r["content"]), core)), None)
+        again = next((r for r in earlier.get(cert.key, []) if same_certificate(json.loads(r["content"]), core)
+                      and _same_day(json.loads(r["content"]), fixed_day)), None)
         if again is not None:  # issued before with this content: same code, same issue day (an older code too)
             code, signed[code] = again["code"], json.loads(again["content"])
         else:
-            content = signed_content(core, issued_on)
+            content = signed_content(core, issued_on, day_set=fixed_day is not None)
             code, signed[code] = make_code(secret, content), content
         path = folder / safe_file_name(cert.key, cert.name)
         prior = done_before.get(cert.key)
@@ -438,7 +413,9 @@ def issue_certificates(ws: Workspace, kind: str, out: Path | None = None, only: 
             row: dict[str, Any] = {"code": code, "kind": kind, "recipient_key": cert.key, "recipient": cert.name,
                                    "entry_id": cert.entry_id, "content": signed[code], "file": path}
             if prior is not None and prior["code"] != code:
-                changed = _changed_fields(json.loads(prior["content"]), cert.content())
+                changed = _changed_fields(json.loads(prior["content"]), cert.content()) or (
+                    ["issue date"] if json.loads(prior["content"]).get("issued_on") != signed[code].get("issued_on")
+                    else [])
                 row["supersedes"] = prior["code"]
                 row["reason"] = f"reprinted with a changed {', '.join(changed) or 'content'}"
                 replaced.append({"code": format_code(prior["code"]), "by": format_code(code), "key": cert.key,

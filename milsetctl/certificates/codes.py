@@ -17,21 +17,29 @@ import hashlib
 import hmac
 import json
 import re
+import unicodedata
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
+from urllib.parse import unquote_plus
 
 from milsetctl.auditchain import KEY_FILE
 from milsetctl.workspace import Workspace
 
 SECRET_FILE = KEY_FILE
 PURGED_NAME = "(name purged)"  # the recipient a purged certificate row keeps (privacy.py)
-# the fields a reprint keeps from the first issue when the rest of the content is unchanged
-ISSUE_FIELDS = ("issued_on",)
+# the fields a reprint keeps from the first issue when the rest of the content is unchanged; issue_day_set: the
+# issue day is the award day from the settings ([certificates] issue_date, issue 19), not the day it was printed
+ISSUE_FIELDS = ("issued_on", "issue_day_set")
 # what an older milsetctl's content lacks (issue 17 added them): such a code is kept, and says they are unsigned
 SIGNED_SINCE_17 = ("year", "issued_on")
 _CODE = re.compile(r"[A-Z2-7]{16}")
+# what may stand between the groups as typed or copied: spaces, hyphens (also the typographic ones a PDF viewer or a
+# word processor puts there), underscores, dots
+_SEPARATORS = "\\s\\-_.\u2010-\u2015\u2212\u00b7"
 # a code inside what a scanner reads (MILSET-CERT:XXXX-..., a URL): four groups of four, nothing glued on
-_CODE_IN_TEXT = re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9]{4}(?:[\s\-_.]?[A-Za-z0-9]{4}){3}(?![A-Za-z0-9])")
+_CODE_IN_TEXT = re.compile(rf"(?<![A-Za-z0-9])[A-Za-z0-9]{{4}}(?:[{_SEPARATORS}]?[A-Za-z0-9]{{4}}){{3}}(?![A-Za-z0-9])")
+# the kinds given for an entry: revoked when the entry is withdrawn or disqualified after the certificate
+ENTRY_KINDS = ("participation", "qualifier", "global", "gallery")
 
 
 def workspace_secret(ws: Workspace) -> bytes:
@@ -47,10 +55,11 @@ def make_code(secret: bytes, content: dict[str, Any]) -> str:
     return base64.b32encode(digest[:10]).decode("ascii")
 
 
-def signed_content(core: dict[str, Any], issued_on: str) -> dict[str, Any]:
+def signed_content(core: dict[str, Any], issued_on: str, day_set: bool = False) -> dict[str, Any]:
     """What a new certificate's code signs: its content (Certificate.content(), the year included) and the issue
-    day printed on it."""
-    return {**core, "issued_on": issued_on}
+    day printed on it; `day_set`: that day is the award day the settings name, so the day it was printed may be
+    any other (`verify` then does not expect the ledger's print time on it)."""
+    return {**core, "issued_on": issued_on, **({"issue_day_set": True} if day_set else {})}
 
 
 def same_certificate(stored: dict[str, Any], core: dict[str, Any]) -> bool:
@@ -70,22 +79,31 @@ def format_code(code: str) -> str:
 
 
 def normalise_code(text: str) -> str:
-    """A typed code without dashes/spaces, upper case; 0/1/8 read as the letters O/I/B base32 uses instead."""
-    cleaned = re.sub(r"[\s\-_.]", "", text).upper()
+    """A typed code without dashes/spaces, upper case; 0/1/8 read as the letters O/I/B base32 uses instead (the
+    code's alphabet is A-Z and 2-7: no zero, one or eight to confuse with O, I or B). Full-width letters (a Chinese
+    input method's ＡＢ２) count as the letters they are (NFKC)."""
+    cleaned = re.sub(f"[{_SEPARATORS}]", "", unicodedata.normalize("NFKC", text)).upper()
     return cleaned.translate(str.maketrans("018", "OIB"))
 
 
 def code_candidates(text: str) -> list[str]:
     """The codes `text` may hold (SPEC: the code as printed, typed, or what a scanner reads from the QR code: a
-    prefix such as MILSET-CERT: or a URL around it), most likely first."""
+    prefix such as MILSET-CERT: or a URL around it, `verify_url#CODE` or `?code=CODE`, percent-encoded too), most
+    likely first. verify.html's script reads a typed or linked code the same way."""
     found = []
-    whole = normalise_code(text)
-    if _CODE.fullmatch(whole):
-        found.append(whole)
-    for match in _CODE_IN_TEXT.finditer(text):
-        code = normalise_code(match.group())
-        if _CODE.fullmatch(code) and code not in found:
-            found.append(code)
+    texts = [unicodedata.normalize("NFKC", text)]
+    decoded = unquote_plus(texts[0])
+    if decoded != texts[0]:
+        texts.append(decoded)
+    for each in texts:
+        whole = normalise_code(each)
+        if _CODE.fullmatch(whole) and whole not in found:
+            found.append(whole)
+    for each in texts:
+        for match in _CODE_IN_TEXT.finditer(each):
+            code = normalise_code(match.group())
+            if _CODE.fullmatch(code) and code not in found:
+                found.append(code)
     return found
 
 
@@ -125,7 +143,10 @@ def _signed_fields(code: str, row: Any, content: dict[str, Any], secret: bytes,
     differ = [f"{label} {row[col]!r}, the code signs {signed[key]!r}" for col, key, label in _ROW_FIELDS
               if row[col] != signed[key]]
     issued_on = content.get("issued_on")
-    if issued_on is not None and not _day_agrees(row["issued_at"], issued_on, tz):
+    # the print time falls on the issue day unless the day is the award day from the settings (signed as such); a
+    # purged row's seal vouches for its day, and the purge keeps no more of the content than the seal covers
+    printed_that_day = not content.get("issue_day_set") and not content.get("purged")
+    if issued_on is not None and printed_that_day and not _day_agrees(row["issued_at"], issued_on, tz):
         differ.append(f"issued at {row['issued_at']!r}, the code signs the issue day {issued_on!r}")
     if differ:
         return ("this code was issued, but the workspace's record of it was changed outside milsetctl: the ledger "
@@ -171,7 +192,25 @@ def verify_code(ws: Workspace, text: str) -> dict[str, Any]:
         return {"valid": False, "superseded": {
             "by": format_code(replaced["by_code"]), "reason": replaced["reason"], "at": replaced["at"],
             **{k: signed[k] for k in ("kind", "recipient", "entry_id", "issued_at")}}}
+    why = revoked_reason(ws, signed["kind"], signed["entry_id"])
+    if why is not None:  # genuinely issued, but what it certifies no longer holds
+        return {"valid": False, "revoked": {"reason": why, **{k: signed[k] for k in (
+            "kind", "recipient", "entry_id", "issued_at", "award")}}}
     return {"valid": True, **signed, "code": format_code(code)}
+
+
+def revoked_reason(ws: Workspace, kind: Any, entry_id: Any) -> str | None:
+    """Why a genuine certificate no longer stands, or None: an entry's certificate is revoked when the entry was
+    withdrawn (gone from the submissions) or disqualified (rejected, by a rule or a decision) after it was printed.
+    A juror's or a member's certificate stays: what it thanks for happened."""
+    if kind not in ENTRY_KINDS or not entry_id:
+        return None
+    entry = ws.ledger.entry(str(entry_id))
+    if entry is None or not entry["present"]:
+        return "the entry was withdrawn from the contest"
+    if entry["status"] == "rejected":
+        return "the entry was disqualified after the certificate was issued"
+    return None
 
 
 def purged_seal(secret: bytes, code: str, kind: str, recipient_key: str, entry_id: str | None,

@@ -53,6 +53,12 @@ def render_verify(console: Console, result: dict[str, Any], tz: tzinfo | None = 
                           f"{escape(old['recipient'])}" + (f" (entry {old['entry_id']})" if old["entry_id"] else "")
                           + f"{issued}, was replaced on {contest_time(old['at'], tz)} by {old['by']} "
                           f"({escape(old['reason'])})", soft_wrap=True)
+        elif result.get("revoked"):
+            gone = result["revoked"]
+            console.print(f"[bold red]revoked, no longer valid:[/] this {gone['kind']} certificate for "
+                          f"{escape(str(gone['recipient']))}" + (f" (entry {gone['entry_id']})" if gone["entry_id"]
+                                                                 else "")
+                          + f" was genuinely issued, but {escape(gone['reason'])}", soft_wrap=True)
         elif result.get("problem"):
             console.print(f"[bold red]not genuine:[/] {escape(result['problem'])}", soft_wrap=True)
         else:

@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from milsetctl.certificates.model import Certificate, CertificateError, signature_titles
+from milsetctl.certificates.frame import batch_frame
+from milsetctl.certificates.model import Certificate, CertificateError, long_date, signature_titles
 from milsetctl.members.config import contest_day, grace_days
 from milsetctl.members.roster import member_rows
 from milsetctl.members.status import GOOD, standing
@@ -26,6 +27,7 @@ def member_certificates(ws: Any) -> list[Certificate]:
     grace = grace_days(ws.settings)
     year = str(day.year)
     signatures = tuple(signature_titles(ws, "member_signatures"))  # MILSET issues these: no jury signs them
+    frame = batch_frame(ws, member=True)
     out = []
     for m in members:
         paid = date.fromisoformat(m["fee_paid_until"]) if m["fee_paid_until"] else None
@@ -33,5 +35,21 @@ def member_certificates(ws: Any) -> list[Certificate]:
             continue
         out.append(Certificate(kind="member", key=m["member_id"], name=m["organisation"], school=m["country"] or "",
                                award=f"Member in Good Standing {year}", title="", contest="MILSET", year="",
-                               entry_id=None, photo=None, sha256=None, signatures=signatures))
+                               entry_id=None, photo=None, sha256=None, signatures=signatures,
+                               period=member_period(m["member_since"], paid), frame=frame))
     return out
+
+
+def member_period(since: str | None, paid_until: date | None) -> str:
+    """The period the certificate covers, in words: "Member since 2015 · in good standing until 31 December
+    2022" (the roster's member_since may be a year alone or a date; either part is left out when unknown)."""
+    parts = []
+    since = (since or "").strip()
+    if since:
+        try:
+            parts.append(f"Member since {long_date(date.fromisoformat(since))}")
+        except ValueError:
+            parts.append(f"Member since {since}")
+    if paid_until is not None:
+        parts.append(("in good standing" if parts else "In good standing") + f" until {long_date(paid_until)}")
+    return " · ".join(parts)

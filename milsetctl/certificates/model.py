@@ -4,6 +4,7 @@ and what a batch made (`Batch`: issued, refused)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,30 @@ AWARD_WORDING = {
 # the category a Qualifier Award is given in (national stage: awards per category, SPEC "Contestants")
 CATEGORY_WORDING = {"middle": "Middle School", "high": "High School"}
 DEFAULT_SIGNATURES = ("Chair of the Jury", "MILSET Secretariat")
+# the category an entry competes in, as the certificate names it (SPEC "Contestants": grades 7-9 and 10-12)
+CATEGORY_LINE = {"middle": "Middle School category · grades 7–9", "high": "High School category · grades 10–12"}
+
+
+@dataclass(frozen=True)
+class Signatory:
+    """One signature block: the title under the line, the name above it (empty: signed by hand, the name not
+    printed) and an optional signature image (a file URI) drawn on the line."""
+
+    title: str
+    name: str = ""
+    signature: str | None = None
+
+
+@dataclass(frozen=True)
+class Frame:
+    """What every certificate of a batch shares, from [certificates] in the settings (certificates/frame.py):
+    layout, not content, so the code does not sign it (a new logo or a corrected signatory's title does not make
+    every printed certificate's code invalid)."""
+
+    signatories: tuple[Signatory, ...] = tuple(Signatory(t) for t in DEFAULT_SIGNATURES)
+    logo: str | None = None  # file URI of the logo image
+    place: str = ""  # where the contest is held
+    verify_url: str = ""  # where verify.html is published; "" = the footer says in words how to verify
 
 
 class CertificateError(StageError):
@@ -50,6 +75,12 @@ class Certificate:
     # signatures / member_signatures) and the contest stage, which names the juror's jury national or international
     signatures: tuple[str, ...] = DEFAULT_SIGNATURES
     stage: str = "national"
+    # layout too (issue 19): the category line, the place at the global stage (gallery places 4-10), the member's
+    # period of good standing, and what the batch shares (logo, signatories, place, the verify page's address)
+    category: str = ""
+    rank: int | None = None
+    period: str = ""
+    frame: Frame | None = None
 
     def content(self) -> dict[str, Any]:
         """The canonical content the code signs (what a forger would want to change); the batch adds the issue
@@ -91,6 +122,16 @@ class Batch:
                               "code": format_code(i.code)} for i in self.issued],
             "combined": str(self.combined) if self.combined else None,
         }
+
+
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+          "November", "December")
+
+
+def long_date(day: date) -> str:
+    """20 August 2022: a day in words, as a certificate prints it (no 08/20 or 20/08 to misread; English whatever
+    the machine's locale)."""
+    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
 
 
 def signature_titles(ws: Workspace, key: str) -> list[str]:

@@ -6,8 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from milsetctl.certificates.frame import batch_frame
 from milsetctl.certificates.model import (
     AWARD_WORDING,
+    CATEGORY_LINE,
     CATEGORY_WORDING,
     KINDS,
     Certificate,
@@ -34,8 +36,9 @@ def recipients(ws: Workspace, kind: str) -> list[Certificate]:
     contest, year = ws.settings.name, _year(ws)
     source = Path(ws.settings.source) if ws.settings.source else None
     signatures, stage = tuple(signature_titles(ws, "signatures")), ws.settings.stage
+    frame = batch_frame(ws)
 
-    def from_entry(row: Any, award_key: str) -> Certificate:
+    def from_entry(row: Any, award_key: str, rank: int | None = None) -> Certificate:
         photo = source / row["file"] if source and row["file"] else None
         award = AWARD_WORDING[award_key]
         if award_key == "qualifier" and row["category"] in CATEGORY_WORDING:  # awarded within its category
@@ -43,12 +46,13 @@ def recipients(ws: Workspace, kind: str) -> list[Certificate]:
         return Certificate(kind=kind, key=row["entry_id"], entry_id=row["entry_id"], name=row["name"] or "",
                            school=row["school"] or "", award=award, title=row["title"] or "",
                            contest=contest, year=year, photo=photo, sha256=row["sha256"], signatures=signatures,
-                           stage=stage)
+                           stage=stage, category=CATEGORY_LINE.get(row["category"] or "", ""),
+                           rank=rank if award_key == "gallery" else None, frame=frame)
 
     if kind == "juror":
         return [Certificate(kind=kind, key=j["juror_id"], name=j["name"], school=j["affiliation"] or j["school"] or "",
                             award=AWARD_WORDING["juror"], title="", contest=contest, year=year,
-                            signatures=signatures, stage=stage)
+                            signatures=signatures, stage=stage, frame=frame)
                 for j in ws.ledger.jurors(active_only=True)]
     entries = {r["entry_id"]: r for r in ws.ledger.entries()}
     if kind == "participation":
@@ -57,5 +61,5 @@ def recipients(ws: Workspace, kind: str) -> list[Certificate]:
     out = []
     for a in ws.ledger.awards():
         if a["award"] in wanted[kind] and a["entry_id"] in entries:
-            out.append(from_entry(entries[a["entry_id"]], a["award"]))
+            out.append(from_entry(entries[a["entry_id"]], a["award"], a["rank"]))
     return out
