@@ -714,7 +714,25 @@ def gallery(
             _fail(str(exc), exc.code)
         for note in result.warnings:
             _warn(note)
+        page = _verify_page(ws, result.out)
         _show(result, render_gallery, as_json)
+    if page is not None:  # on stderr: stdout holds the gallery's JSON with --json
+        err.print(f"certificate check page: {escape(str(page.path))} ({page.listed} certificates"
+                  + (f"; left off, no publication consent: {', '.join(page.no_consent)}" if page.no_consent else "")
+                  + ")", soft_wrap=True)
+
+
+def _verify_page(ws: Any, folder: Path) -> Any:
+    """verify.html beside the gallery's pages (certificates/verifypage.py), or None with a warning when it cannot
+    be made (the gallery itself is made)."""
+    from milsetctl.certificates import CertificateError
+    from milsetctl.certificates.verifypage import write_verify_page
+
+    try:
+        return write_verify_page(ws, folder)
+    except CertificateError as exc:
+        _warn(f"verify.html not written: {exc}")
+        return None
 # ==== end gallery ====
 
 
