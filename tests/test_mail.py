@@ -307,3 +307,16 @@ def test_mail_settings_need_a_sender_and_a_host() -> None:
     settings.raw["mail"]["from"] = "photo@example.org"
     with pytest.raises(MailError, match=r"\[mail\] host is not set"):
         MailSettings.from_settings(settings).require_server()
+
+
+def test_purge_leaves_no_address_in_the_sent_log(workspace: Path, smtp) -> None:
+    """The sent log is personal data too: after `purge --personal-data` it keeps that a message went, not to whom."""
+    from milsetctl.privacy import purge_personal_data
+
+    _send(workspace)
+    with open_workspace(workspace) as ws:
+        assert any("@" in r["to_addr"] for r in ws.ledger.db.execute("SELECT to_addr FROM mail_log"))
+        purge_personal_data(ws, dry_run=False)
+        rows = ws.ledger.db.execute("SELECT to_addr, subject, state FROM mail_log").fetchall()
+    assert rows and all(r["state"] == "sent" for r in rows)
+    assert not [r["to_addr"] for r in rows if "example" in r["to_addr"]]

@@ -25,6 +25,9 @@ PAGE = "notice.html"
 STYLE = "notice.css"
 # the HTML lang attribute of each language (the stylesheet picks the Chinese faces and line height by it)
 LANG_TAGS = {"en": "en", "zh": "zh-Hans"}
+# what this module does to a letter (the Chinese spacing, the plain text): raise it when that changes, so the notices
+# drawn before are drawn again (the templates and catalogues are hashed: `templates_digest`)
+RENDER_VERSION = 2
 PDF_KEY = "/milsetctlnotice"  # WeasyPrint writes <meta name="milsetctl-notice"> under this key (custom_metadata)
 
 
@@ -109,7 +112,7 @@ def templates_digest() -> str:
 
 def render_digest(notice: Notice, languages: list[str]) -> str:
     """What the PDF shows: the notice's facts, its languages and the wording/layout files."""
-    text = f"{notice.digest()}|{','.join(languages)}|{templates_digest()}"
+    text = f"{notice.digest()}|{','.join(languages)}|{templates_digest()}|{RENDER_VERSION}"
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
