@@ -88,6 +88,9 @@ def certificate_file_name(kind: str, notice: Notice) -> str:
                           max_bytes=140, fallback=kind) + ".pdf"
 
 
+DRAW_CHUNK = 10  # letters per task of the drawing pool
+
+
 def make_notices(ws: Workspace, out: Path | None = None, eml: bool = False,
                  progress: Callable[[int, int], None] | None = None) -> NoticeBatch:
     """Write every contestant's notice PDF into `out` (default notices/ in the workspace), the mail-merge table
@@ -102,6 +105,7 @@ def make_notices(ws: Workspace, out: Path | None = None, eml: bool = False,
     from milsetctl.fsutil import remove_stale_temps, writes_into
     from milsetctl.notices import render
     from milsetctl.notices.merge import write_mail_merge
+    from milsetctl.workers import chunks, run_all, worker_count
 
     try:
         stages.require(ws, "notices", "milsetctl notices")
@@ -139,19 +143,29 @@ def make_notices(ws: Workspace, out: Path | None = None, eml: bool = False,
     if progress:
         progress(0, len(notices))
     bodies: dict[str, tuple[str, str]] = {}  # key -> (subject, text)
-    for done, notice in enumerate(notices, 1):
-        digest = render.render_digest(notice, languages)
+    digests: dict[str, str] = {}
+    to_draw: list[tuple[str, str]] = []  # (html, pdf path): letters whose facts, languages or templates changed
+    for notice in notices:
+        digest = digests[notice.key] = render.render_digest(notice, languages)
         notice.file = folder / notice_file_name(notice, ".pdf")
         if not notice.file.is_file() or render.pdf_digest(notice.file) != digest:
-            render.draw_pdf(render.page_html(notice, languages, shared, digest), notice.file)
-            batch.drawn += 1
+            to_draw.append((render.page_html(notice, languages, shared, digest), str(notice.file)))
+    # the PDFs on every core, a few letters per task (WeasyPrint's fonts and styles are set up once per worker)
+    done = len(notices) - len(to_draw)
+    if progress:
+        progress(done, len(notices))
+    batches = chunks(to_draw, DRAW_CHUNK)
+    for drawn in run_all(render.draw_pdfs, batches, worker_count(len(to_draw), DRAW_CHUNK * 2)):
+        batch.drawn += drawn
+        done += drawn
+        if progress:
+            progress(done, len(notices))
+    for notice in notices:
         subject, text = render.subject(notice, languages, shared), render.plain_text(notice, languages, shared)
         bodies[notice.key] = (subject, text)
         if eml and notice.email and mail_settings is not None:
             notice.eml = _write_eml(notice, folder / MAIL_DIR / notice_file_name(notice, ".eml"), subject, text,
-                                    digest, mail_settings)
-        if progress:
-            progress(done, len(notices))
+                                    digests[notice.key], mail_settings)
     batch.mail_merge, batch.mail_merge_csv = write_mail_merge(folder, notices, bodies)
     from milsetctl.notices.model import AWARD_CERTIFICATE
 

@@ -153,6 +153,13 @@ def draw_pdf(html: str, path: Path) -> Path:
 
 
 # --- the letter as plain text --------------------------------------------------------------------------------------
+def draw_pdfs(letters: list[tuple[str, str]]) -> int:
+    """Draw each (html, pdf path) of a batch (a task of the drawing pool); returns how many were drawn."""
+    for html, path in letters:
+        draw_pdf(html, Path(path))
+    return len(letters)
+
+
 class _Text(HTMLParser):
     """Paragraphs and headings as lines with a blank line between blocks, headings underlined; list items
     numbered ("1.") or bulleted ("•"), a list item's further paragraphs indented under it; a table row's cells
