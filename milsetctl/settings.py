@@ -74,6 +74,19 @@ one_per_contestant = true
 [entrants.province_aliases]
 # "Canton" = "Guangdong"
 
+[privacy]
+# consent-missing: a contestant younger than their country's age of consent (the entry's country, else [contest]
+# country) needs a parent's or guardian's consent in the manifest's guardian_consent column (yes/no, 是/否, ✓...).
+# The age comes from a birth date or age column, else the youngest of the grade (grade 8: 13). Built in: China 14
+# (PIPL), each EU member state's age under GDPR Art. 8 (13 to 16), 16 elsewhere (`milsetctl rules consent-missing`)
+# false: entries from a manifest without a guardian_consent column are not checked (consent collected on paper);
+# true: they are, and each minor's entry without the column goes to review
+require_consent_column = false
+# ages of consent by country (an English or Chinese name, or the ISO code) over the built-in ones; `default` for
+# every country not listed, e.g. default = 18 asks consent for every minor
+[privacy.consent_age]
+# China = 14
+
 [dates]
 # day/month order of dates like 11/07/2022, in manifests, rosters, withdrawal files and date options: "auto"
 # (decided per column by a cell that can only be read one way, such as 13/07/2022; with none, such a date is not
@@ -238,7 +251,19 @@ per_minute = 30
 [rules]
 # override a rule's severity ("reject", "review", "info") or switch it off ("off"), e.g.
 # camera-origin = "info"
+# A rule's own options go in a table of its own, after every line of [rules] (a rule with a table takes its
+# severity there too: severity = "off"). plain-language: the Flesch-Kincaid grade above which a description is
+# reported (default 10):
+# [rules.plain-language]
+# max_grade = 10
 """
+
+# The defaults of rules' own options ([rules.ID] tables). Not written into DEFAULT_TOML's live lines: a
+# [rules.ID] table in every contest.toml would make `[rules] ID = "off"` a TOML error (the key defined twice), and
+# lines appended at the end of the file would land in the table. Settings.rule_options overlays the contest's.
+RULE_OPTIONS: dict[str, dict[str, Any]] = {
+    "plain-language": {"max_grade": 10},
+}
 
 
 def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -339,7 +364,15 @@ class Settings:
         return None
 
     def rule_severity(self, rule_id: str, default: str) -> str:
-        return str(self.section("rules").get(rule_id, default))
+        value = self.section("rules").get(rule_id, default)
+        if isinstance(value, dict):  # the rule's own table ([rules.plain-language]) may hold its severity
+            value = value.get("severity", default)
+        return str(value)
+
+    def rule_options(self, rule_id: str) -> dict[str, Any]:
+        """A rule's options: RULE_OPTIONS' defaults with the contest's [rules.ID] table over them."""
+        own = self.section("rules").get(rule_id)
+        return {**RULE_OPTIONS.get(rule_id, {}), **(own if isinstance(own, dict) else {})}
 
 def defaults() -> Settings:
     return Settings(raw=tomllib.loads(DEFAULT_TOML))
@@ -476,6 +509,12 @@ def check_settings(user: dict[str, Any], base: dict[str, Any], path: Path | None
             if not (isinstance(provinces, list) and all(isinstance(p, str) for p in provinces)):
                 raise SettingsError(f"{where}[regions] {region} = {_shown(provinces)}: must be a list of province "
                                     'names in quotes, e.g. ["Henan", "Hubei"]')
+    privacy = user.get("privacy")
+    ages = privacy.get("consent_age") if isinstance(privacy, dict) else None
+    for country, age in (ages if isinstance(ages, dict) else {}).items():  # consent-missing's ages by country
+        if type(age) is not int or not 1 <= age <= 21:
+            raise SettingsError(f"{where}[privacy.consent_age] {_shown(country)} = {_shown(age)}: must be an age in "
+                                "whole years, 1 to 21 (e.g. 14)")
     entrants = user.get("entrants")
     if not isinstance(entrants, dict):
         entrants = {}
@@ -588,6 +627,28 @@ def toml_date(value: Any) -> date | None:
 
 def _check_rules(values: dict[str, Any], where: str) -> None:
     if not values:  # the default [rules], empty: no rule to look up, so no rule module to import for every command
+        return
+    tables = {k: v for k, v in values.items() if isinstance(v, dict)}
+    for rule_id, options in tables.items():  # a rule's own options ([rules.plain-language]): no registry needed
+        if rule_id not in RULE_OPTIONS:
+            raise SettingsError(f"{where}[rules.{rule_id}]: only a rule with options takes a table of its own "
+                                f"({', '.join(sorted(RULE_OPTIONS))}); write its severity as a line of [rules]: "
+                                f'{rule_id} = "info"')
+        for key, value in options.items():
+            shown = f"{where}[rules.{rule_id}] {key} = {_shown(value)}"
+            if key == "severity":
+                if value not in SEVERITY_VALUES:
+                    raise SettingsError(f"{shown}: a rule's severity must be reject, review, info or off")
+                continue
+            default = RULE_OPTIONS[rule_id].get(key)
+            if default is None:
+                names = ", ".join(["severity", *RULE_OPTIONS[rule_id]])
+                raise SettingsError(f"{shown}: no such option (a line meant for [rules] after the table lands in "
+                                    f"it: move it above [rules.{rule_id}]); [rules.{rule_id}] knows {names}")
+            if not _fits(value, default) or (isinstance(value, (int, float)) and value < 0):
+                raise SettingsError(f"{shown}: must be {_kind(default)}, 0 or more (default: {_shown(default)})")
+    values = {k: v for k, v in values.items() if k not in tables}
+    if not values:
         return
     from milsetctl.rules import load_rules
 

@@ -188,7 +188,7 @@ ROWS: tuple[Row, ...] = (
         "2022/7/5 9:30", "one-per-contestant", "CN2022-025's earlier entry", "rejected"),
     Row("CN2022-025", "谢娜", "厦门双十中学", "Grade 8", "Fujian", "China", "xiena@example.cn",
         "photos/south/xie_na_second.jpg", "Saturn at Midnight",
-        "Saturn photographed through the school telescope during our astronomy club night.",
+        "Saturn, seen through the school telescope on our astronomy club night.",
         "2022-07-08T21:15:00", "", "CN2022-025's later entry: the one kept", "eligible"),
     Row("CN2022-026", "韩雪", "哈尔滨第三中学", "高三", "黑龙江省", "China", "hanxue@example.cn",
         "photos/north/han_xue_snow_stars.jpg", "Winter Stars",

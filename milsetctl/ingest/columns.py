@@ -33,6 +33,36 @@ BUILTIN_ALIASES: dict[str, list[str]] = {
 }
 
 
+# Columns SPEC does not list that ingest reads for the consent rule (issue 21, milsetctl/rules/field.py): kept in
+# Entry.extra under these names (guardian_consent even when blank: the column was asked, the cell left empty).
+CONSENT_COLUMNS: dict[str, list[str]] = {
+    "guardian_consent": ["guardian consent", "parental consent", "parent consent", "consent", "consent given",
+                         "guardian agreed", "家长同意", "监护人同意", "家长是否同意", "监护人是否同意", "家长知情同意",
+                         "监护人知情同意", "知情同意", "同意书", "家长同意书", "监护人同意书"],
+    "age": ["age (years)", "年龄", "年龄（岁）", "年龄(岁)"],
+}
+# Personal data the contest does not need (issue 21, data minimisation for minors): read by header like any column,
+# never kept (not in Entry.extra, so never in the ledger or any output); the birth date only gives the age first.
+# Column -> (what it is, in words, for the extra-personal-data finding; the headers coordinators use for it).
+PERSONAL_COLUMNS: dict[str, tuple[str, list[str]]] = {
+    "birth_date": ("date of birth", [
+        "date of birth", "birth date", "birthdate", "birthday", "dob", "d.o.b.", "born", "born on", "出生日期",
+        "出生年月", "出生年月日", "生日", "出生时间"]),
+    "home_address": ("home address", [
+        "address", "home address", "street address", "postal address", "mailing address", "residential address",
+        "家庭住址", "住址", "家庭地址", "地址", "通讯地址", "居住地址", "联系地址", "邮寄地址"]),
+    "phone": ("phone number", [
+        "telephone", "tel", "phone number", "mobile", "mobile phone", "mobile number", "cell", "cell phone",
+        "cellphone", "contact number", "parent phone", "guardian phone", "parent's phone", "电话", "手机", "手机号",
+        "手机号码", "电话号码", "联系电话", "联系方式", "家长电话", "家长手机", "监护人电话", "监护人手机"]),
+    "national_id": ("national ID number", [
+        "national id", "national id number", "id number", "id card", "id card number", "identity card",
+        "identity number", "citizen id", "passport", "passport number", "身份证", "身份证号", "身份证号码",
+        "身份证件号码", "证件号", "证件号码", "公民身份号码"]),
+}
+
+
+
 def header_key(text: str) -> str:
     """Compare headers ignoring case, width, spaces, underscores and a trailing colon."""
     t = unicodedata.normalize("NFKC", str(text)).strip().casefold()
@@ -47,6 +77,9 @@ def alias_map(extra: dict[str, list[str]] | None = None) -> dict[str, str]:
         mapping[header_key(column)] = column
         for alias in BUILTIN_ALIASES.get(column, []):
             mapping.setdefault(header_key(alias), column)
+    for column, names in [*CONSENT_COLUMNS.items(), *((c, n) for c, (_, n) in PERSONAL_COLUMNS.items())]:
+        for alias in [column, *names]:
+            mapping.setdefault(header_key(alias), column)  # SPEC's columns' aliases win ("id号" stays contestant_id)
     for column, names in (extra or {}).items():
         for alias in names if isinstance(names, list) else [names]:
             mapping[header_key(alias)] = column

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from milsetctl.dates import DateError, Moment, read_column
-from milsetctl.ingest.columns import BUILTIN_ALIASES, COLUMNS, match_headers
+from milsetctl.ingest.columns import BUILTIN_ALIASES, COLUMNS, PERSONAL_COLUMNS, match_headers
 from milsetctl.ingest.folder import link_problem
 from milsetctl.ingest.tables import ManifestError, Table, cell_text, decode_text, locate_header
 from milsetctl.ingest.values import nfc, number_id_text, path_candidates
@@ -117,7 +118,12 @@ def _entry_from_fields(
         elif isinstance(when, DateError):
             findings.append(Finding("unreadable-date", Severity.REVIEW,
                                     f"{origin}, {cell}: cannot check the deadline: {when}"))
-    extra = {k: cell_text(v) for k, v in fields.items() if k not in COLUMNS and cell_text(v)}
+    # personal data the contest does not need is never kept (issue 21); the consent column is kept even when blank
+    extra = {k: cell_text(v) for k, v in fields.items()
+             if k not in COLUMNS and k not in PERSONAL_COLUMNS and (cell_text(v) or k == "guardian_consent")}
+    age = _age_from_birth_date(fields.get("birth_date"), submitted, settings)
+    if age is not None:
+        extra["age"] = str(age)
     return Entry(
         key=f"file:{file_rel}" if file_rel else key_fallback,
         file=file_rel,
@@ -136,6 +142,39 @@ def _entry_from_fields(
         extra=extra,
         ingest_findings=findings,
     )
+
+
+# an age outside this range is a typo in the birth date (this year's date, a parent's), not a contestant's age
+_PLAUSIBLE_AGE = range(3, 31)
+
+
+def _age_from_birth_date(cell: Any, submitted: Any, settings: Settings) -> int | None:
+    """A contestant's age in whole years on the day they submitted (the deadline's day when the row has no
+    submission time), from a birth date cell; None when there is none, it cannot be read one way (05/03/2009 with
+    no `[dates] order`), or the age is implausible. The birth date itself is never kept, and never quoted in a
+    finding: the consent rule falls back on the grade, silently."""
+    if cell is None or not cell_text(cell):
+        return None
+    read = read_column([cell], settings.tz, settings.dates_order)[1][0]
+    if not isinstance(read, Moment):
+        return None
+    born: date = read.day
+    day = submitted.astimezone(settings.tz).date() if submitted is not None else settings.deadline.day
+    age = day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+    return age if age in _PLAUSIBLE_AGE else None
+
+
+def personal_data_finding(columns: dict[str, str], rows: int, where: str) -> Finding:
+    """The one `extra-personal-data` finding of a manifest (or of a folder's sidecars): `columns` maps each personal
+    column found to its header as written, `rows` is how many rows held a value in one of them, `where` says what
+    holds them ("entries.csv has columns"). Names the columns, never a value."""
+    named = ", ".join(f"{header!r} ({PERSONAL_COLUMNS[column][0]})" if header.casefold() != column else
+                      f"{header!r}" for column, header in columns.items())
+    used = " (the birth date was read only to work out each contestant's age for consent-missing)" \
+        if "birth_date" in columns else ""
+    return Finding("extra-personal-data", Severity.INFO,
+                   f"{where} the contest does not need: {named}, filled in on {rows} row(s). Their values were "
+                   f"dropped when read: none is in the workspace{used}. Leave them out of the entry form")
 
 
 def column_label(column: str, header: str) -> str:
@@ -233,6 +272,12 @@ def entries_from_table(table: Table, settings: Settings, images: dict[str, Path]
                 fields.setdefault(header.strip(), cells[index])
         origin = f"{table.path.name} row {row_number}"
         entries.append(_entry_from_fields(fields, settings, origin, f"row:{row_number}", images, where, when))
+    personal = {column: table.headers[index].strip() for index, column in columns.items()
+                if column in PERSONAL_COLUMNS}
+    if personal and entries:  # once per manifest, on its first row's entry (milsetctl/rules/field.py says why)
+        indexes = [i for i, c in columns.items() if c in PERSONAL_COLUMNS]
+        filled = sum(1 for _, cells in rows if any(i < len(cells) and cell_text(cells[i]) for i in indexes))
+        entries[0].ingest_findings.append(personal_data_finding(personal, filled, f"{table.path.name} has columns"))
     return entries
 
 
@@ -249,6 +294,7 @@ def entries_from_sidecars(source: Path, images: dict[str, Path], settings: Setti
     sidecars = {rel: s for rel, s in ((rel, _sidecar_for(path)) for rel, path in images.items())
                 if s is not None and link_problem(s, top) is None}  # a sidecar linked from elsewhere is not read
     slots: list[Entry | tuple[str, str, dict[str, Any]]] = []  # in folder order, broken sidecars in place
+    personal_keys: dict[str, dict[str, str]] = {}  # photo -> personal column -> its key as the sidecar writes it
     for rel, sidecar in sidecars.items():
         name = sidecar.relative_to(source).as_posix()
         try:
@@ -269,6 +315,9 @@ def entries_from_sidecars(source: Path, images: dict[str, Path], settings: Setti
             continue
         columns = match_headers(list(data.keys()), aliases)
         fields = {columns[i]: v for i, v in enumerate(data.values()) if i in columns}
+        keys = {columns[i]: str(k).strip() for i, k in enumerate(data) if columns.get(i) in PERSONAL_COLUMNS}
+        if keys:
+            personal_keys[rel] = keys
         for i, (key, value) in enumerate(data.items()):
             if i not in columns:
                 fields.setdefault(key, value)  # "Title" recognised first is not overwritten by "title"
@@ -278,5 +327,18 @@ def entries_from_sidecars(source: Path, images: dict[str, Path], settings: Setti
     cells = [s[2].get("submitted_at") for s in slots if isinstance(s, tuple)]
     read = iter(read_column([c if isinstance(c, str | int | float) and not isinstance(c, bool) else None
                              for c in cells], settings.tz, settings.dates_order)[1])
-    return [s if isinstance(s, Entry) else _entry_from_fields(s[2], settings, s[1], f"file:{s[0]}", images,
-                                                                when=next(read)) for s in slots]
+    entries = [s if isinstance(s, Entry) else _entry_from_fields(s[2], settings, s[1], f"file:{s[0]}", images,
+                                                                 when=next(read)) for s in slots]
+    # the personal keys of every sidecar, named once, on the first entry whose sidecar had one
+    personal: dict[str, str] = {}
+    holders: list[Entry] = []
+    for slot, entry in zip(slots, entries, strict=True):
+        if isinstance(slot, tuple) and slot[0] in personal_keys:
+            for column, key in personal_keys[slot[0]].items():
+                personal.setdefault(column, key)
+            if any(cell_text(slot[2].get(c)) for c in personal_keys[slot[0]]):
+                holders.append(entry)
+    if personal:
+        first = holders[0] if holders else next(e for e in entries if e.file in personal_keys)
+        first.ingest_findings.append(personal_data_finding(personal, len(holders), "the JSON sidecars have keys"))
+    return entries

@@ -97,6 +97,7 @@ RULE_MODULES = (
     "milsetctl.rules.duplicates",
     "milsetctl.rules.vision",
     "milsetctl.rules.ingest",
+    "milsetctl.rules.field",
 )
 
 
@@ -192,6 +193,8 @@ def apply_severity(findings: Iterable[Finding], settings: Any) -> list[Finding]:
     out: list[Finding] = []
     for f in findings:
         value = rules.get(f.rule)
+        if isinstance(value, dict):  # a rule's own table ([rules.plain-language]) may hold its severity
+            value = value.get("severity")
         if value is None or value == str(f.severity):
             out.append(f)
         elif value != "off":
