@@ -158,6 +158,12 @@ quorum = 0
 # printed on every score sheet's instructions: when and to whom jurors return their sheets ("" = not said)
 sheets_due = ""
 sheets_return_to = ""
+# the rubric on the score sheets and the scoring page (Instructions, each score cell's prompt): per criterion, four
+# short texts saying what 1-3, 4-6, 7-8 and 9-10 mean (the bands scaled to score_min..score_max). A criterion left
+# out keeps the built-in text (`milsetctl jury sheets` writes it on the Instructions sheet). As a table of its own,
+# after every line of [jury] (a line written below it lands in the table), e.g.
+# [jury.rubric]
+# originality = ["A familiar subject in the usual view", "Some fresh choices", "An idea of its own", "Surprising"]
 
 [awards]
 # Qualifier Award: rank <= floor(fraction x eligible entries of the category), at least one
@@ -453,6 +459,24 @@ def _fits(value: Any, default: Any) -> bool:
     return isinstance(value, type(default))
 
 
+# [jury.rubric]'s built-in texts: what the four score bands (1-3, 4-6, 7-8, 9-10) mean per criterion of the call
+# for entries, for photographers of secondary-school age. Short: Excel shows at most 255 characters in a cell's
+# input prompt, which holds all four. Not written into DEFAULT_TOML's live lines (a [jury.rubric] table there would
+# catch every [jury] line a coordinator adds below it); the contest's [jury.rubric] overlays them per criterion.
+JURY_RUBRIC: dict[str, list[str]] = {
+    "originality": ["A familiar subject in the usual, expected view", "Some fresh choices, but mostly a common view",
+                    "A clear idea of its own or an unusual angle", "Surprising and new: science seen as never before"],
+    "information": ["Hard to tell what science or subject it shows", "Shows its subject but explains little about it",
+                    "Clearly shows a process, structure or phenomenon",
+                    "Teaches at a glance; photo, title and text agree"],
+    "technique": ["Blurred, badly exposed or cluttered framing", "Sound focus and exposure; plain composition",
+                  "Sharp where it matters, well lit and composed", "Masterly light, focus and framing for its subject"],
+    "impact": ["Easy to pass by; little holds the eye", "Pleasant, but soon forgotten",
+               "Draws the eye and invites a second look", "Memorable: stays with the viewer long after"],
+}
+RUBRIC_BANDS = 4
+
+
 def check_settings(user: dict[str, Any], base: dict[str, Any], path: Path | None = None) -> None:
     """Check the coordinator's settings before anything uses them; the first bad value raises SettingsError.
 
@@ -528,6 +552,16 @@ def check_settings(user: dict[str, Any], base: dict[str, Any], path: Path | None
     if len(jury.get("weights") or []) != len(jury.get("criteria") or []):
         raise SettingsError(f"{where}[jury] weights = {_shown(jury.get('weights'))}: needs one weight per criterion "
                             f"({len(jury.get('criteria') or [])}: {', '.join(map(str, jury.get('criteria') or []))})")
+    rubric = (user.get("jury") or {}).get("rubric")
+    if rubric is not None and not isinstance(rubric, dict):
+        raise SettingsError(f"{where}[jury] rubric = {_shown(rubric)}: must be a table [jury.rubric] of criterion = "
+                            f"[{RUBRIC_BANDS} texts]")
+    for criterion, texts in (rubric or {}).items():  # a line meant for [jury] below the table lands here too
+        if not (isinstance(texts, list) and len(texts) == RUBRIC_BANDS
+                and all(isinstance(t, str) and t.strip() for t in texts)):
+            raise SettingsError(f"{where}[jury.rubric] {criterion} = {_shown(texts)}: must be {RUBRIC_BANDS} texts in "
+                                "quotes, what 1-3, 4-6, 7-8 and 9-10 mean (a line meant for [jury] below the table "
+                                "lands in it: move it above [jury.rubric])")
 
 
 _MEMBER_COLUMNS = ("organisation", "country", "region", "contact", "email", "member_since", "fee_paid_until")
