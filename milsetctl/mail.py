@@ -1,4 +1,4 @@
-"""E-mail, for any command that writes to people (result notices; the jurors' reminders next): a message built
+"""E-mail, for any command that writes to people (result notices, the jurors' reminders): a message built
 with the standard library's `email` package and kept as a ready-to-send `.eml` file, and sending over SMTP with a
 sent log in the ledger, so that a re-run never sends a message twice and a killed run goes on where it stopped.
 
@@ -20,7 +20,7 @@ import mimetypes
 import os
 import smtplib
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
@@ -130,6 +130,18 @@ def build_message(sender: str, to: str, subject: str, text: str, attachments: It
     return msg
 
 
+def display_address(name: str, email: str) -> str:
+    """'Name <address>' with the name encoded as RFC 2047 asks ('张伟 <zw@example.cn>'); the bare address when the
+    two do not make one (no domain, a name the header cannot hold)."""
+    from email.headerregistry import Address
+
+    local, _, domain = email.rpartition("@")
+    try:
+        return str(Address(display_name=name, username=local, domain=domain)) if local and domain else email
+    except (ValueError, TypeError):
+        return email
+
+
 def message_bytes(msg: EmailMessage) -> bytes:
     """The message as it goes over SMTP (CRLF line ends, long lines folded)."""
     return msg.as_bytes(policy=policy.SMTP)
@@ -146,6 +158,55 @@ def read_eml(path: Path) -> EmailMessage:
         msg = BytesParser(policy=policy.default).parse(fh)
     assert isinstance(msg, EmailMessage)
     return msg
+
+
+def write_merge_table(xlsx: Path, csv_path: Path, title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]],
+                      widths: Sequence[int] = ()) -> tuple[Path, Path]:
+    """A mail-merge table, one row per message, for a secretariat that sends through its own mail program (Outlook,
+    Thunderbird's Mail Merge, WPS): XLSX (sheet `title`, header row frozen) and CSV (UTF-8 with BOM, so Excel on
+    Chinese Windows reads the names), each whole or not at all. Every text cell stays text (sheetcells: a name
+    starting with "=" is never a formula). Returns (xlsx, csv)."""
+    import csv
+
+    import openpyxl
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
+    from milsetctl.fsutil import atomic_path
+    from milsetctl.sheetcells import XML_ILLEGAL, formula_like, neutralise
+
+    wb = openpyxl.Workbook(write_only=True)
+    sheet = wb.create_sheet(title)
+    sheet.freeze_panes = "A2"
+    for index, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    head = []
+    for name in columns:
+        cell = WriteOnlyCell(sheet, value=name)
+        cell.font = Font(bold=True)
+        head.append(cell)
+    sheet.append(head)
+    wrap = Alignment(wrap_text=True, vertical="top")
+    for row in rows:
+        cells = []
+        for value in row:
+            cell = WriteOnlyCell(sheet, value=XML_ILLEGAL.sub("", value) if isinstance(value, str) else value)
+            if isinstance(value, str) and formula_like(value):
+                cell.data_type, cell.quotePrefix = "s", True
+            cell.alignment = wrap
+            cells.append(cell)
+        sheet.append(cells)
+    for path in (xlsx, csv_path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(xlsx) as tmp:
+        wb.save(tmp)
+    with atomic_path(csv_path) as tmp, open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\r\n")
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([neutralise(v) for v in row])
+    return xlsx, csv_path
 
 
 # --- sending --------------------------------------------------------------------------------------------------------
