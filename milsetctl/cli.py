@@ -569,6 +569,80 @@ def jury_sheets(
             render_sheets(out, result)
 # ==== end jury sheets ====
 
+# ==== jury status and jury remind: the round's progress and the late jurors' reminders (milsetctl/juryround/) ====
+SheetsDirArg = Annotated[Path | None, typer.Argument(
+    help="The folder of sheets to look at (default: jury/returned/ if present, else jury/sheets/).",
+    file_okay=False, metavar="SHEETS_DIR", show_default=False)]
+
+
+@jury_app.command("status")
+def jury_status(
+    sheets_dir: SheetsDirArg = None,
+    workspace: WorkspaceOpt = Path("."),
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object (a fixed format) to stdout.")] = False,
+) -> None:
+    """Who has scored: per juror returned / partial / missing (entries scored of those assigned), when the sheet
+    arrived and the juror's flags; per entry whether its quorum is met. Reads the sheets; stores nothing."""
+    from milsetctl.juryround.console import render_status
+    from milsetctl.juryround.status import StatusError, round_status
+
+    with _open(workspace, read_only=True) as ws:
+        try:
+            result = round_status(ws, sheets_dir)
+        except StatusError as exc:
+            _fail(str(exc), exc.code)
+        _show(result, render_status, as_json)
+
+
+@jury_app.command("remind")
+def jury_remind(
+    sheets_dir: SheetsDirArg = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Folder for the reminders (mail-merge table, mail/ "
+                                                 "with the .eml files).", file_okay=False, metavar="DIR",
+                                                 show_default="WORKSPACE/jury/reminders")] = None,
+    eml: Annotated[bool, typer.Option("--eml", help="Also write one ready-to-send .eml per late juror, their sheet "
+                                      "attached ([mail] from).")] = False,
+    send: Annotated[bool, typer.Option("--send", help="Send the reminders over SMTP ([mail] in contest.toml), as "
+                                       "notices --send does. At most one a day per juror: a re-run the same day "
+                                       "sends nobody a second one.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="With --send: list who would get a reminder; send "
+                                          "nothing.")] = False,
+    workspace: WorkspaceOpt = Path("."),
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object to stdout.")] = False,
+) -> None:
+    """Remind every juror whose sheet is missing or partial: what is missing and the due date ([jury] sheets_due),
+    as a mail-merge table (XLSX, CSV); --eml writes the e-mails with the juror's sheet attached, --send sends them."""
+    from milsetctl.juryround.console import render_reminders, render_sent
+    from milsetctl.juryround.remind import RemindError, make_reminders, send_reminders
+    from milsetctl.mail import MailError
+    from milsetctl.notices.console import send_progress
+
+    if dry_run and not send:
+        _fail("--dry-run goes with --send", 2)
+    with _open(workspace) as ws:
+        try:
+            batch = make_reminders(ws, sheets_dir, out_dir, eml=eml or send)
+        except RemindError as exc:
+            _fail(str(exc), exc.code)
+        for note in batch.warnings:
+            _warn(note)
+        report = None
+        if send:
+            try:
+                with send_progress(err) as sending:
+                    report = send_reminders(ws, batch, dry_run=dry_run, progress=sending)
+            except MailError as exc:
+                _fail(str(exc), exc.code)
+        if as_json:
+            _print_json({**batch.as_json(), **({"mail": report.as_json()} if report is not None else {})})
+        else:
+            render_reminders(out, batch)
+            if report is not None:
+                render_sent(out, report)
+        if report is not None and not report.complete:
+            raise typer.Exit(1)
+# ==== end jury status and jury remind ====
+
 # ==== score: read the filled sheets, combine, rank (milsetctl/scoring/) ====
 @app.command()
 def score(
