@@ -39,6 +39,37 @@ echo "   most as XLSX, one as German Excel's ';' CSV, one as Excel for Mac's CSV
 rm -rf "$ws/jury/returned"
 .venv/bin/python sample_data/fill_scores.py "$ws" --out "$ws/jury/returned" --as-returned
 
+echo; echo "== 5b. two jurors are late: J07 has sent back half of their sheet, J10 nothing yet. jury status reads the"
+echo "   returned sheets (storing nothing): who has scored, each entry's quorum; jury remind writes each late juror"
+echo "   a reminder (what is missing, the due date [jury] sheets_due) with their sheet attached, and a mail-merge table"
+rm -rf "$ws/jury/late" && mkdir -p "$ws/jury/late"
+mv "$ws/jury/returned/J07 "*.xlsx "$ws/jury/returned/J10 "*.xlsx "$ws/jury/late/"
+.venv/bin/python - "$ws/jury/late" "$ws/jury/returned" <<'PY'
+import sys
+from pathlib import Path
+
+from openpyxl import load_workbook
+
+late, returned = Path(sys.argv[1]), Path(sys.argv[2])
+(path,) = late.glob("J07 *.xlsx")
+book = load_workbook(path)
+sheet = book["Scores"]
+criteria = [i for i, c in enumerate(sheet[1], 1) if c.value in ("originality", "information", "technique", "impact")]
+for row in range(2 + (sheet.max_row - 1) // 2, sheet.max_row + 1):  # J07 scored the first half only
+    for col in criteria:
+        sheet.cell(row, col).value = None
+book.save(returned / path.name)
+PY
+grep -q '^\[mail\]' "$ws/contest.toml" ||  # a workspace made before the mail settings existed: add them
+    printf '\n[notices]\nlanguages = ["en"]\n\n[mail]\nfrom = ""\n' >> "$ws/contest.toml"
+sed -i -e "s/^sheets_due = \"\"\$/sheets_due = \"$(date -d '+7 days' +%F)\"/" \
+    -e 's/^from = ""$/from = "MILSET Photo Contest <photo@example.org>"/' "$ws/contest.toml"
+"${ctl[@]}" jury status -w "$ws"
+"${ctl[@]}" jury remind --eml -w "$ws"
+echo "   -- the late sheets arrive"
+mv -f "$ws/jury/late/"*.xlsx "$ws/jury/returned/" && rmdir "$ws/jury/late"
+"${ctl[@]}" jury status -w "$ws" | tail -n 3
+
 echo; echo "== 6. score: combine the returned sheets, rank, and see how far the jurors agree"
 "${ctl[@]}" score "$ws/jury/returned" -w "$ws"
 echo; echo "   --compare: would another method change an award? (it only looks: nothing is stored)"
