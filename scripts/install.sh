@@ -19,8 +19,10 @@ if [ "${1:-}" = "--test" ]; then extras="[test]"; test_tools=1; fi
 pdf_packages=(libpango-1.0-0 libpangoft2-1.0-0 fontconfig fonts-dejavu-core fonts-noto-cjk libharfbuzz-subset0)
 # only for the tests and benchmarks: poppler-utils (pdftoppm renders a certificate), exiftool (the anonymised
 # package's metadata check, the validate benchmark's baseline), zbar-tools (zbarimg reads a printed certificate's QR
-# code back) and chromium (verify.html opened in a real headless browser: SubtleCrypto, from file://)
-test_packages=(poppler-utils libimage-exiftool-perl zbar-tools chromium)
+# code back) and chromium (verify.html opened in a real headless browser: SubtleCrypto, from file://);
+# chromium-driver (Selenium fills in a juror's scoring page in that Chromium) and libreoffice-calc-nogui (soffice
+# opens a juror's XLSX headless: thumbnails, protection and validation as LibreOffice reads them)
+test_packages=(poppler-utils libimage-exiftool-perl zbar-tools chromium chromium-driver libreoffice-calc-nogui)
 LOCK_WAIT_S=600
 
 apt_packages=("${pdf_packages[@]}")
