@@ -240,6 +240,91 @@ def test_contact_sheet_html_and_pdf(built):
     assert abs(float(box.width) - 595.3) < 1 and abs(float(box.height) - 841.9) < 1  # A4
 
 
+
+def test_contact_sheet_in_parts_is_one_numbered_pdf_that_verify_reads(tmp_path, monkeypatch):
+    """Issue 18: a large round's PDF is rendered in parts (per category, at most PART_CARDS cards each) by worker
+    processes and joined with pypdf. The juror still gets one PDF: every card once, in the HTML's order, the
+    title block once, each category's later parts marked "continued", every page numbered "page N of M", its
+    bookmarks; no part is left behind. The closing scan reads the joined PDF, and finds a name on a later part."""
+    import pypdf
+
+    from milsetctl.anonymise import contact
+
+    monkeypatch.setattr(contact, "PART_CARDS", 3)  # 8 entries, 4 per category: four parts
+    with jury_workspace(tmp_path) as ws:
+        result = build_package(ws)
+        assert result.leaks == [] and result.files_scanned == 10
+        assert not (ws.root / "cache" / contact.PARTS_DIR).exists()
+        reader = pypdf.PdfReader(str(result.contact_pdf))
+        pages = [page.extract_text() for page in reader.pages]
+        total = len(pages)
+        assert total >= 4
+        for number, text in enumerate(pages, 1):
+            assert text.rstrip().endswith(f"page {number} of {total}"), text[-80:]
+        text = " ".join(pages)
+        html = result.contact_html.read_text(encoding="utf-8")
+        order = re.findall(r'<span class="id">([A-Z0-9]{6})</span>', html)
+        assert len(order) == 8 and all(text.count(anon) == 1 for anon in order)
+        assert sorted(order, key=text.index) == order  # every card once, in the HTML's order
+        assert text.count("Jury contact sheet") == 1 and text.count("(continued)") == 2
+        titles = [item.title for item in reader.outline if not isinstance(item, list)]
+        assert "Middle school (grades 7–9) · 4 entries (continued)" in titles
+        # the closing scan (anonymise --verify) reads the joined PDF: a name on the last part is found there
+        real = contact.render_html
+
+        def with_a_name(ws_, groups, count, header=True, page_numbers=True):  # type: ignore[no-untyped-def]
+            page = real(ws_, groups, count, header, page_numbers)
+            last = groups[-1]["title"].startswith("High") and groups[-1]["continued"]
+            return page.replace("</main>", f"<p>Photo by {PEOPLE[1].name}</p></main>") if last else page
+
+        monkeypatch.setattr(contact, "render_html", with_a_name)
+        again = build_package(ws)
+        last = len(pypdf.PdfReader(str(again.contact_pdf)).pages)
+        assert {(leak.file, leak.block, leak.what) for leak in again.leaks} == {
+            ("contact-sheet.pdf", f"page {last} text", "contestant name of E0002")}
+        root = ws.root
+    res = runner.invoke(app, ["anonymise", "-w", str(root), "--verify"])
+    assert res.exit_code == 1 and "contact-sheet.pdf" in res.output
+
+
+def test_contact_thumbnails_from_validates_previews(tmp_path):
+    """A 12 MP photo costs ~50 ms to decode even at 1/8 scale; validate already keeps an upright 480 px preview of
+    it (cache/thumbs, named by the validated hash), whose pixels the stripped photo shares. The contact sheet
+    shrinks that instead: the card shows the same picture, the right way up and the right size, with no byte
+    of the preview's file (validate's previews may carry the original's comment) but its pixels."""
+    import base64
+    import hashlib
+
+    from milsetctl.probe import probe_file, write_thumbnail
+
+    with jury_workspace(tmp_path) as ws:
+        for entry in ws.ledger.entries():  # what validate leaves: the hash, and the preview named by it
+            path = _original(ws, entry["entry_id"])
+            sha = hashlib.sha256(path.read_bytes()).hexdigest()
+            ws.ledger.db.execute("UPDATE entries SET sha256=? WHERE entry_id=?", (sha, entry["entry_id"]))
+            if entry["entry_id"] in ("E0001", "E0002"):
+                write_thumbnail(probe_file(path, entry["file"], 100_000_000), ws.thumbs)
+        ws.ledger.db.commit()
+        sha3 = ws.ledger.entry("E0003")["sha256"]
+        Image.new("RGB", (480, 320), (0, 255, 0)).save(ws.thumbs / f"{sha3[:32]}.jpg", "JPEG")  # a marked preview
+        result = build_package(ws)
+        assert result.leaks == []
+        html = result.contact_html.read_text(encoding="utf-8")
+        cards = dict(re.findall(r'src="data:image/jpeg;base64,([^"]+)" alt="([A-Z0-9]{6})"', html))
+        thumbs = {anon: base64.b64decode(b64) for b64, anon in cards.items()}
+        by_entry = _by_entry(result)
+        for entry_id in ("E0001", "E0002"):
+            data = thumbs[by_entry[entry_id].anon_id]
+            assert b"\xff\xfe" not in data[:data.index(b"\xff\xda")] and b"Exif" not in data  # no COM, no EXIF
+            with Image.open(io.BytesIO(data)) as got, Image.open(result.package / by_entry[entry_id].file) as photo:
+                reference = ImageOps.exif_transpose(photo).convert("RGB")
+                reference.thumbnail((400, 400), Image.Resampling.LANCZOS)
+                assert got.size == reference.size == ((400, 300) if entry_id == "E0002" else (400, 267))
+                diff = np.abs(np.asarray(got.convert("RGB"), dtype=int) - np.asarray(reference, dtype=int))
+                assert diff.mean() < 4, (entry_id, diff.mean())
+        with Image.open(io.BytesIO(thumbs[by_entry["E0003"].anon_id])) as marked:
+            assert marked.convert("RGB").getpixel((10, 10))[1] > 200  # the preview's pixels, not the photo's
+
 def test_contact_sheet_escapes_and_redacts_titles(tmp_path):
     ws = jury_workspace(tmp_path, people=PEOPLE[:2], png_every=0)
     with ws:
