@@ -213,6 +213,9 @@ def make_reminders(ws: Workspace, sheets_dir: Path | None = None, out: Path | No
                                     "sheets_folder": str(status.folder),
                                     "reminders": [r.progress.juror_id for r in batch.reminders],
                                     "eml": sum(1 for r in batch.reminders if r.eml)})
+    from milsetctl.stages import record_outputs
+
+    record_outputs(ws, "jury-reminders", [folder])  # purge finds the jurors' addresses here
     return batch
 
 
