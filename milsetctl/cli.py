@@ -657,7 +657,12 @@ def score(
                                                 "combined over the jurors who scored it completely, nothing is "
                                                 "filled in or counted as 0, and every gap stays listed.")] = False,
     compare: Annotated[bool, typer.Option("--compare", help="Show the entries whose award another method would "
-                                          "change, and store nothing (no scores, ranking or run record).")] = False,
+                                          "change, and which methods fit the design (a quorum: per-juror z-scores "
+                                          "mislead), and store nothing (no scores, ranking or run record).")] = False,
+    final: Annotated[bool, typer.Option("--final", help="The SHEETs are the jurors' final sheets (`jury final`): "
+                                        "combine their rankings with the Schulze method, show them beside the "
+                                        "score order with the ties named, and record the outcome (awards follow "
+                                        "it only with `awards --use-final`).")] = False,
     forget: Annotated[list[str] | None, typer.Option(
         "--forget", metavar="JUROR", help="Drop this juror's stored scores with this run (a sheet stored before "
         "under a wrong name); repeatable. The run's audit record counts what was replaced.")] = None,
@@ -673,6 +678,12 @@ def score(
     from milsetctl.scoring.console import render_score, score_status
     from milsetctl.scoring.round import ScoreUsageError, score_round
 
+    if final:
+        if method or allow_missing or compare or forget:
+            _fail("--final combines final rankings only: --method, --allow-missing, --compare and --forget are for "
+                  "score sheets", 2)
+        _score_final(sheets, workspace, as_json)
+        return
     with _open(workspace) as ws:
         try:
             with score_status(err) as progress:
@@ -690,6 +701,50 @@ def score(
         raise typer.Exit(result.exit_code)
 # ==== end score ====
 
+# ==== jury final and score --final: a fair final for the places that matter (issue 20) ====
+@jury_app.command("final")
+def jury_final(
+    places: Annotated[int | None, typer.Option("--places", help="Global stage: a final for the top N places (the "
+                                               "entries ranked 1..N and those within one standard error of place "
+                                               "N's score).", min=1, metavar="N")] = None,
+    cut: Annotated[bool, typer.Option("--cut", help="National stage: a final, per category, for the entries within "
+                                      "one standard error of the Qualifier cut.")] = False,
+    se: Annotated[float, typer.Option("--se", help="The band's width in standard errors of a score.", min=0,
+                                      metavar="K")] = 1.0,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Folder for the final sheets.", file_okay=False,
+                                                 metavar="DIR", show_default="WORKSPACE/jury/final")] = None,
+    workspace: WorkspaceOpt = Path("."),
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object to stdout.")] = False,
+) -> None:
+    """A short final sheet per juror (XLSX, thumbnails, one column "your rank") for the entries the scores cannot
+    separate; `score --final` combines the rankings. The awards follow the scores unless `awards --use-final`."""
+    from milsetctl.scoring.final import FinalError
+    from milsetctl.scoring.final_console import render_final_sheets
+    from milsetctl.scoring.finalsheets import make_final
+
+    with _open(workspace) as ws:
+        try:
+            result = make_final(ws, places=places, cut=cut, k=se, out_dir=out_dir)
+        except FinalError as exc:
+            _fail(str(exc), 2)
+        _show(result, render_final_sheets, as_json)
+
+
+def _score_final(sheets: list[Path], workspace: Path, as_json: bool) -> None:
+    from milsetctl.scoring.final import FinalError, score_final
+    from milsetctl.scoring.final_console import render_final_score
+
+    with _open(workspace) as ws:
+        try:
+            result = score_final(ws, sheets)
+        except FinalError as exc:
+            _fail(str(exc), 2)
+        if as_json:
+            _print_json(result.as_json())
+        render_final_score(err if as_json else out, result)
+        raise typer.Exit(result.exit_code)
+# ==== end jury final ====
+
 # ==== awards and nominate (milsetctl/awards/) ====
 @app.command()
 def awards(
@@ -700,6 +755,10 @@ def awards(
                                                 dir_okay=False, metavar="FILE")] = None,
     names: Annotated[bool, typer.Option("--names", help="In the export, name the jurors instead of J1, J2...")
                      ] = False,
+    use_final: Annotated[bool, typer.Option("--use-final", help="The chair's choice: rank the short-listed entries "
+                                            "by the recorded jury final (`jury final`, `score --final`) instead of "
+                                            "their scores; recorded in the audit trail. Default: the scores.")
+                         ] = False,
 ) -> None:
     """The award list from the last `score`: Qualifier Awards, or global-1..3 and the gallery.
 
@@ -718,10 +777,14 @@ def awards(
         if export is not None and _inside(export, ws.settings.source):
             _fail(f"--export {export}: inside the submissions folder {ws.settings.source}; nothing may be written "
                   "there", 2)
+        from milsetctl.scoring.final import FinalError
+
         try:
-            result = compute_awards(ws)
+            result = compute_awards(ws, use_final=use_final)
         except NoRankingError as exc:
             _fail(str(exc), 1)
+        except FinalError as exc:
+            _fail(str(exc), 2)
         render_warnings(err, result)
         if export is not None:
             try:

@@ -136,6 +136,8 @@ class AwardsResult:
     cuts: dict[str, int] = field(default_factory=dict)
     ties: list[Tie] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # Coded
+    # `awards --use-final`: the jury final the ranks come from (final_id, digest, entries whose rank it changed)
+    final: dict[str, Any] | None = None
 
     @property
     def categories(self) -> list[str | None]:
@@ -156,7 +158,7 @@ class AwardsResult:
         """SPEC's `awards --json`: {"entries": [{entry_id, anon_id, category, score, rank, award}], ...}."""
         return {"stage": self.stage, "method": self.method, "entries": [r.as_json() for r in self.rows],
                 "cuts": self.cuts, "ties": [t.as_json() for t in self.ties], "counts": self.counts(),
-                "warnings": self.warnings,
+                "warnings": self.warnings, "final": self.final,
                 # the ties and warnings with their codes (milsetctl/problem_codes.py)
                 "issues": issues_json([*(t.said() for t in self.ties), *self.warnings])}
 
@@ -177,11 +179,13 @@ def _none(value: Any) -> Any:
         return value
 
 
-def compute_awards(ws: Workspace, store: bool = True) -> AwardsResult:
+def compute_awards(ws: Workspace, store: bool = True, use_final: bool = False) -> AwardsResult:
     """Apply the award rule to the stored ranking with the contest's settings; store the list unless told not to.
 
     Returns the rows joined with the entries (name, school, title: for the chair's table and the tie report).
-    Raises NoRankingError when `score` has stored no ranking yet.
+    Raises NoRankingError when `score` has stored no ranking yet. use_final: the chair's choice to take the
+    short-listed entries' ranks from the recorded jury final (`score --final`; scoring/final.py) instead of the
+    scores; raises scoring.final.FinalError when none is recorded for the stored ranking.
     """
     import pandas as pd
 
@@ -208,6 +212,11 @@ def compute_awards(ws: Workspace, store: bool = True) -> AwardsResult:
     frame = pd.DataFrame(ranking).set_index("anon_id", drop=False)
     frame.index.name = None
     frame["rank"] = pd.to_numeric(frame["rank"]).astype("Int64")
+    final = _final_ranks(ws, frame, int(ranking[0]["run_id"])) if use_final else None
+    if final is not None:
+        frame = final.pop("frame")
+        for r in ranking:
+            r["rank"] = int(frame.at[r["anon_id"], "rank"]) if _none(r["rank"]) is not None else r["rank"]
     selected = select_awards(
         frame[["entry_id", "anon_id", "category", "score", "rank"]], stage=stage,
         qualifier_fraction=float(options.get("qualifier_fraction", 0.35)),
@@ -246,8 +255,26 @@ def compute_awards(ws: Workspace, store: bool = True) -> AwardsResult:
             for category, rank, anon_ids in selected.ties]
     if store:
         ws.ledger.save_awards([{**r.as_json(), "score": r.score} for r in rows], stage)
+        if final is not None:
+            ws.ledger.audit("awards-final", {**final, "awarded": {r.entry_id: r.award for r in rows
+                                                                   if r.anon_id in final["entries"]}})
         stages.record(ws, "awards")
-    return AwardsResult(stage, str(ranking[0]["method"]), int(ranking[0]["run_id"]), rows, cuts, ties, warnings)
+    return AwardsResult(stage, str(ranking[0]["method"]), int(ranking[0]["run_id"]), rows, cuts, ties, warnings,
+                        final)
+
+
+def _final_ranks(ws: Workspace, frame: Any, run_id: int) -> dict[str, Any]:
+    """The ranking with the recorded jury final's ranks (scoring/final.py), and what to record about it."""
+    from milsetctl.scoring.final import FinalError, apply_final, stored_outcome
+
+    stored = stored_outcome(ws.ledger)
+    if stored is None:
+        raise FinalError("--use-final: no jury final is recorded; run `milsetctl jury final`, then `milsetctl score "
+                         "--final` with the returned sheets")
+    applied, changed = apply_final(frame, stored, run_id)
+    entries = sorted(a for g in stored["groups"] for a in g["final_ranks"])
+    return {"frame": applied, "final_id": stored["final_id"], "rankings_digest": stored["digest"],
+            "entries": entries, "rank_changed": sorted(changed)}
 
 
 def _tie_award(stage: str, rank: int, cuts: dict[Any, int]) -> str:

@@ -179,11 +179,20 @@ def render_jurors(console: Console, result: ScoreResult) -> None:
     console.print(table)
 
 
+def render_design(console: Console, result: ScoreResult) -> None:
+    """Which methods fit the jury's design (a quorum: per-juror z-scores mislead), under the comparison."""
+    if result.design is None:
+        return
+    for i, line in enumerate(result.design.lines()):
+        console.print(("[bold]" + escape(line) + "[/]") if i == 0 else escape(line))
+
+
 def render_compare(console: Console, result: ScoreResult) -> None:
     if result.compare is None:
         return
     if result.compare.empty:
         console.print(f"[bold]Compare:[/] no entry's award changes under {', '.join(result.compare_methods[1:])}.")
+        render_design(console, result)
         return
     table = FitTable(Col("Anon ID", no_wrap=True), Col("Category"),
                      *(Col(f"[bold]{m}[/] (used)" if m == result.method else m) for m in result.compare_methods),
@@ -196,6 +205,7 @@ def render_compare(console: Console, result: ScoreResult) -> None:
             cells.append(f"{rank_s} · {escape(str(award)) if award else '—'}")
         table.add_row(*cells)
     console.print(table)
+    render_design(console, result)
 
 
 def render_score(console: Console, result: ScoreResult, brief: bool = False, limit: int = 25) -> None:

@@ -77,6 +77,7 @@ class ScoreResult(ProblemSplit):
     jurors: pd.DataFrame | None
     compare: pd.DataFrame | None = None
     compare_methods: list[str] = field(default_factory=list)
+    design: Any = None  # --compare: scoring.design.DesignAdvice, which methods fit the design (a quorum or not)
     blocked: str | None = None  # why no ranking was stored, in one sentence
     category_order: list[str] = field(default_factory=list)  # the contest's categories, youngest first
     read_jurors: list[str] = field(default_factory=list)  # the jurors this run's sheets hold
@@ -148,6 +149,8 @@ class ScoreResult(ProblemSplit):
                              "methods": {m: {"rank": None if _none(r[f"rank:{m}"]) is None else int(r[f"rank:{m}"]),
                                              "award": _none(r[f"award:{m}"])} for m in self.compare_methods}})
             out["compare"] = rows
+        if self.design is not None:
+            out["design"] = self.design.as_json()
         return out
 
 
@@ -434,14 +437,18 @@ def score_round(ws: Any, sheets: Sequence[Path], *, method: str | None = None, a
 
     compare_frame: pd.DataFrame | None = None
     methods: list[str] = []
+    design = None
     if compare and ranking is not None and cube is not None:
         say("Comparing methods")
         compare_frame, methods = _compare(ws, cube, rnd, criteria, weights, score_min, score_max, method,
                                           int(jury.get("trimmed_min_jurors", 5)), stage)
+        design = _design(ws, cube, ranking, criteria, weights, score_max, method,
+                         int(jury.get("trimmed_min_jurors", 5)), stage)
     return ScoreResult(method=method, stage=stage, criteria=criteria, score_min=score_min, score_max=score_max,
                        sheets=[p.name for p in paths], problems=problems, stored=store_scores, ranked=ranked,
                        run_id=run_id, replaced_rows=replaced, stored_rows=stored, ranking=ranking,
                        agreement=agreement, jurors=jurors, compare=compare_frame, compare_methods=methods,
+                       design=design,
                        blocked=blocked, read_jurors=list(read.jurors), refused=list(read.refused),
                        category_order=[str(c) for c, grades in ws.settings.section("entrants").items()
                                                          if isinstance(grades, list)],
@@ -627,3 +634,31 @@ def _compare(ws: Any, cube: ScoreCube, rnd: _Round, criteria: list[str], weights
     out = out.assign(_o=order.to_numpy(dtype=float)).sort_values(["category", "_o"], na_position="last",
                                                                  key=None).drop(columns="_o")
     return out.reset_index(drop=True), methods
+
+
+def _design(ws: Any, cube: ScoreCube, ranking: pd.DataFrame, criteria: list[str], weights: list[float],
+            score_max: float, method: str, trimmed_min: int, stage: str) -> Any:
+    """Which methods fit the design (scoring/design.py), with the additive juror-offset model's awards compared
+    with the method used."""
+    from milsetctl.awards.select import select_awards
+    from milsetctl.scoring.aggregate import juror_entry_scores, rank
+    from milsetctl.scoring.design import design_advice
+
+    awards = ws.settings.awards
+
+    def awards_of(frame: pd.DataFrame) -> dict[str, Any]:
+        chosen = select_awards(frame, stage=stage, qualifier_fraction=float(awards.get("qualifier_fraction", 0.35)),
+                               global_top=int(awards.get("global_top", 3)),
+                               gallery_size=int(awards.get("gallery_size", 10))).frame
+        return {str(a): (None if w is None or w != w else w) for a, w in chosen["award"].items()}
+
+    def offset_awards(quality: pd.Series) -> dict[str, Any]:
+        base = ranking.drop(columns=["rank", "category"], errors="ignore").copy()
+        base["score"] = quality.reindex(base.index).to_numpy(dtype=float)
+        categories = ranking["category"].astype(object) if stage != "global" else None
+        return awards_of(rank(base, categories, criteria))
+
+    matrix = juror_entry_scores(cube, criteria=criteria, weights=weights)
+    matrix = matrix[matrix.index.isin(ranking.index)]
+    return design_advice(matrix, score_max=score_max, trimmed_min_jurors=trimmed_min, method=method,
+                         awards_of=offset_awards, used_awards=awards_of(ranking))
