@@ -78,6 +78,43 @@ echo; echo "   --compare: would another method change an award? (it only looks: 
 echo; echo "== 7. awards: the Qualifier Award, top 35% per category"
 "${ctl[@]}" awards -w "$ws" --export "$ws/awards/awards.xlsx"
 
+echo; echo "== 7b. a fair final at the cut: the entries within one standard error of a category's Qualifier cut, on"
+echo "   one short XLSX per juror (thumbnails, one column 'your rank'); Schulze combines the rankings beside the"
+echo "   score order. The awards above stay the SPEC default; \`awards --use-final\` would be the chair's choice."
+rm -rf "$ws/jury/final"
+"${ctl[@]}" jury final --cut -w "$ws"
+if compgen -G "$ws/jury/final/*.xlsx" > /dev/null; then
+    echo "   the jurors rank the short list (each by their own scores of those photos; a script plays them):"
+    .venv/bin/python - "$ws" <<'PY'
+import hashlib, json, sys
+from pathlib import Path
+from openpyxl import load_workbook
+from milsetctl.workspace import open_workspace
+
+ws_dir = Path(sys.argv[1])
+with open_workspace(ws_dir, read_only=True) as ws:
+    own = {}
+    for juror, anon, scores, *_ in ws.ledger.score_rows():
+        marks = [v for v in json.loads(scores).values() if v is not None]
+        if marks:
+            own[(juror, anon)] = sum(marks) / len(marks)
+for path in sorted((ws_dir / "jury" / "final").glob("*.xlsx")):
+    book = load_workbook(path)
+    juror = next(r[1] for r in book["milsetctl"].iter_rows(values_only=True) if r[0] == "juror")
+    sheet, groups = book["Final"], {}
+    for row in range(2, sheet.max_row + 1):
+        if not sheet.cell(row, 3).protection.locked:  # a conflict of interest stays blank
+            anon = sheet.cell(row, 1).value
+            noise = int(hashlib.sha256(f"{juror}/{anon}".encode()).hexdigest(), 16) % 1000 / 1000
+            groups.setdefault(sheet.cell(row, 2).value, []).append((own.get((juror, anon), 5.0) + noise, row))
+    for rows in groups.values():
+        for place, (_, row) in enumerate(sorted(rows, reverse=True), start=1):
+            sheet.cell(row, 3).value = place
+    book.save(path)
+PY
+    "${ctl[@]}" score --final "$ws/jury/final" -w "$ws"
+fi
+
 echo; echo "== 8. nominate: the national best 3 (of the Qualifier Award holders), originals and manifest, for the global round"
 "${ctl[@]}" nominate -w "$ws" --top 3 --out "$ws/awards/nomination-CN.zip"
 
@@ -120,6 +157,7 @@ echo "Validation report: $ws/reports/validation.html"
 echo "Jury package:      $ws/jury/package/ (contact-sheet.html, contact-sheet.pdf, photos/)"
 echo "Score sheets:      $ws/jury/sheets/ (as sent), $ws/jury/returned/ (as the jurors sent them back)"
 echo "Awards:            $ws/awards/awards.xlsx, $ws/awards/nomination-CN.zip"
+echo "Final sheets:      $ws/jury/final/ (the short list at the Qualifier cut, ranked by each juror)"
 echo "Certificates:      $ws/certificates/participation/, $ws/certificates/qualifier/"
 echo "Gallery:           $ws/gallery/index.html"
 echo "Result notices:    $ws/notices/ (one PDF each, mail-merge.xlsx), $ws/notices/mail/ (.eml)"
