@@ -102,14 +102,16 @@ for path in sorted((ws_dir / "jury" / "final").glob("*.xlsx")):
     book = load_workbook(path)
     juror = next(r[1] for r in book["milsetctl"].iter_rows(values_only=True) if r[0] == "juror")
     sheet, groups = book["Final"], {}
+    col = {c.value: c.column for c in sheet[1]}
     for row in range(2, sheet.max_row + 1):
-        if not sheet.cell(row, 3).protection.locked:  # a conflict of interest stays blank
-            anon = sheet.cell(row, 1).value
+        if not sheet.cell(row, col["your rank"]).protection.locked:  # a conflict of interest stays blank
+            anon = sheet.cell(row, col["anon_id"]).value
             noise = int(hashlib.sha256(f"{juror}/{anon}".encode()).hexdigest(), 16) % 1000 / 1000
-            groups.setdefault(sheet.cell(row, 2).value, []).append((own.get((juror, anon), 5.0) + noise, row))
+            groups.setdefault(sheet.cell(row, col["group"]).value, []).append((own.get((juror, anon), 5.0) + noise,
+                                                                               row))
     for rows in groups.values():
         for place, (_, row) in enumerate(sorted(rows, reverse=True), start=1):
-            sheet.cell(row, 3).value = place
+            sheet.cell(row, col["your rank"]).value = place
     book.save(path)
 PY
     "${ctl[@]}" score --final "$ws/jury/final" -w "$ws"

@@ -155,14 +155,15 @@ def test_cut_final_sheets_hold_the_short_list_thumbnails_and_conflicts(ws_root: 
     assert book.sheetnames == ["Instructions", "Final", "milsetctl"]
     assert book["milsetctl"].sheet_state == "hidden"
     sheet = book["Final"]
-    assert [c.value for c in sheet[1]] == ["anon_id", "group", "your rank", "comment", "photo"]
+    assert [c.value for c in sheet[1]] == ["anon_id", "group", "photo", "your rank", "comment"]
     rows = {sheet.cell(r, 1).value: r for r in range(2, sheet.max_row + 1)}
     assert set(rows) == {"MA2222", "MC4444"}
     assert len(sheet._images) == 2  # a thumbnail per row
     assert sheet.protection.sheet and not sheet.protection.password
-    assert sheet.cell(rows["MA2222"], 3).protection.locked is False  # the rank cell is the juror's to fill
-    assert sheet.cell(rows["MC4444"], 3).protection.locked is True  # Ed's conflict: locked, marked
-    assert "conflict of interest" in sheet.cell(rows["MC4444"], 4).value
+    assert sheet.cell(rows["MA2222"], 4).protection.locked is False  # the rank cell is the juror's to fill
+    assert sheet.cell(rows["MC4444"], 4).protection.locked is True  # Ed's conflict: locked, marked
+    assert "conflict of interest" in sheet.cell(rows["MC4444"], 5).value
+    assert {img.anchor._from.row + 1 for img in sheet._images} == set(rows.values())  # beside its own row
     assert sheet.cell(rows["MA2222"], 1).protection.locked is True  # the anon ID cannot be changed
     validation = sheet.data_validations.dataValidation[0]
     assert validation.type == "whole" and (validation.formula1, validation.formula2) == ("1", "2")

@@ -50,7 +50,7 @@ RESULT_KEY = "jury_final_result"  # ledger meta: the combined outcome (FinalOutc
 FINAL_DIR = Path("jury") / "final"
 # the sheet's layout, shared with the writer (scoring.finalsheets)
 INSTRUCTIONS, SHEET, HIDDEN = "Instructions", "Final", "milsetctl"
-HEADERS = ("anon_id", "group", "your rank", "comment", "photo")
+HEADERS = ("anon_id", "group", "photo", "your rank", "comment")  # read back by name, never by position
 RANK_COLUMN = "your rank"
 KIND = "final"  # the hidden sheet's `kind`: a score sheet has none
 

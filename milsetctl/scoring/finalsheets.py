@@ -159,16 +159,20 @@ def write_final_sheet(path: Path, ws: Workspace, issue: FinalIssue, juror: Final
     book.properties.creator = "milsetctl"
     info = book.active
     info.title = INSTRUCTIONS
-    info.column_dimensions["A"].width = 110
+    info.column_dimensions["A"].width = 72  # fits a portrait page (LibreOffice draws wider than Excel)
+    info.page_setup.fitToWidth, info.page_setup.fitToHeight = 1, 0  # printed: the paragraphs one page wide
+    info.sheet_properties.pageSetUpPr.fitToPage = True
     for row, (style, text) in enumerate(_instructions(ws, issue, juror), start=1):
         cell = info.cell(row=row, column=1)
         as_text(cell, text)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
         if style:
             cell.font = Font(bold=True, size=14 if style == "title" else 12)
+        elif len(text) > 60:  # LibreOffice keeps an openpyxl row one line high: give a long paragraph its lines
+            info.row_dimensions[row].height = 15 * (len(text) // 60 + 1)
 
     sheet = book.create_sheet(SHEET)
-    widths = (12, 12, 11, 40, THUMB_PX / 7 + 2)
+    widths = (12, 12, THUMB_PX / 7 + 2, 11, 40)  # HEADERS' order
     bold, fill = Font(bold=True), PatternFill("solid", fgColor="DDEBF7")
     for col, (header, width) in enumerate(zip(HEADERS, widths, strict=True), start=1):
         cell = sheet.cell(row=1, column=col, value=header)
@@ -187,7 +191,7 @@ def write_final_sheet(path: Path, ws: Workspace, issue: FinalIssue, juror: Final
         for anon in order:
             as_text(sheet.cell(row=row, column=1), anon)
             as_text(sheet.cell(row=row, column=2), g.label)
-            rank, comment = sheet.cell(row=row, column=3), sheet.cell(row=row, column=4)
+            rank, comment = sheet.cell(row=row, column=4), sheet.cell(row=row, column=5)
             for c in (sheet.cell(row=row, column=1), sheet.cell(row=row, column=2), rank, comment):
                 c.alignment = top
             if anon in conflicts:
@@ -199,7 +203,7 @@ def write_final_sheet(path: Path, ws: Workspace, issue: FinalIssue, juror: Final
             data = thumbs.get(anon)
             if data:
                 image = SheetImage(io.BytesIO(data))
-                image.anchor = f"E{row}"
+                image.anchor = f"C{row}"
                 sheet.add_image(image)
                 sheet.row_dimensions[row].height = image.height * 0.75 + 4
             row += 1
@@ -208,8 +212,12 @@ def write_final_sheet(path: Path, ws: Workspace, issue: FinalIssue, juror: Final
                               errorTitle="Rank", error=f"A whole number from 1 to {len(g.entries)}.",
                               promptTitle="Your rank", prompt=f"1 = best of the {len(g.entries)} photos of "
                                                               f"{g.label}; each number once")
-        rule.add(f"C{first}:C{row - 1}")
+        rule.add(f"D{first}:D{row - 1}")
         sheet.add_data_validation(rule)
+    sheet.page_setup.orientation = "landscape"  # printed: one page wide, the header row on every page
+    sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.print_title_rows = "1:1"
     sheet.protection.sheet = True  # no password: the juror can fill in the rank and comment cells, nothing else
     sheet.protection.formatColumns = False
     sheet.protection.formatRows = False
