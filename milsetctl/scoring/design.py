@@ -4,7 +4,8 @@ When every juror scores every entry, a juror's mean and spread describe the juro
 measures the entries on the same footing. With a quorum (each entry to K of the jurors) each juror sees a
 different subset, and a juror's mean is the juror's harshness plus the quality of the photos the juror happened to
 draw. Then:
-- per-juror z-scores ("zscore") mislead: a juror who drew strong photos looks harsh, and standardising pulls those
+- per-juror z-scores ("zscore") mislead (unless every juror scored at least 90% of the entries, as when only a few
+  conflicts of interest were withheld): a juror who drew strong photos looks harsh, and standardising pulls those
   photos down (a weak subset's are pushed up). How far the subsets differ is measured here: the mean, over each
   juror's subset, of the other jurors' scores of those entries; its range across jurors is the distortion the
   z-score would read as harshness.
@@ -24,6 +25,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+NEARLY_COMPLETE = 0.9  # share of the entries every juror scored for per-juror z-scores to stay meaningful
 
 
 @dataclass
@@ -153,6 +156,8 @@ def design_advice(matrix: pd.DataFrame, *, score_max: float, trimmed_min_jurors:
         if len(subset_means) >= 2:
             spread = (max(subset_means) - min(subset_means)) / score_max * 100.0
     lo_e, hi_e = int(per_entry.min()), int(per_entry.max())
+    # every juror scored nearly every entry (a few conflicts of interest withheld): the subsets are nearly one
+    nearly = not complete and n_e > 0 and int(per_juror.min()) >= NEARLY_COMPLETE * n_e
     verdicts: dict[str, tuple[str, str]] = {}
     if complete:
         verdicts["mean"] = ("meaningful", "the call's rule; a harsh or lenient juror shifts every entry alike")
@@ -161,10 +166,14 @@ def design_advice(matrix: pd.DataFrame, *, score_max: float, trimmed_min_jurors:
     else:
         verdicts["mean"] = ("meaningful", "the call's rule on raw scores; a harsh juror lowers only the entries they "
                             f"scored, by their offset / {lo_e}-{hi_e} (the jurors per entry)")
-        verdicts["zscore"] = ("misleading", "per-juror z-scores mislead on this design: each juror is standardised "
-                              "over a different subset of entries, so a juror "
-                              "who drew stronger photos looks harsh and their photos are pulled down (a weak "
-                              "subset's pushed up); use the mean, or the additive model below")
+        if nearly:
+            verdicts["zscore"] = ("meaningful", f"every juror scored at least {NEARLY_COMPLETE:.0%} of the entries, "
+                                  "so each is standardised over nearly the same photos")
+        else:
+            verdicts["zscore"] = ("misleading", "per-juror z-scores mislead on this design: each juror is "
+                                  "standardised over a different subset of entries, so a juror who drew stronger "
+                                  "photos looks harsh and their photos are pulled down (a weak subset's pushed up); "
+                                  "use the mean, or the additive model below")
     if hi_e < 3:
         verdicts["median"] = ("same as mean", f"with {hi_e} juror{'s' if hi_e != 1 else ''} per entry the median is "
                               "the mean")
