@@ -98,7 +98,8 @@ def entry_pattern(entry_id: str) -> re.Pattern[str]:
 KNOWN_ACTIONS = ("init", "validate", "validate-second-pass", "entry-change", "replace-source", "decide", "anonymise",
                  "jury-sheets", "score", "awards", "nominate", "certificates", "certificate-issue", "member-change",
                  "fees-refund-batch", "export-anonymised", "purge", "audit-chain-start", "audit-seal-start",
-                 "audit-head-broken", "notices", "mail-sent", "mail-run")
+                 "audit-head-broken", "notices", "mail-sent", "mail-run", "jury-remind", "jury-final-sheets",
+                 "jury-final", "awards-final", "archive")
 
 
 def unknown_kinds(ledger: Ledger, kinds: Sequence[str]) -> list[tuple[str, list[str]]]:

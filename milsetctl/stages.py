@@ -290,6 +290,7 @@ EXPORTS: dict[str, OutputKind] = {
     "anonymised-export": OutputKind("the anonymised results (export --anonymised)", True),
     "refund-table": OutputKind("the refund table with contestants' names (fees refund --batch)", False),
     "certificate-batch": OutputKind("certificates printed for a selection (certificates --only)", False),
+    "jury-final": OutputKind("the jurors' final ranking sheets (jury final)", False),
     "jury-reminders": OutputKind("reminders to late jurors, with their addresses (jury remind)", True),
 }
 OUTPUT_KINDS: dict[str, OutputKind] = {

@@ -256,7 +256,9 @@ def aggregate(scores: pd.DataFrame | ScoreCube, *, criteria: Sequence[str], weig
       - "median": median over jurors (the criterion columns are per-criterion medians);
       - "zscore": each juror's scores standardised per criterion and mapped back to the sheet's scale around the
         panel's mean with the jurors' typical spread (see `_zscore_map`), then the mean; removes a harsh or
-        lenient juror's offset, which matters when jurors score different subsets of the entries.
+        lenient juror's offset when every juror scores (nearly) every entry. When jurors score different subsets
+        (a quorum design) a juror's mean and spread depend on which entries they drew, so z-scores mislead there
+        (scoring/design.py says which methods are meaningful; `score --compare` prints it).
     Raises ValueError for an unknown method, criterion or bad weights, a duplicate score, a score outside
     [score_min, score_max], or trimmed_min_jurors < 3 with method "trimmed".
     """

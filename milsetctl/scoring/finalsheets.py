@@ -283,6 +283,9 @@ def make_final(ws: Workspace, *, places: int | None = None, cut: bool = False, k
         ws.ledger.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (ISSUED_KEY, json.dumps(issue.as_json(),
                                                                                               ensure_ascii=False)))
         ws.ledger.audit("jury-final-sheets", detail)
+    from milsetctl.stages import record_outputs
+
+    record_outputs(ws, "jury-final", [folder])  # the final sheets name the jurors: purge finds them here
     return FinalSheetsResult(issue, notes, written, sum(1 for v in thumbs.values() if v), missing)
 
 
