@@ -31,8 +31,10 @@ echo "-- the validation report written again, with these decisions (cached: no p
 echo; echo "== 3. anonymise: the blind jury package, checked byte by byte"
 "${ctl[@]}" anonymise -w "$ws"
 
-echo; echo "== 4. jury sheets: one XLSX per juror"
-"${ctl[@]}" jury sheets -w "$ws" --jurors sample_data/jurors.csv
+echo; echo "== 4. jury sheets: one XLSX per juror (each photo's thumbnail in its row, the rubric in every score cell's"
+echo "   prompt, the weights and the due date, only score and comment cells open), and with --html each juror's"
+echo "   offline scoring page beside it (J01 ….html: photos, rubric, keyboard scoring; its Export saves a CSV)"
+"${ctl[@]}" jury sheets -w "$ws" --jurors sample_data/jurors.csv --html
 
 echo; echo "== 5. the ten jurors fill in their sheets and mail them back (sample_data/fill_scores.py plays them):"
 echo "   most as XLSX, one as German Excel's ';' CSV, one as Excel for Mac's CSV, one mail saved twice"
@@ -66,7 +68,28 @@ sed -i -e "s/^sheets_due = \"\"\$/sheets_due = \"$(date -d '+7 days' +%F)\"/" \
     -e 's/^from = ""$/from = "MILSET Photo Contest <photo@example.org>"/' "$ws/contest.toml"
 "${ctl[@]}" jury status -w "$ws"
 "${ctl[@]}" jury remind --eml -w "$ws"
-echo "   -- the late sheets arrive"
+echo "   -- the late sheets arrive: J07's XLSX, and J10 scored on the scoring page and sends the CSV its Export"
+echo "   saved (the demo has no browser: a script writes the same bytes, milsetctl.jury.page.page_csv)"
+.venv/bin/python - "$ws" <<'PY'
+import sys
+from pathlib import Path
+
+from openpyxl import load_workbook
+
+from milsetctl.jury.page import csv_name, page_csv
+
+jury = Path(sys.argv[1]) / "jury"
+(path,) = (jury / "late").glob("J10 *.xlsx")  # what J10 typed, here taken from their filled sheet
+book = load_workbook(path, read_only=True)
+meta = {r[0]: r[1] for r in book["milsetctl"].iter_rows(values_only=True)}
+rows = list(book["Scores"].iter_rows(values_only=True))
+book.close()
+criteria, col = str(meta["criteria"]).split(","), {h: i for i, h in enumerate(rows[0])}
+typed = [(r[col["anon_id"]], {c: r[col[c]] for c in criteria}, r[col["comment"]]) for r in rows[1:] if r[0]]
+(jury / "returned" / csv_name(path.name)).write_bytes(page_csv(criteria, typed, meta["juror_id"], meta["round_id"]))
+path.unlink()
+print(f"   {csv_name(path.name)}: {len(typed)} photos scored on {path.with_suffix('.html').name}, exported")
+PY
 mv -f "$ws/jury/late/"*.xlsx "$ws/jury/returned/" && rmdir "$ws/jury/late"
 "${ctl[@]}" jury status -w "$ws" | tail -n 3
 
@@ -157,7 +180,7 @@ echo; echo "== 12. status: the contest stage by stage, what waits on a person, a
 echo
 echo "Validation report: $ws/reports/validation.html"
 echo "Jury package:      $ws/jury/package/ (contact-sheet.html, contact-sheet.pdf, photos/)"
-echo "Score sheets:      $ws/jury/sheets/ (as sent), $ws/jury/returned/ (as the jurors sent them back)"
+echo "Score sheets:      $ws/jury/sheets/ (as sent, a scoring page .html beside each), $ws/jury/returned/ (as the jurors sent them back)"
 echo "Awards:            $ws/awards/awards.xlsx, $ws/awards/nomination-CN.zip"
 echo "Final sheets:      $ws/jury/final/ (the short list at the Qualifier cut, ranked by each juror)"
 echo "Certificates:      $ws/certificates/participation/, $ws/certificates/qualifier/"
