@@ -745,6 +745,57 @@ def _score_final(sheets: list[Path], workspace: Path, as_json: bool) -> None:
         raise typer.Exit(result.exit_code)
 # ==== end jury final ====
 
+# ==== originals: the finalists' camera originals, asked for and checked (milsetctl/originals.py, issue 21) ====
+originals_app = typer.Typer(help="The finalists' camera originals: ask for them, check each entry against its "
+                            "original.", no_args_is_help=True)
+app.add_typer(originals_app, name="originals")
+
+
+@originals_app.command("request")
+def originals_request(
+    out_file: Annotated[Path | None, typer.Option("--out", help="Also write a mail-merge file (.csv or .xlsx): "
+                                                  "entry, name, e-mail, title, award and what to send.",
+                                                  dir_okay=False, metavar="FILE")] = None,
+    workspace: WorkspaceOpt = Path("."),
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object to stdout.")] = False,
+) -> None:
+    """The finalists (award holders and global nominees) and what each should send: the camera original,
+    unedited, named by entry ID (E0012.jpg, or the RAW file E0012.CR2)."""
+    from milsetctl.originals import OriginalsError, request
+    from milsetctl.originals_console import render_request
+
+    with _open(workspace, read_only=out_file is None) as ws:
+        try:
+            result = request(ws, out_file)
+        except OriginalsError as exc:
+            _fail(str(exc))
+        _show(result, render_request, as_json)
+
+
+@originals_app.command("check")
+def originals_check(
+    folder: Annotated[Path, typer.Argument(help="The folder of originals, each named with its entry ID.",
+                                           exists=True, file_okay=False, metavar="DIR")],
+    html: Annotated[Path | None, typer.Option("--html", help="Write a page with each entry and its original side "
+                                              "by side, the differing regions boxed.", dir_okay=False,
+                                              metavar="FILE")] = None,
+    workspace: WorkspaceOpt = Path("."),
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object (a fixed format) to stdout.")] = False,
+) -> None:
+    """Per finalist: original-match (same scene, only exposure, colour, crop and scale changed), original-edited
+    (regions whose content differs, boxed in the entry's pixels) or original-missing (no file, or not the same
+    scene). Records an audit record. RAW originals need `pip install milsetctl[raw]`."""
+    from milsetctl.originals import OriginalsError, check
+    from milsetctl.originals_console import render_check
+
+    with _open(workspace) as ws:
+        try:
+            result = check(ws, folder, html)
+        except OriginalsError as exc:
+            _fail(str(exc))
+        _show(result, render_check, as_json)
+# ==== end originals ====
+
 # ==== awards and nominate (milsetctl/awards/) ====
 @app.command()
 def awards(
