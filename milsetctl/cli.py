@@ -536,6 +536,9 @@ def jury_sheets(
     seed: Annotated[int | None, typer.Option("--seed", help="Seed of the assignment and the sheets' random "
                                              "orders (default: the round's own, kept in the ledger).",
                                              metavar="N")] = None,
+    html: Annotated[bool, typer.Option("--html", help="Also write each juror's offline scoring page beside the "
+                                       "sheet (J01 Name.html: photos, rubric, keyboard scoring, no network needed); "
+                                       "its Export saves a CSV that score reads.")] = False,
     workspace: WorkspaceOpt = Path("."),
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object to stdout.")] = False,
 ) -> None:
@@ -553,7 +556,7 @@ def jury_sheets(
     with _open(workspace) as ws:
         try:
             with sheet_progress(err) as progress:
-                result = make_sheets(ws, jurors, quorum, seed, progress)
+                result = make_sheets(ws, jurors, quorum, seed, progress, html=html)
         except JurorFileError as exc:
             for problem in exc.problems:
                 _error(problem)

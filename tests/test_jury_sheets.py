@@ -343,14 +343,14 @@ def test_sheet_follows_the_contract(tmp_path: Path) -> None:
     row4 = next(i for i, r in enumerate(data, start=2) if r[0] == ids["E0004"])
     assert scores.cell(row=row4, column=9).data_type == "s"
     assert scores.cell(row=row4, column=9).value.startswith("+1")
-    # data validation: whole numbers 1..10 over exactly the score cells, with an error message and a prompt
+    # data validation: whole numbers 1..10 over exactly the score cells, with an error message and a prompt (one
+    # rule per criterion: each prompt is its criterion's rubric)
     rules = scores.data_validations.dataValidation
-    assert len(rules) == 1
-    rule = rules[0]
-    assert (rule.type, rule.operator, rule.formula1, rule.formula2) == ("whole", "between", "1", "10")
-    assert str(rule.sqref) == "B2:E9"
-    assert rule.showErrorMessage and rule.error and "1 to 10" in rule.error and rule.errorStyle == "stop"
-    assert rule.showInputMessage and rule.prompt
+    assert sorted(str(rule.sqref) for rule in rules) == ["B2:B9", "C2:C9", "D2:D9", "E2:E9"]
+    for rule in rules:
+        assert (rule.type, rule.operator, rule.formula1, rule.formula2) == ("whole", "between", "1", "10")
+        assert rule.showErrorMessage and rule.error and "1 to 10" in rule.error and rule.errorStyle == "stop"
+        assert rule.showInputMessage and rule.prompt
     assert scores.freeze_panes == "B2"
     assert scores.column_dimensions["I"].width >= 60 and scores.column_dimensions["H"].width >= 30
     assert scores.cell(row=2, column=9).alignment.wrap_text

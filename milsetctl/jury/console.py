@@ -55,6 +55,10 @@ def render_sheets(console: Console, result: JurySheetsResult) -> None:
               else "every juror scores every entry they have no conflict with")
     total = sum(r.entries for r in result.sheets)
     console.print(f"{len(result.sheets)} sheets, {total} entries to score in all ({quorum}); seed {result.seed}.")
+    pages = [r.page for r in result.sheets if r.page]
+    if pages:
+        console.print(f"Scoring pages: {len(pages)}, one beside each sheet ({escape(pages[0].rsplit('/', 1)[-1])}"
+                      "...): open in any browser, no network needed; Export saves the CSV to send back.")
     if result.conflicts:
         avoided = ", ".join(f"{n} ({why})" for why, n in sorted(result.conflicts.items()))
         console.print(f"Conflicts of interest avoided: {avoided}.")

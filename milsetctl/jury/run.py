@@ -20,7 +20,10 @@ from milsetctl.anonymise.blind import BlindView
 from milsetctl.fsutil import copy_atomic
 from milsetctl.jury.assign import Assignment, Juror, JuryEntry, assign
 from milsetctl.jury.jurors import norm_name, read_jurors, reconcile_keys
+from milsetctl.jury.page import csv_name, page_name, write_page
 from milsetctl.jury.sheets import SheetMeta, TypedSheet, read_typed, sheet_file_name, write_sheet
+from milsetctl.jury.sheets_photos import PackagePhotos
+from milsetctl.jury.sheets_rubric import rubric, weights
 from milsetctl.ledger import now_iso
 from milsetctl.workspace import Workspace
 
@@ -44,6 +47,7 @@ class SheetRow:
     removed: int
     scored: int
     file: str  # relative to the workspace
+    page: str | None = None  # the juror's scoring page (`--html`), relative to the workspace
 
 
 @dataclass
@@ -67,7 +71,8 @@ class JurySheetsResult:
             "round_id": self.round_id, "stage": self.stage, "quorum": self.quorum, "seed": self.seed,
             "sheets_dir": self.sheets_dir,
             "sheets": [{"juror_id": s.juror_id, "juror": s.juror, "entries": s.entries, "conflicts": s.conflicts,
-                        "added": s.added, "removed": s.removed, "scored": s.scored, "file": s.file}
+                        "added": s.added, "removed": s.removed, "scored": s.scored, "file": s.file,
+                        "page": s.page}
                        for s in self.sheets],
             "withdrawn": self.withdrawn, "short": self.short, "conflicts": self.conflicts,
             "warnings": self.warnings, "notes": self.notes,
@@ -153,10 +158,12 @@ def round_seed(ws: Workspace, seed: int | None) -> int:
 
 
 def make_sheets(ws: Workspace, jurors_file: Path, quorum: int | None = None, seed: int | None = None,
-                progress: Callable[[int, int, str], None] | None = None) -> JurySheetsResult:
+                progress: Callable[[int, int, str], None] | None = None, html: bool = False) -> JurySheetsResult:
     """Assign the round's entries to the jurors of `jurors_file` and write each active juror's sheet.
 
     quorum: jurors per entry (None = settings `jury.quorum`; 0 = every juror scores every entry they may).
+    html: also write each juror's offline scoring page beside the sheet (jury/page.py); a page already there is
+    written again in any case, so it never shows other entries than the sheet beside it.
     progress: called as (sheets done, sheets in all, juror name) while the sheets are written (about a second per
     5,000 rows).
     Raises JurorFileError (every problem of the juror file; nothing stored), JuryError (no anonymous IDs,
@@ -197,6 +204,9 @@ def make_sheets(ws: Workspace, jurors_file: Path, quorum: int | None = None, see
     folder.mkdir(parents=True, exist_ok=True)
     by_anon = {e.anon_id: e for e in entries}
     criteria = [str(c) for c in jury.get("criteria", [])]
+    bands, weighting = rubric(jury, criteria), weights(jury)
+    photos = PackagePhotos.of_workspace(ws)  # thumbnails in the sheets, screen-size copies on the pages
+    thumbs = photos.thumbnail if photos.files else None
     stamp = now_iso()
     rows: list[SheetRow] = []
     current: set[str] = set()
@@ -214,6 +224,8 @@ def make_sheets(ws: Workspace, jurors_file: Path, quorum: int | None = None, see
                          due=str(jury.get("sheets_due") or ""), return_to=str(jury.get("sheets_return_to") or ""))
         filled = {a: values[(jid, a)] for a in ids if (jid, a) in values}
         path = folder / name
+        page_path = folder / page_name(name)
+        page = page_path.name if html or page_path.exists() else None
         typed = read_typed(path, criteria) if path.exists() else None
         if (typed is not None and typed.round_id == round_id and typed.juror_id == jid and typed.anon_ids == ids
                 and all(set(given) <= set(typed.values.get(a, ({}, None))[0]) for a, (given, _c) in filled.items())
@@ -222,11 +234,16 @@ def make_sheets(ws: Workspace, jurors_file: Path, quorum: int | None = None, see
         else:
             if path.exists():
                 filled = _carry_typed(path, typed, filled, ids, jid, folder, stamp, notes)
-            write_sheet(path, meta, [by_anon[a] for a in ids], filled)
+            write_sheet(path, meta, [by_anon[a] for a in ids], filled, bands=bands, weights=weighting,
+                        photos=thumbs, page=page)
+        if page is not None:
+            write_page(page_path, meta, [by_anon[a] for a in ids], filled, bands=bands, weights=weighting,
+                       photos=photos.screen if photos.files else None, export_name=csv_name(name))
         rows.append(SheetRow(
             juror_id=jid, juror=juror["name"], entries=len(ids), conflicts=len(result.conflicts.get(jid, {})),
             added=sum(1 for j, _a in result.added if j == jid), removed=sum(1 for j, _a in result.removed if j == jid),
             scored=len(filled), file=(SHEETS_DIR / name).as_posix(),
+            page=(SHEETS_DIR / page).as_posix() if page is not None else None,
         ))
     if progress is not None:
         progress(len(active), len(active), "")
@@ -251,6 +268,7 @@ def make_sheets(ws: Workspace, jurors_file: Path, quorum: int | None = None, see
         "jurors": len(active), "entries": len(entries), "pairs": sum(r.entries for r in rows),
         "added": len(result.added), "removed": len(result.removed), "retired": len(result.retired),
         "withdrawn_sheets": [w["file"] for w in withdrawn], "short": [s["anon_id"] for s in short],
+        "pages": sum(1 for r in rows if r.page),
     })
     stages.record(ws, "jury-sheets", {"jurors_file": str(jurors_file), "outputs": [str(folder)]})
     return JurySheetsResult(round_id=round_id, stage=stage, quorum=result.quorum, seed=seed,
@@ -293,25 +311,34 @@ def _move_stale_sheets(folder: Path, current: set[str], names: dict[str, str], a
     `withdrawn/`: a juror who dropped out, or a sheet under a juror's former name. Never deleted: a sheet already
     sent may come back filled in. Leftover temporary files of a killed run are removed."""
     moved = []
-    for tmp in folder.glob(".*.xlsx*.tmp"):  # fsutil's `.NAME.PID.tmp` (and the `.NAME.tmp` of older versions)
-        tmp.unlink(missing_ok=True)
+    for tmp in [*folder.glob(".*.xlsx*.tmp"), *folder.glob(".*.html*.tmp")]:  # fsutil's `.NAME.PID.tmp` (and the
+        tmp.unlink(missing_ok=True)                                             # `.NAME.tmp` of older versions)
+    for page in sorted(folder.glob("*.html")):  # a withdrawn sheet's scoring page goes with it
+        if _SHEET_STEM.match(page.name) and page.with_suffix(".xlsx").name not in current:
+            (folder / WITHDRAWN_DIR).mkdir(exist_ok=True)
+            os.replace(page, _free_name(folder / WITHDRAWN_DIR / page.name))
     for path in sorted(folder.glob("*.xlsx")):
         match = _SHEET_STEM.match(path.name)
         if path.name in current or not match:
             continue
         target_dir = folder / WITHDRAWN_DIR
         target_dir.mkdir(exist_ok=True)
-        target = target_dir / path.name
-        n = 2
-        while target.exists():
-            target = target_dir / f"{path.stem} ({n}){path.suffix}"
-            n += 1
+        target = _free_name(target_dir / path.name)
         os.replace(path, target)
         juror_id = match.group(1)
         moved.append({"juror_id": juror_id, "juror": names.get(juror_id, ""),
                       "reason": "renamed" if juror_id in active else "dropped out",
                       "file": (SHEETS_DIR / WITHDRAWN_DIR / target.name).as_posix()})
     return moved
+
+
+def _free_name(target: Path) -> Path:
+    """`target`, or `name (2).ext`, `name (3).ext`... when it is taken."""
+    n, free = 2, target
+    while free.exists():
+        free = target.with_name(f"{target.stem} ({n}){target.suffix}")
+        n += 1
+    return free
 
 
 def _warnings(result: Assignment, jurors: int, min_jurors: int, short: list[dict[str, Any]],
