@@ -231,6 +231,12 @@ name = "STEAM Photo Contest"
 member = "20.00"
 standard = "30.00"
 
+[gallery]
+# how a contestant's name appears in public (the gallery, verify.html, the contest report's winners): "initials"
+# (the first name and the family name's initial: "Maria G.", "张*"; most contestants are minors), "first-name" or
+# "full". An entry whose manifest says no in its publication_consent column is left out of the gallery and verify.html
+names = "initials"
+
 [notices]
 # `milsetctl notices`: the languages of the result notices, in order: ["en"], ["zh"], or ["en", "zh"] for a
 # bilingual letter (English, then Simplified Chinese from a new page). Certificates stay English
@@ -410,6 +416,7 @@ _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("contest", "stage"): ("national", "global"),
     ("jury", "method"): ("mean", "trimmed", "median", "zscore"),
     ("dates", "order"): ("auto", "dmy", "mdy", "ymd"),
+    ("gallery", "names"): ("initials", "first-name", "full"),  # milsetctl/publication.py NAME_MODES
 }
 
 

@@ -24,13 +24,12 @@ import base64
 import hashlib
 import hmac
 import json
-import re
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from milsetctl import publication
 from milsetctl.certificates.codes import ENTRY_KINDS, PURGED_NAME, format_code, verify_code
 from milsetctl.certificates.model import CertificateError, long_date
 from milsetctl.fsutil import write_text_atomic
@@ -43,10 +42,6 @@ VERSION = 1
 # HKDF's info string: the page's script passes the same bytes
 KDF_INFO = b"milsetctl verify.html v1"
 ID_BYTES = 16
-NAME_MODES = ("initials", "first-name", "full")
-DEFAULT_NAME_MODE = "initials"
-# how a manifest's publication_consent cell says yes (case and width ignored); anything else, blank too, is no
-CONSENT_YES = {"yes", "y", "true", "1", "x", "ok", "agreed", "consent", "是", "同意", "有", "✓", "✔"}
 
 
 @dataclass
@@ -67,56 +62,21 @@ class VerifyPage:
                 "left_out_not_genuine": self.not_genuine}
 
 
-# --- names in public
-_CJK = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003ffff]")
-
-
+# --- names in public: milsetctl/publication.py decides for every public page
 def name_mode(ws: Workspace) -> str:
     """[gallery] names: how a contestant's name appears in public (the gallery, verify.html)."""
-    section = ws.settings.raw.get("gallery")
-    mode = section.get("names") if isinstance(section, dict) else None
-    if mode in (None, ""):
-        return DEFAULT_NAME_MODE
-    if mode not in NAME_MODES:
-        raise CertificateError(f"[gallery] names = {mode!r}: must be one of {', '.join(NAME_MODES)}", 2)
-    return str(mode)
+    return publication.name_mode(ws.settings)
 
 
-def public_name(name: str, mode: str = DEFAULT_NAME_MODE) -> str:
-    """A contestant's name as the page shows it. "full": as written; "first-name": the first name; "initials": the
-    first name and the family name's initial ("Maria García" -> "Maria G."). A name in Chinese, Japanese or Korean
-    script written without spaces has its family name first: "initials" keeps that and masks the given name
-    ("张伟" -> "张*", as Chinese award lists do), "first-name" shows the given name ("伟")."""
-    name = " ".join(name.split())
-    if mode == "full" or not name or name == PURGED_NAME:
-        return name
-    if " " not in name and _CJK.search(name):
-        family, given = name[:1], name[1:]
-        if not given:
-            return name
-        return given if mode == "first-name" else family + "*" * len(given)
-    parts = name.split(" ")
-    if len(parts) == 1:
-        return name
-    if mode == "first-name":
-        return parts[0]
-    return f"{parts[0]} {parts[-1][:1].upper()}."
+def public_name(name: str, mode: str = publication.DEFAULT_NAME_MODE) -> str:
+    """A contestant's name as the page shows it (`publication.published_name`: "Maria G.", "张*" by default)."""
+    return name if name == PURGED_NAME else publication.published_name(name, mode)
 
 
 def publication_refused(extra: Any) -> bool:
-    """Whether an entry's manifest row has a publication_consent cell that does not say yes (blank included):
-    such an entry is left off every public page. A manifest without the column refuses nothing."""
-    try:
-        values = json.loads(extra) if isinstance(extra, str) else (extra or {})
-    except ValueError:
-        return False
-    if not isinstance(values, dict):
-        return False
-    for key, value in values.items():
-        if re.sub(r"[\s_\-]", "", str(key)).casefold() == "publicationconsent":
-            said = unicodedata.normalize("NFKC", str(value if value is not None else "")).strip().casefold()
-            return said not in CONSENT_YES
-    return False
+    """Whether an entry's manifest row withholds consent to publication (`publication.may_publish`): such an entry
+    is left off every public page. A manifest without the column refuses nothing."""
+    return not publication.may_publish(extra)
 
 
 # --- the records

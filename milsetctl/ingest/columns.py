@@ -62,6 +62,17 @@ PERSONAL_COLUMNS: dict[str, tuple[str, list[str]]] = {
 }
 
 
+# publication_consent (issue 19, milsetctl/publication.py): whether the entry may be shown in public (the gallery,
+# verify.html). Not a column SPEC lists: kept in Entry.extra under this name, a blank cell too (the column was asked
+# and nothing was ticked: no consent).
+PUBLICATION_COLUMN = "publication_consent"
+PUBLICATION_ALIASES = [
+    "publication consent", "consent to publish", "consent to publication", "publish", "publish name",
+    "may publish", "publication", "photo release", "media release", "media consent", "gallery consent",
+    "同意公开", "是否同意公开", "同意公开展示", "公开展示", "同意发布", "同意发表", "同意展示", "公开姓名",
+    "同意公开姓名", "是否公开",
+]
+
 
 def header_key(text: str) -> str:
     """Compare headers ignoring case, width, spaces, underscores and a trailing colon."""
@@ -80,6 +91,8 @@ def alias_map(extra: dict[str, list[str]] | None = None) -> dict[str, str]:
     for column, names in [*CONSENT_COLUMNS.items(), *((c, n) for c, (_, n) in PERSONAL_COLUMNS.items())]:
         for alias in [column, *names]:
             mapping.setdefault(header_key(alias), column)  # SPEC's columns' aliases win ("id号" stays contestant_id)
+    for alias in [PUBLICATION_COLUMN, *PUBLICATION_ALIASES]:
+        mapping.setdefault(header_key(alias), PUBLICATION_COLUMN)
     for column, names in (extra or {}).items():
         for alias in names if isinstance(names, list) else [names]:
             mapping[header_key(alias)] = column
@@ -97,3 +110,8 @@ def match_headers(headers: list[str], extra: dict[str, list[str]] | None = None)
             found[index] = column
             taken.add(column)
     return found
+
+
+def publication_aliases() -> frozenset[str]:
+    """The header keys (`header_key`) of the publication_consent column: its name and PUBLICATION_ALIASES."""
+    return frozenset(header_key(a) for a in [PUBLICATION_COLUMN, *PUBLICATION_ALIASES])

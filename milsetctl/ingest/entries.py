@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from milsetctl.dates import DateError, Moment, read_column
-from milsetctl.ingest.columns import BUILTIN_ALIASES, COLUMNS, PERSONAL_COLUMNS, match_headers
+from milsetctl.ingest.columns import BUILTIN_ALIASES, COLUMNS, PERSONAL_COLUMNS, PUBLICATION_COLUMN, match_headers
 from milsetctl.ingest.folder import link_problem
 from milsetctl.ingest.tables import ManifestError, Table, cell_text, decode_text, locate_header
 from milsetctl.ingest.values import nfc, number_id_text, path_candidates
@@ -124,6 +124,8 @@ def _entry_from_fields(
     age = _age_from_birth_date(fields.get("birth_date"), submitted, settings)
     if age is not None:
         extra["age"] = str(age)
+    if PUBLICATION_COLUMN in fields:  # a blank cell is kept: the column was asked and nothing ticked (publication.py)
+        extra[PUBLICATION_COLUMN] = cell_text(fields[PUBLICATION_COLUMN])
     return Entry(
         key=f"file:{file_rel}" if file_rel else key_fallback,
         file=file_rel,
