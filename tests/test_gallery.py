@@ -80,9 +80,11 @@ def test_global_gallery_pages_exist_link_and_describe(tmp_path: Path) -> None:
     assert not re.search(r"https?://", html)  # no CDN: works offline
     # alt text = the student's description, on thumbnails and on the large photo
     assert [i["alt"] for i in index.imgs] == [f"Stars over the hills, photo {i}." for i in range(1, 9)]
-    # a Han name is marked Chinese, a Latin one is not
-    assert ("zh", "张伟") in index.langs and ("zh", "刘䶮") in index.langs
+    # names as [gallery] names allows (default "initials": the contestants are minors); a Han name is marked
+    # Chinese (by the name as written: "张*" has no Han letter after the first), a Latin one is not
+    assert ("zh", "张*") in index.langs and ("zh", "刘*") in index.langs
     assert not any("Maria" in text for _, text in index.langs)
+    assert "Maria G." in html and "García" not in html and "张伟" not in html
     for n, key in enumerate(keys):
         page = parse(root / f"{key}.html")
         assert page.imgs[0]["src"] == f"images/{key}.jpg"
@@ -429,3 +431,49 @@ def test_photo_the_stat_cache_vouches_for_is_not_read_again(tmp_path: Path) -> N
     assert second.warnings and second.warnings[0].startswith("E0002: ") and "cannot decode" in second.warnings[0]
     assert (tmp_path / "again" / second.photos[0].image).read_bytes() == \
         (Path(first.out) / first.photos[0].image).read_bytes()
+
+
+def _set_names(ws, mode: str) -> None:  # type: ignore[no-untyped-def]
+    """[gallery] names in contest.toml, read again by the open workspace."""
+    from milsetctl.settings import load
+
+    path = Path(ws.root) / "contest.toml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(re.sub(r'(?m)^names = ".*"$', f'names = "{mode}"', text), encoding="utf-8")
+    ws.settings = load(path)
+
+
+def test_names_in_public_and_entries_without_consent_left_out(tmp_path: Path) -> None:
+    """Issue 19: the gallery shows names as [gallery] names allows, and leaves out an entry whose manifest row
+    withholds consent to publication (a blank cell in that column too), saying which."""
+    with jury_workspace(tmp_path, stage="global") as ws:
+        ws.ledger.db.execute("UPDATE entries SET extra=? WHERE entry_id='E0004'",
+                             (json.dumps({"publication_consent": "否"}),))
+        ws.ledger.db.execute("UPDATE entries SET extra=? WHERE entry_id='E0006'",
+                             (json.dumps({"publication_consent": ""}),))
+        ws.ledger.db.execute("UPDATE entries SET extra=? WHERE entry_id='E0002'",
+                             (json.dumps({"publication_consent": "Yes"}),))
+        ws.ledger.db.commit()
+        global_awards(ws)
+        gallery = build_gallery(ws)
+        root = Path(ws.root) / "gallery"
+        html = (root / "index.html").read_text(encoding="utf-8")
+        assert [p.entry_id for p in gallery.photos] == ["E0001", "E0002", "E0003", "E0005", "E0007", "E0008"]
+        assert gallery.no_consent == ["E0004", "E0006"]
+        assert gallery.as_json()["left_out_no_consent"] == ["E0004", "E0006"]
+        assert "Olga" not in html and "Ahmed" not in html and "Night sky 4" not in html
+        assert "Maria G." in html and "张*" in html
+        _set_names(ws, "first-name")
+        build_gallery(ws)
+        html = (root / "index.html").read_text(encoding="utf-8")
+        assert "Maria</p>" in html and ">伟<" in html and "Maria G." not in html
+        _set_names(ws, "full")
+        build_gallery(ws)
+        html = (root / "index.html").read_text(encoding="utf-8")
+        assert "Maria García" in html and "张伟" in html
+        # the pages of entries left out are gone, not left behind from an earlier run
+        assert len(list(root.glob("*.html"))) == 1 + 6
+    result = CliRunner().invoke(app, ["gallery", "-w", str(tmp_path / "ws")])
+    assert result.exit_code == 0, result.output
+    assert "no consent to publication" in result.output and "E0004, E0006" in result.output
+

@@ -6,6 +6,8 @@ list was made at (ledger `awards.stage`). Pages are Jinja2 with autoescape: a ti
 Pages and images are named by the gallery's own random IDs (issue 15), never by the contestant's name nor by the
 jury's anonymous IDs: the gallery is public, and a juror's score sheet lists anonymous IDs with that juror's
 scores, so a page named after one would tie a juror's scores to a named student.
+Names in public (issue 19, milsetctl/publication.py): a name as `[gallery] names` allows ("Maria G." by default),
+and an entry whose manifest row withholds consent to publication is left out (`Gallery.no_consent` lists it).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from milsetctl.gallery.images import (
 )
 from milsetctl.jury.conflicts import country_name
 from milsetctl.models import StageError
+from milsetctl.publication import may_publish, name_mode, published_name
 from milsetctl.resources import templates_dir
 
 GLOBAL_AWARDS = ("global-1", "global-2", "global-3", "gallery")
@@ -70,6 +73,7 @@ class Gallery:
     made: int = 0  # images decoded and encoded now
     reused: int = 0  # images taken from the cache
     warnings: list[str] = field(default_factory=list)
+    no_consent: list[str] = field(default_factory=list)  # entry IDs left out: no consent to publication
 
     @property
     def index(self) -> Path:
@@ -80,7 +84,7 @@ class Gallery:
             "gallery": str(self.index), "stage": self.stage, "made": self.made, "reused": self.reused,
             "entries": [{"entry_id": p.entry_id, "key": p.key, "category": p.category, "rank": p.rank,
                          "award": p.award, "page": p.page, "image": p.image} for p in self.photos],
-            "warnings": self.warnings,
+            "warnings": self.warnings, "left_out_no_consent": self.no_consent,
         }
 
 
@@ -205,12 +209,16 @@ def build_gallery(ws: Any, out: Path | None = None, progress: Callable[[int, int
     cache = Path(ws.root) / "cache" / "gallery"
     public = gallery_ids(ws.ledger, [str(row["entry_id"]) for row in rows])
     known = ws.ledger.all_file_shas()
+    mode = name_mode(ws.settings)
     chosen: list[tuple[Any, Any, GalleryPhoto]] = []
     jobs: list[ImageJob] = []
     for row in rows:
         entry = ws.ledger.entry(row["entry_id"])
         if entry is None:
             gallery.warnings.append(f"{row['entry_id']}: in the award list but not in the ledger; left out")
+            continue
+        if not may_publish(entry):
+            gallery.no_consent.append(str(row["entry_id"]))
             continue
         key = public[str(row["entry_id"])]
         try:
@@ -243,14 +251,21 @@ def build_gallery(ws: Any, out: Path | None = None, progress: Callable[[int, int
         gallery.made += 2 if outcome.made else 0
         gallery.reused += 0 if outcome.made else 2
         gallery.photos.append(photo)
+        # the name as [gallery] names allows; Chinese (lang="zh") by the name as written: "张*" is not all Han
+        name_lang = "zh" if is_han(entry["name"] or "") else ""
         items.append({"photo": photo, "entry": entry, "award_label": _label(row["award"], row["rank"], stage),
+                      "name": published_name(entry["name"], mode), "name_lang": name_lang,
                       "category_title": CATEGORY_TITLE.get(row["category"] or "", row["category"] or ""),
                       "country": country_name(entry["country"])})  # one spelling per country (中国 = China)
     if not items:
+        if not chosen and gallery.no_consent:
+            raise GalleryError(f"no photo of the gallery may be published: the manifest withholds consent to "
+                               f"publication (publication_consent) for {', '.join(gallery.no_consent)}")
         raise GalleryError("no photo of the gallery could be read: " + "; ".join(gallery.warnings))
     _write_pages(ws, gallery, items, len(rows))
     _prune(gallery)
-    stages.record(ws, "gallery", {"outputs": [str(out)], "entries": [p.entry_id for p in gallery.photos]})
+    stages.record(ws, "gallery", {"outputs": [str(out)], "entries": [p.entry_id for p in gallery.photos],
+                                  "left_out_no_consent": gallery.no_consent})
     return gallery
 
 

@@ -40,3 +40,6 @@ def render_gallery(console: Console, gallery: Gallery) -> None:
     console.print(table)
     console.print(f"{len(gallery.photos)} photo page(s), images made {gallery.made}, reused {gallery.reused}: "
                   f"{escape(str(gallery.index))}", soft_wrap=True)
+    if gallery.no_consent:  # the contest report lists them too, with their award
+        console.print(f"left out, no consent to publication (manifest column publication_consent): "
+                      f"{escape(', '.join(gallery.no_consent))}", soft_wrap=True)
