@@ -187,3 +187,67 @@ def test_empty_workspace_has_no_charts(tmp_path: Path) -> None:
         html = render_contest_html(r)
     assert r.total == 0 and r.as_json()["by_province"] == []
     assert "<svg" not in html and "no entries yet" in html and html.count("no scores yet") == 2
+
+
+def _marks(ws: Workspace, anon: dict[str, str], marks: dict[str, dict[str, list[int]]]) -> None:
+    """Store scores: juror -> entry_id -> one mark per criterion (CRITERIA order)."""
+    from test_awards import CRITERIA
+
+    rows = [(juror, anon[e], json.dumps(dict(zip(CRITERIA, given, strict=True))), None, f"{juror}.xlsx", i + 2)
+            for juror, per_entry in marks.items() for i, (e, given) in enumerate(per_entry.items())]
+    ws.ledger.replace_scores(list(marks), rows, "mean", [f"{j}.xlsx" for j in marks])
+
+
+def test_juror_flags_as_score_computes_them_and_jurors_who_did_not_look(ws: Workspace) -> None:
+    """Issue 19: score's own flags (juror_report: harsh, against the panel) and the two patterns of a juror who
+    did not look: one score for every photo, one mark on every criterion (straight-lining)."""
+    anon = give_anon_ids(ws)
+    order = sorted(anon)
+    varied = {e: [i + 2, i + 3, i + 2, i + 1] for i, e in enumerate(order)}  # 1..10, criteria differ
+    _marks(ws, anon, {
+        "Ann": varied, "Ben": varied, "Cai": varied,
+        "Dev": {e: [max(1, m - 3) for m in marks] for e, marks in varied.items()},  # 3 points harsher
+        "Eve": {e: [9 - i] * 4 for i, e in enumerate(order)},  # the reverse order, one mark per photo
+        "Fay": {e: [6, 6, 6, 6] for e in order},  # the same score for every photo
+    })
+    flags = contest_report(ws).juror_flags.set_index("juror")["flags"].to_dict()
+    assert flags["Ann"] == flags["Ben"] == flags["Cai"] == ""
+    assert flags["Dev"].startswith("harsh: ") and "below the other jurors" in flags["Dev"]
+    assert flags["Eve"].startswith("against the panel") and "straight-lining: one mark for every criterion on 8 " \
+        "of 8 photos" in flags["Eve"]
+    assert flags["Fay"] == "the same score for all 8 photos"
+    html = render_contest_html(contest_report(ws))
+    assert "Juror checks" in html and "the same score for all 8 photos" in html
+
+
+def test_winners_per_category_named_as_the_setting_allows_and_entries_left_out(ws: Workspace) -> None:
+    """Issue 19: the winners per category with names as [gallery] names allows; an entry whose manifest withholds
+    consent to publication is named neither there nor anywhere else on the page, and listed as left out."""
+    ws.ledger.db.execute("UPDATE entries SET extra=? WHERE entry_id='E0005'",
+                         (json.dumps({"publication_consent": "否"}),))
+    ws.ledger.db.execute("UPDATE entries SET extra=? WHERE entry_id='E0008'",
+                         (json.dumps({"publication_consent": "no"}),))  # no award: off verify.html only
+    ws.ledger.db.commit()
+    anon = give_anon_ids(ws)
+    cats = {e["entry_id"]: e["category"] for e in ws.ledger.entries()}
+    ranks = {"E0001": 2, "E0003": 1, "E0005": 3, "E0002": 1, "E0006": 2}  # middle 1-3, high 1-2
+    ws.ledger.save_awards([{"entry_id": e, "anon_id": a, "category": cats[e], "score": 50.0, "rank": ranks.get(e),
+                            "award": "qualifier" if e in ranks else None} for e, a in anon.items()], "national")
+    r = contest_report(ws)
+    assert [(w.group[:6], w.rank, w.name) for w in r.winners.itertuples()] == [
+        ("Middle", 1, "刘*"), ("Middle", 2, "张*"), ("Middle", 3, "(name withheld)"),
+        ("High s", 1, "Maria G."), ("High s", 2, "Ahmed K.")]
+    assert set(r.winners["award"]) == {"Qualifier Award"}
+    assert r.withheld.to_dict("records") == [
+        {"entry_id": "E0005", "category": "middle", "status": "eligible", "award": "Qualifier Award",
+         "left out of": "the gallery and verify.html"},
+        {"entry_id": "E0008", "category": "high", "status": "eligible", "award": "", "left out of": "verify.html"}]
+    data = r.as_json()
+    assert data["names"] == "initials" and len(data["winners"]) == 5 and len(data["left_out_no_consent"]) == 2
+    html = render_contest_html(r)
+    for hidden in ("王芳", "王*", "Night sky 5", "华中师范大学", "Maria García", "张伟"):
+        assert hidden not in html, hidden
+    assert "Middle school (grades 7–9): 3 winners" in html and "No consent to publication: 2 entries" in html
+    ws.settings = ws.settings.__class__(raw={**ws.settings.raw, "gallery": {"names": "full"}}, path=ws.settings.path)
+    full = contest_report(ws)
+    assert list(full.winners["name"])[:2] == ["刘䶮", "张伟"] and "王芳" not in set(full.winners["name"])

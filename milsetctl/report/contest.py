@@ -6,6 +6,14 @@ offline and can be mailed as one file).
 terminal tables live in `contest_console.py`. Every text from the ledger (titles, names, provinces, juror names)
 reaches the page through Jinja2 autoescaping, and reaches the SVG charts as drawn glyphs (matplotlib's SVG XML
 comments escape `<` `>` `&`), so a province `<script>` shows as text.
+
+Issue 19: the winners per category, named as `[gallery] names` allows (milsetctl/publication.py: the page may be
+shared beyond the secretariat), the entries whose manifest withholds consent to publication (left out of the
+gallery and verify.html: listed here by entry ID), and each juror's flags: what `score` says of a juror
+(`scoring.agreement.juror_report`: harsh, lenient, against the panel) and two patterns of a juror who did not look
+(one score for every photo; one mark on every criterion of nearly every photo). The page meets WCAG 2.1 AA
+(tests/test_accessibility.py runs axe-core on it): every chart is an image with a title and a description of its
+data, beside the table of the same numbers; the content sits in a `main` landmark.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from milsetctl.fsutil import write_text_atomic
+from milsetctl.publication import WITHHELD, may_publish, name_mode, published_name
 from milsetctl.timefmt import contest_time, machine_time
 
 if TYPE_CHECKING:
@@ -33,6 +42,14 @@ NO_PROVINCE = "(none)"
 NO_CATEGORY = "(none)"
 STATUSES = ("eligible", "review", "rejected")
 AWARD_ORDER = ("global-1", "global-2", "global-3", "gallery", "qualifier")
+AWARD_NAME = {"global-1": "First prize", "global-2": "Second prize", "global-3": "Third prize",
+              "gallery": "Gallery", "qualifier": "Qualifier Award"}
+WINNER_COLUMNS = ["group", "rank", "award", "name", "school", "from", "title", "entry_id"]
+WITHHELD_COLUMNS = ["entry_id", "category", "status", "award", "left out of"]
+JUROR_FLAG_COLUMNS = ["juror", "entries", "mean", "offset", "corr", "flags"]
+# a juror who gave one mark to every criterion of at least this share of his photos (and of at least
+# scoring.agreement.MIN_SHARED photos) is flagged as straight-lining: he scored the photo, not the criteria
+STRAIGHT_SHARE = 0.9
 
 
 @dataclass
@@ -56,6 +73,12 @@ class ContestReport:
     agreement: dict[str, Any] = field(default_factory=dict)  # kendall_w, krippendorff_alpha, icc2_1, jurors, entries
     awards: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["award", "entries"]))
     generated: str = ""  # generated_at as the page shows it: as every output says a time (timefmt); JSON keeps ISO
+    # the awarded entries, per category (group) in rank order; names as [gallery] names allows
+    winners: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=WINNER_COLUMNS))
+    # entries whose manifest withholds consent to publication: off the gallery and verify.html
+    withheld: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=WITHHELD_COLUMNS))
+    juror_flags: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=JUROR_FLAG_COLUMNS))
+    name_mode: str = "initials"
 
     @property
     def total(self) -> int:
@@ -77,6 +100,8 @@ class ContestReport:
             "rejections": rows(self.rejections), "per_juror": rows(self.per_juror),
             "per_criterion": rows(self.per_criterion),
             "agreement": {k: _plain(v) for k, v in self.agreement.items()}, "awards": rows(self.awards),
+            "names": self.name_mode, "winners": rows(self.winners), "left_out_no_consent": rows(self.withheld),
+            "juror_flags": rows(self.juror_flags),
         }
 
 
@@ -150,6 +175,100 @@ def _agreement(scores: pd.DataFrame, criteria: list[str], weights: Any) -> dict[
             "jurors": int(matrix.notna().any().sum()), "entries": int(len(matrix))}
 
 
+def _award_text(award: str, rank: Any) -> str:
+    """'Qualifier Award', 'First prize', 'Gallery (place 5)'."""
+    text = AWARD_NAME.get(award, award)
+    return f"{text} (place {int(rank)})" if award == "gallery" and _plain(rank) is not None else text
+
+
+def _winners(ws: Workspace, entries: dict[str, Any], mode: str) -> pd.DataFrame:
+    """The awarded entries, per category (at the global stage one overall group) in award and rank order: names
+    as `mode` allows, and an entry without consent to publication named `WITHHELD`, without school or title."""
+    from milsetctl.gallery.build import CATEGORY_ORDER, CATEGORY_TITLE
+    from milsetctl.ingest.values import canonical_province
+    from milsetctl.jury.conflicts import country_name
+
+    aliases = dict(ws.settings.section("entrants").get("province_aliases") or {})
+    rows = []
+    for r in ws.ledger.awards():
+        entry = entries.get(r["entry_id"])
+        if not r["award"] or entry is None:
+            continue
+        overall = r["award"] != "qualifier"  # global places and the gallery rank overall, not per category
+        group = "Global round" if overall else CATEGORY_TITLE.get(r["category"] or "", r["category"] or NO_CATEGORY)
+        shown = may_publish(entry)
+        province = canonical_province(entry["province"], aliases) if entry["province"] else None
+        rows.append({
+            "_order": (1 if overall else 0, CATEGORY_ORDER.get(r["category"] or "", 9), r["category"] or "",
+                       AWARD_ORDER.index(r["award"]) if r["award"] in AWARD_ORDER else 9, r["rank"] or 0),
+            "group": group, "rank": _plain(r["rank"]), "award": _award_text(r["award"], r["rank"]),
+            "name": published_name(entry["name"], mode) if shown else WITHHELD,
+            "school": (entry["school"] or "") if shown else "",
+            "from": ", ".join(v for v in (province, country_name(entry["country"]) if entry["country"] else "")
+                              if v),
+            "title": (entry["title"] or "") if shown else "", "entry_id": r["entry_id"]})
+    rows.sort(key=lambda row: (row["_order"], row["entry_id"]))
+    return pd.DataFrame([{k: v for k, v in row.items() if k != "_order"} for row in rows], columns=WINNER_COLUMNS)
+
+
+def _withheld(ws: Workspace, entries: dict[str, Any]) -> pd.DataFrame:
+    """Every entry whose manifest row withholds consent to publication, with what it would have been shown in."""
+    awarded = {r["entry_id"]: r for r in ws.ledger.awards() if r["award"]}
+    rows = []
+    for entry_id, entry in entries.items():
+        if may_publish(entry):
+            continue
+        award = awarded.get(entry_id)
+        in_gallery = award is not None and (award["award"] in ("global-1", "global-2", "global-3", "gallery")
+                                            if (award["stage"] or ws.settings.stage) == "global"
+                                            else award["award"] == "qualifier")
+        rows.append({"entry_id": entry_id, "category": entry["category"] or NO_CATEGORY,
+                     "status": entry["status"] or "review",
+                     "award": _award_text(award["award"], award["rank"]) if award is not None else "",
+                     "left out of": "the gallery and verify.html" if in_gallery else "verify.html"})
+    return pd.DataFrame(rows, columns=WITHHELD_COLUMNS)
+
+
+def _juror_flags(scores: pd.DataFrame, criteria: list[str], weights: Any) -> pd.DataFrame:
+    """Each juror who scored, with what `score` flags (`scoring.agreement.juror_report`: harsh or lenient, far
+    from the panel's level; against the panel, ranking the photos against the others' order) and two patterns
+    of a juror who did not look: one score for every photo, and straight-lining (one mark on every criterion of
+    at least STRAIGHT_SHARE of his photos). No flag below `MIN_SHARED` photos: too few to say."""
+    if scores.empty:
+        return pd.DataFrame(columns=JUROR_FLAG_COLUMNS)
+    from milsetctl.scoring.aggregate import juror_entry_scores
+    from milsetctl.scoring.agreement import MIN_SHARED, juror_report
+
+    known = scores[scores["criterion"].isin(criteria)]
+    try:
+        report = juror_report(juror_entry_scores(known, criteria=criteria, weights=weights))
+    except ValueError:
+        return pd.DataFrame(columns=JUROR_FLAG_COLUMNS)
+    per_photo = known.groupby(["juror", "anon_id"])["score"].agg(["nunique", "size"])
+    per_photo = per_photo[per_photo["size"] >= 2]  # one criterion scored: nothing to line up
+    rows = []
+    for juror, r in report.iterrows():
+        n = int(r["n"])
+        flags = []
+        if r["flag"] == "harsh":
+            flags.append(f"harsh: {abs(r['offset']):.1f} points below the other jurors on the same photos")
+        elif r["flag"] == "lenient":
+            flags.append(f"lenient: {r['offset']:.1f} points above the other jurors on the same photos")
+        elif r["flag"] == "against the panel":
+            flags.append(f"against the panel: ranks the photos against the other jurors' order "
+                         f"(Spearman {r['corr']:.2f})")
+        if n >= MIN_SHARED and r["sd"] == 0:
+            flags.append(f"the same score for all {n} photos")
+        elif len(criteria) >= 2 and juror in per_photo.index.get_level_values(0):
+            mine = per_photo.loc[juror]
+            straight = int((mine["nunique"] == 1).sum())
+            if len(mine) >= MIN_SHARED and straight >= STRAIGHT_SHARE * len(mine):
+                flags.append(f"straight-lining: one mark for every criterion on {straight} of {len(mine)} photos")
+        rows.append({"juror": str(juror), "entries": n, "mean": _plain(r["mean"]), "offset": _plain(r["offset"]),
+                     "corr": _plain(r["corr"]), "flags": "; ".join(flags)})
+    return pd.DataFrame(rows, columns=JUROR_FLAG_COLUMNS)
+
+
 def contest_report(ws: Workspace) -> ContestReport:
     """Compute the contest in numbers from the ledger (nothing is written).
 
@@ -167,7 +286,8 @@ def contest_report(ws: Workspace) -> ContestReport:
     aliases = dict(s.section("entrants").get("province_aliases") or {})
     regions = s.regions
     rows = []
-    for e in ws.ledger.entries():
+    ledger_entries = {e["entry_id"]: e for e in ws.ledger.entries()}
+    for e in ledger_entries.values():
         province = canonical_province(e["province"], aliases)
         region = region_of(e["province"], regions, aliases) if province else None
         if region is None and e["country"] and country_key(e["country"]) != "CN":
@@ -203,6 +323,8 @@ def contest_report(ws: Workspace) -> ContestReport:
         per_juror=_describe(scores, "juror", "entries", "anon_id"),
         per_criterion=_in_order(_describe(scores, "criterion", "marks", "score"), "criterion", criteria),
         agreement=_agreement(scores, criteria, jury.get("weights")), awards=awards,
+        winners=_winners(ws, ledger_entries, name_mode(s)), withheld=_withheld(ws, ledger_entries),
+        juror_flags=_juror_flags(scores, criteria, jury.get("weights")), name_mode=name_mode(s),
     )
 
 
@@ -220,22 +342,60 @@ def _rc() -> Any:  # rc_context's stubs want Literal keys
             "svg.hashsalt": "milsetctl", "font.size": 10, "axes.spines.top": False, "axes.spines.right": False}
 
 
-def _svg(fig: Any) -> str:
+_SVG_ID = re.compile(r'(\bid="|xlink:href="#|\bhref="#|url\(#)([^"()]+)')
+CHART_TITLES = {
+    "region": "Entries by region (top 20)", "category": "Entries by category",
+    "province": "Entries by province (top 20)", "rejections": "Entries per rule",
+    "jurors": "Score distribution per juror", "criteria": "Score distribution per criterion",
+}
+
+
+def _svg(fig: Any, key: str = "chart", title: str = "", desc: str = "") -> str:
     """The figure as an inline <svg> element at its natural size (the page's CSS shrinks it on a narrow screen,
-    so every chart's lettering has the same size), without the XML prolog and metadata (which hold URLs)."""
+    so every chart's lettering has the same size), without the XML prolog and metadata (which hold URLs).
+
+    Accessible (WCAG 1.1.1): an image (role="img") named by its <title> and described by its <desc>, which says
+    the numbers drawn, for a screen reader; the page's table beside it holds the same numbers. matplotlib's own
+    IDs (glyphs, clip paths) are prefixed with `key`: two charts on one page never share an ID."""
     import matplotlib.pyplot as plt
+    from markupsafe import escape
 
     buf = io.StringIO()
     fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     plt.close(fig)
     text = _SVG_META.sub("", _SVG_HEAD.sub("", buf.getvalue(), count=1))
-    return text.replace("<svg ", '<svg role="img" class="chart" ', 1)
+    prefix = f"chart-{key}"
+    text = _SVG_ID.sub(lambda m: f"{m[1]}{prefix}-{m[2]}", text)
+    text = text.replace("<svg ", f'<svg role="img" class="chart" aria-labelledby="{prefix}-title" '
+                                 f'aria-describedby="{prefix}-desc" ', 1)
+    head_end = text.index(">", text.index("<svg")) + 1
+    return (text[:head_end] + f'\n <title id="{prefix}-title">{escape(title)}</title>'
+            f'\n <desc id="{prefix}-desc">{escape(desc)}</desc>' + text[head_end:])
+
+
+def _bar_desc(labels: list[str], values: list[int], unit: str) -> str:
+    """What a bar chart shows, in words: 'Bar chart, entries: South 2, North 1.'"""
+    return f"Bar chart, {unit}: " + ", ".join(f"{label} {value}" for label, value in zip(labels, values,
+                                                                                         strict=True)) + "."
+
+
+def _box_desc(groups: dict[str, list[float]], unit: str) -> str:
+    """What a box plot shows, in words: each group's median, middle half and range."""
+    import numpy as np
+
+    parts = []
+    for name, values in groups.items():
+        q1, median, q3 = (float(v) for v in np.percentile(values, [25, 50, 75]))
+        parts.append(f"{name}: median {median:g}, middle half {q1:g} to {q3:g}, range {min(values):g} to "
+                     f"{max(values):g} ({len(values)} marks)")
+    return f"Box plot, {unit}. " + "; ".join(parts) + "."
 
 
 SEVERITY_COLOR = {"reject": "#b5452f", "review": "#d9a12b"}
 
 
-def _bar_chart(labels: list[str], values: list[int], xlabel: str, kinds: list[str] | None = None) -> str:
+def _bar_chart(labels: list[str], values: list[int], xlabel: str, kinds: list[str] | None = None,
+               key: str = "bar") -> str:
     """Horizontal bars, first label on top; `kinds` (severities) colour the bars and add a legend."""
     import matplotlib.pyplot as plt
 
@@ -252,10 +412,11 @@ def _bar_chart(labels: list[str], values: list[int], xlabel: str, kinds: list[st
     ax.bar_label(bars, padding=3)
     ax.set_xlabel(xlabel)
     ax.xaxis.get_major_locator().set_params(integer=True)  # type: ignore[call-arg]  # a MaxNLocator: it takes it
-    return _svg(fig)
+    shown_labels = [f"{label} ({kind})" for label, kind in zip(labels, kinds, strict=True)] if kinds else labels
+    return _svg(fig, key, CHART_TITLES.get(key, ""), _bar_desc(shown_labels, values, xlabel))
 
 
-def _box_chart(groups: dict[str, list[float]], xlabel: str, lo: float, hi: float) -> str:
+def _box_chart(groups: dict[str, list[float]], xlabel: str, lo: float, hi: float, key: str = "box") -> str:
     import matplotlib.pyplot as plt
 
     names = list(groups)
@@ -265,7 +426,7 @@ def _box_chart(groups: dict[str, list[float]], xlabel: str, lo: float, hi: float
                medianprops={"color": "#b5452f"})
     ax.set_xlim(lo - 0.5, hi + 0.5)
     ax.set_xlabel(xlabel)
-    return _svg(fig)
+    return _svg(fig, key, CHART_TITLES.get(key, ""), _box_desc(groups, xlabel))
 
 
 def contest_charts(report: ContestReport, top_provinces: int = 20) -> dict[str, str]:
@@ -280,25 +441,28 @@ def contest_charts(report: ContestReport, top_provinces: int = 20) -> dict[str, 
     with plt.rc_context(_rc()):
         if len(report.by_region):
             top = report.by_region.head(top_provinces)
-            charts["region"] = _bar_chart(top["region"].tolist(), top["entries"].tolist(), "entries")
+            charts["region"] = _bar_chart(top["region"].tolist(), top["entries"].tolist(), "entries", key="region")
         if len(report.by_province):
             top = report.by_province.head(top_provinces)
-            charts["province"] = _bar_chart(top["province"].tolist(), top["entries"].tolist(), "entries")
+            charts["province"] = _bar_chart(top["province"].tolist(), top["entries"].tolist(), "entries",
+                                            key="province")
         if len(report.by_category):
             charts["category"] = _bar_chart(report.by_category["category"].tolist(),
-                                            report.by_category["entries"].tolist(), "entries")
+                                            report.by_category["entries"].tolist(), "entries", key="category")
         if len(report.rejections):
             rej = report.rejections
             charts["rejections"] = _bar_chart(rej["rule"].tolist(), rej["entries"].tolist(), "entries",
-                                              rej["severity"].tolist())
+                                              rej["severity"].tolist(), key="rejections")
         if report.has_scores:
             sc = report.scores
             by_juror = {str(j): g["score"].tolist() for j, g in sc.groupby("juror", sort=True)}
-            charts["jurors"] = _box_chart(by_juror, "score (every criterion)", report.score_min, report.score_max)
+            charts["jurors"] = _box_chart(by_juror, "score (every criterion)", report.score_min, report.score_max,
+                                          key="jurors")
             order = [c for c in report.criteria if c in set(sc["criterion"])] + sorted(
                 set(sc["criterion"]) - set(report.criteria))
             by_crit = {c: sc.loc[sc["criterion"] == c, "score"].tolist() for c in order}
-            charts["criteria"] = _box_chart(by_crit, "score (every juror)", report.score_min, report.score_max)
+            charts["criteria"] = _box_chart(by_crit, "score (every juror)", report.score_min, report.score_max,
+                                            key="criteria")
     return charts
 
 
@@ -335,8 +499,11 @@ def render_contest_html(report: ContestReport) -> str:
     charts = {k: Markup(v) for k, v in contest_charts(report).items()}
     tables = {name: _table(getattr(report, name)) for name in (
         "by_status", "by_category", "by_region", "by_province", "rejections", "per_juror", "per_criterion",
-        "awards")}
-    return _template().render(report=report, charts=charts, tables=tables, agreement=report.agreement)
+        "awards", "withheld", "juror_flags")}
+    winners = [(str(group), _table(frame.drop(columns=["group", "entry_id"])))
+               for group, frame in report.winners.groupby("group", sort=False)]
+    return _template().render(report=report, charts=charts, tables=tables, agreement=report.agreement,
+                              winners=winners, chart_titles=CHART_TITLES)
 
 
 def publish_contest_report(ws: Workspace, path: Path) -> ContestReport:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -55,11 +56,21 @@ def render_contest(console: Console, report: ContestReport, path: str | None = N
                                   "value": [_plain(a.get(k)) for k in ("kendall_w", "krippendorff_alpha", "icc2_1")]},
                                  ).astype({"value": float})
         console.print(_table(agreement, "Agreement between jurors", digits=3))
+        flagged = report.juror_flags[report.juror_flags["flags"] != ""]
+        if len(flagged):
+            console.print(_table(flagged, "Juror checks: flagged jurors"))
+        else:
+            console.print(Text("Juror checks: no juror flagged", style="dim"))
     else:
         console.print(Text("Scores: no scores yet", style="dim"))
     if len(report.awards):
         console.print(_table(report.awards, "Awards"))
+        for group, frame in report.winners.groupby("group", sort=False):
+            console.print(_table(frame.drop(columns=["group"]), escape(
+                f"Winners: {group} (names as [gallery] names = {report.name_mode} shows them)")))
     else:
         console.print(Text("Awards: no awards yet", style="dim"))
+    if len(report.withheld):
+        console.print(_table(report.withheld, "Left out of the gallery and verify.html: no consent to publication"))
     if path:
         console.print(Text("Report written: ") + Text(path, style="bold"))
