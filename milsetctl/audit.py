@@ -99,7 +99,7 @@ KNOWN_ACTIONS = ("init", "validate", "validate-second-pass", "entry-change", "re
                  "jury-sheets", "score", "awards", "nominate", "certificates", "certificate-issue", "member-change",
                  "fees-refund-batch", "export-anonymised", "purge", "audit-chain-start", "audit-seal-start",
                  "audit-head-broken", "notices", "mail-sent", "mail-run", "jury-remind", "jury-final-sheets",
-                 "jury-final", "awards-final", "archive")
+                 "jury-final", "awards-final", "archive", "originals-check")
 
 
 def unknown_kinds(ledger: Ledger, kinds: Sequence[str]) -> list[tuple[str, list[str]]]:
