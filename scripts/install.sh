@@ -126,6 +126,25 @@ if [ -n "$pdf_check" ]; then
 }$pdf_check"
 fi
 
+# axe-core from npm, only with --test: tests/test_accessibility.py runs it in headless Chromium on the gallery, the
+# reports and verify.html (WCAG 2.1 AA). Pinned: a new release adds rules, and "0 violations" would then change on
+# an unchanged page. Into .venv/axe-core (made again with the venv, never committed).
+AXE_CORE_VERSION=4.14.1
+if [ "$test_tools" = 1 ]; then
+  axe_dir=.venv/axe-core
+  have=$(node -p "require('./$axe_dir/node_modules/axe-core/package.json').version" 2>/dev/null || true)
+  if [ "$have" != "$AXE_CORE_VERSION" ]; then
+    if ! command -v npm >/dev/null; then
+      apt_problem="${apt_problem:+$apt_problem
+}npm not found: the accessibility tests need axe-core (install Node.js and npm, then run this again)"
+    elif ! npm install --prefix "$axe_dir" --no-save --no-audit --no-fund --loglevel=error \
+        "axe-core@$AXE_CORE_VERSION" >/dev/null; then
+      apt_problem="${apt_problem:+$apt_problem
+}npm install axe-core@$AXE_CORE_VERSION failed (above): the accessibility tests need it"
+    fi
+  fi
+fi
+
 if [ -n "$apt_problem" ]; then
   echo "milsetctl installed in .venv ($version), but not all it needs (PDFs: contact sheet, certificates):" >&2
   echo "error: $apt_problem" >&2
