@@ -2,7 +2,8 @@
 # The main job on the sample contest, end to end: install, build sample_data/submissions, validate with a report,
 # settle the doubtful entries, blind the jury package, one score sheet per juror, ten jurors fill them in (a script
 # plays them), combine the scores, pick the awards, nominate the national best for the global round, print the
-# certificates, make the virtual gallery and the contest report.
+# certificates, make the virtual gallery and the contest report, the verify page a certificate's QR code opens, and
+# every contestant's result notice with its e-mail.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
@@ -143,9 +144,20 @@ fi
 echo; echo "== 8. nominate: the national best 3 (of the Qualifier Award holders), originals and manifest, for the global round"
 "${ctl[@]}" nominate -w "$ws" --top 3 --out "$ws/awards/nomination-CN.zip"
 
-echo; echo "== 9. certificates: participation and Qualifier Award, one PDF each plus a print file"
+echo; echo "== 9. certificates: participation and Qualifier Award, one PDF each plus a print file, as a school would frame"
+echo "   them ([certificates]): the award day as the issue date, who signs, the place, and a QR code that opens the"
+echo "   verify page published at verify_url (gallery/verify.html, step 10) on the certificate"
+for key in verify_url issue_date place signatories; do  # a workspace made before these settings: add their lines
+    grep -q "^$key = " "$ws/contest.toml" || sed -i "/^\[certificates\]/a $key = \"\"" "$ws/contest.toml"
+done
+verify_url="https://example.org/milset-photo-2022/verify.html"
+signatories='[{name = "Dr. Li Na", title = "Chair of the Jury"}, {name = "Anna Schmidt", title = "MILSET Secretariat"}]'
+sed -i -e "s|^verify_url = .*\$|verify_url = \"$verify_url\"|" -e "s|^signatories = .*\$|signatories = $signatories|" \
+    -e 's|^issue_date = .*$|issue_date = 2022-08-20|' -e 's|^place = .*$|place = "Beijing, China"|' "$ws/contest.toml"
 "${ctl[@]}" certificates participation -w "$ws"
 "${ctl[@]}" certificates qualifier -w "$ws"
+code=$("${ctl[@]}" certificates qualifier -w "$ws" --json |  # printed already: only the codes are read
+    .venv/bin/python -c 'import json, sys; print(json.load(sys.stdin)["certificates"][0]["code"])')
 
 echo; echo "== 9b. members and fees: the roster, dues on the deadline day, a fee quote, refunds, member certificates"
 "${ctl[@]}" members import sample_data/members.csv -w "$ws"
@@ -157,9 +169,14 @@ echo; echo "== 9b. members and fees: the roster, dues on the deadline day, a fee
 "${ctl[@]}" certificates member -w "$ws"
 "${ctl[@]}" regions -w "$ws"
 
-echo; echo "== 10. gallery and report: the qualifiers' virtual gallery, the contest in numbers"
+echo; echo "== 10. gallery and report: the qualifiers' virtual gallery (names as [gallery] names allows: \"initials\","
+echo "   an entry whose manifest says no in publication_consent left out) with verify.html beside it; the contest in"
+echo "   numbers with the winners per category and the juror checks"
 "${ctl[@]}" gallery -w "$ws"
 "${ctl[@]}" report -w "$ws"
+echo "   -- a parent scans a Qualifier Award certificate's QR code: its address opens verify.html at verify_url, which"
+echo "   checks the code in the browser; verify reads the same text as scanned"
+"${ctl[@]}" verify "$verify_url#$code" -w "$ws"
 
 echo; echo "== 10b. notices: every contestant's result letter (English and Chinese, [notices] languages), one .eml each"
 echo "   with the letter and the certificates attached ([mail] from), and a mail-merge table; --send would send them"
@@ -168,6 +185,11 @@ grep -q '^\[mail\]' "$ws/contest.toml" ||  # a workspace made before notices exi
 sed -i -e 's/^languages = \["en"\]$/languages = ["en", "zh"]/' \
     -e 's/^from = ""$/from = "MILSET Photo Contest <photo@example.org>"/' "$ws/contest.toml"
 "${ctl[@]}" notices --eml -w "$ws"
+echo "   -- --send --dry-run: who would get a message over SMTP ([mail] host; the password from an environment"
+echo "   variable), and who already has (the sent log: a re-run sends nobody twice); nothing is sent"
+grep -q '^host = ' "$ws/contest.toml" || sed -i '/^\[mail\]/a host = ""' "$ws/contest.toml"
+sed -i -e 's/^host = ""$/host = "smtp.example.org"/' "$ws/contest.toml"
+"${ctl[@]}" notices --send --dry-run -w "$ws" | tail -n 1
 
 echo; echo "== 11. the audit trail (checked link by link) and the anonymised results to share"
 "${ctl[@]}" audit -w "$ws" --kind decide --kind awards --kind certificates
@@ -185,6 +207,7 @@ echo "Awards:            $ws/awards/awards.xlsx, $ws/awards/nomination-CN.zip"
 echo "Final sheets:      $ws/jury/final/ (the short list at the Qualifier cut, ranked by each juror)"
 echo "Certificates:      $ws/certificates/participation/, $ws/certificates/qualifier/"
 echo "Gallery:           $ws/gallery/index.html"
+echo "Verify page:       $ws/gallery/verify.html (open it as verify.html#$code: a certificate's QR code)"
 echo "Result notices:    $ws/notices/ (one PDF each, mail-merge.xlsx), $ws/notices/mail/ (.eml)"
 echo "Contest report:    $ws/reports/contest-report.html"
 echo "Members and fees:  $ws/members/members.xlsx, $ws/fees/refunds.xlsx, $ws/certificates/member/"
