@@ -1629,6 +1629,48 @@ def purge_cmd(
     _show(report, render_purge, as_json)
 # ==== end audit, export, purge ====
 
+
+# ==== archive: this contest's fingerprints for the next years' past-entry check (milsetctl/archive.py) ====
+@app.command("archive")
+def archive_cmd(
+    out_file: Annotated[Path | None, typer.Option("--out", help="The archive file to write or append to (SQLite). "
+                                                  "Default: archive-YEAR-STAGE.sqlite in the workspace.",
+                                                  dir_okay=False, metavar="FILE", show_default=False)] = None,
+    workspace: WorkspaceOpt = Path("."),
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object to stdout.")] = False,
+) -> None:
+    """Keep this contest's photo fingerprints for the next years: a photo entered again is found (past-entry).
+
+    Kept per photo: content hash, perceptual hashes, a 480 px thumbnail, entry ID, title, status and award.
+    No name or other personal data is kept.
+    An existing archive file keeps its earlier years; this contest's rows are replaced.
+    Next year's contest.toml names the file: [archive] paths = ["FILE"]."""
+    from milsetctl.archive import ArchiveError, write_archive
+
+    with _open(workspace) as ws:
+        if out_file is not None and _inside(out_file, ws.settings.source):
+            _fail(f"{out_file}: inside the submissions folder {ws.settings.source}; nothing may be written there", 2)
+        try:
+            result = write_archive(ws, out_file)
+        except ArchiveError as exc:
+            _fail(str(exc), exc.code)
+    if as_json:
+        _print_json(result.as_json())
+        return
+    c = result.contest
+    out.print(f"Archived {c.photos} photos of {escape(c.label())} to [bold]{escape(str(result.path))}[/]"
+              f"{' (replacing its earlier rows)' if result.replaced else ''}", soft_wrap=True)
+    out.print(f"  {result.thumbnails} with a thumbnail for the content check, {c.photos - result.thumbnails} on their "
+              f"hashes alone; {result.awarded} awarded" + ("" if result.awards_known else
+                                                           " (no awards yet: run `milsetctl archive` again after "
+                                                           "`milsetctl awards` to keep who won)"), soft_wrap=True)
+    if result.skipped:
+        out.print(f"  left out (no readable photo): {escape(', '.join(result.skipped))}", soft_wrap=True)
+    out.print("  the file holds: " + escape("; ".join(f"{a.label()}: {a.photos}" for a in result.contests)),
+              soft_wrap=True)
+    out.print(escape(f'  next year, in contest.toml: [archive] paths = ["{result.path}"]'), soft_wrap=True)
+# ==== end archive ====
+
 def _install_command_classes(typer_app: typer.Typer) -> None:
     """Every command and group of milsetctl built by _Command/_Group (typer builds them when the app runs)."""
     for command in typer_app.registered_commands:

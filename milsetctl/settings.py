@@ -134,6 +134,12 @@ text_min_chars = 3
 text_photo_px = 560
 text_band_px = 1280
 
+[archive]
+# past entries: archive files `milsetctl archive` wrote in earlier years' contests (paths relative to this workspace,
+# or absolute), e.g. ["archive-2021-national.sqlite"]. validate checks every photo against them (rule past-entry:
+# the same or a near-identical photo entered before); a missing file stops validate. [] = no check
+paths = []
+
 [regions]
 # China's regional rounds. A province found in no list is reported (region-unknown), never dropped.
 North = ["Beijing", "Tianjin", "Heilongjiang", "Jilin", "Liaoning", "Hebei", "Inner Mongolia", "Shanxi", "Shandong"]

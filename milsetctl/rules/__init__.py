@@ -98,6 +98,7 @@ RULE_MODULES = (
     "milsetctl.rules.vision",
     "milsetctl.rules.ingest",
     "milsetctl.rules.field",
+    "milsetctl.rules.archive",
 )
 
 
