@@ -6,14 +6,16 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+# the assignment is light (the standard library) and imported now: its function `assign` shares its module's name,
+# and a lazy attribute would lose to the submodule once anything imported milsetctl.jury.assign
+from milsetctl.jury.assign import Assignment, Juror, JuryEntry, assign
+
 # imported on first use: `status` and the region counts read the country table in jury.conflicts, and must not
 # import the score sheets' spreadsheet writer (openpyxl, which imports NumPy and Pillow) for it
-_NAMES = {"Assignment": "assign", "Juror": "assign", "JuryEntry": "assign", "assign": "assign",
-          "JurorFileError": "jurors", "JurorRow": "jurors", "read_jurors": "jurors", "JuryError": "run",
+_NAMES = {"JurorFileError": "jurors", "JurorRow": "jurors", "read_jurors": "jurors", "JuryError": "run",
           "JurySheetsResult": "run", "make_sheets": "run", "SheetMeta": "sheets", "write_sheet": "sheets"}
 
 if TYPE_CHECKING:
-    from milsetctl.jury.assign import Assignment, Juror, JuryEntry, assign
     from milsetctl.jury.jurors import JurorFileError, JurorRow, read_jurors
     from milsetctl.jury.run import JuryError, JurySheetsResult, make_sheets
     from milsetctl.jury.sheets import SheetMeta, write_sheet
