@@ -227,6 +227,7 @@ def main() -> int:
     ap.add_argument("--stages", type=int, default=0, metavar="K", help="also time each step over K photos")
     ap.add_argument("--quality", type=int, default=6, metavar="K", help="quality check over K photos (0: skip)")
     ap.add_argument("--before", metavar="DIR", help="also run this older copy of milsetctl (PYTHONPATH=DIR)")
+    ap.add_argument("--after", metavar="DIR", help="run this copy of milsetctl as 'after' (default: the venv's)")
     ap.add_argument("--keep", action="store_true", help="keep the workspaces under bench/out/gallery/")
     ap.add_argument("--json", action="store_true", help="also print one JSON object as the last line")
     args = ap.parse_args()
@@ -235,9 +236,10 @@ def main() -> int:
     report: dict[str, Any] = {"load_start": os.getloadavg()[0], "runs": {}}
     base = OUT / "gallery"
     base.mkdir(parents=True, exist_ok=True)
-    trees: dict[str, str | None] = {"after": None}
+    after = str(Path(args.after).resolve()) if args.after else None
+    trees: dict[str, str | None] = {"after": after}
     if args.before:
-        trees = {"before": str(Path(args.before).resolve()), "after": None}
+        trees = {"before": str(Path(args.before).resolve()), "after": after}
     for n in sizes:
         root = Path(tempfile.mkdtemp(prefix=f"n{n}-", dir=base))
         try:
