@@ -195,26 +195,17 @@ def render_part(job: tuple[str, str, str]) -> int:
     return pages
 
 
-def _cores() -> int:
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return max(1, os.cpu_count() or 1)
-
-
 def render_parts(jobs: list[tuple[str, str, str]], workers: int | None = None) -> list[int]:
     """Every part rendered (in order of `jobs`); their page counts. A pool of spawned workers, one per core (a
     worker costs ~1.5 s to start: WeasyPrint and the system fonts; a part ~5 s), ending with their parent; in this
     process when there is one part or one worker."""
-    n = min(_cores() if workers is None else workers, len(jobs))
+    from milsetctl.workers import pool as worker_pool
+    from milsetctl.workers import usable_cores
+
+    n = min(usable_cores() if workers is None else workers, len(jobs))
     if n <= 1:
         return [render_part(job) for job in jobs]
-    from concurrent.futures import ProcessPoolExecutor
-    from multiprocessing import get_context
-
-    from milsetctl.locking import exit_with_parent
-
-    pool = ProcessPoolExecutor(max_workers=n, mp_context=get_context("spawn"), initializer=exit_with_parent,
-                               initargs=(os.getpid(),))
+    pool = worker_pool(n)
     try:
         pages = list(pool.map(render_part, jobs))
     except BaseException:

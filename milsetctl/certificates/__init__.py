@@ -396,7 +396,9 @@ def issue_certificates(ws: Workspace, kind: str, out: Path | None = None, only: 
     total, finished = len(pending), 0
     if progress:
         progress(0, total)
-    n = workers if workers is not None else min(os.cpu_count() or 1, total // MIN_PER_WORKER)
+    from milsetctl.workers import worker_count
+
+    n = worker_count(total, MIN_PER_WORKER, workers)
     n = max(1, min(n, total))
     size = max(1, min(CHUNK, -(-total // n)))
     parts = cache / PARTS_DIR / kind

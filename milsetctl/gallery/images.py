@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -204,18 +203,11 @@ def make_images(job: ImageJob) -> ImageOutcome:
     return ImageOutcome(made=made)
 
 
-def cores() -> int:
-    """The cores this process may run on (its CPU affinity, where the OS tells it)."""
-    if hasattr(os, "process_cpu_count"):  # Python 3.13
-        return max(1, os.process_cpu_count() or 1)
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return max(1, os.cpu_count() or 1)
-
-
 def default_workers(to_make: int) -> int:
     """One worker per core, but no more than the work pays for (MIN_PER_WORKER photos each)."""
-    return max(1, min(cores(), to_make // MIN_PER_WORKER))
+    from milsetctl.workers import worker_count
+
+    return worker_count(to_make, MIN_PER_WORKER)
 
 
 def make_all(jobs: Iterable[ImageJob], workers: int,
@@ -232,13 +224,9 @@ def make_all(jobs: Iterable[ImageJob], workers: int,
                 progress()
             yield outcome
         return
-    from concurrent.futures import ProcessPoolExecutor
-    from multiprocessing import get_context
+    from milsetctl.workers import pool as worker_pool
 
-    from milsetctl.locking import exit_with_parent
-
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=exit_with_parent,
-                               initargs=(os.getpid(),))
+    pool = worker_pool(workers)
     try:
         # a few photos per message (~130 ms of work each), and every worker busy until the last ones
         chunk = max(1, min(8, len(jobs) // (workers * 8)))
