@@ -179,8 +179,9 @@ def make_notices(ws: Workspace, out: Path | None = None, eml: bool = False,
                               f"({', '.join(n.entry_id for n in batch.without_email[:8])}"
                               f"{' ...' if len(batch.without_email) > 8 else ''})")
     if held:
+        why = held[0].why if len(held) == 1 else held[0].why.replace("waits", "wait", 1)
         batch.warnings.append(f"{len(held)} contestant(s) get no notice yet: {', '.join(h.entry_id for h in held)} "
-                              f"{held[0].why}; run notices again once decided")
+                              f"{why}; run notices again once decided")
     ws.ledger.audit("notices", {"notices": len(notices), "drawn": batch.drawn, "languages": languages,
                                 "eml": sum(1 for n in notices if n.eml), "held": [h.entry_id for h in held],
                                 "folder": str(folder)})
