@@ -54,8 +54,9 @@ _TABLE: tuple[tuple[str, str, str], ...] = (
      "file is and what to do."),
     ("sheet-no-header", "error", "No row in the top 30 of any tab names an anon_id column and the criteria, so no "
      "score can be placed."),
-    ("sheet-other-round", "error", "The sheet was made for another round (its hidden round token differs): scores "
-     "of other entries under the same anonymous IDs must never mix."),
+    ("sheet-other-round", "error", "The sheet was made for another round (its hidden round token, or the round_id "
+     "column of the scoring page's CSV, differs): scores of other entries under the same anonymous IDs must never "
+     "mix."),
     ("sheet-scale", "error", "The sheet was made for another score range than the contest now uses; read on the "
      "wrong scale its scores would be wrong without a word."),
     ("not-a-sheet", "note", "A file in the sheets folder that holds no score sheet (a PDF, a photo, notes.txt, an "

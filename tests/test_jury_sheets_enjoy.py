@@ -312,3 +312,39 @@ def test_score_reads_the_page_export_and_looks_past_the_pages(round_, tmp_path: 
         stored = {(j, a): (json.loads(s), c) for j, a, s, c, _sheet, _row in ws.ledger.score_rows()}
     assert len(stored) == 16 and {j for j, _a in stored} == {"Juror One", "Juror Two"}
     assert sum(c == 'très bien, "net"' for _s, c in stored.values()) == 2
+
+
+def test_score_refuses_a_page_export_from_another_round(round_, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A juror's page kept in the browser from last year's round exports a CSV stamped with that round's token:
+    `score` names the file and refuses it whole (as it refuses an XLSX of another round), stores no ranking from
+    it, and the same scores stamped with this round are ranked."""
+    root, result, *_, round_id = round_
+    work = tmp_path / "ws"
+    shutil.copytree(root, work)
+    folder = work / "jury" / "sheets"
+    exports = []
+    for k, sheet in enumerate(result.sheets):
+        book = load_workbook(work / sheet.file, read_only=True)
+        ids = [r[0] for r in book["Scores"].iter_rows(min_row=2, values_only=True)]
+        book.close()
+        rows = [(a, {c: (i + j + k) % 10 + 1 for j, c in enumerate(CRITERIA)}, None) for i, a in enumerate(ids)]
+        (folder / sheet.file.rsplit("/", 1)[-1]).unlink()
+        exports.append((folder / csv_name(sheet.file), rows, sheet.juror_id))
+        (folder / csv_name(sheet.file)).write_bytes(page_csv(CRITERIA, rows, sheet.juror_id,
+                                                             "R-FFFF0000" if k == 0 else round_id))
+    refused = runner.invoke(app, ["score", str(folder), "-w", str(work), "--json"])
+    assert refused.exit_code == 1, refused.output
+    payload = json.loads(refused.stdout)
+    assert not payload["ranking_stored"]
+    # the refused file, then J01 counted as a juror with no sheet: its scores are not mixed in
+    assert [(p["sheet"], p["code"]) for p in payload["problems"]] == [(exports[0][0].name, "sheet-other-round"),
+                                                                      (None, "juror-no-sheet")]
+    problem = payload["problems"][0]["problem"]
+    assert f"another round (R-FFFF0000; this round is {round_id})" in problem
+    with open_workspace(work) as ws:
+        assert not list(ws.ledger.score_rows())
+    path, rows, juror_id = exports[0]
+    path.write_bytes(page_csv(CRITERIA, rows, juror_id, round_id))
+    done = runner.invoke(app, ["score", str(folder), "-w", str(work), "--json"])
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["ranking_stored"]

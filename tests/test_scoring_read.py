@@ -163,6 +163,38 @@ def test_sheet_for_another_round_is_refused_whole(tmp_path: Path) -> None:
     assert result.refused == ["old.xlsx"] and result.jurors == ["Eve"]
 
 
+def test_page_export_csv_for_another_round_is_refused_like_the_xlsx(tmp_path: Path) -> None:
+    """The scoring page's CSV carries the round's token in a round_id column (jury/page.py): one from another
+    round is refused whole with the XLSX's words, naming the file; one of this round is read, and its juror_id
+    column names the juror as the XLSX's hidden sheet does, whatever the file was renamed to."""
+    from milsetctl.jury.page import page_csv
+
+    rows = [(a, dict(zip(CRITERIA, (5, 6, 7, 8), strict=True)), None) for a in IDS]
+    old = tmp_path / "J01 Ann.csv"
+    old.write_bytes(page_csv(CRITERIA, rows, "J01", "R-FFFF0000"))
+    renamed = tmp_path / "scores (1).csv"
+    renamed.write_bytes(page_csv(CRITERIA, rows, "J02", ROUND))
+    roster = Roster(names={"J01": "Ann", "J02": "Bob"}, active={"J01": set(IDS), "J02": set(IDS)},
+                    ever={"J01": set(IDS), "J02": set(IDS)})
+    result = read_sheets([old, renamed], criteria=CRITERIA, score_min=1, score_max=10, known_anon_ids=IDS,
+                         round_id=ROUND, roster=roster)
+    assert errors(result) == [Problem("J01 Ann.csv", None, None, None, "a sheet for another round (R-FFFF0000; "
+                                      "this round is R-0A1B2C3D); the sheet is not used")]
+    assert result.errors[0].code == "sheet-other-round"
+    assert result.refused == ["J01 Ann.csv"] and result.jurors == ["Bob"]
+    assert result.juror_ids == {"Bob": "J02"} and len(result.scores) == 16
+
+
+def test_long_csv_with_another_rounds_token_is_refused(tmp_path: Path) -> None:
+    """A long CSV stamped with a round (a round_id column) is held to it too; a mix of two rounds is refused."""
+    header = ["juror", "anon_id", "criterion", "score", "round_id"]
+    rows: list[list[Any]] = [["Ann", a, c, 5, ROUND if a != IDS[-1] else "R-FFFF0000"] for a in IDS for c in CRITERIA]
+    result = read([write_csv(tmp_path / "long.csv", header, rows)])
+    assert [p.problem for p in result.errors] == ["a sheet for another round (R-FFFF0000; this round is "
+                                                  "R-0A1B2C3D); the sheet is not used"]
+    assert result.scores.empty
+
+
 def test_sheet_made_for_another_score_range_is_refused(tmp_path: Path) -> None:
     result = read([write_xlsx(tmp_path / "five.xlsx", "Rex", [["K7QX2M", 5, 5, 4, 5]], score_max=5)])
     assert errors(result) == [Problem("five.xlsx", None, None, None, "the sheet was made for scores 1-5 but the "

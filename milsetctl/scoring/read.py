@@ -1181,9 +1181,7 @@ def _load(path: Path, criteria: Sequence[str], round_id: str | None, roster: Ros
     if kind in WORKBOOK_KINDS:
         book = _workbook(path, kind, criteria)
         meta, sheet = book.meta, book.sheet
-        token = meta.get("round_id", "").strip()
-        if round_id and token and token != round_id:
-            raise SheetError(f"a sheet for another round ({token}; this round is {round_id})", "other-round")
+        _check_round(meta.get("round_id", "").strip(), round_id)
         _check_scale(meta, score_range)
         if not sheet.rows:
             raise SheetError("the Scores sheet is empty")
@@ -1209,6 +1207,9 @@ def _load(path: Path, criteria: Sequence[str], round_id: str | None, roster: Ros
     if cols.long:  # the header on line 1: the fast path for a long CSV of 600,000 scores
         frame = _csv_frame(raw, text, encoding, sep)
         headers = [str(c) for c in frame.columns]
+        for i in _stamp_columns(headers, ROUND_COLUMNS):
+            for token in pd.unique(frame.iloc[:, i].dropna()):
+                _check_round(str(token).strip(), round_id)
         frame.columns = range(len(headers))
         frame.index = pd.RangeIndex(2, len(frame) + 2)
         cells = _Cells(name, "csv", "long", headers, {})
@@ -1221,7 +1222,51 @@ def _load(path: Path, criteria: Sequence[str], round_id: str | None, roster: Ros
     except csv.Error as exc:
         raise SheetError(f"not valid CSV: {exc}") from exc
     rows = [(i, list(r)) for i, r in enumerate(records, start=1) if any(c.strip() for c in r)]
+    stamps = _csv_stamps(rows, criteria)
+    for token in stamps.get("round_id", ()):
+        _check_round(token, round_id)
+    juror_ids = stamps.get("juror_id", [])
+    if len(juror_ids) == 1:  # the page's export names its juror, as the XLSX's hidden sheet does: that wins
+        juror = _sheet_juror(path, {"juror_id": juror_ids[0]}, roster)
     return _wide_cells(name, "csv", rows, criteria, problems, juror)
+
+
+# the columns the scoring page's export stamps on every row (jury/page.py EXTRA_COLUMNS), read as the XLSX's hidden
+# sheet is read
+ROUND_COLUMNS = frozenset({"round_id", "round"})
+JUROR_ID_COLUMNS = frozenset({"juror_id"})
+
+
+def _check_round(token: str, round_id: str | None) -> None:
+    """A sheet stamped with another round's token (an XLSX's hidden sheet, a CSV's round_id column) was made for
+    another contest or stage, or before the jury was drawn again: its anon IDs mean other photos, so it is refused
+    whole, naming the token, never mixed in."""
+    if round_id and token and token != round_id:
+        raise SheetError(f"a sheet for another round ({token}; this round is {round_id})", "other-round")
+
+
+def _stamp_columns(headers: Sequence[Any], names: frozenset[str]) -> list[int]:
+    return [i for i, h in enumerate(headers) if _key(h).replace(" ", "_") in names]
+
+
+def _csv_stamps(rows: list[tuple[int, list[Any]]], criteria: Sequence[str]) -> dict[str, list[str]]:
+    """A per-juror CSV's round and juror stamps: the distinct non-blank values of its round_id and juror_id
+    columns below the header, in order of appearance ({} for a CSV without them, such as one a chair typed)."""
+    if not rows:
+        return {}
+    h = _find_header(rows, criteria)
+    headers = rows[h][1]
+    out: dict[str, list[str]] = {}
+    for key, names in (("round_id", ROUND_COLUMNS), ("juror_id", JUROR_ID_COLUMNS)):
+        seen: list[str] = []
+        for i in _stamp_columns(headers, names):
+            for _, row in rows[h + 1:]:
+                value = row[i].strip() if i < len(row) and isinstance(row[i], str) else ""
+                if value and value not in seen:
+                    seen.append(value)
+        if seen:
+            out[key] = seen
+    return out
 
 
 def _check_scale(meta: Mapping[str, str], score_range: tuple[float, float]) -> None:
