@@ -1,5 +1,5 @@
-"""Stable codes for the problems the jury round, the member roster, the fees and the awards report, as the validate
-rules have IDs.
+"""Stable codes for the problems the jury round, the jury final, the member roster, the fees and the awards report,
+as the validate rules have IDs.
 
 A chair or a secretariat filters, counts and looks up problems by code (`milsetctl rules score-formula`, the `code`
 of each problem in `score --json`, the `[fee-amount]` at the end of a refusal), whatever the wording of the message
@@ -44,6 +44,8 @@ AREAS: dict[str, tuple[str, tuple[str, ...]]] = {
                ("milsetctl members import", "milsetctl members export", "milsetctl fees refund --batch")),
     "awards": ("Problems giving the awards", ("milsetctl awards",)),
     "nominate": ("Problems packing the nomination for the global round", ("milsetctl nominate",)),
+    "jury final": ("Problems making, reading and using the jury final",
+                   ("milsetctl jury final", "milsetctl score --final", "milsetctl awards --use-final")),
 }
 
 
@@ -207,11 +209,61 @@ _NOMINATE: tuple[tuple[str, str, str], ...] = (
     ("nominate-no-country", "warning", "A nominee names no country and [contest] country is not set: the global "
      "round would not know whose entry it is."),
 )
+_FINAL: tuple[tuple[str, str, str], ...] = (
+    ("final-mode", "error", "The options do not describe a final this stage holds: --cut is the national stage's "
+     "Qualifier cut, --places N the global stage's top places, one of the two is needed, N at least 1 and the "
+     "band's width (--se) not negative."),
+    ("final-no-ranking", "error", "`score` has stored no ranking yet: the short list is drawn from it."),
+    ("final-no-jurors", "error", "No juror is known (no juror file given to `jury sheets`, no stored scores): "
+     "there is nobody to hand the final sheets to."),
+    ("final-not-needed", "note", "A category (or the overall list) needs no final: nothing ranked there, or no "
+     "entry within the band on one side of the cut, or a single entry on the short list. The scores decide, as "
+     "SPEC says by default."),
+    ("final-no-band", "note", "No entry of a category has two or more jurors' scores, so no standard error and no "
+     "band around the cut can be drawn: the scores decide."),
+    ("final-no-thumbnail", "warning", "A short-listed entry has no packaged photo: its row on the final sheet has "
+     "no thumbnail, and the juror ranks it from memory (run `milsetctl anonymise`)."),
+    ("final-not-made", "error", "`score --final` before any final was handed out: there is no short list to read "
+     "the sheets against."),
+    ("final-not-combined", "error", "`awards --use-final` before `score --final` recorded a final: there is no "
+     "final ranking to give the awards from."),
+    ("final-ranking-changed", "error", "`score` ran again after the final was drawn: the short list may no longer "
+     "be the entries near the cut, so the final is not used; make a new one, or give the awards from the scores."),
+    ("final-sheets-missing", "error", "A path given to `score --final` does not exist, or a folder holds no final "
+     "sheet (.xlsx)."),
+    ("final-sheet-unreadable", "error", "A file cannot be read as an XLSX final sheet (damaged, another format): "
+     "named, its juror's ranking not used."),
+    ("final-sheet-not-final", "error", "An XLSX that `jury final` did not make (a score sheet, a juror's own "
+     "table): a score sheet goes to `score` without --final."),
+    ("final-sheet-other-final", "error", "A final sheet of an earlier final: its short list may differ from the "
+     "one handed out now, so its ranks are not used; send the juror the current sheet."),
+    ("final-juror-unknown", "error", "The sheet names a juror the final was not handed to: a ranking by nobody "
+     "the chair chose is not counted."),
+    ("final-juror-twice", "error", "Two sheets of the same juror: which one counts cannot be guessed, so the "
+     "second is not used until one is removed."),
+    ("final-sheet-header", "error", "The header row lacks anon_id or 'your rank': the ranks cannot be placed."),
+    ("final-entry-unknown", "error", "A row names an entry that is not on this final's short list (a typo, "
+     "another final's row)."),
+    ("final-entry-twice", "error", "The same entry on two rows of one sheet: only the first is read."),
+    ("final-rank-blank", "error", "A rank left blank without a conflict of interest or RECUSED in the comment: "
+     "the juror's ranking would be incomplete without a word."),
+    ("final-rank-invalid", "error", "A rank that is no whole number from 1 to the short list's length."),
+    ("final-rank-conflict", "note", "A juror ranked an entry they have a conflict of interest with: the rank is "
+     "not used."),
+    ("final-entry-missing", "error", "A short-listed entry's row was deleted from the sheet: the juror's ranking "
+     "misses it."),
+    ("final-rank-shared", "note", "One rank given to several photos: counted as a tie between them on that "
+     "juror's ranking (the Schulze method takes ties)."),
+    ("final-juror-no-sheet", "note", "A juror the final was handed to has returned no sheet yet: the final is "
+     "combined over the sheets returned."),
+    ("final-no-usable-sheet", "error", "No returned final sheet can be used: there is nothing to combine, and "
+     "nothing is recorded."),
+)
 
 CODES: dict[str, ProblemCode] = {
     c: ProblemCode(c, area, sev, why)
     for area, table in (("score sheets", _TABLE), ("member roster", _ROSTER), ("fees", _FEES), ("tables", _TABLES),
-                        ("awards", _AWARDS), ("nominate", _NOMINATE))
+                        ("awards", _AWARDS), ("nominate", _NOMINATE), ("jury final", _FINAL))
     for c, sev, why in table
 }
 

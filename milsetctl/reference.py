@@ -38,9 +38,11 @@ def block() -> str:
     for c in CODES.values():
         if c.area == "score sheets":
             lines.append(f"| `{c.id}` | {c.severity} | {_cell(c.why)} |")
-    lines += ["", "So has every problem the roster, fees and awards commands report: the terminal shows it at the end "
-              "of the message (`error: ... [fee-amount]`), and their `--json` lists each under `issues` "
-              "(`code`, `severity`, `message`; a refund row not computed has its `code`, a tie its `code`). "
+    lines += ["", "So has every problem the roster, fees, awards and jury final commands report: the terminal "
+              "shows it at the end of the message (`error: ... [fee-amount]`), and their `--json` lists each under "
+              "`issues` "
+              "(`code`, `severity`, `message`; a refund row not computed has its `code`, a tie its `code`; "
+              "`score --final --json` gives each problem its `code` as `score --json` does). "
               "\"error\" means refused (the command stops, or the row is left out), \"warning\" done but a person has "
               "to look, \"note\" information."]
     for area, (title, commands) in AREAS.items():

@@ -269,7 +269,8 @@ def _final_ranks(ws: Workspace, frame: Any, run_id: int) -> dict[str, Any]:
 
     stored = stored_outcome(ws.ledger)
     if stored is None:
-        raise FinalError("--use-final: no jury final is recorded; run `milsetctl jury final`, then `milsetctl score "
+        raise FinalError("final-not-combined",
+                         "--use-final: no jury final is recorded; run `milsetctl jury final`, then `milsetctl score "
                          "--final` with the returned sheets")
     applied, changed = apply_final(frame, stored, run_id)
     entries = sorted(a for g in stored["groups"] for a in g["final_ranks"])

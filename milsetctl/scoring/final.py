@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from milsetctl.problem_codes import Coded
 from milsetctl.scoring.read import RECUSAL, Problem, ProblemSplit
 from milsetctl.scoring.schulze import SchulzeResult, schulze
 
@@ -56,7 +57,17 @@ KIND = "final"  # the hidden sheet's `kind`: a score sheet has none
 
 
 class FinalError(ValueError):
-    """The final cannot be made or used as asked (wrong stage, no ranking, a ranking changed since): exit 2."""
+    """The final cannot be made or used as asked (wrong stage, no ranking, a ranking changed since): exit 2.
+    `said` is the message with its problem code (milsetctl/problem_codes.py, area "jury final"), which is what
+    str() gives, so the terminal shows the code at the end as the awards' refusals do."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.said = Coded(code, message)
+        super().__init__(self.said)
+
+    @property
+    def code(self) -> str:
+        return self.said.code
 
 
 # --- the short list -------------------------------------------------------------------------------------------------
@@ -123,21 +134,24 @@ def shortlist(ranking: pd.DataFrame, ses: pd.Series, *, stage: str, places: int 
     from milsetctl.awards.select import qualifier_cut
 
     if (places is None) == (not cut):
-        raise FinalError("say which final: --places N (global stage: the top N places) or --cut (national stage: "
+        raise FinalError("final-mode",
+                         "say which final: --places N (global stage: the top N places) or --cut (national stage: "
                          "the entries within one standard error of the Qualifier cut)")
     if cut and stage != "national":
-        raise FinalError("--cut is the national stage's Qualifier cut; at the global stage use --places N")
+        raise FinalError("final-mode",
+                         "--cut is the national stage's Qualifier cut; at the global stage use --places N")
     if places is not None and stage != "global":
-        raise FinalError("--places N is for the global stage's top places; at the national stage use --cut (the "
+        raise FinalError("final-mode",
+                         "--places N is for the global stage's top places; at the national stage use --cut (the "
                          "Qualifier cut is the place that matters there)")
     if places is not None and places < 1:
-        raise FinalError("--places must be at least 1")
+        raise FinalError("final-mode", "--places must be at least 1")
     if k < 0:
-        raise FinalError("--se must not be negative")
+        raise FinalError("final-mode", "--se must not be negative")
     frame = ranking.copy()
     frame["rank"] = pd.to_numeric(frame["rank"]).astype("Float64")
     groups: list[FinalGroup] = []
-    notes: list[str] = []
+    notes: list[str] = []  # Coded
     if stage == "national":
         cat = frame["category"].astype(object).where(frame["category"].notna(), None)
         keys = list(dict.fromkeys(cat.tolist()))
@@ -148,7 +162,7 @@ def shortlist(ranking: pd.DataFrame, ses: pd.Series, *, stage: str, places: int 
         label = group if group is not None else "overall"
         ranked = part[part["rank"].notna() & part["score"].notna()].copy()
         if ranked.empty:
-            notes.append(f"{label}: nothing ranked")
+            notes.append(Coded("final-not-needed", f"{label}: nothing ranked"))
             continue
         ranked = ranked.sort_values(["rank", "score"], ascending=[True, False], kind="stable")
         rank_of = ranked["rank"].astype(float)
@@ -156,13 +170,13 @@ def shortlist(ranking: pd.DataFrame, ses: pd.Series, *, stage: str, places: int 
         limit = qualifier_cut(len(part), qualifier_fraction) if stage == "national" else int(places or 0)
         inside = ranked[rank_of.to_numpy() <= limit]
         if inside.empty:
-            notes.append(f"{label}: no entry within rank {limit}")
+            notes.append(Coded("final-not-needed", f"{label}: no entry within rank {limit}"))
             continue
         reference = float(inside["score"].min())
         se = typical_se([float(ses.get(a, np.nan)) for a in ranked.index])
         if se is None:
-            notes.append(f"{label}: no standard error (no entry has 2 or more jurors' scores), so no band around "
-                         "the cut can be drawn")
+            notes.append(Coded("final-no-band", f"{label}: no standard error (no entry has 2 or more jurors' "
+                               "scores), so no band around the cut can be drawn"))
             continue
         score = ranked["score"].astype(float).to_numpy()
         near = np.abs(score - reference) <= k * se + 1e-9
@@ -173,12 +187,12 @@ def shortlist(ranking: pd.DataFrame, ses: pd.Series, *, stage: str, places: int 
         below = band[band["rank"].astype(float).to_numpy() > limit]
         above = band[band["rank"].astype(float).to_numpy() <= limit]
         if stage == "national" and (below.empty or above.empty):
-            notes.append(f"{label}: no entry within {k:g} standard error ({se:.2f} points) "
-                         f"{'below' if below.empty else 'above'} the cut (score {reference:.2f}, rank <= {limit}): "
-                         "the scores decide")
+            notes.append(Coded("final-not-needed", f"{label}: no entry within {k:g} standard error ({se:.2f} "
+                               f"points) {'below' if below.empty else 'above'} the cut (score {reference:.2f}, rank "
+                               f"<= {limit}): the scores decide"))
             continue
         if len(band) < 2:
-            notes.append(f"{label}: a single entry on the short list; nothing to rank")
+            notes.append(Coded("final-not-needed", f"{label}: a single entry on the short list; nothing to rank"))
             continue
         first = int(band["rank"].astype(float).min())
         groups.append(FinalGroup(
@@ -310,7 +324,8 @@ def read_final_sheets(paths: Sequence[Path], issue: FinalIssue) -> FinalRead:
         try:
             book = load_workbook(path, read_only=True, data_only=True)
         except Exception as exc:  # noqa: BLE001 - any unreadable file is named, never skipped in silence
-            problems.append(Problem(name, None, None, None, f"cannot be read as an XLSX final sheet ({exc})"))
+            problems.append(Problem(name, None, None, None, f"cannot be read as an XLSX final sheet ({exc})",
+                                    code="final-sheet-unreadable"))
             refused.append(name)
             continue
         try:
@@ -321,25 +336,28 @@ def read_final_sheets(paths: Sequence[Path], issue: FinalIssue) -> FinalRead:
                         meta[str(row[0])] = "" if row[1] is None else str(row[1])
             if meta.get("kind") != KIND or SHEET not in book.sheetnames:
                 problems.append(Problem(name, None, None, None, "not a final sheet (no 'Final' tab made by "
-                                        "`milsetctl jury final`): a score sheet goes to `score` without --final"))
+                                        "`milsetctl jury final`): a score sheet goes to `score` without --final",
+                                        code="final-sheet-not-final"))
                 refused.append(name)
                 continue
             if meta.get("final_id") != issue.final_id:
                 problems.append(Problem(name, meta.get("juror"), None, None,
                                         f"made for final {meta.get('final_id') or '?'}, not for the final handed out "
-                                        f"now ({issue.final_id}): send the juror the current sheet"))
+                                        f"now ({issue.final_id}): send the juror the current sheet",
+                                        code="final-sheet-other-final"))
                 refused.append(name)
                 continue
             juror_id = meta.get("juror_id", "")
             juror = jurors.get(juror_id)
             if juror is None:
                 problems.append(Problem(name, meta.get("juror"), None, None, f"juror {juror_id or '?'} is not "
-                                        "one this final was handed to"))
+                                        "one this final was handed to", code="final-juror-unknown"))
                 refused.append(name)
                 continue
             if juror_id in seen:
                 problems.append(Problem(name, juror.name, None, None, f"juror {juror.name} ({juror_id}) twice: "
-                                        f"also in {seen[juror_id]}; keep one of the two files"))
+                                        f"also in {seen[juror_id]}; keep one of the two files",
+                                        code="final-juror-twice"))
                 refused.append(name)
                 continue
             seen[juror_id] = name
@@ -348,7 +366,8 @@ def read_final_sheets(paths: Sequence[Path], issue: FinalIssue) -> FinalRead:
             col = {h: i for i, h in enumerate(header)}
             if "anon_id" not in col or RANK_COLUMN not in col:
                 problems.append(Problem(name, juror.name, 1, None, f"the header row lacks anon_id or "
-                                        f"'{RANK_COLUMN}' (do not change the headers)"))
+                                        f"'{RANK_COLUMN}' (do not change the headers)",
+                                        code="final-sheet-header"))
                 refused.append(name)
                 continue
             rank_col = get_column_letter(col[RANK_COLUMN] + 1)
@@ -366,11 +385,12 @@ def read_final_sheets(paths: Sequence[Path], issue: FinalIssue) -> FinalRead:
                     group = next((g for g in issue.groups if anon in g.entries), None)
                 if group is None:
                     problems.append(Problem(name, juror.name, r, f"A{r}", f"{anon} is not on this final's short "
-                                            "list"))
+                                            "list", code="final-entry-unknown"))
                     continue
                 key = (group.group, anon)
                 if key in places:
-                    problems.append(Problem(name, juror.name, r, f"A{r}", f"{anon} twice on the sheet"))
+                    problems.append(Problem(name, juror.name, r, f"A{r}", f"{anon} twice on the sheet",
+                                            code="final-entry-twice"))
                     continue
                 value = _place(cells[col[RANK_COLUMN]])
                 comment = cells[col["comment"]] if "comment" in col else None
@@ -381,15 +401,17 @@ def read_final_sheets(paths: Sequence[Path], issue: FinalIssue) -> FinalRead:
                     else:
                         problems.append(Problem(name, juror.name, r, where, f"{anon}: no rank (give each photo a "
                                                 f"rank 1-{len(group.entries)}; leave it blank only when recusing, "
-                                                "with RECUSED in the comment)"))
+                                                "with RECUSED in the comment)", code="final-rank-blank"))
                     continue
                 if isinstance(value, str) or not 1 <= value <= len(group.entries):
                     problems.append(Problem(name, juror.name, r, where, f"{anon}: rank {value!r} is not a whole "
-                                            f"number from 1 to {len(group.entries)}"))
+                                            f"number from 1 to {len(group.entries)}",
+                                            code="final-rank-invalid"))
                     continue
                 if anon in conflicts:
                     problems.append(Problem(name, juror.name, r, where, f"{anon}: ranked despite a conflict of "
-                                            "interest; the rank is not used", severity="note"))
+                                            "interest; the rank is not used", severity="note",
+                                            code="final-rank-conflict"))
                     places[key] = None
                     continue
                 places[key] = value
@@ -397,20 +419,22 @@ def read_final_sheets(paths: Sequence[Path], issue: FinalIssue) -> FinalRead:
                 missing = [a for a in g.entries if (g.group, a) not in places]
                 for a in missing:
                     problems.append(Problem(name, juror.name, None, None, f"{a} ({g.label}) is missing from the "
-                                            "sheet (rows must not be deleted)"))
+                                            "sheet (rows must not be deleted)", code="final-entry-missing"))
                 ranks = [v for (gg, _a), v in places.items() if gg == g.group and v is not None]
                 repeated = sorted({v for v in ranks if ranks.count(v) > 1})
                 if repeated:
                     problems.append(Problem(name, juror.name, None, None, f"{g.label}: rank "
                                             f"{', '.join(map(str, repeated))} given to more than one photo: counted "
-                                            "as a tie between them on this juror's ranking", severity="note"))
+                                            "as a tie between them on this juror's ranking", severity="note",
+                                            code="final-rank-shared"))
             ballots.append(Ballot(juror_id, juror.name, name, places))
         finally:
             book.close()
     for j in issue.jurors:
         if j.juror_id not in seen:
             problems.append(Problem(None, j.name, None, None, f"no final sheet from juror {j.name} ({j.juror_id}) "
-                                    "yet: the final is combined over the sheets returned", severity="note"))
+                                    "yet: the final is combined over the sheets returned", severity="note",
+                                    code="final-juror-no-sheet"))
     return FinalRead(problems=problems, ballots=ballots, refused=refused)
 
 
@@ -489,7 +513,8 @@ def apply_final(frame: pd.DataFrame, stored: dict[str, Any], run_id: int) -> tup
     the short list may no longer be the entries near the cut).
     """
     if int(stored.get("run_id", -1)) != int(run_id):
-        raise FinalError(f"the final {stored.get('final_id')} was drawn from the ranking of score run "
+        raise FinalError("final-ranking-changed",
+                         f"the final {stored.get('final_id')} was drawn from the ranking of score run "
                          f"{stored.get('run_id')}, and the ranking stored now is run {run_id}: make a new final "
                          "(`milsetctl jury final`), or give the awards from the scores (without --use-final)")
     out = frame.copy()
@@ -498,7 +523,8 @@ def apply_final(frame: pd.DataFrame, stored: dict[str, Any], run_id: int) -> tup
     for g in stored.get("groups", []):
         for anon, rank in g["final_ranks"].items():
             if anon not in out.index:
-                raise FinalError(f"the final ranks {anon}, which the stored ranking no longer holds: make a new "
+                raise FinalError("final-ranking-changed",
+                                 f"the final ranks {anon}, which the stored ranking no longer holds: make a new "
                                  "final (`milsetctl jury final`)")
             if int(out.at[anon, "rank"]) != int(rank):
                 changed.append(anon)
@@ -512,7 +538,7 @@ def stored_ranking(ledger: Any) -> tuple[pd.DataFrame, int, str]:
     Raises FinalError when there is none."""
     rows = [dict(r) for r in ledger.ranking()]
     if not rows:
-        raise FinalError("no ranking yet: run `milsetctl score SHEETS...` first")
+        raise FinalError("final-no-ranking", "no ranking yet: run `milsetctl score SHEETS...` first")
     frame = pd.DataFrame(rows).set_index("anon_id", drop=False)
     frame.index.name = None
     frame["rank"] = pd.to_numeric(frame["rank"]).astype("Int64")
@@ -590,23 +616,26 @@ def score_final(ws: Any, sheets: Sequence[Path]) -> FinalScoreResult:
     path does not exist."""
     issue = issued(ws.ledger)
     if issue is None:
-        raise FinalError("no final handed out: run `milsetctl jury final --cut` (national) or `--places N` (global) "
+        raise FinalError("final-not-made",
+                         "no final handed out: run `milsetctl jury final --cut` (national) or `--places N` (global) "
                          "first, then give the jurors the sheets it writes")
     frame, run_id, _method = stored_ranking(ws.ledger)
     if run_id != issue.run_id:
-        raise FinalError(f"the final {issue.final_id} was drawn from the ranking of score run {issue.run_id}; the "
+        raise FinalError("final-ranking-changed",
+                         f"the final {issue.final_id} was drawn from the ranking of score run {issue.run_id}; the "
                          f"ranking stored now is run {run_id}: make a new final (`milsetctl jury final`)")
     try:
         paths = final_paths(sheets)
     except FileNotFoundError as exc:
-        raise FinalError(str(exc)) from None
+        raise FinalError("final-sheets-missing", str(exc)) from None
     if not paths:
-        raise FinalError(f"no final sheets (.xlsx) in {', '.join(str(s) for s in sheets)}")
+        raise FinalError("final-sheets-missing", f"no final sheets (.xlsx) in {', '.join(str(s) for s in sheets)}")
     read = read_final_sheets(paths, issue)
     result = FinalScoreResult(problems=list(read.problems), issue=issue, sheets=[p.name for p in paths],
                               refused=read.refused)
     if not read.ballots:
-        result.problems.append(Problem(None, None, None, None, "no usable final sheet: nothing to combine"))
+        result.problems.append(Problem(None, None, None, None, "no usable final sheet: nothing to combine",
+                                        code="final-no-usable-sheet"))
         return result
     outcome = combine(issue, read.ballots)
     result.outcome = outcome

@@ -47,9 +47,8 @@ def render_final_sheets(console: Console, result: FinalSheetsResult) -> None:
                   + (f"; {conflicts} conflict{'s' if conflicts != 1 else ''} of interest marked" if conflicts else "")
                   + "). Each juror ranks the list; then `milsetctl score --final "
                   + escape(str(result.files[0]).rsplit("/", 1)[0] if result.files else "DIR") + "/`.")
-    if result.missing_photos:
-        console.print(f"[yellow]warning:[/] no packaged photo for {', '.join(result.missing_photos)}: their rows "
-                      "have no thumbnail (run `milsetctl anonymise`)")
+    for warning in result.warnings:
+        console.print(f"[yellow]warning:[/] {escape(warning)}")
 
 
 def _problems(console: Console, problems: list[Problem], title: str, style: str) -> None:
@@ -59,7 +58,7 @@ def _problems(console: Console, problems: list[Problem], title: str, style: str)
                      Col("Problem", fold=True), title=title, title_justify="left", title_style=style)
     for p in problems:
         table.add_row(escape(p.sheet or "(final)"), escape(p.juror or ""), "" if p.row is None else str(p.row),
-                      escape(p.cell or ""), escape(p.problem))
+                      escape(p.cell or ""), escape(f"{p.problem} [{p.code}]" if p.code else p.problem))
     console.print(table)
 
 

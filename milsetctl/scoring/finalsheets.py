@@ -27,6 +27,7 @@ from milsetctl.fsutil import atomic_path
 from milsetctl.jury.conflicts import conflict
 from milsetctl.jury.sheets import as_text, safe_file_name
 from milsetctl.ledger import now_iso
+from milsetctl.problem_codes import Coded, issues_json
 from milsetctl.scoring.final import (
     FINAL_DIR,
     HEADERS,
@@ -57,9 +58,18 @@ class FinalSheetsResult:
     thumbnails: int = 0
     missing_photos: list[str] = field(default_factory=list)
 
+    @property
+    def warnings(self) -> list[str]:
+        """What a person has to look at, with its problem code (Coded)."""
+        if not self.missing_photos:
+            return []
+        return [Coded("final-no-thumbnail", f"no packaged photo for {', '.join(self.missing_photos)}: their rows "
+                      "have no thumbnail (run `milsetctl anonymise`)")]
+
     def as_json(self) -> dict[str, Any]:
+        issues = issues_json([*self.notes, *self.warnings])  # each note and warning with its code
         if self.issue is None:
-            return {"final_id": None, "groups": [], "jurors": [], "notes": self.notes}
+            return {"final_id": None, "groups": [], "jurors": [], "notes": self.notes, "issues": issues}
         return {"final_id": self.issue.final_id, "mode": self.issue.mode, "places": self.issue.places,
                 "score_run": self.issue.run_id,
                 "groups": [{"group": g.group, "cut": g.cut, "first": g.first, "reference_score": g.reference,
@@ -68,7 +78,8 @@ class FinalSheetsResult:
                                          "rank": g.score_ranks[a]} for a in g.entries]} for g in self.issue.groups],
                 "jurors": [{"juror_id": j.juror_id, "juror": j.name, "file": j.file, "conflicts": j.conflicts}
                            for j in self.issue.jurors],
-                "thumbnails": self.thumbnails, "missing_photos": self.missing_photos, "notes": self.notes}
+                "thumbnails": self.thumbnails, "missing_photos": self.missing_photos, "notes": self.notes,
+                "issues": issues}
 
 
 def _scores_matrix(ws: Workspace) -> Any:
@@ -252,7 +263,8 @@ def make_final(ws: Workspace, *, places: int | None = None, cut: bool = False, k
     entries = {r["entry_id"]: r for r in ws.ledger.entries(present_only=False)}
     jurors = _jurors(ws, entries, groups)
     if not jurors:
-        raise FinalError("no jurors known: neither a juror file (`jury sheets --jurors`) nor stored scores name one")
+        raise FinalError("final-no-jurors",
+                         "no jurors known: neither a juror file (`jury sheets --jurors`) nor stored scores name one")
     issue = FinalIssue(final_id="F-" + secrets.token_hex(4).upper(), round_id=ws.ledger.round_id(),
                        stage=ws.settings.stage, mode="cut" if cut else "places", places=places, k=k, run_id=run_id,
                        method=method, made_at=now_iso(), groups=groups, jurors=jurors)
