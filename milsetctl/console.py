@@ -459,7 +459,8 @@ def render_stages(console: Console, st) -> None:  # type: ignore[no-untyped-def]
             continue  # a stage this contest does not have (global certificates at the national stage...)
         word = "waiting" if s.stage == "decisions" and s.state == "not-yet" and validated(st) else STATE_WORD[s.state]
         state = f"[{STATE_STYLE[s.state]}]{word}[/]"
-        table.add_row(escape(s.stage), state, escape("; ".join(s.why) if s.state != "done" else ""),
+        why = (s.why if s.state != "done" else []) + s.progress  # and how far a stage of steps has come
+        table.add_row(escape(s.stage), state, escape("; ".join(why)),
                       escape(s.next or "") if s.state != "done" else "")
     console.print(table)
     for line in st.waiting:

@@ -150,7 +150,8 @@ def waiting_on_people(ws: Workspace, st: ContestStatus) -> list[str]:
 def next_command(states: list[Any]) -> str | None:
     """The command to run next: the first stage out of date, else a decision due, else the first stage not made
     yet; an optional stage (certificates, gallery...) not made yet is no "next" of itself."""
-    due = [st for st in states if st.state != "done" and st.next and st.relevant]
+    due = [st for st in states if st.state != "done" and st.next and st.relevant
+           and (st.state == "stale" or stages.STAGES[st.stage].suggested)]
     names = [s.stage for s in states]
     done_after = {s.stage: any(t.state == "done" and not stages.STAGES[t.stage].optional
                                for t in states[names.index(s.stage) + 1:]) for s in states}

@@ -173,6 +173,14 @@ class Stage:
     optional: bool = False  # a stage a contest may skip (shown as "not yet" without being waited on)
     made: Callable[[Any], bool] | None = None  # evidence in the ledger that it ran before stages were recorded
     relevant: Callable[[Any], bool] | None = None  # whether this contest has the stage at all (None: always)
+    suggested: bool = True  # False: the chair's choice (the jury final), never `status`'s next step until made
+
+
+# the ledger's meta keys of the jury final (scoring/final.py imports them from here): the final handed out, the
+# combined outcome `score --final` stored, and what the last `score --final` read back
+FINAL_ISSUED_KEY = "jury_final"
+FINAL_RESULT_KEY = "jury_final_result"
+FINAL_READ_KEY = "jury_final_read"
 
 
 def _has(sql: str) -> Callable[[Any], bool]:
@@ -206,6 +214,10 @@ STAGES: dict[str, Stage] = {s.name: s for s in (
           made=_has("SELECT 1 FROM jurors LIMIT 1")),
     Stage("score", "the combined ranking", ("eligible", "package", "sheets", "jury-settings"),
           "milsetctl score {sheets}", ("anonymise",), made=_has("SELECT 1 FROM ranking LIMIT 1")),
+    # the chair's final for the places that matter (scoring/final.py): drawn from the stored ranking, so a new
+    # `score` run outdates it; optional (the SPEC default is the scores)
+    Stage("jury-final", "the jury final", ("ranking",), "milsetctl jury final {mode}", ("score",), ("score",),
+          optional=True, made=_has(f"SELECT 1 FROM meta WHERE key = '{FINAL_ISSUED_KEY}'"), suggested=False),
     Stage("awards", "the awards", ("ranking", "award-settings"), "milsetctl awards", ("score", "validate"),
           ("score", "validate"),
           made=_has("SELECT 1 FROM awards LIMIT 1")),
@@ -290,12 +302,12 @@ EXPORTS: dict[str, OutputKind] = {
     "anonymised-export": OutputKind("the anonymised results (export --anonymised)", True),
     "refund-table": OutputKind("the refund table with contestants' names (fees refund --batch)", False),
     "certificate-batch": OutputKind("certificates printed for a selection (certificates --only)", False),
-    "jury-final": OutputKind("the jurors' final ranking sheets (jury final)", False),
     "jury-reminders": OutputKind("reminders to late jurors, with their addresses (jury remind)", True),
 }
 OUTPUT_KINDS: dict[str, OutputKind] = {
     "anonymise": OutputKind("the blind jury package (anonymise)", True),
     "jury-sheets": OutputKind("the jurors' score sheets (jury sheets)", False),
+    "jury-final": OutputKind("the jurors' final ranking sheets (jury final)", False),
     "award-list": OutputKind("the award list export with names (awards --export)", False),
     "nominate": OutputKind("the nomination zip with names and original photos (nominate)", False),
     "certificates:proof": OutputKind("the certificates' proof list (certificates --proof)", True),
@@ -398,15 +410,20 @@ class StageState:
     at: str | None = None  # when it last ran (ISO, UTC)
     outputs: list[str] = field(default_factory=list)
     relevant: bool = True  # this contest has the stage (global certificates at the national stage: no)
+    # how far a stage made of several steps has come, whatever its state (the jury final: sheets written, how many
+    # read back, combined, used by the awards), as lines and as data for scripts
+    progress: list[str] = field(default_factory=list)
+    summary: dict[str, Any] | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {"stage": self.stage, "state": self.state, "why": "; ".join(self.why) or None, "next": self.next,
-                "title": self.title, "at": self.at, "relevant": self.relevant}
+                "title": self.title, "at": self.at, "relevant": self.relevant,
+                "progress": "; ".join(self.progress) or None, "summary": self.summary}
 
 
 def _command(stage: Stage, detail: dict[str, Any]) -> str:
     values = {"jurors_file": "JURORS.xlsx", "sheets": "SHEETS...", "top": "N", "zip": "FILE.zip",
-              "export": "FILE.xlsx", "roster": "ROSTER.xlsx", "kind": "KIND"}
+              "export": "FILE.xlsx", "roster": "ROSTER.xlsx", "kind": "KIND", "mode": "--cut|--places N"}
     for key in values:
         given = detail.get(key)
         if given:
@@ -557,7 +574,51 @@ def check(ws: Any, only: Iterable[str] | None = None) -> list[StageState]:
         if not changes and not stale_needs:
             st.state = "done"
         states[stage.name] = st
+    if "jury-final" in states:
+        _final_progress(ws, states["jury-final"], records)
     return list(states.values())
+
+
+def _meta_json(ws: Any, key: str) -> dict[str, Any] | None:
+    text = ws.ledger.meta_value(key)
+    try:
+        value = json.loads(text) if text else None
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _final_progress(ws: Any, st: StageState, records: dict[str, Any]) -> None:
+    """Where the jury final stands, step by step: the sheets written (for how many jurors), how many came back
+    (read by the last `score --final` of this final), whether the Schulze ranking is stored, and whether `awards
+    --use-final` gave the awards from it. A chair sees which step is missing, not only that the stage ran."""
+    issued = _meta_json(ws, FINAL_ISSUED_KEY)
+    if issued is None:
+        return
+    final_id = issued.get("final_id")
+    jurors = len(issued.get("jurors") or ())
+    read = _meta_json(ws, FINAL_READ_KEY)
+    read = read if read is not None and read.get("final_id") == final_id else None
+    result = _meta_json(ws, FINAL_RESULT_KEY)
+    combined = result is not None and result.get("final_id") == final_id
+    award_rec = records.get("awards")
+    award_detail = json.loads(award_rec["detail"] or "{}") if award_rec is not None else {}
+    used = combined and award_detail.get("final_id") == final_id
+    returned = len(read.get("jurors") or ()) if read is not None else None
+    mode = "--cut" if issued.get("mode") == "cut" else f"--places {issued.get('places')}"
+    st.summary = {"final_id": final_id, "mode": issued.get("mode"), "places": issued.get("places"),
+                  "jurors": jurors, "returned": returned, "combined": combined,
+                  "rankings_digest": result.get("digest") if combined and result is not None else None,
+                  "used_by_awards": used}
+    st.progress = [f"final {final_id} ({mode}): sheets written for {jurors} juror{'s' if jurors != 1 else ''}",
+                   "none read back yet (milsetctl score --final DIR)" if returned is None else
+                   f"{returned} of {jurors} returned (read by score --final)"]
+    if combined:
+        st.progress.append("combined: the Schulze ranking is stored")
+        st.progress.append("used by awards --use-final" if used else
+                           "the awards follow the scores (milsetctl awards --use-final would use the final)")
+    else:
+        st.progress.append("not combined yet")
 
 
 def state_of(ws: Any, stage: str) -> StageState:

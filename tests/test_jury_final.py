@@ -360,3 +360,61 @@ def test_compare_on_a_quorum_design_says_per_juror_z_scores_mislead(tmp_path: Pa
                    round_id=round_id, juror_id=f"J{k:02d}")
     data = json.loads(cli("score", str(root / "sheets"), "--compare", "--json", "-w", str(root)).stdout)
     assert data["design"]["complete"] is True and data["design"]["methods"]["zscore"]["verdict"] == "meaningful"
+
+
+def final_status(root: Path) -> dict[str, Any]:
+    """The jury final's line of `status --json`."""
+    shown = cli("status", "--json", "-w", str(root))
+    assert shown.exit_code == 0, shown.output
+    return next(s for s in json.loads(shown.stdout)["stages"] if s["stage"] == "jury-final")
+
+
+def stage_cell(terminal: str, stage: str) -> str:
+    """The 'why' cell of a stage's row in `status`'s table, its wrapped lines joined."""
+    rows = table_rows(terminal)
+    start = next(i for i, r in enumerate(rows) if r[0] == stage)
+    parts = [rows[start][2]]
+    for r in rows[start + 1:]:
+        if r[0]:
+            break
+        parts.append(r[2])
+    return " ".join(p for p in parts if p)
+
+
+def test_status_follows_the_final_step_by_step(ws_root: Path) -> None:
+    """`status` (issue 20): the final not made; its sheets written (how many returned); combined (the Schulze
+    ranking stored); used or not by `awards --use-final`; out of date once `score` ran again, naming the command."""
+    st = final_status(ws_root)
+    assert st["state"] == "not-yet" and st["summary"] is None and st["progress"] is None
+    assert cli("jury", "final", "--cut", "-w", str(ws_root)).exit_code == 0
+    st = final_status(ws_root)
+    assert st["state"] == "done" and st["summary"]["jurors"] == 5 and st["summary"]["returned"] is None
+    assert not st["summary"]["combined"] and "none read back yet" in st["progress"]
+    sheets = final_sheets(ws_root)
+    back = ws_root / "back"
+    back.mkdir()
+    for juror in ("Ann", "Bo", "Cy"):  # two jurors late
+        fill(sheets[juror], {"MC4444": 1, "MA2222": 2})
+        shutil.copy(sheets[juror], back)
+    assert cli("score", "--final", str(back), "-w", str(ws_root)).exit_code == 0
+    st = final_status(ws_root)
+    assert st["summary"]["returned"] == 3 and st["summary"]["combined"] and not st["summary"]["used_by_awards"]
+    assert "3 of 5 returned" in st["progress"] and "combined: the Schulze ranking is stored" in st["progress"]
+    assert st["summary"]["rankings_digest"].startswith("sha256:")
+    assert cli("awards", "--use-final", "-w", str(ws_root)).exit_code == 0
+    assert final_status(ws_root)["summary"]["used_by_awards"] is True
+    shown = stage_cell(cli("status", "-w", str(ws_root)).stdout, "jury-final")
+    assert "3 of 5 returned" in shown and "used by awards --use-final" in shown
+    assert cli("awards", "-w", str(ws_root)).exit_code == 0  # the chair goes back to the scores
+    st = final_status(ws_root)
+    assert st["summary"]["used_by_awards"] is False and "the awards follow the scores" in st["progress"]
+    # a new score run: the final was drawn from the ranking before it
+    with open_workspace(ws_root) as ws:
+        round_id = ws.ledger.round_id()
+    write_xlsx(ws_root / "jury" / "returned" / "Ann.xlsx", "Ann",
+               [[a, *[m] * 4] for a, m in {**MARKS["Ann"], "MC4444": 10, **HIGH}.items()], round_id=round_id,
+               juror_id="J01")
+    assert cli("score", str(ws_root / "jury" / "returned"), "-w", str(ws_root)).exit_code == 0
+    st = final_status(ws_root)
+    assert st["state"] == "stale" and st["next"] == "milsetctl jury final --cut"
+    assert "changed since it ran" in st["why"]

@@ -258,7 +258,8 @@ def compute_awards(ws: Workspace, store: bool = True, use_final: bool = False) -
         if final is not None:
             ws.ledger.audit("awards-final", {**final, "awarded": {r.entry_id: r.award for r in rows
                                                                    if r.anon_id in final["entries"]}})
-        stages.record(ws, "awards")
+        # which final the awards came from (`status` says whether the jury final was used)
+        stages.record(ws, "awards", {"final_id": final["final_id"]} if final is not None else None)
     return AwardsResult(stage, str(ranking[0]["method"]), int(ranking[0]["run_id"]), rows, cuts, ties, warnings,
                         final)
 

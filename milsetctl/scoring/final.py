@@ -45,9 +45,11 @@ import pandas as pd
 from milsetctl.problem_codes import Coded
 from milsetctl.scoring.read import RECUSAL, Problem, ProblemSplit
 from milsetctl.scoring.schulze import SchulzeResult, schulze
+from milsetctl.stages import FINAL_ISSUED_KEY, FINAL_READ_KEY, FINAL_RESULT_KEY
 
-ISSUED_KEY = "jury_final"  # ledger meta: the final handed out (FinalIssue as JSON)
-RESULT_KEY = "jury_final_result"  # ledger meta: the combined outcome (FinalOutcome as JSON)
+# ledger meta keys (kept in stages.py, which `status` reads them with): the final handed out (FinalIssue as JSON),
+# the combined outcome (FinalOutcome as JSON), what the last `score --final` read back
+ISSUED_KEY, RESULT_KEY, READ_KEY = FINAL_ISSUED_KEY, FINAL_RESULT_KEY, FINAL_READ_KEY
 FINAL_DIR = Path("jury") / "final"
 # the sheet's layout, shared with the writer (scoring.finalsheets)
 INSTRUCTIONS, SHEET, HIDDEN = "Instructions", "Final", "milsetctl"
@@ -631,6 +633,9 @@ def score_final(ws: Any, sheets: Sequence[Path]) -> FinalScoreResult:
     if not paths:
         raise FinalError("final-sheets-missing", f"no final sheets (.xlsx) in {', '.join(str(s) for s in sheets)}")
     read = read_final_sheets(paths, issue)
+    # what came back, for `status` (how many of the jurors' rankings this final has read)
+    ws.ledger.set_meta(READ_KEY, json.dumps({"final_id": issue.final_id, "sheets": [p.name for p in paths],
+                                             "jurors": [b.juror_id for b in read.ballots]}))
     result = FinalScoreResult(problems=list(read.problems), issue=issue, sheets=[p.name for p in paths],
                               refused=read.refused)
     if not read.ballots:

@@ -295,9 +295,11 @@ def make_final(ws: Workspace, *, places: int | None = None, cut: bool = False, k
         ws.ledger.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (ISSUED_KEY, json.dumps(issue.as_json(),
                                                                                               ensure_ascii=False)))
         ws.ledger.audit("jury-final-sheets", detail)
-    from milsetctl.stages import record_outputs
+    from milsetctl.stages import record
 
-    record_outputs(ws, "jury-final", [folder])  # the final sheets name the jurors: purge finds them here
+    # a stage of its own: `status` says how far the final has come, and a new `score` run outdates it; its sheets
+    # name the jurors, so purge finds them here
+    record(ws, "jury-final", {"outputs": [folder], "mode": ["--cut"] if cut else ["--places", str(places)]})
     return FinalSheetsResult(issue, notes, written, sum(1 for v in thumbs.values() if v), missing)
 
 
