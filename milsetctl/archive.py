@@ -269,6 +269,10 @@ def write_archive(ws: Workspace, out: Path | None = None) -> ArchiveWritten:
         finally:
             db.close()
     ledger.audit("archive", {"file": str(out), "photos": len(rows), "year": year, "stage": settings.stage})
+    from milsetctl import stages
+
+    # a stage's output: `status` names the file (and says when a photo or an award changed since), purge knows it
+    stages.record(ws, "archive", {"outputs": [out], "archive": stages.stored_path(ws, out)})
     this = ArchivedContest(settings.name, settings.stage, year, country, len(rows))
     return ArchiveWritten(out, this, sum(1 for r in rows if r["thumbnail"] is not None),
                           sum(1 for r in rows if r["award"]), bool(awards), old is not None, skipped, contests)

@@ -625,6 +625,9 @@ def _plan_files(ws: Workspace, pattern: re.Pattern[str] | None, outputs: bool = 
         if path.is_dir():
             plan.kept.append(f"{path}/: {rec.kind.what}, outside the workspace: milsetctl removes no folder "
                              "there (it may hold other files); delete it by hand when no longer needed")
+        elif rec.kind.shared:
+            plan.kept.append(f"{path}: {rec.kind.what}, outside the workspace: it holds more than this contest, "
+                             "so milsetctl never deletes it (--outputs or not)")
         elif not rec.kind.remade and outputs:
             plan.doom(path, f"{rec.kind.what}; --outputs")
         elif not rec.kind.remade:

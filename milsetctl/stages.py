@@ -247,6 +247,10 @@ STAGES: dict[str, Stage] = {s.name: s for s in (
     # the result notices: the awards, who is eligible, the words and e-mail addresses they print (manifest-row)
     Stage("notices", "the result notices", ("awards", "eligible", "words", "manifest-row"), "milsetctl notices",
           ("awards",), ("awards",), optional=True),
+    # the past-entry archive a secretariat keeps from year to year (archive.py): the photos' fingerprints, status
+    # and award; out of date when a photo or an award changed after it was written
+    Stage("archive", "the past-entry archive", ("eligible-photos", "awards"), "milsetctl archive --out {archive}",
+          ("validate",), optional=True, made=lambda ws: ws.ledger.last_audit("archive") is not None),
     Stage("members", "the member roster", (), "milsetctl members import {roster}", (), optional=True,
           relevant=_has_members,
           made=_has("SELECT 1 FROM members LIMIT 1")),
@@ -292,6 +296,9 @@ class OutputKind:
 
     what: str
     remade: bool
+    # a file that holds more than this contest (the archive keeps other years' photos): outside the workspace it
+    # is listed by purge, never deleted, --outputs or not
+    shared: bool = False
 
 
 # the writes that are no stage of their own (an export, a report beside a run): recorded under these names in the
@@ -316,6 +323,8 @@ OUTPUT_KINDS: dict[str, OutputKind] = {
     # letters sent to families (names, e-mail addresses, the .eml files): kept as sent, like the certificates; a
     # stage of its own (it is made from the awards), so no export
     "notices": OutputKind("the result notices to contestants, with names and e-mail addresses (notices)", False),
+    "archive": OutputKind("the past-entry archive: photo fingerprints, titles and awards of every year it holds "
+                          "(archive)", False, shared=True),
     **{name: OutputKind(f"{STAGES[name].title} (milsetctl {name.replace(':', ' ')})", False)
        for name in STAGES if name.startswith("certificates:") and name != "certificates:proof"},
     **EXPORTS,
@@ -418,12 +427,13 @@ class StageState:
     def as_json(self) -> dict[str, Any]:
         return {"stage": self.stage, "state": self.state, "why": "; ".join(self.why) or None, "next": self.next,
                 "title": self.title, "at": self.at, "relevant": self.relevant,
-                "progress": "; ".join(self.progress) or None, "summary": self.summary}
+                "progress": "; ".join(self.progress) or None, "summary": self.summary, "outputs": self.outputs}
 
 
 def _command(stage: Stage, detail: dict[str, Any]) -> str:
     values = {"jurors_file": "JURORS.xlsx", "sheets": "SHEETS...", "top": "N", "zip": "FILE.zip",
-              "export": "FILE.xlsx", "roster": "ROSTER.xlsx", "kind": "KIND", "mode": "--cut|--places N"}
+              "export": "FILE.xlsx", "roster": "ROSTER.xlsx", "kind": "KIND", "mode": "--cut|--places N",
+              "archive": "FILE.sqlite"}
     for key in values:
         given = detail.get(key)
         if given:
@@ -576,6 +586,9 @@ def check(ws: Any, only: Iterable[str] | None = None) -> list[StageState]:
         states[stage.name] = st
     if "jury-final" in states:
         _final_progress(ws, states["jury-final"], records)
+    if "archive" in states:  # which file, since a secretariat keeps it from year to year
+        archive = states["archive"]
+        archive.progress = [f"written to {_shown_path(output_path(ws, o))}" for o in archive.outputs]
     return list(states.values())
 
 

@@ -335,3 +335,48 @@ def test_the_hash_search_finds_exactly_the_rows_within_the_radius(past: dict[str
             assert {r for r, _, _ in near(index, a, b, 16)} == expected and row in expected
     finally:
         index.close()
+
+
+def test_the_archive_is_a_recorded_output_status_names_and_purge_never_deletes_outside(
+        past: dict[str, Any], tmp_path: Path) -> None:
+    """Issue 21: the archive file is a stage output. `status` names the file (and says it is out of date when an
+    award changed since); `purge --outputs` deletes the copy inside the workspace, but lists and leaves the one
+    written with --out outside it (it holds other years too)."""
+    ws = tmp_path / "ws"
+    shutil.copytree(past["ws"], ws)
+    inside = ws / past["archive"].relative_to(past["ws"])
+    outside = tmp_path / "secretariat" / "past-entries.sqlite"
+    outside.parent.mkdir()
+    archive(ws, "--out", str(outside))
+
+    def archive_stage() -> dict[str, Any]:
+        shown = runner.invoke(app, ["status", "--json", "-w", str(ws)])
+        assert shown.exit_code == 0, shown.output
+        return next(s for s in json.loads(shown.stdout)["stages"] if s["stage"] == "archive")
+
+    st = archive_stage()
+    assert st["state"] == "done" and st["outputs"] == [str(outside.resolve())]
+    assert st["progress"] == f"written to {outside.resolve()}"
+    with open_workspace(ws) as opened:  # an award given after the archive was written
+        rows = [dict(r) for r in opened.ledger.awards()]
+        rows[0]["award"] = "qualifier" if rows[0]["award"] is None else None
+        opened.ledger.save_awards(rows, "national")
+    st = archive_stage()
+    assert st["state"] == "stale" and st["next"] == f"milsetctl archive --out {outside.resolve()}"
+    assert "award" in st["why"]
+
+    plan = json.loads(runner.invoke(app, ["purge", "--personal-data", "--outputs", "--dry-run", "--json",
+                                          "-w", str(ws)]).stdout)
+    removed = {f["folder"] for f in plan["folders"]}
+    kept = "\n".join(plan["kept"])
+    assert str(outside.resolve()) not in removed
+    assert f"{outside.resolve()}: the past-entry archive" in kept and "never deletes it" in kept
+    assert inside.relative_to(ws).as_posix() in removed  # the workspace's own copy, an earlier output
+    done = runner.invoke(app, ["purge", "--personal-data", "--outputs", "--yes", "-w", str(ws)])
+    assert done.exit_code == 0, done.output
+    assert outside.is_file() and not inside.exists()
+    db = sqlite3.connect(outside)
+    try:
+        assert db.execute("SELECT count(*) FROM photos").fetchone()[0] == 9
+    finally:
+        db.close()
