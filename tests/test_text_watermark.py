@@ -233,3 +233,54 @@ def test_onnx_sessions_run_one_thread_without_memory_patterns() -> None:
     for stage in (ocr.text_det, ocr.text_rec):
         options = stage.session.session.get_session_options()
         assert (options.intra_op_num_threads, options.enable_mem_pattern) == (1, False)
+
+
+# --- how the detector is called (issue 18: the same flags for less CPU) ------------------------------------------
+
+
+class _Recorder:
+    """Stands in for an ONNX session: records the input shapes and runs the real one."""
+
+    def __init__(self, session: object) -> None:
+        self.session, self.shapes = session, []  # type: ignore[var-annotated]
+
+    def run(self, names: object, feeds: dict[str, np.ndarray]) -> object:
+        self.shapes.extend(v.shape for v in feeds.values())
+        return self.session.run(names, feeds)  # type: ignore[attr-defined]
+
+    def get_inputs(self) -> object:
+        return self.session.get_inputs()  # type: ignore[attr-defined]
+
+
+def test_detector_sees_both_bands_and_the_rows_between_at_multiples_of_32(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three detector runs per photo: the top and bottom 15% at 1280 px wide, and rows 10-90% at 560 px on the
+    photo's long side; every input a multiple of 32 px (the network's stride: no second resize inside)."""
+    from milsetctl.analysis.text import detect_lines
+
+    holder = engine().text_det.session
+    recorder = _Recorder(holder.session)
+    monkeypatch.setattr(holder, "session", recorder)
+    rgb = np.asarray(landscape((1600, 1200), seed=3))
+    detect_lines(rgb)
+    assert recorder.shapes == [(1, 3, 128, 1280), (1, 3, 128, 1280), (1, 3, 320, 576)]
+    # bands: 180 rows * 0.8 = 144 -> 128; middle: 960 rows * 0.35 = 336 -> 320, 1600 * 0.35 = 560 -> 576
+
+
+def test_a_faint_title_on_a_light_photo_is_found_thanks_to_the_equalisation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A white title at 16% opacity on a pale, grainy sky: without the local contrast equalisation of the
+    detector's input the detector does not see it (the kind of title make_watermarks.py's sets missed)."""
+    import milsetctl.analysis.text as text_module
+
+    scene = Image.new("RGB", (2400, 1600), (225, 240, 230))
+    noise = np.asarray(scene, dtype=np.int16) + np.random.default_rng(4).integers(-14, 15, (1600, 2400, 1))
+    scene = Image.fromarray(np.clip(noise, 0, 240).astype(np.uint8))
+    text, f = "LIGHT & SHADOW", font(100)
+    photo = overlay(scene, lambda d: d.text((700, 700), text, font=f, fill=(255, 255, 255, 40)))
+    probe = probe_of(photo, tmp_path)
+    [(message, _data)] = run("text-watermark", probe)
+    assert "SHADOW" in message.upper(), message
+    monkeypatch.setattr(text_module, "DET_CLAHE", 0.0)
+    (tmp_path / "again").mkdir()
+    assert run("text-watermark", probe_of(photo, tmp_path / "again")) == []

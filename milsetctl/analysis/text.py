@@ -11,6 +11,10 @@ on this project's set), so the detection model itself looks, where marks are put
    - the top and bottom `STRIP_SHARE` of the photo, each reduced to `STRIP_SIDE` px wide: corner marks,
      copyright lines, date stamps and captions sit there, often too small for the whole-photo pass.
    Boxes the strips and the whole photo both found are kept once (the strip's, drawn at higher resolution).
+   The whole-photo pass covers only rows 10-90% of the height (`WHOLE_ROWS`): the bands see the rest, sharper.
+   Each input is resized once, straight to the network's multiple of 32 px, its brightness equalised locally
+   (`DET_CLAHE`: faint marks on light ground) and handed to the ONNX session directly (issue 18: the same
+   flags for less CPU than RapidOCR's own call, which also cut a crop for every box).
 2. Recognition (`read_lines`): at most `MAX_LINES` boxes with a short side of at least `MIN_SHORT_SIDE` px
    (in the shared reduced decode), those near the edges first, then the largest; each line is cut out of the
    reduced decode (800-1600 px), straightened and read. A line counts when it has at least `min_chars`
@@ -39,14 +43,19 @@ from milsetctl.analysis import Analysis, cv2_module
 
 # --- detection (issue 10's recipe, measured again here: see the module docstring)
 WHOLE_SIDE = 560  # long side (px) of the whole-photo pass: 480 missed 1 of 9 labelled corpus photos more
+WHOLE_ROWS = (0.10, 0.90)  # the whole-photo pass looks at these rows only: the bands see the rest, sharper
 STRIP_SHARE = 0.15  # top and bottom bands searched at higher resolution, as a share of the height
 STRIP_SIDE = 1280  # width (px) each band is resized to (at most 2x): 960 read 3 of 5 copyright lines on a
 # held-out set where 1280 read 5 of 5 (issue 10 measurements, README), for ~38% more time
 MIN_DET_SIDE = 160  # the settings cannot ask for less
+BOX_THRESH = 0.4  # DB: mean text probability a box needs (RapidOCR's 0.5 dropped faint tiled marks)
+DET_CLAHE = 2.0  # clip limit of the local contrast equalisation of the detector's input (0: none): see `_detect`
+DET_NORM = ((0.485, 0.229), (0.456, 0.224), (0.406, 0.225))  # (mean, deviation) of B, G, R: PaddleOCR's
 OVERLAP = 0.6  # a box covering this share of a kept box (or of itself) is the same line
 # --- recognition
 MAX_LINES = 10  # lines recognised per photo (a page of text would otherwise cost seconds)
 MIN_SHORT_SIDE = 6  # px in the reduced decode: thinner boxes are noise or unreadable
+REC_HEIGHT, REC_MIN_WIDTH, REC_STEP = 48, 320, 64  # recognition input: PP-OCR's height and least width (px)
 REC_MIN_SIDE = 8  # RapidOCR rounds a crop shorter than 8 px to a width of 0 and raises: enlarge such crops
 EDGE_SHARE = 0.15  # a box whose centre is this close to an edge is read first
 # --- verdict
@@ -81,14 +90,16 @@ class TextResult:
 
 
 def engine() -> Any:
-    """The RapidOCR engine, built once per process (loading both models takes ~1 s)."""
+    """The RapidOCR engine, built once per process, on first use (loading both models takes ~1 s): its models,
+    the DB detector's box finder and the recogniser's character decoder are used here; its ONNX sessions are
+    replaced by `_sessions`' and called directly (`_detect`, `recognise`)."""
     global _engine
     if _engine is None:
         import logging
 
         from rapidocr import RapidOCR
 
-        _engine = RapidOCR(
+        ocr = RapidOCR(
             params={
                 "Global.use_cls": False,
                 "Global.log_level": "critical",
@@ -98,32 +109,29 @@ def engine() -> Any:
                 "Global.use_vertical_padding": False,
                 "EngineConfig.onnxruntime.intra_op_num_threads": 1,
                 "EngineConfig.onnxruntime.inter_op_num_threads": 1,
-                "EngineConfig.onnxruntime.enable_cpu_mem_arena": False,
-                # the inputs are sized here (WHOLE_SIDE, STRIP_SIDE): the detector must not shrink them again
                 "Det.limit_side_len": 4000,
                 "Det.limit_type": "max",
+                "Det.box_thresh": BOX_THRESH,
             }
         )
         logging.getLogger("RapidOCR").setLevel(logging.CRITICAL)
-        # RapidOCR opens its ONNX sessions on first use: open both now, so loading is paid here once
-        import numpy as np
-
-        blank = np.full((64, 192, 3), 255, dtype=np.uint8)
-        _engine(blank, use_det=True, use_cls=False, use_rec=False)
-        _engine(blank[:48], use_det=False, use_cls=False, use_rec=True)
-        _without_memory_patterns(_engine)
+        # RapidOCR opens its models on first use: open both now, so loading is paid here once
+        _sessions(ocr._load_det_model(), ocr._load_rec_model())
+        _engine = ocr
     return _engine
 
 
-def _without_memory_patterns(ocr: Any) -> None:
-    """Reopen RapidOCR's ONNX sessions with memory patterns off. Every photo gives the detector another input
-    size, and ONNX Runtime keeps a planned buffer set per size: measured over 40 photos, a worker grew to
-    ~340 MB with them and ~265 MB without, for ~10% more detection time (the bench's memory target is per
-    process tree, a worker per core). RapidOCR does not expose the option; without the private model path
-    (another ONNX Runtime) the sessions are left as they are."""
+def _sessions(*stages: Any) -> None:
+    """Reopen RapidOCR's ONNX sessions the way this module runs them: one thread (the pipeline has a process per
+    core; ONNX Runtime's default spinning pool was 2-3x slower here), ONNX Runtime's memory arena on (measured:
+    the detector ~15% faster than with every buffer taken from and given back to the system, which costs page
+    faults; the arena keeps about the largest input's buffers, ~110 MB at the sizes used here, which stay bounded
+    because every input is one of a few shapes: see `_detect` and `recognise`), and no per-shape memory patterns
+    (no faster here; they cost memory for every new input shape). RapidOCR does not expose these options; without
+    the private model path (another ONNX Runtime) a session is left as it is."""
     import onnxruntime as ort
 
-    for stage in (getattr(ocr, "text_det", None), getattr(ocr, "text_rec", None)):
+    for stage in stages:
         holder = getattr(stage, "session", None)
         session = getattr(holder, "session", None)
         path = getattr(session, "_model_path", None)
@@ -131,7 +139,7 @@ def _without_memory_patterns(ocr: Any) -> None:
             continue
         options = ort.SessionOptions()
         options.intra_op_num_threads = options.inter_op_num_threads = 1
-        options.enable_cpu_mem_arena = False
+        options.enable_cpu_mem_arena = True
         options.enable_mem_pattern = False
         options.log_severity_level = 4
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -154,39 +162,83 @@ def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float,
     return ix * iy / smaller if smaller > 0 else 0.0
 
 
-def _detect(bgr: Any, x0: int, y0: int, x1: int, y1: int, scale: float) -> list[Any]:
-    """DB text detection on bgr[y0:y1, x0:x1] resized by `scale`: quadrilaterals in bgr's pixels."""
+def _detect(rgb: Any, y0: int, y1: int, scale: float) -> list[Any]:
+    """DB text detection on the rows y0:y1 of rgb resized by `scale`: quadrilaterals in rgb's pixels.
+
+    The detection session is called directly: RapidOCR's `__call__` also cuts out a crop for every box (unused
+    here), resizes twice and normalises the whole input in float64. Here the rows are resized once, straight to the
+    network's multiple of 32 px, and normalised in float32 as PaddleOCR trained the model (BGR, ImageNet mean
+    and deviation; RapidOCR's 0.5/0.5 found fewer faint marks: 4 fewer of 192 marked photos on seeds 5 and 7,
+    issue 18)."""
     import numpy as np
 
     cv2 = cv2_module()
-    region = bgr[y0:y1, x0:x1]
+    region = rgb[y0:y1]
     height, width = region.shape[:2]
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    if min(size) < 32:  # the detector works on multiples of 32 px: nothing to see in a thinner band
+    if height * scale < 32 or width * scale < 32:  # the detector works on multiples of 32 px: nothing to see
         return []
-    if scale != 1.0:
-        area = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_LINEAR
+    size = (_multiple(width * scale), _multiple(height * scale))
+    if size != (width, height):
+        area = cv2.INTER_AREA if size[0] < width else cv2.INTER_LINEAR
         region = cv2.resize(region, size, interpolation=area)
-    det = engine()(np.ascontiguousarray(region), use_det=True, use_cls=False, use_rec=False)
-    boxes = getattr(det, "boxes", None)
-    if boxes is None:
+    if DET_CLAHE:
+        region = _equalise(region)
+    blob = cv2.dnn.blobFromImage(region, swapRB=True)  # float32, BGR, 1x3xHxW
+    for channel, (mean, deviation) in enumerate(DET_NORM):
+        plane = blob[0, channel]
+        plane -= mean * 255.0
+        plane *= 1.0 / (deviation * 255.0)
+    det = engine().text_det
+    pred = det.session.session.run(None, {_det_input(det): blob})[0]
+    quads, _scores = det.postprocess_op(pred, (height, width))
+    if len(quads) == 0:
         return []
-    sx, sy = width / size[0], height / size[1]
-    return [np.asarray(q, dtype=np.float32) * (sx, sy) + (x0, y0) for q in boxes]
+    return [np.asarray(q, dtype=np.float32) + (0, y0) for q in det.sorted_boxes(quads)]
+
+
+def _equalise(region: Any) -> Any:
+    """The region with its brightness equalised locally (CLAHE on the luma, 8x8 tiles, colour kept): a faint
+    mark (white at 20-50% opacity on a light leaf, a thin title) gains the contrast the detector needs to see
+    it (issue 18: 4 of the 33 marked photos missed without it on seeds 5, 7, 11 and 13 found, 2 others lost, no
+    clean photo flagged). On luma only (YCrCb): ~3 ms per photo for the three passes, a third of CIELAB's
+    lightness, which found as many."""
+    cv2 = cv2_module()
+    ycc = cv2.cvtColor(region, cv2.COLOR_RGB2YCrCb)
+    luma = _clahe().apply(cv2.extractChannel(ycc, 0))
+    cv2.insertChannel(luma, ycc, 0)
+    return cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB)
+
+
+_clahe_op: Any = None
+
+
+def _clahe() -> Any:
+    global _clahe_op
+    if _clahe_op is None:
+        _clahe_op = cv2_module().createCLAHE(clipLimit=DET_CLAHE, tileGridSize=(8, 8))
+    return _clahe_op
+
+
+def _multiple(side: float, step: int = 32) -> int:
+    """The nearest multiple of `step` px (at least one): the sizes the detection network takes."""
+    return max(step, round(side / step) * step)
+
+
+def _det_input(det: Any) -> str:
+    return str(det.session.session.get_inputs()[0].name)
 
 
 def detect_lines(rgb: Any, whole_side: int = WHOLE_SIDE, strip_side: int = STRIP_SIDE) -> list[Any]:
     """Text-line quadrilaterals (4x2 float arrays, in rgb's pixels, clockwise from top-left): the top and
-    bottom bands at strip_side px wide, then the whole photo at whole_side px long side, duplicates dropped."""
-    import numpy as np
-
-    bgr = np.ascontiguousarray(rgb[:, :, ::-1])  # RapidOCR takes BGR arrays
-    height, width = bgr.shape[:2]
+    bottom bands at strip_side px wide, then the rows between them (WHOLE_ROWS) at the whole photo's scale for
+    whole_side px on its long side, duplicates dropped."""
+    height, width = rgb.shape[:2]
     band = round(STRIP_SHARE * height)
     strip_scale = min(2.0, strip_side / width)
-    found = _detect(bgr, 0, 0, width, band, strip_scale)
-    found += _detect(bgr, 0, height - band, width, height, strip_scale)
-    found += _detect(bgr, 0, 0, width, height, min(1.0, whole_side / max(width, height)))
+    found = _detect(rgb, 0, band, strip_scale)
+    found += _detect(rgb, height - band, height, strip_scale)
+    top, bottom = round(WHOLE_ROWS[0] * height), round(WHOLE_ROWS[1] * height)
+    found += _detect(rgb, top, bottom, min(1.0, whole_side / max(width, height)))
     kept: list[Any] = []
     kept_bounds: list[tuple[float, float, float, float]] = []
     for quad in found:
@@ -252,14 +304,30 @@ def ensure_min_side(crop: Any, side: int = REC_MIN_SIDE) -> Any:
 
 
 def recognise(crop: Any) -> tuple[str, float]:
-    """(text, score) of one straightened line crop (BGR); ('', 0.0) when nothing was read."""
+    """(text, score) of one straightened line crop (BGR); ('', 0.0) when nothing was read.
+
+    The recognition session is called directly, as RapidOCR prepares a line (48 px high, [-1, 1], padded on
+    the right) but padded to a multiple of REC_STEP px wide, so that lines come in few input shapes."""
+    import math
+
     import numpy as np
 
-    rec = engine()(crop, use_det=False, use_cls=False, use_rec=True)
-    texts, scores = getattr(rec, "txts", None), getattr(rec, "scores", None)
-    if not texts or scores is None:
+    cv2 = cv2_module()
+    rec = engine().text_rec
+    height, width = crop.shape[:2]
+    if height < 1 or width < 1:
         return "", 0.0
-    return str(texts[0]).strip(), float(np.asarray(scores[0]))
+    resized = max(1, math.ceil(REC_HEIGHT * width / height))
+    padded = max(REC_MIN_WIDTH, -(-resized // REC_STEP) * REC_STEP)
+    line = cv2.resize(np.ascontiguousarray(crop), (resized, REC_HEIGHT))
+    blob = np.zeros((1, 3, REC_HEIGHT, padded), dtype=np.float32)
+    blob[:, :, :, :resized] = cv2.dnn.blobFromImage(line, 1 / 127.5, mean=(127.5, 127.5, 127.5))
+    session = rec.session.session
+    preds = session.run(None, {session.get_inputs()[0].name: blob})[0]
+    [(text, score)], _words = rec.postprocess_op(preds, False)
+    if not text:
+        return "", 0.0
+    return str(text).strip(), float(score)
 
 
 def alnum_count(text: str) -> int:
