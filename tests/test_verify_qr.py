@@ -126,14 +126,18 @@ def test_the_printed_qr_code_is_level_q_and_at_least_30_mm(linked, tmp_path: Pat
     assert side_px / 150 * 25.4 >= 30
 
 
+BLURS = (0.6, 1.0, 1.3)  # 1.4 px decoded 8 of 10 random codes (CI met one that did not); 1.5 px none
+
+
 def test_a_blurred_100_dpi_scan_still_decodes(linked, tmp_path: Path) -> None:
     """What a school's office scanner sends: a 100 dpi page, out of focus. Measured on the whole page with zbar,
     Gaussian blur 0.6 to 2.0 px in 23 steps: the 22 mm level-M code printed before issue 19 decoded 0 times, this
-    one 14 (every blur up to 1.45 px)."""
+    one 14 (every blur up to 1.45 px). Over 10 random codes: all up to 1.3 px, 8 of 10 at 1.4 px, none at 1.5 px,
+    so the test stops at 1.3 px (which code a run issues is random)."""
     _, batch = linked
     for issued in batch.issued:
         page = Image.open(render(issued.file, tmp_path / issued.code, 100)).convert("L")
-        for blur in (0.6, 1.0, 1.4):
+        for blur in BLURS:
             blurred = tmp_path / f"{issued.code}-{blur}.png"
             page.filter(ImageFilter.GaussianBlur(blur)).save(blurred)
             assert zbar(blurred) == [f"{URL}#{format_code(issued.code)}"], blur
@@ -183,3 +187,4 @@ def chromium_dom(address: str, tmp_path: Path) -> str:
                           "--dump-dom", address], capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
     return res.stdout
+
