@@ -210,3 +210,66 @@ def test_a_setting_that_cannot_be_used_stops_the_batch_naming_it(tmp_path: Path,
     res = runner.invoke(app, ["certificates", "participation", "-w", str(root)])
     assert res.exit_code == 2 and setting in res.stderr
     assert not list((root / "certificates").glob("**/*.pdf")) if (root / "certificates").exists() else True
+
+
+def image_lefts(pdf: Path) -> list[tuple[int, int, float]]:
+    """(width px, height px, left edge in points) of each image drawn on the first page: the content stream's
+    transformation matrices followed through q/Q/cm and into form XObjects, up to each image's Do."""
+    from pypdf.generic import ContentStream
+
+    reader = PdfReader(str(pdf))
+    page = reader.pages[0]
+    found: list[tuple[int, int, float]] = []
+
+    def walk(content, resources, ctm: tuple[float, ...]) -> None:
+        stack = []
+        for operands, op in ContentStream(content, reader).operations:
+            if op == b"q":
+                stack.append(ctm)
+            elif op == b"Q":
+                ctm = stack.pop()
+            elif op == b"cm":
+                a, b, c, d, e, f = (float(v) for v in operands)
+                ca, cb, cc, cd, ce, cf = ctm
+                ctm = (a * ca + b * cc, a * cb + b * cd, c * ca + d * cc, c * cb + d * cd, e * ca + f * cc + ce,
+                       e * cb + f * cd + cf)
+            elif op == b"Do":
+                xobject = resources["/XObject"][operands[0]].get_object()
+                if xobject["/Subtype"] == "/Image":
+                    found.append((int(xobject["/Width"]), int(xobject["/Height"]), ctm[4]))
+                else:
+                    walk(xobject, xobject.get("/Resources", resources), ctm)
+
+    walk(page.get_contents(), page["/Resources"], (1.0, 0.0, 0.0, 1.0, 0.0, 0.0))
+    return found
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils (install.sh) not installed")
+@pytest.mark.parametrize("url", ["https://example.org/milset-photo-2022/verify.html",
+                                 "https://certificates.example-national-secretariat.org/milset/steam-photo/2022/"
+                                 "national-round/verify.html"])
+def test_the_verification_address_is_printed_whole_beside_the_qr_code(tmp_path: Path, url: str) -> None:
+    """A newcomer's trial: a 45-character address ran on under the QR code ('…/verify.h', the 'tml' hidden). Every
+    word of the printed address (pdftotext -bbox, in points) ends left of the QR image, and read in order the
+    words give the whole address."""
+    with jury_workspace(tmp_path, people=PEOPLE[:1], png_every=0) as ws:
+        root = ws.root
+    set_certificate_settings(root, verify_url=f'"{url}"')
+    with open_workspace(root) as ws:
+        pdf = issue_certificates(ws, "participation", workers=1).issued[0].file
+    bbox = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    words = [(float(m[1]), float(m[2]), float(m[3]), m[4]) for m in
+             re.finditer(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="[\d.]+">([^<]*)</word>', bbox)]
+    page_width = float(re.search(r'<page width="([\d.]+)"', bbox)[1])
+    (qr_left,) = [x for width, height, x in image_lefts(pdf) if width == height]  # the QR image, placed
+    assert page_width / 2 < qr_left < page_width
+    shown = url.removeprefix("https://").rstrip("/")
+    start = next(i for i, w in enumerate(words) if shown.startswith(w[3]) and len(w[3]) > 5)
+    printed, used = "", []
+    for w in words[start:]:
+        if not shown.startswith(printed + w[3]):
+            break
+        printed += w[3]
+        used.append(w)
+    assert printed == shown, (printed, shown)
+    assert all(x_max < qr_left for _, _, x_max, _ in used), (used, qr_left)
