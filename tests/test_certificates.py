@@ -15,6 +15,8 @@ from pypdf import PdfReader
 from typer.testing import CliRunner
 
 import milsetctl.certificates as certificates_mod
+import milsetctl.certificates.issue as issue_mod
+import milsetctl.fsutil as fsutil_mod
 from milsetctl.certificates import (
     PARTS_DIR,
     Certificate,
@@ -317,8 +319,8 @@ def test_reprint_with_a_changed_name_gets_a_new_code_and_the_old_one_is_supersed
 
 def test_a_killed_run_leaves_no_half_pdf_and_the_next_run_finishes(tmp_path: Path, monkeypatch) -> None:
     with jury_workspace(tmp_path, people=PEOPLE[:4], png_every=0) as ws:
-        monkeypatch.setattr(certificates_mod, "CHUNK", 2)
-        real_replace, calls = certificates_mod.os.replace, []
+        monkeypatch.setattr(issue_mod, "CHUNK", 2)
+        real_replace, calls = fsutil_mod.os.replace, []
 
         def replace_then_die(src, dst):  # the run is killed while writing the third certificate
             if str(dst).endswith(".pdf"):
@@ -327,7 +329,7 @@ def test_a_killed_run_leaves_no_half_pdf_and_the_next_run_finishes(tmp_path: Pat
                     raise KeyboardInterrupt
             real_replace(src, dst)
 
-        monkeypatch.setattr(certificates_mod.os, "replace", replace_then_die)
+        monkeypatch.setattr(fsutil_mod.os, "replace", replace_then_die)
         with pytest.raises(KeyboardInterrupt):
             issue_certificates(ws, "participation", workers=1)
         for src, dst in calls:  # every file is written under a hidden temporary name in its own folder
@@ -335,7 +337,7 @@ def test_a_killed_run_leaves_no_half_pdf_and_the_next_run_finishes(tmp_path: Pat
         folder = ws.root / "certificates" / "participation"
         assert sorted(f.name for f in folder.iterdir()) == ["E0001-张伟.pdf", "E0002-Maria García.pdf"]
         assert all(len(PdfReader(str(f)).pages) == 1 for f in folder.iterdir())
-        monkeypatch.setattr(certificates_mod.os, "replace", real_replace)
+        monkeypatch.setattr(fsutil_mod.os, "replace", real_replace)
         (folder / ".E0003-刘䶮.pdf.99999.tmp").write_bytes(b"%PDF-1.7 half")  # what a SIGKILL leaves
         again = issue_certificates(ws, "participation", workers=1)
         assert [i.skipped for i in again.issued] == [True, True, False, False]
