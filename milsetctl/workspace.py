@@ -124,6 +124,9 @@ def set_country(ws: Workspace, country: str) -> None:
 def open_workspace(root: Path, read_only: bool = False) -> Workspace:
     """The workspace at `root`; `read_only`: its ledger opened so that nothing is written (ledger.Ledger)."""
     root = root.resolve()
+    if not root.exists():  # a typed path that names nothing: never advise making a workspace at a typo
+        raise WorkspaceError(f"{root}: no such folder.{_workspaces_like(root)} A contest workspace is the folder "
+                             "`milsetctl init` (or the first `milsetctl validate`) made; name it with -w.")
     if not is_workspace(root):
         raise WorkspaceError(
             f"{root} is not a contest workspace (no {SETTINGS_FILE}). Run `milsetctl init` there, "
@@ -135,6 +138,18 @@ def open_workspace(root: Path, read_only: bool = False) -> Workspace:
     except LedgerError as exc:
         raise LedgerUnusable(str(exc)) from None
     return Workspace(root=root, settings=settings, ledger=ledger)
+
+
+def _workspaces_like(root: Path) -> str:
+    """' Did you mean …?' naming the workspaces beside `root` whose names are close to its name, or ''."""
+    import difflib
+
+    try:
+        beside = [p.name for p in root.parent.iterdir() if is_workspace(p)]
+    except OSError:
+        return ""
+    close = difflib.get_close_matches(root.name, beside, n=3, cutoff=0.6)
+    return f" Did you mean {' or '.join(str(root.parent / name) for name in close)}?" if close else ""
 
 
 def lock_workspace(root: Path, wait: float = DEFAULT_WAIT_S, on_wait: Callable[[str], None] | None = None,

@@ -479,3 +479,18 @@ def test_a_corrected_name_is_shown_with_the_outputs_to_make_again(tmp_path: Path
     text = console.file.getvalue()
     assert "E0009 name a → b" in text and "E0010" not in text
     assert "… and 2 more: milsetctl audit --kind entry-change" in text
+
+
+@pytest.mark.parametrize("args", [["status"], ["jury", "status"], ["anonymise"]])
+def test_a_misspelt_workspace_is_named_as_missing_with_the_one_meant(tmp_path: Path, args: list[str]) -> None:
+    """A newcomer's trial: `-w demo-worksapce` was answered "is not a contest workspace … Run `milsetctl init`
+    there", advice that makes a workspace at the typo. A path that names nothing says so, and names the
+    workspace beside it with a close name; nothing is created."""
+    runner.invoke(app, ["init", "-w", str(tmp_path / "demo-workspace"), "--country", "China"])
+    assert (tmp_path / "demo-workspace" / "contest.toml").exists()
+    typo = tmp_path / "demo-worksapce"
+    result = runner.invoke(app, [*args, "-w", str(typo)])
+    assert result.exit_code == 2, result.output
+    text = " ".join(result.output.split())
+    assert f"{typo}: no such folder" in text and f"Did you mean {tmp_path / 'demo-workspace'}?" in text
+    assert "milsetctl init` there" not in text and not typo.exists()
