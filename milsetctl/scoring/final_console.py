@@ -29,7 +29,8 @@ def render_final_sheets(console: Console, result: FinalSheetsResult) -> None:
             places = f"{g.seats} Qualifier place{'s' if g.seats != 1 else ''}"
             console.print(f"[bold]Final — {escape(g.label)}:[/] {len(g.entries)} entries within {g.k:g} standard "
                           f"error ({g.se:.2f} points) of the Qualifier cut (rank <= {g.cut}, score "
-                          f"{g.reference:.2f}); the final decides who takes {places}.")
+                          f"{g.reference:.2f}); their ranking would decide who takes {places}, if the chair uses it "
+                          "(`awards --use-final`; by default the scores decide and ties at the cut all qualify).")
         else:
             console.print(f"[bold]Final — the top {g.cut} places:[/] {len(g.entries)} entries (ranks 1-{g.cut} and "
                           f"those within {g.k:g} standard error, {g.se:.2f} points, of place {g.cut}'s score "
