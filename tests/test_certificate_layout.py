@@ -258,7 +258,7 @@ def test_the_verification_address_is_printed_whole_beside_the_qr_code(tmp_path: 
     with open_workspace(root) as ws:
         pdf = issue_certificates(ws, "participation", workers=1).issued[0].file
     bbox = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
-    words = [(float(m[1]), float(m[2]), float(m[3]), m[4]) for m in
+    words = [(float(m[1]), float(m[2]), float(m[3]), m[4].replace("\u200b", "")) for m in
              re.finditer(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="[\d.]+">([^<]*)</word>', bbox)]
     page_width = float(re.search(r'<page width="([\d.]+)"', bbox)[1])
     (qr_left,) = [x for width, height, x in image_lefts(pdf) if width == height]  # the QR image, placed
@@ -273,3 +273,4 @@ def test_the_verification_address_is_printed_whole_beside_the_qr_code(tmp_path: 
         used.append(w)
     assert printed == shown, (printed, shown)
     assert all(x_max < qr_left for _, _, x_max, _ in used), (used, qr_left)
+    assert all(w[3].endswith(("/", "-")) for w in used[:-1]), used  # lines break after a slash, never in a word
