@@ -348,3 +348,46 @@ def test_score_refuses_a_page_export_from_another_round(round_, tmp_path: Path) 
     done = runner.invoke(app, ["score", str(folder), "-w", str(work), "--json"])
     assert done.exit_code == 0, done.output
     assert json.loads(done.stdout)["ranking_stored"]
+
+
+def test_sheets_written_on_two_workers_match_one_process(round_, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Issue 18: a big round's sheets and pages are written by a worker per core (thumbnails shrunk once, into the
+    disk cache, first). The same round written again through two spawned workers gives every juror the same
+    cells, the same pictures (decoded) and the same scoring page as the one-process run of the fixture."""
+    import milsetctl.jury.run as jury_run
+
+    root, _result, _anon, _files, _ = round_
+    copy = tmp_path / "ws"
+    shutil.copytree(root, copy)
+    shutil.rmtree(copy / "jury" / "sheets")
+    shutil.rmtree(copy / "cache", ignore_errors=True)  # the thumbnails are made again, by the workers
+    calls: list[int] = []
+    import milsetctl.workers as workers  # _write_all imports run_all from it when it runs
+
+    real_run_all = workers.run_all
+
+    def counting(func, items, count, in_flight=3):  # type: ignore[no-untyped-def]
+        calls.append(count)
+        return real_run_all(func, items, count, in_flight)
+
+    monkeypatch.setattr(workers, "run_all", counting)
+    monkeypatch.setattr(workers, "usable_cores", lambda: 2)
+    monkeypatch.setattr(jury_run, "PARALLEL_ROWS", 1)
+    with open_workspace(copy) as ws:
+        make_sheets(ws, jurors_file(tmp_path / "jurors.csv", ["Juror One", "Juror Two"]), seed=4, html=True)
+    assert calls == [2, 2]  # the thumbnails, then the four files, each on two workers
+    for juror in ("J01", "J02"):
+        one, two = load_workbook(sheet_path(root, juror)), load_workbook(sheet_path(copy, juror))
+        assert one.sheetnames == two.sheetnames
+        for name in one.sheetnames:
+            if name == "Instructions":  # names the time the sheets were made
+                continue
+            cells = [[[c.value for c in r] for r in book[name].iter_rows() if r[0].value != "generated_at"]
+                     for book in (one, two)]
+            assert cells[0] == cells[1], name
+        a, b = image_rows(one["Scores"]), image_rows(two["Scores"])
+        assert sorted(a) == sorted(b) and len(a) == 8
+        assert all(ImageChops.difference(a[r].convert("RGB"), b[r].convert("RGB")).getbbox() is None for r in a)
+        page_one = next((root / "jury" / "sheets").glob(f"{juror} *.html")).read_text(encoding="utf-8")
+        page_two = next((copy / "jury" / "sheets").glob(f"{juror} *.html")).read_text(encoding="utf-8")
+        assert len(page_two) > 10_000 and page_two.count("data:image/jpeg") == page_one.count("data:image/jpeg") > 0

@@ -211,9 +211,8 @@ def make_sheets(ws: Workspace, jurors_file: Path, quorum: int | None = None, see
     rows: list[SheetRow] = []
     current: set[str] = set()
     kept = 0
-    for done, juror in enumerate(active):
-        if progress is not None:
-            progress(done, len(active), juror["name"])
+    writes: list[_SheetJob] = []
+    for juror in active:
         jid = juror["juror_id"]
         ids = result.sheets[jid]
         name = sheet_file_name(jid, juror["name"])
@@ -234,19 +233,18 @@ def make_sheets(ws: Workspace, jurors_file: Path, quorum: int | None = None, see
         else:
             if path.exists():
                 filled = _carry_typed(path, typed, filled, ids, jid, folder, stamp, notes)
-            write_sheet(path, meta, [by_anon[a] for a in ids], filled, bands=bands, weights=weighting,
-                        photos=thumbs, page=page)
+            writes.append(_SheetJob(path, meta, [by_anon[a] for a in ids], dict(filled), bands, weighting,
+                                    photos if thumbs is not None else None, page, None))
         if page is not None:
-            write_page(page_path, meta, [by_anon[a] for a in ids], filled, bands=bands, weights=weighting,
-                       photos=photos.screen if photos.files else None, export_name=csv_name(name))
+            writes.append(_SheetJob(page_path, meta, [by_anon[a] for a in ids], dict(filled), bands, weighting,
+                                    photos if photos.files else None, None, csv_name(name)))
         rows.append(SheetRow(
             juror_id=jid, juror=juror["name"], entries=len(ids), conflicts=len(result.conflicts.get(jid, {})),
             added=sum(1 for j, _a in result.added if j == jid), removed=sum(1 for j, _a in result.removed if j == jid),
             scored=len(filled), file=(SHEETS_DIR / name).as_posix(),
             page=(SHEETS_DIR / page).as_posix() if page is not None else None,
         ))
-    if progress is not None:
-        progress(len(active), len(active), "")
+    _write_all(writes, progress)
     names = {r["juror_id"]: r["name"] for r in all_jurors}
     withdrawn = _move_stale_sheets(folder, current, names, {r["juror_id"] for r in active})
     for w in withdrawn:
@@ -274,6 +272,80 @@ def make_sheets(ws: Workspace, jurors_file: Path, quorum: int | None = None, see
     return JurySheetsResult(round_id=round_id, stage=stage, quorum=result.quorum, seed=seed,
                             min_jurors=int(jury.get("min_jurors", 10)), sheets=rows, withdrawn=withdrawn,
                             short=short, conflicts=conflicts, warnings=warnings, notes=notes, assignment=result)
+
+
+@dataclass
+class _SheetJob:
+    """One file `jury sheets` writes: a juror's XLSX (`export_name` None) or their scoring page (`export_name` the
+    CSV name its Export saves). Pickled to a worker process: plain data, the photos as their PackagePhotos."""
+
+    path: Path
+    meta: SheetMeta
+    entries: list[JuryEntry]
+    filled: dict[str, tuple[dict[str, Any], str | None]]
+    bands: Any
+    weights: Any
+    photos: PackagePhotos | None
+    page: str | None
+    export_name: str | None
+
+    @property
+    def rows(self) -> int:
+        return len(self.entries)
+
+
+# a worker costs ~1 s of start-up: below this many rows in all, the files are written in this process
+PARALLEL_ROWS = 2000
+
+
+def _write_job(job: _SheetJob) -> str:
+    """Write one sheet or page (in a worker); returns the juror's name for the progress bar."""
+    if job.export_name is None:
+        write_sheet(job.path, job.meta, job.entries, job.filled, bands=job.bands, weights=job.weights,
+                    photos=job.photos.thumbnail if job.photos is not None else None, page=job.page)
+    else:
+        write_page(job.path, job.meta, job.entries, job.filled, bands=job.bands, weights=job.weights,
+                   photos=job.photos.screen if job.photos is not None else None, export_name=job.export_name)
+    return job.meta.juror
+
+
+def _warm_photos(batch: tuple[PackagePhotos, list[tuple[str, bool]]]) -> int:
+    """Make the disk-cached thumbnails (False) or screen-size copies (True) of these entries (in a worker)."""
+    photos, keys = batch
+    for anon_id, screen in keys:
+        if screen:
+            photos.screen(anon_id)
+        else:
+            photos.thumbnail(anon_id)
+    return len(keys)
+
+
+def _write_all(jobs: list[_SheetJob], progress: Callable[[int, int, str], None] | None,
+               workers: int | None = None) -> None:
+    """Write every juror's files, on every core when there are enough rows to pay for the workers (issue 18: ten
+    sheets of 2,000 pictured rows took 95 s of one core). Each file is written whole under a temporary name, so
+    a run killed half-way leaves each sheet either old or new."""
+    from milsetctl.workers import chunks, run_all, worker_count
+
+    rows = sum(j.rows for j in jobs)
+    count = worker_count(len(jobs), wanted=workers) if rows >= PARALLEL_ROWS or workers is not None else 1
+    if progress is not None:
+        progress(0, len(jobs), "")
+    if count > 1:  # every sheet shows the same photos: shrink each once, on every core, into the disk cache first
+        wanted: dict[tuple[str, bool], PackagePhotos] = {}
+        for job in jobs:
+            if job.photos is not None and job.photos.cache is not None:
+                for entry in job.entries:
+                    wanted.setdefault((entry.anon_id, job.export_name is not None), job.photos)
+        if wanted:
+            photos = next(iter(wanted.values()))
+            keys = sorted(wanted)
+            batches = [(photos, batch) for batch in chunks(keys, max(1, len(keys) // (count * 8)))]
+            for _ in run_all(_warm_photos, batches, count):
+                pass
+    for done, juror in enumerate(run_all(_write_job, jobs, count, in_flight=1), 1):
+        if progress is not None:
+            progress(done, len(jobs), juror)
 
 
 def _carry_typed(path: Path, typed: TypedSheet | None, filled: dict[str, tuple[dict[str, Any], str | None]],
