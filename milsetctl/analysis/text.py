@@ -189,7 +189,8 @@ def _detect(rgb: Any, y0: int, y1: int, scale: float) -> list[Any]:
         plane -= mean * 255.0
         plane *= 1.0 / (deviation * 255.0)
     det = engine().text_det
-    pred = det.session.session.run(None, {_det_input(det): blob})[0]
+    session = det.session.session
+    pred = session.run(None, {_input_name(session): blob})[0]
     quads, _scores = det.postprocess_op(pred, (height, width))
     if len(quads) == 0:
         return []
@@ -224,8 +225,9 @@ def _multiple(side: float, step: int = 32) -> int:
     return max(step, round(side / step) * step)
 
 
-def _det_input(det: Any) -> str:
-    return str(det.session.session.get_inputs()[0].name)
+def _input_name(session: Any) -> str:
+    """The name of an ONNX Runtime session's (one) input."""
+    return str(session.get_inputs()[0].name)
 
 
 def detect_lines(rgb: Any, whole_side: int = WHOLE_SIDE, strip_side: int = STRIP_SIDE) -> list[Any]:
@@ -323,7 +325,7 @@ def recognise(crop: Any) -> tuple[str, float]:
     blob = np.zeros((1, 3, REC_HEIGHT, padded), dtype=np.float32)
     blob[:, :, :, :resized] = cv2.dnn.blobFromImage(line, 1 / 127.5, mean=(127.5, 127.5, 127.5))
     session = rec.session.session
-    preds = session.run(None, {session.get_inputs()[0].name: blob})[0]
+    preds = session.run(None, {_input_name(session): blob})[0]
     [(text, score)], _words = rec.postprocess_op(preds, False)
     if not text:
         return "", 0.0

@@ -206,7 +206,6 @@ def make_sheets(ws: Workspace, jurors_file: Path, quorum: int | None = None, see
     criteria = [str(c) for c in jury.get("criteria", [])]
     bands, weighting = rubric(jury, criteria), weights(jury)
     photos = PackagePhotos.of_workspace(ws)  # thumbnails in the sheets, screen-size copies on the pages
-    thumbs = photos.thumbnail if photos.files else None
     stamp = now_iso()
     rows: list[SheetRow] = []
     current: set[str] = set()
@@ -234,7 +233,7 @@ def make_sheets(ws: Workspace, jurors_file: Path, quorum: int | None = None, see
             if path.exists():
                 filled = _carry_typed(path, typed, filled, ids, jid, folder, stamp, notes)
             writes.append(_SheetJob(path, meta, [by_anon[a] for a in ids], dict(filled), bands, weighting,
-                                    photos if thumbs is not None else None, page, None))
+                                    photos if photos.files else None, page, None))
         if page is not None:
             writes.append(_SheetJob(page_path, meta, [by_anon[a] for a in ids], dict(filled), bands, weighting,
                                     photos if photos.files else None, None, csv_name(name)))
@@ -244,7 +243,7 @@ def make_sheets(ws: Workspace, jurors_file: Path, quorum: int | None = None, see
             scored=len(filled), file=(SHEETS_DIR / name).as_posix(),
             page=(SHEETS_DIR / page).as_posix() if page is not None else None,
         ))
-    _write_all(writes, progress)
+    _write_all(writes, photos, progress)
     names = {r["juror_id"]: r["name"] for r in all_jurors}
     withdrawn = _move_stale_sheets(folder, current, names, {r["juror_id"] for r in active})
     for w in withdrawn:
@@ -320,29 +319,24 @@ def _warm_photos(batch: tuple[PackagePhotos, list[tuple[str, bool]]]) -> int:
     return len(keys)
 
 
-def _write_all(jobs: list[_SheetJob], progress: Callable[[int, int, str], None] | None,
-               workers: int | None = None) -> None:
+def _write_all(jobs: list[_SheetJob], photos: PackagePhotos, progress: Callable[[int, int, str], None] | None
+               ) -> None:
     """Write every juror's files, on every core when there are enough rows to pay for the workers (issue 18: ten
     sheets of 2,000 pictured rows took 95 s of one core). Each file is written whole under a temporary name, so
     a run killed half-way leaves each sheet either old or new."""
     from milsetctl.workers import chunks, run_all, worker_count
 
     rows = sum(j.rows for j in jobs)
-    count = worker_count(len(jobs), wanted=workers) if rows >= PARALLEL_ROWS or workers is not None else 1
+    count = worker_count(len(jobs)) if rows >= PARALLEL_ROWS else 1
     if progress is not None:
         progress(0, len(jobs), "")
-    if count > 1:  # every sheet shows the same photos: shrink each once, on every core, into the disk cache first
-        wanted: dict[tuple[str, bool], PackagePhotos] = {}
-        for job in jobs:
-            if job.photos is not None and job.photos.cache is not None:
-                for entry in job.entries:
-                    wanted.setdefault((entry.anon_id, job.export_name is not None), job.photos)
-        if wanted:
-            photos = next(iter(wanted.values()))
-            keys = sorted(wanted)
-            batches = [(photos, batch) for batch in chunks(keys, max(1, len(keys) // (count * 8)))]
-            for _ in run_all(_warm_photos, batches, count):
-                pass
+    if count > 1 and photos.cache is not None:  # every sheet shows the same photos: shrink each once, on every
+        # core, into the disk cache first (False: the sheet's thumbnail, True: the page's screen-size copy)
+        keys = sorted({(e.anon_id, job.export_name is not None) for job in jobs if job.photos is not None
+                       for e in job.entries})
+        batches = [(photos, batch) for batch in chunks(keys, max(1, len(keys) // (count * 8)))]
+        for _ in run_all(_warm_photos, batches, count):
+            pass
     for done, juror in enumerate(run_all(_write_job, jobs, count, in_flight=1), 1):
         if progress is not None:
             progress(done, len(jobs), juror)
