@@ -285,9 +285,11 @@ def fill_sheets(workspace: Path, out_dir: Path) -> int:
     return len(fill_workspace(workspace, out_dir))
 
 
-def has_command(code: Code, cli: list[str], name: str) -> bool:
-    done = subprocess.run([*cli, name, "--help"], cwd=code.cwd, env=code.env, capture_output=True)
-    return done.returncode == 0
+def has_command(code: Code, cli: list[str], name: str, option: str | None = None) -> bool:
+    """Whether the checkout's CLI has the command `name` (and, given, its option `option`)."""
+    done = subprocess.run([*cli, name, "--help"], cwd=code.cwd, env={**code.env, "COLUMNS": "200"},
+                          capture_output=True, text=True)
+    return done.returncode == 0 and (option is None or option in done.stdout)
 
 
 def round_set(n: int, seed: int, review_share: float, cores: int) -> tuple[Path, str, int]:
@@ -356,8 +358,18 @@ def run_round(n: int, code: Code, cli: list[str], seed: int, cores: int, keep: b
     waiting = [e["entry_id"] for e in verdicts["entries"] if e["status"] == "review"]
     counts["decisions"] = len(waiting)
     counts["rejected"] = sum(e["status"] == "rejected" for e in verdicts["entries"])
-    stage("decide", "decisions",
-          [[*cli, "decide", entry, "accept", *w, "--reason", "bench: accepted"] for entry in waiting])
+    if has_command(code, cli, "decide", "--review-sheet"):
+        # a coordinator settles a few hundred entries from one sheet: the tool writes the list, the coordinator fills
+        # in a decision per row (here: the bench's CSV, written before the stage: the person's part is not timed),
+        # and the tool records them all in one command
+        filled = logs / "decisions.csv"
+        filled.write_text("entry,decision,reason\n" + "".join(f"{e},accept,bench: accepted\n" for e in waiting),
+                          encoding="utf-8")
+        stage("decide", "decisions", [[*cli, "decide", *w, "--review-sheet", str(logs / "review.xlsx")],
+                                      [*cli, "decide", *w, "--from", str(filled)]])
+    else:  # an older checkout: one command per decision
+        stage("decide", "decisions",
+              [[*cli, "decide", entry, "accept", *w, "--reason", "bench: accepted"] for entry in waiting])
     counts["eligible"] = n - counts["rejected"]
     stage("anonymise", "eligible", [[*cli, "anonymise", *w]])
     stage("jury sheets", "eligible", [[*cli, "jury", "sheets", *w, "--jurors", str(jurors_file(code))]])

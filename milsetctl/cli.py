@@ -376,14 +376,34 @@ def _say_note(note: Note) -> None:
 
 @app.command()
 def decide(
-    entry: Annotated[str, typer.Argument(help="The entry ID, e.g. E0007.", metavar="ENTRY")],
-    decision: Annotated[str, typer.Argument(help="accept or reject.", metavar="accept|reject")],
-    reason: Annotated[str, typer.Option("--reason", help="Why (kept in the ledger with who and when).")],
+    entry: Annotated[str | None, typer.Argument(help="The entry ID, e.g. E0007.", metavar="ENTRY",
+                                                show_default=False)] = None,
+    decision: Annotated[str | None, typer.Argument(help="accept or reject.", metavar="accept|reject",
+                                                   show_default=False)] = None,
+    reason: Annotated[str | None, typer.Option("--reason", help="Why (kept in the ledger with who and when).",
+                                               show_default=False)] = None,
+    from_sheet: Annotated[Path | None, typer.Option(
+        "--from", metavar="FILE", show_default=False,
+        help="Record every decision of a filled-in sheet (XLSX, CSV, ODS; columns entry, decision, reason): rows "
+             "left blank wait, a row that cannot be taken is named and the others are recorded.")] = None,
+    review_sheet: Annotated[Path | None, typer.Option(
+        "--review-sheet", metavar="FILE", show_default=False,
+        help="Write the entries waiting for a decision, with their findings, to FILE (.xlsx or .csv) to fill in "
+             "and give back with --from.")] = None,
     workspace: WorkspaceOpt = Path("."),
 ) -> None:
-    """Settle an entry: accept or reject it, with a reason. Decisions survive re-validation."""
+    """Settle an entry: accept or reject it, with a reason. Decisions survive re-validation. Many at once:
+    --review-sheet writes the entries in review to a sheet, --from records the decisions filled in."""
     from milsetctl.decisions import DecisionError, record_decision
 
+    if review_sheet is not None or from_sheet is not None:
+        if entry is not None or decision is not None or reason is not None or (review_sheet and from_sheet):
+            _fail("give ENTRY accept|reject --reason, or --review-sheet FILE, or --from FILE: one of them", 2)
+        _decide_in_bulk(workspace, review_sheet, from_sheet)
+        return
+    if entry is None or decision is None or reason is None:
+        _fail("say which entry and what: milsetctl decide E0007 accept --reason \"...\" (or --review-sheet FILE "
+              "for all the entries in review)", 2)
     decision = decision.strip().lower()
     if decision not in ("accept", "reject"):
         _fail(f"decision must be accept or reject, not {decision!r}", 2)
@@ -399,6 +419,35 @@ def decide(
         for finding in outcome.findings:
             out.print(f"  still on record: {finding.rule} ({finding.severity}): {finding.message}")
 
+
+def _decide_in_bulk(workspace: Path, review_sheet: Path | None, from_sheet: Path | None) -> None:
+    from milsetctl.decisionsheet import DecisionSheetError, record_decisions, write_review_sheet
+    from milsetctl.members.sheets import SheetError
+
+    with _open(workspace) as ws:
+        if review_sheet is not None:
+            try:
+                count = write_review_sheet(ws.ledger, review_sheet)
+            except SheetError as exc:
+                _fail(str(exc), exc.code)
+            out.print(f"{count} entr{'y waits' if count == 1 else 'ies wait'} for a decision: {review_sheet}"
+                      + ("" if not count else " — fill in decision (accept/reject) and reason, then "
+                         f"milsetctl decide --from {review_sheet}"), soft_wrap=True)
+            return
+        assert from_sheet is not None
+        try:
+            batch = record_decisions(ws.ledger, from_sheet)
+        except DecisionSheetError as exc:
+            _fail(str(exc), 2)
+    for outcome in batch.recorded:
+        out.print(f"{outcome.entry_id}: {outcome.new_status} (was {outcome.old_status})", soft_wrap=True)
+    for row, why in batch.refused:
+        err.print(f"[red]{escape(from_sheet.name)} row {row}:[/] {escape(why)}", soft_wrap=True)
+    counts = {s: sum(o.new_status == s for o in batch.recorded) for s in ("eligible", "rejected")}
+    out.print(f"{len(batch.recorded)} decision(s) recorded ({counts['eligible']} eligible, {counts['rejected']} "
+              f"rejected); {len(batch.refused)} row(s) refused; {batch.blank} left blank", soft_wrap=True)
+    if batch.refused:
+        raise typer.Exit(1)
 
 @app.command()
 def status(workspace: WorkspaceOpt = Path("."),

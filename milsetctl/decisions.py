@@ -123,7 +123,9 @@ def waiting_on_people(ws: Workspace, st: ContestStatus) -> list[str]:
     if st.open_reviews:
         shown = ", ".join(st.open_reviews[:10]) + (" …" if len(st.open_reviews) > 10 else "")
         out.append(f"{len(st.open_reviews)} entr{'y waits' if len(st.open_reviews) == 1 else 'ies wait'} for a "
-                   f"decision ({shown}): they are not in the jury package until decided")
+                   f"decision ({shown}): they are not in the jury package until decided"
+                   + ("; `milsetctl decide --review-sheet review.xlsx` lists them to decide in one sheet"
+                      if len(st.open_reviews) > 1 else ""))
     runs = ws.ledger.score_runs()
     if runs:
         import json
