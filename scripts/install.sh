@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Install milsetctl into ./.venv, with the Debian packages WeasyPrint and the certificates need.
 #   bash scripts/install.sh          # the tool
-#   bash scripts/install.sh --test   # the tool + test tools (pytest, pypdf, scikit-image, ruff, mypy...) and the
-#                                    # command-line tools some tests and benchmarks compare against
+#   bash scripts/install.sh --test   # the tool + test tools (pytest, pypdf, scikit-image, ruff, mypy...), the
+#                                    # `raw` extra (rawpy) and the command-line tools some tests and benchmarks
+#                                    # compare against
 # It waits for the Debian package lock when another apt-get or dpkg holds it (up to 10 minutes), and it fails
 # (exit 1, naming the packages) when something the PDFs need is not there at the end: the Python install still
 # happens, but the tool would stop at its first PDF.
@@ -11,7 +12,8 @@ cd "$(dirname "$0")/.."
 
 extras=""
 test_tools=0
-if [ "${1:-}" = "--test" ]; then extras="[test]"; test_tools=1; fi
+# --test: the test tools and the `raw` extra (rawpy), so the RAW originals' tests read real DNG files, not skip
+if [ "${1:-}" = "--test" ]; then extras="[test,raw]"; test_tools=1; fi
 
 # Debian packages the PDFs need (README "Install" lists them): Pango for WeasyPrint, fontconfig's fc-match (the
 # certificates check a name's characters against the fonts it finds), DejaVu and Noto CJK (Chinese names and
