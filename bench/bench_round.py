@@ -558,7 +558,12 @@ def main() -> int:
 
     code = resolve_code(args.code)
     label = args.label or ("main" if args.code is None else args.code.name)
-    cli = bv.milsetctl_cmd()
+    # another checkout runs through its own milsetctl.cli.main: the venv's console script imports whatever entry
+    # point this repository's pyproject names (milsetctl.__main__:main since the quick --version), which an older
+    # checkout's milsetctl/__main__.py does not define as a function (it calls main() on import, so even the
+    # spawned workers would start the command again)
+    cli = (bv.milsetctl_cmd() if args.code is None else
+           [sys.executable, "-c", "import sys; from milsetctl.cli import main; sys.argv[0] = 'milsetctl'; main()"])
     info = bv.machine()
     cores = min(2, info["usable_cores"] or 1)  # the goal's machine has 2 cores
     log(f"measuring {code.imported} (commit {code.commit[:9]}, {code.dirty_files} changed files), "
