@@ -113,6 +113,29 @@ def test_participation_one_pdf_per_entrant_with_name_and_code(printed) -> None:
     assert liu.file.stat().st_size < 300_000
 
 
+def test_each_pdf_is_its_page_of_the_chunk_with_its_own_title_bookmark_and_glyphs(tmp_path: Path) -> None:
+    """Each recipient's PDF is cut from its chunk's document, written once (pdfsplit.py): it keeps its own title
+    and bookmark, only its own photo (the test above), and fonts cut to the glyphs of its page, not of the chunk's
+    eight names and schools (five of them Chinese)."""
+    with jury_workspace(tmp_path, png_every=0) as ws:
+        batch = issue_certificates(ws, "participation", workers=1)  # one process: one chunk of 8
+        (part,) = (ws.root / "cache" / PARTS_DIR / "participation").glob("*.pdf")
+        assert PdfReader(str(part)).metadata.title == "Certificates"
+        in_part = embedded_font_sizes(part)
+        cut = 0
+        for issued in batch.issued:  # 张伟, Maria García, 刘䶮, Olga Ivanova, 王芳, Ahmed Khan, 赵磊, 陈静
+            reader = PdfReader(str(issued.file))
+            assert reader.metadata.title == f"Certificate of Participation · {issued.recipient}"
+            assert [item.title for item in reader.outline] == ["Certificate of Participation"]
+            assert issued.recipient in pdf_text(issued.file)
+            own = embedded_font_sizes(issued.file)
+            assert set(own) <= set(in_part) and all(size <= in_part[name] for name, size in own.items())
+            cut += any(size < in_part[name] for name, size in own.items() if "CJK" in name)
+            # every CJK glyph from the batch's cut faces (sheet.page_texts): no whole system face embedded
+            assert not [name for name in own if "Noto" in name], own
+        assert cut == len(batch.issued) == 8  # a Chinese face holds the glyphs of one page, not of the chunk
+
+
 def test_json_and_verify_through_the_cli(printed) -> None:
     ws, batch = printed
     res = runner.invoke(app, ["certificates", "participation", "-w", str(ws.root), "--only", "E0003", "--json"])

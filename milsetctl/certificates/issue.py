@@ -162,8 +162,9 @@ def issue_certificates(ws: Workspace, kind: str, out: Path | None = None, only: 
             progress(finished, total)
 
     from milsetctl.certificates.fonts import batch_fonts
+    from milsetctl.certificates.sheet import page_texts
 
-    with batch_fonts(cache, (t for c, _, _, _ in pending for t in (c.name, c.school, c.title, c.contest))) as fonts:
+    with batch_fonts(cache, (t for c, _, _, _ in pending for t in page_texts(c))) as fonts:
         chunks = []
         for lo in range(0, total, size):
             items = [(c, code, day, str(p)) for c, code, day, p in pending[lo:lo + size]]

@@ -81,6 +81,16 @@ def award_lines(cert: Certificate) -> tuple[str, str]:
     return main, rest
 
 
+def page_texts(cert: Certificate) -> list[str]:
+    """The words of `cert`'s page that the template may draw in a CJK face (fonts.batch_fonts cuts the batch's faces
+    to their characters): the recipient's, the award's, the contest's and the signatories'. A character missing
+    from the cut is drawn from the system face of the same family, a whole CJK face embedded in every PDF (20 KB
+    and its subsetting for an en dash in "grades 7–9")."""
+    frame = cert.frame or Frame(signatories=tuple(Signatory(t) for t in cert.signatures))
+    return [cert.name, cert.school, cert.title, cert.contest, cert.year, cert.period, *award_lines(cert),
+            frame.place, *(text for p in frame.signatories for text in (p.name, p.title))]
+
+
 def verify_lines(frame: Frame, code: str) -> dict[str, str]:
     """The footer's words on checking the certificate: with a published page, its address (a link in the PDF) and
     what to do there; without, in words, whom to ask (never a command line: a parent has no terminal)."""
