@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from milsetctl import __version__
+from milsetctl.cliparse import plain_params
 
 if TYPE_CHECKING:
     from milsetctl.validation import Note
@@ -1423,6 +1424,7 @@ class _PlainHelp:
     def get_params(self, ctx: Any) -> list[Any]:
         params = list(super().get_params(ctx))  # type: ignore[misc]
         _plain_placeholders(params, ctx)
+        plain_params(params)  # their values read without pydantic (typer 0.29 builds a TypeAdapter for each)
         return params
 
 
