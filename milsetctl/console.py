@@ -12,22 +12,12 @@ from typing import Any
 from rich.console import Console, ConsoleOptions, JustifyMethod, RenderableType, RenderResult
 from rich.markup import escape
 from rich.measure import Measurement
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.style import StyleType
 from rich.table import Table
 from rich.text import Text
 
-from milsetctl.models import Status, ValidationResult
+from milsetctl.models import TOP_REASONS, Status, ValidationResult, reason_counts
 from milsetctl.problem_codes import ProblemCode
-from milsetctl.report.tables import TOP_REASONS, reason_counts
 from milsetctl.rules import Rule
 
 STATUS_STYLE = {Status.ELIGIBLE: "green", Status.REVIEW: "yellow", Status.REJECTED: "red"}
@@ -162,19 +152,28 @@ def _share(low: list[int], high: list[int], ratio: list[int], active: list[int],
     return widths
 
 
-class RateColumn(TextColumn):
-    def __init__(self) -> None:
-        super().__init__("")
+def _photo_bar(console: Console) -> Any:
+    """The photo progress bar: count, rate and ETA. rich.progress is imported here, not at the top: `status` and
+    `rules` draw no bar and need not load it (issue 18)."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
-    def render(self, task):  # type: ignore[no-untyped-def]
-        speed = task.finished_speed or task.speed
-        return "" if not speed else f"{speed:.1f} photos/s"
+    class RateColumn(TextColumn):
+        def __init__(self) -> None:
+            super().__init__("")
 
+        def render(self, task):  # type: ignore[no-untyped-def]
+            speed = task.finished_speed or task.speed
+            return "" if not speed else f"{speed:.1f} photos/s"
 
-@contextmanager
-def photo_progress(console: Console, label: str = "Checking photos") -> Iterator:
-    """A progress bar with count, rate and ETA; yields a callback(done, total, current)."""
-    progress = Progress(
+    return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
@@ -186,6 +185,12 @@ def photo_progress(console: Console, label: str = "Checking photos") -> Iterator
         console=console,
         transient=False,
     )
+
+
+@contextmanager
+def photo_progress(console: Console, label: str = "Checking photos") -> Iterator:
+    """A progress bar with count, rate and ETA; yields a callback(done, total, current)."""
+    progress = _photo_bar(console)
     task = progress.add_task(label, total=None)
 
     def update(done: int, total: int, current: str) -> None:
@@ -200,18 +205,7 @@ def validation_progress(console: Console) -> Iterator[tuple[Callable[[int, int, 
                                                             Callable[[int, int, str], None]]]:
     """validate's two progress bars, one per pass: yields (first, second) callbacks(done, total, current); the
     second bar appears when the second pass starts."""
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TaskProgressColumn(),
-        RateColumn(),
-        TimeElapsedColumn(),
-        TextColumn("eta"),
-        TimeRemainingColumn(),
-        console=console,
-        transient=False,
-    )
+    progress = _photo_bar(console)
     first = progress.add_task("Checking photos", total=None)
     second: list[Any] = []
 

@@ -8,8 +8,7 @@ from typing import Any
 
 from milsetctl import stages
 from milsetctl.ledger import Ledger
-from milsetctl.models import TOP_REASONS, Finding, count_reasons
-from milsetctl.pipeline import entry_status
+from milsetctl.models import TOP_REASONS, Finding, count_reasons, entry_status
 from milsetctl.timefmt import contest_time, machine_time
 from milsetctl.workspace import Workspace
 

@@ -54,6 +54,20 @@ class Finding:
         return {"rule": self.rule, "severity": str(self.severity), "message": self.message}
 
 
+def entry_status(findings: list[Finding], decision: dict[str, str] | None) -> Status:
+    """SPEC: rejected if a reject finding stands, else review if a review finding is undecided, else eligible.
+    A decision settles the entry either way; the findings stay visible. Here, not in pipeline.py (validate), so
+    that `decide` and `status` do not import validate's engine (issue 18)."""
+    if decision is not None:
+        return Status.ELIGIBLE if decision["decision"] == "accept" else Status.REJECTED
+    severities = {f.severity for f in findings}
+    if Severity.REJECT in severities:
+        return Status.REJECTED
+    if Severity.REVIEW in severities:
+        return Status.REVIEW
+    return Status.ELIGIBLE
+
+
 @dataclass
 class Entry:
     """One submission as the coordinator's manifest (or sidecar) describes it."""

@@ -22,7 +22,16 @@ from typing import Any
 from milsetctl.fsutil import remove_stale_temps
 from milsetctl.ingest import ManifestError, Submissions, read_submissions
 from milsetctl.locking import exit_with_parent, held_by_this_process
-from milsetctl.models import Entry, EntryResult, Finding, PhotoInfo, Severity, Status, ValidationResult
+from milsetctl.models import (  # entry_status lives in models: `decide` and `status` need it, not validate
+    Entry,
+    EntryResult,
+    Finding,
+    PhotoInfo,
+    Severity,
+    Status,
+    ValidationResult,
+    entry_status,
+)
 from milsetctl.rules import (
     ContestItem,
     Scope,
@@ -221,19 +230,6 @@ def _single_threaded_opencv() -> None:
         cv2.setNumThreads(1)
     except Exception:
         pass
-
-
-def entry_status(findings: list[Finding], decision: dict[str, str] | None) -> Status:
-    """SPEC: rejected if a reject finding stands, else review if a review finding is undecided, else eligible.
-    A decision settles the entry either way; the findings stay visible."""
-    if decision is not None:
-        return Status.ELIGIBLE if decision["decision"] == "accept" else Status.REJECTED
-    severities = {f.severity for f in findings}
-    if Severity.REJECT in severities:
-        return Status.REJECTED
-    if Severity.REVIEW in severities:
-        return Status.REVIEW
-    return Status.ELIGIBLE
 
 
 OnFirstPass = Callable[[ValidationResult, int], None]

@@ -11,47 +11,74 @@ ledger), render.py (the pages, the PDFs and the combined print file). This file 
 
 from __future__ import annotations
 
-from milsetctl.certificates.codes import (  # noqa: F401 - the package's API
-    SECRET_FILE,
-    format_code,
-    make_code,
-    normalise_code,
-    same_certificate,
-    signed_content,
-    verify_code,
-    workspace_secret,
-)
-from milsetctl.certificates.issue import (  # noqa: F401 - the package's API
-    CHUNK,
-    MIN_PER_WORKER,
-    PARTS_DIR,
-    issue_certificates,
-)
-from milsetctl.certificates.model import (  # noqa: F401 - the package's API
-    AWARD_WORDING,
-    CATEGORY_WORDING,
-    DEFAULT_SIGNATURES,
-    KINDS,
-    Batch,
-    Certificate,
-    CertificateError,
-    Issued,
-    Refused,
-    signature_titles,
-)
-from milsetctl.certificates.recipients import recipients  # noqa: F401 - the package's API
-from milsetctl.certificates.render import (  # noqa: F401 - the package's API
-    TEMPLATE,
-    THUMB_PX,
-    _render_pdf,
-    render_html,
-    render_sheets,
-    safe_file_name,
-    thumbnail,
-)
-from milsetctl.certificates.sheet import (  # noqa: F401 - the package's API
-    display_width,
-    qr_png,
-    qr_text,
-    text_direction,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# recipients is imported now: its function shares its module's name, and a lazy attribute would lose to the
+# submodule once anything imported milsetctl.certificates.recipients (as milsetctl.jury does with assign)
+from milsetctl.certificates.recipients import recipients
+
+# The other names, each from the module that defines it, imported on first use: `milsetctl verify` needs the code
+# (codes.py), not the batch's process pool, the fonts or the renderer (issue 18: the quick commands answer at once)
+_NAMES = {
+    **dict.fromkeys(("SECRET_FILE", "format_code", "make_code", "normalise_code", "same_certificate",
+                     "signed_content", "verify_code", "workspace_secret"), "codes"),
+    **dict.fromkeys(("CHUNK", "MIN_PER_WORKER", "PARTS_DIR", "issue_certificates"), "issue"),
+    **dict.fromkeys(("AWARD_WORDING", "CATEGORY_WORDING", "DEFAULT_SIGNATURES", "KINDS", "Batch", "Certificate",
+                     "CertificateError", "Issued", "Refused", "signature_titles"), "model"),
+    **dict.fromkeys(("TEMPLATE", "THUMB_PX", "_render_pdf", "render_html", "render_sheets", "safe_file_name",
+                     "thumbnail"), "render"),
+    **dict.fromkeys(("display_width", "qr_png", "qr_text", "text_direction"), "sheet"),
+}
+
+if TYPE_CHECKING:
+    from milsetctl.certificates.codes import (
+        SECRET_FILE,
+        format_code,
+        make_code,
+        normalise_code,
+        same_certificate,
+        signed_content,
+        verify_code,
+        workspace_secret,
+    )
+    from milsetctl.certificates.issue import CHUNK, MIN_PER_WORKER, PARTS_DIR, issue_certificates
+    from milsetctl.certificates.model import (
+        AWARD_WORDING,
+        CATEGORY_WORDING,
+        DEFAULT_SIGNATURES,
+        KINDS,
+        Batch,
+        Certificate,
+        CertificateError,
+        Issued,
+        Refused,
+        signature_titles,
+    )
+    from milsetctl.certificates.render import (
+        TEMPLATE,
+        THUMB_PX,
+        _render_pdf,
+        render_html,
+        render_sheets,
+        safe_file_name,
+        thumbnail,
+    )
+    from milsetctl.certificates.sheet import display_width, qr_png, qr_text, text_direction
+
+__all__ = [
+    "recipients", "SECRET_FILE", "format_code", "make_code", "normalise_code", "same_certificate", "signed_content",
+    "verify_code", "workspace_secret", "CHUNK", "MIN_PER_WORKER", "PARTS_DIR", "issue_certificates", "AWARD_WORDING",
+    "CATEGORY_WORDING", "DEFAULT_SIGNATURES", "KINDS", "Batch", "Certificate", "CertificateError", "Issued", "Refused",
+    "signature_titles", "TEMPLATE", "THUMB_PX", "_render_pdf", "render_html", "render_sheets", "safe_file_name",
+    "thumbnail", "display_width", "qr_png", "qr_text", "text_direction",
+]  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    module = _NAMES.get(name)
+    if module is None:  # a submodule not imported yet (`from milsetctl.certificates import subset`) is found by import
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value

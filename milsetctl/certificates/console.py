@@ -9,7 +9,6 @@ from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from milsetctl.certificates import Batch, format_code
@@ -19,6 +18,8 @@ from milsetctl.timefmt import contest_time
 @contextmanager
 def certificate_progress(console: Console, kind: str) -> Iterator[Callable[[int, int], None]]:
     """A rich progress bar on `console` (stderr); yields the `progress(done, total)` callback."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn  # not for verify
+
     with Progress(TextColumn(f"{kind} certificates"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=console, transient=True) as bar:
         task = bar.add_task("render", total=None)
