@@ -17,7 +17,8 @@ For each command:
   cpu   the median CPU time (user + system) of the same runs: on a busy shared machine the wall time includes
         waiting for a core, the CPU time much less so;
   heavy the heavy libraries the command loaded (run in-process in a fresh interpreter: numpy, PIL, cv2, pandas,
-        onnxruntime, rapidocr, weasyprint, matplotlib, openpyxl); these should be none;
+        onnxruntime, rapidocr, weasyprint, matplotlib, openpyxl, pydantic, pycountry, iso4217); these should be
+        none;
   and `python -X importtime` of one run: all import time, and the top 10 outermost imports by cumulative time
   (an import made inside a command's function counts as outermost: it is what the command itself asked for).
 
@@ -55,7 +56,7 @@ CTL = REPO / ".venv" / "bin" / "milsetctl"
 PYTHON = REPO / ".venv" / "bin" / "python"
 TARGET_SECONDS = 0.3
 HEAVY = ("numpy", "PIL", "cv2", "pandas", "onnxruntime", "rapidocr", "rapidocr_onnxruntime", "weasyprint",
-         "matplotlib", "openpyxl")
+         "matplotlib", "openpyxl", "pydantic", "pycountry", "iso4217")
 
 # run the CLI's main() in this interpreter with the given arguments, then name the heavy libraries it loaded
 _IN_PROCESS = """
@@ -63,7 +64,7 @@ import json, sys
 args = json.loads(sys.argv[1])
 heavy = set(json.loads(sys.argv[2]))
 sys.argv = ["milsetctl", *args]
-from milsetctl.cli import main
+from milsetctl.__main__ import main  # the console script's entry point (pyproject [project.scripts])
 try:
     main()
 except SystemExit:

@@ -18,15 +18,37 @@ class AmountError(ValueError):
     """An amount or currency a person typed cannot be used; the message says why in one line."""
 
 
+# ISO 4217's minor units as the iso4217 package ships them (1.16.20260101): reading a currency, which the settings
+# check does for every command, then parses no XML table and builds no 178-member Enum (~15 ms of `milsetctl status`,
+# issue 18). tests/test_cli_imports.py compares this copy with the installed package; a code not here (no minor
+# unit, added since, mistyped) goes to the package, which says what it is.
+_TWO_DECIMAL_CODES = """
+AED AFN ALL AMD AOA ARS AUD AWG AZN BAM BBD BDT BMD BND BOB BOV BRL BSD BTN BWP BYN BZD CAD CDF CHE CHF CHW
+CNY COP COU CRC CUP CVE CZK DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GTQ GYD HKD HNL HTG HUF
+IDR ILS INR IRR JMD KES KGS KHR KPW KYD KZT LAK LBP LKR LRD LSL MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK
+MXN MXV MYR MZN NAD NGN NIO NOK NPR NZD PAB PEN PGK PHP PKR PLN QAR RON RSD RUB SAR SBD SCR SDG SEK SGD SHP
+SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TOP TRY TTD TWD TZS UAH USD USN UYU UZS VED VES WST XAD XCD XCG
+YER ZAR ZMW ZWG"""
+_TWO_DECIMALS = frozenset(_TWO_DECIMAL_CODES.split())
+_OTHER_DECIMALS = {
+    "BHD": 3, "BIF": 0, "CLF": 4, "CLP": 0, "DJF": 0, "GNF": 0, "IQD": 3, "ISK": 0, "JOD": 3, "JPY": 0, "KMF": 0,
+    "KRW": 0, "KWD": 3, "LYD": 3, "OMR": 3, "PYG": 0, "RWF": 0, "TND": 3, "UGX": 0, "UYI": 0, "UYW": 4, "VND": 0,
+    "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
+}
+
+
 @cache
 def minor_unit(currency: str) -> int:
     """Decimals of `currency`'s minor unit (ISO 4217 "exponent"): EUR 2, CNY 2, JPY 0, KWD 3.
 
     Raises AmountError for a code ISO 4217 does not list, or one with no minor unit (gold, SDR: not money one
     pays a registration in)."""
+    code = str(currency).strip().upper()
+    known = 2 if code in _TWO_DECIMALS else _OTHER_DECIMALS.get(code)
+    if known is not None:
+        return known
     from iso4217 import Currency
 
-    code = str(currency).strip().upper()
     try:
         found = Currency(code)
     except ValueError as exc:

