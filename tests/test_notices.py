@@ -206,6 +206,12 @@ def test_bilingual_notice_has_the_chinese_text(tmp_path: Path) -> None:
             assert code in award
         assert "Qualifier Award · Middle School" in award  # the certificate's own words, as printed (English)
         assert batch.languages == ["en", "zh"]
+        # the Chinese glyphs from the batch's cut faces (render.batch_fonts), never a whole system Noto CJK face
+        fonts = {str(font.get_object()["/BaseFont"]).split("+")[-1] for page in PdfReader(notices["E0001"].file).pages
+                 for font in page["/Resources"].get_object()["/Font"].values()}
+        assert [any(f.startswith(f"Notice-{role}-CJK-") for f in fonts) for role in ("serif", "sans")] == [True] * 2
+        assert not [f for f in fonts if "Noto" in f], fonts
+        assert notices["E0001"].file.stat().st_size < 150_000  # each system face added ~200 KB
 
 
 def test_chinese_only_notice(tmp_path: Path) -> None:

@@ -85,9 +85,11 @@ def first_missing_char(text: str) -> str | None:
 
 
 @contextmanager
-def batch_fonts(cache_dir: Path, texts: Iterable[str]) -> Iterator[dict[str, Any]]:
-    """The BATCH_FACES cut to the characters of `texts` (both cases: the template upper-cases some lines), as
-    files in a temporary folder under `cache_dir` that lives as long as the `with` block.
+def batch_fonts(cache_dir: Path, texts: Iterable[str], faces: tuple[tuple[str, str, str, str], ...] = BATCH_FACES,
+                name: str = "Certificate") -> Iterator[dict[str, Any]]:
+    """`faces` (BATCH_FACES: the certificate's) cut to the characters of `texts` (both cases: the template
+    upper-cases some lines), as files in a temporary folder under `cache_dir` that lives as long as the `with`
+    block; `name` begins their family names (the result notices cut theirs too: notices/render.py).
 
     Yields {"faces": [{"family", "weight", "url"}] for the template's @font-face rules, "families": {role: family
     name}}. The family names carry a digest of the characters: a process that prints two batches (fontconfig and
@@ -108,18 +110,18 @@ def batch_fonts(cache_dir: Path, texts: Iterable[str]) -> Iterator[dict[str, Any
             shutil.rmtree(stale, ignore_errors=True)
     folder = Path(tempfile.mkdtemp(prefix="certificate-fonts-", dir=cache_dir))
     try:
-        faces: list[dict[str, str]] = []
+        cut: list[dict[str, str]] = []
         families: dict[str, str] = {}
-        for role, family, style, weight in BATCH_FACES:
+        for role, family, style, weight in faces:
             found = _font_file(family, style)
             data = subset_font(str(found[0]), found[1], chars) if found is not None else None
             if data is None:
                 continue
-            name = f"Certificate {role} CJK {tag}"
+            cut_family = f"{name} {role} CJK {tag}"
             path = folder / f"{role}-{weight}-{tag}.otf"
             path.write_bytes(data)
-            faces.append({"family": name, "weight": weight, "url": path.as_uri()})
-            families[role] = name
-        yield {"faces": faces, "families": families}
+            cut.append({"family": cut_family, "weight": weight, "url": path.as_uri()})
+            families[role] = cut_family
+        yield {"faces": cut, "families": families}
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -154,12 +154,14 @@ def make_notices(ws: Workspace, out: Path | None = None, eml: bool = False,
     done = len(notices) - len(to_draw)
     if progress:
         progress(done, len(notices))
-    batches = chunks(to_draw, DRAW_CHUNK)
-    for drawn in run_all(render.draw_pdfs, batches, worker_count(len(to_draw), DRAW_CHUNK * 2)):
-        batch.drawn += drawn
-        done += drawn
-        if progress:
-            progress(done, len(notices))
+    if to_draw:  # the CJK faces cut to the batch's letters first (render.batch_fonts), for every worker
+        with render.batch_fonts(ws.root / "cache", (html for html, _ in to_draw)) as fonts:
+            batches = [(fonts, letters) for letters in chunks(to_draw, DRAW_CHUNK)]
+            for drawn in run_all(render.draw_pdfs, batches, worker_count(len(to_draw), DRAW_CHUNK * 2)):
+                batch.drawn += drawn
+                done += drawn
+                if progress:
+                    progress(done, len(notices))
     for notice in notices:
         subject, text = render.subject(notice, languages, shared), render.plain_text(notice, languages, shared)
         bodies[notice.key] = (subject, text)
