@@ -42,8 +42,8 @@ def test_every_parameter_reads_as_typer_reads_it(tmp_path: Path, monkeypatch: py
     a_file.write_text("x\n", encoding="utf-8")
     a_folder.mkdir()
     monkeypatch.chdir(tmp_path)
-    typed = ["5", "0", "007", "12.5", ".5", "1e3", " 5", "+5", "1_000", "-3", "1" * 20, "0." + "3" * 20, "abc", "", "-", "Anna", "张伟",
-             str(a_file), str(a_folder), str(tmp_path / "nothing"), "entries.csv", "folder"]
+    typed = ["5", "0", "007", "12.5", ".5", "1e3", " 5", "+5", "1_000", "-3", "1" * 20, "0." + "3" * 20, "abc", "",
+             "-", "Anna", "张伟", str(a_file), str(a_folder), str(tmp_path / "nothing"), "entries.csv", "folder"]
     root = typer.main.get_command(app)
     compared = plain = 0
     for path, command in _commands(root):
