@@ -256,7 +256,11 @@ def test_the_verification_address_is_printed_whole_beside_the_qr_code(tmp_path: 
         root = ws.root
     set_certificate_settings(root, verify_url=f'"{url}"')
     with open_workspace(root) as ws:
-        pdf = issue_certificates(ws, "participation", workers=1).issued[0].file
+        issued = issue_certificates(ws, "participation", workers=1).issued[0]
+    pdf = issued.file
+    # the address and the QR code are links to the page with the code (kept when the PDF is cut from its chunk's)
+    assert {a.get_object()["/A"]["/URI"] for a in PdfReader(str(pdf)).pages[0]["/Annots"]} \
+        == {f"{url}#{format_code(issued.code)}"}
     bbox = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
     words = [(float(m[1]), float(m[2]), float(m[3]), m[4].replace("\u200b", "")) for m in
              re.finditer(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="[\d.]+">([^<]*)</word>', bbox)]
