@@ -40,6 +40,10 @@ PROBE_VERSION = 4  # 4: damage anywhere in a scan is unreadable (issue 18)
 # the shared reduced decode keeps its long side between ANALYSIS_MIN and 2x that; detectors work at ~1000 px
 ANALYSIS_MIN = 800
 THUMB_SIZE = 480
+# the certificates' photo (certificates.render.THUMB_PX, 640 px at JPEG quality 85): made here, from the decode validate
+# already holds, for ~5 ms; a certificate batch would otherwise decode the camera file again (~45 ms of a 12 MP JPEG
+# even at 1/4 scale: ~7 minutes of a 20,000-entry round on 2 cores, issue 18)
+PRINT_SIZE, PRINT_QUALITY = 640, 85
 
 logging.getLogger("exifread").setLevel(logging.CRITICAL)
 
@@ -728,19 +732,33 @@ def _to_rgb(im: Image.Image) -> Image.Image:
     return im.convert("RGB")
 
 
+def print_preview_name(sha256: str) -> str:
+    """The file name, in the thumbnails folder, of the print-size preview `write_thumbnail` makes of a photo."""
+    return f"{sha256[:32]}-{PRINT_SIZE}.jpg"
+
+
 def write_thumbnail(probe: Probe, folder: Path) -> str | None:
-    """A small JPEG of the displayed photo for reports; named by content hash, written once."""
+    """A small JPEG of the displayed photo for reports (THUMB_SIZE px, upright, pixels only); named by content hash,
+    written once. Beside it, when the decode holds that many pixels, the print-size preview the certificates embed
+    (`print_preview_name`: PRINT_SIZE px, as certificates.render.thumbnail would make it from the file)."""
     if probe.image is None:
         return None
     name = f"{probe.info.sha256[:32]}.jpg"
     target = folder / name
+    image = probe.image
     if not target.exists():
         folder.mkdir(parents=True, exist_ok=True)
-        image = probe.image
         thumb = image.reduce(max(1, max(image.size) // THUMB_SIZE))  # box filter first: 5x cheaper than bicubic
         thumb.thumbnail((THUMB_SIZE, THUMB_SIZE))
         with atomic_path(target) as tmp:  # per-process name: two workers may meet on byte-identical copies
             thumb.save(tmp, "JPEG", quality=80)
+    printed = folder / print_preview_name(probe.info.sha256)
+    if max(image.size) >= PRINT_SIZE and not printed.exists():
+        # the certificates' recipe: at most 2x left to shrink from the reduced decode, BICUBIC
+        copy = image.copy()
+        copy.thumbnail((PRINT_SIZE, PRINT_SIZE), Image.Resampling.BICUBIC)
+        with atomic_path(printed) as tmp:
+            copy.save(tmp, "JPEG", quality=PRINT_QUALITY, optimize=True)
     return name
 
 

@@ -169,7 +169,7 @@ def issue_certificates(ws: Workspace, kind: str, out: Path | None = None, only: 
         for lo in range(0, total, size):
             items = [(c, code, day, str(p)) for c, code, day, p in pending[lo:lo + size]]
             chunks.append(_Chunk(items, str(cache / "certificate-thumbs"), fonts,
-                                 str(parts / _part_name([code for _, code, _, _ in items]))))
+                                 str(parts / _part_name([code for _, code, _, _ in items])), str(ws.thumbs)))
         if n > 1 and len(chunks) > 1:
             from concurrent.futures import as_completed
 

@@ -36,9 +36,11 @@ def safe_file_name(key: str, name: str, limit: int = 80) -> str:
     return sanitise(f"{key}-{name}", max_bytes=limit * 3, fallback=key) + ".pdf"
 
 
-def thumbnail(cache: Path, cert: Certificate) -> Path | None:
+def thumbnail(cache: Path, cert: Certificate, previews: Path | None = None) -> Path | None:
     """The photo shrunk once (EXIF orientation applied, no metadata) and cached by content hash in `cache`; None
-    without a readable photo."""
+    without a readable photo. `previews`: validate's thumbnails folder, where `validate` already wrote this photo at
+    THUMB_PX (probe.print_preview_name, the same recipe from the decode it held): used as it is, the camera file is
+    not decoded again."""
     if cert.photo is None or not cert.photo.is_file():
         return None
     sha = cert.sha256
@@ -48,6 +50,12 @@ def thumbnail(cache: Path, cert: Certificate) -> Path | None:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 h.update(chunk)
         sha = h.hexdigest()
+    if previews is not None:
+        from milsetctl.probe import PRINT_SIZE, print_preview_name
+
+        made = previews / print_preview_name(sha)
+        if PRINT_SIZE == THUMB_PX and made.is_file():
+            return made
     folder = cache
     path = folder / f"{sha}-{THUMB_PX}.jpg"
     if path.is_file():
@@ -180,6 +188,7 @@ class _Chunk:
     thumbs: str  # the thumbnail cache folder
     fonts: dict[str, Any]
     part: str | None  # where the whole document goes as a part of the combined file, or None
+    previews: str | None = None  # validate's thumbnails folder (print-size previews made there), or None
 
 
 def _print_chunk(job: _Chunk) -> list[str]:
@@ -194,7 +203,9 @@ def _print_chunk(job: _Chunk) -> list[str]:
     paused = gc.isenabled()
     gc.disable()
     try:
-        sheets = [_sheet(cert, code, thumbnail(Path(job.thumbs), cert), day) for cert, code, day, _ in job.items]
+        previews = Path(job.previews) if job.previews else None
+        sheets = [_sheet(cert, code, thumbnail(Path(job.thumbs), cert, previews), day)
+                  for cert, code, day, _ in job.items]
         document = _html_document(render_sheets(sheets, job.fonts))
         if len(document.pages) != len(job.items):  # a sheet overflowed onto a second page: never print that
             raise CertificateError(f"certificate layout: {len(job.items)} certificates made {len(document.pages)} "
