@@ -431,6 +431,8 @@ def _decide_in_bulk(workspace: Path, review_sheet: Path | None, from_sheet: Path
                 count = write_review_sheet(ws.ledger, review_sheet)
             except SheetError as exc:
                 _fail(str(exc), exc.code)
+            except DecisionSheetError as exc:
+                _fail(str(exc), 1)
             out.print(f"{count} entr{'y waits' if count == 1 else 'ies wait'} for a decision: {review_sheet}"
                       + ("" if not count else " — fill in decision (accept/reject) and reason, then "
                          f"milsetctl decide --from {review_sheet}"), soft_wrap=True)
@@ -445,8 +447,9 @@ def _decide_in_bulk(workspace: Path, review_sheet: Path | None, from_sheet: Path
     for row, why in batch.refused:
         err.print(f"[red]{escape(from_sheet.name)} row {row}:[/] {escape(why)}", soft_wrap=True)
     counts = {s: sum(o.new_status == s for o in batch.recorded) for s in ("eligible", "rejected")}
+    same = f"; {batch.unchanged} already decided so (not recorded again)" if batch.unchanged else ""
     out.print(f"{len(batch.recorded)} decision(s) recorded ({counts['eligible']} eligible, {counts['rejected']} "
-              f"rejected); {len(batch.refused)} row(s) refused; {batch.blank} left blank", soft_wrap=True)
+              f"rejected); {len(batch.refused)} row(s) refused; {batch.blank} left blank{same}", soft_wrap=True)
     if batch.refused:
         raise typer.Exit(1)
 

@@ -42,12 +42,14 @@ class DecisionRow:
 
 @dataclass
 class DecisionBatch:
-    """What `record_decisions` did: the decisions recorded, the rows refused (row number and why), and how many rows
-    were left blank (no decision yet: nothing recorded, nothing wrong)."""
+    """What `record_decisions` did: the decisions recorded, the rows refused (row number and why), how many rows
+    were left blank (no decision yet: nothing recorded, nothing wrong) and how many were recorded before (the same
+    sheet given twice)."""
 
     recorded: list[DecisionOutcome] = field(default_factory=list)
     refused: list[tuple[int, str]] = field(default_factory=list)
     blank: int = 0
+    unchanged: int = 0  # rows whose entry's latest decision is already this one, with this reason: not recorded again
 
 
 def _key(text: str) -> str:
@@ -58,9 +60,20 @@ def write_review_sheet(ledger: Ledger, path: Path) -> int:
     """Write the entries now in review (status `review`, not yet decided) to `path` (.xlsx or .csv, by its
     extension; members.sheets.write_table: formula-like text kept as text), one row each: entry, decision and reason
     (blank, to fill in), status, category, file, title, and the findings that sent it to review. Returns the number
-    of entries. Raises members.sheets.SheetError (a wrong extension, a folder that cannot be written)."""
+    of entries. Raises members.sheets.SheetError (a wrong extension, a folder that cannot be written) and
+    DecisionSheetError when `path` is a sheet with decisions filled in (a coordinator's work is never written over)."""
     from milsetctl.members.sheets import write_table
 
+    if Path(path).exists():
+        try:
+            filled, refused, _ = read_decision_sheet(Path(path))
+        except DecisionSheetError:  # not a decision sheet we can read: written over only if it is ours to replace
+            filled, refused = [], []
+        if filled or refused:
+            raise DecisionSheetError(
+                f"{Path(path).name} already holds {len(filled) + len(refused)} filled-in row(s): record them first "
+                f"(milsetctl decide --from {Path(path).name}) or write the new list to another file; it is not "
+                "written over")
     rows = []
     for entry in ledger.entries():
         if entry["status"] != "review":
@@ -131,6 +144,7 @@ def record_decisions(ledger: Ledger, path: Path, who: str | None = None) -> Deci
     others are recorded. Raises DecisionSheetError when the sheet cannot be used at all."""
     rows, refused, blank = read_decision_sheet(path)
     batch = DecisionBatch(refused=list(refused), blank=blank)
+    latest = ledger.latest_decisions()
     seen: dict[str, DecisionRow] = {}
     for row in rows:
         earlier = seen.get(row.entry_id)
@@ -141,6 +155,10 @@ def record_decisions(ledger: Ledger, path: Path, who: str | None = None) -> Deci
         if earlier is not None:  # the same decision twice (a pasted row): once is enough
             continue
         seen[row.entry_id] = row
+        before = latest.get(row.entry_id)
+        if before is not None and (before["decision"], before["reason"]) == (row.decision, row.reason.strip()):
+            batch.unchanged += 1
+            continue
         try:
             batch.recorded.append(record_decision(ledger, row.entry_id, row.decision, row.reason, who))
         except DecisionError as exc:

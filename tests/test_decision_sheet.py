@@ -87,6 +87,11 @@ def test_review_sheet_filled_in_and_read_back(tmp_path: Path) -> None:
         page.cell(r, 2).value, page.cell(r, 3).value = decision, reason
     book.save(sheet)
 
+    # asked again before recording: the filled-in sheet is not written over
+    again = runner.invoke(app, ["decide", "--review-sheet", str(sheet), "-w", str(ws)])
+    assert again.exit_code == 1 and "already holds 4 filled-in row(s)" in " ".join(again.output.split())
+    assert openpyxl.load_workbook(sheet).active.cell(2, 2).value is not None
+
     result = runner.invoke(app, ["decide", "--from", str(sheet), "-w", str(ws)])
     assert result.exit_code == 1  # one row refused
     said = " ".join(result.output.split())
@@ -104,9 +109,11 @@ def test_review_sheet_filled_in_and_read_back(tmp_path: Path) -> None:
     finally:
         ledger.close()
 
-    # the same sheet again: what is decided is decided again (a new record, same status), nothing lost
+    # the same sheet again: nothing is recorded twice, the refused row is named again
     again = runner.invoke(app, ["--by", "second pair of eyes", "decide", "--from", str(sheet), "-w", str(ws)])
     assert again.exit_code == 1
+    assert "0 decision(s) recorded (0 eligible, 0 rejected); 1 row(s) refused; 1 left blank; 3 already decided so" \
+        in " ".join(again.output.split())
     assert _statuses(ws) == after
 
 
