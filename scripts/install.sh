@@ -10,9 +10,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-extras=""
+# the `raw` extra (rawpy, a 3 MB wheel with LibRaw inside) for every user: a finalist may send a camera RAW original
+extras="[raw]"
 test_tools=0
-# --test: the test tools and the `raw` extra (rawpy), so the RAW originals' tests read real DNG files, not skip
+# --test: the test tools too (the RAW originals' tests develop real DNG files through LibRaw, not skip)
 if [ "${1:-}" = "--test" ]; then extras="[test,raw]"; test_tools=1; fi
 
 # Debian packages the PDFs need (README "Install" lists them): Pango for WeasyPrint, fontconfig's fc-match (the
