@@ -314,6 +314,37 @@ def archive_paths(settings: Settings) -> list[Path]:
     return [p if p.is_absolute() else base / p for p in (Path(v).expanduser() for v in value)]
 
 
+def archive_year_notes(settings: Settings) -> list[str]:
+    """What a coordinator should hear before a run whose `[archive] paths` cannot find a single past entry: an archive
+    that holds no year before this contest's (its deadline's year: a new year's contest still dated last year, copied
+    from last year's contest.toml). Photos of this contest's own year are never past entries, so such a file is
+    checked against nothing, silently, unless said. A file that is missing or no archive is left to the check itself
+    (which stops with ArchiveError). Returns one note per such file."""
+    try:
+        paths, year = archive_paths(settings), contest_year(settings)
+    except (ArchiveError, AttributeError, ValueError):
+        return []
+    notes = []
+    for path in paths:
+        try:
+            db = _connect_checked(path, read_only=True)
+        except ArchiveError:
+            continue
+        try:
+            years = sorted({int(r[0]) for r in db.execute("SELECT year FROM contests")})
+        except sqlite3.DatabaseError:
+            continue
+        finally:
+            db.close()
+        if years and min(years) >= year:
+            held = ", ".join(str(y) for y in years)
+            notes.append(f"[archive] paths: {path.name} holds the contest of {held} only, and this contest's year is "
+                         f"{year} ([contest] deadline {settings.deadline.day.isoformat()}): none of its photos is a "
+                         "past entry, so nothing is checked against it. A new year's contest needs its own deadline "
+                         "in contest.toml.")
+    return notes
+
+
 @dataclass
 class ArchiveIndex:
     """The fingerprints of every archived photo of the archives named, from years before `before_year`, ready to

@@ -245,6 +245,11 @@ def prepare_validation(
         # how the manifest was read (its header row, encoding, Excel's delimiter hint): notes of milsetctl/ingest
         for note in subs.notes:
             say(Note(note))
+        if ws.settings.section("archive").get("paths"):
+            from milsetctl.archive import archive_year_notes
+
+            for note in archive_year_notes(ws.settings):
+                say(Note(note))
     except BaseException:
         if ws is not None:
             ws.close()  # and its lock

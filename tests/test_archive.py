@@ -302,6 +302,27 @@ def test_this_years_rows_are_not_past_entries(past: dict[str, Any]) -> None:
         settings.write_text(text, encoding="utf-8")
 
 
+def test_a_new_contest_still_dated_last_year_is_told_so(past: dict[str, Any], tmp_path: Path) -> None:
+    """Newcomer trial: a 2022 contest.toml copied from 2021 keeps deadline 2021-07-11, and the 2021 archive then holds
+    no year before this contest's: every photo was silently checked against nothing. validate says so."""
+    src, ws = write_contest(tmp_path, 2021, {"again.jpg": ("Again", past["files"]["sunset.jpg"])},
+                            archive=[str(past["archive"])])
+    result = runner.invoke(app, ["validate", str(src), "-w", str(ws), "--json", "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.stderr.split())
+    assert (f"{past['archive'].name} holds the contest of 2021 only, and this contest's year is 2021 ([contest] "
+            "deadline 2021-07-11): none of its photos is a past entry") in said
+    assert past_entries(json.loads(result.stdout)) == {}
+    # dated this year: no such note, and the re-entry is found
+    settings = ws / "contest.toml"
+    text = settings.read_text(encoding="utf-8")
+    settings.write_text(text.replace("deadline = 2021-07-11", "deadline = 2022-07-11"), encoding="utf-8")
+    result = runner.invoke(app, ["validate", str(src), "-w", str(ws), "--json", "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    assert "none of its photos is a past entry" not in result.stderr
+    assert list(past_entries(json.loads(result.stdout))) == ["photos/again.jpg"]
+
+
 def test_a_missing_archive_stops_validate_naming_it(tmp_path: Path) -> None:
     src, ws = write_contest(tmp_path, 2022, {"moon.jpg": ("Moon", night_sky(size=(2000, 1500)))},
                             archive=["archive-2021-national.sqlite"])
