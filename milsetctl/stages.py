@@ -248,9 +248,12 @@ STAGES: dict[str, Stage] = {s.name: s for s in (
     Stage("notices", "the result notices", ("awards", "eligible", "words", "manifest-row"), "milsetctl notices",
           ("awards",), ("awards",), optional=True),
     # the past-entry archive a secretariat keeps from year to year (archive.py): the photos' fingerprints, status
-    # and award; out of date when a photo or an award changed after it was written
+    # and award; out of date when a photo or an award changed after it was written. Written once the contest is
+    # over: never `status`'s next step before it is made (a newcomer was sent to it with decisions still due), only
+    # when it is out of date
     Stage("archive", "the past-entry archive", ("eligible-photos", "awards"), "milsetctl archive --out {archive}",
-          ("validate",), optional=True, made=lambda ws: ws.ledger.last_audit("archive") is not None),
+          ("validate",), optional=True, made=lambda ws: ws.ledger.last_audit("archive") is not None,
+          suggested=False),
     Stage("members", "the member roster", (), "milsetctl members import {roster}", (), optional=True,
           relevant=_has_members,
           made=_has("SELECT 1 FROM members LIMIT 1")),

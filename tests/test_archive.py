@@ -385,6 +385,23 @@ def test_the_archive_is_a_recorded_output_status_names_and_purge_never_deletes_o
     st = archive_stage()
     assert st["state"] == "stale" and st["next"] == f"milsetctl archive --out {outside.resolve()}"
     assert "award" in st["why"]
+    shown = json.loads(runner.invoke(app, ["status", "--json", "-w", str(ws)]).stdout)
+    assert shown["next"] == f"milsetctl archive --out {outside.resolve()}"  # out of date: the next step
+
+    # never made: not the next step (it is written once the contest is over), though status lists it
+    fresh = tmp_path / "fresh"
+    src, _ = write_contest(tmp_path / "c", 2022, {"moon.jpg": ("Moon", night_sky(size=(2000, 1500)))})
+    validate(src, fresh)
+    shown = json.loads(runner.invoke(app, ["status", "--json", "-w", str(fresh)]).stdout)
+    assert not (shown["next"] or "").startswith("milsetctl archive")
+    assert next(s for s in shown["stages"] if s["stage"] == "archive")["state"] == "not-yet"
+    # every other stage done, the archive not made: still nobody's next step (the newcomer's case, decisions due)
+    from milsetctl.decisions import next_command
+    from milsetctl.stages import STAGES, StageState
+
+    states = [StageState(name, name, "not-yet" if name == "archive" else "done", next=f"milsetctl {name}")
+              for name in STAGES]
+    assert next_command(states) is None
 
     plan = json.loads(runner.invoke(app, ["purge", "--personal-data", "--outputs", "--dry-run", "--json",
                                           "-w", str(ws)]).stdout)
