@@ -123,6 +123,9 @@ class ArchiveWritten:
     awards_known: bool
     replaced: bool  # the file held this contest already: its rows were replaced
     skipped: list[str] = field(default_factory=list)  # entry IDs left out (no readable photo)
+    # photos in the submissions that no manifest row names (rule unlisted-file): nobody entered them, so no year can
+    # hold them as a past entry; named so that the count adds up to the workspace's
+    unlisted: list[str] = field(default_factory=list)
     contests: list[ArchivedContest] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
@@ -137,6 +140,7 @@ class ArchiveWritten:
             "awards_known": self.awards_known,
             "replaced": self.replaced,
             "skipped": self.skipped,
+            "unlisted": self.unlisted,
             "contests": [{"name": c.name, "stage": c.stage, "year": c.year, "country": c.country,
                           "photos": c.photos} for c in self.contests],
         }
@@ -202,7 +206,9 @@ def write_archive(ws: Workspace, out: Path | None = None) -> ArchiveWritten:
     findings = ledger.current_findings()
     rows: list[dict[str, Any]] = []
     skipped: list[str] = []
-    entries = [e for e in ledger.entries() if e["listed"]]
+    everything = ledger.entries()
+    entries = [e for e in everything if e["listed"]]
+    unlisted = [str(e["entry_id"]) for e in everything if not e["listed"]]
     if not entries:
         raise ArchiveError("no entries in this workspace yet: run milsetctl validate first", 1)
     for entry in entries:
@@ -275,7 +281,8 @@ def write_archive(ws: Workspace, out: Path | None = None) -> ArchiveWritten:
     stages.record(ws, "archive", {"outputs": [out], "archive": stages.stored_path(ws, out)})
     this = ArchivedContest(settings.name, settings.stage, year, country, len(rows))
     return ArchiveWritten(out, this, sum(1 for r in rows if r["thumbnail"] is not None),
-                          sum(1 for r in rows if r["award"]), bool(awards), old is not None, skipped, contests)
+                          sum(1 for r in rows if r["award"]), bool(awards), old is not None, skipped, unlisted,
+                          contests)
 
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -1720,6 +1720,9 @@ def archive_cmd(
                                                            "`milsetctl awards` to keep who won)"), soft_wrap=True)
     if result.skipped:
         out.print(f"  left out (no readable photo): {escape(', '.join(result.skipped))}", soft_wrap=True)
+    if result.unlisted:
+        out.print(f"  left out (a photo no manifest row names, nobody's entry): {escape(', '.join(result.unlisted))}",
+                  soft_wrap=True)
     out.print("  the file holds: " + escape("; ".join(f"{a.label()}: {a.photos}" for a in result.contests)),
               soft_wrap=True)
     out.print(escape(f'  next year, in contest.toml: [archive] paths = ["{result.path}"]'), soft_wrap=True)

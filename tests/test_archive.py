@@ -418,3 +418,17 @@ def test_the_archive_is_a_recorded_output_status_names_and_purge_never_deletes_o
         assert db.execute("SELECT count(*) FROM photos").fetchone()[0] == 9
     finally:
         db.close()
+
+
+def test_a_photo_nobody_entered_is_named_as_left_out(tmp_path: Path) -> None:
+    """Newcomer trial: a photo in the submissions that no manifest row names (unlisted-file) was left out of the
+    archive without a word, so the counts did not add up. It is named, in the JSON and on the terminal."""
+    src, ws = write_contest(tmp_path, 2022, {"moon.jpg": ("Moon", night_sky(size=(2000, 1500)))})
+    night_sky(size=(2000, 1500), seed=5).save(src / "photos" / "stray.jpg", "JPEG", quality=90)
+    doc = validate(src, ws)
+    stray = next(e["entry_id"] for e in doc["entries"] if e["file"] == "photos/stray.jpg")
+    written = archive(ws)
+    assert written["photos"] == 1 and written["unlisted"] == [stray] and written["skipped"] == []
+    shown = runner.invoke(app, ["archive", "-w", str(ws)])
+    assert shown.exit_code == 0, shown.output
+    assert f"left out (a photo no manifest row names, nobody's entry): {stray}" in " ".join(shown.output.split())
