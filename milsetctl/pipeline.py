@@ -116,22 +116,12 @@ def analyse_photo(job: PhotoJob) -> PhotoOutcome:
     return PhotoOutcome(job.rel, info, findings, failed)
 
 
-_libc: Any = None
-
-
 def _release_memory() -> None:
     """Hand freed heap back to the system after each photo (glibc keeps it otherwise): a worker that met a
     text-heavy photo drops from ~240 to ~170 MB instead of staying at its high-water mark."""
-    global _libc
-    if _libc is None:
-        try:
-            import ctypes
+    from milsetctl.workers import trim_heap
 
-            _libc = ctypes.CDLL("libc.so.6")
-        except OSError:
-            _libc = False
-    if _libc:
-        _libc.malloc_trim(0)
+    trim_heap()
 
 
 def _worker_init(parent_pid: int | None = None) -> None:

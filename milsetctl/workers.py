@@ -72,6 +72,25 @@ def run_all(func: Callable[[T], R], items: Iterable[T], workers: int, in_flight:
             raise
 
 
+_libc: Any = None
+
+
+def trim_heap() -> None:
+    """Hand the heap's freed memory back to the system (glibc's malloc_trim; nothing elsewhere): glibc keeps it
+    otherwise, and a worker that met one large job (a text-heavy photo, a part of the contact sheet) would stay
+    at that job's high-water mark for the rest of its life."""
+    global _libc
+    if _libc is None:
+        try:
+            import ctypes
+
+            _libc = ctypes.CDLL("libc.so.6")
+        except OSError:
+            _libc = False
+    if _libc:
+        _libc.malloc_trim(0)
+
+
 def chunks(items: list[Any], size: int) -> list[list[Any]]:
     """`items` in lists of at most `size`, in order."""
     return [items[i:i + size] for i in range(0, len(items), max(1, size))]

@@ -10,10 +10,14 @@ blind view (blind.py): any contestant's name, school, ID or e-mail typed into th
 as on the score sheets.
 
 The PDF of a large round is made in parts (issue 18): one WeasyPrint document per category, or per PART_CARDS
-cards of one, rendered by a pool of worker processes and joined with pypdf; "page N of M" is then written on
-every page (the parts cannot know their place). One document of 20,000 cards would take one core for over an
-hour; parts keep the cost per card flat and use every core. A sheet of at most PART_CARDS cards stays one
+cards of one, rendered by a pool of worker processes and joined part by part (pdfjoin.py); "page N of M" is then
+written on every page (the parts cannot know their place). One document of 20,000 cards would take one core for
+over an hour; parts keep the cost per card flat and use every core. A sheet of at most PART_CARDS cards stays one
 document, as before.
+
+Memory stays flat in the number of cards (issue 18: 955 MB summed RSS at 2,000 entries before): the thumbnails
+stay in their cache files until the page is written (`Thumb`), the HTML page is written as Jinja2 renders it,
+each part's HTML goes to the workers as a file, and the join holds one part at a time.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import base64
 import io
 import os
 import shutil
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -29,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from milsetctl.anonymise.blind import BlindView
-from milsetctl.fsutil import atomic_path, remove_stale_temps, write_bytes_atomic, write_text_atomic
+from milsetctl.fsutil import atomic_path, atomic_write, remove_stale_temps, write_bytes_atomic
 from milsetctl.resources import templates_dir
 from milsetctl.timefmt import contest_time
 
@@ -40,15 +45,12 @@ THUMB_PX = 400  # long side; a card is ~60 mm wide on A4, 400 px prints at ~170 
 THUMB_QUALITY = 78
 # cards per PDF part: ~30 pages, ~5 s of one core; the parts of a 20,000-entry round keep both cores busy
 PART_CARDS = 300
-PARTS_DIR = "contact-sheet-parts"  # under the workspace cache: parts rendered, not yet joined
-# "page N of M" written on the joined PDF: where WeasyPrint's footer had it (7.5 pt, grey), in the bottom-right
-# corner of the bottom margin (the template's @page margins: 12 mm 11 mm 14 mm); Helvetica, a PDF standard font
-# (no file to embed), for the ASCII words and digits
-PAGE_NUMBER_PT = 7.5
-PAGE_NUMBER_RIGHT_MM = 11.0
-PAGE_NUMBER_BASELINE_MM = 6.0
-PAGE_NUMBER_GREY = (0.42, 0.447, 0.502)  # #6b7280, the footer's colour
-_HELVETICA_WIDTHS = {**dict.fromkeys("0123456789aegop", 556), " ": 278, "f": 278}  # per 1000 em (the AFM)
+PARTS_DIR = "contact-sheet-parts"  # under the workspace cache: parts' HTML and PDFs, not yet joined
+# a rendering worker's collector runs after this many new objects instead of 700: a laid-out part is ~100,000
+# live objects that the default thresholds walk again and again (-8% CPU with the collector off, as the
+# certificates' chunks), and with it off a part's cycles piled up to ~40 MB more per worker (265 against 233 MB
+# at 300 cards): a rare collection costs neither (measured, issue 18)
+GC_THRESHOLD = 50_000
 CATEGORY_ORDER = {"middle": 0, "high": 1}
 CATEGORY_TITLE = {"middle": "Middle school (grades 7–9)", "high": "High school (grades 10–12)"}
 
@@ -91,24 +93,55 @@ def _thumb_jpeg(path: Path, preview: bool = False) -> bytes | None:
     return buf.getvalue()
 
 
-def thumbnail(path: Path, cache: Path | None = None, sha256: str = "", preview: Path | None = None) -> str | None:
-    """The data URI of a package photo shrunk to THUMB_PX, orientation applied, re-encoded as a JPEG with no
-    metadata at all; None when it cannot be decoded. With `cache` and the packaged file's `sha256`, the JPEG is
-    kept in `cache/<sha256>.jpg` (outside the package) so a re-run decodes only new photos. `preview`: validate's
-    upright preview of the same photo (480 px, the original's pixels, which stripping keeps): shrunk instead of
-    decoding the packaged photo (a 12 MP JPEG costs ~50 ms to decode even at 1/8 scale, the preview ~2 ms)."""
+class Thumb:
+    """A card's picture as the page's data URI (`str()`, or Jinja2's `__html__`: already safe), read from the
+    thumbnail cache only when the page is written (issue 18: the cards of 2,000 entries held ~50 MB of data URIs,
+    and the page and its parts as many again). `data`: the JPEG itself, when it could not be cached."""
+
+    __slots__ = ("path", "data")
+
+    def __init__(self, path: Path | None = None, data: bytes | None = None) -> None:
+        self.path = path
+        self.data = data
+
+    def jpeg(self) -> bytes:
+        if self.data is not None:
+            return self.data
+        assert self.path is not None
+        return self.path.read_bytes()
+
+    def __str__(self) -> str:
+        return "data:image/jpeg;base64," + base64.b64encode(self.jpeg()).decode("ascii")
+
+    __html__ = __str__
+
+    def __getstate__(self) -> tuple[Path | None, bytes | None]:  # __slots__ and no __dict__: pickled by hand
+        return self.path, self.data
+
+    def __setstate__(self, state: tuple[Path | None, bytes | None]) -> None:
+        self.path, self.data = state
+
+
+def thumbnail(path: Path, cache: Path | None = None, sha256: str = "", preview: Path | None = None) -> Thumb | None:
+    """A package photo shrunk to THUMB_PX, orientation applied, re-encoded as a JPEG with no metadata at all (its
+    data URI is `str()` of the result); None when it cannot be decoded. With `cache` and the packaged file's
+    `sha256`, the JPEG is kept in `cache/<sha256>.jpg` (outside the package) so a re-run decodes only new photos,
+    and the result only names that file. `preview`: validate's upright preview of the same photo (480 px, the
+    original's pixels, which stripping keeps): shrunk instead of decoding the packaged photo (a 12 MP JPEG costs
+    ~50 ms to decode even at 1/8 scale, the preview ~2 ms)."""
     cached = cache / f"{sha256}.jpg" if cache is not None and sha256 else None
     if cached is not None and cached.is_file():
-        return "data:image/jpeg;base64," + base64.b64encode(cached.read_bytes()).decode("ascii")
+        return Thumb(cached)
     data = _thumb_jpeg(preview, preview=True) if preview is not None and preview.is_file() else None
     if data is None:
         data = _thumb_jpeg(path)
     if data is None:
         return None
-    if cached is not None:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        write_bytes_atomic(cached, data)  # per-thread temporary name: two entries may share a photo
-    return "data:image/jpeg;base64," + base64.b64encode(data).decode("ascii")
+    if cached is None:
+        return Thumb(data=data)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    write_bytes_atomic(cached, data)  # per-thread temporary name: two entries may share a photo
+    return Thumb(cached)
 
 
 def _previews(ws: Any) -> dict[str, Path]:
@@ -148,15 +181,18 @@ def sheet_cards(ws: Any, entries: list[Any], root: Path) -> tuple[list[dict[str,
     return groups, notes
 
 
-def render_html(ws: Any, groups: list[dict[str, Any]], count: int, header: bool = True,
-                page_numbers: bool = True) -> str:
-    """The page. `header`: the title block (only the first part of a PDF in parts has it); `page_numbers`: the
+def write_html(path: Path, ws: Any, groups: list[dict[str, Any]], count: int, header: bool = True,
+               page_numbers: bool = True) -> None:
+    """The page written to `path` (temporary name, then rename) as Jinja2 renders it: the page of 2,000 cards is
+    ~50 MB of data URIs (a part's ~7 MB), each read from the thumbnail cache as its card is written, never all in
+    memory at once. `header`: the title block (only the first part of a PDF in parts has it); `page_numbers`: the
     footer's "page N of M" (a part's are written after the join)."""
-    return _template().render(
-        contest=ws.settings.name, stage=ws.settings.stage, round_id=ws.ledger.round_id(), groups=groups,
-        count=count, generated=contest_time(datetime.now(UTC), ws.settings.tz),  # as every output says a time
-        header=header, page_numbers=page_numbers,
-    )
+    with atomic_write(path, "w", newline="") as fh:
+        for chunk in _template().generate(
+                contest=ws.settings.name, stage=ws.settings.stage, round_id=ws.ledger.round_id(), groups=groups,
+                count=count, generated=contest_time(datetime.now(UTC), ws.settings.tz), header=header,
+                page_numbers=page_numbers):
+            fh.write(chunk)
 
 
 def pdf_parts(groups: list[dict[str, Any]], limit: int = PART_CARDS) -> list[list[dict[str, Any]]]:
@@ -173,100 +209,47 @@ def pdf_parts(groups: list[dict[str, Any]], limit: int = PART_CARDS) -> list[lis
 
 
 def render_part(job: tuple[str, str, str]) -> int:
-    """Render one part's HTML `job` = (html, base_url, out) to the PDF `out`; returns its page count. Runs in a
-    pool worker."""
+    """Render one part `job` = (HTML file, base_url, out) to the PDF `out`; returns its page count. Runs in a
+    pool worker (or in this process for a sheet of one part)."""
     import gc
 
     from weasyprint import HTML
 
-    html, base_url, out = job
-    # a laid-out part is ~100,000 live objects that the collector would walk again and again: -8% CPU without
-    # it (as the certificates' chunks); what the part leaves in cycles is collected once, after
-    gc.disable()
+    from milsetctl.workers import trim_heap
+
+    html_file, base_url, out = job
+    thresholds = gc.get_threshold()
+    gc.set_threshold(GC_THRESHOLD, *thresholds[1:])
     try:
-        document = HTML(string=html, base_url=base_url).render()
+        document = HTML(string=Path(html_file).read_text(encoding="utf-8"), base_url=base_url).render()
         with atomic_path(Path(out)) as tmp:
             document.write_pdf(tmp)
         pages = len(document.pages)
     finally:
-        gc.enable()
+        gc.set_threshold(*thresholds)
     del document
     gc.collect()
+    trim_heap()  # the freed layout back to the system before the next part
     return pages
 
 
-def render_parts(jobs: list[tuple[str, str, str]], workers: int | None = None) -> list[int]:
-    """Every part rendered (in order of `jobs`); their page counts. A pool of spawned workers, one per core (a
-    worker costs ~1.5 s to start: WeasyPrint and the system fonts; a part ~5 s), ending with their parent; in this
-    process when there is one part or one worker."""
-    from milsetctl.workers import pool as worker_pool
-    from milsetctl.workers import usable_cores
+def render_parts(jobs: Iterable[tuple[str, str, str]], count: int, workers: int | None = None) -> int:
+    """Render every part of `jobs` (`count` of them; each job's HTML file is written when the job is taken, so
+    that only a few wait on the disk); their pages in all. A pool of spawned workers, one per core (a worker costs
+    ~1.5 s to start: WeasyPrint and the system fonts; a part ~5 s), ending with their parent; in this process when
+    there is one part or one worker."""
+    from milsetctl.workers import run_all, usable_cores
 
-    n = min(usable_cores() if workers is None else workers, len(jobs))
-    if n <= 1:
-        return [render_part(job) for job in jobs]
-    pool = worker_pool(n)
-    try:
-        pages = list(pool.map(render_part, jobs))
-    except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True)
-    return pages
-
-
-def number_pages(writer: Any) -> None:
-    """Write "page N of M" in the bottom-right corner of every page of the pypdf `writer` (a joined sheet: each
-    part numbered its own pages). The page's own drawing is wrapped in q/Q first: WeasyPrint leaves its
-    coordinate flip in force."""
-    from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, NameObject
-
-    font = DictionaryObject({NameObject("/Type"): NameObject("/Font"), NameObject("/Subtype"): NameObject("/Type1"),
-                             NameObject("/BaseFont"): NameObject("/Helvetica"),
-                             NameObject("/Encoding"): NameObject("/WinAnsiEncoding")})
-    name = NameObject("/MilsetPageNo")
-
-    def stream(data: bytes) -> Any:
-        obj = DecodedStreamObject()
-        obj.set_data(data)
-        return writer._add_object(obj)  # a content stream must be an indirect object (pypdf has no public call)
-
-    save = stream(b"q\n")
-    total = len(writer.pages)
-    mm = 72 / 25.4
-    r, g, b = PAGE_NUMBER_GREY
-    for number, page in enumerate(writer.pages, 1):
-        text = f"page {number} of {total}"
-        width = sum(_HELVETICA_WIDTHS[c] for c in text) * PAGE_NUMBER_PT / 1000
-        box = page.mediabox
-        x = float(box.right) - PAGE_NUMBER_RIGHT_MM * mm - width
-        y = float(box.bottom) + PAGE_NUMBER_BASELINE_MM * mm
-        resources = page.setdefault(NameObject("/Resources"), DictionaryObject()).get_object()
-        fonts = resources.setdefault(NameObject("/Font"), DictionaryObject()).get_object()
-        fonts[name] = font
-        old = page.get("/Contents")
-        contents = ArrayObject([save])
-        if old is not None:
-            old_obj = old.get_object()
-            contents.extend(old_obj if isinstance(old_obj, ArrayObject) else [old])
-        contents.append(stream(f"Q q {r} {g} {b} rg BT {name} {PAGE_NUMBER_PT} Tf {x:.2f} {y:.2f} Td ({text}) Tj ET Q\n"
-                               .encode("ascii")))
-        page[NameObject("/Contents")] = contents
+    n = min(usable_cores() if workers is None else workers, count)
+    return sum(run_all(render_part, jobs, n, in_flight=2))
 
 
 def join_parts(parts: list[Path], target: Path, title: str) -> int:
     """The parts as one PDF at `target` (temporary name, then rename), numbered "page N of M", their bookmarks
-    kept; returns the page count."""
-    from pypdf import PdfWriter
+    kept, one part in memory at a time (pdfjoin.py); returns the page count."""
+    from milsetctl.anonymise.pdfjoin import join_pdfs
 
-    writer = PdfWriter()
-    for part in parts:
-        writer.append(str(part))
-    number_pages(writer)
-    writer.add_metadata({"/Title": title, "/Producer": "milsetctl"})
-    with atomic_path(target) as tmp:
-        writer.write(str(tmp))
-    return len(writer.pages)
+    return join_pdfs(parts, target, title)
 
 
 def write_contact_sheet(ws: Any, entries: list[Any], root: Path, notes: list[str] | None = None,
@@ -280,18 +263,26 @@ def write_contact_sheet(ws: Any, entries: list[Any], root: Path, notes: list[str
         notes.extend(redactions)
     html_path = root / HTML_NAME
     pdf_path = root / PDF_NAME
-    html = render_html(ws, groups, len(entries))
-    write_text_atomic(html_path, html)
+    write_html(html_path, ws, groups, len(entries))
     parts = pdf_parts(groups, PART_CARDS if part_cards is None else part_cards)
     if len(parts) == 1:  # one document, numbered by WeasyPrint
-        render_part((html, str(root), str(pdf_path)))
+        render_part((str(html_path), str(root), str(pdf_path)))
         return html_path, pdf_path
+    from milsetctl.workers import trim_heap
+
+    trim_heap()  # the package copies' buffers (~8 photos in flight) back to the system before the workers start
     folder = Path(ws.root) / "cache" / PARTS_DIR
     shutil.rmtree(folder, ignore_errors=True)  # a killed run's parts (the workspace lock is held)
     folder.mkdir(parents=True, exist_ok=True)
     files = [folder / f"part-{i:04d}.pdf" for i in range(len(parts))]
-    render_parts([(render_html(ws, part, len(entries), header=i == 0, page_numbers=False), str(root), str(file))
-                  for i, (part, file) in enumerate(zip(parts, files, strict=True))], workers)
+
+    def jobs() -> Iterator[tuple[str, str, str]]:
+        for i, (part, file) in enumerate(zip(parts, files, strict=True)):
+            page = file.with_suffix(".html")
+            write_html(page, ws, part, len(entries), header=i == 0, page_numbers=False)
+            yield str(page), str(root), str(file)
+
+    render_parts(jobs(), len(parts), workers)
     join_parts(files, pdf_path, f"Jury contact sheet · {ws.settings.name}")
     shutil.rmtree(folder, ignore_errors=True)
     return html_path, pdf_path

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -31,22 +33,46 @@ FONT_SUBTYPES = {"/Type1C", "/CIDFontType0C", "/OpenType"}
 HEX_STRING_RE = re.compile(rb"<[0-9A-Fa-f\s]*>")
 
 
+# parsed objects pypdf may keep at once while scanning (it keeps every object it ever parsed otherwise): the
+# contact sheet of 2,000 entries is ~40 MB of pictures, of 20,000 ten times that (issue 18: memory flat in N)
+KEEP_OBJECTS = 200
+
+
 def scan_pdf(scanner: TraceScanner, file: str, data: bytes) -> None:
     """Everything a juror can read in the PDF `data` (module docstring). A PDF pypdf cannot parse is reported
     (it is itself suspicious) and its bytes scanned whole."""
+    _scan(scanner, file, io.BytesIO(data), lambda: data)
+
+
+def scan_pdf_file(scanner: TraceScanner, file: str, path: Path) -> None:
+    """`scan_pdf` of the PDF file at `path`, read from the file as pypdf needs it (not whole into memory) and
+    parsed objects dropped as the scan goes: memory is flat in the size of the file."""
+    with open(path, "rb") as fh:
+        _scan(scanner, file, fh, path.read_bytes)
+
+
+def _scan(scanner: TraceScanner, file: str, stream: Any, whole: Callable[[], bytes]) -> None:
     try:
         import pypdf
     except ImportError:
         scanner.add(file, "page text", "not scanned: pypdf is not installed")
         return
     try:
-        reader = pypdf.PdfReader(io.BytesIO(data))
+        reader = pypdf.PdfReader(stream)
         for number, page in enumerate(reader.pages, 1):
             scanner.text(file, f"page {number} text", page.extract_text() or "", short=False)
+            _forget(reader)
         _objects(scanner, file, reader)
     except Exception as exc:  # noqa: BLE001 - any parse failure: say so, and scan every byte
         scanner.add(file, "file", f"unreadable PDF ({type(exc).__name__}: {exc}); scanned whole")
-        scanner.bytes_(file, "file", data)
+        scanner.bytes_(file, "file", whole())
+
+
+def _forget(reader: Any, keep: int = 0) -> None:
+    """Drop the objects pypdf parsed so far when there are more than `keep` (they are parsed again if needed)."""
+    cache = getattr(reader, "resolved_objects", None)
+    if isinstance(cache, dict) and len(cache) > keep:
+        cache.clear()
 
 
 def _numbers(reader: Any) -> list[int]:
@@ -56,11 +82,13 @@ def _numbers(reader: Any) -> list[int]:
     return sorted(numbers)
 
 
-def _roles(objects: dict[int, Any]) -> dict[int, str]:
-    """What each stream is, from the dictionaries that point to it and from its own dictionary."""
+def _roles(objects: Iterable[tuple[int, Any]]) -> dict[int, str]:
+    """What each stream is, from the dictionaries that point to it and from its own dictionary. `objects`: (number,
+    object) pairs, each object seen once (they need not stay in memory)."""
     from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, StreamObject
 
     roles: dict[int, str] = {}
+    own_roles: dict[int, str] = {}
 
     def mark(value: Any, role: str) -> None:
         if isinstance(value, IndirectObject):
@@ -99,13 +127,13 @@ def _roles(objects: dict[int, Any]) -> dict[int, str]:
             for item in obj:
                 visit(item)
 
-    for obj in objects.values():
+    for num, obj in objects:
         visit(obj)
-    for num, obj in objects.items():
         if isinstance(obj, StreamObject):
             own = _own_role(obj)
             if own is not None:
-                roles[num] = own
+                own_roles[num] = own
+    roles.update(own_roles)
     return roles
 
 
@@ -129,21 +157,34 @@ def _own_role(stream: Any) -> str | None:
 
 
 def _objects(scanner: TraceScanner, file: str, reader: Any) -> None:
+    """Every object, twice: first what each stream is (`_roles`), then each one's strings and streams. Parsed
+    objects are dropped every KEEP_OBJECTS (scan_pdf_file: one object in memory at a time, near enough)."""
     from pypdf.generic import StreamObject
 
-    objects: dict[int, Any] = {}
-    for num in _numbers(reader):
-        try:
-            obj = reader.get_object(num)
-        except Exception:  # noqa: BLE001 - a damaged object: the others are still read
-            scanner.add(file, f"object {num}", "an object pypdf cannot read")
-            continue
-        if obj is not None:
-            objects[num] = obj
-    roles = _roles(objects)
+    numbers = _numbers(reader)
+    unreadable: set[int] = set()
+
+    def each(report: bool) -> Iterator[tuple[int, Any]]:
+        for i, num in enumerate(numbers, 1):
+            if num in unreadable:
+                continue
+            try:
+                obj = reader.get_object(num)
+            except Exception:  # noqa: BLE001 - a damaged object: the others are still read
+                if report:
+                    scanner.add(file, f"object {num}", "an object pypdf cannot read")
+                unreadable.add(num)
+                continue
+            if obj is not None:
+                yield num, obj
+            if i % KEEP_OBJECTS == 0:
+                _forget(reader)
+
+    roles = _roles(each(True))
+    _forget(reader)
     info = reader.trailer.get("/Info")
     info_num = getattr(info, "idnum", None)
-    for num, obj in objects.items():
+    for num, obj in each(False):
         block = "document information" if num == info_num else f"object {num}"
         _strings(scanner, file, block, obj)
         if isinstance(obj, StreamObject):

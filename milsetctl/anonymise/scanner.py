@@ -37,6 +37,40 @@ XMP_MARKS = (b"<x:xmpmeta", b"<?xpacket", b"http://ns.adobe.com/xap/1.0/")
 NUMERIC_PNG = png_mod.KEEP | set(png_mod.FIXED_SIZE) | {b"acTL", b"fcTL", b"fdAT", b"bKGD", b"hIST", b"sPLT"}
 
 
+# characters the matcher reads at once: it keeps ~40 bytes per character (the folded text, the map back, the
+# windows), and the contact sheet's page holds every card's text: ~1.4 million characters at 2,000 entries, +38 MB
+# at once (issue 18: memory flat in the number of entries)
+TEXT_BATCH = 1 << 16
+TEXT_OVERLAP = 2048  # a needle cut by a batch's end lies whole in the next batch (a name spans far fewer)
+_SPACES = (" ", "\n", "\t", "\r")
+
+
+def _last_space(text: str, lo: int, hi: int) -> int:
+    """Index of the last space, tab or line end in text[lo:hi], or -1."""
+    return max(text.rfind(space, lo, hi) for space in _SPACES)
+
+
+def text_batches(text: str, size: int = TEXT_BATCH, overlap: int = TEXT_OVERLAP) -> Iterator[str]:
+    """`text` in overlapping pieces of at most `size` characters, cut at spaces and line ends: what a needle
+    matches in the whole text (at most `overlap` characters long) lies whole in one piece, and no piece begins or
+    ends inside a word (where the matcher would see a word's edge the whole text does not have). A text with no
+    space for `size` characters is cut where it must."""
+    for start, end in batch_spans(len(text), text, size, overlap):
+        yield text[start:end]
+
+
+def batch_spans(length: int, text: str, size: int, overlap: int) -> Iterator[tuple[int, int]]:
+    """(start, end) of each piece `text_batches` yields."""
+    start = 0
+    while length - start > size:
+        cut = _last_space(text, start + 2 * overlap, start + size)
+        end = cut if cut >= 0 else start + size
+        yield start, end
+        back = _last_space(text, start + 1, end - overlap)
+        start = back + 1 if back >= 0 else end - overlap
+    yield start, length
+
+
 @dataclass(frozen=True)
 class Leak:
     """One identifying trace: the file (path inside the package, or jury/sheets/NAME for a score sheet), the
@@ -90,19 +124,22 @@ class TraceScanner(ABC):
     def text(self, file: str, block: str, text: str, short: bool = True, emails: bool = True) -> None:
         """Text a reader sees: long needles in any spelling (match.py), short ones as whole words when `short`
         (only in text contestants wrote: the tool's own page numbers and dates would match "17"), and any e-mail
-        address when `emails` (a score sheet's instructions give the chair's, to send it back to)."""
-        for span in self.matcher.spans(text, short):
-            if span.needle is not None:
-                self.add(file, block, span.needle.what)
-            elif emails:
-                self.add(file, block, "an e-mail address")
+        address when `emails` (a score sheet's instructions give the chair's, to send it back to). A long text
+        is matched in overlapping pieces (`text_batches`)."""
+        for piece in text_batches(text):
+            for span in self.matcher.spans(piece, short):
+                if span.needle is not None:
+                    self.add(file, block, span.needle.what)
+                elif emails:
+                    self.add(file, block, "an e-mail address")
 
     def short_words(self, file: str, block: str, text: str) -> None:
         """Only what the ambiguous needles find (short IDs as whole words, pinyin), in the contestants' own text:
         its other needles are scanned with the rest of the page."""
-        for span in self.matcher.spans(text, short=True):
-            if span.needle is not None and span.loose:
-                self.add(file, block, span.needle.what)
+        for piece in text_batches(text):
+            for span in self.matcher.spans(piece, short=True):
+                if span.needle is not None and span.loose:
+                    self.add(file, block, span.needle.what)
 
     def in_text(self, text: str, short: bool = True) -> list[Needle]:
         """The needles found in `text`."""

@@ -26,8 +26,10 @@ SPEC "Never": the jury package holds no contestant name, school, ID, e-mail, GPS
 from __future__ import annotations
 
 import base64
+import codecs
 import html as html_mod
 import re
+from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -37,9 +39,10 @@ from milsetctl.anonymise.match import (  # noqa: F401 - spellings, SHORT: the sc
     make_needles,
     spellings,
 )
-from milsetctl.anonymise.pdfscan import scan_pdf
+from milsetctl.anonymise.pdfscan import scan_pdf, scan_pdf_file
 from milsetctl.anonymise.scanner import Leak, TraceScanner
 from milsetctl.anonymise.sheetscan import scan_zip
+from milsetctl.imageformat import PNG_SIGNATURE
 
 SHEETS = Path("jury") / "sheets"  # the jurors' score sheets (jury/run.py writes them there)
 
@@ -53,6 +56,8 @@ class Scanner(TraceScanner):
 
 
 DATA_URI_RE = re.compile(r"data:image/(?:jpeg|png);base64,([A-Za-z0-9+/=\s]+)")
+DATA_URI_PREFIX = len("data:image/jpeg;base64,")  # the longest text that may begin a data URI at a chunk's end
+STREAM_CHUNK = 1 << 20  # characters of an HTML page read at a time (scan_html_file)
 # the text contestants wrote, as templates/contact-sheet.html marks it
 CARD_TEXT_RE = re.compile(r'<div class="(?:title|desc)">(.*?)</div>', re.S)
 
@@ -86,21 +91,75 @@ def scan_html(scanner: Scanner, file: str, text: str) -> None:
     """The page's text, attribute values and comments, then each embedded image as a JPEG/PNG. Short needles
     are looked for only in the titles and descriptions (the page's own counts and dates hold small numbers
     that would match a contestant ID such as "17")."""
-    images = DATA_URI_RE.findall(text)
+    _scan_html_text(scanner, file, DATA_URI_RE.sub("data:", text))
+    for i, payload in enumerate(DATA_URI_RE.findall(text), 1):
+        _scan_thumbnail(scanner, file, payload, i)
+
+
+def _scan_html_text(scanner: Scanner, file: str, stripped: str) -> None:
+    """The page's text (data URIs cut down to "data:"), attribute values, comments; short needles in the cards."""
     name = file.rsplit("/", 1)[-1]
-    stripped = DATA_URI_RE.sub("data:", text)
     reader = _HTMLText()
     reader.feed(stripped)
     reader.close()
     scanner.text(file, name, "\n".join(reader.parts), short=False)
     for card_text in CARD_TEXT_RE.findall(stripped):
         scanner.short_words(file, name, html_mod.unescape(card_text))
-    for i, payload in enumerate(images, 1):
-        try:
-            raw = base64.b64decode("".join(payload.split()))
-        except ValueError:
-            continue
-        scanner.image(file, raw, f"thumbnail {i} ")
+
+
+def _scan_thumbnail(scanner: Scanner, file: str, payload: str, i: int) -> None:
+    try:
+        raw = base64.b64decode("".join(payload.split()))
+    except ValueError:
+        return
+    scanner.image(file, raw, f"thumbnail {i} ")
+
+
+def _html_pieces(path: Path) -> Iterator[tuple[str, str | None]]:
+    """The file's text in order, cut around each data URI: (text before it, the URI's base64 payload), or (text,
+    None) for text with no data URI after it (yet). What `DATA_URI_RE` finds in the whole text, read STREAM_CHUNK
+    bytes at a time: a match that reaches the end of what is read so far, or a piece that may begin one, waits
+    for the next chunk. Raises UnicodeDecodeError when the file is not UTF-8."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    buf = ""
+    with open(path, "rb") as fh:
+        while True:
+            raw = fh.read(STREAM_CHUNK)
+            buf += decoder.decode(raw, final=not raw)
+            pos = 0
+            broken = None
+            for m in DATA_URI_RE.finditer(buf):
+                if raw and m.end() == len(buf):  # the payload may go on in the next chunk
+                    broken = m.start()
+                    break
+                yield buf[pos:m.start()], m.group(1)
+                pos = m.end()
+            if not raw:
+                yield buf[pos:], None
+                return
+            keep = broken if broken is not None else max(pos, len(buf) - DATA_URI_PREFIX)
+            if keep > pos:
+                yield buf[pos:keep], None
+            buf = buf[keep:]
+
+
+def scan_html_file(scanner: Scanner, file: str, path: Path) -> None:
+    """`scan_html` of the page at `path`, read in chunks: the contact sheet of 2,000 cards is ~50 MB of data URIs
+    (of 20,000, ten times that), and memory holds one chunk, one thumbnail and the page's text without them. Two
+    reads, so that leaks come in scan_html's order (the text, then each thumbnail). Raises UnicodeDecodeError
+    (before anything is reported) when the file is not UTF-8."""
+    pieces: list[str] = []
+    for text, payload in _html_pieces(path):
+        pieces.append(text)
+        if payload is not None:
+            pieces.append("data:")
+    _scan_html_text(scanner, file, "".join(pieces))
+    del pieces
+    i = 0
+    for _text, payload in _html_pieces(path):
+        if payload is not None:
+            i += 1
+            _scan_thumbnail(scanner, file, payload, i)
 
 
 def scan_data(scanner: Scanner, file: str, data: bytes, where: str = "") -> None:
@@ -126,10 +185,22 @@ def scan_data(scanner: Scanner, file: str, data: bytes, where: str = "") -> None
 
 
 def scan_file(scanner: Scanner, path: Path, rel: str) -> None:
-    """One package file: its name, then its content."""
-    data = path.read_bytes()
+    """One package file: its name, then its content. A PDF, and an HTML page that is no picture, are read from
+    the file as the scan goes (the contact sheet: memory flat in the number of cards); the rest whole."""
     scanner.text(rel, "file name", rel)
-    scan_data(scanner, rel, data)
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    if head.startswith(b"%PDF"):
+        scan_pdf_file(scanner, rel, path)
+        return
+    picture_or_zip = head.startswith((b"\xff\xd8", PNG_SIGNATURE, b"PK\x03\x04"))
+    if rel.lower().endswith((".html", ".htm")) and not picture_or_zip:
+        try:
+            scan_html_file(scanner, rel, path)
+            return
+        except UnicodeDecodeError:
+            pass  # not text: read whole, as any other file
+    scan_data(scanner, rel, path.read_bytes())
 
 
 def scan_sheet(scanner: Scanner, path: Path, rel: str) -> None:
