@@ -22,6 +22,8 @@ import csv
 import io
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -213,7 +215,7 @@ def develop_raw(path: Path) -> Image.Image:
         raise OriginalsError(f"{path.name}: a RAW file; reading it needs rawpy: install milsetctl[raw] "
                              "(pip install 'milsetctl[raw]')") from None
     try:
-        with rawpy.imread(str(path)) as raw:
+        with _libraw_quiet(), rawpy.imread(str(path)) as raw:
             half = max(raw.sizes.width, raw.sizes.height) >= 4 * WORK_SIDE
             rgb = raw.postprocess(use_camera_wb=True, no_auto_bright=True, half_size=half, output_bps=8)
     except rawpy.LibRawError as exc:
@@ -221,6 +223,32 @@ def develop_raw(path: Path) -> Image.Image:
         raise OriginalsError(f"{path.name}: LibRaw cannot read this RAW file ({why}): cut short, damaged, or a "
                              "format this LibRaw does not know") from None
     return Image.fromarray(rgb)
+
+
+@contextmanager
+def _libraw_quiet() -> Iterator[None]:
+    """LibRaw prints its own complaints ("E0004.dng: Unexpected end of file") straight to file descriptor 2, past
+    Python, under the results table; the error it raises says the same and is reported with the file's verdict. So
+    descriptor 2 points at /dev/null while LibRaw reads (the check reads one original at a time)."""
+    import os
+    import sys
+
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no descriptor 2 to redirect (an embedding without one): nothing to hide
+        yield
+        return
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(null, 2)
+        finally:
+            os.close(null)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def camera_metadata(path: Path) -> tuple[str | None, str | None]:

@@ -16,6 +16,7 @@ The DNG is written with tifffile (a CFA image with DNG's extra tags): no RAW fil
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -306,3 +307,20 @@ def test_cli_table_names_the_damaged_raw(awarded_raw: tuple[Path, Path]) -> None
     assert "E0001.dng" in result.output and "LibRaw cannot read" in result.output
     assert MATCH in result.output and EDITED in result.output
 
+
+
+def test_libraw_says_nothing_on_the_terminal_of_its_own(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    """Newcomer trial: LibRaw printed "E0004.dng: Unexpected end of file" straight to descriptor 2, under the results
+    table. The error names the file and the fault; LibRaw's own line is kept off the terminal."""
+    from milsetctl.originals import OriginalsError
+
+    whole = write_dng(tmp_path / "whole.dng", scene())
+    cut = tmp_path / "E0004.dng"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 3])
+    capfd.readouterr()
+    with pytest.raises(OriginalsError, match="E0004.dng: LibRaw cannot read this RAW file"):
+        load_displayed(cut)
+    err = capfd.readouterr().err
+    assert "Unexpected end of file" not in err and err == ""
+    os.write(2, b"still here\n")  # descriptor 2 is given back
+    assert "still here" in capfd.readouterr().err
