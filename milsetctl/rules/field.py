@@ -359,8 +359,8 @@ def consent_missing(entry: Entry, photo: PhotoInfo | None, settings: Settings) -
       guardian's consent is needed).
     - EU: GDPR Art. 8 sets 16 unless a member state set lower (13 at least): Belgium, Denmark, Estonia, Finland,
       Latvia, Malta, Portugal, Sweden 13; Austria, Bulgaria, Cyprus, Italy, Lithuania, Spain 14; Czechia, France,
-      Greece, Slovenia 15; Croatia, Germany, Hungary, Ireland, Luxembourg, Netherlands, Poland, Romania, Slovakia
-      16. The EEA: Iceland, Norway 13, Liechtenstein 16; the United Kingdom (UK GDPR) 13.
+      Greece, Slovenia 15; Croatia, Germany, Hungary, Ireland, Luxembourg, Netherlands, Poland, Romania and
+      Slovakia 16. The EEA: Iceland, Norway 13, Liechtenstein 16; the United Kingdom (UK GDPR) 13.
     - Any other country: 16 (GDPR's own age: the careful side), unless `default` says otherwise.
 
     The country is the entry's, else `[contest] country`. The age is the contestant's on the day they submitted,
