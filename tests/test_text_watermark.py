@@ -235,6 +235,31 @@ def test_onnx_sessions_run_one_thread_without_memory_patterns() -> None:
         assert (options.intra_op_num_threads, options.enable_mem_pattern) == (1, False)
 
 
+def test_each_model_is_opened_once_with_this_modules_options(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 18 (memory): RapidOCR opens the two models with this module's session options (one thread, the
+    arena, no memory patterns) instead of its own, then again with these (both were held at once as each worker
+    started: ~35 MB more per worker); RapidOCR's own option builder is back afterwards."""
+    from rapidocr.inference_engine.onnxruntime import main as ort_main
+
+    import milsetctl.analysis.text as text_module
+
+    opened: list[tuple[str, bool, int, bool]] = []
+    real = ort_main.InferenceSession
+
+    def counting(path: str, sess_options: object = None, **kwargs: object) -> object:
+        opened.append((Path(path).name, sess_options.enable_mem_pattern,  # type: ignore[attr-defined]
+                       sess_options.intra_op_num_threads, sess_options.enable_cpu_mem_arena))  # type: ignore[attr-defined]
+        return real(path, sess_options=sess_options, **kwargs)  # type: ignore[arg-type]
+
+    hook = vars(ort_main.OrtInferSession)["_init_sess_opts"]
+    monkeypatch.setattr(ort_main, "InferenceSession", counting)
+    monkeypatch.setattr(text_module, "_engine", None)
+    ocr = text_module.engine()
+    assert [(name.split("_")[1], *rest) for name, *rest in opened] == [("det", False, 1, True), ("rec", False, 1, True)]
+    assert vars(ort_main.OrtInferSession)["_init_sess_opts"] is hook
+    assert recognise(np.full((48, 200, 3), 255, dtype=np.uint8)) is not None and ocr is text_module.engine()
+
+
 # --- how the detector is called (issue 18: the same flags for less CPU) ------------------------------------------
 
 

@@ -92,12 +92,15 @@ class TextResult:
 def engine() -> Any:
     """The RapidOCR engine, built once per process, on first use (loading both models takes ~1 s): its models,
     the DB detector's box finder and the recogniser's character decoder are used here; its ONNX sessions are
-    replaced by `_sessions`' and called directly (`_detect`, `recognise`)."""
+    called directly (`_detect`, `recognise`), opened with `session_options` (`_open`)."""
     global _engine
     if _engine is None:
+        import gc
         import logging
 
         from rapidocr import RapidOCR
+
+        from milsetctl.workers import trim_heap
 
         ocr = RapidOCR(
             params={
@@ -109,6 +112,10 @@ def engine() -> Any:
                 "Global.use_vertical_padding": False,
                 "EngineConfig.onnxruntime.intra_op_num_threads": 1,
                 "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+                "EngineConfig.onnxruntime.enable_cpu_mem_arena": True,
+                # the arena grows by doubling (ONNX Runtime's default; RapidOCR asks for exactly each request,
+                # which kept ~60% more here for the detector's few shapes: bench, issue 18)
+                "EngineConfig.onnxruntime.cpu_ep_cfg.arena_extend_strategy": "kNextPowerOfTwo",
                 "Det.limit_side_len": 4000,
                 "Det.limit_type": "max",
                 "Det.box_thresh": BOX_THRESH,
@@ -116,18 +123,58 @@ def engine() -> Any:
         )
         logging.getLogger("RapidOCR").setLevel(logging.CRITICAL)
         # RapidOCR opens its models on first use: open both now, so loading is paid here once
-        _sessions(ocr._load_det_model(), ocr._load_rec_model())
+        _open(ocr)
         _engine = ocr
+        gc.collect()  # what building it left behind (RapidOCR's configuration, the model files' bytes)...
+        trim_heap()  # ...handed back to the system: both workers load at the same moment
     return _engine
 
 
+def session_options() -> Any:
+    """How this module runs its ONNX sessions: one thread (the pipeline has a process per core; ONNX Runtime's
+    default spinning pool was 2-3x slower here), ONNX Runtime's memory arena on (measured: the detector ~15%
+    faster than with every buffer taken from and given back to the system, which costs page faults, and its peak
+    lower: 135 against 168 MB over 80 runs of the bands' and the photos' shapes; the arena keeps ~30-40 MB at the
+    shapes used here, bounded: see `_detect` and `recognise`), and no per-shape memory patterns (no faster here;
+    they cost memory for every new input shape: 178 against 125 MB over the same runs)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = options.inter_op_num_threads = 1
+    options.enable_cpu_mem_arena = True
+    options.enable_mem_pattern = False
+    options.log_severity_level = 4
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return options
+
+
+def _open(ocr: Any) -> None:
+    """Open RapidOCR's detection and recognition models with `session_options`. RapidOCR does not expose them
+    all (memory patterns), so its session options are this module's while it opens them (issue 18: each model
+    opened once: opening them with RapidOCR's options and again with these held both for a moment, ~35 MB more per
+    worker as both workers started). Where RapidOCR has no such hook (another version), its sessions are opened
+    again with these options, as before (`_sessions`)."""
+    holder: Any = None
+    try:
+        from rapidocr.inference_engine.onnxruntime.main import OrtInferSession
+
+        holder = OrtInferSession
+    except ImportError:
+        pass
+    hook = vars(holder).get("_init_sess_opts") if holder is not None else None
+    if not isinstance(hook, staticmethod):
+        _sessions(ocr._load_det_model(), ocr._load_rec_model())
+        return
+    holder._init_sess_opts = staticmethod(lambda _cfg: session_options())
+    try:
+        ocr._load_det_model()
+        ocr._load_rec_model()
+    finally:
+        holder._init_sess_opts = hook
+
+
 def _sessions(*stages: Any) -> None:
-    """Reopen RapidOCR's ONNX sessions the way this module runs them: one thread (the pipeline has a process per
-    core; ONNX Runtime's default spinning pool was 2-3x slower here), ONNX Runtime's memory arena on (measured:
-    the detector ~15% faster than with every buffer taken from and given back to the system, which costs page
-    faults; the arena keeps about the largest input's buffers, ~110 MB at the sizes used here, which stay bounded
-    because every input is one of a few shapes: see `_detect` and `recognise`), and no per-shape memory patterns
-    (no faster here; they cost memory for every new input shape). RapidOCR does not expose these options; without
+    """Reopen RapidOCR's ONNX sessions with `session_options` (a RapidOCR without the hook `_open` uses); without
     the private model path (another ONNX Runtime) a session is left as it is."""
     import onnxruntime as ort
 
@@ -137,13 +184,7 @@ def _sessions(*stages: Any) -> None:
         path = getattr(session, "_model_path", None)
         if holder is None or session is None or not path:
             continue
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = options.inter_op_num_threads = 1
-        options.enable_cpu_mem_arena = True
-        options.enable_mem_pattern = False
-        options.log_severity_level = 4
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        holder.session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+        holder.session = ort.InferenceSession(path, session_options(), providers=["CPUExecutionProvider"])
 
 
 # ---------------------------------------------------------------------------------------------------
