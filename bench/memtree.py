@@ -124,7 +124,8 @@ def measure(cmd: list[str], env: dict[str, str], interval: float, cwd: Path,
     return tree, time.perf_counter() - started, usage.ru_utime + usage.ru_stime, os.waitstatus_to_exitcode(status)
 
 
-def report(tree: Tree, wall: float, cpu: float) -> dict[str, Any]:
+def report(tree: Tree, wall: float, cpu: float) -> None:
+    """The table: the tree's peaks with each process's share, then each process."""
     procs = sorted(tree.procs.values(), key=lambda p: p.first_s)
     print(f"wall {wall:.1f} s, CPU {cpu:.1f} s, {tree.samples} samples, {len(procs)} processes")
     print(f"peak summed RSS {tree.peak_rss / MB:.0f} MB at {tree.peak_rss_at:.1f} s: "
@@ -137,6 +138,11 @@ def report(tree: Tree, wall: float, cpu: float) -> dict[str, Any]:
               f"{p.hwm / MB:7.0f} {p.peak_pss / MB:9.0f}")
     print("summed RSS over time, MB (highest per 10 s): "
           + " ".join(f"{v / MB:.0f}" for _slot, v in sorted(tree.timeline.items())))
+
+
+def summary(tree: Tree, wall: float, cpu: float) -> dict[str, Any]:
+    """Every number, for --json."""
+    procs = sorted(tree.procs.values(), key=lambda p: p.first_s)
     return {"wall_s": wall, "cpu_s": cpu, "samples": tree.samples, "interval_s": tree.interval,
             "peak_rss_mb": tree.peak_rss / MB, "peak_rss_at_s": tree.peak_rss_at,
             "peak_rss_parts_mb": {f"{tree.procs[pid].role}[{pid}]": v / MB for pid, v in tree.peak_rss_parts.items()},
@@ -165,10 +171,11 @@ def main() -> int:
         cwd = Path(args.code).resolve()
         env["PYTHONPATH"] = str(cwd)
     tree, wall, cpu, code = measure(cmd, env, args.interval, cwd, Path(args.log).resolve() if args.log else None)
-    out = report(tree, wall, cpu)
-    out.update({"command": cmd, "code": args.code, "returncode": code, "load": os.getloadavg()})
-    if args.json:
+    if args.json:  # first: the table below may go to a closed pipe
+        out = summary(tree, wall, cpu)
+        out.update({"command": cmd, "code": args.code, "returncode": code, "load": os.getloadavg()})
         Path(args.json).write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
+    report(tree, wall, cpu)
     return code
 
 
