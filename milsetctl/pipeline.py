@@ -325,6 +325,9 @@ def validate(
         return result
     import gc
 
+    from milsetctl.rules.field import release_reading_memory
+
+    release_reading_memory()  # plain-language's dictionary (~72 MB) is not needed while the text check runs
     gc.collect()  # what saving the verdicts left (issue 18: ~20 MB of the parent's 190 at 2,000 entries) goes back
     _release_memory()  # to the system before two workers load the OCR models
     _run_pass(ws, later, workers, len(later), second_progress, stats, subs, keys, infos, photo_findings, done=0)

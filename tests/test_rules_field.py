@@ -263,3 +263,23 @@ def test_rules_command_explains_each_new_rule() -> None:
                            ("extra-personal-data", "minimisation")):
         result = runner.invoke(app, ["rules", rule_id])
         assert result.exit_code == 0 and words in " ".join(result.output.split()), (rule_id, result.output)
+
+
+def test_the_pronunciation_dictionary_is_let_go_and_grading_still_works() -> None:
+    """Issue 18: validate's parent lets go of textstat's CMUdict (~72 MB) before the text check's second pass; a
+    later grading loads it again and gives the same grade as before."""
+    import gc
+    import sys
+
+    from milsetctl.rules.field import reading_grade, release_reading_memory
+
+    hard = "Photosynthesis transforms luminous energy into chemical potential within chloroplasts, extraordinarily."
+    first = reading_grade("The Moon rises over the quiet hills, and the stars come out one by one.")
+    loader = sys.modules["textstat.backend.utils._get_cmudict"].get_cmudict
+    assert loader.cache_info().currsize == 1  # the dictionary is held
+    release_reading_memory()
+    gc.collect()
+    assert loader.cache_info().currsize == 0
+    assert not [o for o in gc.get_objects() if isinstance(o, dict) and len(o) > 100_000]  # gone, not only uncached
+    assert reading_grade(hard) > 20 and first < 8
+    assert loader.cache_info().currsize == 1

@@ -231,6 +231,24 @@ def reading_grade(text: str) -> float:
     return float(textstat.flesch_kincaid_grade(text))
 
 
+def release_reading_memory() -> None:
+    """Let go of textstat's pronunciation dictionary (CMUdict, ~72 MB in the process, kept by textstat in an
+    lru_cache for the life of the process) once the descriptions are graded: validate's parent holds it through the
+    text check's second pass otherwise, beside two workers with the OCR models (issue 18: 667 MB summed at 2,000
+    entries, 72 of them this). The next grading loads it again (~1 s). Nothing happens when textstat was not used, or
+    keeps it elsewhere (another version)."""
+    import sys
+
+    if "textstat" not in sys.modules:
+        return
+    for name in ("textstat.backend.utils._get_cmudict", "textstat.backend.counts._count_syllables"):
+        module = sys.modules.get(name)
+        for value in vars(module).values() if module is not None else ():
+            clear = getattr(value, "cache_clear", None)
+            if callable(clear) and getattr(value, "__module__", None) == name:
+                clear()
+
+
 @rule("plain-language", "info", "entry", uses=("rules.plain-language.max_grade",))
 def plain_language(entry: Entry, photo: PhotoInfo | None, settings: Settings) -> Iterator[tuple[str, dict[str, Any]]]:
     """The description is harder to read than the public it is written for: its Flesch-Kincaid grade is above
