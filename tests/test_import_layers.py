@@ -31,6 +31,7 @@ BASE = {
     "milsetctl", "milsetctl.models", "milsetctl.settings", "milsetctl.ledger", "milsetctl.audit",
     "milsetctl.auditchain", "milsetctl.fsutil", "milsetctl.timefmt", "milsetctl.hashing", "milsetctl.locking",
     "milsetctl.sheetcells", "milsetctl.money", "milsetctl.resources", "milsetctl.dates", "milsetctl.imageformat",
+    "milsetctl.lazy",
 }  # fmt: skip
 READERS = ("milsetctl.ingest", "milsetctl.probe")
 CLI = {"milsetctl.cli", "milsetctl.__main__"}

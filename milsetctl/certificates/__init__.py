@@ -11,12 +11,12 @@ ledger), render.py (the pages, the PDFs and the combined print file). This file 
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 # recipients is imported now: its function shares its module's name, and a lazy attribute would lose to the
 # submodule once anything imported milsetctl.certificates.recipients (as milsetctl.jury does with assign)
 from milsetctl.certificates.recipients import recipients
+from milsetctl.lazy import lazy_exports
 
 # The other names, each from the module that defines it, imported on first use: `milsetctl verify` needs the code
 # (codes.py), not the batch's process pool, the fonts or the renderer (issue 18: the quick commands answer at once)
@@ -75,10 +75,4 @@ __all__ = [
 ]  # fmt: skip
 
 
-def __getattr__(name: str) -> Any:
-    module = _NAMES.get(name)
-    if module is None:  # a submodule not imported yet (`from milsetctl.certificates import subset`) is found by import
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _NAMES)

@@ -12,8 +12,9 @@ the whole folder); below them tables.py and sheetfile.py read any spreadsheet, v
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from milsetctl.lazy import lazy_exports
 
 # The package's names, each from the module that defines it, imported on first use: the rules and the settings
 # read cells with values.py (`milsetctl.ingest.values`), and importing that must not import the whole reader
@@ -37,10 +38,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _NAMES.get(name)
-    if module is None:  # a submodule not imported yet (`from milsetctl.ingest import sheetfile`) is found by import
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _NAMES)

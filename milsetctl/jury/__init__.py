@@ -3,12 +3,12 @@ juror that `score` reads back. `make_sheets` is the whole `milsetctl jury sheets
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 # the assignment is light (the standard library) and imported now: its function `assign` shares its module's name,
 # and a lazy attribute would lose to the submodule once anything imported milsetctl.jury.assign
 from milsetctl.jury.assign import Assignment, Juror, JuryEntry, assign
+from milsetctl.lazy import lazy_exports
 
 # imported on first use: `status` and the region counts read the country table in jury.conflicts, and must not
 # import the score sheets' spreadsheet writer (openpyxl, which imports NumPy and Pillow) for it
@@ -26,10 +26,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _NAMES.get(name)
-    if module is None:  # a submodule not imported yet (`from milsetctl.jury import conflicts`) is found by import
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _NAMES)

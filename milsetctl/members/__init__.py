@@ -10,8 +10,9 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from milsetctl.lazy import lazy_exports
 
 # imported on first use: `status` counts entries per region (members.regions) and must not import the roster's
 # spreadsheet writer (openpyxl) for it
@@ -25,10 +26,4 @@ if TYPE_CHECKING:
 __all__ = ["RosterError", "export_roster", "import_roster", "member_rows", "member_status", "standing"]
 
 
-def __getattr__(name: str) -> Any:
-    module = _NAMES.get(name)
-    if module is None:  # a submodule not imported yet (`from milsetctl.members import fees`) is found by import
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _NAMES)
