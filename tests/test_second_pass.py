@@ -105,9 +105,10 @@ def test_an_interrupted_second_pass_resumes_with_the_photos_left(tmp_path: Path,
     real = pipeline._run_jobs
     passes: list[list[str]] = []
 
-    def stop_after_one(jobs: list[pipeline.PhotoJob], workers: int) -> Iterator[pipeline.PhotoOutcome]:
+    def stop_after_one(jobs: list[pipeline.PhotoJob], workers: int,
+                       threaded: bool = False) -> Iterator[pipeline.PhotoOutcome]:
         passes.append([j.rel for j in jobs])
-        for n, outcome in enumerate(real(jobs, workers)):
+        for n, outcome in enumerate(real(jobs, workers, threaded=threaded)):
             yield outcome
             if len(passes) == 2 and n == 0:  # the second pass, after its first photo
                 raise KeyboardInterrupt
@@ -121,8 +122,8 @@ def test_an_interrupted_second_pass_resumes_with_the_photos_left(tmp_path: Path,
     assert "checked 1 of 3 photos" in _status(ws)["validate"]["why"]
 
     passes.clear()
-    monkeypatch.setattr(pipeline, "_run_jobs", lambda jobs, workers: (passes.append([j.rel for j in jobs]),
-                                                                     *real(jobs, workers))[1:])
+    monkeypatch.setattr(pipeline, "_run_jobs", lambda jobs, workers, threaded=False: (
+        passes.append([j.rel for j in jobs]), *real(jobs, workers, threaded=threaded))[1:])
     run = run_validation(ws, jobs=1)
     assert passes[0] == [] and len(passes[1]) == 2  # nothing read again in the first pass; two photos left
     assert run.result.second_pass_pending == 0 and _text_rows(ws) == 3
@@ -138,3 +139,54 @@ def test_the_first_pass_never_loads_the_text_models(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout + out.stderr
     assert _text_rows(ws) == 0
+
+
+def test_the_second_pass_runs_in_one_worker_process_on_a_thread_per_core(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 18's memory: with --jobs 2 the first pass runs two worker processes and the text check one, on two
+    threads (one copy of the OCR models); the verdicts are the same as on one core."""
+    src = _contest(tmp_path / "src")
+    pools: list[int] = []
+
+    class Recorded(pipeline.ProcessPoolExecutor):
+        def __init__(self, max_workers: int, **kwargs: Any) -> None:
+            pools.append(max_workers)
+            super().__init__(max_workers, **kwargs)
+
+    monkeypatch.setattr(pipeline, "ProcessPoolExecutor", Recorded)
+    two = run_validation(tmp_path / "two", src, jobs=2)
+    one = run_validation(tmp_path / "one", src, jobs=1)
+    assert pools == [2, 1]  # the first pass, the second; --jobs 1 runs in the command itself
+
+    def text_findings(run: Any) -> dict[str, list[str]]:
+        return {r.entry.file: [f.message for f in r.findings if f.rule == "text-watermark"] for r in run.result.entries}
+
+    found = text_findings(two)
+    assert found == text_findings(one)
+    assert [file for file, messages in found.items() if messages] == ["photos/a.jpg"]
+    assert "Zhang Wei" in found["photos/a.jpg"][0]
+    assert two.result.second_pass_pending == 0 and _text_rows(tmp_path / "two") == 3
+
+
+def test_analyse_batch_on_two_threads_finds_what_one_photo_at_a_time_finds(tmp_path: Path) -> None:
+    """The text check is thread-safe: six photos (four with a different mark each, two clean) analysed on two
+    threads of this process give, in order, the findings of analysing them one after another."""
+    from milsetctl.settings import defaults
+
+    marks = ["© Li Na 2023", "www.example-photo.org", "@wang.photos", "Photo by Ahmed Khan"]
+    jobs = []
+    for i in range(6):
+        image = landscape((1800, 1200), seed=10 + i)
+        if i < len(marks):
+            ImageDraw.Draw(image).text((50, 1120), marks[i], font=font(48), fill=(255, 255, 255))
+        path = tmp_path / f"p{i}.jpg"
+        image.save(path, quality=92)
+        jobs.append(pipeline.PhotoJob(path.name, str(path), ["text-watermark"], defaults().raw,
+                                      str(tmp_path / "thumbs"), []))
+    alone = [pipeline.analyse_photo(job) for job in jobs]
+    threaded = pipeline.analyse_batch(jobs, 2)
+    assert [o.rel for o in threaded] == [job.rel for job in jobs]
+    messages = [[f.message for f in o.findings["text-watermark"]] for o in threaded]
+    assert messages == [[f.message for f in o.findings["text-watermark"]] for o in alone]
+    assert [bool(m) for m in messages] == [True, True, True, True, False, False]
+    assert "Li Na" in messages[0][0] and "example-photo" in messages[1][0]

@@ -27,14 +27,16 @@ on this project's set), so the detection model itself looks, where marks are put
    clock) is not reported: it is neither a watermark nor descriptive text.
 
 Measured on 96 photos with the eight kinds of `make_watermarks.py` marks and the corpus (README, bench): see
-`tests/acceptance/test_watermarks.py`. Models are loaded once per process, on first use. ONNX Runtime runs one
-thread per process (the pipeline already uses a process per core; its default spin-waiting pool was 2-3x
-slower here).
+`tests/acceptance/test_watermarks.py`. Models are loaded once per process, on first use. ONNX Runtime runs each
+call on the calling thread, one at a time per thread (its default spin-waiting pool was 2-3x slower here):
+validate's second pass calls this module from a thread per core in one process, which shares one copy of the
+models (`milsetctl.pipeline.analyse_batch`).
 """
 
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass
 from typing import Any
@@ -63,6 +65,7 @@ TILED_MIN = 2  # the same text read this many times or more is a mark repeated o
 SLANT_MIN, SLANT_TOLERANCE = 10.0, 8.0  # degrees: lines slanted alike in several places are one tiled mark
 
 _engine: Any = None
+_engine_lock = threading.Lock()  # validate's second pass runs this module on several threads of one process
 
 
 @dataclass(frozen=True)
@@ -92,9 +95,14 @@ class TextResult:
 def engine() -> Any:
     """The RapidOCR engine, built once per process, on first use (loading both models takes ~1 s): its models,
     the DB detector's box finder and the recogniser's character decoder are used here; its ONNX sessions are
-    called directly (`_detect`, `recognise`), opened with `session_options` (`_open`)."""
+    called directly (`_detect`, `recognise`), opened with `session_options` (`_open`). Thread-safe: the first
+    caller builds it while the others wait (ONNX Runtime's `run` may then be called from several threads)."""
     global _engine
-    if _engine is None:
+    if _engine is not None:
+        return _engine
+    with _engine_lock:
+        if _engine is not None:
+            return _engine
         import gc
         import logging
 
@@ -131,11 +139,11 @@ def engine() -> Any:
 
 
 def session_options() -> Any:
-    """How this module runs its ONNX sessions: one thread (the pipeline has a process per core; ONNX Runtime's
-    default spinning pool was 2-3x slower here), ONNX Runtime's memory arena on (measured: the detector ~15%
-    faster than with every buffer taken from and given back to the system, which costs page faults, and its peak
-    lower: 135 against 168 MB over 80 runs of the bands' and the photos' shapes; the arena keeps ~30-40 MB at the
-    shapes used here, bounded: see `_detect` and `recognise`), and no per-shape memory patterns (no faster here;
+    """How this module runs its ONNX sessions: on the calling thread only (the pipeline runs a thread per core; ONNX
+    Runtime's default spinning pool was 2-3x slower here), ONNX Runtime's memory arena on (measured: the detector
+    ~15% faster than with every buffer taken from and given back to the system, which costs page faults, and its
+    peak lower: 135 against 168 MB over 80 runs of the bands' and the photos' shapes; the arena keeps ~30-40 MB at
+    the shapes used here, bounded: see `_detect` and `recognise`), and no per-shape memory patterns (no faster here;
     they cost memory for every new input shape: 178 against 125 MB over the same runs)."""
     import onnxruntime as ort
 
@@ -251,14 +259,14 @@ def _equalise(region: Any) -> Any:
     return cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB)
 
 
-_clahe_op: Any = None
+_clahe_ops = threading.local()  # one per thread: an OpenCV CLAHE object keeps its working buffers
 
 
 def _clahe() -> Any:
-    global _clahe_op
-    if _clahe_op is None:
-        _clahe_op = cv2_module().createCLAHE(clipLimit=DET_CLAHE, tileGridSize=(8, 8))
-    return _clahe_op
+    op = getattr(_clahe_ops, "op", None)
+    if op is None:
+        op = _clahe_ops.op = cv2_module().createCLAHE(clipLimit=DET_CLAHE, tileGridSize=(8, 8))
+    return op
 
 
 def _multiple(side: float, step: int = 32) -> int:
