@@ -12,10 +12,12 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import queue
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -49,7 +51,7 @@ from milsetctl.workspace import Workspace, check_outside
 
 Progress = Callable[[int, int, str], None]
 
-__all__ = ["validate", "ManifestError", "PhotoJob", "analyse_photo", "analyse_batch", "entry_status"]
+__all__ = ["validate", "ManifestError", "PhotoJob", "analyse_photo", "analyse_stream", "entry_status"]
 
 
 @dataclass
@@ -118,24 +120,47 @@ def analyse_photo(job: PhotoJob) -> PhotoOutcome:
     return PhotoOutcome(job.rel, info, findings, failed)
 
 
-_threads: ThreadPoolExecutor | None = None  # analyse_batch's threads, kept for the life of the worker
+class _PhotoThreads:
+    """In a worker process: `threads` daemon threads running analyse_photo on the jobs put in `jobs`, putting
+    each outcome in `done` as it is finished (daemon: a worker that exits leaves unfinished photos behind, which
+    the next run checks again)."""
+
+    def __init__(self, threads: int) -> None:
+        self.jobs: queue.SimpleQueue[PhotoJob] = queue.SimpleQueue()
+        self.done: queue.SimpleQueue[PhotoOutcome] = queue.SimpleQueue()
+        for n in range(threads):
+            threading.Thread(target=self._work, name=f"photo-{n}", daemon=True).start()
+
+    def _work(self) -> None:
+        while True:
+            self.done.put(analyse_photo(self.jobs.get()))
 
 
-def analyse_batch(jobs: list[PhotoJob], threads: int) -> list[PhotoOutcome]:
-    """analyse_photo for each job, on `threads` threads of this process; the outcomes in the jobs' order.
+_photo_threads: _PhotoThreads | None = None  # analyse_stream's threads, for the life of the worker
 
-    Why (issue 18): validate's second pass (the text check) holds the OCR models and ONNX Runtime's arena, ~215 MB
-    per process at rest, and its work runs with the interpreter's lock released (ONNX Runtime, OpenCV, Pillow's
+
+def analyse_stream(jobs: list[PhotoJob], threads: int) -> list[PhotoOutcome]:
+    """Hand `jobs` to this process's `threads` photo threads and return the outcomes finished by now, waiting for
+    one when none is (the caller calls only while photos are in flight). Runs in the second pass's one worker
+    process (`_run_threaded`): outcomes come back as photos finish, in any order, so the progress bar moves
+    photo by photo and no thread waits for another.
+
+    Why (issue 18): the second pass (the text check) holds the OCR models and ONNX Runtime's arena, ~215 MB per
+    process at rest, and its work runs with the interpreter's lock released (ONNX Runtime, OpenCV, Pillow's
     decode): two threads of one process did 40 photos in 169 ms each against 344 on one thread (2.0x), and 60
-    marked photos in 175 against 327 ms (1.9x; +6% CPU), with one copy of the models: 294 / 424 MB at their
-    peak against 236 / 339 MB for each of two processes. Runs in a worker process; never raises (as
-    analyse_photo)."""
-    global _threads
-    if threads <= 1 or len(jobs) <= 1:
-        return [analyse_photo(job) for job in jobs]
-    if _threads is None:
-        _threads = ThreadPoolExecutor(threads, thread_name_prefix="photo")
-    return list(_threads.map(analyse_photo, jobs))
+    marked photos in 175 against 327 ms (1.9x; +6% CPU), with one copy of the models: 294 / 424 MB at their peak
+    against 236 / 339 MB for each of two processes. Never raises (as analyse_photo)."""
+    global _photo_threads
+    if _photo_threads is None:
+        _photo_threads = _PhotoThreads(threads)
+    for job in jobs:
+        _photo_threads.jobs.put(job)
+    finished = [_photo_threads.done.get()]
+    while True:
+        try:
+            finished.append(_photo_threads.done.get_nowait())
+        except queue.Empty:
+            return finished
 
 
 def _release_memory() -> None:
@@ -150,7 +175,7 @@ def _worker_init(parent_pid: int | None = None) -> None:
     """Keep each worker to one thread of native code (the pool already uses every core), and end it with its
     parent: a `validate` killed with SIGKILL would otherwise leave its workers waiting on a pipe for ever.
     Pillow's warnings (bomb size, broken headers) are the probe's to judge, never the terminal's: probe._quiet
-    silences them per call, which threads (analyse_batch) may undo for one another (warnings.catch_warnings is
+    silences them per call, which threads (analyse_stream) may undo for one another (warnings.catch_warnings is
     not thread-safe), so a worker ignores them throughout."""
     import warnings
 
@@ -166,9 +191,8 @@ WORKER_MEMORY = 400 * 1024 * 1024
 # a fresh worker after this many photos: the OCR runtime's heap only grows with text-heavy photos, and a
 # restart (~1 s of imports and model loading) every 200 photos (~30 s of work) keeps memory flat for any N
 WORKER_RECYCLE = 200
-# photos per call to the second pass's one worker (analyse_batch), per thread: a call ends when its slowest
-# photo does, so a thread may wait for the other at the end of a call (~half a photo in 8); two calls are queued
-BATCH_PER_THREAD = 8
+# photos handed to each thread of the second pass's worker ahead of time: a thread never waits for the parent
+QUEUED_PER_THREAD = 3
 
 
 def _available_memory() -> int | None:
@@ -213,7 +237,7 @@ def _quiet_resource_tracker() -> None:
 
 def _run_jobs(jobs: list[PhotoJob], workers: int, *, threaded: bool = False) -> Iterator[PhotoOutcome]:
     """The jobs' outcomes as they are done: on `workers` processes, or (`threaded`: the second pass) on one process
-    with `workers` threads (analyse_batch)."""
+    with `workers` threads (analyse_stream)."""
     if not jobs:
         return
     if workers <= 1 or len(jobs) <= 1:
@@ -224,7 +248,8 @@ def _run_jobs(jobs: list[PhotoJob], workers: int, *, threaded: bool = False) -> 
     _quiet_resource_tracker()
     ctx = get_context("spawn")  # no fork of a process holding threads or sqlite handles
     if threaded:
-        yield from _run_batches(jobs, workers, ctx)
+        for start in range(0, len(jobs), WORKER_RECYCLE * workers):  # a fresh worker for each, as the pool's
+            yield from _run_threaded(jobs[start:start + WORKER_RECYCLE * workers], workers, ctx)
         return
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
                              initargs=(os.getpid(),), max_tasks_per_child=WORKER_RECYCLE) as pool:
@@ -249,25 +274,21 @@ def _run_jobs(jobs: list[PhotoJob], workers: int, *, threaded: bool = False) -> 
             raise
 
 
-def _run_batches(jobs: list[PhotoJob], threads: int, ctx: Any) -> Iterator[PhotoOutcome]:
-    """The jobs in batches to one worker process running `threads` threads (analyse_batch), in order; two
-    batches in flight, so that the worker starts the next as it ends one. The worker is replaced after
-    WORKER_RECYCLE photos per thread, as the pool's processes are."""
-    size = BATCH_PER_THREAD * threads
-    recycle = max(1, WORKER_RECYCLE * threads // size)
-    with ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=_worker_init, initargs=(os.getpid(),),
-                             max_tasks_per_child=recycle) as pool:
-        pending: deque[Future[list[PhotoOutcome]]] = deque()
+def _run_threaded(jobs: list[PhotoJob], threads: int, ctx: Any) -> Iterator[PhotoOutcome]:
+    """The jobs' outcomes as they are finished by one worker process running `threads` threads (analyse_stream),
+    each thread with QUEUED_PER_THREAD photos ahead of it."""
+    with ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=_worker_init,
+                             initargs=(os.getpid(),)) as pool:
+        waiting = deque(jobs)
+        in_flight = 0
         try:
-            for start in range(0, len(jobs), size):
-                pending.append(pool.submit(analyse_batch, jobs[start:start + size], threads))
-                if len(pending) >= 2:
-                    yield from pending.popleft().result()
-            while pending:
-                yield from pending.popleft().result()
+            while waiting or in_flight:
+                feed = [waiting.popleft() for _ in range(min(len(waiting), QUEUED_PER_THREAD * threads - in_flight))]
+                in_flight += len(feed)
+                finished = pool.submit(analyse_stream, feed, threads).result()
+                in_flight -= len(finished)
+                yield from finished
         except BaseException:
-            for fut in pending:
-                fut.cancel()
             pool.shutdown(wait=False, cancel_futures=True)
             raise
 

@@ -139,7 +139,7 @@ def _quiet() -> Iterator[None]:
     Pillow is also made strict about truncated data for that call only: a library may have switched
     `ImageFile.LOAD_TRUNCATED_IMAGES` on for the whole process (WeasyPrint does, on import), which would
     turn a cut PNG into a picture with a black bottom instead of an error. The flag is put back after; it is
-    touched only when it is on, so that validate's threads (pipeline.analyse_batch), in a worker where nothing
+    touched only when it is on, so that validate's threads (pipeline.analyse_stream), in a worker where nothing
     switches it on, never race on it.
     """
     tolerant = ImageFile.LOAD_TRUNCATED_IMAGES

@@ -168,10 +168,23 @@ def test_the_second_pass_runs_in_one_worker_process_on_a_thread_per_core(tmp_pat
     assert two.result.second_pass_pending == 0 and _text_rows(tmp_path / "two") == 3
 
 
-def test_analyse_batch_on_two_threads_finds_what_one_photo_at_a_time_finds(tmp_path: Path) -> None:
-    """The text check is thread-safe: six photos (four with a different mark each, two clean) analysed on two
-    threads of this process give, in order, the findings of analysing them one after another."""
+def test_two_threads_of_one_worker_find_what_one_photo_at_a_time_finds(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The text check is thread-safe: six photos (four with a different mark each, two clean) analysed as the
+    second pass runs them (one worker process, two threads: analyse_stream) give the findings of analysing them
+    one after another here; every photo comes back once, across a fresh worker after WORKER_RECYCLE photos per
+    thread (2 here: the first worker takes four photos, the second two)."""
     from milsetctl.settings import defaults
+
+    pools: list[int] = []
+
+    class Recorded(pipeline.ProcessPoolExecutor):
+        def __init__(self, max_workers: int, **kwargs: Any) -> None:
+            pools.append(max_workers)
+            super().__init__(max_workers, **kwargs)
+
+    monkeypatch.setattr(pipeline, "ProcessPoolExecutor", Recorded)
+    monkeypatch.setattr(pipeline, "WORKER_RECYCLE", 2)
 
     marks = ["© Li Na 2023", "www.example-photo.org", "@wang.photos", "Photo by Ahmed Khan"]
     jobs = []
@@ -184,8 +197,9 @@ def test_analyse_batch_on_two_threads_finds_what_one_photo_at_a_time_finds(tmp_p
         jobs.append(pipeline.PhotoJob(path.name, str(path), ["text-watermark"], defaults().raw,
                                       str(tmp_path / "thumbs"), []))
     alone = [pipeline.analyse_photo(job) for job in jobs]
-    threaded = pipeline.analyse_batch(jobs, 2)
-    assert [o.rel for o in threaded] == [job.rel for job in jobs]
+    by_rel = {o.rel: o for o in pipeline._run_jobs(jobs, 2, threaded=True)}
+    assert sorted(by_rel) == [job.rel for job in jobs] and pools == [1, 1]
+    threaded = [by_rel[job.rel] for job in jobs]
     messages = [[f.message for f in o.findings["text-watermark"]] for o in threaded]
     assert messages == [[f.message for f in o.findings["text-watermark"]] for o in alone]
     assert [bool(m) for m in messages] == [True, True, True, True, False, False]

@@ -30,7 +30,7 @@ Measured on 96 photos with the eight kinds of `make_watermarks.py` marks and the
 `tests/acceptance/test_watermarks.py`. Models are loaded once per process, on first use. ONNX Runtime runs each
 call on the calling thread, one at a time per thread (its default spin-waiting pool was 2-3x slower here):
 validate's second pass calls this module from a thread per core in one process, which shares one copy of the
-models (`milsetctl.pipeline.analyse_batch`).
+models (`milsetctl.pipeline.analyse_stream`).
 """
 
 from __future__ import annotations

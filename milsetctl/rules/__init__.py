@@ -62,7 +62,7 @@ class Rule:
     expensive: bool = False  # needs the decoded pixels and real CPU (detectors)
     # run by validate's second pass, after every other verdict is saved: a rule that costs most of validate's time
     # (the text detector) must not hold back the coordinator's first look at 20,000 entries. Its check runs on
-    # several threads of one process at once (pipeline.analyse_batch): it must be thread-safe
+    # several threads of one process at once (pipeline.analyse_stream): it must be thread-safe
     second_pass: bool = False
 
     @property
