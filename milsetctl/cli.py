@@ -301,7 +301,7 @@ def validate(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object (a fixed format) to stdout.")] = False,
     report: Annotated[Path | None, typer.Option("--report", "-r", help="Also write a report: .html, .csv or "
                                                 ".xlsx, chosen by the extension.", dir_okay=False)] = None,
-    jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="Worker processes (default: all cores).",
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="Photos checked at once (default: all cores).",
                                              min=1, metavar="N")] = None,
     limit: Annotated[int, typer.Option(help="Entries needing attention shown in the terminal.", metavar="N")] = 40,
     replace_source: ReplaceSourceOpt = False,

@@ -141,19 +141,24 @@ def test_the_first_pass_never_loads_the_text_models(tmp_path: Path) -> None:
     assert _text_rows(ws) == 0
 
 
-def test_the_second_pass_runs_in_one_worker_process_on_a_thread_per_core(tmp_path: Path,
-                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    """Issue 18's memory: with --jobs 2 the first pass runs two worker processes and the text check one, on two
-    threads (one copy of the OCR models); the verdicts are the same as on one core."""
-    src = _contest(tmp_path / "src")
-    pools: list[int] = []
+@pytest.fixture
+def pools(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The max_workers of every process pool validate opens, in order."""
+    opened: list[int] = []
 
     class Recorded(pipeline.ProcessPoolExecutor):
         def __init__(self, max_workers: int, **kwargs: Any) -> None:
-            pools.append(max_workers)
+            opened.append(max_workers)
             super().__init__(max_workers, **kwargs)
 
     monkeypatch.setattr(pipeline, "ProcessPoolExecutor", Recorded)
+    return opened
+
+
+def test_the_second_pass_runs_in_one_worker_process_on_a_thread_per_core(tmp_path: Path, pools: list[int]) -> None:
+    """Issue 18's memory: with --jobs 2 the first pass runs two worker processes and the text check one, on two
+    threads (one copy of the OCR models); the verdicts are the same as on one core."""
+    src = _contest(tmp_path / "src")
     two = run_validation(tmp_path / "two", src, jobs=2)
     one = run_validation(tmp_path / "one", src, jobs=1)
     assert pools == [2, 1]  # the first pass, the second; --jobs 1 runs in the command itself
@@ -168,7 +173,7 @@ def test_the_second_pass_runs_in_one_worker_process_on_a_thread_per_core(tmp_pat
     assert two.result.second_pass_pending == 0 and _text_rows(tmp_path / "two") == 3
 
 
-def test_two_threads_of_one_worker_find_what_one_photo_at_a_time_finds(tmp_path: Path,
+def test_two_threads_of_one_worker_find_what_one_photo_at_a_time_finds(tmp_path: Path, pools: list[int],
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """The text check is thread-safe: six photos (four with a different mark each, two clean) analysed as the
     second pass runs them (one worker process, two threads: analyse_stream) give the findings of analysing them
@@ -176,16 +181,7 @@ def test_two_threads_of_one_worker_find_what_one_photo_at_a_time_finds(tmp_path:
     thread (2 here: the first worker takes four photos, the second two)."""
     from milsetctl.settings import defaults
 
-    pools: list[int] = []
-
-    class Recorded(pipeline.ProcessPoolExecutor):
-        def __init__(self, max_workers: int, **kwargs: Any) -> None:
-            pools.append(max_workers)
-            super().__init__(max_workers, **kwargs)
-
-    monkeypatch.setattr(pipeline, "ProcessPoolExecutor", Recorded)
     monkeypatch.setattr(pipeline, "WORKER_RECYCLE", 2)
-
     marks = ["© Li Na 2023", "www.example-photo.org", "@wang.photos", "Photo by Ahmed Khan"]
     jobs = []
     for i in range(6):
