@@ -17,9 +17,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +45,7 @@ from milsetctl.rules import (
 )
 from milsetctl.rules.metadata import category_of
 from milsetctl.settings import Settings
+from milsetctl.workers import pool, run_all
 from milsetctl.workspace import Workspace, check_outside
 
 Progress = Callable[[int, int, str], None]
@@ -246,50 +245,29 @@ def _run_jobs(jobs: list[PhotoJob], workers: int, *, threaded: bool = False) -> 
             yield analyse_photo(job)
         return
     _quiet_resource_tracker()
-    ctx = get_context("spawn")  # no fork of a process holding threads or sqlite handles
     if threaded:
         for start in range(0, len(jobs), WORKER_RECYCLE * workers):  # a fresh worker for each, as the pool's
-            yield from _run_threaded(jobs[start:start + WORKER_RECYCLE * workers], workers, ctx)
+            yield from _run_threaded(jobs[start:start + WORKER_RECYCLE * workers], workers)
         return
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
-                             initargs=(os.getpid(),), max_tasks_per_child=WORKER_RECYCLE) as pool:
-        pending: set[Future[PhotoOutcome]] = set()
-        queue = iter(jobs)
-        limit = workers * 3  # bounded in-flight work: memory stays flat in the number of photos
-        try:
-            for job in queue:
-                pending.add(pool.submit(analyse_photo, job))
-                if len(pending) >= limit:
-                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for fut in done:
-                        yield fut.result()
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    yield fut.result()
-        except BaseException:
-            for fut in pending:
-                fut.cancel()
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
+    # bounded in-flight work (3 photos per worker): memory stays flat in the number of photos
+    yield from run_all(analyse_photo, jobs, workers, initializer=_worker_init, max_tasks_per_child=WORKER_RECYCLE)
 
 
-def _run_threaded(jobs: list[PhotoJob], threads: int, ctx: Any) -> Iterator[PhotoOutcome]:
+def _run_threaded(jobs: list[PhotoJob], threads: int) -> Iterator[PhotoOutcome]:
     """The jobs' outcomes as they are finished by one worker process running `threads` threads (analyse_stream),
     each thread with QUEUED_PER_THREAD photos ahead of it."""
-    with ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=_worker_init,
-                             initargs=(os.getpid(),)) as pool:
+    with pool(1, _worker_init) as executor:
         waiting = deque(jobs)
         in_flight = 0
         try:
             while waiting or in_flight:
                 feed = [waiting.popleft() for _ in range(min(len(waiting), QUEUED_PER_THREAD * threads - in_flight))]
                 in_flight += len(feed)
-                finished = pool.submit(analyse_stream, feed, threads).result()
+                finished = executor.submit(analyse_stream, feed, threads).result()
                 in_flight -= len(finished)
                 yield from finished
         except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
+            executor.shutdown(wait=False, cancel_futures=True)
             raise
 
 

@@ -37,22 +37,27 @@ def worker_count(jobs: int, per_worker: int = 1, wanted: int | None = None) -> i
     return max(1, min(usable_cores(), jobs // max(1, per_worker)))
 
 
-def pool(workers: int, initializer: Callable[..., None] | None = None) -> ProcessPoolExecutor:
+def pool(workers: int, initializer: Callable[..., None] | None = None,
+         max_tasks_per_child: int | None = None) -> ProcessPoolExecutor:
     """A pool of `workers` spawned processes that exit with this one (`initializer(parent_pid)` runs first in each
-    worker instead of the default exit_with_parent: it must call exit_with_parent itself)."""
+    worker instead of the default exit_with_parent: it must call exit_with_parent itself); `max_tasks_per_child`:
+    a fresh process after that many calls (memory that a library's heap keeps goes with the old one)."""
     return ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
-                               initializer=initializer or exit_with_parent, initargs=(os.getpid(),))
+                               initializer=initializer or exit_with_parent, initargs=(os.getpid(),),
+                               max_tasks_per_child=max_tasks_per_child)
 
 
-def run_all(func: Callable[[T], R], items: Iterable[T], workers: int, in_flight: int = 3) -> Iterator[R]:
+def run_all(func: Callable[[T], R], items: Iterable[T], workers: int, in_flight: int = 3,
+            initializer: Callable[..., None] | None = None, max_tasks_per_child: int | None = None) -> Iterator[R]:
     """`func(item)` for every item, on `workers` processes (in this one when workers <= 1), yielding results as they
     finish (not in order). At most `in_flight` items per worker are queued, so memory stays flat in the number of
-    items; Ctrl-C cancels what has not started. `func` and the items must pickle (a module-level function)."""
+    items; Ctrl-C cancels what has not started. `func` and the items must pickle (a module-level function).
+    `initializer`, `max_tasks_per_child`: as `pool`'s."""
     if workers <= 1:
         for item in items:
             yield func(item)
         return
-    with pool(workers) as executor:
+    with pool(workers, initializer, max_tasks_per_child) as executor:
         pending: set[Future[R]] = set()
         try:
             for item in items:

@@ -20,7 +20,7 @@ from PIL import ImageDraw
 from test_rules_vision import font, landscape
 from typer.testing import CliRunner
 
-from milsetctl import pipeline
+from milsetctl import pipeline, workers
 from milsetctl.cli import app
 from milsetctl.validation import run_validation
 from milsetctl.workspace import open_workspace
@@ -146,12 +146,12 @@ def pools(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """The max_workers of every process pool validate opens, in order."""
     opened: list[int] = []
 
-    class Recorded(pipeline.ProcessPoolExecutor):
+    class Recorded(workers.ProcessPoolExecutor):
         def __init__(self, max_workers: int, **kwargs: Any) -> None:
             opened.append(max_workers)
             super().__init__(max_workers, **kwargs)
 
-    monkeypatch.setattr(pipeline, "ProcessPoolExecutor", Recorded)
+    monkeypatch.setattr(workers, "ProcessPoolExecutor", Recorded)
     return opened
 
 
