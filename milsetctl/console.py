@@ -228,11 +228,11 @@ def render_first_pass(console: Console, result: ValidationResult, left: int, sto
         return
     photos = f"{left} photo{'s' if left != 1 else ''}"
     then = (f"The text check of {photos} is left for later: `milsetctl validate` runs it (anonymise and awards wait "
-            "for it)." if stop else f"Text check of {photos} next; Ctrl-C keeps what is done, and `milsetctl "
-            "validate` resumes.")
-    console.print(f"Every verdict but the text check is saved: {summary['eligible']} eligible, {summary['review']} "
-                  f"to review, {summary['rejected']} rejected (`milsetctl status` shows them from another terminal). "
-                  f"{then}", soft_wrap=True)
+            "for it)." if stop else f"Text check of {photos} next (a watermark or text it finds sends an eligible "
+            "entry to review); Ctrl-C keeps what is done, and `milsetctl validate` resumes.")
+    console.print(f"Every verdict but the text check is saved: {summary['eligible']} eligible so far, "
+                  f"{summary['review']} to review, {summary['rejected']} rejected (`milsetctl status` shows them from "
+                  f"another terminal). {then}", soft_wrap=True)
 
 
 def _reasons_table(reasons: list[tuple[str, str, int]]) -> FitTable:

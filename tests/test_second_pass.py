@@ -87,6 +87,9 @@ def test_first_pass_saves_every_other_verdict_and_the_text_check_follows(tmp_pat
     marks = [f for f in doc["E0001"]["findings"] if f["rule"] == "text-watermark"]
     assert marks and doc["E0001"]["status"] == "review"
     assert "Text check (second pass)" in second.stderr
+    # the first pass's count is a count so far (a newcomer read 11 eligible there, 10 in the table after): E0001 is
+    # eligible until the text check sends it to review
+    assert "2 eligible so far" in second.stderr and "sends an eligible entry to review" in second.stderr
     assert _text_rows(ws) == 3  # the rejected entry's photo was never text-checked
     assert _status(ws)["validate"]["state"] == "done"
     ws_ = open_workspace(ws, read_only=True)
