@@ -1744,9 +1744,11 @@ _install_command_classes(app)
 
 def main() -> None:
     """The console script. A closed pipe (`milsetctl validate | head -3`) is the reader having seen enough, not an
-    error: the run's results are in the ledger already, so the exit status is the command's own (0)."""
+    error: the run's results are in the ledger already, so the exit status is the command's own (0). A worker
+    process killed from outside (concurrent.futures' BrokenExecutor) is one line, exit 1: finished work is kept."""
     import errno
     import sqlite3
+    from concurrent.futures import BrokenExecutor
 
     try:
         app()
@@ -1760,6 +1762,11 @@ def main() -> None:
             raise
         _quiet_stdout()
         raise SystemExit(0) from None
+    except BrokenExecutor:  # a worker process killed from outside: the kernel's out-of-memory killer, most often
+        _error("a worker process was stopped from outside while it worked (most often the system ran out of memory "
+               "and ended it). What was finished is saved: run the same command again to continue, with --jobs 1 "
+               "to use less memory")
+        raise SystemExit(1) from None
     except sqlite3.OperationalError as exc:  # the workspace lock keeps milsetctl's writers apart; a program outside
         if "locked" not in str(exc) and "busy" not in str(exc):  # it (a script, a database browser) may still not
             raise

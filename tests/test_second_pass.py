@@ -203,3 +203,40 @@ def test_two_threads_of_one_worker_find_what_one_photo_at_a_time_finds(tmp_path:
     assert messages == [[f.message for f in o.findings["text-watermark"]] for o in alone]
     assert [bool(m) for m in messages] == [True, True, True, True, False, False]
     assert "Li Na" in messages[0][0] and "example-photo" in messages[1][0]
+
+
+def test_a_worker_killed_from_outside_is_one_line_and_the_next_run_goes_on(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch,
+                                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """The out-of-memory killer ends the text check's worker after one photo: `milsetctl` (its console script,
+    cli.main) says so in one line, exit 1, no traceback; the photo finished is kept and the next run checks only the
+    two left."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    from milsetctl import cli
+
+    src, ws = _contest(tmp_path / "src"), tmp_path / "ws"
+    real = pipeline._run_jobs
+
+    def killed_after_one(jobs: list[pipeline.PhotoJob], workers: int,
+                         threaded: bool = False) -> Iterator[pipeline.PhotoOutcome]:
+        for n, outcome in enumerate(real(jobs, workers, threaded=threaded)):
+            yield outcome
+            if threaded and n == 0:
+                raise BrokenProcessPool("A process in the process pool was terminated abruptly")
+
+    monkeypatch.setattr(pipeline, "_run_jobs", killed_after_one)
+    monkeypatch.setattr(sys, "argv", ["milsetctl", "validate", str(src), "-w", str(ws), "--jobs", "2"])
+    with pytest.raises(SystemExit) as stopped:
+        cli.main()
+    assert stopped.value.code == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert "error: a worker process was stopped from outside" in err and "--jobs 1" in err
+    assert "Traceback" not in err and "BrokenProcessPool" not in err
+    assert _text_rows(ws) == 1
+
+    passes: list[int] = []
+    monkeypatch.setattr(pipeline, "_run_jobs", lambda jobs, workers, threaded=False: (
+        passes.append(len(jobs)), *real(jobs, workers, threaded=threaded))[1:])
+    run = run_validation(ws, jobs=2)
+    assert passes == [0, 2] and run.result.second_pass_pending == 0 and _text_rows(ws) == 3
