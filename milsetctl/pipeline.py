@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 import os
 import queue
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import BrokenExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -126,13 +128,17 @@ class _PhotoThreads:
 
     def __init__(self, threads: int) -> None:
         self.jobs: queue.SimpleQueue[PhotoJob] = queue.SimpleQueue()
-        self.done: queue.SimpleQueue[PhotoOutcome] = queue.SimpleQueue()
+        self.done: queue.SimpleQueue[PhotoOutcome | BaseException] = queue.SimpleQueue()
         for n in range(threads):
             threading.Thread(target=self._work, name=f"photo-{n}", daemon=True).start()
 
     def _work(self) -> None:
         while True:
-            self.done.put(analyse_photo(self.jobs.get()))
+            job = self.jobs.get()
+            try:
+                self.done.put(analyse_photo(job))
+            except BaseException as exc:  # analyse_photo never raises; if it did, the call would wait for ever
+                self.done.put(exc)
 
 
 _photo_threads: _PhotoThreads | None = None  # analyse_stream's threads, for the life of the worker
@@ -148,16 +154,20 @@ def analyse_stream(jobs: list[PhotoJob], threads: int) -> list[PhotoOutcome]:
     process at rest, and its work runs with the interpreter's lock released (ONNX Runtime, OpenCV, Pillow's
     decode): two threads of one process did 40 photos in 169 ms each against 344 on one thread (2.0x), and 60
     marked photos in 175 against 327 ms (1.9x; +6% CPU), with one copy of the models: 294 / 424 MB at their peak
-    against 236 / 339 MB for each of two processes. Never raises (as analyse_photo)."""
+    against 236 / 339 MB for each of two processes. Raises what analyse_photo raised (it never should)."""
     global _photo_threads
     if _photo_threads is None:
         _photo_threads = _PhotoThreads(threads)
     for job in jobs:
         _photo_threads.jobs.put(job)
-    finished = [_photo_threads.done.get()]
+    finished: list[PhotoOutcome] = []
+    item = _photo_threads.done.get()
     while True:
+        if isinstance(item, BaseException):  # a bug: reported to the parent, as a process pool reports it
+            raise item
+        finished.append(item)
         try:
-            finished.append(_photo_threads.done.get_nowait())
+            item = _photo_threads.done.get_nowait()
         except queue.Empty:
             return finished
 
@@ -236,7 +246,9 @@ def _quiet_resource_tracker() -> None:
 
 def _run_jobs(jobs: list[PhotoJob], workers: int, *, threaded: bool = False) -> Iterator[PhotoOutcome]:
     """The jobs' outcomes as they are done: on `workers` processes, or (`threaded`: the second pass) on one process
-    with `workers` threads (analyse_stream)."""
+    with `workers` threads (analyse_stream). Should that process die (a library's crash, the out-of-memory killer),
+    the photos it had not finished go to a process per core, as the first pass's do; a worker of those dying too
+    raises BrokenExecutor (cli.main says so in one line)."""
     if not jobs:
         return
     if workers <= 1 or len(jobs) <= 1:
@@ -246,9 +258,18 @@ def _run_jobs(jobs: list[PhotoJob], workers: int, *, threaded: bool = False) -> 
         return
     _quiet_resource_tracker()
     if threaded:
-        for start in range(0, len(jobs), WORKER_RECYCLE * workers):  # a fresh worker for each, as the pool's
-            yield from _run_threaded(jobs[start:start + WORKER_RECYCLE * workers], workers)
-        return
+        finished: set[str] = set()
+        try:
+            for start in range(0, len(jobs), WORKER_RECYCLE * workers):  # a fresh worker for each, as the pool's
+                for outcome in _run_threaded(jobs[start:start + WORKER_RECYCLE * workers], workers):
+                    finished.add(outcome.rel)
+                    yield outcome
+            return
+        except BrokenExecutor as exc:
+            jobs = [job for job in jobs if job.rel not in finished]
+            logging.getLogger(__name__).warning(
+                "the text check's worker process stopped unexpectedly (%s); the %d photos left are checked with a "
+                "process per core", exc, len(jobs))
     # bounded in-flight work (3 photos per worker): memory stays flat in the number of photos
     yield from run_all(analyse_photo, jobs, workers, initializer=_worker_init, max_tasks_per_child=WORKER_RECYCLE)
 

@@ -205,12 +205,37 @@ def test_two_threads_of_one_worker_find_what_one_photo_at_a_time_finds(tmp_path:
     assert "Li Na" in messages[0][0] and "example-photo" in messages[1][0]
 
 
+def test_the_text_checks_worker_dying_hands_the_photos_left_to_a_process_per_core(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pools: list[int], caplog: pytest.LogCaptureFixture) -> None:
+    """The second pass's one worker process dies after one photo (a library's crash, the out-of-memory killer): the
+    two photos it had not finished are checked on two processes, as the first pass's are; the run completes and says
+    what happened."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    src, ws = _contest(tmp_path / "src"), tmp_path / "ws"
+    real = pipeline._run_threaded
+
+    def dies_after_one(jobs: list[pipeline.PhotoJob], threads: int) -> Iterator[pipeline.PhotoOutcome]:
+        for outcome in real(jobs, threads):
+            yield outcome
+            raise BrokenProcessPool("A process in the process pool was terminated abruptly")
+
+    monkeypatch.setattr(pipeline, "_run_threaded", dies_after_one)
+    with caplog.at_level("WARNING", logger="milsetctl.pipeline"):
+        run = run_validation(ws, src, jobs=2)
+    assert pools == [2, 1, 2]  # the first pass, the text check's worker, the photos it left
+    assert run.result.second_pass_pending == 0 and _text_rows(ws) == 3
+    assert "stopped unexpectedly" in caplog.text and "the 2 photos left" in caplog.text
+    marked = [r for r in run.result.entries if r.entry.file == "photos/a.jpg"][0]
+    assert any(f.rule == "text-watermark" for f in marked.findings)
+
+
 def test_a_worker_killed_from_outside_is_one_line_and_the_next_run_goes_on(tmp_path: Path,
                                                                           monkeypatch: pytest.MonkeyPatch,
                                                                           capsys: pytest.CaptureFixture[str]) -> None:
-    """The out-of-memory killer ends the text check's worker after one photo: `milsetctl` (its console script,
-    cli.main) says so in one line, exit 1, no traceback; the photo finished is kept and the next run checks only the
-    two left."""
+    """The out-of-memory killer ends a worker where no other is left to take its photos (here the text check's,
+    after one photo): `milsetctl` (its console script, cli.main) says so in one line, exit 1, no traceback; the
+    photo finished is kept and the next run checks only the two left."""
     from concurrent.futures.process import BrokenProcessPool
 
     from milsetctl import cli
