@@ -185,9 +185,13 @@ def _worker_init(parent_pid: int | None = None) -> None:
     parent: a `validate` killed with SIGKILL would otherwise leave its workers waiting on a pipe for ever.
     Pillow's warnings (bomb size, broken headers) are the probe's to judge, never the terminal's: probe._quiet
     silences them per call, which threads (analyse_stream) may undo for one another (warnings.catch_warnings is
-    not thread-safe), so a worker ignores them throughout."""
+    not thread-safe), so a worker ignores them throughout. A worker that crashes in a library's native code
+    (a segmentation fault) writes its threads' Python stacks to stderr first (faulthandler): the run goes on
+    (`_run_jobs`), and the stacks say where to look."""
+    import faulthandler
     import warnings
 
+    faulthandler.enable()
     exit_with_parent(parent_pid)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = "1"

@@ -265,3 +265,24 @@ def test_a_worker_killed_from_outside_is_one_line_and_the_next_run_goes_on(tmp_p
         passes.append(len(jobs)), *real(jobs, workers, threaded=threaded))[1:])
     run = run_validation(ws, jobs=2)
     assert passes == [0, 2] and run.result.second_pass_pending == 0 and _text_rows(ws) == 3
+
+
+def test_a_real_crash_on_a_photo_thread_leaves_its_stacks_and_the_run_goes_on(
+        tmp_path: Path, pools: list[int], capfd: pytest.CaptureFixture[str]) -> None:
+    """A segmentation fault in the text check's worker (tests/segfault_rule.py reads address 0 on a photo thread):
+    faulthandler writes the threads' stacks to stderr, and every photo still comes back, the ones left checked on
+    a process per core (where the rule finds nothing)."""
+    from milsetctl.settings import defaults
+
+    jobs = []
+    for i in range(3):
+        path = tmp_path / f"p{i}.jpg"
+        make_jpeg(path, size=(900, 600), seed=i)
+        jobs.append(pipeline.PhotoJob(path.name, str(path), ["segfault-on-a-photo-thread"], defaults().raw,
+                                      str(tmp_path / "thumbs"), ["segfault_rule"]))
+    outcomes = list(pipeline._run_jobs(jobs, 2, threaded=True))
+    assert sorted(o.rel for o in outcomes) == ["p0.jpg", "p1.jpg", "p2.jpg"]
+    assert all(o.findings["segfault-on-a-photo-thread"] == [] and not o.failed_rules for o in outcomes)
+    assert pools == [1, 2]  # the text check's worker, then a process per core for what it left
+    err = capfd.readouterr().err
+    assert "Fatal Python error: Segmentation fault" in err and "segfault_rule.py" in err
