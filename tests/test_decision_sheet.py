@@ -3,13 +3,11 @@ filled-in sheet (XLSX or a GBK CSV with Chinese headers), row by row, naming the
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 
-import numpy as np
 import openpyxl
-from PIL import Image
+from conftest import make_jpeg, write_manifest
 from typer.testing import CliRunner
 
 from milsetctl.cli import app
@@ -21,11 +19,7 @@ HEADERS = ["contestant_id", "name", "school", "grade", "province", "file", "titl
 
 
 def _photo(path: Path, seed: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    blocks = np.random.default_rng(seed).integers(0, 255, (6, 9, 3), dtype=np.uint8)
-    exif = Image.Exif()
-    exif[0x010F], exif[0x0110] = "Canon", f"Canon Model {seed}"
-    Image.fromarray(blocks).resize((2400, 1600), Image.Resampling.BICUBIC).save(path, "JPEG", quality=80, exif=exif)
+    make_jpeg(path, exif={"make": "Canon", "model": f"Canon Model {seed}"}, quality=80, seed=seed)
 
 
 def _contest(root: Path) -> tuple[Path, dict[str, str]]:
@@ -39,10 +33,7 @@ def _contest(root: Path) -> tuple[Path, dict[str, str]]:
         rows.append([f"C00{i}", f"Name {i}", "School", "9", province, f"p{i}.jpg", f"Moon {i}",
                      "The moon rising over the hills.", "2022-07-05 09:30"])
     _photo(src / "stray.jpg", seed=9)
-    with open(src / "entries.csv", "w", newline="", encoding="utf-8-sig") as f:
-        writer = csv.writer(f)
-        writer.writerow(HEADERS)
-        writer.writerows(rows)
+    write_manifest(src, rows, headers=HEADERS)
     ws = root / "ws"
     result = runner.invoke(app, ["validate", str(src), "-w", str(ws), "--json", "--jobs", "1"])
     assert result.exit_code == 0, result.output

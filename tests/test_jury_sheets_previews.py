@@ -4,12 +4,11 @@ upright. Where a preview is gone, the package photo is used."""
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
+from conftest import make_jpeg, write_manifest
 from openpyxl import load_workbook
 from PIL import Image, ImageChops, ImageOps, ImageStat
 from typer.testing import CliRunner
@@ -22,10 +21,7 @@ HEADERS = ["contestant_id", "name", "school", "grade", "province", "file", "titl
 
 
 def _photo(path: Path, seed: int, size: tuple[int, int], orientation: int = 1) -> None:
-    blocks = np.random.default_rng(seed).integers(0, 255, (6, 9, 3), dtype=np.uint8)
-    exif = Image.Exif()
-    exif[0x010F], exif[0x0110], exif[0x0112] = "Canon", f"Canon Model {seed}", orientation
-    Image.fromarray(blocks).resize(size, Image.Resampling.BICUBIC).save(path, "JPEG", quality=85, exif=exif)
+    make_jpeg(path, size, exif={"make": "Canon", "model": f"Canon Model {seed}"}, orientation=orientation, seed=seed)
 
 
 @pytest.fixture()
@@ -38,8 +34,7 @@ def packaged(tmp_path: Path) -> Path:
         _photo(src / f"p{i}.jpg", i + 1, (1800, 2400) if rotated else (2400, 1600), 6 if rotated else 1)
         rows.append([f"C00{i}", f"Zhang Wei{i}", f"Huiwen Academy {i}", "9", "北京市", f"p{i}.jpg", f"Moon {i}",
                      "The moon rising over the hills.", "2022-07-05 09:30"])
-    with open(src / "entries.csv", "w", newline="", encoding="utf-8-sig") as f:
-        csv.writer(f).writerows([HEADERS, *rows])
+    write_manifest(src, rows, headers=HEADERS)
     ws = tmp_path / "ws"
     done = runner.invoke(app, ["validate", str(src), "-w", str(ws), "--json", "--jobs", "1"])
     assert done.exit_code == 0, done.output

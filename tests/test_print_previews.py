@@ -7,8 +7,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-import numpy as np
 import pytest
+from conftest import make_jpeg
 from PIL import Image, ImageChops, ImageStat
 
 from milsetctl.certificates.model import Certificate
@@ -17,11 +17,8 @@ from milsetctl.probe import PRINT_SIZE, print_preview_name, probe_file, write_th
 
 
 def _photo(path: Path, size: tuple[int, int], orientation: int = 1, seed: int = 0) -> Path:
-    blocks = np.random.default_rng(seed).integers(0, 255, (6, 9, 3), dtype=np.uint8)
-    exif = Image.Exif()
-    exif[0x010F], exif[0x0110], exif[0x0112] = "Canon", f"Canon Model {seed}", orientation
-    Image.fromarray(blocks).resize(size, Image.Resampling.BICUBIC).save(path, "JPEG", quality=90, exif=exif)
-    return path
+    return make_jpeg(path, size, exif={"make": "Canon", "model": f"Canon Model {seed}"}, orientation=orientation,
+                     quality=90, seed=seed)
 
 
 def _certificate(photo: Path) -> Certificate:
