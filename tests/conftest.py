@@ -10,10 +10,13 @@ from __future__ import annotations
 import copy
 import csv
 import functools
+import importlib.util
 import io
 import random
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -35,6 +38,22 @@ MANIFEST_HEADERS = [
     "contestant_id", "name", "school", "grade", "province", "country", "email", "file", "title",
     "description", "submitted_at",
 ]
+
+
+SAMPLE_SCRIPT = Path(__file__).resolve().parents[1] / "sample_data" / "make_sample.py"
+
+
+def sample_module() -> ModuleType:
+    """sample_data/make_sample.py as a module (its rows and scene generators), loaded once per process and
+    registered in sys.modules, so that the script's worker processes find its functions."""
+    name = "milsetctl_sample_data"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, SAMPLE_SCRIPT)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
 
 
 def photo_pixels(size: tuple[int, int], seed: int = 0) -> Image.Image:

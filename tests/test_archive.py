@@ -12,18 +12,16 @@ the title then and the award; none of the 20 is flagged, though their hashes sit
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import shutil
 import sqlite3
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import cv2
 import numpy as np
 import pytest
+from conftest import sample_module
 from PIL import Image
 from test_rules_duplicates import night_sky
 from typer.testing import CliRunner
@@ -42,18 +40,6 @@ PEOPLE = [("CN2021-001", "张伟", "北京市第四中学", "zhangwei@example.cn
           ("CN2021-002", "Maria García", "Colegio San José", "maria.garcia@example.es"),
           ("CN2021-003", "刘䶮", "广州市第六中学", "liuyan@example.cn"),
           ("CN2021-004", "Olga Ivanova", "Novosibirsk Lyceum 130", "olga.ivanova@example.ru")]
-
-
-def _sample_module() -> ModuleType:
-    """sample_data/make_sample.py, loaded as tests/test_sample_data.py loads it (its scene generators)."""
-    name = "milsetctl_sample_data"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, ROOT / "sample_data" / "make_sample.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
 
 
 def write_contest(root: Path, year: int, photos: dict[str, tuple[str, Image.Image | Path]],
@@ -128,7 +114,7 @@ OLD_MOONS = {"old-moon-a.jpg": dict(moon=(0.15, 0.2, 0.05), face=1, seed=1, size
 @pytest.fixture(scope="module")
 def past(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The 2021 contest, validated, awarded (the moonlit hills won a Qualifier Award) and archived by the CLI."""
-    ms = _sample_module()
+    ms = sample_module()
     root = tmp_path_factory.mktemp("c2021")
     scenes = {"hills.jpg": ("Moonrise over the Western Hills", ms.scene_moon_hills(2400, 1600, 7)),
               "sunset.jpg": ("Last Light over the Hills", ms.scene_sunset(2400, 1600, 7)),

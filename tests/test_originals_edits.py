@@ -16,14 +16,12 @@ original (content the entry lacks), and each time exactly one box, over the pain
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from conftest import sample_module
 from jury_fixtures import jury_workspace
 from PIL import Image, ImageDraw
 from test_originals import brighter_warmer, jpeg, original
@@ -37,22 +35,10 @@ RED = (1320, 320, 1860, 680)  # 540 x 360 px: 5% of a 2400 x 1600 frame, in the 
 WHITE = (100, 100, 250, 250)  # the trial's white square, near the top-left corner
 
 
-def _sample_module() -> ModuleType:
-    """sample_data/make_sample.py, loaded as tests/test_sample_data.py loads it (its scene generators)."""
-    name = "milsetctl_sample_data"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, ROOT / "sample_data" / "make_sample.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
 def _camera(scene: str, seed: int) -> Callable[[], Image.Image]:
     """The sample entry's photo as its camera JPEG (quality 90, as make_sample.py writes it)."""
     def build() -> Image.Image:
-        return jpeg(getattr(_sample_module(), scene)(2400, 1600, seed), 90)
+        return jpeg(getattr(sample_module(), scene)(2400, 1600, seed), 90)
     return build
 
 

@@ -7,34 +7,19 @@ The script is loaded from its path (it is not part of the package); one build is
 from __future__ import annotations
 
 import csv
-import importlib.util
 import io
 import json
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from conftest import sample_module
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "sample_data" / "make_sample.py"
 MIB = 1024 * 1024
 
 
-def _load() -> ModuleType:
-    name = "milsetctl_sample_data"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # registered, so the script's worker processes find its functions
-    spec.loader.exec_module(module)
-    return module
-
-
-ms = _load()
+ms = sample_module()
 ROW_BY_FILE = {row.file: row for row in (*ms.ROWS, ms.UNLISTED)}
 HAS_FACE = ms.astronaut() is not None
 FACE_FILE = "photos/central/deng_hui_poster.jpg"
