@@ -12,7 +12,9 @@ import csv
 import io
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -109,24 +111,38 @@ def test_moon_region_in_displayed_pixels_of_a_scaled_entry() -> None:
     assert overlaps(result.regions[0], tuple(v // 2 for v in MOON))  # type: ignore[arg-type]
 
 
+def save_by_suffix(path: Path, image: Image.Image, **options: Any) -> None:
+    """The picture as the file's suffix says (JPEG for .jpg, else PNG), with Pillow's save options."""
+    image.save(path, "JPEG" if path.suffix == ".jpg" else "PNG", **options)
+
+
+def awarded_workspace(tmp_path: Path, photos: dict[str, Image.Image],
+                      write: Callable[[Path, Image.Image], None] = save_by_suffix) -> Path:
+    """A jury workspace whose entries named in `photos` (entry ID -> picture) hold those pictures in their
+    submitted files (`write(path, picture)`) and national awards in that order, the first Gold, the rest Silver.
+    Returns the workspace's root, closed."""
+    ws = jury_workspace(tmp_path)
+    source = Path(ws.settings.source)
+    entries = {r["entry_id"]: r for r in ws.ledger.entries(present_only=False)}
+    for entry_id, image in photos.items():
+        path = source / entries[entry_id]["file"]
+        path.unlink()
+        write(path, image)
+    ws.ledger.save_awards([
+        {"entry_id": e, "anon_id": f"A{i}", "category": "Photo", "score": 9.0 - i, "rank": i + 1,
+         "award": "Gold" if i == 0 else "Silver", "stage": "national", "at": "2022-07-10T00:00:00Z"}
+        for i, e in enumerate(photos)], "national")
+    root = ws.root
+    ws.close()
+    return root
+
+
 @pytest.fixture
 def awarded(tmp_path: Path):  # type: ignore[no-untyped-def]
     """A workspace with three award holders whose submitted photos are: the original untouched (E0001), with a
     Moon added (E0002), and one whose author sends nothing (E0003)."""
-    ws = jury_workspace(tmp_path)
-    source = Path(ws.settings.source)
-    entries = {r["entry_id"]: r for r in ws.ledger.entries(present_only=False)}
     base = original()
-    for entry_id, image in (("E0001", brighter_warmer(base)), ("E0002", with_moon(base)), ("E0003", base)):
-        path = source / entries[entry_id]["file"]
-        path.unlink()
-        image.save(path, "JPEG" if path.suffix == ".jpg" else "PNG")
-    ws.ledger.save_awards([
-        {"entry_id": e, "anon_id": f"A{i}", "category": "Photo", "score": 9.0 - i, "rank": i + 1,
-         "award": "Gold" if i == 0 else "Silver", "stage": "national", "at": "2022-07-10T00:00:00Z"}
-        for i, e in enumerate(("E0001", "E0002", "E0003"))], "national")
-    root = ws.root
-    ws.close()
+    root = awarded_workspace(tmp_path, {"E0001": brighter_warmer(base), "E0002": with_moon(base), "E0003": base})
     originals = tmp_path / "originals"
     originals.mkdir()
     base.save(originals / "E0001.jpg", quality=95)

@@ -22,9 +22,8 @@ from pathlib import Path
 
 import pytest
 from conftest import sample_module
-from jury_fixtures import jury_workspace
 from PIL import Image, ImageDraw
-from test_originals import brighter_warmer, jpeg, original
+from test_originals import awarded_workspace, brighter_warmer, jpeg, original, save_by_suffix
 from typer.testing import CliRunner
 
 from milsetctl.cli import app
@@ -124,20 +123,8 @@ def test_cli_page_boxes_only_the_paint(tmp_path: Path) -> None:
     """The trial's run, through `originals check --json --html`: the dusk sky's original with a red rectangle and
     the sunset's with a white square are each edited with one region, over the paint; the untouched original
     matches; the page draws one box on each side of each edited pair and no other."""
-    ws = jury_workspace(tmp_path)
-    source = Path(ws.settings.source)
-    entries = {r["entry_id"]: r for r in ws.ledger.entries(present_only=False)}
     photos = {"E0001": scene("conjunction"), "E0002": scene("sunset"), "E0003": scene("conjunction")}
-    for entry_id, image in photos.items():
-        path = source / entries[entry_id]["file"]
-        path.unlink()
-        image.save(path, "JPEG" if path.suffix == ".jpg" else "PNG", quality=92)
-    ws.ledger.save_awards([
-        {"entry_id": e, "anon_id": f"A{i}", "category": "Photo", "score": 9.0 - i, "rank": i + 1,
-         "award": "Gold" if i == 0 else "Silver", "stage": "national", "at": "2022-07-10T00:00:00Z"}
-        for i, e in enumerate(photos)], "national")
-    root = ws.root
-    ws.close()
+    root = awarded_workspace(tmp_path, photos, lambda path, image: save_by_suffix(path, image, quality=92))
     originals = tmp_path / "originals"
     originals.mkdir()
     painted(photos["E0001"], *EDITS["red"]).save(originals / "E0001.jpg", quality=95)

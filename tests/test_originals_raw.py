@@ -21,9 +21,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from jury_fixtures import jury_workspace
 from PIL import Image, ImageDraw
-from test_originals import brighter_warmer, jpeg, overlaps
+from test_originals import awarded_workspace, brighter_warmer, jpeg, overlaps
 from test_rules_vision import landscape
 from typer.testing import CliRunner
 
@@ -255,22 +254,10 @@ def awarded_raw(tmp_path: Path):  # type: ignore[no-untyped-def]
     """A workspace with three award holders who sent DNG originals: E0001's is cut short, E0002's entry is the
     scene with only global processing (its EXIF names the DNG's camera and time), E0003's has the object cloned
     out."""
-    ws = jury_workspace(tmp_path)
-    source = Path(ws.settings.source)
-    entries = {r["entry_id"]: r for r in ws.ledger.entries(present_only=False)}
     picture = scene()
     made = {"E0001": picture, "E0002": brighter_warmer(picture).resize((900, 600), Image.Resampling.LANCZOS),
             "E0003": brighter_warmer(cloned_out(picture))}
-    for entry_id, image in made.items():
-        path = source / entries[entry_id]["file"]
-        path.unlink()
-        _exif_jpeg(path, image, MODEL, TAKEN)
-    ws.ledger.save_awards([
-        {"entry_id": e, "anon_id": f"A{i}", "category": "Photo", "score": 9.0 - i, "rank": i + 1,
-         "award": "Gold" if i == 0 else "Silver", "stage": "national", "at": "2022-07-10T00:00:00Z"}
-        for i, e in enumerate(made)], "national")
-    root = ws.root
-    ws.close()
+    root = awarded_workspace(tmp_path, made, lambda path, image: _exif_jpeg(path, image, MODEL, TAKEN))
     originals = tmp_path / "originals"
     originals.mkdir()
     whole = write_dng(originals / "whole.dng", picture).read_bytes()
