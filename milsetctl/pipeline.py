@@ -263,9 +263,10 @@ def _run_jobs(jobs: list[PhotoJob], workers: int, *, threaded: bool = False) -> 
     _quiet_resource_tracker()
     if threaded:
         finished: set[str] = set()
+        share = WORKER_RECYCLE * workers  # photos per worker process: a fresh one for each share, as the pool's
         try:
-            for start in range(0, len(jobs), WORKER_RECYCLE * workers):  # a fresh worker for each, as the pool's
-                for outcome in _run_threaded(jobs[start:start + WORKER_RECYCLE * workers], workers):
+            for start in range(0, len(jobs), share):
+                for outcome in _run_threaded(jobs[start:start + share], workers):
                     finished.add(outcome.rel)
                     yield outcome
             return
