@@ -12,8 +12,9 @@ than wall time on a shared machine), the probe (decode) not included.
 
 --baseline REV loads `milsetctl/analysis/text.py` as it is at git revision REV and runs it on every photo too,
 photo by photo, in alternating order (which recipe goes first changes each photo, so neither gets the warmer
-caches), so that both recipes' numbers come from the same run on the same machine load. Only the text module is
-swapped: the rule (`rules/vision.py`) and the settings are this checkout's.
+caches), so that both recipes' numbers come from the same run on the same machine load. Only the text module and
+the detector's sizes (`text_photo_px`, `text_band_px` as REV's settings.py sets them) are REV's: the rule
+(`rules/vision.py`) and the other settings are this checkout's.
 
 The make_watermarks.py sets of different seeds share their clean photos (the corpus's 21 clean camera photos):
 they are run once, with the first seed. --clean adds the corpus's camera_pass photos without text and the first
@@ -27,6 +28,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import re
 import statistics
 import subprocess
 import sys
@@ -54,6 +56,13 @@ def load_revision(rev: str) -> types.ModuleType:
     sys.modules[name] = module  # dataclasses look their module up while the classes are made
     exec(compile(source, module.__file__, "exec"), module.__dict__)
     return module
+
+
+def revision_sizes(rev: str) -> dict[str, int]:
+    """The detector's sizes (`text_photo_px`, `text_band_px`) in milsetctl/settings.py's defaults at revision `rev`."""
+    source = subprocess.run(["git", "-C", str(REPO), "show", f"{rev}:milsetctl/settings.py"],
+                            capture_output=True, text=True, check=True).stdout
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(text_photo_px|text_band_px) = (\d+)$", source, re.M)}
 
 
 def make_set(tool: Path, corpus: Path, out: Path, seed: int, per_kind: int) -> list[dict[str, str]]:
@@ -86,18 +95,24 @@ def main() -> None:
     from milsetctl.rules import REGISTRY
     from milsetctl.settings import defaults
 
-    rule, settings = REGISTRY["text-watermark"], defaults()
+    rule = REGISTRY["text-watermark"]
     recipes: dict[str, types.ModuleType] = {NEW: current}
+    settings = {NEW: defaults()}
     if args.baseline:
         recipes = {args.baseline: load_revision(args.baseline), NEW: current}
+        settings[args.baseline] = defaults()
+        settings[args.baseline].raw["analysis"].update(revision_sizes(args.baseline))
+    for name in recipes:
+        sizes = [settings[name].analysis.get(k) for k in ("text_photo_px", "text_band_px")]
+        print(f"{name}: whole photo at {sizes[0]} px, bands at {sizes[1]} px", file=sys.stderr)
     for module in recipes.values():
         module.engine()  # models loaded before timing
 
-    def run(module: types.ModuleType, probe: Any) -> tuple[str, float]:
-        sys.modules[TEXT_MODULE] = module  # the rule imports the text module's functions when it runs
+    def run(name: str, probe: Any) -> tuple[str, float]:
+        sys.modules[TEXT_MODULE] = recipes[name]  # the rule imports the text module's functions when it runs
         try:
             started = time.process_time()
-            findings = list(rule.check(probe, settings))
+            findings = list(rule.check(probe, settings[name]))
             cost = (time.process_time() - started) * 1000
         finally:
             sys.modules[TEXT_MODULE] = current
@@ -114,7 +129,7 @@ def main() -> None:
         order.reverse()  # alternate which recipe goes first
         result: dict[str, Any] = {"file": str(path), "group": group, "kind": kind, **(extra or {})}
         for name in order:
-            message, cost = run(recipes[name], probe)
+            message, cost = run(name, probe)
             result[name] = {"message": message, "ms": round(cost, 1)}
         rows.append(result)
         said = "  ".join(f"{result[n]['ms']:5.0f} ms {result[n]['message'][:70] or '-':70s}" for n in recipes)

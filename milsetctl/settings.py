@@ -123,16 +123,17 @@ face_min_score = 0.5
 # also run dlib HOG beside YuNet and report a face either finds (+~30 ms per photo). Measured: it found no
 # face YuNet missed, on the corpus or on 62 harder synthetic faces
 face_union = false
-# text detector (PP-OCR text detection on the whole photo and on its top and bottom 15%, then recognition):
+# text detector (PP-OCR text detection on the whole photo and on its top and bottom 10%, then recognition):
 # minimum recognition score and letters/digits per text line (the model invents short lines on foliage)
 text_min_score = 0.8
 text_min_chars = 3
 # sizes the detector looks at (px): the whole photo's long side, and the width of each top/bottom band, where
-# marks, credits, date stamps and captions sit. Measured (issue 10, bench/measure_text.py) on 40 held-out marked
-# photos: 560 + 1280 flagged 36, 560 + 960 33, none of 21 clean photos either way; 8 of 9 labelled corpus text
-# photos (480: 7). The bands cost most of the time: at 960 they take ~45% less, the rule ~27% less
+# marks, credits, date stamps and captions sit. Measured (bench/measure_text.py): 1536 px bands flagged 360 of 384
+# marked photos on the tuning seeds, 1280 px bands over a wider strip 353 (issue 18); 560 + 1280 flagged 36 of 40
+# held-out photos where 560 + 960 flagged 33, none of 21 clean photos either way; 8 of 9 labelled corpus text
+# photos (480: 7) (issue 10). The bands cost most of the time: narrower ones are faster and miss small text
 text_photo_px = 560
-text_band_px = 1280
+text_band_px = 1536
 
 [archive]
 # past entries: archive files `milsetctl archive` wrote in earlier years' contests (paths relative to this workspace,

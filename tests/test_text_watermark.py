@@ -221,7 +221,7 @@ def test_detector_sizes_come_from_the_settings(tmp_path: Path, monkeypatch: pyte
     seen = []
     monkeypatch.setattr(text_module, "detect_lines", lambda rgb, whole, band: seen.append((whole, band)) or [])
     probe = probe_of(landscape((1200, 800), seed=11), tmp_path)
-    assert run("text-watermark", probe) == [] and seen == [(560, 1280)]
+    assert run("text-watermark", probe) == [] and seen == [(560, 1536)]
     settings = defaults()
     settings.raw["analysis"].update(text_photo_px=480, text_band_px=10)
     assert run("text-watermark", probe, settings) == [] and seen[-1] == (480, 160)  # clamped to MIN_DET_SIDE
@@ -278,7 +278,7 @@ class _Recorder:
 
 
 def test_detector_sees_both_bands_and_the_rows_between_at_multiples_of_32(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Three detector runs per photo: the top and bottom 15% at 1280 px wide, and rows 10-90% at 560 px on the
+    """Three detector runs per photo: the top and bottom 10% at 1536 px wide, and rows 5-95% at 560 px on the
     photo's long side; every input a multiple of 32 px (the network's stride: no second resize inside)."""
     from milsetctl.analysis.text import detect_lines
 
@@ -287,8 +287,38 @@ def test_detector_sees_both_bands_and_the_rows_between_at_multiples_of_32(monkey
     monkeypatch.setattr(holder, "session", recorder)
     rgb = np.asarray(landscape((1600, 1200), seed=3))
     detect_lines(rgb)
-    assert recorder.shapes == [(1, 3, 128, 1280), (1, 3, 128, 1280), (1, 3, 320, 576)]
-    # bands: 180 rows * 0.8 = 144 -> 128; middle: 960 rows * 0.35 = 336 -> 320, 1600 * 0.35 = 560 -> 576
+    assert recorder.shapes == [(1, 3, 128, 1536), (1, 3, 128, 1536), (1, 3, 384, 576)]
+    # bands: 120 rows * 0.96 = 115 -> 128, 1600 * 0.96 = 1536;
+    # middle: 1080 rows * 0.35 = 378 -> 384, 1600 * 0.35 = 560 -> 576
+
+
+def _quad(x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
+    return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=np.float32)
+
+
+def test_a_line_the_band_cuts_is_kept_as_the_whole_photo_pass_saw_it_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Of two boxes on one line the band's is kept, unless the band's inner edge cuts it: then the whole-photo
+    pass's box, which holds the line whole (a camera's date stamp 7-12% above the bottom edge), is kept too."""
+    import milsetctl.analysis.text as text_module
+
+    rgb = np.zeros((1000, 1300, 3), dtype=np.uint8)  # bands: rows 0-100 and 900-1000
+    boxes = {
+        0: [_quad(50, 20, 400, 60)],  # top band: a corner mark, whole inside it
+        900: [_quad(900, 900, 1150, 930)],  # bottom band: the lower part of a date stamp, cut at row 900
+    }
+    whole = [_quad(48, 18, 402, 62), _quad(905, 860, 1150, 935)]  # the same two lines, at lower resolution
+
+    def fake_detect(image: np.ndarray, y0: int, y1: int, scale: float) -> list[np.ndarray]:
+        return boxes.get(y0, whole)  # rows 50-950: the whole-photo pass
+
+    monkeypatch.setattr(text_module, "_detect", fake_detect)
+    kept = [text_module._bounds(q) for q in text_module.detect_lines(rgb)]
+    assert sorted(kept) == [(50.0, 20.0, 400.0, 60.0), (900.0, 900.0, 1150.0, 930.0), (905.0, 860.0, 1150.0, 935.0)]
+
+    boxes[900] = [_quad(900, 910, 1150, 960)]  # a line whole inside the bottom band: the band's sharper box wins
+    whole[1] = _quad(902, 908, 1152, 962)
+    kept = [text_module._bounds(q) for q in text_module.detect_lines(rgb)]
+    assert sorted(kept) == [(50.0, 20.0, 400.0, 60.0), (900.0, 910.0, 1150.0, 960.0)]
 
 
 def test_a_faint_title_on_a_light_photo_is_found_thanks_to_the_equalisation(

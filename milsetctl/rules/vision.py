@@ -110,7 +110,8 @@ def _which_detector_here() -> str:
 face.__doc__ = inspect.cleandoc(face.__doc__ or "") + "\n\n" + _which_detector_here()
 
 
-TEXT_VERSION = 2  # bump when what the text rule finds changes (2: detection where marks sit, issue 10)
+TEXT_VERSION = 3  # bump when what the text rule finds changes (2: detection where marks sit, issue 10; 3: bands
+# of 10% at 1536 px, issue 18)
 
 
 @rule(
@@ -142,7 +143,7 @@ def text_watermark(probe: Probe, settings: Settings) -> Iterator[tuple[str, dict
         return
     min_score = float(settings.analysis.get("text_min_score", 0.8))
     min_chars = int(settings.analysis.get("text_min_chars", 3))
-    sizes = int(settings.analysis.get("text_photo_px", 560)), int(settings.analysis.get("text_band_px", 1280))
+    sizes = int(settings.analysis.get("text_photo_px", 560)), int(settings.analysis.get("text_band_px", 1536))
     result = detect_text(analysis, min_score, min_chars, *sizes)
     if not result.lines:
         return
