@@ -573,7 +573,8 @@ def anonymise(
 # ==== end anonymise ====
 
 # ==== jury sheets: jurors, assignment, one XLSX per juror (milsetctl/jury/) ====
-jury_app = typer.Typer(help="The jury: score sheets for each juror.", no_args_is_help=True)
+jury_app = typer.Typer(help="The jury: score sheets for each juror, who has returned them, reminders, and a final "
+                       "for close scores.", no_args_is_help=True)
 app.add_typer(jury_app, name="jury")
 
 
