@@ -46,10 +46,15 @@ TEXT_MODULE = "milsetctl.analysis.text"
 NEW = "this checkout"
 
 
+def at_revision(rev: str, path: str) -> str:
+    """The text of the repository's file `path` as it is at git revision `rev`."""
+    return subprocess.run(["git", "-C", str(REPO), "show", f"{rev}:{path}"],
+                          capture_output=True, text=True, check=True).stdout
+
+
 def load_revision(rev: str) -> types.ModuleType:
     """milsetctl/analysis/text.py as it is at git revision `rev`, as a module of its own (its own models)."""
-    source = subprocess.run(["git", "-C", str(REPO), "show", f"{rev}:milsetctl/analysis/text.py"],
-                            capture_output=True, text=True, check=True).stdout
+    source = at_revision(rev, "milsetctl/analysis/text.py")
     name = f"milsetctl_text_at_{rev.replace('~', '_').replace('^', '_')}"
     module = types.ModuleType(name)
     module.__file__ = f"{rev}:milsetctl/analysis/text.py"
@@ -60,8 +65,7 @@ def load_revision(rev: str) -> types.ModuleType:
 
 def revision_sizes(rev: str) -> dict[str, int]:
     """The detector's sizes (`text_photo_px`, `text_band_px`) in milsetctl/settings.py's defaults at revision `rev`."""
-    source = subprocess.run(["git", "-C", str(REPO), "show", f"{rev}:milsetctl/settings.py"],
-                            capture_output=True, text=True, check=True).stdout
+    source = at_revision(rev, "milsetctl/settings.py")
     return {m[1]: int(m[2]) for m in re.finditer(r"^(text_photo_px|text_band_px) = (\d+)$", source, re.M)}
 
 

@@ -303,11 +303,14 @@ def detect_lines(rgb: Any, whole_side: int = WHOLE_SIDE, strip_side: int = STRIP
     bottom_band = _detect(rgb, height - band, height, strip_scale)
     top, bottom = round(WHOLE_ROWS[0] * height), round(WHOLE_ROWS[1] * height)
     whole = _detect(rgb, top, bottom, min(1.0, whole_side / max(width, height)))
-    inside = [q for q in top_band if _bounds(q)[3] < band - CUT_PX]
-    inside += [q for q in bottom_band if _bounds(q)[1] > height - band + CUT_PX]
-    cut = [q for q in top_band + bottom_band if not any(q is i for i in inside)]
-    kept = _distinct(inside + whole)
-    return kept + _distinct(cut, _distinct(inside))
+    inside: list[Any] = []  # the bands' boxes their inner edge does not cut
+    cut: list[Any] = []
+    for quad in top_band:
+        (cut if _bounds(quad)[3] >= band - CUT_PX else inside).append(quad)
+    for quad in bottom_band:
+        (cut if _bounds(quad)[1] <= height - band + CUT_PX else inside).append(quad)
+    banded = _distinct(inside)
+    return banded + _distinct(whole, banded) + _distinct(cut, banded)
 
 
 def _distinct(quads: list[Any], kept: list[Any] | None = None) -> list[Any]:
